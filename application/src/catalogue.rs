@@ -1,0 +1,285 @@
+//! Concerts, schedules and seat maps.
+//!
+//! Schedules never change once created, so they are cached for the life of
+//! the process. Seat maps change on every hold, cancel and payment, so each
+//! cached map carries the schedule's version from `SeatMapVersions`; a reader
+//! uses its copy only while the version is unchanged (and for at most
+//! `SEAT_MAP_MAX_AGE_MS`). Writers bump the version after they commit, so a
+//! read that starts after a hold returns sees the hold. Seat status is always
+//! computed at read time, so an expired hold reads AVAILABLE from a cached map.
+
+use crate::{Clock, StoreError};
+use async_trait::async_trait;
+use frontrow_domain::catalogue::{
+    CatalogueError as Rule, Concert, NewConcert, NewSchedule, Schedule,
+};
+use frontrow_domain::seat::{SeatNumber, SeatState, SeatStatus};
+use frontrow_domain::{ConcertId, ScheduleId, Timestamp};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use thiserror::Error;
+
+/// A cached seat map is reloaded after this long even if no version changed,
+/// which bounds the staleness left by a writer that died before its bump.
+pub const SEAT_MAP_MAX_AGE_MS: i64 = 2_000;
+
+#[derive(Debug, Error)]
+pub enum CatalogueError {
+    #[error(transparent)]
+    Invalid(#[from] Rule),
+    #[error("concert not found")]
+    ConcertNotFound,
+    #[error("schedule not found")]
+    ScheduleNotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait Catalogue: Send + Sync {
+    /// Creates the concert, its schedules and every seat in one transaction.
+    async fn create_concert(
+        &self,
+        concert: &NewConcert,
+    ) -> Result<(ConcertId, Vec<Schedule>), StoreError>;
+    async fn concerts(&self) -> Result<Vec<Concert>, StoreError>;
+    async fn concert_exists(&self, concert: ConcertId) -> Result<bool, StoreError>;
+    async fn schedules(&self, concert: ConcertId) -> Result<Vec<Schedule>, StoreError>;
+    async fn schedule(&self, schedule: ScheduleId) -> Result<Option<Schedule>, StoreError>;
+    /// Every seat of the schedule, ordered by number, as stored.
+    async fn seats(&self, schedule: ScheduleId) -> Result<Vec<SeatState>, StoreError>;
+}
+
+/// A counter per schedule, bumped after every committed seat change, shared by
+/// every app instance (Redis) or by the one process (in memory).
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait SeatMapVersions: Send + Sync {
+    async fn current(&self, schedule: ScheduleId) -> Result<u64, StoreError>;
+    async fn bump(&self, schedule: ScheduleId) -> Result<(), StoreError>;
+}
+
+#[derive(Debug, Clone)]
+pub struct SeatView {
+    pub seat: SeatNumber,
+    pub status: SeatStatus,
+}
+
+struct CachedSeatMap {
+    version: u64,
+    loaded_at: Timestamp,
+    seats: Arc<Vec<SeatState>>,
+}
+
+pub struct CatalogueService {
+    catalogue: Arc<dyn Catalogue>,
+    versions: Arc<dyn SeatMapVersions>,
+    clock: Arc<dyn Clock>,
+    schedules: RwLock<HashMap<ScheduleId, Schedule>>,
+    seat_maps: RwLock<HashMap<ScheduleId, CachedSeatMap>>,
+}
+
+impl CatalogueService {
+    pub fn new(
+        catalogue: Arc<dyn Catalogue>,
+        versions: Arc<dyn SeatMapVersions>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            catalogue,
+            versions,
+            clock,
+            schedules: RwLock::default(),
+            seat_maps: RwLock::default(),
+        }
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn create_concert(
+        &self,
+        title: &str,
+        schedules: &[(Timestamp, i64, i64)],
+    ) -> Result<(ConcertId, Vec<Schedule>), CatalogueError> {
+        let schedules = schedules
+            .iter()
+            .map(|&(starts_at, seats, price)| NewSchedule::parse(starts_at, seats, price))
+            .collect::<Result<Vec<_>, _>>()?;
+        let concert = NewConcert::parse(title, schedules)?;
+        Ok(self.catalogue.create_concert(&concert).await?)
+    }
+
+    pub async fn concerts(&self) -> Result<Vec<Concert>, CatalogueError> {
+        Ok(self.catalogue.concerts().await?)
+    }
+
+    pub async fn concert_exists(&self, concert: ConcertId) -> Result<bool, StoreError> {
+        self.catalogue.concert_exists(concert).await
+    }
+
+    pub async fn schedules(&self, concert: ConcertId) -> Result<Vec<Schedule>, CatalogueError> {
+        Ok(self.catalogue.schedules(concert).await?)
+    }
+
+    /// A schedule by id; cached forever because schedules never change.
+    pub async fn schedule(&self, raw: i64) -> Result<Schedule, CatalogueError> {
+        let id = ScheduleId::parse(raw).ok_or(CatalogueError::ScheduleNotFound)?;
+        if let Some(found) = self.schedules.read().ok().and_then(|m| m.get(&id).copied()) {
+            return Ok(found);
+        }
+        let found = self
+            .catalogue
+            .schedule(id)
+            .await?
+            .ok_or(CatalogueError::ScheduleNotFound)?;
+        if let Ok(mut cache) = self.schedules.write() {
+            cache.insert(id, found);
+        }
+        Ok(found)
+    }
+
+    /// The seats of a schedule as stored, from cache when still current.
+    pub async fn seat_states(
+        &self,
+        schedule: ScheduleId,
+    ) -> Result<Arc<Vec<SeatState>>, CatalogueError> {
+        let version = self.versions.current(schedule).await?;
+        let now = self.clock.now();
+        let cached = self.seat_maps.read().ok().and_then(|maps| {
+            maps.get(&schedule)
+                .filter(|m| {
+                    m.version == version
+                        && now.millis() - m.loaded_at.millis() < SEAT_MAP_MAX_AGE_MS
+                })
+                .map(|m| m.seats.clone())
+        });
+        if let Some(seats) = cached {
+            return Ok(seats);
+        }
+        let seats = Arc::new(self.catalogue.seats(schedule).await?);
+        if let Ok(mut maps) = self.seat_maps.write() {
+            maps.insert(
+                schedule,
+                CachedSeatMap {
+                    version,
+                    loaded_at: now,
+                    seats: seats.clone(),
+                },
+            );
+        }
+        Ok(seats)
+    }
+
+    /// Every seat of the schedule with its status now.
+    pub async fn seat_map(&self, schedule: ScheduleId) -> Result<Vec<SeatView>, CatalogueError> {
+        let now = self.clock.now();
+        let seats = self.seat_states(schedule).await?;
+        Ok(seats
+            .iter()
+            .enumerate()
+            .map(|(i, state)| SeatView {
+                seat: SeatNumber::from_store(i as i64 + 1),
+                status: state.status_at(now),
+            })
+            .collect())
+    }
+
+    pub async fn available_seats(&self, schedule: ScheduleId) -> Result<i64, CatalogueError> {
+        let now = self.clock.now();
+        let seats = self.seat_states(schedule).await?;
+        Ok(seats
+            .iter()
+            .filter(|s| s.status_at(now) == SeatStatus::Available)
+            .count() as i64)
+    }
+
+    /// Tells readers on every instance that the schedule's seats changed.
+    pub async fn seats_changed(&self, schedule: ScheduleId) {
+        if let Err(error) = self.versions.bump(schedule).await {
+            // The seat change is committed; readers catch up within SEAT_MAP_MAX_AGE_MS.
+            tracing::warn!(%error, schedule = %schedule, "could not bump seat map version");
+        }
+        if let Ok(mut maps) = self.seat_maps.write() {
+            maps.remove(&schedule);
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::MockClock;
+    use frontrow_domain::ReservationId;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    struct FixedVersion(AtomicU64);
+
+    #[async_trait]
+    impl SeatMapVersions for FixedVersion {
+        async fn current(&self, _: ScheduleId) -> Result<u64, StoreError> {
+            Ok(self.0.load(Ordering::SeqCst))
+        }
+        async fn bump(&self, _: ScheduleId) -> Result<(), StoreError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    fn clock_at(ms: i64) -> MockClock {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(move || Timestamp(ms));
+        clock
+    }
+
+    #[tokio::test]
+    async fn a_seat_map_is_loaded_once_per_version() {
+        let mut catalogue = MockCatalogue::new();
+        catalogue
+            .expect_seats()
+            .times(2)
+            .returning(|_| Ok(vec![SeatState::Available; 3]));
+        let versions = Arc::new(FixedVersion(AtomicU64::new(0)));
+        let service =
+            CatalogueService::new(Arc::new(catalogue), versions.clone(), Arc::new(clock_at(0)));
+        let schedule = ScheduleId::from_store(1);
+        service.seat_map(schedule).await.unwrap();
+        service.seat_map(schedule).await.unwrap();
+        versions.bump(schedule).await.unwrap();
+        assert_eq!(service.seat_map(schedule).await.unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn an_expired_hold_reads_available_from_the_cache() {
+        let mut catalogue = MockCatalogue::new();
+        let held = SeatState::Held {
+            reservation: ReservationId::from_store(1),
+            until: Timestamp(500),
+        };
+        catalogue.expect_seats().returning(move |_| Ok(vec![held]));
+        let versions = Arc::new(FixedVersion(AtomicU64::new(0)));
+        let service = CatalogueService::new(Arc::new(catalogue), versions, Arc::new(clock_at(500)));
+        let map = service.seat_map(ScheduleId::from_store(1)).await.unwrap();
+        assert_eq!(map[0].status, SeatStatus::Available);
+    }
+
+    #[tokio::test]
+    async fn an_invalid_concert_writes_nothing() {
+        let service = CatalogueService::new(
+            Arc::new(MockCatalogue::new()),
+            Arc::new(FixedVersion(AtomicU64::new(0))),
+            Arc::new(clock_at(0)),
+        );
+        let err = service
+            .create_concert("Show", &[(Timestamp(0), 0, 10)])
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            CatalogueError::Invalid(Rule::InvalidSeatCount)
+        ));
+    }
+}

@@ -1,0 +1,196 @@
+//! Payment: the step that turns a hold into a ticket.
+//!
+//! `PaymentStore::pay` is one transaction: points deducted (never below zero),
+//! payment row, reservation CONFIRMED, seat SOLD, ledger entry and outbox
+//! event. A reservation has at most one payment (a unique key), so paying
+//! twice charges once; a retry of a finished payment returns the same receipt
+//! even though the queue token was spent by the first call.
+
+use crate::StoreError;
+use crate::catalogue::CatalogueService;
+use crate::queue::{QueueError, QueueService};
+use crate::reservations::ReservationError;
+use async_trait::async_trait;
+use frontrow_domain::points::Points;
+use frontrow_domain::reservation::TransitionError;
+use frontrow_domain::{PaymentId, ReservationId, Timestamp, UserId};
+use std::sync::Arc;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum PaymentError {
+    #[error("reservation not found")]
+    ReservationNotFound,
+    #[error("not enough points")]
+    InsufficientPoints,
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<ReservationError> for PaymentError {
+    fn from(error: ReservationError) -> Self {
+        match error {
+            ReservationError::Store(e) => PaymentError::Store(e),
+            ReservationError::Queue(e) => PaymentError::Queue(e),
+            ReservationError::Transition(e) => PaymentError::Transition(e),
+            _ => PaymentError::ReservationNotFound,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receipt {
+    pub payment: PaymentId,
+    pub reservation: ReservationId,
+    pub amount: Points,
+    /// The payer's balance right after this payment.
+    pub balance: Points,
+}
+
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait PaymentStore: Send + Sync {
+    /// The whole payment, in one transaction (see the module doc).
+    async fn pay(
+        &self,
+        user: UserId,
+        reservation: ReservationId,
+        now: Timestamp,
+    ) -> Result<Receipt, PaymentError>;
+    async fn receipt(
+        &self,
+        user: UserId,
+        reservation: ReservationId,
+    ) -> Result<Option<Receipt>, StoreError>;
+}
+
+pub struct PaymentService {
+    payments: Arc<dyn PaymentStore>,
+    reservations: Arc<crate::reservations::ReservationService>,
+    catalogue: Arc<CatalogueService>,
+    queue: Arc<QueueService>,
+}
+
+impl PaymentService {
+    pub fn new(
+        payments: Arc<dyn PaymentStore>,
+        reservations: Arc<crate::reservations::ReservationService>,
+        catalogue: Arc<CatalogueService>,
+        queue: Arc<QueueService>,
+    ) -> Self {
+        Self {
+            payments,
+            reservations,
+            catalogue,
+            queue,
+        }
+    }
+
+    /// Pays for a reservation; the bool is true when this call made the payment.
+    #[tracing::instrument(skip(self, token), fields(user = %user))]
+    pub async fn pay(
+        &self,
+        user: UserId,
+        token: Option<&str>,
+        reservation: i64,
+    ) -> Result<(Receipt, bool), PaymentError> {
+        let id = ReservationId::parse(reservation).ok_or(PaymentError::ReservationNotFound)?;
+        if let Some(receipt) = self.payments.receipt(user, id).await? {
+            return Ok((receipt, false));
+        }
+        let reservation = self.reservations.find(user, reservation).await?;
+        let schedule = self
+            .catalogue
+            .schedule(reservation.schedule.get())
+            .await
+            .map_err(|_| PaymentError::ReservationNotFound)?;
+        let token = self
+            .queue
+            .require_active(user, token, schedule.concert)
+            .await?;
+        let receipt = match self.payments.pay(user, id, self.catalogue.now()).await {
+            Ok(receipt) => receipt,
+            // A concurrent call with the same reservation won; answer as it did.
+            Err(PaymentError::Transition(TransitionError::AlreadyConfirmed)) => {
+                let receipt = self.payments.receipt(user, id).await?;
+                return receipt
+                    .map(|r| (r, false))
+                    .ok_or(PaymentError::Transition(TransitionError::AlreadyConfirmed));
+            }
+            Err(other) => return Err(other),
+        };
+        self.catalogue.seats_changed(schedule.id).await;
+        if let Err(error) = self.queue.finish(&token).await {
+            // Paid and committed; the slot frees itself when the active time runs out.
+            tracing::warn!(%error, "could not end the queue token after payment");
+        }
+        Ok((receipt, true))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::{MockCatalogue, MockSeatMapVersions};
+    use crate::clock::MockClock;
+    use crate::queue::MockWaitingRoom;
+    use crate::reservations::{HoldSettings, MockSeatHolds, ReservationService};
+    use frontrow_domain::reservation::SeatLimit;
+
+    fn service(payments: MockPaymentStore) -> PaymentService {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(|| Timestamp(0));
+        let catalogue = Arc::new(CatalogueService::new(
+            Arc::new(MockCatalogue::new()),
+            Arc::new(MockSeatMapVersions::new()),
+            Arc::new(clock),
+        ));
+        let queue = Arc::new(QueueService::new(
+            Arc::new(MockWaitingRoom::new()),
+            catalogue.clone(),
+        ));
+        let settings = HoldSettings {
+            hold_seconds: 300,
+            seats_per_user: SeatLimit(4),
+        };
+        let reservations = Arc::new(ReservationService::new(
+            Arc::new(MockSeatHolds::new()),
+            catalogue.clone(),
+            queue.clone(),
+            settings,
+        ));
+        PaymentService::new(Arc::new(payments), reservations, catalogue, queue)
+    }
+
+    #[tokio::test]
+    async fn a_retried_payment_returns_the_first_receipt_without_the_queue() {
+        let receipt = Receipt {
+            payment: PaymentId::from_store(3),
+            reservation: ReservationId::from_store(2),
+            amount: Points::new(100).unwrap(),
+            balance: Points::new(0).unwrap(),
+        };
+        let mut payments = MockPaymentStore::new();
+        payments
+            .expect_receipt()
+            .returning(move |_, _| Ok(Some(receipt)));
+        let (again, created) = service(payments)
+            .pay(UserId::from_store(1), None, 2)
+            .await
+            .unwrap();
+        assert_eq!((again, created), (receipt, false));
+    }
+
+    #[tokio::test]
+    async fn a_bad_reservation_id_is_not_found() {
+        let err = service(MockPaymentStore::new())
+            .pay(UserId::from_store(1), None, 0)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PaymentError::ReservationNotFound));
+    }
+}

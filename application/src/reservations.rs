@@ -1,0 +1,321 @@
+//! Seat holds: the only way a seat leaves AVAILABLE.
+//!
+//! The store decides who gets a seat, in one transaction (a conditional update
+//! of the seat row). Before asking it, the use case consults the cached seat
+//! map: a seat that is already HELD or SOLD at the current version is refused
+//! without a database write. That is only an optimisation, because a stale
+//! "free" still goes to the database, and the cache never says "taken" for a
+//! seat that is free at its version.
+
+use crate::StoreError;
+use crate::catalogue::{CatalogueError, CatalogueService};
+use crate::queue::{QueueError, QueueService};
+use async_trait::async_trait;
+use frontrow_domain::catalogue::Schedule;
+use frontrow_domain::reservation::{Reservation, SeatLimit, TransitionError};
+use frontrow_domain::seat::{SeatError, SeatNumber, SeatStatus};
+use frontrow_domain::{ReservationId, Timestamp, UserId};
+use std::sync::Arc;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ReservationError {
+    #[error("schedule not found")]
+    ScheduleNotFound,
+    #[error("seat number is outside this schedule's seats")]
+    SeatOutOfRange,
+    #[error("this seat is not available")]
+    SeatUnavailable,
+    #[error("you already hold or own the most seats allowed for this schedule")]
+    SeatLimitReached,
+    #[error("reservation not found")]
+    NotFound,
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<CatalogueError> for ReservationError {
+    fn from(error: CatalogueError) -> Self {
+        match error {
+            CatalogueError::Store(e) => ReservationError::Store(e),
+            _ => ReservationError::ScheduleNotFound,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HoldRequest {
+    pub user: UserId,
+    pub schedule: Schedule,
+    pub seat: SeatNumber,
+    pub now: Timestamp,
+    pub until: Timestamp,
+    pub limit: SeatLimit,
+}
+
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait SeatHolds: Send + Sync {
+    /// In one transaction: the seat goes from free (at `now`) to held, the
+    /// user stays within `limit`, the reservation and its event are written.
+    async fn hold(&self, request: HoldRequest) -> Result<Reservation, ReservationError>;
+    /// In one transaction: a live hold of the user's becomes CANCELLED and its
+    /// seat is free again.
+    async fn cancel(
+        &self,
+        user: UserId,
+        reservation: ReservationId,
+        now: Timestamp,
+    ) -> Result<Reservation, ReservationError>;
+    async fn find(
+        &self,
+        user: UserId,
+        reservation: ReservationId,
+    ) -> Result<Option<Reservation>, StoreError>;
+    /// Writes EXPIRED (and its event) for up to `limit` holds whose deadline
+    /// passed; returns how many. Seats are free from the deadline regardless.
+    async fn expire_due(&self, now: Timestamp, limit: u32) -> Result<u64, StoreError>;
+}
+
+pub struct HoldSettings {
+    pub hold_seconds: u64,
+    pub seats_per_user: SeatLimit,
+}
+
+pub struct ReservationService {
+    holds: Arc<dyn SeatHolds>,
+    catalogue: Arc<CatalogueService>,
+    queue: Arc<QueueService>,
+    settings: HoldSettings,
+}
+
+impl ReservationService {
+    pub fn new(
+        holds: Arc<dyn SeatHolds>,
+        catalogue: Arc<CatalogueService>,
+        queue: Arc<QueueService>,
+        settings: HoldSettings,
+    ) -> Self {
+        Self {
+            holds,
+            catalogue,
+            queue,
+            settings,
+        }
+    }
+
+    #[tracing::instrument(skip(self, token), fields(user = %user))]
+    pub async fn hold(
+        &self,
+        user: UserId,
+        token: Option<&str>,
+        schedule: i64,
+        seat: i64,
+    ) -> Result<Reservation, ReservationError> {
+        let schedule = self.catalogue.schedule(schedule).await?;
+        let seat = SeatNumber::parse(seat, schedule.seat_count)
+            .map_err(|_| ReservationError::SeatOutOfRange)?;
+        self.queue
+            .require_active(user, token, schedule.concert)
+            .await?;
+        let now = self.catalogue.now();
+        let seats = self.catalogue.seat_states(schedule.id).await?;
+        if seats
+            .get(seat.get() as usize - 1)
+            .is_some_and(|state| state.status_at(now) != SeatStatus::Available)
+        {
+            return Err(ReservationError::SeatUnavailable);
+        }
+        let request = HoldRequest {
+            user,
+            schedule,
+            seat,
+            now,
+            until: now.plus_seconds(self.settings.hold_seconds),
+            limit: self.settings.seats_per_user,
+        };
+        let reservation = self.holds.hold(request).await?;
+        self.catalogue.seats_changed(schedule.id).await;
+        Ok(reservation)
+    }
+
+    pub async fn find(&self, user: UserId, id: i64) -> Result<Reservation, ReservationError> {
+        let id = ReservationId::parse(id).ok_or(ReservationError::NotFound)?;
+        self.holds
+            .find(user, id)
+            .await?
+            .ok_or(ReservationError::NotFound)
+    }
+
+    #[tracing::instrument(skip(self), fields(user = %user))]
+    pub async fn cancel(&self, user: UserId, id: i64) -> Result<Reservation, ReservationError> {
+        let id = ReservationId::parse(id).ok_or(ReservationError::NotFound)?;
+        let cancelled = self.holds.cancel(user, id, self.catalogue.now()).await?;
+        self.catalogue.seats_changed(cancelled.schedule).await;
+        Ok(cancelled)
+    }
+
+    pub async fn expire_due(&self, limit: u32) -> Result<u64, StoreError> {
+        self.holds.expire_due(self.catalogue.now(), limit).await
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.catalogue.now()
+    }
+}
+
+impl From<SeatError> for ReservationError {
+    fn from(error: SeatError) -> Self {
+        match error {
+            SeatError::OutOfRange => ReservationError::SeatOutOfRange,
+            SeatError::Unavailable | SeatError::NotHeldBy => ReservationError::SeatUnavailable,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::{MockCatalogue, MockSeatMapVersions};
+    use crate::clock::MockClock;
+    use crate::queue::{MockWaitingRoom, Place};
+    use frontrow_domain::points::Points;
+    use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken};
+    use frontrow_domain::seat::SeatState;
+    use frontrow_domain::{ConcertId, ScheduleId};
+
+    const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+    fn schedule() -> Schedule {
+        Schedule {
+            id: ScheduleId::from_store(5),
+            concert: ConcertId::from_store(1),
+            starts_at: Timestamp(0),
+            seat_count: 2,
+            price: Points::new(100).unwrap(),
+        }
+    }
+
+    fn service(
+        seats: Vec<SeatState>,
+        holds: MockSeatHolds,
+        status: QueueStatus,
+    ) -> ReservationService {
+        let mut catalogue = MockCatalogue::new();
+        catalogue
+            .expect_schedule()
+            .returning(|_| Ok(Some(schedule())));
+        catalogue
+            .expect_seats()
+            .returning(move |_| Ok(seats.clone()));
+        let mut versions = MockSeatMapVersions::new();
+        versions.expect_current().returning(|_| Ok(1));
+        versions.expect_bump().returning(|_| Ok(()));
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(|| Timestamp(1_000));
+        let catalogue = Arc::new(CatalogueService::new(
+            Arc::new(catalogue),
+            Arc::new(versions),
+            Arc::new(clock),
+        ));
+        let mut room = MockWaitingRoom::new();
+        room.expect_place().returning(move |_| {
+            Ok(Some(Place {
+                token: QueueToken::parse(TOKEN).unwrap(),
+                concert: ConcertId::from_store(1),
+                user: UserId::from_store(1),
+                status,
+                position: 0,
+                policy: AdmissionPolicy::new(1, 1, false).unwrap(),
+            }))
+        });
+        let queue = Arc::new(QueueService::new(Arc::new(room), catalogue.clone()));
+        let settings = HoldSettings {
+            hold_seconds: 300,
+            seats_per_user: SeatLimit(4),
+        };
+        ReservationService::new(Arc::new(holds), catalogue, queue, settings)
+    }
+
+    #[tokio::test]
+    async fn a_seat_outside_the_schedule_is_refused_before_any_write() {
+        let service = service(
+            vec![SeatState::Available; 2],
+            MockSeatHolds::new(),
+            QueueStatus::Active,
+        );
+        for seat in [0, 3, -1] {
+            let err = service
+                .hold(UserId::from_store(1), Some(TOKEN), 5, seat)
+                .await
+                .unwrap_err();
+            assert!(matches!(err, ReservationError::SeatOutOfRange));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_waiting_user_cannot_hold() {
+        let service = service(
+            vec![SeatState::Available; 2],
+            MockSeatHolds::new(),
+            QueueStatus::Waiting,
+        );
+        let err = service
+            .hold(UserId::from_store(1), Some(TOKEN), 5, 1)
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            ReservationError::Queue(QueueError::NotActive)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_seat_the_cache_shows_taken_is_refused_without_a_write() {
+        let sold = SeatState::Sold {
+            reservation: ReservationId::from_store(9),
+        };
+        let service = service(
+            vec![sold, SeatState::Available],
+            MockSeatHolds::new(),
+            QueueStatus::Active,
+        );
+        let err = service
+            .hold(UserId::from_store(1), Some(TOKEN), 5, 1)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ReservationError::SeatUnavailable));
+    }
+
+    #[tokio::test]
+    async fn a_free_seat_is_one_store_call_with_the_hold_deadline() {
+        let mut holds = MockSeatHolds::new();
+        holds
+            .expect_hold()
+            .times(1)
+            .withf(|r| {
+                r.seat.get() == 2 && r.until == Timestamp(301_000) && r.limit == SeatLimit(4)
+            })
+            .returning(|r| {
+                Ok(Reservation {
+                    id: ReservationId::from_store(1),
+                    user: r.user,
+                    schedule: r.schedule.id,
+                    seat: r.seat,
+                    price: r.schedule.price,
+                    stored_status: frontrow_domain::reservation::ReservationStatus::Held,
+                    hold_expires_at: r.until,
+                })
+            });
+        let service = service(vec![SeatState::Available; 2], holds, QueueStatus::Active);
+        let held = service
+            .hold(UserId::from_store(1), Some(TOKEN), 5, 2)
+            .await
+            .unwrap();
+        assert_eq!(held.hold_expires_at, Timestamp(301_000));
+    }
+}

@@ -1,0 +1,263 @@
+//! The waiting room of one concert and its admission rules.
+//!
+//! Arrivals wait in strict FIFO order. A waiting user becomes ACTIVE when
+//! (1) the room is not paused, (2) fewer than `capacity` users are ACTIVE, and
+//! (3) the admission bucket holds a whole token: it refills at
+//! `admit_per_second` and holds at most one second's worth, so admissions never
+//! burst above the configured rate. An ACTIVE user stays so until they pay,
+//! leave, or their active time runs out. Every queue store (Redis Lua, in
+//! process) applies exactly `AdmissionPolicy::admissions`.
+
+use crate::Timestamp;
+use thiserror::Error;
+
+pub const MAX_CAPACITY: i64 = 1_000_000;
+pub const MAX_ADMIT_PER_SECOND: i64 = 100_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum QueueRuleError {
+    #[error("capacity must be from 1 to {MAX_CAPACITY}")]
+    InvalidCapacity,
+    #[error("admitPerSecond must be from 1 to {MAX_ADMIT_PER_SECOND}")]
+    InvalidRate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueueStatus {
+    Waiting,
+    Active,
+    /// Paid, left, or ran out of active time: the holder must join again.
+    Expired,
+}
+
+impl QueueStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueStatus::Waiting => "WAITING",
+            QueueStatus::Active => "ACTIVE",
+            QueueStatus::Expired => "EXPIRED",
+        }
+    }
+}
+
+/// An operator's settings for one concert's waiting room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdmissionPolicy {
+    capacity: i64,
+    admit_per_second: i64,
+    paused: bool,
+}
+
+/// The admission token bucket, in thousandths of a token so that refills at
+/// millisecond granularity stay exact integers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdmissionBucket {
+    pub milli_tokens: i64,
+    pub updated_at: Timestamp,
+}
+
+impl AdmissionPolicy {
+    pub fn new(capacity: i64, admit_per_second: i64, paused: bool) -> Result<Self, QueueRuleError> {
+        if !(1..=MAX_CAPACITY).contains(&capacity) {
+            return Err(QueueRuleError::InvalidCapacity);
+        }
+        if !(1..=MAX_ADMIT_PER_SECOND).contains(&admit_per_second) {
+            return Err(QueueRuleError::InvalidRate);
+        }
+        Ok(Self {
+            capacity,
+            admit_per_second,
+            paused,
+        })
+    }
+
+    pub fn capacity(self) -> i64 {
+        self.capacity
+    }
+
+    pub fn admit_per_second(self) -> i64 {
+        self.admit_per_second
+    }
+
+    pub fn paused(self) -> bool {
+        self.paused
+    }
+
+    /// A bucket for a room that has not admitted anyone yet: full.
+    pub fn fresh_bucket(self, now: Timestamp) -> AdmissionBucket {
+        AdmissionBucket {
+            milli_tokens: self.admit_per_second * 1000,
+            updated_at: now,
+        }
+    }
+
+    /// How many waiting users to admit now, and the bucket after admitting them.
+    pub fn admissions(
+        self,
+        active: i64,
+        waiting: i64,
+        bucket: AdmissionBucket,
+        now: Timestamp,
+    ) -> (i64, AdmissionBucket) {
+        let elapsed = (now.0 - bucket.updated_at.0).max(0);
+        let full = self.admit_per_second * 1000;
+        let milli_tokens = bucket
+            .milli_tokens
+            .saturating_add(elapsed.saturating_mul(self.admit_per_second))
+            .min(full);
+        let admit = if self.paused {
+            0
+        } else {
+            (self.capacity - active)
+                .max(0)
+                .min(waiting)
+                .min(milli_tokens / 1000)
+        };
+        (
+            admit,
+            AdmissionBucket {
+                milli_tokens: milli_tokens - admit * 1000,
+                updated_at: now,
+            },
+        )
+    }
+
+    /// A waiting user's estimate: the room admits `admit_per_second` at best.
+    pub fn estimated_wait_seconds(self, position: i64) -> i64 {
+        if position <= 0 {
+            0
+        } else {
+            (position + self.admit_per_second - 1) / self.admit_per_second
+        }
+    }
+}
+
+/// A waiting-room token: 32 lowercase hex characters (128 random bits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct QueueToken(String);
+
+impl QueueToken {
+    pub fn parse(raw: &str) -> Option<Self> {
+        (raw.len() == 32
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        .then(|| Self(raw.to_owned()))
+    }
+
+    pub fn from_random(bytes: [u8; 16]) -> Self {
+        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(capacity: i64, rate: i64) -> AdmissionPolicy {
+        AdmissionPolicy::new(capacity, rate, false).unwrap()
+    }
+
+    #[test]
+    fn policies_reject_zero_and_huge_values() {
+        assert_eq!(
+            AdmissionPolicy::new(0, 1, false),
+            Err(QueueRuleError::InvalidCapacity)
+        );
+        assert_eq!(
+            AdmissionPolicy::new(1, 0, false),
+            Err(QueueRuleError::InvalidRate)
+        );
+        assert_eq!(
+            AdmissionPolicy::new(MAX_CAPACITY + 1, 1, false),
+            Err(QueueRuleError::InvalidCapacity)
+        );
+        assert_eq!(
+            AdmissionPolicy::new(1, MAX_ADMIT_PER_SECOND + 1, false),
+            Err(QueueRuleError::InvalidRate)
+        );
+    }
+
+    #[test]
+    fn admission_never_exceeds_capacity() {
+        let p = policy(10, 1000);
+        let (n, _) = p.admissions(7, 100, p.fresh_bucket(Timestamp(0)), Timestamp(0));
+        assert_eq!(n, 3);
+        let (n, _) = p.admissions(10, 100, p.fresh_bucket(Timestamp(0)), Timestamp(0));
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn admission_never_exceeds_waiting() {
+        let p = policy(10, 1000);
+        let (n, _) = p.admissions(0, 2, p.fresh_bucket(Timestamp(0)), Timestamp(0));
+        assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn admission_follows_the_rate() {
+        let p = policy(1000, 5);
+        let start = Timestamp(0);
+        let (n, bucket) = p.admissions(0, 100, p.fresh_bucket(start), start);
+        assert_eq!(n, 5, "a full bucket holds one second's worth");
+        let (n, bucket) = p.admissions(5, 95, bucket, Timestamp(199));
+        assert_eq!(n, 0, "199 ms refills less than one token at 5/s");
+        let (n, bucket) = p.admissions(5, 95, bucket, Timestamp(200));
+        assert_eq!(n, 1);
+        let (n, _) = p.admissions(6, 94, bucket, Timestamp(60_000));
+        assert_eq!(
+            n, 5,
+            "an idle bucket does not burst above one second's worth"
+        );
+    }
+
+    #[test]
+    fn a_paused_room_admits_nobody_but_keeps_refilling() {
+        let paused = AdmissionPolicy::new(10, 5, true).unwrap();
+        let (n, bucket) = paused.admissions(
+            0,
+            10,
+            AdmissionBucket {
+                milli_tokens: 0,
+                updated_at: Timestamp(0),
+            },
+            Timestamp(1000),
+        );
+        assert_eq!(n, 0);
+        assert_eq!(bucket.milli_tokens, 5000);
+    }
+
+    #[test]
+    fn a_clock_that_goes_backwards_refills_nothing() {
+        let p = policy(10, 5);
+        let bucket = AdmissionBucket {
+            milli_tokens: 0,
+            updated_at: Timestamp(1000),
+        };
+        let (n, _) = p.admissions(0, 10, bucket, Timestamp(500));
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn the_wait_estimate_rounds_up_by_rate() {
+        let p = policy(10, 5);
+        assert_eq!(p.estimated_wait_seconds(0), 0);
+        assert_eq!(p.estimated_wait_seconds(1), 1);
+        assert_eq!(p.estimated_wait_seconds(5), 1);
+        assert_eq!(p.estimated_wait_seconds(6), 2);
+    }
+
+    #[test]
+    fn tokens_are_32_lowercase_hex_characters() {
+        let token = QueueToken::from_random([0xab; 16]);
+        assert_eq!(token.as_str().len(), 32);
+        assert_eq!(QueueToken::parse(token.as_str()), Some(token));
+        assert!(QueueToken::parse("ABABABABABABABABABABABABABABABAB").is_none());
+        assert!(QueueToken::parse("abc").is_none());
+        assert!(QueueToken::parse(&"g".repeat(32)).is_none());
+    }
+}
