@@ -12,6 +12,7 @@ pub mod payments;
 pub mod points;
 pub mod queue;
 pub mod reservations;
+pub mod seating;
 pub mod store;
 pub mod users;
 

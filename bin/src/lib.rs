@@ -1,1 +1,526 @@
+//! Configuration and wiring: reads flags (each with an env equivalent),
+//! chooses the backends once, and hands the use cases their adapters.
+//!
+//! - No `DATABASE_URL`: SQLite in `--data-dir` (the embedded default).
+//! - No `REDIS_URL`: the waiting room and seat-map versions run in process,
+//!   which is only correct with a single instance.
 
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use frontrow_adapters::auth::Hs256Tokens;
+use frontrow_adapters::http::{self, AppState, Ping};
+use frontrow_adapters::memory::{versions::MemorySeatMapVersions, waiting_room::MemoryWaitingRoom};
+use frontrow_adapters::redis::{
+    RedisPing, versions::RedisSeatMapVersions, waiting_room::RedisWaitingRoom,
+};
+use frontrow_adapters::sql::{Backend, SqlStore};
+use frontrow_application::catalogue::{CatalogueService, SeatMapVersions};
+use frontrow_application::clock::SystemClock;
+use frontrow_application::payments::PaymentService;
+use frontrow_application::points::PointsService;
+use frontrow_application::queue::{QueueService, WaitingRoom};
+use frontrow_application::reservations::{HoldSettings, ReservationService};
+use frontrow_application::seating::SeatingService;
+use frontrow_application::users::Users;
+use frontrow_application::{Clock, StoreError};
+use frontrow_domain::Timestamp;
+use frontrow_domain::queue::AdmissionPolicy;
+use frontrow_domain::reservation::SeatLimit;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "frontrow",
+    version,
+    about = "Concert tickets for the minute a hot show opens"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (the default). Applies migrations first.
+    Serve {
+        /// Also create the demo concerts if there are no concerts yet.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create sample concerts so a new user can try the flow at once.
+    Seed {
+        #[arg(long)]
+        demo: bool,
+    },
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "FRONTROW_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen: SocketAddr,
+    /// mysql://user:pass@host/db or sqlite://path; unset: SQLite in --data-dir.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Where the embedded default keeps its database and generated secrets.
+    #[arg(
+        long,
+        env = "FRONTROW_DATA_DIR",
+        default_value = "./frontrow-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// redis://host:port; unset: the waiting room runs in process (one instance only).
+    #[arg(long, env = "REDIS_URL", global = true)]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key, so deployments and test runs can share a Redis.
+    #[arg(
+        long,
+        env = "FRONTROW_REDIS_PREFIX",
+        default_value = "frontrow:",
+        global = true
+    )]
+    pub redis_prefix: String,
+    /// How long a seat hold lasts.
+    #[arg(
+        long,
+        env = "FRONTROW_HOLD_SECONDS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub hold_seconds: u64,
+    /// How long an admitted user may stay ACTIVE.
+    #[arg(
+        long,
+        env = "FRONTROW_ACTIVE_SECONDS",
+        default_value_t = 600,
+        global = true
+    )]
+    pub active_seconds: u64,
+    /// Default most ACTIVE users per concert (operators can change it per concert).
+    #[arg(
+        long,
+        env = "FRONTROW_QUEUE_CAPACITY",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub queue_capacity: i64,
+    /// Default admissions per second per concert.
+    #[arg(
+        long,
+        env = "FRONTROW_ADMIT_PER_SECOND",
+        default_value_t = 100,
+        global = true
+    )]
+    pub admit_per_second: i64,
+    /// Most seats one user may hold or own per schedule.
+    #[arg(
+        long,
+        env = "FRONTROW_MAX_SEATS_PER_USER",
+        default_value_t = 4,
+        global = true
+    )]
+    pub max_seats_per_user: u32,
+    /// Key for the admin API (X-Admin-Key). Required with MySQL; embedded: generated into --data-dir.
+    #[arg(
+        long,
+        env = "FRONTROW_ADMIN_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub admin_key: Option<String>,
+    /// HS256 secret for access tokens. Required with MySQL; embedded: generated into --data-dir.
+    #[arg(
+        long,
+        env = "FRONTROW_JWT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub jwt_secret: Option<String>,
+    /// How long an access token stays valid.
+    #[arg(
+        long,
+        env = "FRONTROW_ACCESS_TOKEN_SECONDS",
+        default_value_t = 86_400,
+        global = true
+    )]
+    pub access_token_seconds: i64,
+    /// Database connections per instance.
+    #[arg(
+        long,
+        env = "FRONTROW_DB_CONNECTIONS",
+        default_value_t = 32,
+        global = true
+    )]
+    pub db_connections: u32,
+}
+
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+impl Config {
+    fn database_url(&self) -> anyhow::Result<String> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
+        Ok(format!(
+            "sqlite://{}?mode=rwc",
+            self.data_dir.join("frontrow.db").display()
+        ))
+    }
+
+    /// A secret from its flag, or (embedded only) from a file generated once.
+    fn secret(
+        &self,
+        given: &Option<String>,
+        file: &str,
+        flag: &str,
+        backend: Backend,
+    ) -> anyhow::Result<String> {
+        if let Some(secret) = given.as_ref().filter(|s| !s.is_empty()) {
+            return Ok(secret.clone());
+        }
+        if backend == Backend::MySql {
+            bail!(
+                "{flag} is required when DATABASE_URL points at MySQL (every instance must share it)"
+            );
+        }
+        read_or_create_secret(&self.data_dir.join(file))
+    }
+}
+
+fn read_or_create_secret(path: &Path) -> anyhow::Result<String> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        return Ok(existing.trim().to_owned());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let secret = format!(
+        "{}{}",
+        frontrow_adapters::random::hex32(),
+        frontrow_adapters::random::hex32()
+    );
+    std::fs::write(path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(secret)
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
+    let url = config.database_url()?;
+    let store = SqlStore::connect(&url, config.db_connections)
+        .await
+        .with_context(|| format!("cannot connect to the database at {}", redact(&url)))?;
+    store
+        .migrate()
+        .await
+        .context("cannot apply database migrations")?;
+    Ok(store)
+}
+
+/// Hides a password in a URL before it reaches a log or an error.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The wired application and what it runs beside the HTTP server.
+pub struct Wiring {
+    pub state: Arc<AppState>,
+    pub store: SqlStore,
+    pub description: String,
+}
+
+pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
+    let store = open_store(config).await?;
+    let backend = store.backend();
+    let admin_key = config.secret(
+        &config.admin_key,
+        "admin-key",
+        "--admin-key / FRONTROW_ADMIN_KEY",
+        backend,
+    )?;
+    let jwt_secret = config.secret(
+        &config.jwt_secret,
+        "jwt-secret",
+        "--jwt-secret / FRONTROW_JWT_SECRET",
+        backend,
+    )?;
+    let policy = AdmissionPolicy::new(config.queue_capacity, config.admit_per_second, false)
+        .context("invalid --queue-capacity or --admit-per-second")?;
+    if config.hold_seconds == 0 || config.active_seconds == 0 || config.max_seats_per_user == 0 {
+        bail!("--hold-seconds, --active-seconds and --max-seats-per-user must be positive");
+    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let mut dependencies: Vec<(&'static str, Arc<dyn Ping>)> =
+        vec![("database", Arc::new(store.clone()))];
+    let (room, versions, queue_name): (Arc<dyn WaitingRoom>, Arc<dyn SeatMapVersions>, _) =
+        match &config.redis_url {
+            Some(url) => {
+                let conn = frontrow_adapters::redis::connect(url)
+                    .await
+                    .with_context(|| format!("cannot connect to Redis at {}", redact(url)))?;
+                dependencies.push(("redis", Arc::new(RedisPing(conn.clone()))));
+                (
+                    Arc::new(RedisWaitingRoom::new(
+                        conn.clone(),
+                        &config.redis_prefix,
+                        policy,
+                        config.active_seconds,
+                    )),
+                    Arc::new(RedisSeatMapVersions::new(conn, &config.redis_prefix)),
+                    "redis",
+                )
+            }
+            None => (
+                Arc::new(MemoryWaitingRoom::new(
+                    policy,
+                    config.active_seconds,
+                    clock.clone(),
+                )),
+                Arc::new(MemorySeatMapVersions::default()),
+                "in-process",
+            ),
+        };
+    let shared = Arc::new(store.clone());
+    let catalogue = Arc::new(CatalogueService::new(
+        shared.clone(),
+        versions,
+        clock.clone(),
+    ));
+    let queue = Arc::new(QueueService::new(room, catalogue.clone()));
+    let settings = HoldSettings {
+        hold_seconds: config.hold_seconds,
+        seats_per_user: SeatLimit(config.max_seats_per_user),
+    };
+    let reservations = Arc::new(ReservationService::new(
+        shared.clone(),
+        catalogue.clone(),
+        queue.clone(),
+        settings,
+    ));
+    let state = Arc::new(AppState {
+        users: Users::new(
+            shared.clone(),
+            Arc::new(Hs256Tokens::new(
+                jwt_secret.as_bytes(),
+                config.access_token_seconds,
+            )),
+        ),
+        points: PointsService::new(shared.clone()),
+        seating: SeatingService::new(catalogue.clone(), queue.clone()),
+        payments: PaymentService::new(
+            shared,
+            reservations.clone(),
+            catalogue.clone(),
+            queue.clone(),
+        ),
+        catalogue,
+        queue,
+        reservations,
+        admin_key,
+        dependencies,
+    });
+    let database = match backend {
+        Backend::MySql => "mysql".to_owned(),
+        Backend::Sqlite => format!("sqlite ({})", redact(&config.database_url()?)),
+    };
+    let description = format!("database: {database}; queue: {queue_name}; events: outbox");
+    Ok(Wiring {
+        state,
+        store,
+        description,
+    })
+}
+
+/// A running server, for `serve` and for tests.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    pub store: SqlStore,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.server.await;
+    }
+}
+
+pub async fn start(config: &Config) -> anyhow::Result<Running> {
+    let Wiring {
+        state,
+        store,
+        description,
+    } = wire(config).await?;
+    let acceptor = TcpListener::bind(config.listen)
+        .into_acceptor()
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .context("listener has no socket address")?;
+    tracing::info!(%addr, "frontrow listening; {description}");
+    let (shutdown, mut stopped) = tokio::sync::watch::channel(false);
+    let sweeper_state = state.clone();
+    let mut sweeper_stopped = stopped.clone();
+    tokio::spawn(async move {
+        // Writes EXPIRED (and its event) for lapsed holds. Seats do not wait for
+        // this: a lapsed hold is free from its deadline.
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    if let Err(error) = sweeper_state.reservations.expire_due(500).await {
+                        tracing::warn!(%error, "expiry sweep failed");
+                    }
+                }
+                _ = sweeper_stopped.changed() => break,
+            }
+        }
+    });
+    let app = http::app(state.clone());
+    let server = tokio::spawn(async move {
+        poem::Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(
+                app,
+                async move {
+                    let _ = stopped.changed().await;
+                },
+                Some(Duration::from_secs(10)),
+            )
+            .await
+    });
+    Ok(Running {
+        addr,
+        state,
+        store,
+        shutdown,
+        server,
+    })
+}
+
+pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let running = start(&config).await?;
+    if demo {
+        seed_demo(&running.state).await?;
+    }
+    if config.database_url.is_none() && config.admin_key.is_none() {
+        tracing::info!("admin key: {}", config.data_dir.join("admin-key").display());
+    }
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+pub async fn migrate(config: Config) -> anyhow::Result<()> {
+    open_store(&config).await?;
+    tracing::info!("migrations applied");
+    Ok(())
+}
+
+pub async fn seed(config: Config, demo: bool) -> anyhow::Result<()> {
+    if !demo {
+        bail!("nothing to seed: pass --demo");
+    }
+    let Wiring { state, .. } = wire(&config).await?;
+    seed_demo(&state).await
+}
+
+async fn seed_demo(state: &AppState) -> anyhow::Result<()> {
+    if !state
+        .catalogue
+        .concerts()
+        .await
+        .map_err(anyhow_store)?
+        .is_empty()
+    {
+        tracing::info!("concerts already exist; demo seed skipped");
+        return Ok(());
+    }
+    let day = 24 * 3600 * 1000;
+    let now = SystemClock.now().millis();
+    let demo_concerts = [
+        (
+            "The Midnight Owls: Reunion Tour",
+            vec![(now + 30 * day, 50, 120), (now + 31 * day, 50, 120)],
+        ),
+        (
+            "Seoul Philharmonic: Mahler 2",
+            vec![(now + 45 * day, 100, 80)],
+        ),
+        (
+            "Neon Harbor Live",
+            vec![
+                (now + 60 * day, 20, 200),
+                (now + 61 * day, 20, 200),
+                (now + 62 * day, 20, 200),
+            ],
+        ),
+    ];
+    for (title, schedules) in demo_concerts {
+        let schedules: Vec<_> = schedules
+            .into_iter()
+            .map(|(at, seats, price)| (Timestamp(at), seats, price))
+            .collect();
+        let (id, _) = state
+            .catalogue
+            .create_concert(title, &schedules)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        tracing::info!(concert = %id, title, "created demo concert");
+    }
+    Ok(())
+}
+
+fn anyhow_store(error: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!(StoreError::new(error))
+}

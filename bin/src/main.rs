@@ -1,1 +1,20 @@
-fn main() {}
+//! The `frontrow` binary: `serve`, `migrate`, `seed --demo`.
+
+use clap::Parser;
+use frontrow::{Cli, Command};
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    frontrow::init_logging();
+    let result = match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Serve { demo } => frontrow::serve(cli.config, demo).await,
+        Command::Migrate => frontrow::migrate(cli.config).await,
+        Command::Seed { demo } => frontrow::seed(cli.config, demo).await,
+    };
+    if let Err(error) = result {
+        // One line, with its causes, and a non-zero exit: never a panic.
+        eprintln!("frontrow: {error:#}");
+        std::process::exit(1);
+    }
+}

@@ -133,7 +133,7 @@ impl AdmissionPolicy {
 }
 
 /// A waiting-room token: 32 lowercase hex characters (128 random bits).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct QueueToken(String);
 
 impl QueueToken {

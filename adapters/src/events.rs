@@ -1,0 +1,78 @@
+//! The wire form of domain events: versioned JSON with a unique `eventId`
+//! (see docs/events.md). Built here so the domain stays free of serde.
+
+use frontrow_domain::Timestamp;
+use frontrow_domain::events::DomainEvent;
+use serde_json::{Value, json};
+
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// One outbox row's contents.
+pub struct OutboxEvent {
+    pub event_id: String,
+    pub event_type: &'static str,
+    pub key: String,
+    pub payload: String,
+}
+
+pub fn to_outbox(event: &DomainEvent, occurred_at: Timestamp) -> OutboxEvent {
+    let event_id = crate::random::hex32();
+    let data = match event {
+        DomainEvent::ReservationHeld {
+            reservation,
+            user,
+            schedule,
+            seat,
+            hold_expires_at,
+        } => json!({
+            "reservationId": reservation.get(), "userId": user.get(), "scheduleId": schedule.get(),
+            "seatNumber": seat.get(), "holdExpiresAt": hold_expires_at.millis(),
+        }),
+        DomainEvent::ReservationCancelled {
+            reservation,
+            user,
+            schedule,
+            seat,
+        }
+        | DomainEvent::ReservationExpired {
+            reservation,
+            user,
+            schedule,
+            seat,
+        } => json!({
+            "reservationId": reservation.get(), "userId": user.get(), "scheduleId": schedule.get(),
+            "seatNumber": seat.get(),
+        }),
+        DomainEvent::PaymentCompleted {
+            payment,
+            reservation,
+            user,
+            schedule,
+            seat,
+            amount,
+        } => json!({
+            "paymentId": payment.get(), "reservationId": reservation.get(), "userId": user.get(),
+            "scheduleId": schedule.get(), "seatNumber": seat.get(), "amount": amount.get(),
+        }),
+        DomainEvent::PointsCharged {
+            user,
+            amount,
+            balance,
+        } => json!({
+            "userId": user.get(), "amount": amount.get(), "balance": balance.get(),
+        }),
+    };
+    let envelope: Value = json!({
+        "eventId": event_id,
+        "type": event.event_type(),
+        "version": SCHEMA_VERSION,
+        "occurredAt": occurred_at.millis(),
+        "data": data,
+    });
+    OutboxEvent {
+        event_id,
+        event_type: event.event_type(),
+        key: event.key(),
+        payload: envelope.to_string(),
+    }
+}

@@ -1,0 +1,141 @@
+//! The HTTP API: poem + poem-openapi. Handlers are thin: extract, call one
+//! use case, map the result. The OpenAPI document is generated from these
+//! handlers (served at /openapi.json, Swagger UI at /docs), so it cannot drift
+//! from the routes. Every error, ours or poem's, leaves as a problem+json.
+
+mod admin;
+mod catalogue;
+mod health;
+mod payments;
+mod points;
+pub mod problem;
+mod queue;
+mod reservations;
+mod security;
+mod users;
+
+use async_trait::async_trait;
+use frontrow_application::catalogue::CatalogueService;
+use frontrow_application::payments::PaymentService;
+use frontrow_application::points::PointsService;
+use frontrow_application::queue::QueueService;
+use frontrow_application::reservations::ReservationService;
+use frontrow_application::seating::SeatingService;
+use frontrow_application::users::Users;
+use poem::http::{StatusCode, header};
+use poem::middleware::Tracing;
+use poem::{Endpoint, EndpointExt, Request, Route};
+use poem_openapi::{OpenApiService, Tags};
+use std::sync::Arc;
+
+/// The largest request body accepted; larger ones get 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A dependency the readiness check asks.
+#[async_trait]
+pub trait Ping: Send + Sync {
+    async fn ping(&self) -> Result<(), String>;
+}
+
+/// Everything a request may need, built once at start.
+pub struct AppState {
+    pub users: Users,
+    pub points: PointsService,
+    pub catalogue: Arc<CatalogueService>,
+    pub seating: SeatingService,
+    pub queue: Arc<QueueService>,
+    pub reservations: Arc<ReservationService>,
+    pub payments: PaymentService,
+    pub admin_key: String,
+    pub dependencies: Vec<(&'static str, Arc<dyn Ping>)>,
+}
+
+#[derive(Tags)]
+enum Tag {
+    /// Ticket buyers and their access tokens
+    Users,
+    /// Prepaid points
+    Points,
+    /// The waiting room
+    Queue,
+    /// Concerts, schedules and seats
+    Concerts,
+    /// Seat holds
+    Reservations,
+    /// Paying for a hold
+    Payments,
+    /// Running a sale
+    Admin,
+    /// Liveness and readiness
+    Health,
+}
+
+type Apis = (
+    users::UsersApi,
+    points::PointsApi,
+    queue::QueueApi,
+    catalogue::CatalogueApi,
+    reservations::ReservationsApi,
+    payments::PaymentsApi,
+    admin::AdminApi,
+    health::HealthApi,
+);
+
+fn service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
+    let apis = (
+        users::UsersApi(state.clone()),
+        points::PointsApi(state.clone()),
+        queue::QueueApi(state.clone()),
+        catalogue::CatalogueApi(state.clone()),
+        reservations::ReservationsApi(state.clone()),
+        payments::PaymentsApi(state.clone()),
+        admin::AdminApi(state.clone()),
+        health::HealthApi(state.clone()),
+    );
+    OpenApiService::new(apis, "frontrow", env!("CARGO_PKG_VERSION"))
+        .description("Concert tickets for the minute a hot show opens: a fair waiting room, real seat availability, holds and prepaid points.")
+}
+
+/// The OpenAPI document, as served at /openapi.json.
+pub fn openapi_json(state: &Arc<AppState>) -> String {
+    service(state).spec()
+}
+
+/// The whole HTTP application.
+pub fn app(state: Arc<AppState>) -> impl Endpoint {
+    let api = service(&state);
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    Route::new()
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .nest("/", api)
+        .around(|endpoint, request| async move { endpoint.call(limit_body(request).await?).await })
+        .data(state)
+        .catch_all_error(|error| async move { problem::from_poem_error(error) })
+        .with(Tracing)
+}
+
+/// Refuses bodies over `MAX_BODY_BYTES` with 413: by their declared length,
+/// or, for a chunked body, by reading at most that much.
+async fn limit_body(mut request: Request) -> poem::Result<Request> {
+    let too_large = || poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE);
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > MAX_BODY_BYTES as u64 => Err(too_large()),
+        Some(_) => Ok(request),
+        None if request.headers().contains_key(header::TRANSFER_ENCODING) => {
+            let body = request
+                .take_body()
+                .into_bytes_limit(MAX_BODY_BYTES)
+                .await
+                .map_err(|_| too_large())?;
+            request.set_body(body);
+            Ok(request)
+        }
+        None => Ok(request),
+    }
+}

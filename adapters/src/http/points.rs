@@ -1,0 +1,56 @@
+//! `GET /api/v1/points`, `POST /api/v1/points/charge`.
+
+use super::problem::ProblemResponse;
+use super::security::Buyer;
+use super::{AppState, Tag};
+use poem_openapi::param::Header;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+use std::sync::Arc;
+
+pub struct PointsApi(pub Arc<AppState>);
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct Balance {
+    balance: i64,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct Charge {
+    /// Whole points, 1 to 1,000,000.
+    amount: i64,
+}
+
+#[OpenApi(tag = "Tag::Points")]
+impl PointsApi {
+    /// The caller's balance
+    #[oai(path = "/api/v1/points", method = "get")]
+    async fn balance(&self, buyer: Buyer) -> Result<Json<Balance>, ProblemResponse> {
+        let balance = self.0.points.balance(buyer.0).await?;
+        Ok(Json(Balance {
+            balance: balance.get(),
+        }))
+    }
+
+    /// Add points to the caller's balance
+    ///
+    /// With an `Idempotency-Key`, a retry applies once and returns the first answer.
+    #[oai(path = "/api/v1/points/charge", method = "post")]
+    async fn charge(
+        &self,
+        buyer: Buyer,
+        body: Json<Charge>,
+        #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
+    ) -> Result<Json<Balance>, ProblemResponse> {
+        let balance = self
+            .0
+            .points
+            .charge(buyer.0, body.amount, key.0.as_deref())
+            .await?;
+        Ok(Json(Balance {
+            balance: balance.get(),
+        }))
+    }
+}

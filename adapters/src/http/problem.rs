@@ -1,0 +1,222 @@
+//! The one place where errors become HTTP responses: RFC 9457
+//! `application/problem+json` bodies with a stable machine-readable `code`.
+//! Store failures are logged here and answered with 503, never with their
+//! details.
+
+use frontrow_application::StoreError;
+use frontrow_application::catalogue::CatalogueError;
+use frontrow_application::payments::PaymentError;
+use frontrow_application::points::PointsError;
+use frontrow_application::queue::QueueError;
+use frontrow_application::reservations::ReservationError;
+use frontrow_application::users::UserError;
+use frontrow_domain::points::PointsError as PointsRule;
+use frontrow_domain::reservation::TransitionError;
+use poem::http::StatusCode;
+use poem::{IntoResponse, Response};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object};
+
+/// An RFC 9457 problem.
+#[derive(Debug, Clone, Object)]
+pub struct Problem {
+    /// A URI naming the problem type: `urn:frontrow:problem:<code>`.
+    #[oai(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// What went wrong, for people.
+    pub detail: String,
+    /// Stable, for programs: match on this, not on `detail`.
+    pub code: String,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum ProblemResponse {
+    /// Any failure, as an RFC 9457 problem with a stable `code`.
+    #[oai(content_type = "application/problem+json")]
+    Default(StatusCode, Json<Problem>),
+}
+
+impl ProblemResponse {
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+        let problem = Problem {
+            kind: format!("urn:frontrow:problem:{}", code.to_ascii_lowercase()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            code: code.to_owned(),
+        };
+        ProblemResponse::Default(status, Json(problem))
+    }
+}
+
+fn unavailable(error: &StoreError) -> ProblemResponse {
+    tracing::error!(%error, "store failure");
+    ProblemResponse::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "STORE_UNAVAILABLE",
+        "a backing store is unavailable; retry shortly",
+    )
+}
+
+fn transition(error: TransitionError) -> ProblemResponse {
+    let code = match error {
+        TransitionError::HoldExpired => "HOLD_EXPIRED",
+        TransitionError::AlreadyConfirmed => "ALREADY_CONFIRMED",
+        TransitionError::Cancelled => "RESERVATION_CANCELLED",
+    };
+    ProblemResponse::new(StatusCode::CONFLICT, code, error.to_string())
+}
+
+impl From<StoreError> for ProblemResponse {
+    fn from(error: StoreError) -> Self {
+        unavailable(&error)
+    }
+}
+
+impl From<UserError> for ProblemResponse {
+    fn from(error: UserError) -> Self {
+        match error {
+            UserError::InvalidName(e) => {
+                ProblemResponse::new(StatusCode::BAD_REQUEST, "INVALID_NAME", e.to_string())
+            }
+            UserError::Store(e) => unavailable(&e),
+        }
+    }
+}
+
+impl From<PointsError> for ProblemResponse {
+    fn from(error: PointsError) -> Self {
+        let detail = error.to_string();
+        match error {
+            PointsError::Rule(PointsRule::InvalidAmount) => {
+                ProblemResponse::new(StatusCode::BAD_REQUEST, "INVALID_AMOUNT", detail)
+            }
+            PointsError::Rule(PointsRule::BalanceLimit) => {
+                ProblemResponse::new(StatusCode::CONFLICT, "BALANCE_LIMIT", detail)
+            }
+            PointsError::Rule(PointsRule::Insufficient) => {
+                ProblemResponse::new(StatusCode::CONFLICT, "INSUFFICIENT_POINTS", detail)
+            }
+            PointsError::InvalidIdempotencyKey => {
+                ProblemResponse::new(StatusCode::BAD_REQUEST, "INVALID_IDEMPOTENCY_KEY", detail)
+            }
+            PointsError::IdempotencyKeyReused => ProblemResponse::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "IDEMPOTENCY_KEY_REUSED",
+                detail,
+            ),
+            PointsError::UnknownUser => {
+                ProblemResponse::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", detail)
+            }
+            PointsError::Store(e) => unavailable(&e),
+        }
+    }
+}
+
+impl From<CatalogueError> for ProblemResponse {
+    fn from(error: CatalogueError) -> Self {
+        let detail = error.to_string();
+        match error {
+            CatalogueError::Invalid(_) => {
+                ProblemResponse::new(StatusCode::BAD_REQUEST, "INVALID_CONCERT", detail)
+            }
+            CatalogueError::ConcertNotFound => {
+                ProblemResponse::new(StatusCode::NOT_FOUND, "CONCERT_NOT_FOUND", detail)
+            }
+            CatalogueError::ScheduleNotFound => {
+                ProblemResponse::new(StatusCode::NOT_FOUND, "SCHEDULE_NOT_FOUND", detail)
+            }
+            CatalogueError::Store(e) => unavailable(&e),
+        }
+    }
+}
+
+impl From<QueueError> for ProblemResponse {
+    fn from(error: QueueError) -> Self {
+        let detail = error.to_string();
+        let (status, code) = match error {
+            QueueError::MissingToken => (StatusCode::UNAUTHORIZED, "QUEUE_TOKEN_MISSING"),
+            QueueError::UnknownToken => (StatusCode::UNAUTHORIZED, "QUEUE_TOKEN_INVALID"),
+            QueueError::NotYourToken => (StatusCode::FORBIDDEN, "QUEUE_TOKEN_NOT_YOURS"),
+            QueueError::WrongConcert => (StatusCode::FORBIDDEN, "QUEUE_TOKEN_WRONG_CONCERT"),
+            QueueError::NotActive => (StatusCode::FORBIDDEN, "QUEUE_NOT_ACTIVE"),
+            QueueError::Expired => (StatusCode::FORBIDDEN, "QUEUE_TOKEN_EXPIRED"),
+            QueueError::ConcertNotFound => (StatusCode::NOT_FOUND, "CONCERT_NOT_FOUND"),
+            QueueError::InvalidPolicy(_) => (StatusCode::BAD_REQUEST, "INVALID_QUEUE_POLICY"),
+            QueueError::Store(e) => return unavailable(&e),
+        };
+        ProblemResponse::new(status, code, detail)
+    }
+}
+
+impl From<ReservationError> for ProblemResponse {
+    fn from(error: ReservationError) -> Self {
+        let detail = error.to_string();
+        let (status, code) = match error {
+            ReservationError::ScheduleNotFound => (StatusCode::NOT_FOUND, "SCHEDULE_NOT_FOUND"),
+            ReservationError::SeatOutOfRange => (StatusCode::BAD_REQUEST, "SEAT_OUT_OF_RANGE"),
+            ReservationError::SeatUnavailable => (StatusCode::CONFLICT, "SEAT_UNAVAILABLE"),
+            ReservationError::SeatLimitReached => (StatusCode::CONFLICT, "SEAT_LIMIT_REACHED"),
+            ReservationError::NotFound => (StatusCode::NOT_FOUND, "RESERVATION_NOT_FOUND"),
+            ReservationError::Transition(e) => return transition(e),
+            ReservationError::Queue(e) => return e.into(),
+            ReservationError::Store(e) => return unavailable(&e),
+        };
+        ProblemResponse::new(status, code, detail)
+    }
+}
+
+impl From<PaymentError> for ProblemResponse {
+    fn from(error: PaymentError) -> Self {
+        let detail = error.to_string();
+        match error {
+            PaymentError::ReservationNotFound => {
+                ProblemResponse::new(StatusCode::NOT_FOUND, "RESERVATION_NOT_FOUND", detail)
+            }
+            PaymentError::InsufficientPoints => {
+                ProblemResponse::new(StatusCode::CONFLICT, "INSUFFICIENT_POINTS", detail)
+            }
+            PaymentError::Transition(e) => transition(e),
+            PaymentError::Queue(e) => e.into(),
+            PaymentError::Store(e) => unavailable(&e),
+        }
+    }
+}
+
+/// Errors raised by poem itself (unparseable input, unknown route, missing
+/// credentials, oversized body) become problems too.
+pub fn from_poem_error(error: poem::Error) -> Response {
+    if error.is_from_response() {
+        return error.into_response();
+    }
+    let status = error.status();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "INVALID_REQUEST",
+        StatusCode::UNAUTHORIZED => "UNAUTHORIZED",
+        StatusCode::FORBIDDEN => "FORBIDDEN",
+        StatusCode::NOT_FOUND => "NOT_FOUND",
+        StatusCode::METHOD_NOT_ALLOWED => "METHOD_NOT_ALLOWED",
+        StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "UNSUPPORTED_MEDIA_TYPE",
+        s if s.is_client_error() => "INVALID_REQUEST",
+        _ => "INTERNAL",
+    };
+    let detail = if status.is_server_error() {
+        tracing::error!(%error, "request failed");
+        "internal error".to_owned()
+    } else {
+        error.to_string()
+    };
+    ProblemResponse::new(status, code, detail).into_response()
+}
+
+impl From<frontrow_application::seating::SeatingError> for ProblemResponse {
+    fn from(error: frontrow_application::seating::SeatingError) -> Self {
+        match error {
+            frontrow_application::seating::SeatingError::Catalogue(e) => e.into(),
+            frontrow_application::seating::SeatingError::Queue(e) => e.into(),
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Seat holds: create, read, cancel.
+
+use super::catalogue::datetime;
+use super::problem::ProblemResponse;
+use super::security::Buyer;
+use super::{AppState, Tag};
+use chrono::{DateTime, Utc};
+use frontrow_domain::reservation::Reservation;
+use poem_openapi::param::{Header, Path};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use std::sync::Arc;
+
+pub struct ReservationsApi(pub Arc<AppState>);
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct Hold {
+    schedule_id: i64,
+    seat_number: i64,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct ReservationBody {
+    reservation_id: i64,
+    /// HELD, CONFIRMED, CANCELLED or EXPIRED.
+    status: String,
+    schedule_id: i64,
+    seat_number: i64,
+    price: i64,
+    hold_expires_at: DateTime<Utc>,
+}
+
+#[derive(ApiResponse)]
+enum HoldResponse {
+    /// The seat is held for you until `holdExpiresAt`.
+    #[oai(status = 201)]
+    Held(Json<ReservationBody>),
+}
+
+fn body(reservation: &Reservation, state: &AppState) -> ReservationBody {
+    ReservationBody {
+        reservation_id: reservation.id.get(),
+        status: reservation
+            .status_at(state.reservations.now())
+            .as_str()
+            .to_owned(),
+        schedule_id: reservation.schedule.get(),
+        seat_number: reservation.seat.get(),
+        price: reservation.price.get(),
+        hold_expires_at: datetime(reservation.hold_expires_at),
+    }
+}
+
+#[OpenApi(tag = "Tag::Reservations")]
+impl ReservationsApi {
+    /// Hold a seat (ACTIVE queue token)
+    #[oai(path = "/api/v1/reservations", method = "post")]
+    async fn hold(
+        &self,
+        buyer: Buyer,
+        request: Json<Hold>,
+        #[oai(name = "X-Queue-Token")] token: Header<Option<String>>,
+    ) -> Result<HoldResponse, ProblemResponse> {
+        let held = self
+            .0
+            .reservations
+            .hold(
+                buyer.0,
+                token.0.as_deref(),
+                request.schedule_id,
+                request.seat_number,
+            )
+            .await?;
+        Ok(HoldResponse::Held(Json(body(&held, &self.0))))
+    }
+
+    /// One of the caller's reservations
+    #[oai(path = "/api/v1/reservations/:reservation_id", method = "get")]
+    async fn get(
+        &self,
+        buyer: Buyer,
+        reservation_id: Path<i64>,
+    ) -> Result<Json<ReservationBody>, ProblemResponse> {
+        let found = self.0.reservations.find(buyer.0, reservation_id.0).await?;
+        Ok(Json(body(&found, &self.0)))
+    }
+
+    /// Cancel one of the caller's holds; the seat is free at once
+    #[oai(path = "/api/v1/reservations/:reservation_id", method = "delete")]
+    async fn cancel(
+        &self,
+        buyer: Buyer,
+        reservation_id: Path<i64>,
+    ) -> Result<Json<ReservationBody>, ProblemResponse> {
+        let cancelled = self
+            .0
+            .reservations
+            .cancel(buyer.0, reservation_id.0)
+            .await?;
+        Ok(Json(body(&cancelled, &self.0)))
+    }
+}

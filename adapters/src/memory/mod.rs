@@ -1,0 +1,5 @@
+//! In-process implementations of the ports that Redis serves in production,
+//! for the embedded default (one instance, no Redis).
+
+pub mod versions;
+pub mod waiting_room;

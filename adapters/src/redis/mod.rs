@@ -1,0 +1,27 @@
+//! Redis: the waiting room and seat-map versions, shared by every instance.
+//! Every key starts with the configured prefix, so deployments and test runs
+//! can share one Redis.
+
+pub mod versions;
+pub mod waiting_room;
+
+use redis::aio::ConnectionManager;
+
+/// Connects with a reconnecting, multiplexed connection.
+pub async fn connect(url: &str) -> redis::RedisResult<ConnectionManager> {
+    redis::Client::open(url)?.get_connection_manager().await
+}
+
+/// Readiness: Redis answers PING.
+pub struct RedisPing(pub ConnectionManager);
+
+#[async_trait::async_trait]
+impl crate::http::Ping for RedisPing {
+    async fn ping(&self) -> Result<(), String> {
+        redis::cmd("PING")
+            .query_async::<String>(&mut self.0.clone())
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,61 @@
+-- Shared by every waiting-room script. Mirrors AdmissionPolicy::admissions in
+-- frontrow-domain exactly; Redis runs each script atomically, so admission is
+-- correct with any number of app instances.
+-- ARGV[1] key prefix, ARGV[3] default capacity, ARGV[4] default rate,
+-- ARGV[5] active milliseconds.
+local prefix = ARGV[1]
+local default_capacity = tonumber(ARGV[3])
+local default_rate = tonumber(ARGV[4])
+local active_ms = tonumber(ARGV[5])
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function room(concert)
+  local base = prefix .. 'q:' .. concert .. ':'
+  return {
+    wait = base .. 'wait', active = base .. 'active', policy = base .. 'policy',
+    bucket = base .. 'bucket', seq = base .. 'seq', users = base .. 'users',
+  }
+end
+
+local function policy(r)
+  local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused')
+  return tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate, p[3] == '1'
+end
+
+-- Drops lapsed ACTIVE places, then admits from the head of the line.
+-- O(log n) per admitted or lapsed user; never scans the line.
+local function admit(r, now)
+  redis.call('ZREMRANGEBYSCORE', r.active, '-inf', now)
+  local capacity, rate, paused = policy(r)
+  local active = redis.call('ZCARD', r.active)
+  local waiting = redis.call('ZCARD', r.wait)
+  local b = redis.call('HMGET', r.bucket, 'milli', 'ts')
+  local milli, ts = tonumber(b[1]), tonumber(b[2])
+  if milli == nil or ts == nil then milli, ts = rate * 1000, now end
+  local elapsed = math.max(now - ts, 0)
+  milli = math.min(milli + elapsed * rate, rate * 1000)
+  local n = 0
+  if not paused then
+    n = math.min(math.max(capacity - active, 0), waiting, math.floor(milli / 1000))
+  end
+  if n > 0 then
+    local popped = redis.call('ZPOPMIN', r.wait, n)
+    for i = 1, #popped, 2 do
+      redis.call('ZADD', r.active, now + active_ms, popped[i])
+    end
+  end
+  redis.call('HSET', r.bucket, 'milli', milli - n * 1000, 'ts', now)
+  return capacity, rate, paused and 1 or 0, active + n, waiting - n
+end
+
+-- WAITING with its 1-based position, ACTIVE, or EXPIRED.
+local function status(r, token)
+  local rank = redis.call('ZRANK', r.wait, token)
+  if rank then return 'WAITING', rank + 1 end
+  if redis.call('ZSCORE', r.active, token) then return 'ACTIVE', 0 end
+  return 'EXPIRED', 0
+end

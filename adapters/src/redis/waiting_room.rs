@@ -1,0 +1,185 @@
+//! The waiting room in Redis. Each operation is one Lua script (see the .lua
+//! files beside this one), so order and admission are decided atomically by
+//! Redis, whatever the number of app instances. Per concert: a sorted set of
+//! waiting tokens scored by arrival number (ZRANK gives the position in
+//! O(log n)), a sorted set of ACTIVE tokens scored by deadline, a hash of
+//! user -> token, the policy and the admission bucket. `tok:<token>` maps a
+//! token to its concert and user.
+
+use async_trait::async_trait;
+use frontrow_application::StoreError;
+use frontrow_application::queue::{Place, RoomStats, WaitingRoom};
+use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken};
+use frontrow_domain::{ConcertId, UserId};
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Script};
+
+/// How long a token is remembered, so a late caller hears "expired" rather
+/// than "unknown".
+const TOKEN_TTL_SECONDS: u64 = 24 * 3600;
+
+macro_rules! script {
+    ($file:literal) => {
+        concat!(include_str!("prelude.lua"), "\n", include_str!($file))
+    };
+}
+
+pub struct RedisWaitingRoom {
+    conn: ConnectionManager,
+    prefix: String,
+    default_policy: AdmissionPolicy,
+    active_ms: i64,
+    join: Script,
+    place: Script,
+    leave: Script,
+    stats: Script,
+}
+
+fn status_from(raw: &str) -> Result<QueueStatus, StoreError> {
+    match raw {
+        "WAITING" => Ok(QueueStatus::Waiting),
+        "ACTIVE" => Ok(QueueStatus::Active),
+        "EXPIRED" => Ok(QueueStatus::Expired),
+        other => Err(StoreError::new(format!("unexpected queue status {other}"))),
+    }
+}
+
+fn policy_from(capacity: i64, rate: i64, paused: i64) -> Result<AdmissionPolicy, StoreError> {
+    AdmissionPolicy::new(capacity, rate, paused == 1).map_err(StoreError::new)
+}
+
+impl RedisWaitingRoom {
+    pub fn new(
+        conn: ConnectionManager,
+        prefix: &str,
+        default_policy: AdmissionPolicy,
+        active_seconds: u64,
+    ) -> Self {
+        Self {
+            conn,
+            prefix: prefix.to_owned(),
+            default_policy,
+            active_ms: (active_seconds as i64).saturating_mul(1000),
+            join: Script::new(script!("join.lua")),
+            place: Script::new(script!("place.lua")),
+            leave: Script::new(script!("leave.lua")),
+            stats: Script::new(script!("stats.lua")),
+        }
+    }
+
+    /// The arguments every script starts with (see prelude.lua).
+    fn invocation<'a>(&self, script: &'a Script, subject: String) -> redis::ScriptInvocation<'a> {
+        let mut call = script.prepare_invoke();
+        call.arg(&self.prefix)
+            .arg(subject)
+            .arg(self.default_policy.capacity())
+            .arg(self.default_policy.admit_per_second())
+            .arg(self.active_ms);
+        call
+    }
+}
+
+#[async_trait]
+impl WaitingRoom for RedisWaitingRoom {
+    async fn join(&self, concert: ConcertId, user: UserId) -> Result<(Place, bool), StoreError> {
+        let fresh = QueueToken::from_random(crate::random::bytes16());
+        let mut call = self.invocation(&self.join, concert.to_string());
+        call.arg(user.get())
+            .arg(fresh.as_str())
+            .arg(TOKEN_TTL_SECONDS);
+        let (token, status, position, capacity, rate, paused, created): (
+            String,
+            String,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+        ) = call
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(StoreError::new)?;
+        let token =
+            QueueToken::parse(&token).ok_or_else(|| StoreError::new("malformed token in Redis"))?;
+        let place = Place {
+            token,
+            concert,
+            user,
+            status: status_from(&status)?,
+            position,
+            policy: policy_from(capacity, rate, paused)?,
+        };
+        Ok((place, created == 1))
+    }
+
+    async fn place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError> {
+        let call = self.invocation(&self.place, token.as_str().to_owned());
+        let found: Vec<redis::Value> = call
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(StoreError::new)?;
+        if found.is_empty() {
+            return Ok(None);
+        }
+        let (concert, user, status, position, capacity, rate, paused): (
+            i64,
+            i64,
+            String,
+            i64,
+            i64,
+            i64,
+            i64,
+        ) = redis::FromRedisValue::from_redis_value(&redis::Value::Array(found))
+            .map_err(StoreError::new)?;
+        Ok(Some(Place {
+            token: token.clone(),
+            concert: ConcertId::from_store(concert),
+            user: UserId::from_store(user),
+            status: status_from(&status)?,
+            position,
+            policy: policy_from(capacity, rate, paused)?,
+        }))
+    }
+
+    async fn leave(&self, token: &QueueToken) -> Result<(), StoreError> {
+        let call = self.invocation(&self.leave, token.as_str().to_owned());
+        let _: i64 = call
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(StoreError::new)?;
+        Ok(())
+    }
+
+    async fn set_policy(
+        &self,
+        concert: ConcertId,
+        policy: AdmissionPolicy,
+    ) -> Result<(), StoreError> {
+        let key = format!("{}q:{}:policy", self.prefix, concert);
+        let fields = [
+            ("capacity", policy.capacity()),
+            ("rate", policy.admit_per_second()),
+            ("paused", i64::from(policy.paused())),
+        ];
+        let _: () = self
+            .conn
+            .clone()
+            .hset_multiple(key, &fields)
+            .await
+            .map_err(StoreError::new)?;
+        Ok(())
+    }
+
+    async fn stats(&self, concert: ConcertId) -> Result<RoomStats, StoreError> {
+        let call = self.invocation(&self.stats, concert.to_string());
+        let (waiting, active, capacity, rate, paused): (i64, i64, i64, i64, i64) = call
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(StoreError::new)?;
+        Ok(RoomStats {
+            waiting,
+            active,
+            policy: policy_from(capacity, rate, paused)?,
+        })
+    }
+}

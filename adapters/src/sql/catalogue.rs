@@ -1,0 +1,169 @@
+//! Concerts, schedules and seats.
+
+use super::{SqlStore, inserted_id};
+use async_trait::async_trait;
+use frontrow_application::StoreError;
+use frontrow_application::catalogue::Catalogue;
+use frontrow_application::{Clock, clock::SystemClock};
+use frontrow_domain::catalogue::{Concert, NewConcert, Schedule};
+use frontrow_domain::points::Points;
+use frontrow_domain::seat::SeatState;
+use frontrow_domain::{ConcertId, ReservationId, ScheduleId, Timestamp};
+use sqlx::any::AnyRow;
+use sqlx::{Any, QueryBuilder, Row};
+
+/// Rows per multi-row INSERT: well under every backend's bind limit.
+const SEAT_INSERT_CHUNK: i64 = 500;
+
+fn schedule_from(row: &AnyRow) -> Result<Schedule, sqlx::Error> {
+    Ok(Schedule {
+        id: ScheduleId::from_store(row.try_get(0)?),
+        concert: ConcertId::from_store(row.try_get(1)?),
+        starts_at: Timestamp(row.try_get(2)?),
+        seat_count: row.try_get(3)?,
+        price: Points::new(row.try_get(4)?).unwrap_or_default(),
+    })
+}
+
+fn seat_from(row: &AnyRow) -> Result<SeatState, sqlx::Error> {
+    let reservation: Option<i64> = row.try_get(0)?;
+    let held_until: Option<i64> = row.try_get(1)?;
+    let sold: i64 = row.try_get(2)?;
+    Ok(match (reservation, held_until, sold) {
+        (Some(r), _, 1) => SeatState::Sold {
+            reservation: ReservationId::from_store(r),
+        },
+        (Some(r), Some(until), _) => SeatState::Held {
+            reservation: ReservationId::from_store(r),
+            until: Timestamp(until),
+        },
+        _ => SeatState::Available,
+    })
+}
+
+macro_rules! select_schedules {
+    ($filter:literal) => {
+        concat!(
+            "SELECT id, concert_id, starts_at_ms, seat_count, price FROM schedules ",
+            $filter
+        )
+    };
+}
+
+#[async_trait]
+impl Catalogue for SqlStore {
+    async fn create_concert(
+        &self,
+        concert: &NewConcert,
+    ) -> Result<(ConcertId, Vec<Schedule>), StoreError> {
+        let now = SystemClock.now();
+        let run = async {
+            let mut tx = self.write.begin().await?;
+            let created = sqlx::query("INSERT INTO concerts (title, created_at_ms) VALUES (?, ?)")
+                .bind(&concert.title)
+                .bind(now.millis())
+                .execute(&mut *tx)
+                .await?;
+            let concert_id = ConcertId::from_store(inserted_id(&mut tx, &created).await?);
+            let mut schedules = Vec::with_capacity(concert.schedules.len());
+            for new in &concert.schedules {
+                let created = sqlx::query(
+                    "INSERT INTO schedules (concert_id, starts_at_ms, seat_count, price) VALUES (?, ?, ?, ?)",
+                )
+                .bind(concert_id.get())
+                .bind(new.starts_at.millis())
+                .bind(new.seat_count)
+                .bind(new.price.get())
+                .execute(&mut *tx)
+                .await?;
+                let id = ScheduleId::from_store(inserted_id(&mut tx, &created).await?);
+                let mut first = 1;
+                while first <= new.seat_count {
+                    let last = (first + SEAT_INSERT_CHUNK - 1).min(new.seat_count);
+                    let mut insert: QueryBuilder<Any> =
+                        QueryBuilder::new("INSERT INTO seats (schedule_id, seat_number, sold) ");
+                    insert.push_values(first..=last, |mut row, seat| {
+                        row.push_bind(id.get()).push_bind(seat).push_bind(0i64);
+                    });
+                    insert.build().execute(&mut *tx).await?;
+                    first = last + 1;
+                }
+                schedules.push(Schedule {
+                    id,
+                    concert: concert_id,
+                    starts_at: new.starts_at,
+                    seat_count: new.seat_count,
+                    price: new.price,
+                });
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>((concert_id, schedules))
+        };
+        run.await.map_err(StoreError::new)
+    }
+
+    async fn concerts(&self) -> Result<Vec<Concert>, StoreError> {
+        let rows = sqlx::query("SELECT id, title FROM concerts ORDER BY id")
+            .fetch_all(&self.read)
+            .await
+            .map_err(StoreError::new)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Concert {
+                    id: ConcertId::from_store(r.try_get(0)?),
+                    title: r.try_get(1)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::new)
+    }
+
+    async fn concert_exists(&self, concert: ConcertId) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM concerts WHERE id = ?")
+            .bind(concert.get())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(StoreError::new)?;
+        Ok(row.is_some())
+    }
+
+    async fn schedules(&self, concert: ConcertId) -> Result<Vec<Schedule>, StoreError> {
+        let rows = sqlx::query(select_schedules!(
+            "WHERE concert_id = ? ORDER BY starts_at_ms, id"
+        ))
+        .bind(concert.get())
+        .fetch_all(&self.read)
+        .await
+        .map_err(StoreError::new)?;
+        rows.iter()
+            .map(schedule_from)
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::new)
+    }
+
+    async fn schedule(&self, schedule: ScheduleId) -> Result<Option<Schedule>, StoreError> {
+        let row = sqlx::query(select_schedules!("WHERE id = ?"))
+            .bind(schedule.get())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(StoreError::new)?;
+        row.as_ref()
+            .map(schedule_from)
+            .transpose()
+            .map_err(StoreError::new)
+    }
+
+    async fn seats(&self, schedule: ScheduleId) -> Result<Vec<SeatState>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT reservation_id, held_until_ms, sold FROM seats WHERE schedule_id = ? ORDER BY seat_number",
+        )
+        .bind(schedule.get())
+        .fetch_all(&self.read)
+        .await
+        .map_err(StoreError::new)?;
+        rows.iter()
+            .map(seat_from)
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::new)
+    }
+}

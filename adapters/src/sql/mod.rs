@@ -1,0 +1,211 @@
+//! The system of record: MySQL/MariaDB in production, SQLite embedded.
+//!
+//! One `SqlStore` implements every SQL port through sqlx's `Any` driver; the
+//! queries are written once in the SQL both databases share (times are epoch
+//! milliseconds, ids are BIGINT). Each guarantee is one transaction whose
+//! deciding statement is a conditional UPDATE: the database, not the app,
+//! decides who gets a seat and whether points suffice.
+//!
+//! Lock order, to keep transactions deadlock-free: reservation row, then user
+//! row, then seat row. Transient lock failures are retried a few times.
+//!
+//! SQLite allows one writer at a time, so the store keeps a one-connection
+//! write pool (writers queue in the pool instead of failing with BUSY) and a
+//! separate read pool (WAL readers never wait for the writer).
+
+mod catalogue;
+mod payments;
+mod points;
+mod reservations;
+mod users;
+
+use crate::events::to_outbox;
+use frontrow_application::StoreError;
+use frontrow_domain::Timestamp;
+use frontrow_domain::events::DomainEvent;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool, Executor};
+use std::future::Future;
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    MySql,
+    Sqlite,
+}
+
+#[derive(Clone)]
+pub struct SqlStore {
+    read: AnyPool,
+    write: AnyPool,
+    backend: Backend,
+}
+
+impl SqlStore {
+    /// Connects to `mysql://...` or `sqlite://...`.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let options = AnyConnectOptions::from_str(url)?;
+        if url.starts_with("sqlite:") {
+            let pool = |size: u32| {
+                AnyPoolOptions::new()
+                    .max_connections(size)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(sqlx::raw_sql(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                            ))
+                            .await?;
+                            Ok(())
+                        })
+                    })
+            };
+            let write = pool(1).connect_with(options.clone()).await?;
+            let read = pool(max_connections.clamp(1, 8))
+                .connect_with(options)
+                .await?;
+            Ok(Self {
+                read,
+                write,
+                backend: Backend::Sqlite,
+            })
+        } else {
+            let pool = AnyPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Ok(Self {
+                read: pool.clone(),
+                write: pool,
+                backend: Backend::MySql,
+            })
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        match self.backend {
+            Backend::MySql => sqlx::migrate!("./migrations/mysql").run(&self.write).await,
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.write).await,
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.read)
+            .await
+            .map_err(StoreError::new)?;
+        Ok(())
+    }
+
+    /// A pool for ad-hoc reads, such as the invariant checks of tests and
+    /// the load test.
+    pub fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+}
+
+/// Why a transaction attempt ended: a business rule (final), or the database.
+pub(crate) enum Fail<E> {
+    Rule(E),
+    Db(sqlx::Error),
+}
+
+impl<E> From<sqlx::Error> for Fail<E> {
+    fn from(error: sqlx::Error) -> Self {
+        Fail::Db(error)
+    }
+}
+
+fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => {
+            let message = db.message().to_ascii_lowercase();
+            db.code().as_deref() == Some("40001")
+                || message.contains("deadlock")
+                || message.contains("lock wait timeout")
+                || message.contains("database is locked")
+        }
+        sqlx::Error::PoolTimedOut => false,
+        _ => false,
+    }
+}
+
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}
+
+/// Runs one transaction attempt, again on deadlock or lock timeout.
+pub(crate) async fn retrying<T, E, F, Fut>(mut attempt: F) -> Result<T, E>
+where
+    E: From<StoreError>,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Fail<E>>>,
+{
+    let mut tries = 0u64;
+    loop {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(Fail::Rule(rule)) => return Err(rule),
+            Err(Fail::Db(error)) if is_transient(&error) && tries < 8 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(
+                    2 * tries + (crate::random::bytes16()[0] % 8) as u64,
+                ))
+                .await;
+            }
+            Err(Fail::Db(error)) => return Err(StoreError::new(error).into()),
+        }
+    }
+}
+
+/// Writes an event to the outbox inside the caller's transaction.
+pub(crate) async fn record_event(
+    conn: &mut AnyConnection,
+    event: &DomainEvent,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    let row = to_outbox(event, now);
+    sqlx::query(
+        "INSERT INTO outbox (event_id, event_type, event_key, payload, occurred_at_ms) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(row.event_id)
+    .bind(row.event_type)
+    .bind(row.key)
+    .bind(row.payload)
+    .bind(now.millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The id of the row an INSERT on `conn` just created. MySQL reports it with
+/// the result; through `Any`, SQLite does not, so it is asked on the same
+/// connection.
+pub(crate) async fn inserted_id(
+    conn: &mut AnyConnection,
+    result: &sqlx::any::AnyQueryResult,
+) -> Result<i64, sqlx::Error> {
+    if let Some(id) = result.last_insert_id() {
+        return Ok(id);
+    }
+    use sqlx::Row;
+    sqlx::query("SELECT last_insert_rowid()")
+        .fetch_one(conn)
+        .await?
+        .try_get(0)
+}
+
+#[async_trait::async_trait]
+impl crate::http::Ping for SqlStore {
+    async fn ping(&self) -> Result<(), String> {
+        SqlStore::ping(self).await.map_err(|e| e.to_string())
+    }
+}

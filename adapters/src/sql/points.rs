@@ -1,0 +1,159 @@
+//! The point ledger. A charge is one transaction: idempotency record, balance,
+//! ledger entry and `points.charged` event commit together or not at all.
+
+use super::{Fail, SqlStore, is_unique_violation, record_event, retrying};
+use async_trait::async_trait;
+use frontrow_application::points::{Ledger, PointsError};
+use frontrow_application::{Clock, StoreError, clock::SystemClock};
+use frontrow_domain::UserId;
+use frontrow_domain::events::DomainEvent;
+use frontrow_domain::points::{
+    ChargeAmount, IdempotencyKey, LedgerReason, MAX_BALANCE, Points, PointsError as Rule,
+};
+use sqlx::Row;
+
+const CHARGE_SCOPE: &str = "charge";
+
+impl SqlStore {
+    async fn charge_once(
+        &self,
+        user: UserId,
+        amount: ChargeAmount,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Points, Fail<PointsError>> {
+        let now = SystemClock.now();
+        let mut tx = self.write.begin().await?;
+        if let Some(key) = key {
+            // The primary key makes a second use of the key fail here; in MySQL
+            // a concurrent second use waits for the first to commit, then fails.
+            let claimed = sqlx::query(
+                "INSERT INTO idempotency_keys (user_id, scope, idem_key, request_amount, created_at_ms) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(user.get())
+            .bind(CHARGE_SCOPE)
+            .bind(key.as_str())
+            .bind(amount.points().get())
+            .bind(now.millis())
+            .execute(&mut *tx)
+            .await;
+            match claimed {
+                Ok(_) => {}
+                Err(error) if is_unique_violation(&error) => {
+                    drop(tx);
+                    return self.replay_charge(user, amount, key).await;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        // Invariant: balance never exceeds MAX_BALANCE, decided by this one statement.
+        let added =
+            sqlx::query("UPDATE users SET balance = balance + ? WHERE id = ? AND balance + ? <= ?")
+                .bind(amount.points().get())
+                .bind(user.get())
+                .bind(amount.points().get())
+                .bind(MAX_BALANCE)
+                .execute(&mut *tx)
+                .await?;
+        if added.rows_affected() != 1 {
+            let exists = sqlx::query("SELECT 1 FROM users WHERE id = ?")
+                .bind(user.get())
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+            return Err(Fail::Rule(if exists {
+                Rule::BalanceLimit.into()
+            } else {
+                PointsError::UnknownUser
+            }));
+        }
+        let balance: i64 = sqlx::query("SELECT balance FROM users WHERE id = ?")
+            .bind(user.get())
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        sqlx::query(
+            "INSERT INTO point_ledger (user_id, delta, balance_after, reason, created_at_ms) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(user.get())
+        .bind(amount.points().get())
+        .bind(balance)
+        .bind(LedgerReason::Charge.as_str())
+        .bind(now.millis())
+        .execute(&mut *tx)
+        .await?;
+        if let Some(key) = key {
+            sqlx::query(
+                "UPDATE idempotency_keys SET response_balance = ? WHERE user_id = ? AND scope = ? AND idem_key = ?",
+            )
+            .bind(balance)
+            .bind(user.get())
+            .bind(CHARGE_SCOPE)
+            .bind(key.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        let balance = Points::new(balance).unwrap_or_default();
+        let event = DomainEvent::PointsCharged {
+            user,
+            amount: amount.points(),
+            balance,
+        };
+        record_event(&mut tx, &event, now).await?;
+        tx.commit().await?;
+        Ok(balance)
+    }
+
+    /// A key seen before: the first call's answer, if it was the same request.
+    async fn replay_charge(
+        &self,
+        user: UserId,
+        amount: ChargeAmount,
+        key: &IdempotencyKey,
+    ) -> Result<Points, Fail<PointsError>> {
+        let row = sqlx::query(
+            "SELECT request_amount, response_balance FROM idempotency_keys \
+             WHERE user_id = ? AND scope = ? AND idem_key = ?",
+        )
+        .bind(user.get())
+        .bind(CHARGE_SCOPE)
+        .bind(key.as_str())
+        .fetch_one(&self.write)
+        .await?;
+        let (requested, balance): (i64, Option<i64>) = (row.try_get(0)?, row.try_get(1)?);
+        if requested != amount.points().get() {
+            return Err(Fail::Rule(PointsError::IdempotencyKeyReused));
+        }
+        balance.and_then(Points::new).ok_or_else(|| {
+            Fail::Db(sqlx::Error::Protocol(
+                "idempotency record without a response".into(),
+            ))
+        })
+    }
+}
+
+#[async_trait]
+impl Ledger for SqlStore {
+    async fn balance(&self, user: UserId) -> Result<Option<Points>, StoreError> {
+        let row = sqlx::query("SELECT balance FROM users WHERE id = ?")
+            .bind(user.get())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(StoreError::new)?;
+        row.map(|r| {
+            r.try_get::<i64, _>(0)
+                .map(|b| Points::new(b).unwrap_or_default())
+        })
+        .transpose()
+        .map_err(StoreError::new)
+    }
+
+    async fn charge(
+        &self,
+        user: UserId,
+        amount: ChargeAmount,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Points, PointsError> {
+        retrying(|| self.charge_once(user, amount, key.as_ref())).await
+    }
+}

@@ -1,0 +1,257 @@
+//! Seat holds. `hold` and `cancel` are each one transaction whose deciding
+//! statement is a conditional UPDATE of the seat row.
+
+use super::{Fail, SqlStore, inserted_id, record_event, retrying};
+use async_trait::async_trait;
+use frontrow_application::StoreError;
+use frontrow_application::reservations::{HoldRequest, ReservationError, SeatHolds};
+use frontrow_domain::events::DomainEvent;
+use frontrow_domain::points::Points;
+use frontrow_domain::reservation::{Reservation, ReservationStatus};
+use frontrow_domain::seat::SeatNumber;
+use frontrow_domain::{ReservationId, ScheduleId, Timestamp, UserId};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+const SELECT_RESERVATION: &str = "SELECT id, user_id, schedule_id, seat_number, price, status, hold_expires_at_ms \
+     FROM reservations WHERE id = ? AND user_id = ?";
+
+pub(crate) fn reservation_from(row: &AnyRow) -> Result<Reservation, sqlx::Error> {
+    let status: String = row.try_get(5)?;
+    Ok(Reservation {
+        id: ReservationId::from_store(row.try_get(0)?),
+        user: UserId::from_store(row.try_get(1)?),
+        schedule: ScheduleId::from_store(row.try_get(2)?),
+        seat: SeatNumber::from_store(row.try_get(3)?),
+        price: Points::new(row.try_get(4)?).unwrap_or_default(),
+        stored_status: ReservationStatus::parse(&status).ok_or_else(|| {
+            sqlx::Error::Decode(format!("unknown reservation status {status}").into())
+        })?,
+        hold_expires_at: Timestamp(row.try_get(6)?),
+    })
+}
+
+pub(crate) async fn load_reservation(
+    conn: &mut AnyConnection,
+    user: UserId,
+    id: ReservationId,
+) -> Result<Option<Reservation>, sqlx::Error> {
+    let row = sqlx::query(SELECT_RESERVATION)
+        .bind(id.get())
+        .bind(user.get())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(reservation_from).transpose()
+}
+
+impl SqlStore {
+    async fn hold_once(&self, request: HoldRequest) -> Result<Reservation, Fail<ReservationError>> {
+        let HoldRequest {
+            user,
+            schedule,
+            seat,
+            now,
+            until,
+            limit,
+        } = request;
+        let mut tx = self.write.begin().await?;
+        // Takes the user's row lock first, so one user's concurrent holds run one
+        // at a time and the seat limit below counts every earlier hold.
+        let locked = sqlx::query("UPDATE users SET lock_seq = lock_seq + 1 WHERE id = ?")
+            .bind(user.get())
+            .execute(&mut *tx)
+            .await?;
+        if locked.rows_affected() != 1 {
+            return Err(Fail::Rule(ReservationError::NotFound));
+        }
+        let taken: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM reservations WHERE user_id = ? AND schedule_id = ? \
+             AND (status = 'CONFIRMED' OR (status = 'HELD' AND hold_expires_at_ms > ?))",
+        )
+        .bind(user.get())
+        .bind(schedule.id.get())
+        .bind(now.millis())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        if !limit.allows_another(u32::try_from(taken).unwrap_or(u32::MAX)) {
+            return Err(Fail::Rule(ReservationError::SeatLimitReached));
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO reservations (user_id, schedule_id, seat_number, price, status, hold_expires_at_ms, \
+             created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, 'HELD', ?, ?, ?)",
+        )
+        .bind(user.get())
+        .bind(schedule.id.get())
+        .bind(seat.get())
+        .bind(schedule.price.get())
+        .bind(until.millis())
+        .bind(now.millis())
+        .bind(now.millis())
+        .execute(&mut *tx)
+        .await?;
+        let id = ReservationId::from_store(inserted_id(&mut tx, &inserted).await?);
+        // Invariant: a seat has at most one live hold or sale. This statement
+        // alone decides it: only a seat that is unsold and not held past `now`
+        // changes, and the database applies it to one transaction at a time.
+        let claimed = sqlx::query(
+            "UPDATE seats SET reservation_id = ?, held_until_ms = ? WHERE schedule_id = ? AND seat_number = ? \
+             AND sold = 0 AND (held_until_ms IS NULL OR held_until_ms <= ?)",
+        )
+        .bind(id.get())
+        .bind(until.millis())
+        .bind(schedule.id.get())
+        .bind(seat.get())
+        .bind(now.millis())
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() != 1 {
+            return Err(Fail::Rule(ReservationError::SeatUnavailable));
+        }
+        let event = DomainEvent::ReservationHeld {
+            reservation: id,
+            user,
+            schedule: schedule.id,
+            seat,
+            hold_expires_at: until,
+        };
+        record_event(&mut tx, &event, now).await?;
+        tx.commit().await?;
+        Ok(Reservation {
+            id,
+            user,
+            schedule: schedule.id,
+            seat,
+            price: schedule.price,
+            stored_status: ReservationStatus::Held,
+            hold_expires_at: until,
+        })
+    }
+
+    async fn cancel_once(
+        &self,
+        user: UserId,
+        id: ReservationId,
+        now: Timestamp,
+    ) -> Result<Reservation, Fail<ReservationError>> {
+        let mut tx = self.write.begin().await?;
+        let cancelled = sqlx::query(
+            "UPDATE reservations SET status = 'CANCELLED', updated_at_ms = ? \
+             WHERE id = ? AND user_id = ? AND status = 'HELD' AND hold_expires_at_ms > ?",
+        )
+        .bind(now.millis())
+        .bind(id.get())
+        .bind(user.get())
+        .bind(now.millis())
+        .execute(&mut *tx)
+        .await?;
+        let reservation = load_reservation(&mut tx, user, id)
+            .await?
+            .ok_or(Fail::Rule(ReservationError::NotFound))?;
+        if cancelled.rows_affected() != 1 {
+            // Explain the refusal with the same rule the UPDATE applied.
+            return Err(Fail::Rule(match reservation.cancel(now) {
+                Err(transition) => transition.into(),
+                Ok(_) => frontrow_domain::reservation::TransitionError::HoldExpired.into(),
+            }));
+        }
+        sqlx::query(
+            "UPDATE seats SET reservation_id = NULL, held_until_ms = NULL \
+             WHERE schedule_id = ? AND seat_number = ? AND reservation_id = ? AND sold = 0",
+        )
+        .bind(reservation.schedule.get())
+        .bind(reservation.seat.get())
+        .bind(id.get())
+        .execute(&mut *tx)
+        .await?;
+        let event = DomainEvent::ReservationCancelled {
+            reservation: id,
+            user,
+            schedule: reservation.schedule,
+            seat: reservation.seat,
+        };
+        record_event(&mut tx, &event, now).await?;
+        tx.commit().await?;
+        Ok(reservation)
+    }
+
+    async fn expire_one(
+        &self,
+        reservation: &Reservation,
+        now: Timestamp,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.write.begin().await?;
+        let expired = sqlx::query(
+            "UPDATE reservations SET status = 'EXPIRED', updated_at_ms = ? \
+             WHERE id = ? AND status = 'HELD' AND hold_expires_at_ms <= ?",
+        )
+        .bind(now.millis())
+        .bind(reservation.id.get())
+        .bind(now.millis())
+        .execute(&mut *tx)
+        .await?;
+        if expired.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let event = DomainEvent::ReservationExpired {
+            reservation: reservation.id,
+            user: reservation.user,
+            schedule: reservation.schedule,
+            seat: reservation.seat,
+        };
+        record_event(&mut tx, &event, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl SeatHolds for SqlStore {
+    async fn hold(&self, request: HoldRequest) -> Result<Reservation, ReservationError> {
+        retrying(|| self.hold_once(request)).await
+    }
+
+    async fn cancel(
+        &self,
+        user: UserId,
+        id: ReservationId,
+        now: Timestamp,
+    ) -> Result<Reservation, ReservationError> {
+        retrying(|| self.cancel_once(user, id, now)).await
+    }
+
+    async fn find(
+        &self,
+        user: UserId,
+        id: ReservationId,
+    ) -> Result<Option<Reservation>, StoreError> {
+        let mut conn = self.read.acquire().await.map_err(StoreError::new)?;
+        load_reservation(&mut conn, user, id)
+            .await
+            .map_err(StoreError::new)
+    }
+
+    async fn expire_due(&self, now: Timestamp, limit: u32) -> Result<u64, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, user_id, schedule_id, seat_number, price, status, hold_expires_at_ms FROM reservations \
+             WHERE status = 'HELD' AND hold_expires_at_ms <= ? ORDER BY hold_expires_at_ms LIMIT ?",
+        )
+        .bind(now.millis())
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await
+        .map_err(StoreError::new)?;
+        let mut expired = 0;
+        for row in &rows {
+            let reservation = reservation_from(row).map_err(StoreError::new)?;
+            if self
+                .expire_one(&reservation, now)
+                .await
+                .map_err(StoreError::new)?
+            {
+                expired += 1;
+            }
+        }
+        Ok(expired)
+    }
+}

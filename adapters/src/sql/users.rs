@@ -1,0 +1,27 @@
+//! Users.
+
+use super::SqlStore;
+use async_trait::async_trait;
+use frontrow_application::StoreError;
+use frontrow_application::users::UserStore;
+use frontrow_application::{Clock, clock::SystemClock};
+use frontrow_domain::UserId;
+use frontrow_domain::user::UserName;
+
+#[async_trait]
+impl UserStore for SqlStore {
+    async fn create_user(&self, name: &UserName) -> Result<UserId, StoreError> {
+        let create = async {
+            let mut conn = self.write.acquire().await?;
+            let created = sqlx::query(
+                "INSERT INTO users (name, balance, lock_seq, created_at_ms) VALUES (?, 0, 0, ?)",
+            )
+            .bind(name.as_str())
+            .bind(SystemClock.now().millis())
+            .execute(&mut *conn)
+            .await?;
+            super::inserted_id(&mut conn, &created).await
+        };
+        Ok(UserId::from_store(create.await.map_err(StoreError::new)?))
+    }
+}
