@@ -1,1 +1,459 @@
+//! `TestApp`: a real frontrow server on a random port, against real stores.
+//!
+//! - `Stores::Embedded`: SQLite in a fresh temporary directory, in-process queue.
+//! - `Stores::MySqlRedis`: MariaDB/MySQL at `FRONTROW_TEST_MYSQL` (default
+//!   root@127.0.0.1/test server, one fresh database per test process) and Redis
+//!   at `FRONTROW_TEST_REDIS` (a fresh key prefix per app).
+//!
+//! When MariaDB or Redis is missing, a test on that backend fails under CI
+//! (`CI` set) and is skipped with a message elsewhere.
 
+use frontrow::{Config, Running};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use tokio::sync::OnceCell;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stores {
+    Embedded,
+    MySqlRedis,
+}
+
+pub const ADMIN_KEY: &str = "test-admin-key";
+
+fn mysql_server() -> String {
+    std::env::var("FRONTROW_TEST_MYSQL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+}
+
+fn redis_url() -> String {
+    std::env::var("FRONTROW_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+fn unique() -> String {
+    frontrow_adapters::random::hex32()[..12].to_owned()
+}
+
+/// One database per test process, created on first use.
+async fn mysql_database() -> Result<String, String> {
+    static DATABASE: OnceCell<Result<String, String>> = OnceCell::const_new();
+    DATABASE
+        .get_or_init(|| async {
+            sqlx::any::install_default_drivers();
+            let server = mysql_server();
+            let name = format!("frontrow_test_{}", unique());
+            let mut conn =
+                <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("{server}/test"))
+                    .await
+                    .map_err(|e| format!("MariaDB/MySQL at {server}: {e}"))?;
+            sqlx::query(&format!("CREATE DATABASE {name}")) // a generated identifier, not input
+                .execute(&mut conn)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(format!("{server}/{name}"))
+        })
+        .await
+        .clone()
+}
+
+async fn redis_available() -> Result<(), String> {
+    let url = redis_url();
+    frontrow_adapters::redis::connect(&url)
+        .await
+        .map(drop)
+        .map_err(|e| format!("Redis at {url}: {e}"))
+}
+
+fn temp_dir() -> PathBuf {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    let root = ROOT.get_or_init(|| {
+        std::env::temp_dir().join(format!("frontrow-tests-{}", std::process::id()))
+    });
+    root.join(unique())
+}
+
+/// The configuration a test starts from: generous queue, short nothing.
+pub fn base_config() -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().expect("literal address"),
+        database_url: None,
+        data_dir: temp_dir(),
+        redis_url: None,
+        redis_prefix: format!("frontrow-test:{}:", unique()),
+        hold_seconds: 300,
+        active_seconds: 600,
+        queue_capacity: 100_000,
+        admit_per_second: 100_000,
+        max_seats_per_user: 4,
+        admin_key: Some(ADMIN_KEY.into()),
+        jwt_secret: Some("test-jwt-secret".into()),
+        access_token_seconds: 3600,
+        db_connections: 16,
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub config: Config,
+    pub running: Running,
+}
+
+pub struct Buyer {
+    pub user_id: i64,
+    pub access_token: String,
+}
+
+/// What a response said: status and JSON body (Null when empty).
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+    pub fn i64(&self, field: &str) -> i64 {
+        self.body[field]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no integer {field} in {}", self.body))
+    }
+    pub fn str(&self, field: &str) -> &str {
+        self.body[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string {field} in {}", self.body))
+    }
+}
+
+impl TestApp {
+    /// A fresh app on `stores`; `None` when the stores are missing outside CI.
+    pub async fn spawn(stores: Stores) -> Option<TestApp> {
+        Self::spawn_with(stores, |_| {}).await
+    }
+
+    pub async fn spawn_with(stores: Stores, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        let mut config = base_config();
+        if stores == Stores::MySqlRedis {
+            let ready =
+                async { Ok::<_, String>((mysql_database().await?, redis_available().await?)) };
+            match ready.await {
+                Ok((database, ())) => {
+                    config.database_url = Some(database);
+                    config.redis_url = Some(redis_url());
+                }
+                Err(missing) if std::env::var_os("CI").is_some() => panic!("CI needs {missing}"),
+                Err(missing) => {
+                    eprintln!("SKIPPED: {missing} is not reachable (CI fails here instead)");
+                    return None;
+                }
+            }
+        }
+        adjust(&mut config);
+        Some(Self::start(config).await)
+    }
+
+    async fn start(config: Config) -> TestApp {
+        let running = frontrow::start(&config).await.expect("app starts");
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()
+            .expect("client");
+        TestApp {
+            base: format!("http://{}", running.addr),
+            http,
+            config,
+            running,
+        }
+    }
+
+    /// A second instance on the same stores (database, Redis prefix).
+    pub async fn sibling(&self) -> TestApp {
+        Self::start(self.config.clone()).await
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = auth {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Self::reply(request.send().await.expect("request sent")).await
+    }
+
+    pub async fn raw(&self, request: reqwest::RequestBuilder) -> Reply {
+        Self::reply(request.send().await.expect("request sent")).await
+    }
+
+    async fn reply(response: reqwest::Response) -> Reply {
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let bytes = response.bytes().await.expect("body read");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            content_type,
+            body,
+        }
+    }
+
+    pub async fn buyer(&self, name: &str) -> Buyer {
+        let r = self
+            .call(
+                Method::POST,
+                "/api/v1/users",
+                None,
+                &[],
+                Some(json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        Buyer {
+            user_id: r.i64("userId"),
+            access_token: r.str("accessToken").to_owned(),
+        }
+    }
+
+    pub async fn buyer_with_points(&self, name: &str, points: i64) -> Buyer {
+        let buyer = self.buyer(name).await;
+        let r = self.charge(&buyer, points, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        buyer
+    }
+
+    pub async fn charge(&self, buyer: &Buyer, amount: i64, key: Option<&str>) -> Reply {
+        let headers: Vec<(&str, &str)> = key.map(|k| ("Idempotency-Key", k)).into_iter().collect();
+        self.call(
+            Method::POST,
+            "/api/v1/points/charge",
+            Some(&buyer.access_token),
+            &headers,
+            Some(json!({ "amount": amount })),
+        )
+        .await
+    }
+
+    pub async fn balance(&self, buyer: &Buyer) -> i64 {
+        self.call(
+            Method::GET,
+            "/api/v1/points",
+            Some(&buyer.access_token),
+            &[],
+            None,
+        )
+        .await
+        .i64("balance")
+    }
+
+    /// A concert with one schedule of `seats` seats at `price`: (concert, schedule).
+    pub async fn concert(&self, seats: i64, price: i64) -> (i64, i64) {
+        let body = json!({
+            "title": format!("Test concert {}", unique()),
+            "schedules": [{ "startsAt": "2030-01-01T19:00:00Z", "seatCount": seats, "price": price }],
+        });
+        let r = self
+            .call(
+                Method::POST,
+                "/api/v1/admin/concerts",
+                None,
+                &[("X-Admin-Key", ADMIN_KEY)],
+                Some(body),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        (
+            r.i64("concertId"),
+            r.body["schedules"][0]["scheduleId"]
+                .as_i64()
+                .expect("schedule id"),
+        )
+    }
+
+    pub async fn set_queue(&self, concert: i64, capacity: i64, rate: i64, paused: bool) -> Reply {
+        let body = json!({ "capacity": capacity, "admitPerSecond": rate, "paused": paused });
+        self.call(
+            Method::PUT,
+            &format!("/api/v1/admin/concerts/{concert}/queue"),
+            None,
+            &[("X-Admin-Key", ADMIN_KEY)],
+            Some(body),
+        )
+        .await
+    }
+
+    pub async fn queue_state(&self, concert: i64) -> Reply {
+        self.call(
+            Method::GET,
+            &format!("/api/v1/admin/concerts/{concert}/queue"),
+            None,
+            &[("X-Admin-Key", ADMIN_KEY)],
+            None,
+        )
+        .await
+    }
+
+    pub async fn join(&self, buyer: &Buyer, concert: i64) -> Reply {
+        self.call(
+            Method::POST,
+            "/api/v1/queue/tokens",
+            Some(&buyer.access_token),
+            &[],
+            Some(json!({ "concertId": concert })),
+        )
+        .await
+    }
+
+    pub async fn status(&self, buyer: &Buyer, token: &str) -> Reply {
+        self.call(
+            Method::GET,
+            "/api/v1/queue/status",
+            Some(&buyer.access_token),
+            &[("X-Queue-Token", token)],
+            None,
+        )
+        .await
+    }
+
+    /// Joins and polls until ACTIVE (at most ~10 s).
+    pub async fn active_token(&self, buyer: &Buyer, concert: i64) -> String {
+        let joined = self.join(buyer, concert).await;
+        assert!(joined.status.is_success(), "{}", joined.body);
+        let token = joined.str("token").to_owned();
+        for _ in 0..200 {
+            if self.status(buyer, &token).await.str("status") == "ACTIVE" {
+                return token;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("never admitted");
+    }
+
+    pub async fn hold(&self, buyer: &Buyer, token: &str, schedule: i64, seat: i64) -> Reply {
+        self.call(
+            Method::POST,
+            "/api/v1/reservations",
+            Some(&buyer.access_token),
+            &[("X-Queue-Token", token)],
+            Some(json!({ "scheduleId": schedule, "seatNumber": seat })),
+        )
+        .await
+    }
+
+    pub async fn pay(&self, buyer: &Buyer, token: &str, reservation: i64) -> Reply {
+        self.call(
+            Method::POST,
+            "/api/v1/payments",
+            Some(&buyer.access_token),
+            &[("X-Queue-Token", token)],
+            Some(json!({ "reservationId": reservation })),
+        )
+        .await
+    }
+
+    pub async fn cancel(&self, buyer: &Buyer, reservation: i64) -> Reply {
+        self.call(
+            Method::DELETE,
+            &format!("/api/v1/reservations/{reservation}"),
+            Some(&buyer.access_token),
+            &[],
+            None,
+        )
+        .await
+    }
+
+    pub async fn reservation(&self, buyer: &Buyer, reservation: i64) -> Reply {
+        self.call(
+            Method::GET,
+            &format!("/api/v1/reservations/{reservation}"),
+            Some(&buyer.access_token),
+            &[],
+            None,
+        )
+        .await
+    }
+
+    pub async fn seats(&self, buyer: &Buyer, token: &str, schedule: i64) -> Reply {
+        self.call(
+            Method::GET,
+            &format!("/api/v1/schedules/{schedule}/seats"),
+            Some(&buyer.access_token),
+            &[("X-Queue-Token", token)],
+            None,
+        )
+        .await
+    }
+
+    pub async fn seat_status(
+        &self,
+        buyer: &Buyer,
+        token: &str,
+        schedule: i64,
+        seat: i64,
+    ) -> String {
+        let r = self.seats(buyer, token, schedule).await;
+        r.body["seats"][(seat - 1) as usize]["status"]
+            .as_str()
+            .unwrap_or("?")
+            .to_owned()
+    }
+
+    /// One number from the system of record, for invariant checks.
+    pub async fn count(&self, sql: &'static str, bind: i64) -> i64 {
+        use sqlx::Row;
+        let row = sqlx::query(sql)
+            .bind(bind)
+            .fetch_one(self.running.store.reader())
+            .await
+            .expect("query");
+        row.try_get::<i64, _>(0).expect("integer")
+    }
+}
+
+/// Runs a contract test once per backend: `contract!(name, |app| async { .. })`
+/// expands to `name_embedded` and `name_mysql_redis`.
+#[macro_export]
+macro_rules! contract {
+    ($name:ident, $body:expr) => {
+        $crate::contract!($name, |_config| {}, $body);
+    };
+    ($name:ident, $adjust:expr, $body:expr) => {
+        pub mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn embedded() {
+                if let Some(app) =
+                    $crate::TestApp::spawn_with($crate::Stores::Embedded, $adjust).await
+                {
+                    ($body)(app).await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn mysql_redis() {
+                if let Some(app) =
+                    $crate::TestApp::spawn_with($crate::Stores::MySqlRedis, $adjust).await
+                {
+                    ($body)(app).await;
+                }
+            }
+        }
+    };
+}
