@@ -1,0 +1,433 @@
+//! Bad input on every endpoint: a 4xx problem+json with a stable code,
+//! nothing written, never a 5xx.
+
+use frontrow_tests::{ADMIN_KEY, TestApp, contract};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+async fn totals(app: &TestApp) -> Vec<i64> {
+    let mut totals = Vec::new();
+    for table in [
+        "SELECT COUNT(*) FROM users WHERE id > ?",
+        "SELECT COUNT(*) FROM point_ledger WHERE id > ?",
+        "SELECT COUNT(*) FROM reservations WHERE id > ?",
+        "SELECT COUNT(*) FROM payments WHERE id > ?",
+        "SELECT COUNT(*) FROM concerts WHERE id > ?",
+        "SELECT COUNT(*) FROM outbox WHERE id > ?",
+        "SELECT COUNT(*) FROM idempotency_keys WHERE user_id > ?",
+    ] {
+        totals.push(app.count(table, 0).await);
+    }
+    totals
+}
+
+contract!(
+    bad_input_is_a_client_problem_and_writes_nothing,
+    |app: TestApp| async move {
+        let buyer = app.buyer_with_points("ada", 100).await;
+        let (concert, schedule) = app.concert(5, 10).await;
+        let token = app.active_token(&buyer, concert).await;
+        let auth = Some(buyer.access_token.as_str());
+        let q = [("X-Queue-Token", token.as_str())];
+        let admin = [("X-Admin-Key", ADMIN_KEY)];
+        let before = totals(&app).await;
+
+        let huge = json!(
+            99999999999999999999999u128
+                .to_string()
+                .parse::<f64>()
+                .unwrap_or(1e25)
+        );
+        let json_cases: Vec<(Method, String, Option<&str>, Vec<(&str, &str)>, Value)> = vec![
+            (
+                Method::POST,
+                "/api/v1/users".into(),
+                None,
+                vec![],
+                json!({}),
+            ),
+            (
+                Method::POST,
+                "/api/v1/users".into(),
+                None,
+                vec![],
+                json!({ "name": "" }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/users".into(),
+                None,
+                vec![],
+                json!({ "name": "x".repeat(101) }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/points/charge".into(),
+                auth,
+                vec![],
+                json!({ "amount": 0 }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/points/charge".into(),
+                auth,
+                vec![],
+                json!({ "amount": -5 }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/points/charge".into(),
+                auth,
+                vec![],
+                json!({ "amount": 1.5 }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/points/charge".into(),
+                auth,
+                vec![],
+                json!({ "amount": "10" }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/points/charge".into(),
+                auth,
+                vec![],
+                json!({ "amount": huge }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/points/charge".into(),
+                auth,
+                vec![],
+                json!({ "amount": 1_000_001 }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/points/charge".into(),
+                auth,
+                vec![("Idempotency-Key", "has space")],
+                json!({ "amount": 1 }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/points/charge".into(),
+                None,
+                vec![],
+                json!({ "amount": 1 }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/points/charge".into(),
+                Some("forged.token.here"),
+                vec![],
+                json!({ "amount": 1 }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/queue/tokens".into(),
+                auth,
+                vec![],
+                json!({ "concertId": 999_999 }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/queue/tokens".into(),
+                auth,
+                vec![],
+                json!({ "concertId": -1 }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/queue/tokens".into(),
+                auth,
+                vec![],
+                json!({ "concertId": "one" }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/reservations".into(),
+                auth,
+                q.to_vec(),
+                json!({ "scheduleId": schedule, "seatNumber": 0 }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/reservations".into(),
+                auth,
+                q.to_vec(),
+                json!({ "scheduleId": schedule, "seatNumber": 6 }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/reservations".into(),
+                auth,
+                q.to_vec(),
+                json!({ "scheduleId": schedule, "seatNumber": -1 }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/reservations".into(),
+                auth,
+                q.to_vec(),
+                json!({ "scheduleId": 999_999, "seatNumber": 1 }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/reservations".into(),
+                auth,
+                q.to_vec(),
+                json!({ "scheduleId": schedule }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/reservations".into(),
+                auth,
+                q.to_vec(),
+                json!({ "scheduleId": schedule, "seatNumber": huge }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/payments".into(),
+                auth,
+                q.to_vec(),
+                json!({ "reservationId": 999_999 }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/payments".into(),
+                auth,
+                q.to_vec(),
+                json!({ "reservationId": 0 }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/payments".into(),
+                auth,
+                q.to_vec(),
+                json!({}),
+            ),
+            (
+                Method::POST,
+                "/api/v1/admin/concerts".into(),
+                None,
+                admin.to_vec(),
+                json!({ "title": "", "schedules": [] }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/admin/concerts".into(),
+                None,
+                admin.to_vec(),
+                json!({ "title": "T", "schedules": [{ "startsAt": "2030-01-01T00:00:00Z", "seatCount": 0, "price": 1 }] }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/admin/concerts".into(),
+                None,
+                admin.to_vec(),
+                json!({ "title": "T", "schedules": [{ "startsAt": "2030-01-01T00:00:00Z", "seatCount": 100_001, "price": 1 }] }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/admin/concerts".into(),
+                None,
+                admin.to_vec(),
+                json!({ "title": "T", "schedules": [{ "startsAt": "not a date", "seatCount": 1, "price": 1 }] }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/admin/concerts".into(),
+                None,
+                admin.to_vec(),
+                json!({ "title": "T", "schedules": [{ "startsAt": "2030-01-01T00:00:00Z", "seatCount": 1, "price": -1 }] }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/admin/concerts".into(),
+                None,
+                vec![("X-Admin-Key", "wrong")],
+                json!({ "title": "T", "schedules": [{ "startsAt": "2030-01-01T00:00:00Z", "seatCount": 1, "price": 1 }] }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/admin/concerts".into(),
+                None,
+                vec![],
+                json!({ "title": "T", "schedules": [{ "startsAt": "2030-01-01T00:00:00Z", "seatCount": 1, "price": 1 }] }),
+            ),
+            (
+                Method::PUT,
+                format!("/api/v1/admin/concerts/{concert}/queue"),
+                None,
+                admin.to_vec(),
+                json!({ "capacity": 0, "admitPerSecond": 1, "paused": false }),
+            ),
+            (
+                Method::PUT,
+                format!("/api/v1/admin/concerts/{concert}/queue"),
+                None,
+                admin.to_vec(),
+                json!({ "capacity": 1, "admitPerSecond": -3, "paused": false }),
+            ),
+            (
+                Method::PUT,
+                format!("/api/v1/admin/concerts/{concert}/queue"),
+                None,
+                admin.to_vec(),
+                json!({ "capacity": 1, "admitPerSecond": 1 }),
+            ),
+            (
+                Method::PUT,
+                "/api/v1/admin/concerts/999999/queue".into(),
+                None,
+                admin.to_vec(),
+                json!({ "capacity": 1, "admitPerSecond": 1, "paused": false }),
+            ),
+        ];
+        for (method, path, auth, headers, body) in json_cases {
+            let r = app
+                .call(method.clone(), &path, auth, &headers, Some(body.clone()))
+                .await;
+            assert!(
+                r.status.is_client_error(),
+                "{method} {path} {body} -> {} {}",
+                r.status,
+                r.body
+            );
+            assert!(
+                r.content_type.starts_with("application/problem+json"),
+                "{method} {path}: {}",
+                r.content_type
+            );
+            assert!(
+                !r.code().is_empty(),
+                "{method} {path}: no code in {}",
+                r.body
+            );
+        }
+
+        let get_cases: Vec<(Method, String, Option<&str>, Vec<(&str, &str)>)> = vec![
+            (Method::GET, "/api/v1/points".into(), None, vec![]),
+            (Method::GET, "/api/v1/points".into(), Some("x"), vec![]),
+            (
+                Method::GET,
+                "/api/v1/concerts/abc/schedules".into(),
+                auth,
+                q.to_vec(),
+            ),
+            (
+                Method::GET,
+                "/api/v1/concerts/999999/schedules".into(),
+                auth,
+                q.to_vec(),
+            ),
+            (
+                Method::GET,
+                "/api/v1/schedules/999999/seats".into(),
+                auth,
+                q.to_vec(),
+            ),
+            (
+                Method::GET,
+                "/api/v1/schedules/-1/seats".into(),
+                auth,
+                q.to_vec(),
+            ),
+            (
+                Method::GET,
+                "/api/v1/schedules/99999999999999999999999/seats".into(),
+                auth,
+                q.to_vec(),
+            ),
+            (Method::GET, "/api/v1/reservations/abc".into(), auth, vec![]),
+            (Method::GET, "/api/v1/reservations/0".into(), auth, vec![]),
+            (
+                Method::DELETE,
+                "/api/v1/reservations/999999".into(),
+                auth,
+                vec![],
+            ),
+            (Method::GET, "/api/v1/queue/status".into(), auth, vec![]),
+            (
+                Method::GET,
+                "/api/v1/queue/status".into(),
+                auth,
+                vec![("X-Queue-Token", "nope")],
+            ),
+            (
+                Method::GET,
+                "/api/v1/admin/concerts/1/queue".into(),
+                None,
+                vec![],
+            ),
+            (Method::GET, "/api/v1/nothing-here".into(), None, vec![]),
+            (Method::PATCH, "/api/v1/users".into(), None, vec![]),
+        ];
+        for (method, path, auth, headers) in get_cases {
+            let r = app.call(method.clone(), &path, auth, &headers, None).await;
+            assert!(
+                r.status.is_client_error(),
+                "{method} {path} -> {} {}",
+                r.status,
+                r.body
+            );
+            assert!(
+                r.content_type.starts_with("application/problem+json"),
+                "{method} {path}: {}",
+                r.content_type
+            );
+        }
+
+        let url = |path: &str| format!("{}{path}", app.base);
+        let raw_cases = [
+            app.http
+                .post(url("/api/v1/users"))
+                .header("content-type", "application/json")
+                .body("{not json"),
+            app.http
+                .post(url("/api/v1/users"))
+                .header("content-type", "application/json")
+                .body(""),
+            app.http
+                .post(url("/api/v1/users"))
+                .header("content-type", "text/plain")
+                .body("name=ada"),
+            app.http
+                .post(url("/api/v1/users"))
+                .body(r#"{"name":"ada"}"#),
+            app.http
+                .post(url("/api/v1/users"))
+                .header("content-type", "application/json")
+                .body(vec![b'a'; 70_000]),
+            app.http
+                .post(url("/api/v1/points/charge"))
+                .bearer_auth(&buyer.access_token)
+                .header("content-type", "application/json")
+                .body("[1,2,3]"),
+        ];
+        for request in raw_cases {
+            let r = app.raw(request).await;
+            assert!(r.status.is_client_error(), "{} {}", r.status, r.body);
+            assert!(
+                r.content_type.starts_with("application/problem+json"),
+                "{}",
+                r.content_type
+            );
+        }
+        assert_eq!(
+            app.raw(
+                app.http
+                    .post(url("/api/v1/users"))
+                    .header("content-type", "application/json")
+                    .body(vec![b' '; 70_000])
+            )
+            .await
+            .status,
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+
+        assert_eq!(totals(&app).await, before, "bad input wrote nothing");
+        assert_eq!(app.balance(&buyer).await, 100);
+    }
+);

@@ -1,0 +1,70 @@
+//! Two app instances on the same MariaDB and Redis: the stores, not the
+//! instances, decide seats and admission.
+
+use frontrow_tests::{Stores, TestApp};
+use reqwest::StatusCode;
+use std::sync::Arc;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_never_double_book_or_exceed_capacity() {
+    let Some(first) = TestApp::spawn(Stores::MySqlRedis).await else {
+        return;
+    };
+    let second = first.sibling().await;
+    let apps = [Arc::new(first), Arc::new(second)];
+    let (concert, schedule) = apps[0].concert(3, 0).await;
+    apps[1].set_queue(concert, 5, 10_000, false).await;
+
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let app = apps[i % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            let buyer = app.buyer(&format!("fan{i}")).await;
+            let joined = app.join(&buyer, concert).await;
+            (
+                buyer,
+                joined.str("token").to_owned(),
+                joined.str("status").to_owned(),
+            )
+        }));
+    }
+    let mut line = Vec::new();
+    for task in tasks {
+        line.push(task.await.expect("task"));
+    }
+    for app in &apps {
+        let state = app.queue_state(concert).await;
+        assert_eq!(
+            (state.i64("active"), state.i64("waiting")),
+            (5, 35),
+            "{}",
+            state.body
+        );
+    }
+    let active: Vec<_> = line.into_iter().filter(|l| l.2 == "ACTIVE").collect();
+    assert_eq!(active.len(), 5);
+
+    let mut holds = Vec::new();
+    for (i, (buyer, token, _)) in active.into_iter().enumerate() {
+        let app = apps[i % 2].clone();
+        holds.push(tokio::spawn(async move {
+            app.hold(&buyer, &token, schedule, 2).await.status
+        }));
+    }
+    let mut won = 0;
+    for hold in holds {
+        if hold.await.expect("task") == StatusCode::CREATED {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1);
+    assert_eq!(
+        apps[0]
+            .count(
+                "SELECT COUNT(*) FROM reservations WHERE schedule_id = ? AND status = 'HELD'",
+                schedule
+            )
+            .await,
+        1
+    );
+}

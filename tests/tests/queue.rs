@@ -1,0 +1,265 @@
+//! The waiting room: order, capacity, rate, timeouts and the gate.
+
+use frontrow_tests::{Buyer, TestApp, contract};
+use reqwest::{Method, StatusCode};
+use std::sync::Arc;
+use std::time::Duration;
+
+async fn leave(app: &TestApp, buyer: &Buyer, token: &str) -> StatusCode {
+    app.call(
+        Method::DELETE,
+        "/api/v1/queue/tokens",
+        Some(&buyer.access_token),
+        &[("X-Queue-Token", token)],
+        None,
+    )
+    .await
+    .status
+}
+
+contract!(
+    admission_order_equals_arrival_order,
+    |app: TestApp| async move {
+        let app = Arc::new(app);
+        let (concert, _) = app.concert(1, 0).await;
+        assert_eq!(
+            app.set_queue(concert, 1, 1000, false).await.status,
+            StatusCode::OK
+        );
+        let mut buyers = Vec::new();
+        for i in 0..30 {
+            buyers.push(Arc::new(app.buyer(&format!("fan{i}")).await));
+        }
+        let mut tasks = Vec::new();
+        for buyer in &buyers {
+            let (app, buyer) = (app.clone(), buyer.clone());
+            tasks.push(tokio::spawn(async move {
+                let joined = app.join(&buyer, concert).await;
+                (
+                    buyer,
+                    joined.str("token").to_owned(),
+                    joined.i64("position"),
+                    joined.str("status").to_owned(),
+                )
+            }));
+        }
+        let mut line = Vec::new();
+        for task in tasks {
+            line.push(task.await.expect("task"));
+        }
+        // Exactly one is admitted at once (capacity 1); the rest hold distinct places 1..=29.
+        assert_eq!(line.iter().filter(|l| l.3 == "ACTIVE").count(), 1);
+        let mut positions: Vec<i64> = line
+            .iter()
+            .filter(|l| l.3 == "WAITING")
+            .map(|l| l.2)
+            .collect();
+        positions.sort();
+        assert_eq!(positions, (1..=29).collect::<Vec<_>>());
+        line.sort_by_key(|l| if l.3 == "ACTIVE" { 0 } else { l.2 });
+        // Each ACTIVE user leaves; the next admitted must be the next arrival.
+        for (i, (buyer, token, _, _)) in line.iter().enumerate() {
+            assert_eq!(
+                app.status(buyer, token).await.str("status"),
+                "ACTIVE",
+                "arrival {i} admitted in order"
+            );
+            if let Some((next, next_token, _, _)) = line.get(i + 1) {
+                assert_eq!(app.status(next, next_token).await.i64("position"), 1);
+            }
+            assert_eq!(leave(&app, buyer, token).await, StatusCode::NO_CONTENT);
+        }
+    }
+);
+
+contract!(one_place_per_user_per_concert, |app: TestApp| async move {
+    let (concert, _) = app.concert(1, 0).await;
+    app.set_queue(concert, 1, 10, false).await;
+    let first = app.buyer("first").await;
+    let second = app.buyer("second").await;
+    app.join(&first, concert).await;
+    let joined = app.join(&second, concert).await;
+    assert_eq!(
+        (joined.status, joined.i64("position")),
+        (StatusCode::CREATED, 1)
+    );
+    let again = app.join(&second, concert).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(
+        (again.str("token"), again.i64("position")),
+        (joined.str("token"), 1)
+    );
+    assert_eq!(app.queue_state(concert).await.i64("waiting"), 1);
+});
+
+contract!(
+    capacity_is_never_exceeded_and_a_paid_slot_frees_at_once,
+    |app: TestApp| async move {
+        let (concert, schedule) = app.concert(10, 10).await;
+        app.set_queue(concert, 2, 1000, false).await;
+        let mut line = Vec::new();
+        for i in 0..5 {
+            let buyer = app.buyer_with_points(&format!("fan{i}"), 100).await;
+            let token = app.join(&buyer, concert).await.str("token").to_owned();
+            line.push((buyer, token));
+        }
+        let state = app.queue_state(concert).await;
+        assert_eq!((state.i64("active"), state.i64("waiting")), (2, 3));
+        let (buyer, token) = &line[0];
+        let id = app
+            .hold(buyer, token, schedule, 1)
+            .await
+            .i64("reservationId");
+        assert_eq!(app.pay(buyer, token, id).await.status, StatusCode::CREATED);
+        let (next, next_token) = &line[2];
+        assert_eq!(
+            app.status(next, next_token).await.str("status"),
+            "ACTIVE",
+            "the next user is admitted at once"
+        );
+        assert_eq!(app.queue_state(concert).await.i64("active"), 2);
+    }
+);
+
+contract!(admission_follows_the_rate, |app: TestApp| async move {
+    let (concert, _) = app.concert(1, 0).await;
+    app.set_queue(concert, 100, 2, false).await;
+    let mut line = Vec::new();
+    for i in 0..6 {
+        let buyer = app.buyer(&format!("fan{i}")).await;
+        line.push(app.join(&buyer, concert).await.str("status").to_owned());
+    }
+    assert_eq!(
+        line.iter().filter(|s| *s == "ACTIVE").count(),
+        2,
+        "one second's worth at once"
+    );
+    tokio::time::sleep(Duration::from_millis(1050)).await;
+    let state = app.queue_state(concert).await;
+    assert_eq!((state.i64("active"), state.i64("waiting")), (4, 2));
+});
+
+contract!(
+    a_paused_room_admits_nobody_but_keeps_places,
+    |app: TestApp| async move {
+        let (concert, _) = app.concert(1, 0).await;
+        app.set_queue(concert, 10, 100, true).await;
+        let buyer = app.buyer("patient").await;
+        let joined = app.join(&buyer, concert).await;
+        assert_eq!(
+            (joined.str("status"), joined.i64("position")),
+            ("WAITING", 1)
+        );
+        assert!(joined.i64("estimatedWaitSeconds") >= 1);
+        app.set_queue(concert, 10, 100, false).await;
+        assert_eq!(
+            app.status(&buyer, joined.str("token")).await.str("status"),
+            "ACTIVE"
+        );
+    }
+);
+
+contract!(
+    an_active_user_times_out_and_frees_the_slot,
+    |c: &mut frontrow::Config| c.active_seconds = 1,
+    |app: TestApp| async move {
+        let (concert, _) = app.concert(1, 0).await;
+        app.set_queue(concert, 1, 1000, false).await;
+        let first = app.buyer("first").await;
+        let second = app.buyer("second").await;
+        let t1 = app.join(&first, concert).await.str("token").to_owned();
+        let t2 = app.join(&second, concert).await.str("token").to_owned();
+        assert_eq!(app.status(&second, &t2).await.str("status"), "WAITING");
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(app.status(&second, &t2).await.str("status"), "ACTIVE");
+        assert_eq!(app.status(&first, &t1).await.str("status"), "EXPIRED");
+        let rejoined = app.join(&first, concert).await;
+        assert_eq!(
+            (rejoined.status, rejoined.str("status")),
+            (StatusCode::CREATED, "WAITING")
+        );
+        assert_ne!(rejoined.str("token"), t1);
+    }
+);
+
+contract!(
+    the_gate_admits_only_the_callers_active_token_for_that_concert,
+    |app: TestApp| async move {
+        let (concert, schedule) = app.concert(3, 0).await;
+        let (other_concert, _) = app.concert(3, 0).await;
+        app.set_queue(concert, 1, 1000, false).await;
+        let active = app.buyer("active").await;
+        let waiting = app.buyer("waiting").await;
+        let active_token = app.active_token(&active, concert).await;
+        let waiting_token = app.join(&waiting, concert).await.str("token").to_owned();
+        let cases = [
+            (
+                &waiting,
+                Some(waiting_token.as_str()),
+                StatusCode::FORBIDDEN,
+                "QUEUE_NOT_ACTIVE",
+            ),
+            (
+                &waiting,
+                Some(active_token.as_str()),
+                StatusCode::FORBIDDEN,
+                "QUEUE_TOKEN_NOT_YOURS",
+            ),
+            (
+                &active,
+                Some("0123456789abcdef0123456789abcdef"),
+                StatusCode::UNAUTHORIZED,
+                "QUEUE_TOKEN_INVALID",
+            ),
+            (
+                &active,
+                Some("forged"),
+                StatusCode::UNAUTHORIZED,
+                "QUEUE_TOKEN_INVALID",
+            ),
+            (
+                &active,
+                None,
+                StatusCode::UNAUTHORIZED,
+                "QUEUE_TOKEN_MISSING",
+            ),
+        ];
+        for (buyer, token, status, code) in cases {
+            let headers: Vec<(&str, &str)> =
+                token.map(|t| ("X-Queue-Token", t)).into_iter().collect();
+            let seats = app
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/schedules/{schedule}/seats"),
+                    Some(&buyer.access_token),
+                    &headers,
+                    None,
+                )
+                .await;
+            assert_eq!((seats.status, seats.code()), (status, code), "{:?}", token);
+            let hold = app.hold(buyer, token.unwrap_or(""), schedule, 1).await;
+            assert!(hold.status.is_client_error());
+        }
+        let wrong = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/concerts/{other_concert}/schedules"),
+                Some(&active.access_token),
+                &[("X-Queue-Token", &active_token)],
+                None,
+            )
+            .await;
+        assert_eq!(
+            (wrong.status, wrong.code()),
+            (StatusCode::FORBIDDEN, "QUEUE_TOKEN_WRONG_CONCERT")
+        );
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM reservations WHERE schedule_id = ?",
+                schedule
+            )
+            .await,
+            0
+        );
+    }
+);
