@@ -5,6 +5,10 @@ use frontrow_tests::{ADMIN_KEY, TestApp, contract};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+/// Method, path, access token, headers (and body).
+type Case<'a> = (Method, String, Option<&'a str>, Vec<(&'a str, &'a str)>);
+type JsonCase<'a> = (Method, String, Option<&'a str>, Vec<(&'a str, &'a str)>, Value);
+
 async fn totals(app: &TestApp) -> Vec<i64> {
     let mut totals = Vec::new();
     for table in [
@@ -38,7 +42,7 @@ contract!(
                 .parse::<f64>()
                 .unwrap_or(1e25)
         );
-        let json_cases: Vec<(Method, String, Option<&str>, Vec<(&str, &str)>, Value)> = vec![
+        let json_cases: Vec<JsonCase> = vec![
             (
                 Method::POST,
                 "/api/v1/users".into(),
@@ -307,7 +311,7 @@ contract!(
             );
         }
 
-        let get_cases: Vec<(Method, String, Option<&str>, Vec<(&str, &str)>)> = vec![
+        let get_cases: Vec<Case> = vec![
             (Method::GET, "/api/v1/points".into(), None, vec![]),
             (Method::GET, "/api/v1/points".into(), Some("x"), vec![]),
             (
