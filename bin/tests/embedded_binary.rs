@@ -20,7 +20,10 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 async fn start(dir: &Path) -> Server {
@@ -33,7 +36,10 @@ async fn start(dir: &Path) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .expect("the binary starts");
-    let server = Server { child, base: format!("http://127.0.0.1:{port}") };
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
     for _ in 0..200 {
         if let Ok(r) = reqwest::get(format!("{}/health/ready", server.base)).await
             && r.status().is_success()
@@ -60,27 +66,56 @@ async fn the_binary_runs_the_whole_flow_with_zero_setup_and_keeps_its_data() {
 
     let server = start(&dir).await;
     let b = &server.base;
-    let admin_key = std::fs::read_to_string(dir.join("frontrow-data/admin-key")).expect("generated admin key");
+    let admin_key =
+        std::fs::read_to_string(dir.join("frontrow-data/admin-key")).expect("generated admin key");
     let (status, concert) = send(http.post(format!("{b}/api/v1/admin/concerts")).header("X-Admin-Key", admin_key.trim()).json(
         &json!({ "title": "Zero setup", "schedules": [{ "startsAt": "2030-05-01T20:00:00Z", "seatCount": 10, "price": 70 }] }),
     ))
     .await;
     assert_eq!(status, 201, "{concert}");
     let concert_id = concert["concertId"].as_i64().expect("concert id");
-    let schedule_id = concert["schedules"][0]["scheduleId"].as_i64().expect("schedule id");
+    let schedule_id = concert["schedules"][0]["scheduleId"]
+        .as_i64()
+        .expect("schedule id");
 
-    let (_, user) = send(http.post(format!("{b}/api/v1/users")).json(&json!({ "name": "first fan" }))).await;
+    let (_, user) = send(
+        http.post(format!("{b}/api/v1/users"))
+            .json(&json!({ "name": "first fan" })),
+    )
+    .await;
     let access = user["accessToken"].as_str().expect("token").to_owned();
-    let (status, _) = send(http.post(format!("{b}/api/v1/points/charge")).bearer_auth(&access).json(&json!({ "amount": 100 }))).await;
+    let (status, _) = send(
+        http.post(format!("{b}/api/v1/points/charge"))
+            .bearer_auth(&access)
+            .json(&json!({ "amount": 100 })),
+    )
+    .await;
     assert_eq!(status, 200);
-    let (status, ticket) = send(http.post(format!("{b}/api/v1/queue/tokens")).bearer_auth(&access).json(&json!({ "concertId": concert_id }))).await;
+    let (status, ticket) = send(
+        http.post(format!("{b}/api/v1/queue/tokens"))
+            .bearer_auth(&access)
+            .json(&json!({ "concertId": concert_id })),
+    )
+    .await;
     assert_eq!(status, 201);
     let token = ticket["token"].as_str().expect("queue token").to_owned();
-    let (_, place) = send(http.get(format!("{b}/api/v1/queue/status")).bearer_auth(&access).header("X-Queue-Token", &token)).await;
+    let (_, place) = send(
+        http.get(format!("{b}/api/v1/queue/status"))
+            .bearer_auth(&access)
+            .header("X-Queue-Token", &token),
+    )
+    .await;
     assert_eq!(place["status"], "ACTIVE");
-    let (status, seats) =
-        send(http.get(format!("{b}/api/v1/schedules/{schedule_id}/seats")).bearer_auth(&access).header("X-Queue-Token", &token)).await;
-    assert_eq!((status, seats["seats"].as_array().map(Vec::len)), (200, Some(10)));
+    let (status, seats) = send(
+        http.get(format!("{b}/api/v1/schedules/{schedule_id}/seats"))
+            .bearer_auth(&access)
+            .header("X-Queue-Token", &token),
+    )
+    .await;
+    assert_eq!(
+        (status, seats["seats"].as_array().map(Vec::len)),
+        (200, Some(10))
+    );
     let (status, held) = send(
         http.post(format!("{b}/api/v1/reservations"))
             .bearer_auth(&access)
@@ -97,14 +132,26 @@ async fn the_binary_runs_the_whole_flow_with_zero_setup_and_keeps_its_data() {
             .json(&json!({ "reservationId": reservation })),
     )
     .await;
-    assert_eq!((status, paid["balance"].as_i64()), (201, Some(30)), "{paid}");
+    assert_eq!(
+        (status, paid["balance"].as_i64()),
+        (201, Some(30)),
+        "{paid}"
+    );
     drop(server);
 
     let server = start(&dir).await;
     let b = &server.base;
     let (status, balance) = send(http.get(format!("{b}/api/v1/points")).bearer_auth(&access)).await;
-    assert_eq!((status, balance["balance"].as_i64()), (200, Some(30)), "the access token and balance survive a restart");
-    let (_, kept) = send(http.get(format!("{b}/api/v1/reservations/{reservation}")).bearer_auth(&access)).await;
+    assert_eq!(
+        (status, balance["balance"].as_i64()),
+        (200, Some(30)),
+        "the access token and balance survive a restart"
+    );
+    let (_, kept) = send(
+        http.get(format!("{b}/api/v1/reservations/{reservation}"))
+            .bearer_auth(&access),
+    )
+    .await;
     assert_eq!(kept["status"], "CONFIRMED");
     let (_, concerts) = send(http.get(format!("{b}/api/v1/concerts"))).await;
     assert_eq!(concerts["concerts"][0]["title"], "Zero setup");

@@ -7,7 +7,13 @@ use serde_json::{Value, json};
 
 /// Method, path, access token, headers (and body).
 type Case<'a> = (Method, String, Option<&'a str>, Vec<(&'a str, &'a str)>);
-type JsonCase<'a> = (Method, String, Option<&'a str>, Vec<(&'a str, &'a str)>, Value);
+type JsonCase<'a> = (
+    Method,
+    String,
+    Option<&'a str>,
+    Vec<(&'a str, &'a str)>,
+    Value,
+);
 
 async fn totals(app: &TestApp) -> Vec<i64> {
     let mut totals = Vec::new();
