@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod events;
 pub mod http;
+pub mod kafka;
 pub mod memory;
 pub mod random;
 pub mod redis;

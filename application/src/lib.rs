@@ -8,6 +8,7 @@
 
 pub mod catalogue;
 pub mod clock;
+pub mod events;
 pub mod payments;
 pub mod points;
 pub mod queue;

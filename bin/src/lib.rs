@@ -9,6 +9,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use frontrow_adapters::auth::Hs256Tokens;
 use frontrow_adapters::http::{self, AppState, Ping};
+use frontrow_adapters::kafka::KafkaSink;
+use frontrow_adapters::memory::bus::InProcessBus;
 use frontrow_adapters::memory::{versions::MemorySeatMapVersions, waiting_room::MemoryWaitingRoom};
 use frontrow_adapters::redis::{
     RedisPing, versions::RedisSeatMapVersions, waiting_room::RedisWaitingRoom,
@@ -16,6 +18,7 @@ use frontrow_adapters::redis::{
 use frontrow_adapters::sql::{Backend, SqlStore};
 use frontrow_application::catalogue::{CatalogueService, SeatMapVersions};
 use frontrow_application::clock::SystemClock;
+use frontrow_application::events::{EventRelay, EventSink};
 use frontrow_application::payments::PaymentService;
 use frontrow_application::points::PointsService;
 use frontrow_application::queue::{QueueService, WaitingRoom};
@@ -59,6 +62,25 @@ pub enum Command {
     Seed {
         #[arg(long)]
         demo: bool,
+    },
+    /// Work with the published events.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum EventsCommand {
+    /// Print events from Kafka as JSON lines, once each (deduplicated by eventId).
+    Tail {
+        #[arg(long, default_value = "frontrow.events")]
+        topic: String,
+        #[arg(long, default_value = "frontrow-tail")]
+        group: String,
+        /// Stop after this many seconds without an event (default: never).
+        #[arg(long)]
+        idle_exit_seconds: Option<u64>,
     },
 }
 
@@ -158,6 +180,25 @@ pub struct Config {
         global = true
     )]
     pub access_token_seconds: i64,
+    /// Kafka bootstrap servers (host:port,...); unset: events go to in-process subscribers.
+    #[arg(long, env = "KAFKA_BROKERS", global = true)]
+    pub kafka_brokers: Option<String>,
+    /// The topic every event is published to.
+    #[arg(
+        long,
+        env = "FRONTROW_KAFKA_TOPIC",
+        default_value = "frontrow.events",
+        global = true
+    )]
+    pub kafka_topic: String,
+    /// How long published outbox rows are kept before they are deleted.
+    #[arg(
+        long,
+        env = "FRONTROW_OUTBOX_RETENTION_HOURS",
+        default_value_t = 24,
+        global = true
+    )]
+    pub outbox_retention_hours: i64,
     /// Database connections per instance.
     #[arg(
         long,
@@ -254,6 +295,9 @@ fn redact(url: &str) -> String {
 pub struct Wiring {
     pub state: Arc<AppState>,
     pub store: SqlStore,
+    pub relay: Arc<EventRelay>,
+    /// The in-process subscribers, when events do not go to Kafka.
+    pub bus: Option<Arc<InProcessBus>>,
     pub description: String,
 }
 
@@ -308,6 +352,32 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
                 "in-process",
             ),
         };
+    let (sink, bus, events_name): (Arc<dyn EventSink>, _, _) = match &config.kafka_brokers {
+        Some(brokers) => {
+            let sink = KafkaSink::new(brokers, &config.kafka_topic)
+                .context("invalid Kafka configuration")?;
+            (
+                Arc::new(sink),
+                None,
+                format!("kafka ({brokers}, topic {})", config.kafka_topic),
+            )
+        }
+        None => {
+            let bus = Arc::new(InProcessBus::default());
+            (
+                bus.clone() as Arc<dyn EventSink>,
+                Some(bus),
+                "in-process subscribers".to_owned(),
+            )
+        }
+    };
+    let holder = frontrow_adapters::random::hex32()[..16].to_owned();
+    let relay = Arc::new(EventRelay::new(
+        Arc::new(store.clone()),
+        sink,
+        clock.clone(),
+        holder,
+    ));
     let shared = Arc::new(store.clone());
     let catalogue = Arc::new(CatalogueService::new(
         shared.clone(),
@@ -346,15 +416,19 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         reservations,
         admin_key,
         dependencies,
+        relay: relay.clone(),
     });
     let database = match backend {
         Backend::MySql => "mysql".to_owned(),
         Backend::Sqlite => format!("sqlite ({})", redact(&config.database_url()?)),
     };
-    let description = format!("database: {database}; queue: {queue_name}; events: outbox");
+    let description =
+        format!("database: {database}; queue: {queue_name}; events: outbox -> {events_name}");
     Ok(Wiring {
         state,
         store,
+        relay,
+        bus,
         description,
     })
 }
@@ -364,6 +438,7 @@ pub struct Running {
     pub addr: SocketAddr,
     pub state: Arc<AppState>,
     pub store: SqlStore,
+    pub bus: Option<Arc<InProcessBus>>,
     shutdown: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -379,6 +454,8 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     let Wiring {
         state,
         store,
+        relay,
+        bus,
         description,
     } = wire(config).await?;
     let acceptor = TcpListener::bind(config.listen)
@@ -409,6 +486,11 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             }
         }
     });
+    tokio::spawn(run_relay(
+        relay,
+        config.outbox_retention_hours,
+        stopped.clone(),
+    ));
     let app = http::app(state.clone());
     let server = tokio::spawn(async move {
         poem::Server::new_with_acceptor(acceptor)
@@ -425,9 +507,64 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         addr,
         state,
         store,
+        bus,
         shutdown,
         server,
     })
+}
+
+/// Publishes the outbox until shutdown: at once while there is a backlog,
+/// every 100 ms when idle, with backoff while the sink fails. Purges
+/// published rows past retention once an hour.
+async fn run_relay(
+    relay: Arc<EventRelay>,
+    retention_hours: i64,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut backoff = Duration::from_millis(100);
+    let mut next_purge = tokio::time::Instant::now();
+    loop {
+        let pause = match relay.relay_once().await {
+            Ok(n) if n == relay.batch_size() => Duration::ZERO,
+            Ok(_) => {
+                backoff = Duration::from_millis(100);
+                Duration::from_millis(100)
+            }
+            Err(error) => {
+                tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "event relay failed");
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                backoff
+            }
+        };
+        if tokio::time::Instant::now() >= next_purge {
+            next_purge += Duration::from_secs(3600);
+            if let Err(error) = relay.purge(retention_hours.max(0) * 3_600_000).await {
+                tracing::warn!(%error, "outbox purge failed");
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stopped.changed() => break,
+        }
+    }
+}
+
+pub async fn tail_events(
+    config: Config,
+    topic: String,
+    group: String,
+    idle_exit_seconds: Option<u64>,
+) -> anyhow::Result<()> {
+    let brokers = config
+        .kafka_brokers
+        .context("--kafka-brokers / KAFKA_BROKERS is required")?;
+    let idle = idle_exit_seconds.map(Duration::from_secs);
+    frontrow_adapters::kafka::tail(&brokers, &topic, &group, idle, |event| {
+        println!("{event}");
+        true
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {

@@ -1,7 +1,7 @@
 //! The `frontrow` binary: `serve`, `migrate`, `seed --demo`.
 
 use clap::Parser;
-use frontrow::{Cli, Command};
+use frontrow::{Cli, Command, EventsCommand};
 
 #[tokio::main]
 async fn main() {
@@ -11,6 +11,14 @@ async fn main() {
         Command::Serve { demo } => frontrow::serve(cli.config, demo).await,
         Command::Migrate => frontrow::migrate(cli.config).await,
         Command::Seed { demo } => frontrow::seed(cli.config, demo).await,
+        Command::Events {
+            command:
+                EventsCommand::Tail {
+                    topic,
+                    group,
+                    idle_exit_seconds,
+                },
+        } => frontrow::tail_events(cli.config, topic, group, idle_exit_seconds).await,
     };
     if let Err(error) = result {
         // One line, with its causes, and a non-zero exit: never a panic.

@@ -89,6 +89,9 @@ pub fn base_config() -> Config {
         admin_key: Some(ADMIN_KEY.into()),
         jwt_secret: Some("test-jwt-secret".into()),
         access_token_seconds: 3600,
+        kafka_brokers: None,
+        kafka_topic: format!("frontrow-test-{}", unique()),
+        outbox_retention_hours: 24,
         db_connections: 16,
     }
 }

@@ -6,6 +6,7 @@
 mod admin;
 mod catalogue;
 mod health;
+mod metrics;
 mod payments;
 mod points;
 pub mod problem;
@@ -16,6 +17,7 @@ mod users;
 
 use async_trait::async_trait;
 use frontrow_application::catalogue::CatalogueService;
+use frontrow_application::events::EventRelay;
 use frontrow_application::payments::PaymentService;
 use frontrow_application::points::PointsService;
 use frontrow_application::queue::QueueService;
@@ -48,6 +50,7 @@ pub struct AppState {
     pub payments: PaymentService,
     pub admin_key: String,
     pub dependencies: Vec<(&'static str, Arc<dyn Ping>)>,
+    pub relay: Arc<EventRelay>,
 }
 
 #[derive(Tags)]
@@ -108,6 +111,7 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint {
     let docs = api.swagger_ui();
     Route::new()
         .at("/openapi.json", spec)
+        .at("/metrics", poem::get(metrics::metrics))
         .nest("/docs", docs)
         .nest("/", api)
         .around(|endpoint, request| async move { endpoint.call(limit_body(request).await?).await })

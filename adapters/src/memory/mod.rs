@@ -1,5 +1,6 @@
 //! In-process implementations of the ports that Redis serves in production,
 //! for the embedded default (one instance, no Redis).
 
+pub mod bus;
 pub mod versions;
 pub mod waiting_room;
