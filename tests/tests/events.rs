@@ -303,3 +303,39 @@ async fn embedded_subscribers_receive_every_event() {
         ["points.charged", "reservation.held", "payment.completed"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lapsed_hold_is_written_down_as_expired_with_its_event() {
+    let Some(app) = TestApp::spawn_with(Stores::Embedded, |c| c.hold_seconds = 1).await else {
+        return;
+    };
+    let bus = app
+        .running
+        .bus
+        .clone()
+        .expect("embedded mode has in-process subscribers");
+    let mut events = bus.subscribe();
+    let buyer = app.buyer("ada").await;
+    let (concert, schedule) = app.concert(3, 40).await;
+    let token = app.active_token(&buyer, concert).await;
+    let id = app
+        .hold(&buyer, &token, schedule, 1)
+        .await
+        .i64("reservationId");
+    let mut seen = Vec::new();
+    while seen.last().map(String::as_str) != Some("reservation.expired") {
+        let event = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .expect("an event")
+            .expect("open");
+        seen.push(event.event_type.clone());
+    }
+    assert_eq!(seen, ["reservation.held", "reservation.expired"]);
+    let stored = app
+        .count(
+            "SELECT COUNT(*) FROM reservations WHERE id = ? AND status = 'EXPIRED'",
+            id,
+        )
+        .await;
+    assert_eq!(stored, 1);
+}
