@@ -433,7 +433,15 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
     })
 }
 
-/// A running server, for `serve` and for tests.
+/// Resolves when `Running::stop` asks; never if the `Running` was dropped
+/// without asking, so a dropped handle cannot stop a server by accident.
+async fn stop_requested(stopped: &mut tokio::sync::watch::Receiver<bool>) {
+    if stopped.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// A running server, for `serve` and for tests. Only `stop` stops it.
 pub struct Running {
     pub addr: SocketAddr,
     pub state: Arc<AppState>,
@@ -482,7 +490,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
                         tracing::warn!(%error, "expiry sweep failed");
                     }
                 }
-                _ = sweeper_stopped.changed() => break,
+                _ = stop_requested(&mut sweeper_stopped) => break,
             }
         }
     });
@@ -497,7 +505,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             .run_with_graceful_shutdown(
                 app,
                 async move {
-                    let _ = stopped.changed().await;
+                    stop_requested(&mut stopped).await;
                 },
                 Some(Duration::from_secs(10)),
             )
@@ -544,7 +552,7 @@ async fn run_relay(
         }
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
-            _ = stopped.changed() => break,
+            _ = stop_requested(&mut stopped) => break,
         }
     }
 }

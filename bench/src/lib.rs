@@ -1,0 +1,669 @@
+//! The "ticket open" scenario: U buyers (pre-created, each with enough points)
+//! join one concert's waiting room within T seconds, poll until ACTIVE (at the
+//! pace the returned estimate suggests), list schedules and seats, try to hold
+//! a random AVAILABLE seat (retrying on 409), then pay or abandon the hold.
+//! Afterwards it checks the invariants in the database.
+//!
+//! Latency is measured per endpoint from the client; a request's time includes
+//! queueing in the client, which is what a buyer feels.
+
+use anyhow::{Context, bail};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub schedules: i64,
+    pub seats: i64,
+    pub price: i64,
+    pub users: usize,
+    pub join_window: Duration,
+    /// Share of buyers who hold a seat and then walk away, 0.0..=1.0.
+    pub abandon: f64,
+    pub capacity: i64,
+    pub admit_per_second: i64,
+    /// How many buyers are created at once before the sale opens.
+    pub setup_concurrency: usize,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Self {
+            schedules: 2,
+            seats: 300,
+            price: 100,
+            users: 3000,
+            join_window: Duration::from_secs(10),
+            abandon: 0.1,
+            capacity: 500,
+            admit_per_second: 400,
+            setup_concurrency: 32,
+        }
+    }
+}
+
+/// A tiny deterministic generator, so runs are reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next() % n }
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        (self.next() % 10_000) as f64 / 10_000.0 < p
+    }
+}
+
+#[derive(Default)]
+struct Recorder {
+    latencies: BTreeMap<&'static str, Vec<u32>>,
+    statuses: BTreeMap<(&'static str, u16), u64>,
+}
+
+#[derive(Clone)]
+struct Api {
+    http: Client,
+    base: String,
+    recorder: Arc<Mutex<Recorder>>,
+}
+
+struct Reply {
+    status: StatusCode,
+    body: Value,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        name: &'static str,
+        method: Method,
+        path: &str,
+        auth: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> anyhow::Result<Reply> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = auth {
+            request = request.bearer_auth(token);
+        }
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let started = Instant::now();
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("{name} failed to send"))?;
+        let status = response.status();
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        let micros = started.elapsed().as_micros().min(u32::MAX as u128) as u32;
+        if let Ok(mut recorder) = self.recorder.lock() {
+            recorder.latencies.entry(name).or_default().push(micros);
+            *recorder
+                .statuses
+                .entry((name, status.as_u16()))
+                .or_default() += 1;
+        }
+        Ok(Reply { status, body })
+    }
+}
+
+/// What one buyer saw, in times since the sale opened.
+#[derive(Debug, Clone, Default)]
+struct Journey {
+    join_sent: Duration,
+    join_answered: Duration,
+    /// Start of the last poll that still said WAITING.
+    last_waiting_poll_sent: Option<Duration>,
+    active_seen: Option<Duration>,
+    paid_at: Option<Duration>,
+    outcome: &'static str,
+}
+
+pub struct Report {
+    pub scenario: Scenario,
+    pub elapsed: Duration,
+    pub endpoints: Vec<EndpointStats>,
+    pub statuses: BTreeMap<(String, u16), u64>,
+    pub outcomes: BTreeMap<&'static str, usize>,
+    pub sold_out_after: Option<Duration>,
+    pub fairness_violations: usize,
+    pub invariants: Vec<(String, i64)>,
+}
+
+pub struct EndpointStats {
+    pub name: &'static str,
+    pub count: usize,
+    pub per_second: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+}
+
+impl Report {
+    pub fn server_errors(&self) -> u64 {
+        self.statuses
+            .iter()
+            .filter(|((_, s), _)| *s >= 500)
+            .map(|(_, n)| n)
+            .sum()
+    }
+    pub fn invariant_violations(&self) -> i64 {
+        self.invariants.iter().map(|(_, n)| n).sum()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.scenario;
+        writeln!(
+            f,
+            "ticket open: {} users, {} schedules x {} seats, join window {:?}, abandon {:.0}%, capacity {}, admit {}/s",
+            s.users,
+            s.schedules,
+            s.seats,
+            s.join_window,
+            s.abandon * 100.0,
+            s.capacity,
+            s.admit_per_second
+        )?;
+        writeln!(f, "elapsed {:.1} s", self.elapsed.as_secs_f64())?;
+        writeln!(
+            f,
+            "{:<14} {:>8} {:>9} {:>8} {:>8} {:>8}",
+            "endpoint", "count", "req/s", "p50 ms", "p95 ms", "p99 ms"
+        )?;
+        for e in &self.endpoints {
+            writeln!(
+                f,
+                "{:<14} {:>8} {:>9.1} {:>8.2} {:>8.2} {:>8.2}",
+                e.name, e.count, e.per_second, e.p50_ms, e.p95_ms, e.p99_ms
+            )?;
+        }
+        writeln!(f, "statuses: {:?}", self.statuses)?;
+        writeln!(f, "outcomes: {:?}", self.outcomes)?;
+        match self.sold_out_after {
+            Some(t) => writeln!(f, "sold out after {:.2} s", t.as_secs_f64())?,
+            None => writeln!(f, "not sold out")?,
+        }
+        writeln!(
+            f,
+            "fairness violations (admitted before an earlier arrival): {}",
+            self.fairness_violations
+        )?;
+        writeln!(f, "5xx responses: {}", self.server_errors())?;
+        for (name, n) in &self.invariants {
+            writeln!(f, "invariant {name}: {n} violations")?;
+        }
+        Ok(())
+    }
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1] as f64 / 1000.0
+}
+
+async fn create_buyer(api: &Api, i: usize, points: i64) -> anyhow::Result<(i64, String)> {
+    let user = api
+        .call(
+            "users",
+            Method::POST,
+            "/api/v1/users",
+            None,
+            &[],
+            Some(json!({ "name": format!("fan {i}") })),
+        )
+        .await?;
+    let token = user.body["accessToken"]
+        .as_str()
+        .context("no access token")?
+        .to_owned();
+    let id = user.body["userId"].as_i64().context("no user id")?;
+    let charged = api
+        .call(
+            "charge",
+            Method::POST,
+            "/api/v1/points/charge",
+            Some(&token),
+            &[],
+            Some(json!({ "amount": points })),
+        )
+        .await?;
+    if charged.status != StatusCode::OK {
+        bail!("charge failed: {}", charged.body);
+    }
+    Ok((id, token))
+}
+
+async fn buyer_journey(
+    api: Api,
+    opened: Instant,
+    delay: Duration,
+    access: String,
+    concert: i64,
+    seed: u64,
+    abandon: f64,
+) -> anyhow::Result<Journey> {
+    let mut rng = Rng(seed | 1);
+    tokio::time::sleep(delay).await;
+    let auth = Some(access.as_str());
+    let mut journey = Journey {
+        join_sent: opened.elapsed(),
+        ..Journey::default()
+    };
+    let joined = api
+        .call(
+            "queue_join",
+            Method::POST,
+            "/api/v1/queue/tokens",
+            auth,
+            &[],
+            Some(json!({ "concertId": concert })),
+        )
+        .await?;
+    journey.join_answered = opened.elapsed();
+    let token = joined.body["token"]
+        .as_str()
+        .context("no queue token")?
+        .to_owned();
+    let q = [("X-Queue-Token", token.as_str())];
+    let mut status = joined.body.clone();
+    loop {
+        match status["status"].as_str() {
+            Some("ACTIVE") => break,
+            Some("WAITING") => {}
+            _ => bail!("unexpected queue state {status}"),
+        }
+        // Respect the estimate, but look again at least every 2 s and at most 5/s.
+        let eta = status["estimatedWaitSeconds"].as_f64().unwrap_or(1.0);
+        let pause =
+            Duration::from_millis((eta * 500.0).clamp(200.0, 2000.0) as u64 + rng.below(100));
+        tokio::time::sleep(pause).await;
+        let sent = opened.elapsed();
+        status = api
+            .call(
+                "queue_status",
+                Method::GET,
+                "/api/v1/queue/status",
+                auth,
+                &q,
+                None,
+            )
+            .await?
+            .body;
+        if status["status"] == "WAITING" {
+            journey.last_waiting_poll_sent = Some(sent);
+        }
+    }
+    journey.active_seen = Some(opened.elapsed());
+    let schedules = api
+        .call(
+            "schedules",
+            Method::GET,
+            &format!("/api/v1/concerts/{concert}/schedules"),
+            auth,
+            &q,
+            None,
+        )
+        .await?;
+    let mut open: Vec<i64> = schedules.body["schedules"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter(|s| s["availableSeats"].as_i64().unwrap_or(0) > 0)
+                .filter_map(|s| s["scheduleId"].as_i64())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut held = None;
+    let mut attempts = 0;
+    while held.is_none() && !open.is_empty() && attempts < 4 {
+        attempts += 1;
+        let schedule = open[rng.below(open.len() as u64) as usize];
+        let seats = api
+            .call(
+                "seats",
+                Method::GET,
+                &format!("/api/v1/schedules/{schedule}/seats"),
+                auth,
+                &q,
+                None,
+            )
+            .await?;
+        let free: Vec<i64> = seats.body["seats"]
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .filter(|s| s["status"] == "AVAILABLE")
+                    .filter_map(|s| s["seatNumber"].as_i64())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if free.is_empty() {
+            open.retain(|s| *s != schedule);
+            continue;
+        }
+        let seat = free[rng.below(free.len() as u64) as usize];
+        let body = json!({ "scheduleId": schedule, "seatNumber": seat });
+        let reply = api
+            .call(
+                "hold",
+                Method::POST,
+                "/api/v1/reservations",
+                auth,
+                &q,
+                Some(body),
+            )
+            .await?;
+        if reply.status == StatusCode::CREATED {
+            held = reply.body["reservationId"].as_i64();
+        }
+    }
+    let Some(reservation) = held else {
+        api.call(
+            "queue_leave",
+            Method::DELETE,
+            "/api/v1/queue/tokens",
+            auth,
+            &q,
+            None,
+        )
+        .await?;
+        journey.outcome = "sold out";
+        return Ok(journey);
+    };
+    if rng.chance(abandon) {
+        journey.outcome = "abandoned";
+        return Ok(journey);
+    }
+    let paid = api
+        .call(
+            "pay",
+            Method::POST,
+            "/api/v1/payments",
+            auth,
+            &q,
+            Some(json!({ "reservationId": reservation })),
+        )
+        .await?;
+    journey.outcome = if paid.status == StatusCode::CREATED {
+        "paid"
+    } else {
+        "payment refused"
+    };
+    if paid.status == StatusCode::CREATED {
+        journey.paid_at = Some(opened.elapsed());
+    }
+    Ok(journey)
+}
+
+/// Users admitted before someone who had finished joining before they began.
+/// Provable only: B counts when B was seen ACTIVE before an earlier arrival A
+/// even sent a poll that still said WAITING.
+fn fairness_violations(journeys: &[Journey]) -> usize {
+    let mut arrivals: Vec<&Journey> = journeys.iter().collect();
+    arrivals.sort_by_key(|j| j.join_answered);
+    // prefix_max[i]: the latest WAITING poll among the first i arrivals.
+    let mut prefix_max = Vec::with_capacity(arrivals.len() + 1);
+    prefix_max.push(Duration::ZERO);
+    for j in &arrivals {
+        let last = *prefix_max.last().unwrap_or(&Duration::ZERO);
+        prefix_max.push(last.max(j.last_waiting_poll_sent.unwrap_or(Duration::ZERO)));
+    }
+    journeys
+        .iter()
+        .filter(|b| {
+            let Some(active) = b.active_seen else {
+                return false;
+            };
+            let earlier = arrivals.partition_point(|a| a.join_answered < b.join_sent);
+            prefix_max[earlier] > active
+        })
+        .count()
+}
+
+async fn invariants(
+    database_url: &str,
+    first_user: i64,
+    last_user: i64,
+) -> anyhow::Result<Vec<(String, i64)>> {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(database_url)
+        .await
+        .context("invariant checks need the database")?;
+    let checks: [(&str, &str); 5] = [
+        (
+            "a seat sold or held twice",
+            "SELECT COUNT(*) FROM (SELECT schedule_id, seat_number FROM reservations \
+             WHERE user_id BETWEEN ? AND ? AND status IN ('HELD', 'CONFIRMED') \
+             GROUP BY schedule_id, seat_number HAVING SUM(CASE WHEN status = 'CONFIRMED' THEN 1 ELSE 0 END) > 1) t",
+        ),
+        (
+            "a sold seat without its confirmed reservation",
+            "SELECT COUNT(*) FROM seats s JOIN reservations r ON r.id = s.reservation_id \
+             WHERE r.user_id BETWEEN ? AND ? AND s.sold = 1 AND r.status <> 'CONFIRMED'",
+        ),
+        (
+            "a confirmed reservation without exactly one payment",
+            "SELECT COUNT(*) FROM reservations r WHERE r.user_id BETWEEN ? AND ? AND r.status = 'CONFIRMED' \
+             AND (SELECT COUNT(*) FROM payments p WHERE p.reservation_id = r.id) <> 1",
+        ),
+        (
+            "a payment without a confirmed reservation",
+            "SELECT COUNT(*) FROM payments p JOIN reservations r ON r.id = p.reservation_id \
+             WHERE p.user_id BETWEEN ? AND ? AND r.status <> 'CONFIRMED'",
+        ),
+        (
+            "points: charged - spent <> balances (points differing)",
+            "SELECT ABS(CAST((SELECT COALESCE(SUM(balance), 0) FROM users WHERE id BETWEEN ? AND ?) - \
+             ((SELECT COALESCE(SUM(delta), 0) FROM point_ledger WHERE user_id BETWEEN ? AND ? AND reason = 'CHARGE') - \
+              (SELECT COALESCE(SUM(amount), 0) FROM payments WHERE user_id BETWEEN ? AND ?)) AS SIGNED))",
+        ),
+    ];
+    let mut results = Vec::new();
+    for (name, sql) in checks {
+        let mut query = sqlx::query(sql);
+        for _ in 0..sql.matches("BETWEEN").count() {
+            query = query.bind(first_user).bind(last_user);
+        }
+        use sqlx::Row;
+        let n: i64 = query
+            .fetch_one(&pool)
+            .await
+            .with_context(|| format!("check {name}"))?
+            .try_get(0)?;
+        results.push((name.to_owned(), n));
+    }
+    Ok(results)
+}
+
+/// Runs the scenario against a running server at `base`.
+pub async fn ticket_open(
+    base: &str,
+    admin_key: &str,
+    scenario: Scenario,
+    database_url: Option<&str>,
+) -> anyhow::Result<Report> {
+    let http = Client::builder()
+        .pool_max_idle_per_host(1024)
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let api = Api {
+        http,
+        base: base.trim_end_matches('/').to_owned(),
+        recorder: Arc::default(),
+    };
+    let admin = [("X-Admin-Key", admin_key)];
+    let schedules: Vec<Value> = (0..scenario.schedules)
+        .map(|i| json!({ "startsAt": format!("2031-01-{:02}T19:00:00Z", i % 28 + 1), "seatCount": scenario.seats, "price": scenario.price }))
+        .collect();
+    let concert = api
+        .call(
+            "admin",
+            Method::POST,
+            "/api/v1/admin/concerts",
+            None,
+            &admin,
+            Some(json!({ "title": "Ticket open", "schedules": schedules })),
+        )
+        .await?;
+    let concert = concert.body["concertId"]
+        .as_i64()
+        .with_context(|| format!("cannot create the concert: {}", concert.body))?;
+    let policy = json!({ "capacity": scenario.capacity, "admitPerSecond": scenario.admit_per_second, "paused": false });
+    api.call(
+        "admin",
+        Method::PUT,
+        &format!("/api/v1/admin/concerts/{concert}/queue"),
+        None,
+        &admin,
+        Some(policy),
+    )
+    .await?;
+
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(
+        scenario.setup_concurrency.max(1),
+    ));
+    let mut setup = Vec::new();
+    for i in 0..scenario.users {
+        let (api, semaphore, price) = (api.clone(), semaphore.clone(), scenario.price);
+        setup.push(tokio::spawn(async move {
+            let _permit = semaphore.acquire().await?;
+            create_buyer(&api, i, price * 2).await
+        }));
+    }
+    let mut buyers = Vec::with_capacity(scenario.users);
+    for task in setup {
+        buyers.push(task.await??);
+    }
+    let first_user = buyers.iter().map(|b| b.0).min().unwrap_or(0);
+    let last_user = buyers.iter().map(|b| b.0).max().unwrap_or(0);
+    if let Ok(mut recorder) = api.recorder.lock() {
+        *recorder = Recorder::default(); // measure the sale, not the setup
+    }
+
+    let opened = Instant::now();
+    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    let window = scenario.join_window.as_millis() as u64;
+    let mut journeys = Vec::with_capacity(buyers.len());
+    for (_, access) in buyers {
+        let delay = Duration::from_millis(rng.below(window.max(1)));
+        journeys.push(tokio::spawn(buyer_journey(
+            api.clone(),
+            opened,
+            delay,
+            access,
+            concert,
+            rng.next(),
+            scenario.abandon,
+        )));
+    }
+    let mut done = Vec::with_capacity(journeys.len());
+    let mut outcomes = BTreeMap::new();
+    for journey in journeys {
+        match journey.await? {
+            Ok(journey) => {
+                *outcomes.entry(journey.outcome).or_insert(0) += 1;
+                done.push(journey);
+            }
+            Err(error) => {
+                eprintln!("buyer failed: {error:#}");
+                *outcomes.entry("error").or_insert(0) += 1;
+            }
+        }
+    }
+    let elapsed = opened.elapsed();
+    let total_seats = (scenario.schedules * scenario.seats) as usize;
+    let paid: Vec<Duration> = done.iter().filter_map(|j| j.paid_at).collect();
+    let sold_out_after = (paid.len() >= total_seats)
+        .then(|| paid.iter().max().copied())
+        .flatten();
+
+    let recorder = std::mem::take(
+        &mut *api
+            .recorder
+            .lock()
+            .map_err(|_| anyhow::anyhow!("recorder poisoned"))?,
+    );
+    let endpoints = recorder
+        .latencies
+        .into_iter()
+        .map(|(name, mut samples)| {
+            samples.sort_unstable();
+            EndpointStats {
+                name,
+                count: samples.len(),
+                per_second: samples.len() as f64 / elapsed.as_secs_f64(),
+                p50_ms: percentile(&samples, 0.50),
+                p95_ms: percentile(&samples, 0.95),
+                p99_ms: percentile(&samples, 0.99),
+            }
+        })
+        .collect();
+    let statuses = recorder
+        .statuses
+        .into_iter()
+        .map(|((n, s), c)| ((n.to_owned(), s), c))
+        .collect();
+    let invariants = match database_url {
+        Some(url) => invariants(url, first_user, last_user).await?,
+        None => Vec::new(),
+    };
+    Ok(Report {
+        scenario,
+        elapsed,
+        endpoints,
+        statuses,
+        outcomes,
+        sold_out_after,
+        fairness_violations: fairness_violations(&done),
+        invariants,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn journey(join: u64, waiting_until: Option<u64>, active: u64) -> Journey {
+        Journey {
+            join_sent: Duration::from_millis(join),
+            join_answered: Duration::from_millis(join + 1),
+            last_waiting_poll_sent: waiting_until.map(Duration::from_millis),
+            active_seen: Some(Duration::from_millis(active)),
+            ..Journey::default()
+        }
+    }
+
+    #[test]
+    fn a_later_arrival_admitted_while_an_earlier_one_still_waits_is_a_violation() {
+        let fair = [journey(0, Some(100), 150), journey(10, Some(200), 250)];
+        assert_eq!(fairness_violations(&fair), 0);
+        let unfair = [journey(0, Some(300), 350), journey(10, None, 50)];
+        assert_eq!(fairness_violations(&unfair), 1);
+    }
+
+    #[test]
+    fn percentiles_pick_the_nearest_rank() {
+        let samples: Vec<u32> = (1..=100).map(|ms| ms * 1000).collect();
+        assert_eq!(percentile(&samples, 0.5), 50.0);
+        assert_eq!(percentile(&samples, 0.99), 99.0);
+    }
+}

@@ -1,0 +1,39 @@
+//! The load test's scenario at a small size, on every backend: the
+//! invariants, fairness and "no 5xx" are asserted in the normal suite.
+
+use frontrow_loadtest::{Scenario, ticket_open};
+use frontrow_tests::{ADMIN_KEY, TestApp, contract};
+use std::time::Duration;
+
+contract!(
+    a_small_ticket_open_rush_keeps_every_invariant,
+    |c: &mut frontrow::Config| c.hold_seconds = 2,
+    |app: TestApp| async move {
+        let scenario = Scenario {
+            schedules: 2,
+            seats: 20,
+            users: 120,
+            join_window: Duration::from_secs(1),
+            abandon: 0.2,
+            capacity: 30,
+            admit_per_second: 200,
+            ..Scenario::default()
+        };
+        let database = app.config.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}",
+                app.config.data_dir.join("frontrow.db").display()
+            )
+        });
+        let report = ticket_open(&app.base, ADMIN_KEY, scenario, Some(&database))
+            .await
+            .expect("the scenario runs");
+        eprintln!("{report}");
+        assert_eq!(report.server_errors(), 0);
+        assert_eq!(report.fairness_violations, 0);
+        assert_eq!(report.invariants.len(), 5);
+        assert_eq!(report.invariant_violations(), 0);
+        assert_eq!(report.outcomes.get("error"), None);
+        assert!(report.outcomes.get("paid").copied().unwrap_or(0) > 0);
+    }
+);
