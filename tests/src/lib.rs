@@ -38,23 +38,22 @@ fn unique() -> String {
 /// One database per test process, created on first use.
 async fn mysql_database() -> Result<String, String> {
     static DATABASE: OnceCell<Result<String, String>> = OnceCell::const_new();
-    DATABASE
-        .get_or_init(|| async {
-            sqlx::any::install_default_drivers();
-            let server = mysql_server();
-            let name = format!("frontrow_test_{}", unique());
-            let mut conn =
-                <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("{server}/test"))
-                    .await
-                    .map_err(|e| format!("MariaDB/MySQL at {server}: {e}"))?;
-            sqlx::query(&format!("CREATE DATABASE {name}")) // a generated identifier, not input
-                .execute(&mut conn)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok(format!("{server}/{name}"))
-        })
+    DATABASE.get_or_init(new_mysql_database).await.clone()
+}
+
+/// A new, empty database.
+async fn new_mysql_database() -> Result<String, String> {
+    sqlx::any::install_default_drivers();
+    let server = mysql_server();
+    let name = format!("frontrow_test_{}", unique());
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("{server}/test"))
         .await
-        .clone()
+        .map_err(|e| format!("MariaDB/MySQL at {server}: {e}"))?;
+    sqlx::query(&format!("CREATE DATABASE {name}")) // a generated identifier, not input
+        .execute(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(format!("{server}/{name}"))
 }
 
 async fn redis_available() -> Result<(), String> {
@@ -138,10 +137,33 @@ impl TestApp {
     }
 
     pub async fn spawn_with(stores: Stores, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        Self::spawn_on(stores, false, adjust).await
+    }
+
+    /// Like `spawn_with`, on a database of its own (MySQL): for tests of
+    /// process-wide state such as the single outbox relay lease.
+    pub async fn spawn_isolated(
+        stores: Stores,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
+        Self::spawn_on(stores, true, adjust).await
+    }
+
+    async fn spawn_on(
+        stores: Stores,
+        own_database: bool,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
         let mut config = base_config();
         if stores == Stores::MySqlRedis {
-            let ready =
-                async { Ok::<_, String>((mysql_database().await?, redis_available().await?)) };
+            let database = async {
+                if own_database {
+                    new_mysql_database().await
+                } else {
+                    mysql_database().await
+                }
+            };
+            let ready = async { Ok::<_, String>((database.await?, redis_available().await?)) };
             match ready.await {
                 Ok((database, ())) => {
                     config.database_url = Some(database);

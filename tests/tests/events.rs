@@ -30,7 +30,7 @@ fn broker_available(address: &str) -> bool {
 
 async fn with_kafka(brokers: &str) -> Option<TestApp> {
     let brokers = brokers.to_owned();
-    TestApp::spawn_with(Stores::MySqlRedis, move |c| c.kafka_brokers = Some(brokers)).await
+    TestApp::spawn_isolated(Stores::MySqlRedis, move |c| c.kafka_brokers = Some(brokers)).await
 }
 
 /// Every distinct event on the topic until none arrives for `idle`.

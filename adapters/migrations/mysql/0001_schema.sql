@@ -85,7 +85,7 @@ CREATE TABLE outbox (
     event_id        CHAR(32)     NOT NULL,
     event_type      VARCHAR(64)  NOT NULL,
     event_key       VARCHAR(100) NOT NULL,
-    payload         TEXT         NOT NULL,
+    payload         VARCHAR(4000) NOT NULL, -- TEXT would decode as BLOB through sqlx Any
     occurred_at_ms  BIGINT       NOT NULL,
     published_at_ms BIGINT       NULL,
     UNIQUE KEY outbox_event_id (event_id),
