@@ -19,6 +19,7 @@ use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
 use std::collections::{HashSet, VecDeque};
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -26,7 +27,9 @@ use std::time::Duration;
 const PARTITIONS: i32 = 6;
 
 pub struct KafkaSink {
-    producer: FutureProducer,
+    /// Replaced after a failed batch: an idempotent producer that lost its
+    /// broker (say, one that restarted empty) can be fenced for good.
+    producer: RwLock<FutureProducer>,
     brokers: String,
     topic: String,
     topic_ready: AtomicBool,
@@ -34,20 +37,36 @@ pub struct KafkaSink {
 
 impl KafkaSink {
     pub fn new(brokers: &str, topic: &str) -> Result<Self, rdkafka::error::KafkaError> {
-        let producer = ClientConfig::new()
+        Ok(Self {
+            producer: RwLock::new(Self::producer(brokers)?),
+            brokers: brokers.to_owned(),
+            topic: topic.to_owned(),
+            topic_ready: AtomicBool::new(false),
+        })
+    }
+
+    fn producer(brokers: &str) -> Result<FutureProducer, rdkafka::error::KafkaError> {
+        ClientConfig::new()
             .set("bootstrap.servers", brokers)
             .set("enable.idempotence", "true")
             .set("acks", "all")
             // A broker outage fails the batch within 15 s; the relay retries it.
             .set("message.timeout.ms", "15000")
             .set("linger.ms", "5")
-            .create()?;
-        Ok(Self {
-            producer,
-            brokers: brokers.to_owned(),
-            topic: topic.to_owned(),
-            topic_ready: AtomicBool::new(false),
-        })
+            .create()
+    }
+
+    /// After a failure: check the topic again and start a fresh producer.
+    fn reset(&self) {
+        self.topic_ready.store(false, Ordering::Relaxed);
+        match Self::producer(&self.brokers) {
+            Ok(fresh) => {
+                if let Ok(mut producer) = self.producer.write() {
+                    *producer = fresh;
+                }
+            }
+            Err(error) => tracing::warn!(%error, "cannot create a Kafka producer"),
+        }
     }
 
     async fn ensure_topic(&self) -> Result<(), StoreError> {
@@ -89,6 +108,11 @@ pub async fn create_topic(brokers: &str, topic: &str) -> Result<(), StoreError> 
 impl EventSink for KafkaSink {
     async fn publish(&self, batch: &[OutboxRecord]) -> Result<(), StoreError> {
         self.ensure_topic().await?;
+        let producer = self
+            .producer
+            .read()
+            .map_err(|_| StoreError::new("producer lock poisoned"))?
+            .clone();
         // Enqueue the whole batch first so librdkafka can pipeline it, then wait.
         let mut deliveries = Vec::with_capacity(batch.len());
         for record in batch {
@@ -105,11 +129,13 @@ impl EventSink for KafkaSink {
                 .key(&record.key)
                 .payload(&record.payload)
                 .headers(headers);
-            let delivery = self
-                .producer
-                .send_result(message)
-                .map_err(|(error, _)| StoreError::new(error))?;
-            deliveries.push(delivery);
+            match producer.send_result(message) {
+                Ok(delivery) => deliveries.push(delivery),
+                Err((error, _)) => {
+                    self.reset();
+                    return Err(StoreError::new(error));
+                }
+            }
         }
         for delivery in deliveries {
             let failed = match delivery.await {
@@ -117,8 +143,7 @@ impl EventSink for KafkaSink {
                 Ok(Err((error, _))) => StoreError::new(error),
                 Err(_) => StoreError::new("delivery cancelled"),
             };
-            // A broker that came back empty may have lost the topic: check it again.
-            self.topic_ready.store(false, Ordering::Relaxed);
+            self.reset();
             return Err(failed);
         }
         Ok(())
