@@ -667,3 +667,137 @@ mod tests {
         assert_eq!(percentile(&samples, 0.99), 99.0);
     }
 }
+
+/// Files for the per-endpoint benchmarks (`bench/run.sh`): buyers who are
+/// ACTIVE in one concert's room, buyers who have not joined yet, and the ids
+/// the wrk scripts need (`meta.env`).
+pub async fn prepare(
+    base: &str,
+    admin_key: &str,
+    active: usize,
+    fresh: usize,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    let http = Client::builder().pool_max_idle_per_host(256).build()?;
+    let api = Api {
+        http,
+        base: base.trim_end_matches('/').to_owned(),
+        recorder: Arc::default(),
+    };
+    let admin = [("X-Admin-Key", admin_key)];
+    let schedule = |seats: usize| json!({ "startsAt": "2031-06-01T19:00:00Z", "seatCount": seats, "price": 10 });
+    let body = json!({ "title": "Benchmark", "schedules": [schedule(active.clamp(1, 10_000)), schedule(10), schedule(500)] });
+    let created = api
+        .call(
+            "admin",
+            Method::POST,
+            "/api/v1/admin/concerts",
+            None,
+            &admin,
+            Some(body),
+        )
+        .await?;
+    let concert = created.body["concertId"]
+        .as_i64()
+        .with_context(|| format!("cannot create the concert: {}", created.body))?;
+    let ids: Vec<i64> = created.body["schedules"]
+        .as_array()
+        .map(|s| s.iter().filter_map(|s| s["scheduleId"].as_i64()).collect())
+        .unwrap_or_default();
+    let [hold, contended, seats] = ids[..] else {
+        bail!("expected three schedules")
+    };
+    let policy = json!({ "capacity": 1_000_000, "admitPerSecond": 100_000, "paused": false });
+    api.call(
+        "admin",
+        Method::PUT,
+        &format!("/api/v1/admin/concerts/{concert}/queue"),
+        None,
+        &admin,
+        Some(policy),
+    )
+    .await?;
+
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(64));
+    let mut tasks = Vec::new();
+    for i in 0..active + fresh {
+        let (api, semaphore) = (api.clone(), semaphore.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = semaphore.acquire().await?;
+            let (id, access) = create_buyer(&api, i, 1_000).await?;
+            if i >= active {
+                return Ok::<_, anyhow::Error>(format!("{id} {access} -"));
+            }
+            let joined = api
+                .call(
+                    "join",
+                    Method::POST,
+                    "/api/v1/queue/tokens",
+                    Some(&access),
+                    &[],
+                    Some(json!({ "concertId": concert })),
+                )
+                .await?;
+            if joined.body["status"] != "ACTIVE" {
+                bail!("buyer {i} was not admitted at once: {}", joined.body);
+            }
+            Ok(format!(
+                "{id} {access} {}",
+                joined.body["token"].as_str().unwrap_or("-")
+            ))
+        }));
+    }
+    let mut lines = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        lines.push(task.await??);
+    }
+    let (active_lines, fresh_lines) = lines.split_at(active);
+    std::fs::create_dir_all(out)?;
+    std::fs::write(out.join("active.txt"), active_lines.join("\n") + "\n")?;
+    std::fs::write(out.join("fresh.txt"), fresh_lines.join("\n") + "\n")?;
+    let first: Vec<&str> = active_lines
+        .first()
+        .map(|l| l.split(' ').collect())
+        .unwrap_or_default();
+    let meta = format!(
+        "CONCERT={concert}\nHOLD_SCHEDULE={hold}\nCONTENDED_SCHEDULE={contended}\nSEATS_SCHEDULE={seats}\nSTATUS_ACCESS={}\nSTATUS_QUEUE={}\n",
+        first.get(1).unwrap_or(&""),
+        first.get(2).unwrap_or(&"")
+    );
+    std::fs::write(out.join("meta.env"), meta)?;
+    Ok(())
+}
+
+/// `payments.txt`: one live hold per line ("userId access queue reservationId"),
+/// read from the database after the hold benchmark.
+pub async fn payment_lines(
+    database_url: &str,
+    dir: &std::path::Path,
+    schedule: i64,
+) -> anyhow::Result<usize> {
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(database_url).await?;
+    let rows = sqlx::query(
+        "SELECT id, user_id FROM reservations WHERE schedule_id = ? AND status = 'HELD'",
+    )
+    .bind(schedule)
+    .fetch_all(&pool)
+    .await?;
+    let holds: BTreeMap<i64, i64> = rows
+        .iter()
+        .map(|r| Ok((r.try_get::<i64, _>(1)?, r.try_get::<i64, _>(0)?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    let active = std::fs::read_to_string(dir.join("active.txt"))?;
+    let lines: Vec<String> = active
+        .lines()
+        .filter_map(|line| {
+            let user: i64 = line.split(' ').next()?.parse().ok()?;
+            holds
+                .get(&user)
+                .map(|reservation| format!("{line} {reservation}"))
+        })
+        .collect();
+    std::fs::write(dir.join("payments.txt"), lines.join("\n") + "\n")?;
+    Ok(lines.len())
+}

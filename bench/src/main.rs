@@ -1,20 +1,50 @@
-//! `frontrow-loadtest`: runs the ticket-open scenario against a running
-//! frontrow and exits non-zero on any invariant or fairness violation or 5xx.
+//! `frontrow-loadtest`: the ticket-open scenario against a running frontrow
+//! (exits non-zero on any invariant or fairness violation or 5xx), and the
+//! data preparation for the per-endpoint wrk benchmarks in `bench/run.sh`.
 
-use clap::Parser;
-use frontrow_loadtest::{Scenario, ticket_open};
+use clap::{Args, Parser, Subcommand};
+use frontrow_loadtest::{Scenario, payment_lines, prepare, ticket_open};
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(about = "The ticket-open rush against a running frontrow")]
-struct Args {
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+#[command(about = "Load tests for frontrow")]
+struct Cli {
+    #[arg(long, default_value = "http://127.0.0.1:8080", global = true)]
     base_url: String,
-    #[arg(long, env = "FRONTROW_ADMIN_KEY")]
+    #[arg(long, env = "FRONTROW_ADMIN_KEY", global = true, default_value = "")]
     admin_key: String,
-    /// For the invariant checks after the run (mysql://... or sqlite://...).
-    #[arg(long, env = "DATABASE_URL")]
+    /// For invariant checks and payment lines (mysql://... or sqlite://...).
+    #[arg(long, env = "DATABASE_URL", global = true)]
     database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The rush: many buyers join at once, most are told "sold out".
+    TicketOpen(TicketOpen),
+    /// Create the buyers and ids the wrk benchmarks use, into --out.
+    Prepare {
+        #[arg(long, default_value_t = 10_000)]
+        active: usize,
+        #[arg(long, default_value_t = 20_000)]
+        fresh: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// After the hold benchmark: write payments.txt into --dir.
+    PaymentLines {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        schedule: i64,
+    },
+}
+
+#[derive(Args)]
+struct TicketOpen {
     #[arg(long, default_value_t = 2)]
     schedules: i64,
     #[arg(long, default_value_t = 300)]
@@ -33,30 +63,44 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let a = Args::parse();
-    let scenario = Scenario {
-        schedules: a.schedules,
-        seats: a.seats,
-        users: a.users,
-        join_window: Duration::from_secs(a.join_window_seconds),
-        abandon: a.abandon,
-        capacity: a.capacity,
-        admit_per_second: a.admit_per_second,
-        ..Scenario::default()
-    };
-    let report = ticket_open(
-        &a.base_url,
-        &a.admin_key,
-        scenario,
-        a.database_url.as_deref(),
-    )
-    .await?;
-    println!("{report}");
-    if report.invariant_violations() > 0
-        || report.fairness_violations > 0
-        || report.server_errors() > 0
-    {
-        anyhow::bail!("the run broke a guarantee");
+    let cli = Cli::parse();
+    match cli.command {
+        Command::TicketOpen(a) => {
+            let scenario = Scenario {
+                schedules: a.schedules,
+                seats: a.seats,
+                users: a.users,
+                join_window: Duration::from_secs(a.join_window_seconds),
+                abandon: a.abandon,
+                capacity: a.capacity,
+                admit_per_second: a.admit_per_second,
+                ..Scenario::default()
+            };
+            let report = ticket_open(
+                &cli.base_url,
+                &cli.admin_key,
+                scenario,
+                cli.database_url.as_deref(),
+            )
+            .await?;
+            println!("{report}");
+            if report.invariant_violations() > 0
+                || report.fairness_violations > 0
+                || report.server_errors() > 0
+            {
+                anyhow::bail!("the run broke a guarantee");
+            }
+        }
+        Command::Prepare { active, fresh, out } => {
+            prepare(&cli.base_url, &cli.admin_key, active, fresh, &out).await?
+        }
+        Command::PaymentLines { dir, schedule } => {
+            let url = cli
+                .database_url
+                .ok_or_else(|| anyhow::anyhow!("--database-url is required"))?;
+            let n = payment_lines(&url, &dir, schedule).await?;
+            eprintln!("{n} holds to pay");
+        }
     }
     Ok(())
 }

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Reproduces docs/benchmarks.md: per-endpoint wrk runs reported as ratios to
+# /health/live measured in the same run, then the ticket-open scenario, on the
+# embedded default and on MariaDB + Redis. Server, load generator and stores
+# share this machine's cores, so compare ratios, not absolute numbers.
+#
+#   bench/run.sh                 # both backends
+#   BACKENDS=embedded bench/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+READ_SECONDS=${READ_SECONDS:-8}
+WRITE_SECONDS=${WRITE_SECONDS:-3}
+CONNECTIONS=${CONNECTIONS:-64}
+ACTIVE=${ACTIVE:-8000}
+FRESH=${FRESH:-20000}
+BACKENDS=${BACKENDS:-"embedded mysql"}
+OUT=target/bench
+PORT=18090
+BASE=http://127.0.0.1:$PORT
+KEY=bench-admin-key
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+cargo build --release -q -p frontrow -p frontrow-loadtest
+BIN=target/release/frontrow
+LOADTEST=target/release/frontrow-loadtest
+mkdir -p "$OUT"
+RESULTS="$OUT/results.md"
+: > "$RESULTS"
+
+start_server() {
+  local backend=$1 dir=$OUT/$1
+  rm -rf "$dir" && mkdir -p "$dir"
+  local common=(--listen 127.0.0.1:$PORT --admin-key $KEY --jwt-secret bench-jwt-secret --hold-seconds 300)
+  if [ "$backend" = embedded ]; then
+    DATABASE="sqlite://$dir/data/frontrow.db"
+    env -i PATH="$PATH" RUST_LOG=warn "$BIN" serve "${common[@]}" --data-dir "$dir/data" >"$dir/server.log" 2>&1 &
+  else
+    DATABASE="mysql://root@127.0.0.1:3306/frontrow_bench"
+    mysql -uroot -e "DROP DATABASE IF EXISTS frontrow_bench; CREATE DATABASE frontrow_bench"
+    redis-cli --scan --pattern 'frontrow-bench:*' | xargs -r redis-cli del >/dev/null
+    env -i PATH="$PATH" RUST_LOG=warn DATABASE_URL="$DATABASE" REDIS_URL=redis://127.0.0.1:6379 \
+      FRONTROW_REDIS_PREFIX=frontrow-bench: "$BIN" serve "${common[@]}" >"$dir/server.log" 2>&1 &
+  fi
+  SERVER=$!
+  for _ in $(seq 1 100); do curl -sf "$BASE/health/ready" >/dev/null && return; sleep 0.1; done
+  echo "server did not start; see $dir/server.log" >&2; exit 1
+}
+
+# wrk_run NAME SECONDS [wrk args...]: prints "rps p50 p99 non2xx total"
+wrk_run() {
+  local name=$1 seconds=$2; shift 2
+  local file=$OUT/$BACKEND/$name.txt
+  wrk -t2 -c"$CONNECTIONS" -d"${seconds}s" --latency "$@" >"$file" 2>&1
+  local rps p50 p99 non2xx total
+  rps=$(awk '/^Requests\/sec/ {print $2}' "$file")
+  p50=$(awk '$1 == "50%" {print $2}' "$file")
+  p99=$(awk '$1 == "99%" {print $2}' "$file")
+  non2xx=$(awk '/Non-2xx/ {print $5}' "$file"); non2xx=${non2xx:-0}
+  total=$(awk '/requests in/ {print $1}' "$file")
+  echo "$rps $p50 $p99 $non2xx $total"
+}
+
+row() { # name result baseline note
+  read -r rps p50 p99 non2xx total <<<"$2"
+  ratio=$(awk -v a="$rps" -v b="$3" 'BEGIN {printf "%.2f", a / b}')
+  printf '| %s | %s | %.0f | %s | %s | %s | %s of %s | %s |\n' "$BACKEND" "$1" "$rps" "$ratio" "$p50" "$p99" "$non2xx" "$total" "$4" >>"$RESULTS"
+}
+
+for BACKEND in $BACKENDS; do
+  echo "== $BACKEND"
+  start_server "$BACKEND"
+  DIR=$OUT/$BACKEND
+  "$LOADTEST" --base-url $BASE --admin-key $KEY prepare --active "$ACTIVE" --fresh "$FRESH" --out "$DIR"
+  # shellcheck disable=SC1091
+  source "$DIR/meta.env"
+  AUTH="Authorization: Bearer $STATUS_ACCESS"
+  QT="X-Queue-Token: $STATUS_QUEUE"
+  ROTATE=bench/wrk/rotate.lua
+
+  live=$(wrk_run live "$READ_SECONDS" "$BASE/health/live")
+  baseline=$(echo "$live" | awk '{print $1}')
+  row "GET /health/live" "$live" "$baseline" "baseline"
+  row "GET /api/v1/queue/status" "$(wrk_run status "$READ_SECONDS" -H "$AUTH" -H "$QT" "$BASE/api/v1/queue/status")" "$baseline" "one ACTIVE buyer polling"
+  row "GET /api/v1/schedules/{id}/seats" "$(wrk_run seats "$READ_SECONDS" -H "$AUTH" -H "$QT" "$BASE/api/v1/schedules/$SEATS_SCHEDULE/seats")" "$baseline" "500 seats, cached"
+  row "POST /api/v1/queue/tokens" "$(wrk_run join "$WRITE_SECONDS" -s $ROTATE "$BASE" -- join "$DIR/fresh.txt" "$CONCERT")" "$baseline" "a buyer who has not joined (until $FRESH are used)"
+  row "POST /api/v1/reservations (contended)" "$(wrk_run contend "$READ_SECONDS" -s $ROTATE "$BASE" -- contend "$DIR/active.txt" "$CONTENDED_SCHEDULE" 10)" "$baseline" "$ACTIVE buyers, 10 seats: 409 is the expected answer"
+  row "POST /api/v1/reservations (committed)" "$(wrk_run hold "$WRITE_SECONDS" -s $ROTATE "$BASE" -- hold "$DIR/active.txt" "$HOLD_SCHEDULE")" "$baseline" "each a new buyer and seat (until $ACTIVE are used)"
+  "$LOADTEST" --database-url "$DATABASE" payment-lines --dir "$DIR" --schedule "$HOLD_SCHEDULE"
+  row "POST /api/v1/payments" "$(wrk_run pay "$WRITE_SECONDS" -s $ROTATE "$BASE" -- pay "$DIR/payments.txt")" "$baseline" "each a live hold (until they are used)"
+  "$LOADTEST" --base-url $BASE --admin-key $KEY --database-url "$DATABASE" ticket-open >"$DIR/ticket-open.txt" 2>&1 || true
+  ps -o rss= -p "$SERVER" | awk '{printf "server RSS after the run: %.0f MB\n", $1 / 1024}' >>"$DIR/ticket-open.txt"
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+done
+
+echo; echo "| backend | endpoint | req/s | ratio to /health/live | p50 | p99 | non-2xx | note |"
+echo "|---|---|---|---|---|---|---|---|"
+cat "$RESULTS"
+for BACKEND in $BACKENDS; do echo; echo "### ticket open, $BACKEND"; echo '```'; cat "$OUT/$BACKEND/ticket-open.txt"; echo '```'; done
