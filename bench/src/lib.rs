@@ -638,36 +638,6 @@ pub async fn ticket_open(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn journey(join: u64, waiting_until: Option<u64>, active: u64) -> Journey {
-        Journey {
-            join_sent: Duration::from_millis(join),
-            join_answered: Duration::from_millis(join + 1),
-            last_waiting_poll_sent: waiting_until.map(Duration::from_millis),
-            active_seen: Some(Duration::from_millis(active)),
-            ..Journey::default()
-        }
-    }
-
-    #[test]
-    fn a_later_arrival_admitted_while_an_earlier_one_still_waits_is_a_violation() {
-        let fair = [journey(0, Some(100), 150), journey(10, Some(200), 250)];
-        assert_eq!(fairness_violations(&fair), 0);
-        let unfair = [journey(0, Some(300), 350), journey(10, None, 50)];
-        assert_eq!(fairness_violations(&unfair), 1);
-    }
-
-    #[test]
-    fn percentiles_pick_the_nearest_rank() {
-        let samples: Vec<u32> = (1..=100).map(|ms| ms * 1000).collect();
-        assert_eq!(percentile(&samples, 0.5), 50.0);
-        assert_eq!(percentile(&samples, 0.99), 99.0);
-    }
-}
-
 /// Files for the per-endpoint benchmarks (`bench/run.sh`): buyers who are
 /// ACTIVE in one concert's room, buyers who have not joined yet, and the ids
 /// the wrk scripts need (`meta.env`).
@@ -800,4 +770,34 @@ pub async fn payment_lines(
         .collect();
     std::fs::write(dir.join("payments.txt"), lines.join("\n") + "\n")?;
     Ok(lines.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn journey(join: u64, waiting_until: Option<u64>, active: u64) -> Journey {
+        Journey {
+            join_sent: Duration::from_millis(join),
+            join_answered: Duration::from_millis(join + 1),
+            last_waiting_poll_sent: waiting_until.map(Duration::from_millis),
+            active_seen: Some(Duration::from_millis(active)),
+            ..Journey::default()
+        }
+    }
+
+    #[test]
+    fn a_later_arrival_admitted_while_an_earlier_one_still_waits_is_a_violation() {
+        let fair = [journey(0, Some(100), 150), journey(10, Some(200), 250)];
+        assert_eq!(fairness_violations(&fair), 0);
+        let unfair = [journey(0, Some(300), 350), journey(10, None, 50)];
+        assert_eq!(fairness_violations(&unfair), 1);
+    }
+
+    #[test]
+    fn percentiles_pick_the_nearest_rank() {
+        let samples: Vec<u32> = (1..=100).map(|ms| ms * 1000).collect();
+        assert_eq!(percentile(&samples, 0.5), 50.0);
+        assert_eq!(percentile(&samples, 0.99), 99.0);
+    }
 }
