@@ -15,7 +15,7 @@ use frontrow_domain::catalogue::{
 };
 use frontrow_domain::seat::{SeatNumber, SeatState, SeatStatus};
 use frontrow_domain::{ConcertId, ScheduleId, Timestamp};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use thiserror::Error;
 
@@ -77,6 +77,8 @@ pub struct CatalogueService {
     versions: Arc<dyn SeatMapVersions>,
     clock: Arc<dyn Clock>,
     schedules: RwLock<HashMap<ScheduleId, Schedule>>,
+    /// Concerts known to exist; concerts are never deleted, so a yes is final.
+    concerts_seen: RwLock<HashSet<ConcertId>>,
     seat_maps: RwLock<HashMap<ScheduleId, CachedSeatMap>>,
 }
 
@@ -91,6 +93,7 @@ impl CatalogueService {
             versions,
             clock,
             schedules: RwLock::default(),
+            concerts_seen: RwLock::default(),
             seat_maps: RwLock::default(),
         }
     }
@@ -114,7 +117,14 @@ impl CatalogueService {
     }
 
     pub async fn concert_exists(&self, concert: ConcertId) -> Result<bool, StoreError> {
-        self.catalogue.concert_exists(concert).await
+        if self.concerts_seen.read().is_ok_and(|seen| seen.contains(&concert)) {
+            return Ok(true);
+        }
+        let exists = self.catalogue.concert_exists(concert).await?;
+        if exists && let Ok(mut seen) = self.concerts_seen.write() {
+            seen.insert(concert);
+        }
+        Ok(exists)
     }
 
     pub async fn schedules(&self, concert: ConcertId) -> Result<Vec<Schedule>, CatalogueError> {
