@@ -117,7 +117,11 @@ impl CatalogueService {
     }
 
     pub async fn concert_exists(&self, concert: ConcertId) -> Result<bool, StoreError> {
-        if self.concerts_seen.read().is_ok_and(|seen| seen.contains(&concert)) {
+        if self
+            .concerts_seen
+            .read()
+            .is_ok_and(|seen| seen.contains(&concert))
+        {
             return Ok(true);
         }
         let exists = self.catalogue.concert_exists(concert).await?;

@@ -93,7 +93,20 @@ impl SqlStore {
 
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self.backend {
-            Backend::MySql => sqlx::migrate!("./migrations/mysql").run(&self.write).await,
+            Backend::MySql => {
+                // MySQL DDL is not transactional, so instances starting together
+                // must not interleave migrations: one at a time, by a named lock
+                // held on the connection that migrates.
+                let mut conn = self.write.acquire().await?;
+                sqlx::query("SELECT GET_LOCK('frontrow_migrations', 120)")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let migrated = sqlx::migrate!("./migrations/mysql").run(&mut *conn).await;
+                let _ = sqlx::query("SELECT RELEASE_LOCK('frontrow_migrations')")
+                    .fetch_one(&mut *conn)
+                    .await;
+                migrated
+            }
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.write).await,
         }
     }

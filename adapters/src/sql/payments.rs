@@ -1,14 +1,14 @@
 //! Payment: one transaction that confirms the reservation, spends the points,
 //! sells the seat and records payment, ledger entry and event.
 
-use super::reservations::load_reservation;
+use super::reservations::end_live_hold;
 use super::{Fail, SqlStore, inserted_id, record_event, retrying};
 use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::payments::{PaymentError, PaymentStore, Receipt};
 use frontrow_domain::events::DomainEvent;
 use frontrow_domain::points::{LedgerReason, Points};
-use frontrow_domain::reservation::TransitionError;
+use frontrow_domain::reservation::{ReservationStatus, TransitionError};
 use frontrow_domain::{PaymentId, ReservationId, Timestamp, UserId};
 use sqlx::Row;
 
@@ -21,25 +21,14 @@ impl SqlStore {
     ) -> Result<Receipt, Fail<PaymentError>> {
         let mut tx = self.write.begin().await?;
         // Lock order: reservation, user, seat (see the module doc of `sql`).
-        let confirmed = sqlx::query(
-            "UPDATE reservations SET status = 'CONFIRMED', updated_at_ms = ? \
-             WHERE id = ? AND user_id = ? AND status = 'HELD' AND hold_expires_at_ms > ?",
-        )
-        .bind(now.millis())
-        .bind(id.get())
-        .bind(user.get())
-        .bind(now.millis())
-        .execute(&mut *tx)
-        .await?;
-        let reservation = load_reservation(&mut tx, user, id)
+        let reservation = end_live_hold(&mut tx, user, id, now, ReservationStatus::Confirmed)
             .await?
-            .ok_or(Fail::Rule(PaymentError::ReservationNotFound))?;
-        if confirmed.rows_affected() != 1 {
-            return Err(Fail::Rule(match reservation.confirm(now) {
-                Err(transition) => transition.into(),
-                Ok(_) => TransitionError::HoldExpired.into(),
-            }));
-        }
+            .map_err(|refusal| {
+                Fail::Rule(match refusal {
+                    None => PaymentError::ReservationNotFound,
+                    Some(transition) => transition.into(),
+                })
+            })?;
         let price = reservation.price.get();
         // Invariant: a balance never goes below zero, decided by this statement.
         let spent =

@@ -7,7 +7,7 @@ use frontrow_application::StoreError;
 use frontrow_application::reservations::{HoldRequest, ReservationError, SeatHolds};
 use frontrow_domain::events::DomainEvent;
 use frontrow_domain::points::Points;
-use frontrow_domain::reservation::{Reservation, ReservationStatus};
+use frontrow_domain::reservation::{Reservation, ReservationStatus, TransitionError};
 use frontrow_domain::seat::SeatNumber;
 use frontrow_domain::{ReservationId, ScheduleId, Timestamp, UserId};
 use sqlx::any::AnyRow;
@@ -42,6 +42,41 @@ pub(crate) async fn load_reservation(
         .fetch_optional(conn)
         .await?;
     row.as_ref().map(reservation_from).transpose()
+}
+
+/// Ends a live hold of the user's as CONFIRMED or CANCELLED with one
+/// conditional UPDATE (only a HELD row before its deadline moves). A refusal
+/// is explained by the same rule in the domain: `None` when the user has no
+/// such reservation.
+pub(crate) async fn end_live_hold(
+    conn: &mut AnyConnection,
+    user: UserId,
+    id: ReservationId,
+    now: Timestamp,
+    to: ReservationStatus,
+) -> Result<Result<Reservation, Option<TransitionError>>, sqlx::Error> {
+    let ended = sqlx::query(
+        "UPDATE reservations SET status = ?, updated_at_ms = ? \
+         WHERE id = ? AND user_id = ? AND status = 'HELD' AND hold_expires_at_ms > ?",
+    )
+    .bind(to.as_str())
+    .bind(now.millis())
+    .bind(id.get())
+    .bind(user.get())
+    .bind(now.millis())
+    .execute(&mut *conn)
+    .await?;
+    let Some(reservation) = load_reservation(conn, user, id).await? else {
+        return Ok(Err(None));
+    };
+    if ended.rows_affected() == 1 {
+        return Ok(Ok(reservation));
+    }
+    let refusal = match to {
+        ReservationStatus::Confirmed => reservation.confirm(now).err(),
+        _ => reservation.cancel(now).err(),
+    };
+    Ok(Err(Some(refusal.unwrap_or(TransitionError::HoldExpired))))
 }
 
 impl SqlStore {
@@ -135,26 +170,14 @@ impl SqlStore {
         now: Timestamp,
     ) -> Result<Reservation, Fail<ReservationError>> {
         let mut tx = self.write.begin().await?;
-        let cancelled = sqlx::query(
-            "UPDATE reservations SET status = 'CANCELLED', updated_at_ms = ? \
-             WHERE id = ? AND user_id = ? AND status = 'HELD' AND hold_expires_at_ms > ?",
-        )
-        .bind(now.millis())
-        .bind(id.get())
-        .bind(user.get())
-        .bind(now.millis())
-        .execute(&mut *tx)
-        .await?;
-        let reservation = load_reservation(&mut tx, user, id)
+        let reservation = end_live_hold(&mut tx, user, id, now, ReservationStatus::Cancelled)
             .await?
-            .ok_or(Fail::Rule(ReservationError::NotFound))?;
-        if cancelled.rows_affected() != 1 {
-            // Explain the refusal with the same rule the UPDATE applied.
-            return Err(Fail::Rule(match reservation.cancel(now) {
-                Err(transition) => transition.into(),
-                Ok(_) => frontrow_domain::reservation::TransitionError::HoldExpired.into(),
-            }));
-        }
+            .map_err(|refusal| {
+                Fail::Rule(match refusal {
+                    None => ReservationError::NotFound,
+                    Some(transition) => transition.into(),
+                })
+            })?;
         sqlx::query(
             "UPDATE seats SET reservation_id = NULL, held_until_ms = NULL \
              WHERE schedule_id = ? AND seat_number = ? AND reservation_id = ? AND sold = 0",
