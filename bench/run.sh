@@ -46,7 +46,7 @@ start_server() {
   echo "server did not start; see $dir/server.log" >&2; exit 1
 }
 
-# wrk_run NAME SECONDS [wrk args...]: prints "rps p50 p99 non2xx total"
+# wrk_run NAME SECONDS [wrk args...]: prints "rps p50 p99 non2xx total created/s"
 wrk_run() {
   local name=$1 seconds=$2; shift 2
   local file=$OUT/$BACKEND/$name.txt
@@ -57,13 +57,14 @@ wrk_run() {
   p99=$(awk '$1 == "99%" {print $2}' "$file")
   non2xx=$(awk '/Non-2xx/ {print $5}' "$file"); non2xx=${non2xx:-0}
   total=$(awk '/requests in/ {print $1}' "$file")
-  echo "$rps $p50 $p99 $non2xx $total"
+  created=$(awk -v s="$seconds" '/^created/ {printf "%.0f", $2 / s}' "$file")
+  echo "$rps $p50 $p99 $non2xx $total ${created:--}"
 }
 
 row() { # name result baseline note
-  read -r rps p50 p99 non2xx total <<<"$2"
+  read -r rps p50 p99 non2xx total created <<<"$2"
   ratio=$(awk -v a="$rps" -v b="$3" 'BEGIN {printf "%.2f", a / b}')
-  printf '| %s | %s | %.0f | %s | %s | %s | %s of %s | %s |\n' "$BACKEND" "$1" "$rps" "$ratio" "$p50" "$p99" "$non2xx" "$total" "$4" >>"$RESULTS"
+  printf '| %s | %s | %.0f | %s | %s | %s | %s | %s of %s | %s |\n' "$BACKEND" "$1" "$rps" "$ratio" "$created" "$p50" "$p99" "$non2xx" "$total" "$4" >>"$RESULTS"
 }
 
 for BACKEND in $BACKENDS; do
@@ -92,7 +93,7 @@ for BACKEND in $BACKENDS; do
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
 done
 
-echo; echo "| backend | endpoint | req/s | ratio to /health/live | p50 | p99 | non-2xx | note |"
-echo "|---|---|---|---|---|---|---|---|"
+echo; echo "| backend | endpoint | req/s | ratio to /health/live | 201/s | p50 | p99 | non-2xx | note |"
+echo "|---|---|---|---|---|---|---|---|---|"
 cat "$RESULTS"
 for BACKEND in $BACKENDS; do echo; echo "### ticket open, $BACKEND"; echo '```'; cat "$OUT/$BACKEND/ticket-open.txt"; echo '```'; done

@@ -184,6 +184,27 @@ impl CatalogueService {
         Ok(seats)
     }
 
+    /// One seat's stored state from a cached map that is still current, or
+    /// `None`: a stale map is not reloaded for one seat, because after every
+    /// successful hold the map is stale and the reload would cost more than
+    /// the write it might save.
+    pub async fn cached_seat(
+        &self,
+        schedule: ScheduleId,
+        seat: SeatNumber,
+    ) -> Result<Option<SeatState>, CatalogueError> {
+        let version = self.versions.current(schedule).await?;
+        let now = self.clock.now();
+        Ok(self.seat_maps.read().ok().and_then(|maps| {
+            maps.get(&schedule)
+                .filter(|m| {
+                    m.version == version
+                        && now.millis() - m.loaded_at.millis() < SEAT_MAP_MAX_AGE_MS
+                })
+                .and_then(|m| m.seats.get(seat.get() as usize - 1).copied())
+        }))
+    }
+
     /// Every seat of the schedule with its status now.
     pub async fn seat_map(&self, schedule: ScheduleId) -> Result<Vec<SeatView>, CatalogueError> {
         let now = self.clock.now();

@@ -123,11 +123,8 @@ impl ReservationService {
             .require_active(user, token, schedule.concert)
             .await?;
         let now = self.catalogue.now();
-        let seats = self.catalogue.seat_states(schedule.id).await?;
-        if seats
-            .get(seat.get() as usize - 1)
-            .is_some_and(|state| state.status_at(now) != SeatStatus::Available)
-        {
+        let cached = self.catalogue.cached_seat(schedule.id, seat).await?;
+        if cached.is_some_and(|state| state.status_at(now) != SeatStatus::Available) {
             return Err(ReservationError::SeatUnavailable);
         }
         let request = HoldRequest {
@@ -284,6 +281,12 @@ mod tests {
             MockSeatHolds::new(),
             QueueStatus::Active,
         );
+        // A buyer's seat-map read has cached the schedule at its current version.
+        service
+            .catalogue
+            .seat_map(ScheduleId::from_store(5))
+            .await
+            .unwrap();
         let err = service
             .hold(UserId::from_store(1), Some(TOKEN), 5, 1)
             .await

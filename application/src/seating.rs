@@ -5,7 +5,8 @@
 use crate::catalogue::{CatalogueError, CatalogueService, SeatView};
 use crate::queue::{QueueError, QueueService};
 use frontrow_domain::catalogue::Schedule;
-use frontrow_domain::{ConcertId, UserId};
+use frontrow_domain::seat::{SeatNumber, SeatState};
+use frontrow_domain::{ConcertId, Timestamp, UserId};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -20,6 +21,35 @@ pub enum SeatingError {
 pub struct ScheduleView {
     pub schedule: Schedule,
     pub available_seats: i64,
+}
+
+/// A schedule's seats as stored, read at `at`.
+pub struct SeatMap {
+    pub schedule: Schedule,
+    /// Shared with the seat-map cache: the same `Arc` means the same snapshot.
+    pub seats: Arc<Vec<SeatState>>,
+    pub at: Timestamp,
+}
+
+impl SeatMap {
+    pub fn statuses(&self) -> impl Iterator<Item = SeatView> + '_ {
+        self.seats.iter().enumerate().map(|(i, state)| SeatView {
+            seat: SeatNumber::from_store(i as i64 + 1),
+            status: state.status_at(self.at),
+        })
+    }
+
+    /// Until when the statuses of this snapshot stay as they are now: the
+    /// earliest deadline of a live hold (`None`: no hold will lapse).
+    pub fn unchanged_until(&self) -> Option<Timestamp> {
+        self.seats
+            .iter()
+            .filter_map(|state| match state {
+                SeatState::Held { until, .. } if *until > self.at => Some(*until),
+                _ => None,
+            })
+            .min()
+    }
 }
 
 pub struct SeatingService {
@@ -64,11 +94,16 @@ impl SeatingService {
         user: UserId,
         token: Option<&str>,
         schedule: i64,
-    ) -> Result<(Schedule, Vec<SeatView>), SeatingError> {
+    ) -> Result<SeatMap, SeatingError> {
         let schedule = self.catalogue.schedule(schedule).await?;
         self.queue
             .require_active(user, token, schedule.concert)
             .await?;
-        Ok((schedule, self.catalogue.seat_map(schedule.id).await?))
+        let seats = self.catalogue.seat_states(schedule.id).await?;
+        Ok(SeatMap {
+            schedule,
+            seats,
+            at: self.catalogue.now(),
+        })
     }
 }

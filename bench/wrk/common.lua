@@ -22,5 +22,6 @@ function M.setup(thread)
 end
 
 function M.threads() return counter end
+function M.all() return threads end
 
 return M

@@ -42,3 +42,16 @@ function request()
     return wrk.format("POST", "/api/v1/payments", headers, '{"reservationId":' .. l[4] .. '}')
   end
 end
+
+-- Counts 201 Created per thread: for writes, only these are committed work.
+created = 0
+
+function response(status)
+  if status == 201 then created = created + 1 end
+end
+
+function done()
+  local total = 0
+  for _, thread in ipairs(common.all()) do total = total + (thread:get("created") or 0) end
+  io.write("created " .. total .. "\n")
+end

@@ -417,6 +417,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         admin_key,
         dependencies,
         relay: relay.clone(),
+        seat_pages: Default::default(),
     });
     let database = match backend {
         Backend::MySql => "mysql".to_owned(),

@@ -4,7 +4,7 @@
 //! from the routes. Every error, ours or poem's, leaves as a problem+json.
 
 mod admin;
-mod catalogue;
+pub mod catalogue;
 mod health;
 mod metrics;
 mod payments;
@@ -51,6 +51,7 @@ pub struct AppState {
     pub admin_key: String,
     pub dependencies: Vec<(&'static str, Arc<dyn Ping>)>,
     pub relay: Arc<EventRelay>,
+    pub seat_pages: catalogue::SeatPages,
 }
 
 #[derive(Tags)]
