@@ -49,6 +49,12 @@ pub trait Catalogue: Send + Sync {
     async fn schedule(&self, schedule: ScheduleId) -> Result<Option<Schedule>, StoreError>;
     /// Every seat of the schedule, ordered by number, as stored.
     async fn seats(&self, schedule: ScheduleId) -> Result<Vec<SeatState>, StoreError>;
+    /// One seat as stored.
+    async fn seat(
+        &self,
+        schedule: ScheduleId,
+        seat: SeatNumber,
+    ) -> Result<Option<SeatState>, StoreError>;
 }
 
 /// A counter per schedule, bumped after every committed seat change, shared by
@@ -80,6 +86,9 @@ pub struct CatalogueService {
     /// Concerts known to exist; concerts are never deleted, so a yes is final.
     concerts_seen: RwLock<HashSet<ConcertId>>,
     seat_maps: RwLock<HashMap<ScheduleId, CachedSeatMap>>,
+    /// Seats a hold lost on, as read right after losing, with the schedule
+    /// version read before trying: valid only while that version is current.
+    lost_seats: RwLock<HashMap<(ScheduleId, SeatNumber), (u64, SeatState)>>,
 }
 
 impl CatalogueService {
@@ -95,6 +104,7 @@ impl CatalogueService {
             schedules: RwLock::default(),
             concerts_seen: RwLock::default(),
             seat_maps: RwLock::default(),
+            lost_seats: RwLock::default(),
         }
     }
 
@@ -184,25 +194,46 @@ impl CatalogueService {
         Ok(seats)
     }
 
-    /// One seat's stored state from a cached map that is still current, or
-    /// `None`: a stale map is not reloaded for one seat, because after every
-    /// successful hold the map is stale and the reload would cost more than
-    /// the write it might save.
+    /// One seat's stored state as far as this instance knows it at the
+    /// schedule's current version (returned too), or `None`. A stale map is
+    /// not reloaded for one seat: after every successful hold the map is
+    /// stale, and the reload would cost more than the write it might save.
     pub async fn cached_seat(
         &self,
         schedule: ScheduleId,
         seat: SeatNumber,
-    ) -> Result<Option<SeatState>, CatalogueError> {
+    ) -> Result<(u64, Option<SeatState>), CatalogueError> {
         let version = self.versions.current(schedule).await?;
         let now = self.clock.now();
-        Ok(self.seat_maps.read().ok().and_then(|maps| {
+        let from_map = self.seat_maps.read().ok().and_then(|maps| {
             maps.get(&schedule)
                 .filter(|m| {
                     m.version == version
                         && now.millis() - m.loaded_at.millis() < SEAT_MAP_MAX_AGE_MS
                 })
                 .and_then(|m| m.seats.get(seat.get() as usize - 1).copied())
-        }))
+        });
+        let known = from_map.or_else(|| {
+            let lost = self.lost_seats.read().ok()?;
+            lost.get(&(schedule, seat))
+                .filter(|(at, _)| *at == version)
+                .map(|(_, state)| *state)
+        });
+        Ok((version, known))
+    }
+
+    /// After a hold lost `seat`: remember its state for the version read
+    /// before the attempt, so the next buyers are turned away without a write.
+    pub async fn seat_lost(&self, schedule: ScheduleId, seat: SeatNumber, version: u64) {
+        match self.catalogue.seat(schedule, seat).await {
+            Ok(Some(state)) => {
+                if let Ok(mut lost) = self.lost_seats.write() {
+                    lost.insert((schedule, seat), (version, state));
+                }
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "cannot read a lost seat"),
+        }
     }
 
     /// Every seat of the schedule with its status now.

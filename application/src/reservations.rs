@@ -123,8 +123,8 @@ impl ReservationService {
             .require_active(user, token, schedule.concert)
             .await?;
         let now = self.catalogue.now();
-        let cached = self.catalogue.cached_seat(schedule.id, seat).await?;
-        if cached.is_some_and(|state| state.status_at(now) != SeatStatus::Available) {
+        let (version, known) = self.catalogue.cached_seat(schedule.id, seat).await?;
+        if known.is_some_and(|state| state.status_at(now) != SeatStatus::Available) {
             return Err(ReservationError::SeatUnavailable);
         }
         let request = HoldRequest {
@@ -135,9 +135,17 @@ impl ReservationService {
             until: now.plus_seconds(self.settings.hold_seconds),
             limit: self.settings.seats_per_user,
         };
-        let reservation = self.holds.hold(request).await?;
-        self.catalogue.seats_changed(schedule.id).await;
-        Ok(reservation)
+        match self.holds.hold(request).await {
+            Ok(reservation) => {
+                self.catalogue.seats_changed(schedule.id).await;
+                Ok(reservation)
+            }
+            Err(ReservationError::SeatUnavailable) => {
+                self.catalogue.seat_lost(schedule.id, seat, version).await;
+                Err(ReservationError::SeatUnavailable)
+            }
+            Err(other) => Err(other),
+        }
     }
 
     pub async fn find(&self, user: UserId, id: i64) -> Result<Reservation, ReservationError> {
@@ -206,9 +214,11 @@ mod tests {
         catalogue
             .expect_schedule()
             .returning(|_| Ok(Some(schedule())));
+        let first = seats.first().copied();
         catalogue
             .expect_seats()
             .returning(move |_| Ok(seats.clone()));
+        catalogue.expect_seat().returning(move |_, _| Ok(first));
         let mut versions = MockSeatMapVersions::new();
         versions.expect_current().returning(|_| Ok(1));
         versions.expect_bump().returning(|_| Ok(()));
@@ -292,6 +302,27 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, ReservationError::SeatUnavailable));
+    }
+
+    #[tokio::test]
+    async fn a_seat_lost_once_is_refused_without_a_write_while_nothing_changes() {
+        let held = SeatState::Held {
+            reservation: ReservationId::from_store(9),
+            until: Timestamp(999_999),
+        };
+        let mut holds = MockSeatHolds::new();
+        holds
+            .expect_hold()
+            .times(1)
+            .returning(|_| Err(ReservationError::SeatUnavailable));
+        let service = service(vec![held, SeatState::Available], holds, QueueStatus::Active);
+        for _ in 0..3 {
+            let err = service
+                .hold(UserId::from_store(1), Some(TOKEN), 5, 1)
+                .await
+                .unwrap_err();
+            assert!(matches!(err, ReservationError::SeatUnavailable));
+        }
     }
 
     #[tokio::test]

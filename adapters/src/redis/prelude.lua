@@ -48,7 +48,11 @@ local function admit(r, now)
       redis.call('ZADD', r.active, now + active_ms, popped[i])
     end
   end
-  redis.call('HSET', r.bucket, 'milli', milli - n * 1000, 'ts', now)
+  -- Refill is linear and capped, so an unwritten bucket recomputes to the
+  -- same value later: write it only when tokens were spent.
+  if n > 0 then
+    redis.call('HSET', r.bucket, 'milli', milli - n * 1000, 'ts', now)
+  end
   return capacity, rate, paused and 1 or 0, active + n, waiting - n
 end
 

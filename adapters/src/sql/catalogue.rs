@@ -7,7 +7,7 @@ use frontrow_application::catalogue::Catalogue;
 use frontrow_application::{Clock, clock::SystemClock};
 use frontrow_domain::catalogue::{Concert, NewConcert, Schedule};
 use frontrow_domain::points::Points;
-use frontrow_domain::seat::SeatState;
+use frontrow_domain::seat::{SeatNumber, SeatState};
 use frontrow_domain::{ConcertId, ReservationId, ScheduleId, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::{Any, QueryBuilder, Row};
@@ -164,6 +164,25 @@ impl Catalogue for SqlStore {
         rows.iter()
             .map(seat_from)
             .collect::<Result<_, _>>()
+            .map_err(StoreError::new)
+    }
+
+    async fn seat(
+        &self,
+        schedule: ScheduleId,
+        seat: SeatNumber,
+    ) -> Result<Option<SeatState>, StoreError> {
+        let row = sqlx::query(
+            "SELECT reservation_id, held_until_ms, sold FROM seats WHERE schedule_id = ? AND seat_number = ?",
+        )
+        .bind(schedule.get())
+        .bind(seat.get())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(StoreError::new)?;
+        row.as_ref()
+            .map(seat_from)
+            .transpose()
             .map_err(StoreError::new)
     }
 }
