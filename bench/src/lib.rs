@@ -129,6 +129,7 @@ struct Journey {
     /// Start of the last poll that still said WAITING.
     last_waiting_poll_sent: Option<Duration>,
     active_seen: Option<Duration>,
+    held_at: Option<Duration>,
     paid_at: Option<Duration>,
     outcome: &'static str,
 }
@@ -140,6 +141,8 @@ pub struct Report {
     pub statuses: BTreeMap<(String, u16), u64>,
     pub outcomes: BTreeMap<&'static str, usize>,
     pub sold_out_after: Option<Duration>,
+    /// When the last seat was held (abandoned holds return only at expiry).
+    pub all_taken_after: Option<Duration>,
     pub fairness_violations: usize,
     pub invariants: Vec<(String, i64)>,
 }
@@ -195,9 +198,24 @@ impl fmt::Display for Report {
         }
         writeln!(f, "statuses: {:?}", self.statuses)?;
         writeln!(f, "outcomes: {:?}", self.outcomes)?;
+        match self.all_taken_after {
+            Some(t) => writeln!(
+                f,
+                "every seat taken (held or sold) after {:.2} s",
+                t.as_secs_f64()
+            )?,
+            None => writeln!(f, "seats left")?,
+        }
         match self.sold_out_after {
-            Some(t) => writeln!(f, "sold out after {:.2} s", t.as_secs_f64())?,
-            None => writeln!(f, "not sold out")?,
+            Some(t) => writeln!(
+                f,
+                "sold out (every seat paid) after {:.2} s",
+                t.as_secs_f64()
+            )?,
+            None => writeln!(
+                f,
+                "not sold out within the run (abandoned holds return only when they expire)"
+            )?,
         }
         writeln!(
             f,
@@ -374,6 +392,7 @@ async fn buyer_journey(
             .await?;
         if reply.status == StatusCode::CREATED {
             held = reply.body["reservationId"].as_i64();
+            journey.held_at = Some(opened.elapsed());
         }
     }
     let Some(reservation) = held else {
@@ -595,6 +614,10 @@ pub async fn ticket_open(
     let sold_out_after = (paid.len() >= total_seats)
         .then(|| paid.iter().max().copied())
         .flatten();
+    let held: Vec<Duration> = done.iter().filter_map(|j| j.held_at).collect();
+    let all_taken_after = (held.len() >= total_seats)
+        .then(|| held.iter().max().copied())
+        .flatten();
 
     let recorder = std::mem::take(
         &mut *api
@@ -633,6 +656,7 @@ pub async fn ticket_open(
         statuses,
         outcomes,
         sold_out_after,
+        all_taken_after,
         fairness_violations: fairness_violations(&done),
         invariants,
     })
