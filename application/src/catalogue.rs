@@ -167,7 +167,22 @@ impl CatalogueService {
         &self,
         schedule: ScheduleId,
     ) -> Result<Arc<Vec<SeatState>>, CatalogueError> {
-        let version = self.versions.current(schedule).await?;
+        let version = self.version(schedule).await?;
+        self.seat_states_at(schedule, version).await
+    }
+
+    /// The schedule's seat-map version now; callers may read it alongside
+    /// the queue gate, since it costs no database work.
+    pub async fn version(&self, schedule: ScheduleId) -> Result<u64, CatalogueError> {
+        Ok(self.versions.current(schedule).await?)
+    }
+
+    /// The seats as of `version` (from `version`), from cache when current.
+    pub async fn seat_states_at(
+        &self,
+        schedule: ScheduleId,
+        version: u64,
+    ) -> Result<Arc<Vec<SeatState>>, CatalogueError> {
         let now = self.clock.now();
         let cached = self.seat_maps.read().ok().and_then(|maps| {
             maps.get(&schedule)
@@ -194,16 +209,16 @@ impl CatalogueService {
         Ok(seats)
     }
 
-    /// One seat's stored state as far as this instance knows it at the
-    /// schedule's current version (returned too), or `None`. A stale map is
+    /// One seat's stored state as far as this instance knows it at
+    /// `version` (from `version`), or `None`. A stale map is
     /// not reloaded for one seat: after every successful hold the map is
     /// stale, and the reload would cost more than the write it might save.
-    pub async fn cached_seat(
+    pub fn cached_seat(
         &self,
         schedule: ScheduleId,
         seat: SeatNumber,
-    ) -> Result<(u64, Option<SeatState>), CatalogueError> {
-        let version = self.versions.current(schedule).await?;
+        version: u64,
+    ) -> Option<SeatState> {
         let now = self.clock.now();
         let from_map = self.seat_maps.read().ok().and_then(|maps| {
             maps.get(&schedule)
@@ -213,13 +228,12 @@ impl CatalogueService {
                 })
                 .and_then(|m| m.seats.get(seat.get() as usize - 1).copied())
         });
-        let known = from_map.or_else(|| {
+        from_map.or_else(|| {
             let lost = self.lost_seats.read().ok()?;
             lost.get(&(schedule, seat))
                 .filter(|(at, _)| *at == version)
                 .map(|(_, state)| *state)
-        });
-        Ok((version, known))
+        })
     }
 
     /// After a hold lost `seat`: remember its state for the version read

@@ -119,11 +119,15 @@ impl ReservationService {
         let schedule = self.catalogue.schedule(schedule).await?;
         let seat = SeatNumber::parse(seat, schedule.seat_count)
             .map_err(|_| ReservationError::SeatOutOfRange)?;
-        self.queue
-            .require_active(user, token, schedule.concert)
-            .await?;
+        // The gate and the version are independent reads: one round trip.
+        let (gate, version) = tokio::join!(
+            self.queue.require_active(user, token, schedule.concert),
+            self.catalogue.version(schedule.id)
+        );
+        gate?;
+        let version = version?;
         let now = self.catalogue.now();
-        let (version, known) = self.catalogue.cached_seat(schedule.id, seat).await?;
+        let known = self.catalogue.cached_seat(schedule.id, seat, version);
         if known.is_some_and(|state| state.status_at(now) != SeatStatus::Available) {
             return Err(ReservationError::SeatUnavailable);
         }

@@ -96,10 +96,14 @@ impl SeatingService {
         schedule: i64,
     ) -> Result<SeatMap, SeatingError> {
         let schedule = self.catalogue.schedule(schedule).await?;
-        self.queue
-            .require_active(user, token, schedule.concert)
-            .await?;
-        let seats = self.catalogue.seat_states(schedule.id).await?;
+        // The gate and the version are independent reads: one round trip. The
+        // database is asked only after the gate let the caller in.
+        let (gate, version) = tokio::join!(
+            self.queue.require_active(user, token, schedule.concert),
+            self.catalogue.version(schedule.id)
+        );
+        gate?;
+        let seats = self.catalogue.seat_states_at(schedule.id, version?).await?;
         Ok(SeatMap {
             schedule,
             seats,
