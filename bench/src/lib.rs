@@ -83,6 +83,31 @@ struct Reply {
 }
 
 impl Api {
+    async fn set_queue(
+        &self,
+        admin_key: &str,
+        concert: i64,
+        capacity: i64,
+        rate: i64,
+    ) -> anyhow::Result<()> {
+        let policy = json!({ "capacity": capacity, "admitPerSecond": rate, "paused": false });
+        let path = format!("/api/v1/admin/concerts/{concert}/queue");
+        let reply = self
+            .call(
+                "admin",
+                Method::PUT,
+                &path,
+                None,
+                &[("X-Admin-Key", admin_key)],
+                Some(policy),
+            )
+            .await?;
+        if reply.status != StatusCode::OK {
+            bail!("cannot set the queue policy: {}", reply.body);
+        }
+        Ok(())
+    }
+
     async fn call(
         &self,
         name: &'static str,
@@ -546,14 +571,11 @@ pub async fn ticket_open(
     let concert = concert.body["concertId"]
         .as_i64()
         .with_context(|| format!("cannot create the concert: {}", concert.body))?;
-    let policy = json!({ "capacity": scenario.capacity, "admitPerSecond": scenario.admit_per_second, "paused": false });
-    api.call(
-        "admin",
-        Method::PUT,
-        &format!("/api/v1/admin/concerts/{concert}/queue"),
-        None,
-        &admin,
-        Some(policy),
+    api.set_queue(
+        admin_key,
+        concert,
+        scenario.capacity,
+        scenario.admit_per_second,
     )
     .await?;
 
@@ -701,16 +723,8 @@ pub async fn prepare(
     let [hold, contended, seats] = ids[..] else {
         bail!("expected three schedules")
     };
-    let policy = json!({ "capacity": 1_000_000, "admitPerSecond": 100_000, "paused": false });
-    api.call(
-        "admin",
-        Method::PUT,
-        &format!("/api/v1/admin/concerts/{concert}/queue"),
-        None,
-        &admin,
-        Some(policy),
-    )
-    .await?;
+    api.set_queue(admin_key, concert, 1_000_000, 100_000)
+        .await?;
 
     let semaphore = Arc::new(tokio::sync::Semaphore::new(64));
     let mut tasks = Vec::new();
