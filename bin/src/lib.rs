@@ -16,6 +16,7 @@ use frontrow_adapters::redis::{
     RedisPing, versions::RedisSeatMapVersions, waiting_room::RedisWaitingRoom,
 };
 use frontrow_adapters::sql::{Backend, SqlStore};
+use frontrow_application::Clock;
 use frontrow_application::catalogue::{CatalogueService, SeatMapVersions};
 use frontrow_application::clock::SystemClock;
 use frontrow_application::events::{EventRelay, EventSink};
@@ -25,7 +26,6 @@ use frontrow_application::queue::{QueueService, WaitingRoom};
 use frontrow_application::reservations::{HoldSettings, ReservationService};
 use frontrow_application::seating::SeatingService;
 use frontrow_application::users::Users;
-use frontrow_application::{Clock, StoreError};
 use frontrow_domain::Timestamp;
 use frontrow_domain::queue::AdmissionPolicy;
 use frontrow_domain::reservation::SeatLimit;
@@ -626,7 +626,7 @@ async fn seed_demo(state: &AppState) -> anyhow::Result<()> {
         .catalogue
         .concerts()
         .await
-        .map_err(anyhow_store)?
+        .map_err(|e| anyhow::anyhow!("{e}"))?
         .is_empty()
     {
         tracing::info!("concerts already exist; demo seed skipped");
@@ -665,8 +665,4 @@ async fn seed_demo(state: &AppState) -> anyhow::Result<()> {
         tracing::info!(concert = %id, title, "created demo concert");
     }
     Ok(())
-}
-
-fn anyhow_store(error: impl std::fmt::Display) -> anyhow::Error {
-    anyhow::anyhow!(StoreError::new(error))
 }
