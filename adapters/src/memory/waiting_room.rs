@@ -18,9 +18,11 @@ struct Fenwick(Vec<i64>);
 impl Fenwick {
     fn add(&mut self, index: usize, delta: i64) {
         if index >= self.0.len() {
-            // Grow by doubling and rebuild: amortised O(1) per arrival.
-            let old = std::mem::take(&mut self.0);
-            let counts = Self::counts(&old);
+            // Grow by doubling and rebuild: amortised O(log n) per arrival.
+            let old = Fenwick(std::mem::take(&mut self.0));
+            let counts: Vec<i64> = (0..old.0.len())
+                .map(|i| old.before(i + 1) - old.before(i))
+                .collect();
             self.0 = vec![0; (index + 1).next_power_of_two().max(64)];
             for (i, c) in counts.into_iter().enumerate().filter(|(_, c)| *c != 0) {
                 self.add(i, c);
@@ -42,13 +44,6 @@ impl Fenwick {
             i -= i & i.wrapping_neg();
         }
         sum
-    }
-
-    fn counts(tree: &[i64]) -> Vec<i64> {
-        let sums: Vec<i64> = (0..=tree.len())
-            .map(|i| Fenwick(tree.to_vec()).before(i))
-            .collect();
-        sums.windows(2).map(|w| w[1] - w[0]).collect()
     }
 }
 
