@@ -66,6 +66,7 @@ pub trait SeatMapVersions: Send + Sync {
     async fn bump(&self, schedule: ScheduleId) -> Result<(), StoreError>;
 }
 
+/// One seat's status at a moment (see `seating::SeatMap::statuses`).
 #[derive(Debug, Clone)]
 pub struct SeatView {
     pub seat: SeatNumber,
@@ -184,15 +185,7 @@ impl CatalogueService {
         version: u64,
     ) -> Result<Arc<Vec<SeatState>>, CatalogueError> {
         let now = self.clock.now();
-        let cached = self.seat_maps.read().ok().and_then(|maps| {
-            maps.get(&schedule)
-                .filter(|m| {
-                    m.version == version
-                        && now.millis() - m.loaded_at.millis() < SEAT_MAP_MAX_AGE_MS
-                })
-                .map(|m| m.seats.clone())
-        });
-        if let Some(seats) = cached {
+        if let Some(seats) = self.current_map(schedule, version, now) {
             return Ok(seats);
         }
         let seats = Arc::new(self.catalogue.seats(schedule).await?);
@@ -209,6 +202,21 @@ impl CatalogueService {
         Ok(seats)
     }
 
+    /// The cached map, if it was loaded at `version` and is young enough.
+    fn current_map(
+        &self,
+        schedule: ScheduleId,
+        version: u64,
+        now: Timestamp,
+    ) -> Option<Arc<Vec<SeatState>>> {
+        let maps = self.seat_maps.read().ok()?;
+        maps.get(&schedule)
+            .filter(|m| {
+                m.version == version && now.millis() - m.loaded_at.millis() < SEAT_MAP_MAX_AGE_MS
+            })
+            .map(|m| m.seats.clone())
+    }
+
     /// One seat's stored state as far as this instance knows it at
     /// `version` (from `version`), or `None`. A stale map is
     /// not reloaded for one seat: after every successful hold the map is
@@ -219,15 +227,9 @@ impl CatalogueService {
         seat: SeatNumber,
         version: u64,
     ) -> Option<SeatState> {
-        let now = self.clock.now();
-        let from_map = self.seat_maps.read().ok().and_then(|maps| {
-            maps.get(&schedule)
-                .filter(|m| {
-                    m.version == version
-                        && now.millis() - m.loaded_at.millis() < SEAT_MAP_MAX_AGE_MS
-                })
-                .and_then(|m| m.seats.get(seat.get() as usize - 1).copied())
-        });
+        let from_map = self
+            .current_map(schedule, version, self.clock.now())
+            .and_then(|seats| seats.get(seat.get() as usize - 1).copied());
         from_map.or_else(|| {
             let lost = self.lost_seats.read().ok()?;
             lost.get(&(schedule, seat))
@@ -248,20 +250,6 @@ impl CatalogueService {
             Ok(None) => {}
             Err(error) => tracing::warn!(%error, "cannot read a lost seat"),
         }
-    }
-
-    /// Every seat of the schedule with its status now.
-    pub async fn seat_map(&self, schedule: ScheduleId) -> Result<Vec<SeatView>, CatalogueError> {
-        let now = self.clock.now();
-        let seats = self.seat_states(schedule).await?;
-        Ok(seats
-            .iter()
-            .enumerate()
-            .map(|(i, state)| SeatView {
-                seat: SeatNumber::from_store(i as i64 + 1),
-                status: state.status_at(now),
-            })
-            .collect())
     }
 
     pub async fn available_seats(&self, schedule: ScheduleId) -> Result<i64, CatalogueError> {
@@ -326,10 +314,10 @@ mod tests {
         let service =
             CatalogueService::new(Arc::new(catalogue), versions.clone(), Arc::new(clock_at(0)));
         let schedule = ScheduleId::from_store(1);
-        service.seat_map(schedule).await.unwrap();
-        service.seat_map(schedule).await.unwrap();
+        service.seat_states(schedule).await.unwrap();
+        service.seat_states(schedule).await.unwrap();
         versions.bump(schedule).await.unwrap();
-        assert_eq!(service.seat_map(schedule).await.unwrap().len(), 3);
+        assert_eq!(service.seat_states(schedule).await.unwrap().len(), 3);
     }
 
     #[tokio::test]
@@ -342,8 +330,11 @@ mod tests {
         catalogue.expect_seats().returning(move |_| Ok(vec![held]));
         let versions = Arc::new(FixedVersion(AtomicU64::new(0)));
         let service = CatalogueService::new(Arc::new(catalogue), versions, Arc::new(clock_at(500)));
-        let map = service.seat_map(ScheduleId::from_store(1)).await.unwrap();
-        assert_eq!(map[0].status, SeatStatus::Available);
+        let available = service
+            .available_seats(ScheduleId::from_store(1))
+            .await
+            .unwrap();
+        assert_eq!(available, 1, "the lapsed hold's seat counts as available");
     }
 
     #[tokio::test]

@@ -298,7 +298,7 @@ mod tests {
         // A buyer's seat-map read has cached the schedule at its current version.
         service
             .catalogue
-            .seat_map(ScheduleId::from_store(5))
+            .seat_states(ScheduleId::from_store(5))
             .await
             .unwrap();
         let err = service
