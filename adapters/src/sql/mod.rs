@@ -200,6 +200,19 @@ pub(crate) async fn record_event(
     Ok(())
 }
 
+/// The user's balance as the caller's transaction sees it (after its own writes).
+pub(crate) async fn balance_in(
+    conn: &mut AnyConnection,
+    user: frontrow_domain::UserId,
+) -> Result<i64, sqlx::Error> {
+    use sqlx::Row;
+    sqlx::query("SELECT balance FROM users WHERE id = ?")
+        .bind(user.get())
+        .fetch_one(conn)
+        .await?
+        .try_get(0)
+}
+
 /// The id of the row an INSERT on `conn` just created. MySQL reports it with
 /// the result; through `Any`, SQLite does not, so it is asked on the same
 /// connection.

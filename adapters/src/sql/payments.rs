@@ -2,7 +2,7 @@
 //! sells the seat and records payment, ledger entry and event.
 
 use super::reservations::end_live_hold;
-use super::{Fail, SqlStore, inserted_id, record_event, retrying};
+use super::{Fail, SqlStore, balance_in, inserted_id, record_event, retrying};
 use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::payments::{PaymentError, PaymentStore, Receipt};
@@ -56,11 +56,7 @@ impl SqlStore {
         if sold.rows_affected() != 1 {
             return Err(Fail::Rule(TransitionError::HoldExpired.into()));
         }
-        let balance: i64 = sqlx::query("SELECT balance FROM users WHERE id = ?")
-            .bind(user.get())
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
+        let balance = balance_in(&mut tx, user).await?;
         let inserted = sqlx::query(
             "INSERT INTO payments (reservation_id, user_id, amount, balance_after, created_at_ms) VALUES (?, ?, ?, ?, ?)",
         )

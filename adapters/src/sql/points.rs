@@ -1,7 +1,7 @@
 //! The point ledger. A charge is one transaction: idempotency record, balance,
 //! ledger entry and `points.charged` event commit together or not at all.
 
-use super::{Fail, SqlStore, is_unique_violation, record_event, retrying};
+use super::{Fail, SqlStore, balance_in, is_unique_violation, record_event, retrying};
 use async_trait::async_trait;
 use frontrow_application::points::{Ledger, PointsError};
 use frontrow_application::{Clock, StoreError, clock::SystemClock};
@@ -67,11 +67,7 @@ impl SqlStore {
                 PointsError::UnknownUser
             }));
         }
-        let balance: i64 = sqlx::query("SELECT balance FROM users WHERE id = ?")
-            .bind(user.get())
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
+        let balance = balance_in(&mut tx, user).await?;
         sqlx::query(
             "INSERT INTO point_ledger (user_id, delta, balance_after, reason, created_at_ms) VALUES (?, ?, ?, ?, ?)",
         )
