@@ -83,6 +83,18 @@ struct Reply {
 }
 
 impl Api {
+    fn new(base: &str) -> anyhow::Result<Self> {
+        let http = Client::builder()
+            .pool_max_idle_per_host(1024)
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        Ok(Api {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            recorder: Arc::default(),
+        })
+    }
+
     async fn set_queue(
         &self,
         admin_key: &str,
@@ -545,15 +557,7 @@ pub async fn ticket_open(
     scenario: Scenario,
     database_url: Option<&str>,
 ) -> anyhow::Result<Report> {
-    let http = Client::builder()
-        .pool_max_idle_per_host(1024)
-        .timeout(Duration::from_secs(60))
-        .build()?;
-    let api = Api {
-        http,
-        base: base.trim_end_matches('/').to_owned(),
-        recorder: Arc::default(),
-    };
+    let api = Api::new(base)?;
     let admin = [("X-Admin-Key", admin_key)];
     let schedules: Vec<Value> = (0..scenario.schedules)
         .map(|i| json!({ "startsAt": format!("2031-01-{:02}T19:00:00Z", i % 28 + 1), "seatCount": scenario.seats, "price": scenario.price }))
@@ -694,12 +698,7 @@ pub async fn prepare(
     fresh: usize,
     out: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let http = Client::builder().pool_max_idle_per_host(256).build()?;
-    let api = Api {
-        http,
-        base: base.trim_end_matches('/').to_owned(),
-        recorder: Arc::default(),
-    };
+    let api = Api::new(base)?;
     let admin = [("X-Admin-Key", admin_key)];
     let schedule = |seats: usize| json!({ "startsAt": "2031-06-01T19:00:00Z", "seatCount": seats, "price": 10 });
     let body = json!({ "title": "Benchmark", "schedules": [schedule(active.clamp(1, 10_000)), schedule(10), schedule(500)] });
