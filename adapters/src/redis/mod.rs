@@ -5,7 +5,14 @@
 pub mod versions;
 pub mod waiting_room;
 
+use frontrow_domain::ScheduleId;
 use redis::aio::ConnectionManager;
+
+/// A schedule's seat-map version counter; the waiting room's seat gate reads
+/// it in the same script as the caller's place.
+fn seat_map_key(prefix: &str, schedule: ScheduleId) -> String {
+    format!("{prefix}seatmap:{schedule}")
+}
 
 /// Connects with a reconnecting, multiplexed connection.
 pub async fn connect(url: &str) -> redis::RedisResult<ConnectionManager> {

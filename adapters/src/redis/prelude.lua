@@ -56,10 +56,36 @@ local function admit(r, now)
   return capacity, rate, paused and 1 or 0, active + n, waiting - n
 end
 
--- WAITING with its 1-based position, ACTIVE, or EXPIRED.
-local function status(r, token)
+-- WAITING with its 1-based position, ACTIVE, or EXPIRED. An ACTIVE entry
+-- past its deadline is EXPIRED even before an admission round removes it.
+local function status(r, token, now)
   local rank = redis.call('ZRANK', r.wait, token)
   if rank then return 'WAITING', rank + 1 end
-  if redis.call('ZSCORE', r.active, token) then return 'ACTIVE', 0 end
+  local deadline = tonumber(redis.call('ZSCORE', r.active, token))
+  if deadline and deadline > now then return 'ACTIVE', 0 end
   return 'EXPIRED', 0
+end
+
+-- A token's place: {concert, user, status, position, capacity, rate, paused},
+-- or {} for a token this room never issued.
+local function place(token)
+  local owner = redis.call('GET', prefix .. 'tok:' .. token)
+  if not owner then return {} end
+  local concert, user = string.match(owner, '^(%d+):(%d+)$')
+  local now = now_ms()
+  -- The gate's hot path: an ACTIVE token needs no admission round (waiting
+  -- users' polls, joins and leaves admit; lapsed entries are read by score),
+  -- so it touches only its own score and the policy.
+  local base = prefix .. 'q:' .. concert .. ':'
+  local deadline = tonumber(redis.call('ZSCORE', base .. 'active', token))
+  if deadline and deadline > now then
+    local p = redis.call('HMGET', base .. 'policy', 'capacity', 'rate', 'paused')
+    return {concert, user, 'ACTIVE', 0, tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate,
+      p[3] == '1' and 1 or 0}
+  end
+  local r = room(concert)
+  admit(r, now)
+  local s, position = status(r, token, now)
+  local capacity, rate, paused = policy(r)
+  return {concert, user, s, position, capacity, rate, paused and 1 or 0}
 end

@@ -22,7 +22,7 @@ impl RedisSeatMapVersions {
     }
 
     fn key(&self, schedule: ScheduleId) -> String {
-        format!("{}seatmap:{}", self.prefix, schedule)
+        super::seat_map_key(&self.prefix, schedule)
     }
 }
 

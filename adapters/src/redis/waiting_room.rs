@@ -8,9 +8,9 @@
 
 use async_trait::async_trait;
 use frontrow_application::StoreError;
-use frontrow_application::queue::{Place, RoomStats, WaitingRoom};
+use frontrow_application::queue::{Place, RoomStats, SeatGate, WaitingRoom};
 use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken};
-use frontrow_domain::{ConcertId, UserId};
+use frontrow_domain::{ConcertId, ScheduleId, UserId};
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 
@@ -31,6 +31,7 @@ pub struct RedisWaitingRoom {
     active_ms: i64,
     join: Script,
     place: Script,
+    gate: Script,
     leave: Script,
     stats: Script,
 }
@@ -62,6 +63,7 @@ impl RedisWaitingRoom {
             active_ms: (active_seconds as i64).saturating_mul(1000),
             join: Script::new(script!("join.lua")),
             place: Script::new(script!("place.lua")),
+            gate: Script::new(script!("gate.lua")),
             leave: Script::new(script!("leave.lua")),
             stats: Script::new(script!("stats.lua")),
         }
@@ -77,6 +79,31 @@ impl RedisWaitingRoom {
             .arg(self.active_ms);
         call
     }
+}
+
+/// A place as `place()` in prelude.lua returns it; `[]` for an unknown token.
+fn place_from(token: &QueueToken, found: Vec<redis::Value>) -> Result<Option<Place>, StoreError> {
+    if found.is_empty() {
+        return Ok(None);
+    }
+    let (concert, user, status, position, capacity, rate, paused): (
+        i64,
+        i64,
+        String,
+        i64,
+        i64,
+        i64,
+        i64,
+    ) = redis::FromRedisValue::from_redis_value(&redis::Value::Array(found))
+        .map_err(StoreError::new)?;
+    Ok(Some(Place {
+        token: token.clone(),
+        concert: ConcertId::from_store(concert),
+        user: UserId::from_store(user),
+        status: status_from(&status)?,
+        position,
+        policy: policy_from(capacity, rate, paused)?,
+    }))
 }
 
 #[async_trait]
@@ -118,27 +145,7 @@ impl WaitingRoom for RedisWaitingRoom {
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(StoreError::new)?;
-        if found.is_empty() {
-            return Ok(None);
-        }
-        let (concert, user, status, position, capacity, rate, paused): (
-            i64,
-            i64,
-            String,
-            i64,
-            i64,
-            i64,
-            i64,
-        ) = redis::FromRedisValue::from_redis_value(&redis::Value::Array(found))
-            .map_err(StoreError::new)?;
-        Ok(Some(Place {
-            token: token.clone(),
-            concert: ConcertId::from_store(concert),
-            user: UserId::from_store(user),
-            status: status_from(&status)?,
-            position,
-            policy: policy_from(capacity, rate, paused)?,
-        }))
+        place_from(token, found)
     }
 
     async fn leave(&self, token: &QueueToken) -> Result<(), StoreError> {
@@ -181,5 +188,22 @@ impl WaitingRoom for RedisWaitingRoom {
             active,
             policy: policy_from(capacity, rate, paused)?,
         })
+    }
+}
+
+#[async_trait]
+impl SeatGate for RedisWaitingRoom {
+    async fn place_and_version(
+        &self,
+        token: &QueueToken,
+        schedule: ScheduleId,
+    ) -> Result<(Option<Place>, u64), StoreError> {
+        let mut call = self.invocation(&self.gate, token.as_str().to_owned());
+        call.arg(super::seat_map_key(&self.prefix, schedule));
+        let (version, found): (u64, Vec<redis::Value>) = call
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(StoreError::new)?;
+        Ok((place_from(token, found)?, version))
     }
 }
