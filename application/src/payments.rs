@@ -137,7 +137,7 @@ mod tests {
     use super::*;
     use crate::catalogue::{MockCatalogue, MockSeatMapVersions};
     use crate::clock::MockClock;
-    use crate::queue::MockWaitingRoom;
+    use crate::queue::{MockSeatGate, MockWaitingRoom};
     use crate::reservations::{HoldSettings, MockSeatHolds, ReservationService};
     use frontrow_domain::reservation::SeatLimit;
 
@@ -151,6 +151,7 @@ mod tests {
         ));
         let queue = Arc::new(QueueService::new(
             Arc::new(MockWaitingRoom::new()),
+            Arc::new(MockSeatGate::new()),
             catalogue.clone(),
         ));
         let settings = HoldSettings {

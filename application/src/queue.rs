@@ -2,13 +2,22 @@
 //! `AdmissionPolicy`. The `WaitingRoom` store decides order and admission
 //! atomically (Redis Lua, or one lock in process); this module only parses
 //! input and checks that a token belongs to its caller.
+//!
+//! Read leases: after the room confirms a token ACTIVE, this instance trusts
+//! it for read-only seat calls (the seat map, the schedules list) for
+//! `READ_LEASE_MS` without asking again. Leaving or paying through this
+//! instance ends the lease at once; a token ended through another instance
+//! can still read for at most `READ_LEASE_MS`. Holds and payments never use a
+//! lease: they always ask the room.
 
 use crate::StoreError;
-use crate::catalogue::CatalogueService;
+use crate::catalogue::{CatalogueService, SeatMapVersions};
 use async_trait::async_trait;
+use frontrow_domain::catalogue::Schedule;
 use frontrow_domain::queue::{AdmissionPolicy, QueueRuleError, QueueStatus, QueueToken};
-use frontrow_domain::{ConcertId, UserId};
-use std::sync::Arc;
+use frontrow_domain::{ConcertId, ScheduleId, Timestamp, UserId};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -78,14 +87,72 @@ pub trait WaitingRoom: Send + Sync {
     async fn stats(&self, concert: ConcertId) -> Result<RoomStats, StoreError>;
 }
 
+/// What every seat read and hold asks first: the caller's place in line and
+/// the schedule's seat-map version. One port call, so a shared store answers
+/// both in one round trip; these two reads are most of a cached read's cost.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait SeatGate: Send + Sync {
+    /// `WaitingRoom::place` and `SeatMapVersions::current`, read together.
+    async fn place_and_version(
+        &self,
+        token: &QueueToken,
+        schedule: ScheduleId,
+    ) -> Result<(Option<Place>, u64), StoreError>;
+}
+
+/// A `SeatGate` over a room and versions that live apart (the in-process
+/// stores): two calls, both local.
+pub struct SeparateSeatGate {
+    pub room: Arc<dyn WaitingRoom>,
+    pub versions: Arc<dyn SeatMapVersions>,
+}
+
+#[async_trait]
+impl SeatGate for SeparateSeatGate {
+    async fn place_and_version(
+        &self,
+        token: &QueueToken,
+        schedule: ScheduleId,
+    ) -> Result<(Option<Place>, u64), StoreError> {
+        let (place, version) =
+            tokio::join!(self.room.place(token), self.versions.current(schedule));
+        Ok((place?, version?))
+    }
+}
+
+/// How long a confirmed ACTIVE token is trusted for reads (see the module
+/// docs): short, because another instance may end it meanwhile.
+pub const READ_LEASE_MS: i64 = 1_000;
+/// Beyond this many leases the lapsed ones are dropped (and, if that is not
+/// enough, all of them: a lease is only ever an optimisation).
+const MAX_READ_LEASES: usize = 200_000;
+
+struct ReadLease {
+    user: UserId,
+    concert: ConcertId,
+    until: Timestamp,
+}
+
 pub struct QueueService {
     room: Arc<dyn WaitingRoom>,
+    seat_gate: Arc<dyn SeatGate>,
     catalogue: Arc<CatalogueService>,
+    leases: RwLock<HashMap<QueueToken, ReadLease>>,
 }
 
 impl QueueService {
-    pub fn new(room: Arc<dyn WaitingRoom>, catalogue: Arc<CatalogueService>) -> Self {
-        Self { room, catalogue }
+    pub fn new(
+        room: Arc<dyn WaitingRoom>,
+        seat_gate: Arc<dyn SeatGate>,
+        catalogue: Arc<CatalogueService>,
+    ) -> Self {
+        Self {
+            room,
+            seat_gate,
+            catalogue,
+            leases: RwLock::default(),
+        }
     }
 
     #[tracing::instrument(skip(self), fields(user = %user))]
@@ -96,20 +163,11 @@ impl QueueService {
 
     /// The caller's own place; someone else's token is refused.
     pub async fn status(&self, user: UserId, token: Option<&str>) -> Result<Place, QueueError> {
-        let token = token.ok_or(QueueError::MissingToken)?;
-        let token = QueueToken::parse(token).ok_or(QueueError::UnknownToken)?;
-        let place = self
-            .room
-            .place(&token)
-            .await?
-            .ok_or(QueueError::UnknownToken)?;
-        if place.user != user {
-            return Err(QueueError::NotYourToken);
-        }
-        Ok(place)
+        let token = parse_token(token)?;
+        own(self.room.place(&token).await?, user)
     }
 
-    /// The gate in front of every seat-related call: the caller's own token,
+    /// The gate in front of every concert-wide call: the caller's own token,
     /// for this concert, ACTIVE now.
     pub async fn require_active(
         &self,
@@ -117,24 +175,78 @@ impl QueueService {
         token: Option<&str>,
         concert: ConcertId,
     ) -> Result<QueueToken, QueueError> {
-        let place = self.status(user, token).await?;
-        if place.concert != concert {
-            return Err(QueueError::WrongConcert);
+        let token = active_for(self.status(user, token).await?, concert)?;
+        self.grant_lease(&token, user, concert);
+        Ok(token)
+    }
+
+    /// `require_active` for a seat read or hold, with the schedule's seat-map
+    /// version read in the same call.
+    pub async fn require_active_for_seats(
+        &self,
+        user: UserId,
+        token: Option<&str>,
+        schedule: &Schedule,
+    ) -> Result<(QueueToken, u64), QueueError> {
+        let token = parse_token(token)?;
+        let (place, version) = self
+            .seat_gate
+            .place_and_version(&token, schedule.id)
+            .await?;
+        let token = active_for(own(place, user)?, schedule.concert)?;
+        self.grant_lease(&token, user, schedule.concert);
+        Ok((token, version))
+    }
+
+    /// True when a read-only seat call may skip the room: the caller's own
+    /// token, for this concert, confirmed ACTIVE here within `READ_LEASE_MS`.
+    pub fn has_read_lease(&self, user: UserId, token: Option<&str>, concert: ConcertId) -> bool {
+        let (Some(token), Ok(leases)) = (token, self.leases.read()) else {
+            return false;
+        };
+        let now = self.catalogue.now();
+        QueueToken::parse(token)
+            .and_then(|token| leases.get(&token))
+            .is_some_and(|l| l.user == user && l.concert == concert && now < l.until)
+    }
+
+    fn grant_lease(&self, token: &QueueToken, user: UserId, concert: ConcertId) {
+        let now = self.catalogue.now();
+        let Ok(mut leases) = self.leases.write() else {
+            return;
+        };
+        if leases.len() >= MAX_READ_LEASES {
+            leases.retain(|_, l| now < l.until);
+            if leases.len() >= MAX_READ_LEASES {
+                leases.clear();
+            }
         }
-        match place.status {
-            QueueStatus::Active => Ok(place.token),
-            QueueStatus::Waiting => Err(QueueError::NotActive),
-            QueueStatus::Expired => Err(QueueError::Expired),
+        let until = Timestamp(now.millis().saturating_add(READ_LEASE_MS));
+        leases.insert(
+            token.clone(),
+            ReadLease {
+                user,
+                concert,
+                until,
+            },
+        );
+    }
+
+    fn end_lease(&self, token: &QueueToken) {
+        if let Ok(mut leases) = self.leases.write() {
+            leases.remove(token);
         }
     }
 
     pub async fn leave(&self, user: UserId, token: Option<&str>) -> Result<(), QueueError> {
         let place = self.status(user, token).await?;
+        self.end_lease(&place.token);
         Ok(self.room.leave(&place.token).await?)
     }
 
     /// Frees the slot of a token whose holder has finished (paid).
     pub async fn finish(&self, token: &QueueToken) -> Result<(), QueueError> {
+        self.end_lease(token);
         Ok(self.room.leave(token).await?)
     }
 
@@ -165,6 +277,30 @@ impl QueueService {
     }
 }
 
+fn parse_token(token: Option<&str>) -> Result<QueueToken, QueueError> {
+    let token = token.ok_or(QueueError::MissingToken)?;
+    QueueToken::parse(token).ok_or(QueueError::UnknownToken)
+}
+
+fn own(place: Option<Place>, user: UserId) -> Result<Place, QueueError> {
+    let place = place.ok_or(QueueError::UnknownToken)?;
+    if place.user != user {
+        return Err(QueueError::NotYourToken);
+    }
+    Ok(place)
+}
+
+fn active_for(place: Place, concert: ConcertId) -> Result<QueueToken, QueueError> {
+    if place.concert != concert {
+        return Err(QueueError::WrongConcert);
+    }
+    match place.status {
+        QueueStatus::Active => Ok(place.token),
+        QueueStatus::Waiting => Err(QueueError::NotActive),
+        QueueStatus::Expired => Err(QueueError::Expired),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,12 +322,30 @@ mod tests {
     }
 
     fn service(room: MockWaitingRoom) -> QueueService {
+        with_gate(room, MockSeatGate::new())
+    }
+
+    fn with_gate(room: MockWaitingRoom, gate: MockSeatGate) -> QueueService {
+        let mut clock = MockClock::new();
+        clock
+            .expect_now()
+            .returning(|| frontrow_domain::Timestamp(1_000));
         let catalogue = CatalogueService::new(
             Arc::new(MockCatalogue::new()),
             Arc::new(MockSeatMapVersions::new()),
-            Arc::new(MockClock::new()),
+            Arc::new(clock),
         );
-        QueueService::new(Arc::new(room), Arc::new(catalogue))
+        QueueService::new(Arc::new(room), Arc::new(gate), Arc::new(catalogue))
+    }
+
+    fn schedule() -> Schedule {
+        Schedule {
+            id: ScheduleId::from_store(5),
+            concert: ConcertId::from_store(1),
+            starts_at: frontrow_domain::Timestamp(0),
+            seat_count: 10,
+            price: frontrow_domain::points::Points::new(10).unwrap(),
+        }
     }
 
     fn room_with(found: Place) -> MockWaitingRoom {
@@ -209,6 +363,116 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, QueueError::UnknownToken));
+    }
+
+    #[tokio::test]
+    async fn the_seat_gate_hands_out_the_version_only_to_an_active_holder() {
+        for (status, allowed) in [
+            (QueueStatus::Active, true),
+            (QueueStatus::Waiting, false),
+            (QueueStatus::Expired, false),
+        ] {
+            let mut gate = MockSeatGate::new();
+            gate.expect_place_and_version()
+                .withf(|_, s| *s == ScheduleId::from_store(5))
+                .returning(move |_, _| Ok((Some(place(1, 1, status)), 7)));
+            let service = with_gate(MockWaitingRoom::new(), gate);
+            let answer = service
+                .require_active_for_seats(UserId::from_store(1), Some(TOKEN), &schedule())
+                .await;
+            assert_eq!(answer.is_ok(), allowed, "{status:?}");
+            if let Ok((_, version)) = answer {
+                assert_eq!(version, 7);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn only_a_confirmed_active_token_gets_a_read_lease_and_only_for_its_owner_and_concert() {
+        let me = UserId::from_store(1);
+        let concert = ConcertId::from_store(1);
+        let mut gate = MockSeatGate::new();
+        gate.expect_place_and_version()
+            .returning(|_, _| Ok((Some(place(1, 1, QueueStatus::Active)), 7)));
+        let service = with_gate(MockWaitingRoom::new(), gate);
+        assert!(!service.has_read_lease(me, Some(TOKEN), concert));
+        service
+            .require_active_for_seats(me, Some(TOKEN), &schedule())
+            .await
+            .unwrap();
+        assert!(service.has_read_lease(me, Some(TOKEN), concert));
+        assert!(!service.has_read_lease(UserId::from_store(2), Some(TOKEN), concert));
+        assert!(!service.has_read_lease(me, Some(TOKEN), ConcertId::from_store(2)));
+        assert!(!service.has_read_lease(me, None, concert));
+    }
+
+    #[tokio::test]
+    async fn a_waiting_token_gets_no_read_lease() {
+        let mut gate = MockSeatGate::new();
+        gate.expect_place_and_version()
+            .returning(|_, _| Ok((Some(place(1, 1, QueueStatus::Waiting)), 7)));
+        let service = with_gate(MockWaitingRoom::new(), gate);
+        let me = UserId::from_store(1);
+        assert!(
+            service
+                .require_active_for_seats(me, Some(TOKEN), &schedule())
+                .await
+                .is_err()
+        );
+        assert!(!service.has_read_lease(me, Some(TOKEN), ConcertId::from_store(1)));
+    }
+
+    #[tokio::test]
+    async fn a_read_lease_lapses_after_read_lease_ms() {
+        use std::sync::atomic::{AtomicI64, Ordering};
+        let now = Arc::new(AtomicI64::new(1_000));
+        let mut clock = MockClock::new();
+        let reading = now.clone();
+        clock
+            .expect_now()
+            .returning(move || frontrow_domain::Timestamp(reading.load(Ordering::SeqCst)));
+        let catalogue = CatalogueService::new(
+            Arc::new(MockCatalogue::new()),
+            Arc::new(MockSeatMapVersions::new()),
+            Arc::new(clock),
+        );
+        let room = room_with(place(1, 1, QueueStatus::Active));
+        let service = QueueService::new(
+            Arc::new(room),
+            Arc::new(MockSeatGate::new()),
+            Arc::new(catalogue),
+        );
+        let (me, concert) = (UserId::from_store(1), ConcertId::from_store(1));
+        service
+            .require_active(me, Some(TOKEN), concert)
+            .await
+            .unwrap();
+        now.store(1_000 + READ_LEASE_MS - 1, Ordering::SeqCst);
+        assert!(service.has_read_lease(me, Some(TOKEN), concert));
+        now.store(1_000 + READ_LEASE_MS, Ordering::SeqCst);
+        assert!(!service.has_read_lease(me, Some(TOKEN), concert));
+    }
+
+    #[tokio::test]
+    async fn paying_or_leaving_here_ends_the_read_lease_at_once() {
+        let me = UserId::from_store(1);
+        let concert = ConcertId::from_store(1);
+        for leave in [false, true] {
+            let mut room = room_with(place(1, 1, QueueStatus::Active));
+            room.expect_leave().returning(|_| Ok(()));
+            let service = service(room);
+            let token = service
+                .require_active(me, Some(TOKEN), concert)
+                .await
+                .unwrap();
+            assert!(service.has_read_lease(me, Some(TOKEN), concert));
+            if leave {
+                service.leave(me, Some(TOKEN)).await.unwrap();
+            } else {
+                service.finish(&token).await.unwrap();
+            }
+            assert!(!service.has_read_lease(me, Some(TOKEN), concert));
+        }
     }
 
     #[tokio::test]

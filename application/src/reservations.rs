@@ -119,13 +119,10 @@ impl ReservationService {
         let schedule = self.catalogue.schedule(schedule).await?;
         let seat = SeatNumber::parse(seat, schedule.seat_count)
             .map_err(|_| ReservationError::SeatOutOfRange)?;
-        // The gate and the version are independent reads: one round trip.
-        let (gate, version) = tokio::join!(
-            self.queue.require_active(user, token, schedule.concert),
-            self.catalogue.version(schedule.id)
-        );
-        gate?;
-        let version = version?;
+        let (_, version) = self
+            .queue
+            .require_active_for_seats(user, token, &schedule)
+            .await?;
         let now = self.catalogue.now();
         let known = self.catalogue.cached_seat(schedule.id, seat, version);
         if known.is_some_and(|state| state.status_at(now) != SeatStatus::Available) {
@@ -189,9 +186,9 @@ impl From<SeatError> for ReservationError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalogue::{MockCatalogue, MockSeatMapVersions};
+    use crate::catalogue::{MockCatalogue, MockSeatMapVersions, SeatMapVersions};
     use crate::clock::MockClock;
-    use crate::queue::{MockWaitingRoom, Place};
+    use crate::queue::{MockWaitingRoom, Place, SeparateSeatGate, WaitingRoom};
     use frontrow_domain::points::Points;
     use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken};
     use frontrow_domain::seat::SeatState;
@@ -226,11 +223,12 @@ mod tests {
         let mut versions = MockSeatMapVersions::new();
         versions.expect_current().returning(|_| Ok(1));
         versions.expect_bump().returning(|_| Ok(()));
+        let versions: Arc<dyn SeatMapVersions> = Arc::new(versions);
         let mut clock = MockClock::new();
         clock.expect_now().returning(|| Timestamp(1_000));
         let catalogue = Arc::new(CatalogueService::new(
             Arc::new(catalogue),
-            Arc::new(versions),
+            versions.clone(),
             Arc::new(clock),
         ));
         let mut room = MockWaitingRoom::new();
@@ -244,7 +242,12 @@ mod tests {
                 policy: AdmissionPolicy::new(1, 1, false).unwrap(),
             }))
         });
-        let queue = Arc::new(QueueService::new(Arc::new(room), catalogue.clone()));
+        let room: Arc<dyn WaitingRoom> = Arc::new(room);
+        let gate = SeparateSeatGate {
+            room: room.clone(),
+            versions,
+        };
+        let queue = Arc::new(QueueService::new(room, Arc::new(gate), catalogue.clone()));
         let settings = HoldSettings {
             hold_seconds: 300,
             seats_per_user: SeatLimit(4),

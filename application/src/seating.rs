@@ -1,6 +1,7 @@
 //! What an admitted buyer may browse: a concert's schedules with their free
 //! seat counts, and a schedule's seat map. Both sit behind the queue gate so
-//! the database only ever serves people the waiting room let in.
+//! the database only ever serves people the waiting room let in; being
+//! read-only, both accept the gate's read lease (see `queue`).
 
 use crate::catalogue::{CatalogueError, CatalogueService, SeatView};
 use crate::queue::{QueueError, QueueService};
@@ -77,7 +78,9 @@ impl SeatingService {
         {
             return Err(CatalogueError::ConcertNotFound.into());
         }
-        self.queue.require_active(user, token, concert).await?;
+        if !self.queue.has_read_lease(user, token, concert) {
+            self.queue.require_active(user, token, concert).await?;
+        }
         let mut views = Vec::new();
         for schedule in self.catalogue.schedules(concert).await? {
             let available_seats = self.catalogue.available_seats(schedule.id).await?;
@@ -96,14 +99,17 @@ impl SeatingService {
         schedule: i64,
     ) -> Result<SeatMap, SeatingError> {
         let schedule = self.catalogue.schedule(schedule).await?;
-        // The gate and the version are independent reads: one round trip. The
-        // database is asked only after the gate let the caller in.
-        let (gate, version) = tokio::join!(
-            self.queue.require_active(user, token, schedule.concert),
-            self.catalogue.version(schedule.id)
-        );
-        gate?;
-        let seats = self.catalogue.seat_states_at(schedule.id, version?).await?;
+        // The database is asked only after the gate let the caller in.
+        let version = if self.queue.has_read_lease(user, token, schedule.concert) {
+            self.catalogue.version(schedule.id).await?
+        } else {
+            let (_, version) = self
+                .queue
+                .require_active_for_seats(user, token, &schedule)
+                .await?;
+            version
+        };
+        let seats = self.catalogue.seat_states_at(schedule.id, version).await?;
         Ok(SeatMap {
             schedule,
             seats,

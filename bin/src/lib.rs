@@ -22,7 +22,7 @@ use frontrow_application::clock::SystemClock;
 use frontrow_application::events::{EventRelay, EventSink};
 use frontrow_application::payments::PaymentService;
 use frontrow_application::points::PointsService;
-use frontrow_application::queue::{QueueService, WaitingRoom};
+use frontrow_application::queue::{QueueService, SeatGate, SeparateSeatGate, WaitingRoom};
 use frontrow_application::reservations::{HoldSettings, ReservationService};
 use frontrow_application::seating::SeatingService;
 use frontrow_application::users::Users;
@@ -301,6 +301,14 @@ pub struct Wiring {
     pub description: String,
 }
 
+/// The waiting room and seat-map versions: both in Redis, or both in process.
+struct QueueStores {
+    room: Arc<dyn WaitingRoom>,
+    versions: Arc<dyn SeatMapVersions>,
+    seat_gate: Arc<dyn SeatGate>,
+    name: &'static str,
+}
+
 pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
     let store = open_store(config).await?;
     let backend = store.backend();
@@ -324,34 +332,49 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut dependencies: Vec<(&'static str, Arc<dyn Ping>)> =
         vec![("database", Arc::new(store.clone()))];
-    let (room, versions, queue_name): (Arc<dyn WaitingRoom>, Arc<dyn SeatMapVersions>, _) =
-        match &config.redis_url {
-            Some(url) => {
-                let conn = frontrow_adapters::redis::connect(url)
-                    .await
-                    .with_context(|| format!("cannot connect to Redis at {}", redact(url)))?;
-                dependencies.push(("redis", Arc::new(RedisPing(conn.clone()))));
-                (
-                    Arc::new(RedisWaitingRoom::new(
-                        conn.clone(),
-                        &config.redis_prefix,
-                        policy,
-                        config.active_seconds,
-                    )),
-                    Arc::new(RedisSeatMapVersions::new(conn, &config.redis_prefix)),
-                    "redis",
-                )
+    let QueueStores {
+        room,
+        versions,
+        seat_gate,
+        name: queue_name,
+    } = match &config.redis_url {
+        Some(url) => {
+            let conn = frontrow_adapters::redis::connect(url)
+                .await
+                .with_context(|| format!("cannot connect to Redis at {}", redact(url)))?;
+            dependencies.push(("redis", Arc::new(RedisPing(conn.clone()))));
+            let room = Arc::new(RedisWaitingRoom::new(
+                conn.clone(),
+                &config.redis_prefix,
+                policy,
+                config.active_seconds,
+            ));
+            QueueStores {
+                room: room.clone(),
+                versions: Arc::new(RedisSeatMapVersions::new(conn, &config.redis_prefix)),
+                seat_gate: room,
+                name: "redis",
             }
-            None => (
-                Arc::new(MemoryWaitingRoom::new(
-                    policy,
-                    config.active_seconds,
-                    clock.clone(),
-                )),
-                Arc::new(MemorySeatMapVersions::default()),
-                "in-process",
-            ),
-        };
+        }
+        None => {
+            let room: Arc<dyn WaitingRoom> = Arc::new(MemoryWaitingRoom::new(
+                policy,
+                config.active_seconds,
+                clock.clone(),
+            ));
+            let versions: Arc<dyn SeatMapVersions> = Arc::new(MemorySeatMapVersions::default());
+            let seat_gate = Arc::new(SeparateSeatGate {
+                room: room.clone(),
+                versions: versions.clone(),
+            });
+            QueueStores {
+                room,
+                versions,
+                seat_gate,
+                name: "in-process",
+            }
+        }
+    };
     let (sink, bus, events_name): (Arc<dyn EventSink>, _, _) = match &config.kafka_brokers {
         Some(brokers) => {
             let sink = KafkaSink::new(brokers, &config.kafka_topic)
@@ -384,7 +407,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         versions,
         clock.clone(),
     ));
-    let queue = Arc::new(QueueService::new(room, catalogue.clone()));
+    let queue = Arc::new(QueueService::new(room, seat_gate, catalogue.clone()));
     let settings = HoldSettings {
         hold_seconds: config.hold_seconds,
         seats_per_user: SeatLimit(config.max_seats_per_user),

@@ -56,6 +56,21 @@ contract!(a_buyer_walks_the_whole_flow, |app: TestApp| async move {
         "EXPIRED",
         "payment spends the queue token"
     );
+    // The seat reads above left a read lease on this instance; paying ends it.
+    let spent = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/schedules/{schedule}/seats"),
+            Some(&buyer.access_token),
+            &[("X-Queue-Token", &token)],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (spent.status, spent.code()),
+        (StatusCode::FORBIDDEN, "QUEUE_TOKEN_EXPIRED"),
+        "a spent token cannot read seats"
+    );
     let other = app.buyer("bob").await;
     let other_token = app.active_token(&other, concert).await;
     assert_eq!(
