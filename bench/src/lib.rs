@@ -696,6 +696,7 @@ pub async fn prepare(
     admin_key: &str,
     active: usize,
     fresh: usize,
+    rushes: usize,
     out: &std::path::Path,
 ) -> anyhow::Result<()> {
     let api = Api::new(base)?;
@@ -724,6 +725,27 @@ pub async fn prepare(
     };
     api.set_queue(admin_key, concert, 1_000_000, 100_000)
         .await?;
+    // The token benchmark's rooms, on the default policy, so most joiners
+    // wait as in a real rush. Every fresh buyer joins each of them once:
+    // fresh × rushes new places before a join can repeat.
+    let mut rush_concerts = Vec::with_capacity(rushes);
+    for _ in 0..rushes {
+        let body = json!({ "title": "Rush", "schedules": [schedule(1)] });
+        let created = api
+            .call(
+                "admin",
+                Method::POST,
+                "/api/v1/admin/concerts",
+                None,
+                &admin,
+                Some(body),
+            )
+            .await?;
+        let id = created.body["concertId"]
+            .as_i64()
+            .with_context(|| format!("cannot create a rush concert: {}", created.body))?;
+        rush_concerts.push(id.to_string());
+    }
 
     let semaphore = Arc::new(tokio::sync::Semaphore::new(64));
     let mut tasks = Vec::new();
@@ -767,7 +789,8 @@ pub async fn prepare(
         .map(|l| l.split(' ').collect())
         .unwrap_or_default();
     let meta = format!(
-        "CONCERT={concert}\nHOLD_SCHEDULE={hold}\nCONTENDED_SCHEDULE={contended}\nSEATS_SCHEDULE={seats}\nSTATUS_ACCESS={}\nSTATUS_QUEUE={}\n",
+        "CONCERT={concert}\nRUSH_CONCERTS={}\nHOLD_SCHEDULE={hold}\nCONTENDED_SCHEDULE={contended}\nSEATS_SCHEDULE={seats}\nSTATUS_ACCESS={}\nSTATUS_QUEUE={}\n",
+        rush_concerts.join(","),
         first.get(1).unwrap_or(&""),
         first.get(2).unwrap_or(&"")
     );

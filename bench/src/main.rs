@@ -31,6 +31,9 @@ enum Command {
         active: usize,
         #[arg(long, default_value_t = 20_000)]
         fresh: usize,
+        /// Concerts for the token benchmark; each fresh buyer joins each once.
+        #[arg(long, default_value_t = 10)]
+        rushes: usize,
         #[arg(long)]
         out: PathBuf,
     },
@@ -91,9 +94,12 @@ async fn main() -> anyhow::Result<()> {
                 anyhow::bail!("the run broke a guarantee");
             }
         }
-        Command::Prepare { active, fresh, out } => {
-            prepare(&cli.base_url, &cli.admin_key, active, fresh, &out).await?
-        }
+        Command::Prepare {
+            active,
+            fresh,
+            rushes,
+            out,
+        } => prepare(&cli.base_url, &cli.admin_key, active, fresh, rushes, &out).await?,
         Command::PaymentLines { dir, schedule } => {
             let url = cli
                 .database_url

@@ -1,5 +1,6 @@
 -- Usage: wrk -s rotate.lua URL -- MODE FILE [ARG]
---   join FILE CONCERT            POST /api/v1/queue/tokens, a fresh user each time
+--   join FILE CONCERTS           POST /api/v1/queue/tokens; CONCERTS is "id,id,...":
+--                                every line joins the first, then every line the next
 --   hold FILE SCHEDULE           POST /api/v1/reservations, line i holds seat i
 --   contend FILE SCHEDULE SEATS  POST /api/v1/reservations, random seat of the first SEATS
 --   pay FILE                     POST /api/v1/payments, one reservation per line
@@ -9,10 +10,12 @@ local common = require("common")
 
 setup = common.setup
 
-local mode, lines, arg1, arg2, next_line, step
+local mode, lines, arg1, arg2, next_line, step, concerts
 
 function init(args)
   mode, arg1, arg2 = args[1], tonumber(args[3]), tonumber(args[4])
+  concerts = {}
+  for c in string.gmatch(args[3] or "", "%d+") do concerts[#concerts + 1] = c end
   lines = common.lines(args[2])
   next_line = id + 1
   step = 2 -- wrk -t2
@@ -20,16 +23,17 @@ function init(args)
 end
 
 function request()
-  local i = next_line
+  local n = next_line
   next_line = next_line + step
-  if i > #lines then i = ((i - 1) % #lines) + 1 end
+  local i = ((n - 1) % #lines) + 1
   local l = lines[i]
   local headers = {
     ["Authorization"] = "Bearer " .. l[2],
     ["Content-Type"] = "application/json",
   }
   if mode == "join" then
-    return wrk.format("POST", "/api/v1/queue/tokens", headers, '{"concertId":' .. arg1 .. '}')
+    local concert = concerts[(math.floor((n - 1) / #lines) % #concerts) + 1]
+    return wrk.format("POST", "/api/v1/queue/tokens", headers, '{"concertId":' .. concert .. '}')
   end
   headers["X-Queue-Token"] = l[3]
   if mode == "hold" then
