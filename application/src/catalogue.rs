@@ -7,6 +7,10 @@
 //! `SEAT_MAP_MAX_AGE_MS`). Writers bump the version after they commit, so a
 //! read that starts after a hold returns sees the hold. Seat status is always
 //! computed at read time, so an expired hold reads AVAILABLE from a cached map.
+//!
+//! Version reads are coalesced: concurrent readers of one schedule share one
+//! store read, but only a read sent after they arrived (see `VersionReads`),
+//! so coalescing never hides a bump that finished before a reader asked.
 
 use crate::{Clock, StoreError};
 use async_trait::async_trait;
@@ -16,7 +20,7 @@ use frontrow_domain::catalogue::{
 use frontrow_domain::seat::{SeatNumber, SeatState, SeatStatus};
 use frontrow_domain::{ConcertId, ScheduleId, Timestamp};
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use thiserror::Error;
 
 /// A cached seat map is reloaded after this long even if no version changed,
@@ -79,9 +83,53 @@ struct CachedSeatMap {
     seats: Arc<Vec<SeatState>>,
 }
 
+/// At most one version read per schedule in flight; readers that arrive
+/// meanwhile wait for the next read together.
+#[derive(Default)]
+struct VersionReads(Mutex<HashMap<ScheduleId, ScheduleReads>>);
+
+#[derive(Default)]
+struct ScheduleReads {
+    /// The read that has not been sent yet: newcomers join it.
+    next: Arc<tokio::sync::OnceCell<u64>>,
+    /// Held while a read is in flight.
+    in_flight: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl VersionReads {
+    async fn read(
+        &self,
+        versions: &dyn SeatMapVersions,
+        schedule: ScheduleId,
+    ) -> Result<u64, StoreError> {
+        let Some((batch, in_flight)) = self.0.lock().ok().map(|mut reads| {
+            let slot = reads.entry(schedule).or_default();
+            (slot.next.clone(), slot.in_flight.clone())
+        }) else {
+            return versions.current(schedule).await;
+        };
+        let version = batch
+            .get_or_try_init(|| async {
+                let _turn = in_flight.lock().await;
+                // From here on this read may already be sent, so a newcomer
+                // must wait for the next one.
+                if let Ok(mut reads) = self.0.lock()
+                    && let Some(slot) = reads.get_mut(&schedule)
+                    && Arc::ptr_eq(&slot.next, &batch)
+                {
+                    slot.next = Arc::default();
+                }
+                versions.current(schedule).await
+            })
+            .await?;
+        Ok(*version)
+    }
+}
+
 pub struct CatalogueService {
     catalogue: Arc<dyn Catalogue>,
     versions: Arc<dyn SeatMapVersions>,
+    version_reads: VersionReads,
     clock: Arc<dyn Clock>,
     schedules: RwLock<HashMap<ScheduleId, Schedule>>,
     /// Concerts known to exist; concerts are never deleted, so a yes is final.
@@ -101,6 +149,7 @@ impl CatalogueService {
         Self {
             catalogue,
             versions,
+            version_reads: VersionReads::default(),
             clock,
             schedules: RwLock::default(),
             concerts_seen: RwLock::default(),
@@ -175,7 +224,10 @@ impl CatalogueService {
     /// The schedule's seat-map version now; callers may read it alongside
     /// the queue gate, since it costs no database work.
     pub async fn version(&self, schedule: ScheduleId) -> Result<u64, CatalogueError> {
-        Ok(self.versions.current(schedule).await?)
+        Ok(self
+            .version_reads
+            .read(self.versions.as_ref(), schedule)
+            .await?)
     }
 
     /// The seats as of `version` (from `version`), from cache when current.
@@ -295,6 +347,72 @@ mod tests {
             self.0.fetch_add(1, Ordering::SeqCst);
             Ok(())
         }
+    }
+
+    /// A version store whose reads take a while, counting them.
+    #[derive(Default)]
+    struct SlowVersions {
+        value: AtomicU64,
+        reads: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait]
+    impl SeatMapVersions for SlowVersions {
+        async fn current(&self, _: ScheduleId) -> Result<u64, StoreError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            // The value is taken when the read is "sent", as Redis would.
+            let value = self.value.load(Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            Ok(value)
+        }
+        async fn bump(&self, _: ScheduleId) -> Result<(), StoreError> {
+            self.value.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    fn service_over(versions: Arc<SlowVersions>) -> Arc<CatalogueService> {
+        Arc::new(CatalogueService::new(
+            Arc::new(MockCatalogue::new()),
+            versions,
+            Arc::new(clock_at(0)),
+        ))
+    }
+
+    #[tokio::test]
+    async fn concurrent_version_readers_share_reads() {
+        let versions = Arc::new(SlowVersions::default());
+        versions.value.store(7, Ordering::SeqCst);
+        let service = service_over(versions.clone());
+        let readers: Vec<_> = (0..100)
+            .map(|_| {
+                let service = service.clone();
+                tokio::spawn(async move { service.version(ScheduleId::from_store(1)).await })
+            })
+            .collect();
+        for reader in readers {
+            assert_eq!(reader.await.unwrap().unwrap(), 7);
+        }
+        let reads = versions.reads.load(Ordering::SeqCst);
+        assert!(reads <= 2, "100 concurrent readers made {reads} reads");
+    }
+
+    #[tokio::test]
+    async fn a_reader_sees_every_bump_that_finished_before_it_asked() {
+        let versions = Arc::new(SlowVersions::default());
+        let service = service_over(versions.clone());
+        let schedule = ScheduleId::from_store(1);
+        // A read is in flight with the old version...
+        let early = {
+            let service = service.clone();
+            tokio::spawn(async move { service.version(schedule).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        // ...a hold commits and bumps, and only then a reader asks.
+        versions.bump(schedule).await.unwrap();
+        let late = service.version(schedule).await.unwrap();
+        assert_eq!(early.await.unwrap().unwrap(), 0);
+        assert_eq!(late, 1, "the late reader must not share the early read");
     }
 
     fn clock_at(ms: i64) -> MockClock {
