@@ -51,13 +51,8 @@ pub struct Place {
     pub status: QueueStatus,
     /// 1 for the first waiting user, 0 unless WAITING.
     pub position: i64,
-    pub policy: AdmissionPolicy,
-}
-
-impl Place {
-    pub fn estimated_wait_seconds(&self) -> i64 {
-        self.policy.estimated_wait_seconds(self.position)
-    }
+    /// From the room's policy (`AdmissionPolicy::estimated_wait_seconds`).
+    pub estimated_wait_seconds: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +72,10 @@ pub trait WaitingRoom: Send + Sync {
     async fn join(&self, concert: ConcertId, user: UserId) -> Result<(Place, bool), StoreError>;
     /// `None` for a token the room never issued (or long forgotten).
     async fn place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError>;
+    /// The place if the token is ACTIVE now, from the cheapest read that can
+    /// tell (no admission round); `None` when it is not ACTIVE or unknown,
+    /// and then only `place` says which.
+    async fn active_place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError>;
     /// Ends the place (after payment, or when the user leaves), freeing its slot.
     async fn leave(&self, token: &QueueToken) -> Result<(), StoreError>;
     async fn set_policy(
@@ -164,7 +163,34 @@ impl QueueService {
     /// The caller's own place; someone else's token is refused.
     pub async fn status(&self, user: UserId, token: Option<&str>) -> Result<Place, QueueError> {
         let token = parse_token(token)?;
-        own(self.room.place(&token).await?, user)
+        // Most polls come from waiting users, so the cheap ACTIVE-only read is
+        // tried first only for a token seen ACTIVE here.
+        let seen_active = self.leases.read().is_ok_and(|l| l.contains_key(&token));
+        let place = own(self.place_of(&token, seen_active).await?, user)?;
+        if place.status == QueueStatus::Active {
+            self.grant_lease(&place.token, user, place.concert);
+        }
+        Ok(place)
+    }
+
+    /// The room's answer; `likely_active` tries the cheap ACTIVE-only read
+    /// first. A token found not ACTIVE loses its lease here.
+    async fn place_of(
+        &self,
+        token: &QueueToken,
+        likely_active: bool,
+    ) -> Result<Option<Place>, StoreError> {
+        if likely_active && let Some(place) = self.room.active_place(token).await? {
+            return Ok(Some(place));
+        }
+        let place = self.room.place(token).await?;
+        if place
+            .as_ref()
+            .is_none_or(|p| p.status != QueueStatus::Active)
+        {
+            self.end_lease(token);
+        }
+        Ok(place)
     }
 
     /// The gate in front of every concert-wide call: the caller's own token,
@@ -175,7 +201,9 @@ impl QueueService {
         token: Option<&str>,
         concert: ConcertId,
     ) -> Result<QueueToken, QueueError> {
-        let token = active_for(self.status(user, token).await?, concert)?;
+        let token = parse_token(token)?;
+        let place = own(self.place_of(&token, true).await?, user)?;
+        let token = active_for(place, concert)?;
         self.grant_lease(&token, user, concert);
         Ok(token)
     }
@@ -317,7 +345,7 @@ mod tests {
             user: UserId::from_store(user),
             status,
             position: 0,
-            policy: AdmissionPolicy::new(10, 10, false).unwrap(),
+            estimated_wait_seconds: 0,
         }
     }
 
@@ -350,6 +378,9 @@ mod tests {
 
     fn room_with(found: Place) -> MockWaitingRoom {
         let mut room = MockWaitingRoom::new();
+        let active = (found.status == QueueStatus::Active).then(|| found.clone());
+        room.expect_active_place()
+            .returning(move |_| Ok(active.clone()));
         room.expect_place()
             .returning(move |_| Ok(Some(found.clone())));
         room
@@ -420,6 +451,53 @@ mod tests {
                 .is_err()
         );
         assert!(!service.has_read_lease(me, Some(TOKEN), ConcertId::from_store(1)));
+    }
+
+    #[tokio::test]
+    async fn the_gate_tries_the_cheap_active_read_first_and_the_room_only_when_it_says_no() {
+        let (me, concert) = (UserId::from_store(1), ConcertId::from_store(1));
+        let mut room = MockWaitingRoom::new();
+        room.expect_active_place()
+            .times(1)
+            .returning(|_| Ok(Some(place(1, 1, QueueStatus::Active))));
+        room.expect_place().times(0);
+        service(room)
+            .require_active(me, Some(TOKEN), concert)
+            .await
+            .unwrap();
+
+        let mut room = MockWaitingRoom::new();
+        room.expect_active_place().times(1).returning(|_| Ok(None));
+        room.expect_place()
+            .times(1)
+            .returning(|_| Ok(Some(place(1, 1, QueueStatus::Waiting))));
+        let err = service(room)
+            .require_active(me, Some(TOKEN), concert)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, QueueError::NotActive));
+    }
+
+    #[tokio::test]
+    async fn a_poll_goes_straight_to_the_room_unless_the_token_was_seen_active_here() {
+        let me = UserId::from_store(1);
+        let mut room = MockWaitingRoom::new();
+        room.expect_active_place().times(0);
+        room.expect_place()
+            .times(1)
+            .returning(|_| Ok(Some(place(1, 1, QueueStatus::Active))));
+        let service = service(room);
+        service.status(me, Some(TOKEN)).await.unwrap();
+        // Now seen ACTIVE: the next poll is the cheap read (the mock has no
+        // second `place` to give).
+        let mut service = service;
+        let mut room = MockWaitingRoom::new();
+        room.expect_active_place()
+            .times(1)
+            .returning(|_| Ok(Some(place(1, 1, QueueStatus::Active))));
+        room.expect_place().times(0);
+        service.room = Arc::new(room);
+        service.status(me, Some(TOKEN)).await.unwrap();
     }
 
     #[tokio::test]

@@ -239,7 +239,7 @@ mod tests {
                 user: UserId::from_store(1),
                 status,
                 position: 0,
-                policy: AdmissionPolicy::new(1, 1, false).unwrap(),
+                estimated_wait_seconds: 0,
             }))
         });
         let room: Arc<dyn WaitingRoom> = Arc::new(room);

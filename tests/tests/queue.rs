@@ -183,6 +183,29 @@ contract!(
 );
 
 contract!(
+    a_lapsed_active_token_stops_passing_every_gate,
+    |c: &mut frontrow::Config| c.active_seconds = 1,
+    |app: TestApp| async move {
+        let (concert, schedule) = app.concert(3, 0).await;
+        let buyer = app.buyer("late").await;
+        let token = app.active_token(&buyer, concert).await;
+        // Seen ACTIVE by every read path first, so each takes its fast path.
+        assert_eq!(app.status(&buyer, &token).await.str("status"), "ACTIVE");
+        assert_eq!(
+            app.seat_status(&buyer, &token, schedule, 1).await,
+            "AVAILABLE"
+        );
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(app.status(&buyer, &token).await.str("status"), "EXPIRED");
+        let hold = app.hold(&buyer, &token, schedule, 1).await;
+        assert_eq!(
+            (hold.status, hold.code()),
+            (StatusCode::FORBIDDEN, "QUEUE_TOKEN_EXPIRED")
+        );
+    }
+);
+
+contract!(
     the_gate_admits_only_the_callers_active_token_for_that_concert,
     |app: TestApp| async move {
         let (concert, schedule) = app.concert(3, 0).await;

@@ -60,7 +60,7 @@ fn ticket(place: &Place) -> Ticket {
         token: place.token.as_str().to_owned(),
         status: place.status.as_str().to_owned(),
         position: place.position,
-        estimated_wait_seconds: place.estimated_wait_seconds(),
+        estimated_wait_seconds: place.estimated_wait_seconds,
     }
 }
 
@@ -91,7 +91,7 @@ impl QueueApi {
         Ok(Json(Status {
             status: place.status.as_str().to_owned(),
             position: place.position,
-            estimated_wait_seconds: place.estimated_wait_seconds(),
+            estimated_wait_seconds: place.estimated_wait_seconds,
         }))
     }
 

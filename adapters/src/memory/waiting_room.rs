@@ -187,7 +187,7 @@ impl WaitingRoom for MemoryWaitingRoom {
                     user,
                     status,
                     position,
-                    policy,
+                    estimated_wait_seconds: policy.estimated_wait_seconds(position),
                 },
                 created,
             )
@@ -207,9 +207,17 @@ impl WaitingRoom for MemoryWaitingRoom {
                 user,
                 status,
                 position,
-                policy: room.policy(default),
+                estimated_wait_seconds: room.policy(default).estimated_wait_seconds(position),
             })
         })
+    }
+
+    /// In process a full `place` is as cheap as any read.
+    async fn active_place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError> {
+        Ok(self
+            .place(token)
+            .await?
+            .filter(|place| place.status == QueueStatus::Active))
     }
 
     async fn leave(&self, token: &QueueToken) -> Result<(), StoreError> {

@@ -5,5 +5,6 @@ local concert = string.match(owner, '^(%d+):')
 local r = room(concert)
 redis.call('ZREM', r.wait, ARGV[2])
 redis.call('ZREM', r.active, ARGV[2])
+redis.call('DEL', prefix .. 'act:' .. ARGV[2])
 admit(r, now_ms())
 return 1

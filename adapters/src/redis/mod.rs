@@ -6,12 +6,24 @@ pub mod versions;
 pub mod waiting_room;
 
 use frontrow_domain::ScheduleId;
+use frontrow_domain::queue::QueueToken;
 use redis::aio::ConnectionManager;
 
 /// A schedule's seat-map version counter; the waiting room's seat gate reads
-/// it in the same script as the caller's place.
+/// it in the same round trip as the caller's place.
 fn seat_map_key(prefix: &str, schedule: ScheduleId) -> String {
     format!("{prefix}seatmap:{schedule}")
+}
+
+/// `concert:user` of a token (prelude.lua spells it too).
+fn token_key(prefix: &str, token: &QueueToken) -> String {
+    format!("{prefix}tok:{}", token.as_str())
+}
+
+/// Present exactly while the token is ACTIVE (prelude.lua's `admit` writes
+/// it, leave.lua deletes it).
+fn active_key(prefix: &str, token: &QueueToken) -> String {
+    format!("{prefix}act:{}", token.as_str())
 }
 
 /// Connects with a reconnecting, multiplexed connection.

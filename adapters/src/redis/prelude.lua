@@ -26,34 +26,41 @@ local function policy(r)
   return tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate, p[3] == '1'
 end
 
--- Drops lapsed ACTIVE places, then admits from the head of the line.
--- O(log n) per admitted or lapsed user; never scans the line.
-local function admit(r, now)
+-- Drops lapsed ACTIVE places; returns how many are ACTIVE and WAITING.
+local function counts(r, now)
   redis.call('ZREMRANGEBYSCORE', r.active, '-inf', now)
+  return redis.call('ZCARD', r.active), redis.call('ZCARD', r.wait)
+end
+
+-- Admits from the head of the line as far as the policy allows; returns the
+-- policy as {capacity, rate, paused (1 or 0)}. In a rush most calls find the
+-- bucket without a whole admission and stop after two reads; only a call
+-- that may admit counts the sets. O(log n) per admitted or lapsed user.
+local function admit(r, now)
   local capacity, rate, paused = policy(r)
-  local active = redis.call('ZCARD', r.active)
-  local waiting = redis.call('ZCARD', r.wait)
+  if paused then return capacity, rate, 1 end
   local b = redis.call('HMGET', r.bucket, 'milli', 'ts')
   local milli, ts = tonumber(b[1]), tonumber(b[2])
   if milli == nil or ts == nil then milli, ts = rate * 1000, now end
   local elapsed = math.max(now - ts, 0)
   milli = math.min(milli + elapsed * rate, rate * 1000)
-  local n = 0
-  if not paused then
-    n = math.min(math.max(capacity - active, 0), waiting, math.floor(milli / 1000))
-  end
+  local tokens = math.floor(milli / 1000)
+  if tokens < 1 then return capacity, rate, 0 end
+  local active, waiting = counts(r, now)
+  local n = math.min(math.max(capacity - active, 0), waiting, tokens)
   if n > 0 then
     local popped = redis.call('ZPOPMIN', r.wait, n)
     for i = 1, #popped, 2 do
       redis.call('ZADD', r.active, now + active_ms, popped[i])
+      -- Mirrors the ACTIVE entry for the plain-GET fast path (waiting_room.rs);
+      -- it lapses with the entry's deadline and leave.lua deletes it.
+      redis.call('SET', prefix .. 'act:' .. popped[i], '1', 'PX', active_ms)
     end
-  end
-  -- Refill is linear and capped, so an unwritten bucket recomputes to the
-  -- same value later: write it only when tokens were spent.
-  if n > 0 then
+    -- Refill is linear and capped, so an unwritten bucket recomputes to the
+    -- same value later: write it only when tokens were spent.
     redis.call('HSET', r.bucket, 'milli', milli - n * 1000, 'ts', now)
   end
-  return capacity, rate, paused and 1 or 0, active + n, waiting - n
+  return capacity, rate, 0
 end
 
 -- WAITING with its 1-based position, ACTIVE, or EXPIRED. An ACTIVE entry
@@ -84,8 +91,7 @@ local function place(token)
       p[3] == '1' and 1 or 0}
   end
   local r = room(concert)
-  admit(r, now)
+  local capacity, rate, paused = admit(r, now)
   local s, position = status(r, token, now)
-  local capacity, rate, paused = policy(r)
-  return {concert, user, s, position, capacity, rate, paused and 1 or 0}
+  return {concert, user, s, position, capacity, rate, paused}
 end

@@ -1,3 +1,5 @@
 -- ARGV[2] concert.
-local capacity, rate, paused, active, waiting = admit(room(ARGV[2]), now_ms())
+local r, now = room(ARGV[2]), now_ms()
+local capacity, rate, paused = admit(r, now)
+local active, waiting = counts(r, now)
 return {waiting, active, capacity, rate, paused}

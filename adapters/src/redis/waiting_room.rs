@@ -11,8 +11,8 @@ use frontrow_application::StoreError;
 use frontrow_application::queue::{Place, RoomStats, SeatGate, WaitingRoom};
 use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken};
 use frontrow_domain::{ConcertId, ScheduleId, UserId};
+use redis::Script;
 use redis::aio::ConnectionManager;
-use redis::{AsyncCommands, Script};
 
 /// How long a token is remembered, so a late caller hears "expired" rather
 /// than "unknown".
@@ -33,6 +33,7 @@ pub struct RedisWaitingRoom {
     place: Script,
     gate: Script,
     leave: Script,
+    policy: Script,
     stats: Script,
 }
 
@@ -65,6 +66,7 @@ impl RedisWaitingRoom {
             place: Script::new(script!("place.lua")),
             gate: Script::new(script!("gate.lua")),
             leave: Script::new(script!("leave.lua")),
+            policy: Script::new(script!("policy.lua")),
             stats: Script::new(script!("stats.lua")),
         }
     }
@@ -79,6 +81,19 @@ impl RedisWaitingRoom {
             .arg(self.active_ms);
         call
     }
+}
+
+/// An ACTIVE place from the `concert:user` that `tok:<token>` holds.
+fn active_from(token: &QueueToken, owner: &str) -> Option<Place> {
+    let (concert, user) = owner.split_once(':')?;
+    Some(Place {
+        token: token.clone(),
+        concert: ConcertId::from_store(concert.parse().ok()?),
+        user: UserId::from_store(user.parse().ok()?),
+        status: QueueStatus::Active,
+        position: 0,
+        estimated_wait_seconds: 0,
+    })
 }
 
 /// A place as `place()` in prelude.lua returns it; `[]` for an unknown token.
@@ -102,7 +117,8 @@ fn place_from(token: &QueueToken, found: Vec<redis::Value>) -> Result<Option<Pla
         user: UserId::from_store(user),
         status: status_from(&status)?,
         position,
-        policy: policy_from(capacity, rate, paused)?,
+        estimated_wait_seconds: policy_from(capacity, rate, paused)?
+            .estimated_wait_seconds(position),
     }))
 }
 
@@ -134,7 +150,8 @@ impl WaitingRoom for RedisWaitingRoom {
             user,
             status: status_from(&status)?,
             position,
-            policy: policy_from(capacity, rate, paused)?,
+            estimated_wait_seconds: policy_from(capacity, rate, paused)?
+                .estimated_wait_seconds(position),
         };
         Ok((place, created == 1))
     }
@@ -146,6 +163,24 @@ impl WaitingRoom for RedisWaitingRoom {
             .await
             .map_err(StoreError::new)?;
         place_from(token, found)
+    }
+
+    /// One plain MGET, no script: `act:<token>` exists exactly while the
+    /// token is ACTIVE (admission writes it with the deadline as its expiry,
+    /// leaving deletes it, both atomically with the sorted sets).
+    async fn active_place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError> {
+        let keys = [
+            super::token_key(&self.prefix, token),
+            super::active_key(&self.prefix, token),
+        ];
+        let (owner, active): (Option<String>, Option<String>) = redis::cmd("MGET")
+            .arg(&keys)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(StoreError::new)?;
+        Ok(active
+            .and(owner)
+            .and_then(|owner| active_from(token, &owner)))
     }
 
     async fn leave(&self, token: &QueueToken) -> Result<(), StoreError> {
@@ -162,16 +197,12 @@ impl WaitingRoom for RedisWaitingRoom {
         concert: ConcertId,
         policy: AdmissionPolicy,
     ) -> Result<(), StoreError> {
-        let key = format!("{}q:{}:policy", self.prefix, concert);
-        let fields = [
-            ("capacity", policy.capacity()),
-            ("rate", policy.admit_per_second()),
-            ("paused", i64::from(policy.paused())),
-        ];
-        let _: () = self
-            .conn
-            .clone()
-            .hset_multiple(key, &fields)
+        let mut call = self.invocation(&self.policy, concert.to_string());
+        call.arg(policy.capacity())
+            .arg(policy.admit_per_second())
+            .arg(i64::from(policy.paused()));
+        let _: i64 = call
+            .invoke_async(&mut self.conn.clone())
             .await
             .map_err(StoreError::new)?;
         Ok(())
@@ -198,8 +229,28 @@ impl SeatGate for RedisWaitingRoom {
         token: &QueueToken,
         schedule: ScheduleId,
     ) -> Result<(Option<Place>, u64), StoreError> {
+        // An ACTIVE caller, the usual one, costs one plain MGET; anyone else
+        // gets the script, which admits and tells WAITING from EXPIRED.
+        let version_key = super::seat_map_key(&self.prefix, schedule);
+        let keys = [
+            super::token_key(&self.prefix, token),
+            super::active_key(&self.prefix, token),
+            version_key.clone(),
+        ];
+        let (owner, active, version): (Option<String>, Option<String>, Option<u64>) =
+            redis::cmd("MGET")
+                .arg(&keys)
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(StoreError::new)?;
+        if let Some(place) = active
+            .and(owner)
+            .and_then(|owner| active_from(token, &owner))
+        {
+            return Ok((Some(place), version.unwrap_or(0)));
+        }
         let mut call = self.invocation(&self.gate, token.as_str().to_owned());
-        call.arg(super::seat_map_key(&self.prefix, schedule));
+        call.arg(version_key);
         let (version, found): (u64, Vec<redis::Value>) = call
             .invoke_async(&mut self.conn.clone())
             .await
