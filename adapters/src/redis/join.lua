@@ -5,14 +5,19 @@
 local concert, user, fresh, ttl = ARGV[2], ARGV[6], ARGV[7], ARGV[8]
 local r = room(concert)
 local now = now_ms()
-local token = redis.call('HGET', r.users, user)
-local created = 0
-if token and status(r, token, now) == 'EXPIRED' then token = nil end
-if not token then
-  token = fresh
-  created = 1
+local token, created = fresh, 1
+-- Most joins in a rush are first joins: claim the user's slot in one call.
+if redis.call('HSETNX', r.users, user, fresh) == 0 then
+  token = redis.call('HGET', r.users, user)
+  if status(r, token, now) == 'EXPIRED' then
+    token = fresh
+    redis.call('HSET', r.users, user, token)
+  else
+    created = 0
+  end
+end
+if created == 1 then
   redis.call('ZADD', r.wait, redis.call('INCR', r.seq), token)
-  redis.call('HSET', r.users, user, token)
   redis.call('SET', prefix .. 'tok:' .. token, concert .. ':' .. user, 'EX', ttl)
 end
 local capacity, rate, paused = admit(r, now)
