@@ -146,7 +146,13 @@ impl QueueToken {
     }
 
     pub fn from_random(bytes: [u8; 16]) -> Self {
-        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut token = String::with_capacity(32);
+        for b in bytes {
+            token.push(char::from(HEX[usize::from(b >> 4)]));
+            token.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+        Self(token)
     }
 
     pub fn as_str(&self) -> &str {
