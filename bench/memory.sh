@@ -22,7 +22,7 @@ source "$OUT/meta.env"
 curl -sf -X PUT "$BASE/api/v1/admin/concerts/$CONCERT/queue" -H "X-Admin-Key: $KEY" -H 'content-type: application/json' \
   -d '{"capacity":1,"admitPerSecond":1,"paused":true}' >/dev/null
 before=$(ps -o rss= -p $SERVER)
-wrk -t2 -c64 -d60s -s bench/wrk/rotate.lua "$BASE" -- join "$OUT/fresh.txt" "$CONCERT" >"$OUT/join.txt" 2>&1 &
+wrk -t2 -c64 -d60s -s bench/wrk/join.lua "$BASE" -- "$OUT/fresh.txt" "$CONCERT" >"$OUT/join.txt" 2>&1 &
 WRK=$!
 until [ "$(curl -sf "$BASE/api/v1/admin/concerts/$CONCERT/queue" -H "X-Admin-Key: $KEY" | sed 's/.*"waiting":\([0-9]*\).*/\1/')" -ge "$N" ]; do sleep 1; done
 kill $WRK 2>/dev/null || true

@@ -62,6 +62,16 @@ wrk_run() {
   echo "$rps $p50 $p99 $non2xx $total ${created:--}"
 }
 
+# Places (waiting + ACTIVE) in the rush rooms, from the admin API.
+rush_places() {
+  local total=0 c
+  for c in ${RUSH_CONCERTS//,/ }; do
+    total=$((total + $(curl -sf "$BASE/api/v1/admin/concerts/$c/queue" -H "X-Admin-Key: $KEY" |
+      sed 's/.*"waiting":\([0-9]*\).*"active":\([0-9]*\).*/\1 + \2/')))
+  done
+  echo "$total"
+}
+
 row() { # name result baseline note
   read -r rps p50 p99 non2xx total created <<<"$2"
   ratio=$(awk -v a="$rps" -v b="$3" 'BEGIN {printf "%.2f", a / b}')
@@ -79,32 +89,43 @@ for BACKEND in $BACKENDS; do
   QT="X-Queue-Token: $STATUS_QUEUE"
   ROTATE=bench/wrk/rotate.lua
 
-  # The baseline drifts by 10 % or more within minutes here, so it is
-  # measured before and after the endpoints; their mean is the ratios' base.
-  live=$(wrk_run live "$READ_SECONDS" "$BASE/health/live")
+  # The baseline drifts by 10 % or more within a minute here, so /health/live
+  # runs between the endpoints and each endpoint's ratio is to the mean of
+  # the runs just before and just after it.
+  live() { wrk_run "live$1" "$READ_SECONDS" "$BASE/health/live"; }
+  L0=$(live 0)
   STATUS=$(wrk_run status "$READ_SECONDS" -H "$AUTH" -H "$QT" "$BASE/api/v1/queue/status")
+  L1=$(live 1)
   SEATS=$(wrk_run seats "$READ_SECONDS" -H "$AUTH" -H "$QT" "$BASE/api/v1/schedules/$SEATS_SCHEDULE/seats")
-  JOIN=$(wrk_run join "$WRITE_SECONDS" -s $ROTATE "$BASE" -- join "$DIR/fresh.txt" "$RUSH_CONCERTS")
+  L2=$(live 2)
+  before=$(rush_places)
+  JOIN=$(wrk_run join "$WRITE_SECONDS" -s bench/wrk/join.lua "$BASE" -- "$DIR/fresh.txt" "$RUSH_CONCERTS")
+  # join.lua has no response() (it would cost wrk more than the request), so
+  # the places created are counted by the server.
+  JOIN="${JOIN% *} $(( ($(rush_places) - before) / WRITE_SECONDS ))"
+  L3=$(live 3)
   CONTEND=$(wrk_run contend "$READ_SECONDS" -s $ROTATE "$BASE" -- contend "$DIR/active.txt" "$CONTENDED_SCHEDULE" 10)
-  live_after=$(wrk_run live_after "$READ_SECONDS" "$BASE/health/live")
+  L4=$(live 4)
   HOLD=$(wrk_run hold "$WRITE_SECONDS" -s $ROTATE "$BASE" -- hold "$DIR/active.txt" "$HOLD_SCHEDULE")
   "$LOADTEST" --database-url "$DATABASE" payment-lines --dir "$DIR" --schedule "$HOLD_SCHEDULE"
   PAY=$(wrk_run pay "$WRITE_SECONDS" -s $ROTATE "$BASE" -- pay "$DIR/payments.txt")
-  baseline=$(echo "$live $live_after" | awk '{printf "%.0f", ($1 + $7) / 2}')
-  row "GET /health/live (before)" "$live" "$baseline" "baseline: the mean of before and after"
-  row "GET /health/live (after)" "$live_after" "$baseline" "measured after the contended holds"
-  row "GET /api/v1/queue/status" "$STATUS" "$baseline" "one ACTIVE buyer polling"
-  row "GET /api/v1/schedules/{id}/seats" "$SEATS" "$baseline" "500 seats, cached; one ACTIVE buyer (read lease)"
-  row "POST /api/v1/queue/tokens" "$JOIN" "$baseline" "a new place each time: $FRESH buyers × $RUSHES rooms on the default policy"
-  row "POST /api/v1/reservations (contended)" "$CONTEND" "$baseline" "$ACTIVE buyers, 10 seats: 409 is the expected answer"
-  row "POST /api/v1/reservations (committed)" "$HOLD" "$baseline" "each a new buyer and seat (until $ACTIVE are used)"
-  row "POST /api/v1/payments" "$PAY" "$baseline" "each a live hold (until they are used)"
+  mean() { echo "$1 $2" | awk '{printf "%.0f", ($1 + $7) / 2}'; }
+  ALL=$(echo "$L0 $L1 $L2 $L3 $L4" | awk '{printf "%.0f", ($1 + $7 + $13 + $19 + $25) / 5}')
+  for l in "$L0" "$L1" "$L2" "$L3" "$L4"; do
+    row "GET /health/live" "$l" "$ALL" "baseline runs, in order, as a ratio to their mean"
+  done
+  row "GET /api/v1/queue/status" "$STATUS" "$(mean "$L0" "$L1")" "one ACTIVE buyer polling"
+  row "GET /api/v1/schedules/{id}/seats" "$SEATS" "$(mean "$L1" "$L2")" "500 seats, cached; one ACTIVE buyer (read lease)"
+  row "POST /api/v1/queue/tokens" "$JOIN" "$(mean "$L2" "$L3")" "a new place each time: $FRESH buyers × $RUSHES rooms on the default policy"
+  row "POST /api/v1/reservations (contended)" "$CONTEND" "$(mean "$L3" "$L4")" "$ACTIVE buyers, 10 seats: 409 is the expected answer"
+  row "POST /api/v1/reservations (committed)" "$HOLD" "$ALL" "each a new buyer and seat (until $ACTIVE are used)"
+  row "POST /api/v1/payments" "$PAY" "$ALL" "each a live hold (until they are used)"
   "$LOADTEST" --base-url $BASE --admin-key $KEY --database-url "$DATABASE" ticket-open >"$DIR/ticket-open.txt" 2>&1 || true
   ps -o rss= -p "$SERVER" | awk '{printf "server RSS after the run: %.0f MB\n", $1 / 1024}' >>"$DIR/ticket-open.txt"
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
 done
 
-echo; echo "| backend | endpoint | req/s | ratio to /health/live | 201/s | p50 | p99 | non-2xx | note |"
+echo; echo "| backend | endpoint | req/s | ratio to /health/live (adjacent runs) | 201/s | p50 | p99 | non-2xx | note |"
 echo "|---|---|---|---|---|---|---|---|---|"
 cat "$RESULTS"
 for BACKEND in $BACKENDS; do echo; echo "### ticket open, $BACKEND"; echo '```'; cat "$OUT/$BACKEND/ticket-open.txt"; echo '```'; done

@@ -1,6 +1,4 @@
 -- Usage: wrk -s rotate.lua URL -- MODE FILE [ARG]
---   join FILE CONCERTS           POST /api/v1/queue/tokens; CONCERTS is "id,id,...":
---                                every line joins the first, then every line the next
 --   hold FILE SCHEDULE           POST /api/v1/reservations, line i holds seat i
 --   contend FILE SCHEDULE SEATS  POST /api/v1/reservations, random seat of the first SEATS
 --   pay FILE                     POST /api/v1/payments, one reservation per line
@@ -10,12 +8,10 @@ local common = require("common")
 
 setup = common.setup
 
-local mode, lines, arg1, arg2, next_line, step, concerts
+local mode, lines, arg1, arg2, next_line, step
 
 function init(args)
   mode, arg1, arg2 = args[1], tonumber(args[3]), tonumber(args[4])
-  concerts = {}
-  for c in string.gmatch(args[3] or "", "%d+") do concerts[#concerts + 1] = c end
   lines = common.lines(args[2])
   next_line = id + 1
   step = 2 -- wrk -t2
@@ -23,18 +19,14 @@ function init(args)
 end
 
 function request()
-  local n = next_line
+  local i = next_line
   next_line = next_line + step
-  local i = ((n - 1) % #lines) + 1
+  if i > #lines then i = ((i - 1) % #lines) + 1 end
   local l = lines[i]
   local headers = {
     ["Authorization"] = "Bearer " .. l[2],
     ["Content-Type"] = "application/json",
   }
-  if mode == "join" then
-    local concert = concerts[(math.floor((n - 1) / #lines) % #concerts) + 1]
-    return wrk.format("POST", "/api/v1/queue/tokens", headers, '{"concertId":' .. concert .. '}')
-  end
   headers["X-Queue-Token"] = l[3]
   if mode == "hold" then
     return wrk.format("POST", "/api/v1/reservations", headers,
