@@ -64,12 +64,10 @@ wrk_run() {
 
 # Places (waiting + ACTIVE) in the rush rooms, from the admin API.
 rush_places() {
-  local total=0 c
+  local c
   for c in ${RUSH_CONCERTS//,/ }; do
-    total=$((total + $(curl -sf "$BASE/api/v1/admin/concerts/$c/queue" -H "X-Admin-Key: $KEY" |
-      sed 's/.*"waiting":\([0-9]*\).*"active":\([0-9]*\).*/\1 + \2/')))
-  done
-  echo "$total"
+    curl -sf "$BASE/api/v1/admin/concerts/$c/queue" -H "X-Admin-Key: $KEY" | grep -oE '"(waiting|active)":[0-9]+'
+  done | awk -F: '{n += $2} END {print n + 0}'
 }
 
 row() { # name result baseline note
