@@ -6,8 +6,9 @@
 //! Read leases: after the room confirms a token ACTIVE, this instance trusts
 //! it for read-only seat calls (the seat map, the schedules list) for
 //! `READ_LEASE_MS` without asking again. Leaving or paying through this
-//! instance ends the lease at once; a token ended through another instance
-//! can still read for at most `READ_LEASE_MS`. Holds and payments never use a
+//! instance ends the lease once the room has ended the place; a token ended
+//! through another instance, or re-leased by a read that raced its end, can
+//! still read for at most `READ_LEASE_MS`. Holds and payments never use a
 //! lease: they always ask the room.
 
 use crate::StoreError;
@@ -268,14 +269,16 @@ impl QueueService {
 
     pub async fn leave(&self, user: UserId, token: Option<&str>) -> Result<(), QueueError> {
         let place = self.status(user, token).await?;
+        self.room.leave(&place.token).await?;
         self.end_lease(&place.token);
-        Ok(self.room.leave(&place.token).await?)
+        Ok(())
     }
 
     /// Frees the slot of a token whose holder has finished (paid).
     pub async fn finish(&self, token: &QueueToken) -> Result<(), QueueError> {
+        self.room.leave(token).await?;
         self.end_lease(token);
-        Ok(self.room.leave(token).await?)
+        Ok(())
     }
 
     pub async fn set_policy(

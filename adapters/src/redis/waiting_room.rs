@@ -1,10 +1,12 @@
-//! The waiting room in Redis. Each operation is one Lua script (see the .lua
+//! The waiting room in Redis. Every change is one Lua script (see the .lua
 //! files beside this one), so order and admission are decided atomically by
 //! Redis, whatever the number of app instances. Per concert: a sorted set of
 //! waiting tokens scored by arrival number (ZRANK gives the position in
 //! O(log n)), a sorted set of ACTIVE tokens scored by deadline, a hash of
-//! user -> token, the policy and the admission bucket. `tok:<token>` maps a
-//! token to its concert and user.
+//! user -> token, and the policy hash (which also holds the admission
+//! bucket). `tok:<token>` maps a token to its concert and user;
+//! `act:<token>` exists exactly while the token is ACTIVE, so the hot
+//! question "is this caller ACTIVE?" is one plain MGET, with no script.
 
 use async_trait::async_trait;
 use frontrow_application::StoreError;
