@@ -241,6 +241,20 @@ impl QueueService {
 
     fn grant_lease(&self, token: &QueueToken, user: UserId, concert: ConcertId) {
         let now = self.catalogue.now();
+        // A lease with more than half its time left is kept as it is: every
+        // ACTIVE poll and gate call lands here, and the write lock is shared.
+        let fresh = |l: &ReadLease| {
+            l.user == user
+                && l.concert == concert
+                && l.until.millis() - now.millis() > READ_LEASE_MS / 2
+        };
+        if self
+            .leases
+            .read()
+            .is_ok_and(|leases| leases.get(token).is_some_and(fresh))
+        {
+            return;
+        }
         let Ok(mut leases) = self.leases.write() else {
             return;
         };

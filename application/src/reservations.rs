@@ -190,7 +190,7 @@ mod tests {
     use crate::clock::MockClock;
     use crate::queue::{MockWaitingRoom, Place, SeparateSeatGate, WaitingRoom};
     use frontrow_domain::points::Points;
-    use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken};
+    use frontrow_domain::queue::{QueueStatus, QueueToken};
     use frontrow_domain::seat::SeatState;
     use frontrow_domain::{ConcertId, ScheduleId};
 
