@@ -99,19 +99,28 @@ impl PaymentService {
         reservation: i64,
     ) -> Result<(Receipt, bool), PaymentError> {
         let id = ReservationId::parse(reservation).ok_or(PaymentError::ReservationNotFound)?;
-        if let Some(receipt) = self.payments.receipt(user, id).await? {
-            return Ok((receipt, false));
-        }
         let reservation = self.reservations.find(user, reservation).await?;
         let schedule = self
             .catalogue
             .schedule(reservation.schedule.get())
             .await
             .map_err(|_| PaymentError::ReservationNotFound)?;
-        let token = self
+        let token = match self
             .queue
             .require_active(user, token, schedule.concert)
-            .await?;
+            .await
+        {
+            Ok(token) => token,
+            // A retry after paying comes with a spent token (or none): it
+            // gets the first receipt. Asked only here, so a first payment
+            // does not pay for the lookup.
+            Err(refused) => {
+                return match self.payments.receipt(user, id).await? {
+                    Some(receipt) => Ok((receipt, false)),
+                    None => Err(refused.into()),
+                };
+            }
+        };
         let receipt = match self.payments.pay(user, id, self.catalogue.now()).await {
             Ok(receipt) => receipt,
             // A concurrent call with the same reservation won; answer as it did.
@@ -137,15 +146,42 @@ mod tests {
     use super::*;
     use crate::catalogue::{MockCatalogue, MockSeatMapVersions};
     use crate::clock::MockClock;
+    use crate::queue::QueueError;
     use crate::queue::{MockSeatGate, MockWaitingRoom};
     use crate::reservations::{HoldSettings, MockSeatHolds, ReservationService};
-    use frontrow_domain::reservation::SeatLimit;
+    use frontrow_domain::catalogue::Schedule;
+    use frontrow_domain::reservation::{Reservation, ReservationStatus, SeatLimit};
+    use frontrow_domain::seat::SeatNumber;
+    use frontrow_domain::{ConcertId, ScheduleId};
 
+    /// Reservation 2 of user 1: seat 1 of schedule 5 (concert 1), paid.
     fn service(payments: MockPaymentStore) -> PaymentService {
         let mut clock = MockClock::new();
         clock.expect_now().returning(|| Timestamp(0));
+        let mut stored = MockCatalogue::new();
+        stored.expect_schedule().returning(|_| {
+            Ok(Some(Schedule {
+                id: ScheduleId::from_store(5),
+                concert: ConcertId::from_store(1),
+                starts_at: Timestamp(0),
+                seat_count: 10,
+                price: Points::new(100).unwrap(),
+            }))
+        });
+        let mut holds = MockSeatHolds::new();
+        holds.expect_find().returning(|user, id| {
+            Ok(Some(Reservation {
+                id,
+                user,
+                schedule: ScheduleId::from_store(5),
+                seat: SeatNumber::from_store(1),
+                price: Points::new(100).unwrap(),
+                stored_status: ReservationStatus::Confirmed,
+                hold_expires_at: Timestamp(0),
+            }))
+        });
         let catalogue = Arc::new(CatalogueService::new(
-            Arc::new(MockCatalogue::new()),
+            Arc::new(stored),
             Arc::new(MockSeatMapVersions::new()),
             Arc::new(clock),
         ));
@@ -159,7 +195,7 @@ mod tests {
             seats_per_user: SeatLimit(4),
         };
         let reservations = Arc::new(ReservationService::new(
-            Arc::new(MockSeatHolds::new()),
+            Arc::new(holds),
             catalogue.clone(),
             queue.clone(),
             settings,
@@ -184,6 +220,18 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((again, created), (receipt, false));
+    }
+
+    #[tokio::test]
+    async fn a_first_payment_without_an_active_token_is_refused_and_charges_nothing() {
+        let mut payments = MockPaymentStore::new();
+        payments.expect_receipt().returning(|_, _| Ok(None));
+        payments.expect_pay().times(0);
+        let err = service(payments)
+            .pay(UserId::from_store(1), None, 2)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PaymentError::Queue(QueueError::MissingToken)));
     }
 
     #[tokio::test]
