@@ -83,10 +83,21 @@ impl RedisWaitingRoom {
             .arg(self.active_ms);
         call
     }
+
+    /// `tok:<token>` and `act:<token>`, for `active_from`.
+    fn active_keys(&self, token: &QueueToken) -> [String; 2] {
+        [
+            super::token_key(&self.prefix, token),
+            super::active_key(&self.prefix, token),
+        ]
+    }
 }
 
-/// An ACTIVE place from the `concert:user` that `tok:<token>` holds.
-fn active_from(token: &QueueToken, owner: &str) -> Option<Place> {
+/// The ACTIVE place that an `MGET` of `active_keys` found, if any: both keys
+/// present, and `tok:<token>` holding `concert:user`.
+fn active_from(token: &QueueToken, owner: Option<String>, active: Option<String>) -> Option<Place> {
+    active?;
+    let owner = owner?;
     let (concert, user) = owner.split_once(':')?;
     Some(Place {
         token: token.clone(),
@@ -171,18 +182,12 @@ impl WaitingRoom for RedisWaitingRoom {
     /// token is ACTIVE (admission writes it with the deadline as its expiry,
     /// leaving deletes it, both atomically with the sorted sets).
     async fn active_place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError> {
-        let keys = [
-            super::token_key(&self.prefix, token),
-            super::active_key(&self.prefix, token),
-        ];
         let (owner, active): (Option<String>, Option<String>) = redis::cmd("MGET")
-            .arg(&keys)
+            .arg(&self.active_keys(token))
             .query_async(&mut self.conn.clone())
             .await
             .map_err(StoreError::new)?;
-        Ok(active
-            .and(owner)
-            .and_then(|owner| active_from(token, &owner)))
+        Ok(active_from(token, owner, active))
     }
 
     async fn leave(&self, token: &QueueToken) -> Result<(), StoreError> {
@@ -234,21 +239,14 @@ impl SeatGate for RedisWaitingRoom {
         // An ACTIVE caller, the usual one, costs one plain MGET; anyone else
         // gets the script, which admits and tells WAITING from EXPIRED.
         let version_key = super::seat_map_key(&self.prefix, schedule);
-        let keys = [
-            super::token_key(&self.prefix, token),
-            super::active_key(&self.prefix, token),
-            version_key.clone(),
-        ];
         let (owner, active, version): (Option<String>, Option<String>, Option<u64>) =
             redis::cmd("MGET")
-                .arg(&keys)
+                .arg(&self.active_keys(token))
+                .arg(&version_key)
                 .query_async(&mut self.conn.clone())
                 .await
                 .map_err(StoreError::new)?;
-        if let Some(place) = active
-            .and(owner)
-            .and_then(|owner| active_from(token, &owner))
-        {
+        if let Some(place) = active_from(token, owner, active) {
             return Ok((Some(place), version.unwrap_or(0)));
         }
         let mut call = self.invocation(&self.gate, token.as_str().to_owned());
