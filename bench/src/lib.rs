@@ -702,20 +702,27 @@ pub async fn prepare(
     let api = Api::new(base)?;
     let admin = [("X-Admin-Key", admin_key)];
     let schedule = |seats: usize| json!({ "startsAt": "2031-06-01T19:00:00Z", "seatCount": seats, "price": 10 });
+    let create = |body: serde_json::Value| {
+        let api = api.clone();
+        async move {
+            let created = api
+                .call(
+                    "admin",
+                    Method::POST,
+                    "/api/v1/admin/concerts",
+                    None,
+                    &admin,
+                    Some(body),
+                )
+                .await?;
+            let id = created.body["concertId"]
+                .as_i64()
+                .with_context(|| format!("cannot create a concert: {}", created.body))?;
+            Ok::<_, anyhow::Error>((id, created))
+        }
+    };
     let body = json!({ "title": "Benchmark", "schedules": [schedule(active.clamp(1, 10_000)), schedule(10), schedule(500)] });
-    let created = api
-        .call(
-            "admin",
-            Method::POST,
-            "/api/v1/admin/concerts",
-            None,
-            &admin,
-            Some(body),
-        )
-        .await?;
-    let concert = created.body["concertId"]
-        .as_i64()
-        .with_context(|| format!("cannot create the concert: {}", created.body))?;
+    let (concert, created) = create(body).await?;
     let ids: Vec<i64> = created.body["schedules"]
         .as_array()
         .map(|s| s.iter().filter_map(|s| s["scheduleId"].as_i64()).collect())
@@ -730,20 +737,7 @@ pub async fn prepare(
     // fresh × rushes new places before a join can repeat.
     let mut rush_concerts = Vec::with_capacity(rushes);
     for _ in 0..rushes {
-        let body = json!({ "title": "Rush", "schedules": [schedule(1)] });
-        let created = api
-            .call(
-                "admin",
-                Method::POST,
-                "/api/v1/admin/concerts",
-                None,
-                &admin,
-                Some(body),
-            )
-            .await?;
-        let id = created.body["concertId"]
-            .as_i64()
-            .with_context(|| format!("cannot create a rush concert: {}", created.body))?;
+        let (id, _) = create(json!({ "title": "Rush", "schedules": [schedule(1)] })).await?;
         rush_concerts.push(id.to_string());
     }
 

@@ -57,15 +57,7 @@ contract!(a_buyer_walks_the_whole_flow, |app: TestApp| async move {
         "payment spends the queue token"
     );
     // The seat reads above left a read lease on this instance; paying ends it.
-    let spent = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/schedules/{schedule}/seats"),
-            Some(&buyer.access_token),
-            &[("X-Queue-Token", &token)],
-            None,
-        )
-        .await;
+    let spent = app.seats(&buyer, &token, schedule).await;
     assert_eq!(
         (spent.status, spent.code()),
         (StatusCode::FORBIDDEN, "QUEUE_TOKEN_EXPIRED"),
