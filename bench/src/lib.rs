@@ -95,6 +95,24 @@ impl Api {
         })
     }
 
+    /// Creates a concert; its id and the whole answer (with its schedules).
+    async fn create_concert(&self, admin_key: &str, body: Value) -> anyhow::Result<(i64, Value)> {
+        let created = self
+            .call(
+                "admin",
+                Method::POST,
+                "/api/v1/admin/concerts",
+                None,
+                &[("X-Admin-Key", admin_key)],
+                Some(body),
+            )
+            .await?;
+        let id = created.body["concertId"]
+            .as_i64()
+            .with_context(|| format!("cannot create the concert: {}", created.body))?;
+        Ok((id, created.body))
+    }
+
     async fn set_queue(
         &self,
         admin_key: &str,
@@ -558,23 +576,15 @@ pub async fn ticket_open(
     database_url: Option<&str>,
 ) -> anyhow::Result<Report> {
     let api = Api::new(base)?;
-    let admin = [("X-Admin-Key", admin_key)];
     let schedules: Vec<Value> = (0..scenario.schedules)
         .map(|i| json!({ "startsAt": format!("2031-01-{:02}T19:00:00Z", i % 28 + 1), "seatCount": scenario.seats, "price": scenario.price }))
         .collect();
-    let concert = api
-        .call(
-            "admin",
-            Method::POST,
-            "/api/v1/admin/concerts",
-            None,
-            &admin,
-            Some(json!({ "title": "Ticket open", "schedules": schedules })),
+    let (concert, _) = api
+        .create_concert(
+            admin_key,
+            json!({ "title": "Ticket open", "schedules": schedules }),
         )
         .await?;
-    let concert = concert.body["concertId"]
-        .as_i64()
-        .with_context(|| format!("cannot create the concert: {}", concert.body))?;
     api.set_queue(
         admin_key,
         concert,
@@ -700,30 +710,10 @@ pub async fn prepare(
     out: &std::path::Path,
 ) -> anyhow::Result<()> {
     let api = Api::new(base)?;
-    let admin = [("X-Admin-Key", admin_key)];
     let schedule = |seats: usize| json!({ "startsAt": "2031-06-01T19:00:00Z", "seatCount": seats, "price": 10 });
-    let create = |body: serde_json::Value| {
-        let api = api.clone();
-        async move {
-            let created = api
-                .call(
-                    "admin",
-                    Method::POST,
-                    "/api/v1/admin/concerts",
-                    None,
-                    &admin,
-                    Some(body),
-                )
-                .await?;
-            let id = created.body["concertId"]
-                .as_i64()
-                .with_context(|| format!("cannot create a concert: {}", created.body))?;
-            Ok::<_, anyhow::Error>((id, created))
-        }
-    };
     let body = json!({ "title": "Benchmark", "schedules": [schedule(active.clamp(1, 10_000)), schedule(10), schedule(500)] });
-    let (concert, created) = create(body).await?;
-    let ids: Vec<i64> = created.body["schedules"]
+    let (concert, created) = api.create_concert(admin_key, body).await?;
+    let ids: Vec<i64> = created["schedules"]
         .as_array()
         .map(|s| s.iter().filter_map(|s| s["scheduleId"].as_i64()).collect())
         .unwrap_or_default();
@@ -737,7 +727,8 @@ pub async fn prepare(
     // fresh × rushes new places before a join can repeat.
     let mut rush_concerts = Vec::with_capacity(rushes);
     for _ in 0..rushes {
-        let (id, _) = create(json!({ "title": "Rush", "schedules": [schedule(1)] })).await?;
+        let body = json!({ "title": "Rush", "schedules": [schedule(1)] });
+        let (id, _) = api.create_concert(admin_key, body).await?;
         rush_concerts.push(id.to_string());
     }
 
