@@ -203,10 +203,7 @@ impl QueueService {
         concert: ConcertId,
     ) -> Result<QueueToken, QueueError> {
         let token = parse_token(token)?;
-        let place = own(self.place_of(&token, true).await?, user)?;
-        let token = active_for(place, concert)?;
-        self.grant_lease(&token, user, concert);
-        Ok(token)
+        self.admitted(self.place_of(&token, true).await?, user, concert)
     }
 
     /// `require_active` for a seat read or hold, with the schedule's seat-map
@@ -222,9 +219,19 @@ impl QueueService {
             .seat_gate
             .place_and_version(&token, schedule.id)
             .await?;
-        let token = active_for(own(place, user)?, schedule.concert)?;
-        self.grant_lease(&token, user, schedule.concert);
-        Ok((token, version))
+        Ok((self.admitted(place, user, schedule.concert)?, version))
+    }
+
+    /// The gate's verdict on the room's answer; a pass also leases reads.
+    fn admitted(
+        &self,
+        place: Option<Place>,
+        user: UserId,
+        concert: ConcertId,
+    ) -> Result<QueueToken, QueueError> {
+        let token = active_for(own(place, user)?, concert)?;
+        self.grant_lease(&token, user, concert);
+        Ok(token)
     }
 
     /// True when a read-only seat call may skip the room: the caller's own
