@@ -1,17 +1,19 @@
 //! Concerts, schedules and seat maps.
 //!
-//! Schedules never change once created, so they are cached for the life of
-//! the process. Seat maps change on every hold, cancel and payment, so each
-//! cached map carries the schedule's version from `SeatMapVersions`; a reader
-//! uses its copy only while the version is unchanged (and for at most
-//! `SEAT_MAP_MAX_AGE_MS`). Writers bump the version after they commit, so a
-//! read that starts after a hold returns sees the hold. Seat status is always
-//! computed at read time, so an expired hold reads AVAILABLE from a cached map.
+//! Concerts and schedules never change once created, so they are cached for
+//! the life of the process. Seat maps follow the seat-change log (see
+//! `seat_maps`): a reader names the log version it needs, and a map at that
+//! version or later answers without the database. Writers append their
+//! change after they commit, so a read that starts after a hold returns sees
+//! the hold. Seat status is always computed at read time, so an expired hold
+//! reads AVAILABLE from a cached map.
 //!
 //! Version reads are coalesced: concurrent readers of one schedule share one
 //! store read, but only a read sent after they arrived (see `VersionReads`),
-//! so coalescing never hides a bump that finished before a reader asked.
+//! so coalescing never hides a change that was logged before a reader asked.
 
+use crate::seat_changes::{SeatChange, SeatChangeLog, StoredSeat};
+use crate::seat_maps::{LiveMap, SeatMaps};
 use crate::{Clock, StoreError};
 use async_trait::async_trait;
 use frontrow_domain::catalogue::{
@@ -22,10 +24,6 @@ use frontrow_domain::{ConcertId, ScheduleId, Timestamp};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use thiserror::Error;
-
-/// A cached seat map is reloaded after this long even if no version changed,
-/// which bounds the staleness left by a writer that died before its bump.
-pub const SEAT_MAP_MAX_AGE_MS: i64 = 2_000;
 
 #[derive(Debug, Error)]
 pub enum CatalogueError {
@@ -51,8 +49,9 @@ pub trait Catalogue: Send + Sync {
     async fn concert_exists(&self, concert: ConcertId) -> Result<bool, StoreError>;
     async fn schedules(&self, concert: ConcertId) -> Result<Vec<Schedule>, StoreError>;
     async fn schedule(&self, schedule: ScheduleId) -> Result<Option<Schedule>, StoreError>;
-    /// Every seat of the schedule, ordered by number, as stored.
-    async fn seats(&self, schedule: ScheduleId) -> Result<Vec<SeatState>, StoreError>;
+    /// Every seat of the schedule, ordered by number, as stored, with its
+    /// version.
+    async fn seats(&self, schedule: ScheduleId) -> Result<Vec<StoredSeat>, StoreError>;
     /// One seat as stored.
     async fn seat(
         &self,
@@ -61,26 +60,11 @@ pub trait Catalogue: Send + Sync {
     ) -> Result<Option<SeatState>, StoreError>;
 }
 
-/// A counter per schedule, bumped after every committed seat change, shared by
-/// every app instance (Redis) or by the one process (in memory).
-#[cfg_attr(test, mockall::automock)]
-#[async_trait]
-pub trait SeatMapVersions: Send + Sync {
-    async fn current(&self, schedule: ScheduleId) -> Result<u64, StoreError>;
-    async fn bump(&self, schedule: ScheduleId) -> Result<(), StoreError>;
-}
-
 /// One seat's status at a moment (see `seating::SeatMap::statuses`).
 #[derive(Debug, Clone)]
 pub struct SeatView {
     pub seat: SeatNumber,
     pub status: SeatStatus,
-}
-
-struct CachedSeatMap {
-    version: u64,
-    loaded_at: Timestamp,
-    seats: Arc<Vec<SeatState>>,
 }
 
 /// At most one version read per schedule in flight; readers that arrive
@@ -97,16 +81,12 @@ struct ScheduleReads {
 }
 
 impl VersionReads {
-    async fn read(
-        &self,
-        versions: &dyn SeatMapVersions,
-        schedule: ScheduleId,
-    ) -> Result<u64, StoreError> {
+    async fn read(&self, log: &dyn SeatChangeLog, schedule: ScheduleId) -> Result<u64, StoreError> {
         let Some((batch, in_flight)) = self.0.lock().ok().map(|mut reads| {
             let slot = reads.entry(schedule).or_default();
             (slot.next.clone(), slot.in_flight.clone())
         }) else {
-            return versions.current(schedule).await;
+            return log.version(schedule).await;
         };
         let version = batch
             .get_or_try_init(|| async {
@@ -119,22 +99,28 @@ impl VersionReads {
                 {
                     slot.next = Arc::default();
                 }
-                versions.current(schedule).await
+                log.version(schedule).await
             })
             .await?;
         Ok(*version)
     }
 }
 
+/// Most remembered lost seats; beyond it the memory starts over (it is only
+/// ever an optimisation).
+const MAX_LOST_SEATS: usize = 100_000;
+
 pub struct CatalogueService {
     catalogue: Arc<dyn Catalogue>,
-    versions: Arc<dyn SeatMapVersions>,
+    log: Arc<dyn SeatChangeLog>,
+    maps: SeatMaps,
     version_reads: VersionReads,
     clock: Arc<dyn Clock>,
     schedules: RwLock<HashMap<ScheduleId, Schedule>>,
+    /// Each concert's schedules; schedules never change once created.
+    concert_schedules: RwLock<HashMap<ConcertId, Arc<Vec<Schedule>>>>,
     /// Concerts known to exist; concerts are never deleted, so a yes is final.
     concerts_seen: RwLock<HashSet<ConcertId>>,
-    seat_maps: RwLock<HashMap<ScheduleId, CachedSeatMap>>,
     /// Seats a hold lost on, as read right after losing, with the schedule
     /// version read before trying: valid only while that version is current.
     lost_seats: RwLock<HashMap<(ScheduleId, SeatNumber), (u64, SeatState)>>,
@@ -143,21 +129,24 @@ pub struct CatalogueService {
 impl CatalogueService {
     pub fn new(
         catalogue: Arc<dyn Catalogue>,
-        versions: Arc<dyn SeatMapVersions>,
+        log: Arc<dyn SeatChangeLog>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
+            maps: SeatMaps::new(catalogue.clone(), log.clone()),
             catalogue,
-            versions,
+            log,
             version_reads: VersionReads::default(),
             clock,
             schedules: RwLock::default(),
+            concert_schedules: RwLock::default(),
             concerts_seen: RwLock::default(),
-            seat_maps: RwLock::default(),
             lost_seats: RwLock::default(),
         }
     }
 
+    /// Creates the concert, then tells its waiting room how many seats it
+    /// has (a room that was never told simply never reports sold out).
     #[tracing::instrument(skip_all)]
     pub async fn create_concert(
         &self,
@@ -169,7 +158,12 @@ impl CatalogueService {
             .map(|&(starts_at, seats, price)| NewSchedule::parse(starts_at, seats, price))
             .collect::<Result<Vec<_>, _>>()?;
         let concert = NewConcert::parse(title, schedules)?;
-        Ok(self.catalogue.create_concert(&concert).await?)
+        let (id, created) = self.catalogue.create_concert(&concert).await?;
+        let total: i64 = created.iter().map(|s| s.seat_count).sum();
+        if let Err(error) = self.log.open_stock(id, total).await {
+            tracing::warn!(%error, concert = %id, "the waiting room does not know this concert's seats");
+        }
+        Ok((id, created))
     }
 
     pub async fn concerts(&self) -> Result<Vec<Concert>, CatalogueError> {
@@ -191,8 +185,26 @@ impl CatalogueService {
         Ok(exists)
     }
 
-    pub async fn schedules(&self, concert: ConcertId) -> Result<Vec<Schedule>, CatalogueError> {
-        Ok(self.catalogue.schedules(concert).await?)
+    /// A concert's schedules; cached, because schedules never change.
+    pub async fn schedules(
+        &self,
+        concert: ConcertId,
+    ) -> Result<Arc<Vec<Schedule>>, CatalogueError> {
+        if let Some(found) = self
+            .concert_schedules
+            .read()
+            .ok()
+            .and_then(|m| m.get(&concert).cloned())
+        {
+            return Ok(found);
+        }
+        let found = Arc::new(self.catalogue.schedules(concert).await?);
+        if !found.is_empty()
+            && let Ok(mut cache) = self.concert_schedules.write()
+        {
+            cache.insert(concert, found.clone());
+        }
+        Ok(found)
     }
 
     /// A schedule by id; cached forever because schedules never change.
@@ -212,67 +224,30 @@ impl CatalogueService {
         Ok(found)
     }
 
-    /// The seats of a schedule as stored, from cache when still current.
-    pub async fn seat_states(
-        &self,
-        schedule: ScheduleId,
-    ) -> Result<Arc<Vec<SeatState>>, CatalogueError> {
+    /// The schedule's live map, current as of now.
+    pub async fn seat_map(&self, schedule: ScheduleId) -> Result<Arc<LiveMap>, CatalogueError> {
         let version = self.version(schedule).await?;
-        self.seat_states_at(schedule, version).await
+        self.seat_map_at(schedule, version).await
     }
 
     /// The schedule's seat-map version now; callers may read it alongside
     /// the queue gate, since it costs no database work.
     pub async fn version(&self, schedule: ScheduleId) -> Result<u64, CatalogueError> {
-        Ok(self
-            .version_reads
-            .read(self.versions.as_ref(), schedule)
-            .await?)
+        Ok(self.version_reads.read(self.log.as_ref(), schedule).await?)
     }
 
-    /// The seats as of `version` (from `version`), from cache when current.
-    pub async fn seat_states_at(
+    /// The schedule's map at `version` or later (see `seat_maps`).
+    pub async fn seat_map_at(
         &self,
         schedule: ScheduleId,
         version: u64,
-    ) -> Result<Arc<Vec<SeatState>>, CatalogueError> {
-        let now = self.clock.now();
-        if let Some(seats) = self.current_map(schedule, version, now) {
-            return Ok(seats);
-        }
-        let seats = Arc::new(self.catalogue.seats(schedule).await?);
-        if let Ok(mut maps) = self.seat_maps.write() {
-            maps.insert(
-                schedule,
-                CachedSeatMap {
-                    version,
-                    loaded_at: now,
-                    seats: seats.clone(),
-                },
-            );
-        }
-        Ok(seats)
-    }
-
-    /// The cached map, if it was loaded at `version` and is young enough.
-    fn current_map(
-        &self,
-        schedule: ScheduleId,
-        version: u64,
-        now: Timestamp,
-    ) -> Option<Arc<Vec<SeatState>>> {
-        let maps = self.seat_maps.read().ok()?;
-        maps.get(&schedule)
-            .filter(|m| {
-                m.version == version && now.millis() - m.loaded_at.millis() < SEAT_MAP_MAX_AGE_MS
-            })
-            .map(|m| m.seats.clone())
+    ) -> Result<Arc<LiveMap>, CatalogueError> {
+        Ok(self.maps.at(schedule, version, self.clock.now()).await?)
     }
 
     /// One seat's stored state as far as this instance knows it at
-    /// `version` (from `version`), or `None`. A stale map is
-    /// not reloaded for one seat: after every successful hold the map is
-    /// stale, and the reload would cost more than the write it might save.
+    /// `version` (from `version`), or `None`. A map behind `version` is
+    /// not caught up for one seat: the write it might save costs less.
     pub fn cached_seat(
         &self,
         schedule: ScheduleId,
@@ -280,8 +255,9 @@ impl CatalogueService {
         version: u64,
     ) -> Option<SeatState> {
         let from_map = self
-            .current_map(schedule, version, self.clock.now())
-            .and_then(|seats| seats.get(seat.get() as usize - 1).copied());
+            .maps
+            .current(schedule, version, self.clock.now())
+            .and_then(|map| map.seat(seat));
         from_map.or_else(|| {
             let lost = self.lost_seats.read().ok()?;
             lost.get(&(schedule, seat))
@@ -296,6 +272,9 @@ impl CatalogueService {
         match self.catalogue.seat(schedule, seat).await {
             Ok(Some(state)) => {
                 if let Ok(mut lost) = self.lost_seats.write() {
+                    if lost.len() >= MAX_LOST_SEATS {
+                        lost.clear();
+                    }
                     lost.insert((schedule, seat), (version, state));
                 }
             }
@@ -304,24 +283,26 @@ impl CatalogueService {
         }
     }
 
+    /// Free seats of the schedule now, from the live map's counts.
     pub async fn available_seats(&self, schedule: ScheduleId) -> Result<i64, CatalogueError> {
-        let now = self.clock.now();
-        let seats = self.seat_states(schedule).await?;
-        Ok(seats
-            .iter()
-            .filter(|s| s.status_at(now) == SeatStatus::Available)
-            .count() as i64)
+        let map = self.seat_map(schedule).await?;
+        Ok(map.available_at(self.clock.now()))
     }
 
-    /// Tells readers on every instance that the schedule's seats changed.
-    pub async fn seats_changed(&self, schedule: ScheduleId) {
-        if let Err(error) = self.versions.bump(schedule).await {
-            // The seat change is committed; readers catch up within SEAT_MAP_MAX_AGE_MS.
-            tracing::warn!(%error, schedule = %schedule, "could not bump seat map version");
-        }
-        if let Ok(mut maps) = self.seat_maps.write() {
-            maps.remove(&schedule);
-        }
+    /// After a committed seat change: log it for every instance (and the
+    /// room's stock).
+    pub async fn seat_changed(&self, change: &SeatChange) {
+        self.maps.changed(change).await;
+    }
+
+    /// Whole seat maps read from the database since start.
+    pub fn seat_map_loads(&self) -> u64 {
+        self.maps.loads()
+    }
+
+    /// Seat changes applied from the log since start.
+    pub fn seat_changes_applied(&self) -> u64 {
+        self.maps.changes_applied()
     }
 
     pub fn now(&self) -> Timestamp {
@@ -332,58 +313,22 @@ impl CatalogueService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::MockClock;
-    use frontrow_domain::ReservationId;
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use crate::fixtures::{FakeLog, clock_at, held, stored};
+    use std::sync::atomic::Ordering;
 
-    struct FixedVersion(AtomicU64);
-
-    #[async_trait]
-    impl SeatMapVersions for FixedVersion {
-        async fn current(&self, _: ScheduleId) -> Result<u64, StoreError> {
-            Ok(self.0.load(Ordering::SeqCst))
-        }
-        async fn bump(&self, _: ScheduleId) -> Result<(), StoreError> {
-            self.0.fetch_add(1, Ordering::SeqCst);
-            Ok(())
-        }
-    }
-
-    /// A version store whose reads take a while, counting them.
-    #[derive(Default)]
-    struct SlowVersions {
-        value: AtomicU64,
-        reads: std::sync::atomic::AtomicUsize,
-    }
-
-    #[async_trait]
-    impl SeatMapVersions for SlowVersions {
-        async fn current(&self, _: ScheduleId) -> Result<u64, StoreError> {
-            self.reads.fetch_add(1, Ordering::SeqCst);
-            // The value is taken when the read is "sent", as Redis would.
-            let value = self.value.load(Ordering::SeqCst);
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            Ok(value)
-        }
-        async fn bump(&self, _: ScheduleId) -> Result<(), StoreError> {
-            self.value.fetch_add(1, Ordering::SeqCst);
-            Ok(())
-        }
-    }
-
-    fn service_over(versions: Arc<SlowVersions>) -> Arc<CatalogueService> {
+    fn service(catalogue: MockCatalogue, log: Arc<FakeLog>, now: i64) -> Arc<CatalogueService> {
         Arc::new(CatalogueService::new(
-            Arc::new(MockCatalogue::new()),
-            versions,
-            Arc::new(clock_at(0)),
+            Arc::new(catalogue),
+            log,
+            Arc::new(clock_at(now)),
         ))
     }
 
     #[tokio::test]
     async fn concurrent_version_readers_share_reads() {
-        let versions = Arc::new(SlowVersions::default());
-        versions.value.store(7, Ordering::SeqCst);
-        let service = service_over(versions.clone());
+        let log = Arc::new(FakeLog::slow());
+        log.version.store(7, Ordering::SeqCst);
+        let service = service(MockCatalogue::new(), log.clone(), 0);
         let readers: Vec<_> = (0..100)
             .map(|_| {
                 let service = service.clone();
@@ -393,14 +338,14 @@ mod tests {
         for reader in readers {
             assert_eq!(reader.await.unwrap().unwrap(), 7);
         }
-        let reads = versions.reads.load(Ordering::SeqCst);
+        let reads = log.version_reads.load(Ordering::SeqCst);
         assert!(reads <= 2, "100 concurrent readers made {reads} reads");
     }
 
     #[tokio::test]
-    async fn a_reader_sees_every_bump_that_finished_before_it_asked() {
-        let versions = Arc::new(SlowVersions::default());
-        let service = service_over(versions.clone());
+    async fn a_reader_sees_every_change_logged_before_it_asked() {
+        let log = Arc::new(FakeLog::slow());
+        let service = service(MockCatalogue::new(), log.clone(), 0);
         let schedule = ScheduleId::from_store(1);
         // A read is in flight with the old version...
         let early = {
@@ -408,46 +353,61 @@ mod tests {
             tokio::spawn(async move { service.version(schedule).await })
         };
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        // ...a hold commits and bumps, and only then a reader asks.
-        versions.bump(schedule).await.unwrap();
+        // ...a hold commits and is logged, and only then a reader asks.
+        log.append(&held(1, 1, 1)).await.unwrap();
         let late = service.version(schedule).await.unwrap();
         assert_eq!(early.await.unwrap().unwrap(), 0);
         assert_eq!(late, 1, "the late reader must not share the early read");
     }
 
-    fn clock_at(ms: i64) -> MockClock {
-        let mut clock = MockClock::new();
-        clock.expect_now().returning(move || Timestamp(ms));
-        clock
+    #[tokio::test]
+    async fn a_seat_map_is_read_once_and_then_follows_the_log() {
+        let mut catalogue = MockCatalogue::new();
+        catalogue
+            .expect_seats()
+            .times(1)
+            .returning(|_| Ok(vec![stored(SeatState::Available, 0); 3]));
+        let log = Arc::new(FakeLog::default());
+        let service = service(catalogue, log.clone(), 0);
+        let schedule = ScheduleId::from_store(1);
+        assert_eq!(service.available_seats(schedule).await.unwrap(), 3);
+        log.append(&held(1, 2, 1)).await.unwrap();
+        let map = service.seat_map(schedule).await.unwrap();
+        assert_eq!(map.version, 1);
+        assert!(matches!(map.seats[1], SeatState::Held { .. }));
+        assert_eq!(service.available_seats(schedule).await.unwrap(), 2);
+        assert_eq!(service.seat_map_loads(), 1);
     }
 
     #[tokio::test]
-    async fn a_seat_map_is_loaded_once_per_version() {
+    async fn a_gap_the_log_cannot_fill_reloads_the_map() {
         let mut catalogue = MockCatalogue::new();
         catalogue
             .expect_seats()
             .times(2)
-            .returning(|_| Ok(vec![SeatState::Available; 3]));
-        let versions = Arc::new(FixedVersion(AtomicU64::new(0)));
-        let service =
-            CatalogueService::new(Arc::new(catalogue), versions.clone(), Arc::new(clock_at(0)));
+            .returning(|_| Ok(vec![stored(SeatState::Available, 0); 3]));
+        let log = Arc::new(FakeLog::default());
+        let service = service(catalogue, log.clone(), 0);
         let schedule = ScheduleId::from_store(1);
-        service.seat_states(schedule).await.unwrap();
-        service.seat_states(schedule).await.unwrap();
-        versions.bump(schedule).await.unwrap();
-        assert_eq!(service.seat_states(schedule).await.unwrap().len(), 3);
+        service.seat_map(schedule).await.unwrap();
+        log.append(&held(1, 2, 1)).await.unwrap();
+        log.forget_before(5);
+        log.append(&held(1, 3, 1)).await.unwrap();
+        service.seat_map(schedule).await.unwrap();
+        assert_eq!(service.seat_map_loads(), 2);
     }
 
     #[tokio::test]
     async fn an_expired_hold_reads_available_from_the_cache() {
         let mut catalogue = MockCatalogue::new();
-        let held = SeatState::Held {
-            reservation: ReservationId::from_store(1),
+        let hold = SeatState::Held {
+            reservation: frontrow_domain::ReservationId::from_store(1),
             until: Timestamp(500),
         };
-        catalogue.expect_seats().returning(move |_| Ok(vec![held]));
-        let versions = Arc::new(FixedVersion(AtomicU64::new(0)));
-        let service = CatalogueService::new(Arc::new(catalogue), versions, Arc::new(clock_at(500)));
+        catalogue
+            .expect_seats()
+            .returning(move |_| Ok(vec![stored(hold, 1)]));
+        let service = service(catalogue, Arc::new(FakeLog::default()), 500);
         let available = service
             .available_seats(ScheduleId::from_store(1))
             .await
@@ -457,11 +417,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_invalid_concert_writes_nothing() {
-        let service = CatalogueService::new(
-            Arc::new(MockCatalogue::new()),
-            Arc::new(FixedVersion(AtomicU64::new(0))),
-            Arc::new(clock_at(0)),
-        );
+        let service = service(MockCatalogue::new(), Arc::new(FakeLog::default()), 0);
         let err = service
             .create_concert("Show", &[(Timestamp(0), 0, 10)])
             .await

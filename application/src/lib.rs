@@ -13,9 +13,14 @@ pub mod payments;
 pub mod points;
 pub mod queue;
 pub mod reservations;
+pub mod seat_changes;
+pub mod seat_maps;
 pub mod seating;
 pub mod store;
 pub mod users;
+
+#[cfg(test)]
+mod fixtures;
 
 pub use clock::Clock;
 pub use store::StoreError;

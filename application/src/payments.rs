@@ -7,12 +7,14 @@
 //! even though the queue token was spent by the first call.
 
 use crate::StoreError;
-use crate::catalogue::CatalogueService;
+use crate::catalogue::{CatalogueError, CatalogueService};
 use crate::queue::{QueueError, QueueService};
 use crate::reservations::ReservationError;
+use crate::seat_changes::SeatChange;
 use async_trait::async_trait;
 use frontrow_domain::points::Points;
-use frontrow_domain::reservation::TransitionError;
+use frontrow_domain::reservation::{Reservation, TransitionError};
+use frontrow_domain::seat::SeatState;
 use frontrow_domain::{PaymentId, ReservationId, Timestamp, UserId};
 use std::sync::Arc;
 use thiserror::Error;
@@ -54,13 +56,15 @@ pub struct Receipt {
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait PaymentStore: Send + Sync {
-    /// The whole payment, in one transaction (see the module doc).
+    /// The whole payment of the user's `reservation` (as found before), in
+    /// one transaction (see the module doc). Returns the receipt and the
+    /// seat row's new version.
     async fn pay(
         &self,
         user: UserId,
-        reservation: ReservationId,
+        reservation: &Reservation,
         now: Timestamp,
-    ) -> Result<Receipt, PaymentError>;
+    ) -> Result<(Receipt, u64), PaymentError>;
     async fn receipt(
         &self,
         user: UserId,
@@ -104,7 +108,10 @@ impl PaymentService {
             .catalogue
             .schedule(reservation.schedule.get())
             .await
-            .map_err(|_| PaymentError::ReservationNotFound)?;
+            .map_err(|error| match error {
+                CatalogueError::Store(e) => PaymentError::Store(e),
+                _ => PaymentError::ReservationNotFound,
+            })?;
         let token = match self
             .queue
             .require_active(user, token, schedule.concert)
@@ -121,8 +128,9 @@ impl PaymentService {
                 };
             }
         };
-        let receipt = match self.payments.pay(user, id, self.catalogue.now()).await {
-            Ok(receipt) => receipt,
+        let now = self.catalogue.now();
+        let (receipt, seat_version) = match self.payments.pay(user, &reservation, now).await {
+            Ok(paid) => paid,
             // A concurrent call with the same reservation won; answer as it did.
             Err(PaymentError::Transition(TransitionError::AlreadyConfirmed)) => {
                 let receipt = self.payments.receipt(user, id).await?;
@@ -132,7 +140,17 @@ impl PaymentService {
             }
             Err(other) => return Err(other),
         };
-        self.catalogue.seats_changed(schedule.id).await;
+        self.catalogue
+            .seat_changed(&SeatChange {
+                concert: schedule.concert,
+                schedule: schedule.id,
+                seat: reservation.seat,
+                state: SeatState::Sold {
+                    reservation: reservation.id,
+                },
+                seat_version,
+            })
+            .await;
         if let Err(error) = self.queue.finish(&token).await {
             // Paid and committed; the slot frees itself when the active time runs out.
             tracing::warn!(%error, "could not end the queue token after payment");
@@ -144,8 +162,9 @@ impl PaymentService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalogue::{MockCatalogue, MockSeatMapVersions};
+    use crate::catalogue::MockCatalogue;
     use crate::clock::MockClock;
+    use crate::fixtures::FakeLog;
     use crate::queue::QueueError;
     use crate::queue::{MockSeatGate, MockWaitingRoom};
     use crate::reservations::{HoldSettings, MockSeatHolds, ReservationService};
@@ -182,7 +201,7 @@ mod tests {
         });
         let catalogue = Arc::new(CatalogueService::new(
             Arc::new(stored),
-            Arc::new(MockSeatMapVersions::new()),
+            Arc::new(FakeLog::default()),
             Arc::new(clock),
         ));
         let queue = Arc::new(QueueService::new(

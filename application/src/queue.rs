@@ -12,10 +12,11 @@
 //! lease: they always ask the room.
 
 use crate::StoreError;
-use crate::catalogue::{CatalogueService, SeatMapVersions};
+use crate::catalogue::CatalogueService;
+use crate::seat_changes::SeatChangeLog;
 use async_trait::async_trait;
 use frontrow_domain::catalogue::Schedule;
-use frontrow_domain::queue::{AdmissionPolicy, QueueRuleError, QueueStatus, QueueToken};
+use frontrow_domain::queue::{AdmissionPolicy, QueueRuleError, QueueStatus, QueueToken, Stock};
 use frontrow_domain::{ConcertId, ScheduleId, Timestamp, UserId};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -35,6 +36,8 @@ pub enum QueueError {
     NotActive,
     #[error("this queue token has expired; join the queue again")]
     Expired,
+    #[error("every seat of this concert is sold")]
+    SoldOut,
     #[error("concert not found")]
     ConcertNotFound,
     #[error(transparent)]
@@ -52,8 +55,80 @@ pub struct Place {
     pub status: QueueStatus,
     /// 1 for the first waiting user, 0 unless WAITING.
     pub position: i64,
-    /// From the room's policy (`AdmissionPolicy::estimated_wait_seconds`).
-    pub estimated_wait_seconds: i64,
+    /// From the room's policy (`AdmissionPolicy::estimated_wait_seconds`);
+    /// `None` while nobody can say: the room is paused or has nothing to sell.
+    pub estimated_wait_seconds: Option<i64>,
+    /// The operator paused admission.
+    pub paused: bool,
+    /// Nothing is AVAILABLE now; `held_seats` are held and may return.
+    pub sold_out: bool,
+    pub held_seats: i64,
+    /// How long the holder should wait before asking again
+    /// (`AdmissionPolicy::refresh_seconds`).
+    pub refresh_seconds: i64,
+}
+
+impl Place {
+    /// A place as a room found it, with what follows from the room's policy
+    /// and stock (`None`: the room was never told the concert's seats). A
+    /// waiting place in a room whose every seat is sold is SOLD_OUT.
+    pub fn new(
+        token: QueueToken,
+        concert: ConcertId,
+        user: UserId,
+        found: (QueueStatus, i64),
+        policy: AdmissionPolicy,
+        stock: Option<Stock>,
+    ) -> Self {
+        let (mut status, position) = found;
+        let sold_out = stock.is_some_and(Stock::sold_out);
+        if status == QueueStatus::Waiting && stock.is_some_and(Stock::closed) {
+            status = QueueStatus::SoldOut;
+        }
+        let waiting = status == QueueStatus::Waiting;
+        let position = if waiting { position } else { 0 };
+        Self {
+            token,
+            concert,
+            user,
+            status,
+            position,
+            estimated_wait_seconds: (!(waiting && (policy.paused() || sold_out)))
+                .then(|| policy.estimated_wait_seconds(position)),
+            paused: policy.paused(),
+            sold_out,
+            held_seats: stock.map_or(0, |s| s.held),
+            refresh_seconds: policy.refresh_seconds(status, position, sold_out),
+        }
+    }
+
+    /// An ACTIVE place from a read that knows nothing else of the room.
+    pub fn active(token: QueueToken, concert: ConcertId, user: UserId) -> Self {
+        Self {
+            token,
+            concert,
+            user,
+            status: QueueStatus::Active,
+            position: 0,
+            estimated_wait_seconds: Some(0),
+            paused: false,
+            sold_out: false,
+            held_seats: 0,
+            refresh_seconds: 30,
+        }
+    }
+}
+
+/// What every room of an instance starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomSettings {
+    /// The policy of a room whose operator set none.
+    pub default_policy: AdmissionPolicy,
+    /// How long an admitted place stays ACTIVE at most.
+    pub active_ms: i64,
+    /// An ACTIVE place whose holder asked for nothing for this long lapses,
+    /// and the next buyer is admitted (0: never).
+    pub active_idle_ms: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +136,8 @@ pub struct RoomStats {
     pub waiting: i64,
     pub active: i64,
     pub policy: AdmissionPolicy,
+    /// What is left to sell, if the room was told the concert's seats.
+    pub stock: Option<Stock>,
 }
 
 /// Every call first admits whoever the policy lets in, atomically, so that
@@ -93,7 +170,7 @@ pub trait WaitingRoom: Send + Sync {
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait SeatGate: Send + Sync {
-    /// `WaitingRoom::place` and `SeatMapVersions::current`, read together.
+    /// `WaitingRoom::place` and `SeatChangeLog::version`, read together.
     async fn place_and_version(
         &self,
         token: &QueueToken,
@@ -105,7 +182,7 @@ pub trait SeatGate: Send + Sync {
 /// stores): two calls, both local.
 pub struct SeparateSeatGate {
     pub room: Arc<dyn WaitingRoom>,
-    pub versions: Arc<dyn SeatMapVersions>,
+    pub log: Arc<dyn SeatChangeLog>,
 }
 
 #[async_trait]
@@ -115,8 +192,7 @@ impl SeatGate for SeparateSeatGate {
         token: &QueueToken,
         schedule: ScheduleId,
     ) -> Result<(Option<Place>, u64), StoreError> {
-        let (place, version) =
-            tokio::join!(self.room.place(token), self.versions.current(schedule));
+        let (place, version) = tokio::join!(self.room.place(token), self.log.version(schedule));
         Ok((place?, version?))
     }
 }
@@ -158,7 +234,11 @@ impl QueueService {
     #[tracing::instrument(skip(self), fields(user = %user))]
     pub async fn join(&self, user: UserId, concert: i64) -> Result<(Place, bool), QueueError> {
         let concert = self.existing_concert(concert).await?;
-        Ok(self.room.join(concert, user).await?)
+        let (place, created) = self.room.join(concert, user).await?;
+        if place.status == QueueStatus::SoldOut {
+            return Err(QueueError::SoldOut);
+        }
+        Ok((place, created))
     }
 
     /// The caller's own place; someone else's token is refused.
@@ -350,6 +430,7 @@ fn active_for(place: Place, concert: ConcertId) -> Result<QueueToken, QueueError
         QueueStatus::Active => Ok(place.token),
         QueueStatus::Waiting => Err(QueueError::NotActive),
         QueueStatus::Expired => Err(QueueError::Expired),
+        QueueStatus::SoldOut => Err(QueueError::SoldOut),
     }
 }
 
@@ -357,20 +438,19 @@ fn active_for(place: Place, concert: ConcertId) -> Result<QueueToken, QueueError
 mod tests {
     use super::*;
     use crate::catalogue::MockCatalogue;
-    use crate::catalogue::MockSeatMapVersions;
     use crate::clock::MockClock;
-
-    const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+    use crate::fixtures::{FakeLog, TOKEN};
 
     fn place(user: i64, concert: i64, status: QueueStatus) -> Place {
-        Place {
-            token: QueueToken::parse(TOKEN).unwrap(),
-            concert: ConcertId::from_store(concert),
-            user: UserId::from_store(user),
-            status,
-            position: 0,
-            estimated_wait_seconds: 0,
-        }
+        let policy = AdmissionPolicy::new(10, 10, false).unwrap();
+        Place::new(
+            QueueToken::parse(TOKEN).unwrap(),
+            ConcertId::from_store(concert),
+            UserId::from_store(user),
+            (status, 0),
+            policy,
+            None,
+        )
     }
 
     fn service(room: MockWaitingRoom) -> QueueService {
@@ -384,7 +464,7 @@ mod tests {
             .returning(|| frontrow_domain::Timestamp(1_000));
         let catalogue = CatalogueService::new(
             Arc::new(MockCatalogue::new()),
-            Arc::new(MockSeatMapVersions::new()),
+            Arc::new(FakeLog::default()),
             Arc::new(clock),
         );
         QueueService::new(Arc::new(room), Arc::new(gate), Arc::new(catalogue))
@@ -535,7 +615,7 @@ mod tests {
             .returning(move || frontrow_domain::Timestamp(reading.load(Ordering::SeqCst)));
         let catalogue = CatalogueService::new(
             Arc::new(MockCatalogue::new()),
-            Arc::new(MockSeatMapVersions::new()),
+            Arc::new(FakeLog::default()),
             Arc::new(clock),
         );
         let room = room_with(place(1, 1, QueueStatus::Active));

@@ -10,10 +10,11 @@
 use crate::StoreError;
 use crate::catalogue::{CatalogueError, CatalogueService};
 use crate::queue::{QueueError, QueueService};
+use crate::seat_changes::SeatChange;
 use async_trait::async_trait;
 use frontrow_domain::catalogue::Schedule;
 use frontrow_domain::reservation::{Reservation, SeatLimit, TransitionError};
-use frontrow_domain::seat::{SeatError, SeatNumber, SeatStatus};
+use frontrow_domain::seat::{SeatError, SeatNumber, SeatState, SeatStatus};
 use frontrow_domain::{ReservationId, Timestamp, UserId};
 use std::sync::Arc;
 use thiserror::Error;
@@ -62,15 +63,17 @@ pub struct HoldRequest {
 pub trait SeatHolds: Send + Sync {
     /// In one transaction: the seat goes from free (at `now`) to held, the
     /// user stays within `limit`, the reservation and its event are written.
-    async fn hold(&self, request: HoldRequest) -> Result<Reservation, ReservationError>;
+    /// Returns the reservation and the seat row's new version.
+    async fn hold(&self, request: HoldRequest) -> Result<(Reservation, u64), ReservationError>;
     /// In one transaction: a live hold of the user's becomes CANCELLED and its
-    /// seat is free again.
+    /// seat is free again. Returns the reservation and the seat row's new
+    /// version (`None` if the seat row did not change).
     async fn cancel(
         &self,
         user: UserId,
         reservation: ReservationId,
         now: Timestamp,
-    ) -> Result<Reservation, ReservationError>;
+    ) -> Result<(Reservation, Option<u64>), ReservationError>;
     async fn find(
         &self,
         user: UserId,
@@ -137,8 +140,20 @@ impl ReservationService {
             limit: self.settings.seats_per_user,
         };
         match self.holds.hold(request).await {
-            Ok(reservation) => {
-                self.catalogue.seats_changed(schedule.id).await;
+            Ok((reservation, seat_version)) => {
+                let state = SeatState::Held {
+                    reservation: reservation.id,
+                    until: reservation.hold_expires_at,
+                };
+                self.catalogue
+                    .seat_changed(&SeatChange {
+                        concert: schedule.concert,
+                        schedule: schedule.id,
+                        seat,
+                        state,
+                        seat_version,
+                    })
+                    .await;
                 Ok(reservation)
             }
             Err(ReservationError::SeatUnavailable) => {
@@ -160,8 +175,19 @@ impl ReservationService {
     #[tracing::instrument(skip(self), fields(user = %user))]
     pub async fn cancel(&self, user: UserId, id: i64) -> Result<Reservation, ReservationError> {
         let id = ReservationId::parse(id).ok_or(ReservationError::NotFound)?;
-        let cancelled = self.holds.cancel(user, id, self.catalogue.now()).await?;
-        self.catalogue.seats_changed(cancelled.schedule).await;
+        let (cancelled, seat_version) = self.holds.cancel(user, id, self.catalogue.now()).await?;
+        if let Some(seat_version) = seat_version {
+            let schedule = self.catalogue.schedule(cancelled.schedule.get()).await?;
+            self.catalogue
+                .seat_changed(&SeatChange {
+                    concert: schedule.concert,
+                    schedule: schedule.id,
+                    seat: cancelled.seat,
+                    state: SeatState::Available,
+                    seat_version,
+                })
+                .await;
+        }
         Ok(cancelled)
     }
 
@@ -186,15 +212,13 @@ impl From<SeatError> for ReservationError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalogue::{MockCatalogue, MockSeatMapVersions, SeatMapVersions};
-    use crate::clock::MockClock;
+    use crate::catalogue::MockCatalogue;
+    use crate::fixtures::{FakeLog, TOKEN, clock_at, stored};
     use crate::queue::{MockWaitingRoom, Place, SeparateSeatGate, WaitingRoom};
+    use crate::seat_changes::SeatChangeLog;
     use frontrow_domain::points::Points;
-    use frontrow_domain::queue::{QueueStatus, QueueToken};
-    use frontrow_domain::seat::SeatState;
+    use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken};
     use frontrow_domain::{ConcertId, ScheduleId};
-
-    const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 
     fn schedule() -> Schedule {
         Schedule {
@@ -218,34 +242,29 @@ mod tests {
         let first = seats.first().copied();
         catalogue
             .expect_seats()
-            .returning(move |_| Ok(seats.clone()));
+            .returning(move |_| Ok(seats.iter().map(|s| stored(*s, 0)).collect()));
         catalogue.expect_seat().returning(move |_, _| Ok(first));
-        let mut versions = MockSeatMapVersions::new();
-        versions.expect_current().returning(|_| Ok(1));
-        versions.expect_bump().returning(|_| Ok(()));
-        let versions: Arc<dyn SeatMapVersions> = Arc::new(versions);
-        let mut clock = MockClock::new();
-        clock.expect_now().returning(|| Timestamp(1_000));
+        let log: Arc<dyn SeatChangeLog> = Arc::new(FakeLog::default());
         let catalogue = Arc::new(CatalogueService::new(
             Arc::new(catalogue),
-            versions.clone(),
-            Arc::new(clock),
+            log.clone(),
+            Arc::new(clock_at(1_000)),
         ));
         let mut room = MockWaitingRoom::new();
         room.expect_place().returning(move |_| {
-            Ok(Some(Place {
-                token: QueueToken::parse(TOKEN).unwrap(),
-                concert: ConcertId::from_store(1),
-                user: UserId::from_store(1),
-                status,
-                position: 0,
-                estimated_wait_seconds: 0,
-            }))
+            Ok(Some(Place::new(
+                QueueToken::parse(TOKEN).unwrap(),
+                ConcertId::from_store(1),
+                UserId::from_store(1),
+                (status, 0),
+                AdmissionPolicy::new(10, 10, false).unwrap(),
+                None,
+            )))
         });
         let room: Arc<dyn WaitingRoom> = Arc::new(room);
         let gate = SeparateSeatGate {
             room: room.clone(),
-            versions,
+            log,
         };
         let queue = Arc::new(QueueService::new(room, Arc::new(gate), catalogue.clone()));
         let settings = HoldSettings {
@@ -301,7 +320,7 @@ mod tests {
         // A buyer's seat-map read has cached the schedule at its current version.
         service
             .catalogue
-            .seat_states(ScheduleId::from_store(5))
+            .seat_map(ScheduleId::from_store(5))
             .await
             .unwrap();
         let err = service
@@ -342,7 +361,7 @@ mod tests {
                 r.seat.get() == 2 && r.until == Timestamp(301_000) && r.limit == SeatLimit(4)
             })
             .returning(|r| {
-                Ok(Reservation {
+                let reservation = Reservation {
                     id: ReservationId::from_store(1),
                     user: r.user,
                     schedule: r.schedule.id,
@@ -350,13 +369,29 @@ mod tests {
                     price: r.schedule.price,
                     stored_status: frontrow_domain::reservation::ReservationStatus::Held,
                     hold_expires_at: r.until,
-                })
+                };
+                Ok((reservation, 1))
             });
         let service = service(vec![SeatState::Available; 2], holds, QueueStatus::Active);
+        // The holder looked at the map first (the database mock never changes).
+        service
+            .catalogue
+            .seat_map(ScheduleId::from_store(5))
+            .await
+            .unwrap();
         let held = service
             .hold(UserId::from_store(1), Some(TOKEN), 5, 2)
             .await
             .unwrap();
         assert_eq!(held.hold_expires_at, Timestamp(301_000));
+        let map = service
+            .catalogue
+            .seat_map(ScheduleId::from_store(5))
+            .await
+            .unwrap();
+        assert!(
+            matches!(map.seats[1], SeatState::Held { .. }),
+            "the holder's next read sees the hold"
+        );
     }
 }

@@ -82,7 +82,7 @@ impl SeatingService {
             self.queue.require_active(user, token, concert).await?;
         }
         let mut views = Vec::new();
-        for schedule in self.catalogue.schedules(concert).await? {
+        for &schedule in self.catalogue.schedules(concert).await?.iter() {
             let available_seats = self.catalogue.available_seats(schedule.id).await?;
             views.push(ScheduleView {
                 schedule,
@@ -109,10 +109,10 @@ impl SeatingService {
                 .await?;
             version
         };
-        let seats = self.catalogue.seat_states_at(schedule.id, version).await?;
+        let map = self.catalogue.seat_map_at(schedule.id, version).await?;
         Ok(SeatMap {
             schedule,
-            seats,
+            seats: map.seats.clone(),
             at: self.catalogue.now(),
         })
     }

@@ -1,8 +1,12 @@
 //! The "ticket open" scenario: U buyers (pre-created, each with enough points)
 //! join one concert's waiting room within T seconds, poll until ACTIVE (at the
-//! pace the returned estimate suggests), list schedules and seats, try to hold
-//! a random AVAILABLE seat (retrying on 409), then pay or abandon the hold.
-//! Afterwards it checks the invariants in the database.
+//! pace the server asks for, `refreshIntervalSeconds`), list schedules and
+//! seats, try to hold a random AVAILABLE seat (retrying on 409), then pay or
+//! abandon the hold. A buyer the room tells that nothing is AVAILABLE
+//! (`soldOut`) or that every seat is sold (`SOLD_OUT`, or 409 on joining)
+//! leaves: that is an outcome too. Afterwards it checks the invariants in the
+//! database, and reports its own CPU share so a reader can judge whether the
+//! load generator held the server back.
 //!
 //! Latency is measured per endpoint from the client; a request's time includes
 //! queueing in the client, which is what a buyer feels.
@@ -186,7 +190,27 @@ struct Journey {
     active_seen: Option<Duration>,
     held_at: Option<Duration>,
     paid_at: Option<Duration>,
+    /// When the buyer had an outcome: a ticket, a walk-away, or the room's
+    /// word that nothing is left.
+    outcome_at: Duration,
+    /// Admitted, then found no AVAILABLE seat in any schedule.
+    admitted_to_nothing: bool,
     outcome: &'static str,
+}
+
+/// The first moment any buyer heard that every seat is sold, in
+/// milliseconds since the sale opened (u64::MAX: not yet).
+struct Closure(std::sync::atomic::AtomicU64);
+
+impl Closure {
+    fn heard(&self, at: Duration) {
+        self.0
+            .fetch_min(at.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn at(&self) -> Option<Duration> {
+        let ms = self.0.load(std::sync::atomic::Ordering::Relaxed);
+        (ms != u64::MAX).then(|| Duration::from_millis(ms))
+    }
 }
 
 pub struct Report {
@@ -200,6 +224,14 @@ pub struct Report {
     pub all_taken_after: Option<Duration>,
     pub fairness_violations: usize,
     pub invariants: Vec<(String, i64)>,
+    /// When the last buyer had an outcome.
+    pub every_outcome_after: Duration,
+    /// Buyers admitted who then found nothing AVAILABLE.
+    pub admitted_to_nothing: usize,
+    /// Buyers admitted after the room had closed (must be 0).
+    pub admitted_after_close: usize,
+    /// The load generator's CPU time over the sale, as a share of one core.
+    pub loadtest_cpu_share: Option<f64>,
 }
 
 pub struct EndpointStats {
@@ -220,7 +252,7 @@ impl Report {
             .sum()
     }
     pub fn invariant_violations(&self) -> i64 {
-        self.invariants.iter().map(|(_, n)| n).sum()
+        self.invariants.iter().map(|(_, n)| n).sum::<i64>() + self.admitted_after_close as i64
     }
 }
 
@@ -274,8 +306,30 @@ impl fmt::Display for Report {
         }
         writeln!(
             f,
+            "every buyer had an outcome (ticket, walked away, or told nothing is AVAILABLE) after {:.2} s",
+            self.every_outcome_after.as_secs_f64()
+        )?;
+        writeln!(
+            f,
+            "admitted while nothing was AVAILABLE: {}",
+            self.admitted_to_nothing
+        )?;
+        if let Some(share) = self.loadtest_cpu_share {
+            writeln!(
+                f,
+                "load generator CPU: {:.0}% of one core over the sale",
+                share * 100.0
+            )?;
+        }
+        writeln!(
+            f,
             "fairness violations (admitted before an earlier arrival): {}",
             self.fairness_violations
+        )?;
+        writeln!(
+            f,
+            "invariant no buyer admitted after the room closed: {} violations",
+            self.admitted_after_close
         )?;
         writeln!(f, "5xx responses: {}", self.server_errors())?;
         for (name, n) in &self.invariants {
@@ -325,6 +379,7 @@ async fn create_buyer(api: &Api, i: usize, points: i64) -> anyhow::Result<(i64, 
     Ok((id, token))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn buyer_journey(
     api: Api,
     opened: Instant,
@@ -333,6 +388,7 @@ async fn buyer_journey(
     concert: i64,
     seed: u64,
     abandon: f64,
+    closure: Arc<Closure>,
 ) -> anyhow::Result<Journey> {
     let mut rng = Rng(seed | 1);
     tokio::time::sleep(delay).await;
@@ -352,22 +408,52 @@ async fn buyer_journey(
         )
         .await?;
     journey.join_answered = opened.elapsed();
+    if joined.status == StatusCode::CONFLICT && joined.body["code"] == "SOLD_OUT" {
+        closure.heard(journey.join_answered);
+        journey.outcome_at = journey.join_answered;
+        journey.outcome = "room closed";
+        return Ok(journey);
+    }
     let token = joined.body["token"]
         .as_str()
-        .context("no queue token")?
+        .with_context(|| format!("no queue token: {}", joined.body))?
         .to_owned();
     let q = [("X-Queue-Token", token.as_str())];
+    let leave = || {
+        api.call(
+            "queue_leave",
+            Method::DELETE,
+            "/api/v1/queue/tokens",
+            auth,
+            &q,
+            None,
+        )
+    };
     let mut status = joined.body.clone();
     loop {
         match status["status"].as_str() {
             Some("ACTIVE") => break,
+            Some("WAITING") if status["soldOut"] == true => {
+                // Nothing is AVAILABLE: most buyers leave rather than wait
+                // for a lapsed hold.
+                journey.outcome_at = opened.elapsed();
+                journey.outcome = "told sold out";
+                leave().await?;
+                return Ok(journey);
+            }
             Some("WAITING") => {}
+            Some("SOLD_OUT") => {
+                journey.outcome_at = opened.elapsed();
+                closure.heard(journey.outcome_at);
+                journey.outcome = "room closed";
+                leave().await?;
+                return Ok(journey);
+            }
             _ => bail!("unexpected queue state {status}"),
         }
-        // Respect the estimate, but look again at least every 2 s and at most 5/s.
-        let eta = status["estimatedWaitSeconds"].as_f64().unwrap_or(1.0);
-        let pause =
-            Duration::from_millis((eta * 500.0).clamp(200.0, 2000.0) as u64 + rng.below(100));
+        // The server's pace, with a little jitter so polls do not align.
+        let pace = status["refreshIntervalSeconds"].as_f64().unwrap_or(2.0);
+        let pause = Duration::from_millis((pace * 1000.0) as u64 + rng.below(250));
         tokio::time::sleep(pause).await;
         let sent = opened.elapsed();
         status = api
@@ -405,6 +491,7 @@ async fn buyer_journey(
                 .collect()
         })
         .unwrap_or_default();
+    journey.admitted_to_nothing = open.is_empty();
     let mut held = None;
     let mut attempts = 0;
     while held.is_none() && !open.is_empty() && attempts < 4 {
@@ -451,19 +538,13 @@ async fn buyer_journey(
         }
     }
     let Some(reservation) = held else {
-        api.call(
-            "queue_leave",
-            Method::DELETE,
-            "/api/v1/queue/tokens",
-            auth,
-            &q,
-            None,
-        )
-        .await?;
+        leave().await?;
+        journey.outcome_at = opened.elapsed();
         journey.outcome = "sold out";
         return Ok(journey);
     };
     if rng.chance(abandon) {
+        journey.outcome_at = opened.elapsed();
         journey.outcome = "abandoned";
         return Ok(journey);
     }
@@ -477,6 +558,7 @@ async fn buyer_journey(
             Some(json!({ "reservationId": reservation })),
         )
         .await?;
+    journey.outcome_at = opened.elapsed();
     journey.outcome = if paid.status == StatusCode::CREATED {
         "paid"
     } else {
@@ -486,6 +568,27 @@ async fn buyer_journey(
         journey.paid_at = Some(opened.elapsed());
     }
     Ok(journey)
+}
+
+/// Buyers the room let in after it had closed: the room still said WAITING
+/// to a poll sent after some buyer had been told every seat is sold, and
+/// later said ACTIVE.
+fn admitted_after_close(journeys: &[Journey], closed: Option<Duration>) -> usize {
+    let Some(closed) = closed else { return 0 };
+    journeys
+        .iter()
+        .filter(|j| j.active_seen.is_some() && j.last_waiting_poll_sent.is_some_and(|t| t > closed))
+        .count()
+}
+
+/// This process's CPU time (user + system) so far, from /proc (Linux; 100
+/// ticks per second, the kernel's USER_HZ on every mainstream platform).
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after_name = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
 }
 
 /// Users admitted before someone who had finished joining before they began.
@@ -615,6 +718,8 @@ pub async fn ticket_open(
     }
 
     let opened = Instant::now();
+    let cpu_at_open = cpu_time();
+    let closure = Arc::new(Closure(std::sync::atomic::AtomicU64::new(u64::MAX)));
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
     let window = scenario.join_window.as_millis() as u64;
     let mut journeys = Vec::with_capacity(buyers.len());
@@ -628,6 +733,7 @@ pub async fn ticket_open(
             concert,
             rng.next(),
             scenario.abandon,
+            closure.clone(),
         )));
     }
     let mut done = Vec::with_capacity(journeys.len());
@@ -645,6 +751,9 @@ pub async fn ticket_open(
         }
     }
     let elapsed = opened.elapsed();
+    let loadtest_cpu_share = cpu_at_open
+        .zip(cpu_time())
+        .map(|(before, after)| (after - before).as_secs_f64() / elapsed.as_secs_f64());
     let total_seats = (scenario.schedules * scenario.seats) as usize;
     let paid: Vec<Duration> = done.iter().filter_map(|j| j.paid_at).collect();
     let sold_out_after = (paid.len() >= total_seats)
@@ -695,6 +804,10 @@ pub async fn ticket_open(
         all_taken_after,
         fairness_violations: fairness_violations(&done),
         invariants,
+        every_outcome_after: done.iter().map(|j| j.outcome_at).max().unwrap_or_default(),
+        admitted_to_nothing: done.iter().filter(|j| j.admitted_to_nothing).count(),
+        admitted_after_close: admitted_after_close(&done, closure.at()),
+        loadtest_cpu_share,
     })
 }
 

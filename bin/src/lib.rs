@@ -11,19 +11,22 @@ use frontrow_adapters::auth::Hs256Tokens;
 use frontrow_adapters::http::{self, AppState, Ping};
 use frontrow_adapters::kafka::KafkaSink;
 use frontrow_adapters::memory::bus::InProcessBus;
-use frontrow_adapters::memory::{versions::MemorySeatMapVersions, waiting_room::MemoryWaitingRoom};
+use frontrow_adapters::memory::{seat_log::MemorySeatChangeLog, waiting_room::MemoryWaitingRoom};
 use frontrow_adapters::redis::{
-    RedisPing, versions::RedisSeatMapVersions, waiting_room::RedisWaitingRoom,
+    RedisPing, seat_log::RedisSeatChangeLog, waiting_room::RedisWaitingRoom,
 };
 use frontrow_adapters::sql::{Backend, SqlStore};
 use frontrow_application::Clock;
-use frontrow_application::catalogue::{CatalogueService, SeatMapVersions};
+use frontrow_application::catalogue::CatalogueService;
 use frontrow_application::clock::SystemClock;
 use frontrow_application::events::{EventRelay, EventSink};
 use frontrow_application::payments::PaymentService;
 use frontrow_application::points::PointsService;
-use frontrow_application::queue::{QueueService, SeatGate, SeparateSeatGate, WaitingRoom};
+use frontrow_application::queue::{
+    QueueService, RoomSettings, SeatGate, SeparateSeatGate, WaitingRoom,
+};
 use frontrow_application::reservations::{HoldSettings, ReservationService};
+use frontrow_application::seat_changes::SeatChangeLog;
 use frontrow_application::seating::SeatingService;
 use frontrow_application::users::Users;
 use frontrow_domain::Timestamp;
@@ -132,6 +135,15 @@ pub struct Config {
         global = true
     )]
     pub active_seconds: u64,
+    /// An ACTIVE user who makes no request for this long loses the slot to
+    /// the next in line (0: never). In process only for now.
+    #[arg(
+        long,
+        env = "FRONTROW_ACTIVE_IDLE_SECONDS",
+        default_value_t = 120,
+        global = true
+    )]
+    pub active_idle_seconds: u64,
     /// Default most ACTIVE users per concert (operators can change it per concert).
     #[arg(
         long,
@@ -301,10 +313,10 @@ pub struct Wiring {
     pub description: String,
 }
 
-/// The waiting room and seat-map versions: both in Redis, or both in process.
+/// The waiting room and the seat-change log: both in Redis, or both in process.
 struct QueueStores {
     room: Arc<dyn WaitingRoom>,
-    versions: Arc<dyn SeatMapVersions>,
+    log: Arc<dyn SeatChangeLog>,
     seat_gate: Arc<dyn SeatGate>,
     name: &'static str,
 }
@@ -332,9 +344,14 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut dependencies: Vec<(&'static str, Arc<dyn Ping>)> =
         vec![("database", Arc::new(store.clone()))];
+    let room_settings = RoomSettings {
+        default_policy: policy,
+        active_ms: (config.active_seconds as i64).saturating_mul(1000),
+        active_idle_ms: (config.active_idle_seconds as i64).saturating_mul(1000),
+    };
     let QueueStores {
         room,
-        versions,
+        log,
         seat_gate,
         name: queue_name,
     } = match &config.redis_url {
@@ -346,30 +363,27 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
             let room = Arc::new(RedisWaitingRoom::new(
                 conn.clone(),
                 &config.redis_prefix,
-                policy,
-                config.active_seconds,
+                room_settings,
             ));
             QueueStores {
                 room: room.clone(),
-                versions: Arc::new(RedisSeatMapVersions::new(conn, &config.redis_prefix)),
+                log: Arc::new(RedisSeatChangeLog::new(conn, &config.redis_prefix)),
                 seat_gate: room,
                 name: "redis",
             }
         }
         None => {
-            let room: Arc<dyn WaitingRoom> = Arc::new(MemoryWaitingRoom::new(
-                policy,
-                config.active_seconds,
-                clock.clone(),
-            ));
-            let versions: Arc<dyn SeatMapVersions> = Arc::new(MemorySeatMapVersions::default());
+            let memory_room = Arc::new(MemoryWaitingRoom::new(room_settings, clock.clone()));
+            let log: Arc<dyn SeatChangeLog> =
+                Arc::new(MemorySeatChangeLog::new(memory_room.clone()));
+            let room: Arc<dyn WaitingRoom> = memory_room;
             let seat_gate = Arc::new(SeparateSeatGate {
                 room: room.clone(),
-                versions: versions.clone(),
+                log: log.clone(),
             });
             QueueStores {
                 room,
-                versions,
+                log,
                 seat_gate,
                 name: "in-process",
             }
@@ -402,11 +416,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         holder,
     ));
     let shared = Arc::new(store.clone());
-    let catalogue = Arc::new(CatalogueService::new(
-        shared.clone(),
-        versions,
-        clock.clone(),
-    ));
+    let catalogue = Arc::new(CatalogueService::new(shared.clone(), log, clock.clone()));
     let queue = Arc::new(QueueService::new(room, seat_gate, catalogue.clone()));
     let settings = HoldSettings {
         hold_seconds: config.hold_seconds,

@@ -28,6 +28,8 @@ pub enum QueueStatus {
     Active,
     /// Paid, left, or ran out of active time: the holder must join again.
     Expired,
+    /// Every seat of the concert is sold: the room is closed for good.
+    SoldOut,
 }
 
 impl QueueStatus {
@@ -36,9 +38,42 @@ impl QueueStatus {
             QueueStatus::Waiting => "WAITING",
             QueueStatus::Active => "ACTIVE",
             QueueStatus::Expired => "EXPIRED",
+            QueueStatus::SoldOut => "SOLD_OUT",
         }
     }
 }
+
+/// What is left to sell in a concert, as the room knows it from committed
+/// seat changes: every seat, the sold ones, and the holds still live now.
+/// A hold that lapses returns its seat, so `available` can grow again until
+/// every seat is sold; then the room is closed for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stock {
+    pub total: i64,
+    pub sold: i64,
+    pub held: i64,
+}
+
+impl Stock {
+    /// Seats nobody holds or owns now.
+    pub fn available(self) -> i64 {
+        (self.total - self.sold - self.held).max(0)
+    }
+
+    /// Nothing to sell right now; held seats may still return.
+    pub fn sold_out(self) -> bool {
+        self.available() == 0
+    }
+
+    /// Every seat is sold: nothing can ever return.
+    pub fn closed(self) -> bool {
+        self.sold >= self.total
+    }
+}
+
+/// The shortest and longest pause the server asks of a polling client.
+pub const MIN_REFRESH_SECONDS: i64 = 2;
+pub const MAX_REFRESH_SECONDS: i64 = 60;
 
 /// An operator's settings for one concert's waiting room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,11 +126,16 @@ impl AdmissionPolicy {
         }
     }
 
-    /// How many waiting users to admit now, and the bucket after admitting them.
+    /// How many waiting users to admit now, and the bucket after admitting
+    /// them. `sellable` is false while the concert has no seat AVAILABLE:
+    /// then nobody is let in to a sale with nothing to sell, exactly as if
+    /// the room were paused, and admission resumes by itself when a seat
+    /// returns.
     pub fn admissions(
         self,
         active: i64,
         waiting: i64,
+        sellable: bool,
         bucket: AdmissionBucket,
         now: Timestamp,
     ) -> (i64, AdmissionBucket) {
@@ -105,7 +145,7 @@ impl AdmissionPolicy {
             .milli_tokens
             .saturating_add(elapsed.saturating_mul(self.admit_per_second))
             .min(full);
-        let admit = if self.paused {
+        let admit = if self.paused || !sellable {
             0
         } else {
             (self.capacity - active)
@@ -128,6 +168,25 @@ impl AdmissionPolicy {
             0
         } else {
             (position + self.admit_per_second - 1) / self.admit_per_second
+        }
+    }
+
+    /// How long a client at `position` should wait before asking again: half
+    /// its estimated wait, from `MIN_REFRESH_SECONDS` to
+    /// `MAX_REFRESH_SECONDS`. Buyers near the front ask often, buyers far
+    /// back rarely, so a line of N buyers admitted at r/s polls at about
+    /// `r/2 * 2 + 2r * ln(N / 4r)` (the head within 4r places at one poll
+    /// per 2 s, the rest at 2r/p each), capped at N / 60 for the tail:
+    /// 3,300/s for 20,000 buyers at 500/s, 6,700/s for 200,000 (see
+    /// docs/architecture.md). A paused or sold-out room is asked every
+    /// 10 s: nothing moves until an operator or a lapsing hold moves it.
+    pub fn refresh_seconds(self, status: QueueStatus, position: i64, sold_out: bool) -> i64 {
+        match status {
+            QueueStatus::Waiting if self.paused || sold_out => 10,
+            QueueStatus::Waiting => (self.estimated_wait_seconds(position) / 2)
+                .clamp(MIN_REFRESH_SECONDS, MAX_REFRESH_SECONDS),
+            QueueStatus::Active => 30,
+            QueueStatus::Expired | QueueStatus::SoldOut => 0,
         }
     }
 }
@@ -191,16 +250,16 @@ mod tests {
     #[test]
     fn admission_never_exceeds_capacity() {
         let p = policy(10, 1000);
-        let (n, _) = p.admissions(7, 100, p.fresh_bucket(Timestamp(0)), Timestamp(0));
+        let (n, _) = p.admissions(7, 100, true, p.fresh_bucket(Timestamp(0)), Timestamp(0));
         assert_eq!(n, 3);
-        let (n, _) = p.admissions(10, 100, p.fresh_bucket(Timestamp(0)), Timestamp(0));
+        let (n, _) = p.admissions(10, 100, true, p.fresh_bucket(Timestamp(0)), Timestamp(0));
         assert_eq!(n, 0);
     }
 
     #[test]
     fn admission_never_exceeds_waiting() {
         let p = policy(10, 1000);
-        let (n, _) = p.admissions(0, 2, p.fresh_bucket(Timestamp(0)), Timestamp(0));
+        let (n, _) = p.admissions(0, 2, true, p.fresh_bucket(Timestamp(0)), Timestamp(0));
         assert_eq!(n, 2);
     }
 
@@ -208,13 +267,13 @@ mod tests {
     fn admission_follows_the_rate() {
         let p = policy(1000, 5);
         let start = Timestamp(0);
-        let (n, bucket) = p.admissions(0, 100, p.fresh_bucket(start), start);
+        let (n, bucket) = p.admissions(0, 100, true, p.fresh_bucket(start), start);
         assert_eq!(n, 5, "a full bucket holds one second's worth");
-        let (n, bucket) = p.admissions(5, 95, bucket, Timestamp(199));
+        let (n, bucket) = p.admissions(5, 95, true, bucket, Timestamp(199));
         assert_eq!(n, 0, "199 ms refills less than one token at 5/s");
-        let (n, bucket) = p.admissions(5, 95, bucket, Timestamp(200));
+        let (n, bucket) = p.admissions(5, 95, true, bucket, Timestamp(200));
         assert_eq!(n, 1);
-        let (n, _) = p.admissions(6, 94, bucket, Timestamp(60_000));
+        let (n, _) = p.admissions(6, 94, true, bucket, Timestamp(60_000));
         assert_eq!(
             n, 5,
             "an idle bucket does not burst above one second's worth"
@@ -227,6 +286,7 @@ mod tests {
         let (n, bucket) = paused.admissions(
             0,
             10,
+            true,
             AdmissionBucket {
                 milli_tokens: 0,
                 updated_at: Timestamp(0),
@@ -238,13 +298,47 @@ mod tests {
     }
 
     #[test]
+    fn a_sale_with_nothing_available_admits_nobody_until_a_seat_returns() {
+        let p = policy(10, 5);
+        let bucket = p.fresh_bucket(Timestamp(0));
+        let (n, bucket) = p.admissions(0, 10, false, bucket, Timestamp(0));
+        assert_eq!(n, 0);
+        let (n, _) = p.admissions(0, 10, true, bucket, Timestamp(0));
+        assert_eq!(n, 5);
+        let stock = Stock {
+            total: 4,
+            sold: 2,
+            held: 2,
+        };
+        assert!(stock.sold_out() && !stock.closed());
+        let stock = Stock {
+            total: 4,
+            sold: 4,
+            held: 0,
+        };
+        assert!(stock.sold_out() && stock.closed());
+    }
+
+    #[test]
+    fn buyers_far_back_are_asked_to_poll_less_often() {
+        let p = policy(1000, 500);
+        let near = p.refresh_seconds(QueueStatus::Waiting, 10, false);
+        let far = p.refresh_seconds(QueueStatus::Waiting, 20_000, false);
+        let very_far = p.refresh_seconds(QueueStatus::Waiting, 1_000_000, false);
+        assert_eq!(near, MIN_REFRESH_SECONDS);
+        assert_eq!(far, 20);
+        assert_eq!(very_far, MAX_REFRESH_SECONDS);
+        assert_eq!(p.refresh_seconds(QueueStatus::SoldOut, 0, true), 0);
+    }
+
+    #[test]
     fn a_clock_that_goes_backwards_refills_nothing() {
         let p = policy(10, 5);
         let bucket = AdmissionBucket {
             milli_tokens: 0,
             updated_at: Timestamp(1000),
         };
-        let (n, _) = p.admissions(0, 10, bucket, Timestamp(500));
+        let (n, _) = p.admissions(0, 10, true, bucket, Timestamp(500));
         assert_eq!(n, 0);
     }
 

@@ -82,6 +82,7 @@ pub fn base_config() -> Config {
         redis_prefix: format!("frontrow-test:{}:", unique()),
         hold_seconds: 300,
         active_seconds: 600,
+        active_idle_seconds: 0,
         queue_capacity: 100_000,
         admit_per_second: 100_000,
         max_seats_per_user: 4,

@@ -70,6 +70,23 @@ struct QueueState {
     capacity: i64,
     admit_per_second: i64,
     paused: bool,
+    /// What is left to sell, as the room knows it from seat changes; absent
+    /// for a concert created before the room counted seats.
+    stock: Option<StockState>,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct StockState {
+    total: i64,
+    available: i64,
+    /// Held now; these seats return if their holds lapse.
+    held: i64,
+    sold: i64,
+    /// Nothing AVAILABLE: admission waits for a seat to return.
+    sold_out: bool,
+    /// Every seat sold: the room is closed for good.
+    closed: bool,
 }
 
 fn queue_state(stats: RoomStats) -> Json<QueueState> {
@@ -79,6 +96,14 @@ fn queue_state(stats: RoomStats) -> Json<QueueState> {
         capacity: stats.policy.capacity(),
         admit_per_second: stats.policy.admit_per_second(),
         paused: stats.policy.paused(),
+        stock: stats.stock.map(|stock| StockState {
+            total: stock.total,
+            available: stock.available(),
+            held: stock.held,
+            sold: stock.sold,
+            sold_out: stock.sold_out(),
+            closed: stock.closed(),
+        }),
     })
 }
 

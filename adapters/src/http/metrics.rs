@@ -57,6 +57,18 @@ pub async fn metrics(state: Data<&Arc<AppState>>) -> Response {
         "gauge",
         stats.last_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0,
     );
+    gauge(
+        "frontrow_seat_map_loads_total",
+        "Whole seat maps read from the database (start, unfillable gaps, age).",
+        "counter",
+        state.catalogue.seat_map_loads() as f64,
+    );
+    gauge(
+        "frontrow_seat_changes_applied_total",
+        "Seat changes applied to this instance's maps from the change log.",
+        "counter",
+        state.catalogue.seat_changes_applied() as f64,
+    );
     Response::builder()
         .status(StatusCode::OK)
         .content_type("text/plain; version=0.0.4")

@@ -143,6 +143,7 @@ impl From<QueueError> for ProblemResponse {
             QueueError::WrongConcert => (StatusCode::FORBIDDEN, "QUEUE_TOKEN_WRONG_CONCERT"),
             QueueError::NotActive => (StatusCode::FORBIDDEN, "QUEUE_NOT_ACTIVE"),
             QueueError::Expired => (StatusCode::FORBIDDEN, "QUEUE_TOKEN_EXPIRED"),
+            QueueError::SoldOut => (StatusCode::CONFLICT, "SOLD_OUT"),
             QueueError::ConcertNotFound => (StatusCode::NOT_FOUND, "CONCERT_NOT_FOUND"),
             QueueError::InvalidPolicy(_) => (StatusCode::BAD_REQUEST, "INVALID_QUEUE_POLICY"),
             QueueError::Store(e) => return unavailable(&e),

@@ -2,5 +2,5 @@
 //! for the embedded default (one instance, no Redis).
 
 pub mod bus;
-pub mod versions;
+pub mod seat_log;
 pub mod waiting_room;

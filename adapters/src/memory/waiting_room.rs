@@ -2,12 +2,20 @@
 //! `AdmissionPolicy::admissions` applied under one lock, one place per user
 //! per concert, and positions in O(log n) through a Fenwick tree over arrival
 //! numbers (a user may leave from the middle of the line).
+//!
+//! An ACTIVE place lapses at its hard deadline or when its holder has asked
+//! for nothing for `active_idle`, whichever comes first (one ordered set, so
+//! O(log n) per touch and per lapse). The room follows the concert's stock
+//! from the seat changes: with nothing AVAILABLE it admits nobody, and with
+//! every seat sold it is closed.
 
 use async_trait::async_trait;
-use frontrow_application::queue::{Place, RoomStats, WaitingRoom};
+use frontrow_application::queue::{Place, RoomSettings, RoomStats, WaitingRoom};
+use frontrow_application::seat_changes::SeatChange;
 use frontrow_application::{Clock, StoreError};
-use frontrow_domain::queue::{AdmissionBucket, AdmissionPolicy, QueueStatus, QueueToken};
-use frontrow_domain::{ConcertId, Timestamp, UserId};
+use frontrow_domain::queue::{AdmissionBucket, AdmissionPolicy, QueueStatus, QueueToken, Stock};
+use frontrow_domain::seat::{SeatNumber, SeatState};
+use frontrow_domain::{ConcertId, ScheduleId, Timestamp, UserId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -47,37 +55,128 @@ impl Fenwick {
     }
 }
 
+/// An ACTIVE place: its hard deadline (`--active-seconds` after admission)
+/// and the last time its holder asked for anything.
+#[derive(Clone, Copy)]
+struct Slot {
+    deadline: Timestamp,
+    seen: Timestamp,
+}
+
+/// What is left to sell in one concert, kept from the seat changes.
+struct StockBook {
+    total: i64,
+    sold: i64,
+    /// Holds by deadline; lapsed ones are dropped when stock is read.
+    holds: BTreeSet<(Timestamp, ScheduleId, SeatNumber)>,
+    /// Each changed seat's last state and seat version.
+    seats: HashMap<(ScheduleId, SeatNumber), (u64, SeatState)>,
+}
+
+impl StockBook {
+    fn new(total: i64) -> Self {
+        Self {
+            total,
+            sold: 0,
+            holds: BTreeSet::new(),
+            seats: HashMap::new(),
+        }
+    }
+
+    /// Applies a change newer (by seat version) than what the book holds.
+    fn apply(&mut self, change: &SeatChange) {
+        let key = (change.schedule, change.seat);
+        let (known, old) = self
+            .seats
+            .get(&key)
+            .copied()
+            .unwrap_or((0, SeatState::Available));
+        if change.seat_version <= known && self.seats.contains_key(&key) {
+            return;
+        }
+        match old {
+            SeatState::Sold { .. } => self.sold -= 1,
+            SeatState::Held { until, .. } => {
+                self.holds.remove(&(until, change.schedule, change.seat));
+            }
+            SeatState::Available => {}
+        }
+        match change.state {
+            SeatState::Sold { .. } => self.sold += 1,
+            SeatState::Held { until, .. } => {
+                self.holds.insert((until, change.schedule, change.seat));
+            }
+            SeatState::Available => {}
+        }
+        self.seats.insert(key, (change.seat_version, change.state));
+    }
+
+    fn stock(&mut self, now: Timestamp) -> Stock {
+        while self
+            .holds
+            .first()
+            .is_some_and(|(until, _, _)| *until <= now)
+        {
+            self.holds.pop_first();
+        }
+        Stock {
+            total: self.total,
+            sold: self.sold,
+            held: self.holds.len() as i64,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Room {
     next_arrival: usize,
     waiting: BTreeMap<usize, QueueToken>,
     arrivals: HashMap<QueueToken, usize>,
     line: Fenwick,
-    active: HashMap<QueueToken, Timestamp>,
-    deadlines: BTreeSet<(Timestamp, QueueToken)>,
+    active: HashMap<QueueToken, Slot>,
+    /// ACTIVE places by the moment they lapse: the hard deadline, or
+    /// `active_idle` after their holder was last seen, whichever is first.
+    lapses: BTreeSet<(Timestamp, QueueToken)>,
     users: HashMap<UserId, QueueToken>,
     policy: Option<AdmissionPolicy>,
     bucket: Option<AdmissionBucket>,
+    stock: Option<StockBook>,
 }
 
 impl Room {
-    fn policy(&self, default: AdmissionPolicy) -> AdmissionPolicy {
-        self.policy.unwrap_or(default)
+    fn policy(&self, settings: &RoomSettings) -> AdmissionPolicy {
+        self.policy.unwrap_or(settings.default_policy)
     }
 
-    fn admit(&mut self, default: AdmissionPolicy, active_ms: i64, now: Timestamp) {
-        while let Some((deadline, token)) = self.deadlines.first().cloned() {
-            if deadline > now {
+    fn stock(&mut self, now: Timestamp) -> Option<Stock> {
+        self.stock.as_mut().map(|book| book.stock(now))
+    }
+
+    fn lapse_at(slot: Slot, settings: &RoomSettings) -> Timestamp {
+        if settings.active_idle_ms > 0 {
+            slot.deadline.min(Timestamp(
+                slot.seen.millis().saturating_add(settings.active_idle_ms),
+            ))
+        } else {
+            slot.deadline
+        }
+    }
+
+    fn admit(&mut self, settings: &RoomSettings, now: Timestamp) {
+        while let Some((at, token)) = self.lapses.first().cloned() {
+            if at > now {
                 break;
             }
-            self.deadlines.pop_first();
+            self.lapses.pop_first();
             self.active.remove(&token);
         }
-        let policy = self.policy(default);
+        let policy = self.policy(settings);
+        let sellable = self.stock(now).is_none_or(|stock| !stock.sold_out());
         let bucket = self.bucket.unwrap_or_else(|| policy.fresh_bucket(now));
         let (admit, bucket) = policy.admissions(
             self.active.len() as i64,
             self.waiting.len() as i64,
+            sellable,
             bucket,
             now,
         );
@@ -88,9 +187,26 @@ impl Room {
             };
             self.arrivals.remove(&token);
             self.line.add(arrival, -1);
-            let deadline = Timestamp(now.millis() + active_ms);
-            self.active.insert(token.clone(), deadline);
-            self.deadlines.insert((deadline, token));
+            let slot = Slot {
+                deadline: Timestamp(now.millis().saturating_add(settings.active_ms)),
+                seen: now,
+            };
+            self.lapses
+                .insert((Self::lapse_at(slot, settings), token.clone()));
+            self.active.insert(token, slot);
+        }
+    }
+
+    /// The holder of an ACTIVE place asked for something: it stays present.
+    fn touch(&mut self, token: &QueueToken, settings: &RoomSettings, now: Timestamp) {
+        if let Some(slot) = self.active.get_mut(token) {
+            let before = Self::lapse_at(*slot, settings);
+            slot.seen = now;
+            let after = Self::lapse_at(*slot, settings);
+            if after != before {
+                self.lapses.remove(&(before, token.clone()));
+                self.lapses.insert((after, token.clone()));
+            }
         }
     }
 
@@ -104,14 +220,30 @@ impl Room {
         }
     }
 
-    fn remove(&mut self, token: &QueueToken) {
+    fn remove(&mut self, token: &QueueToken, settings: &RoomSettings) {
         if let Some(arrival) = self.arrivals.remove(token) {
             self.waiting.remove(&arrival);
             self.line.add(arrival, -1);
         }
-        if let Some(deadline) = self.active.remove(token) {
-            self.deadlines.remove(&(deadline, token.clone()));
+        if let Some(slot) = self.active.remove(token) {
+            self.lapses
+                .remove(&(Self::lapse_at(slot, settings), token.clone()));
         }
+    }
+
+    /// The place of `token` now, with the room's policy and stock.
+    fn place(
+        &mut self,
+        token: &QueueToken,
+        concert: ConcertId,
+        user: UserId,
+        settings: &RoomSettings,
+        now: Timestamp,
+    ) -> Place {
+        let found = self.status(token);
+        let policy = self.policy(settings);
+        let stock = self.stock(now);
+        Place::new(token.clone(), concert, user, found, policy, stock)
     }
 }
 
@@ -123,21 +255,15 @@ struct Rooms {
 
 pub struct MemoryWaitingRoom {
     state: Mutex<Rooms>,
-    default_policy: AdmissionPolicy,
-    active_ms: i64,
+    settings: RoomSettings,
     clock: Arc<dyn Clock>,
 }
 
 impl MemoryWaitingRoom {
-    pub fn new(
-        default_policy: AdmissionPolicy,
-        active_seconds: u64,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(settings: RoomSettings, clock: Arc<dyn Clock>) -> Self {
         Self {
             state: Mutex::default(),
-            default_policy,
-            active_ms: (active_seconds as i64).saturating_mul(1000),
+            settings,
             clock,
         }
     }
@@ -149,66 +275,79 @@ impl MemoryWaitingRoom {
             .map_err(|_| StoreError::new("waiting room lock poisoned"))?;
         Ok(f(&mut rooms, self.clock.now()))
     }
+
+    /// A committed seat change: the concert's stock follows it (see
+    /// `MemorySeatChangeLog`).
+    pub fn seat_changed(&self, change: &SeatChange) -> Result<(), StoreError> {
+        self.with_rooms(|state, _| {
+            if let Some(book) = state
+                .rooms
+                .get_mut(&change.concert)
+                .and_then(|room| room.stock.as_mut())
+            {
+                book.apply(change);
+            }
+        })
+    }
+
+    /// The concert's seats, once: the room starts counting its stock.
+    pub fn open_stock(&self, concert: ConcertId, total: i64) -> Result<(), StoreError> {
+        self.with_rooms(|state, _| {
+            let room = state.rooms.entry(concert).or_default();
+            if room.stock.is_none() {
+                room.stock = Some(StockBook::new(total));
+            }
+        })
+    }
 }
 
 #[async_trait]
 impl WaitingRoom for MemoryWaitingRoom {
     async fn join(&self, concert: ConcertId, user: UserId) -> Result<(Place, bool), StoreError> {
-        let (default, active_ms) = (self.default_policy, self.active_ms);
+        let settings = &self.settings;
         let fresh = QueueToken::from_random(crate::random::bytes16());
         self.with_rooms(|state, now| {
             let room = state.rooms.entry(concert).or_default();
-            room.admit(default, active_ms, now);
+            room.admit(settings, now);
             let existing = room
                 .users
                 .get(&user)
                 .cloned()
                 .filter(|t| room.status(t).0 != QueueStatus::Expired);
-            let (token, created) = match existing {
-                Some(token) => (token, false),
-                None => {
-                    let arrival = room.next_arrival;
-                    room.next_arrival += 1;
-                    room.waiting.insert(arrival, fresh.clone());
-                    room.arrivals.insert(fresh.clone(), arrival);
-                    room.line.add(arrival, 1);
-                    room.users.insert(user, fresh.clone());
-                    state.tokens.insert(fresh.clone(), (concert, user));
-                    room.admit(default, active_ms, now);
-                    (fresh, true)
-                }
-            };
-            let (status, position) = room.status(&token);
-            let policy = room.policy(default);
-            (
-                Place {
-                    token,
-                    concert,
-                    user,
-                    status,
-                    position,
-                    estimated_wait_seconds: policy.estimated_wait_seconds(position),
-                },
-                created,
-            )
+            if let Some(token) = existing {
+                room.touch(&token, settings, now);
+                return (room.place(&token, concert, user, settings, now), false);
+            }
+            if room.stock(now).is_some_and(Stock::closed) {
+                let place = room.place(&fresh, concert, user, settings, now);
+                return (
+                    Place {
+                        status: QueueStatus::SoldOut,
+                        ..place
+                    },
+                    false,
+                );
+            }
+            let arrival = room.next_arrival;
+            room.next_arrival += 1;
+            room.waiting.insert(arrival, fresh.clone());
+            room.arrivals.insert(fresh.clone(), arrival);
+            room.line.add(arrival, 1);
+            room.users.insert(user, fresh.clone());
+            state.tokens.insert(fresh.clone(), (concert, user));
+            room.admit(settings, now);
+            (room.place(&fresh, concert, user, settings, now), true)
         })
     }
 
     async fn place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError> {
-        let (default, active_ms) = (self.default_policy, self.active_ms);
+        let settings = &self.settings;
         self.with_rooms(|state, now| {
             let &(concert, user) = state.tokens.get(token)?;
             let room = state.rooms.get_mut(&concert)?;
-            room.admit(default, active_ms, now);
-            let (status, position) = room.status(token);
-            Some(Place {
-                token: token.clone(),
-                concert,
-                user,
-                status,
-                position,
-                estimated_wait_seconds: room.policy(default).estimated_wait_seconds(position),
-            })
+            room.admit(settings, now);
+            room.touch(token, settings, now);
+            Some(room.place(token, concert, user, settings, now))
         })
     }
 
@@ -221,13 +360,13 @@ impl WaitingRoom for MemoryWaitingRoom {
     }
 
     async fn leave(&self, token: &QueueToken) -> Result<(), StoreError> {
-        let (default, active_ms) = (self.default_policy, self.active_ms);
+        let settings = &self.settings;
         self.with_rooms(|state, now| {
             if let Some(&(concert, _)) = state.tokens.get(token)
                 && let Some(room) = state.rooms.get_mut(&concert)
             {
-                room.remove(token);
-                room.admit(default, active_ms, now);
+                room.remove(token, settings);
+                room.admit(settings, now);
             }
         })
     }
@@ -241,14 +380,15 @@ impl WaitingRoom for MemoryWaitingRoom {
     }
 
     async fn stats(&self, concert: ConcertId) -> Result<RoomStats, StoreError> {
-        let (default, active_ms) = (self.default_policy, self.active_ms);
+        let settings = &self.settings;
         self.with_rooms(|state, now| {
             let room = state.rooms.entry(concert).or_default();
-            room.admit(default, active_ms, now);
+            room.admit(settings, now);
             RoomStats {
                 waiting: room.waiting.len() as i64,
                 active: room.active.len() as i64,
-                policy: room.policy(default),
+                policy: room.policy(settings),
+                stock: room.stock(now),
             }
         })
     }

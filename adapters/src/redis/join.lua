@@ -6,6 +6,12 @@ local concert, user, fresh, ttl = ARGV[2], ARGV[6], ARGV[7], ARGV[8]
 local r = room(concert)
 local now = now_ms()
 local token, created = fresh, 1
+-- A room whose every seat is sold takes nobody new.
+local total, sold, held = stock(r, now)
+if total >= 0 and sold >= total then
+  local capacity, rate, paused = policy(r)
+  return {fresh, 'SOLD_OUT', 0, capacity, rate, paused and 1 or 0, 0, total, sold, held}
+end
 -- Most joins in a rush are first joins: claim the user's slot in one call.
 if redis.call('HSETNX', r.users, user, fresh) == 0 then
   token = redis.call('HGET', r.users, user)
@@ -22,4 +28,5 @@ if created == 1 then
 end
 local capacity, rate, paused = admit(r, now)
 local s, position = status(r, token, now)
-return {token, s, position, capacity, rate, paused, created}
+total, sold, held = stock(r, now)
+return {token, s, position, capacity, rate, paused, created, total, sold, held}

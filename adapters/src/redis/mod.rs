@@ -2,7 +2,7 @@
 //! Every key starts with the configured prefix, so deployments and test runs
 //! can share one Redis.
 
-pub mod versions;
+pub mod seat_log;
 pub mod waiting_room;
 
 use frontrow_domain::ScheduleId;
@@ -13,6 +13,16 @@ use redis::aio::ConnectionManager;
 /// it in the same round trip as the caller's place.
 fn seat_map_key(prefix: &str, schedule: ScheduleId) -> String {
     format!("{prefix}seatmap:{schedule}")
+}
+
+/// A schedule's log of seat changes (see `seat_log`).
+fn seat_log_key(prefix: &str, schedule: ScheduleId) -> String {
+    format!("{prefix}seatlog:{schedule}")
+}
+
+/// One of a concert room's keys (prelude.lua's `room()` spells them too).
+fn room_key(prefix: &str, concert: frontrow_domain::ConcertId, name: &str) -> String {
+    format!("{prefix}q:{concert}:{name}")
 }
 
 /// `concert:user` of a token (prelude.lua spells it too).

@@ -17,10 +17,23 @@ local function room(concert)
   local base = prefix .. 'q:' .. concert .. ':'
   -- The policy hash also holds the admission bucket (fields milli and ts),
   -- so an admission round reads both in one call.
+  -- stock (HASH total, sold), holds (ZSET schedule:seat -> hold deadline)
+  -- and seats (HASH schedule:seat -> seat version) follow the seat changes
+  -- (seat_change.lua; waiting_room.rs spells them too).
   return {
     wait = base .. 'wait', active = base .. 'active', policy = base .. 'policy',
-    seq = base .. 'seq', users = base .. 'users',
+    seq = base .. 'seq', users = base .. 'users', stock = base .. 'stock',
+    holds = base .. 'holds',
   }
+end
+
+-- What is left to sell: total, sold and live holds; total is -1 for a room
+-- that was never told its concert's seats. Mirrors queue::Stock.
+local function stock(r, now)
+  local s = redis.call('HMGET', r.stock, 'total', 'sold')
+  local total = tonumber(s[1])
+  if not total then return -1, 0, 0 end
+  return total, tonumber(s[2]) or 0, redis.call('ZCOUNT', r.holds, '(' .. now, '+inf')
 end
 
 local function policy(r)
@@ -53,6 +66,12 @@ local function admit(r, now)
   local active, waiting = counts(r, now)
   local n = math.min(math.max(capacity - active, 0), waiting, tokens)
   if n > 0 then
+    -- Nobody is let in to a sale with nothing AVAILABLE (AdmissionPolicy's
+    -- `sellable`); the bucket keeps refilling, as while paused.
+    local total, sold, held = stock(r, now)
+    if total >= 0 and total - sold - held <= 0 then n = 0 end
+  end
+  if n > 0 then
     local popped = redis.call('ZPOPMIN', r.wait, n)
     for i = 1, #popped, 2 do
       redis.call('ZADD', r.active, now + active_ms, popped[i])
@@ -77,8 +96,8 @@ local function status(r, token, now)
   return 'EXPIRED', 0
 end
 
--- A token's place: {concert, user, status, position, capacity, rate, paused},
--- or {} for a token this room never issued.
+-- A token's place: {concert, user, status, position, capacity, rate, paused,
+-- total, sold, held}, or {} for a token this room never issued.
 local function place(token)
   local owner = redis.call('GET', prefix .. 'tok:' .. token)
   if not owner then return {} end
@@ -89,13 +108,15 @@ local function place(token)
   -- so it touches only its own score and the policy.
   local base = prefix .. 'q:' .. concert .. ':'
   local deadline = tonumber(redis.call('ZSCORE', base .. 'active', token))
-  if deadline and deadline > now then
-    local p = redis.call('HMGET', base .. 'policy', 'capacity', 'rate', 'paused')
-    return {concert, user, 'ACTIVE', 0, tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate,
-      p[3] == '1' and 1 or 0}
-  end
   local r = room(concert)
+  if deadline and deadline > now then
+    local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused')
+    local total, sold, held = stock(r, now)
+    return {concert, user, 'ACTIVE', 0, tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate,
+      p[3] == '1' and 1 or 0, total, sold, held}
+  end
   local capacity, rate, paused = admit(r, now)
   local s, position = status(r, token, now)
-  return {concert, user, s, position, capacity, rate, paused}
+  local total, sold, held = stock(r, now)
+  return {concert, user, s, position, capacity, rate, paused, total, sold, held}
 end

@@ -2,4 +2,5 @@
 local r, now = room(ARGV[2]), now_ms()
 local capacity, rate, paused = admit(r, now)
 local active, waiting = counts(r, now)
-return {waiting, active, capacity, rate, paused}
+local total, sold, held = stock(r, now)
+return {waiting, active, capacity, rate, paused, total, sold, held}

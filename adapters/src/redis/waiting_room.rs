@@ -10,8 +10,8 @@
 
 use async_trait::async_trait;
 use frontrow_application::StoreError;
-use frontrow_application::queue::{Place, RoomStats, SeatGate, WaitingRoom};
-use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken};
+use frontrow_application::queue::{Place, RoomSettings, RoomStats, SeatGate, WaitingRoom};
+use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, Stock};
 use frontrow_domain::{ConcertId, ScheduleId, UserId};
 use redis::Script;
 use redis::aio::ConnectionManager;
@@ -44,6 +44,7 @@ fn status_from(raw: &str) -> Result<QueueStatus, StoreError> {
         "WAITING" => Ok(QueueStatus::Waiting),
         "ACTIVE" => Ok(QueueStatus::Active),
         "EXPIRED" => Ok(QueueStatus::Expired),
+        "SOLD_OUT" => Ok(QueueStatus::SoldOut),
         other => Err(StoreError::new(format!("unexpected queue status {other}"))),
     }
 }
@@ -52,18 +53,19 @@ fn policy_from(capacity: i64, rate: i64, paused: i64) -> Result<AdmissionPolicy,
     AdmissionPolicy::new(capacity, rate, paused == 1).map_err(StoreError::new)
 }
 
+/// The scripts' `total, sold, held`; a total of -1 means the room was never
+/// told the concert's seats.
+fn stock_from(total: i64, sold: i64, held: i64) -> Option<Stock> {
+    (total >= 0).then_some(Stock { total, sold, held })
+}
+
 impl RedisWaitingRoom {
-    pub fn new(
-        conn: ConnectionManager,
-        prefix: &str,
-        default_policy: AdmissionPolicy,
-        active_seconds: u64,
-    ) -> Self {
+    pub fn new(conn: ConnectionManager, prefix: &str, settings: RoomSettings) -> Self {
         Self {
             conn,
             prefix: prefix.to_owned(),
-            default_policy,
-            active_ms: (active_seconds as i64).saturating_mul(1000),
+            default_policy: settings.default_policy,
+            active_ms: settings.active_ms,
             join: Script::new(script!("join.lua")),
             place: Script::new(script!("place.lua")),
             gate: Script::new(script!("gate.lua")),
@@ -99,14 +101,11 @@ fn active_from(token: &QueueToken, owner: Option<String>, active: Option<String>
     active?;
     let owner = owner?;
     let (concert, user) = owner.split_once(':')?;
-    Some(Place {
-        token: token.clone(),
-        concert: ConcertId::from_store(concert.parse().ok()?),
-        user: UserId::from_store(user.parse().ok()?),
-        status: QueueStatus::Active,
-        position: 0,
-        estimated_wait_seconds: 0,
-    })
+    Some(Place::active(
+        token.clone(),
+        ConcertId::from_store(concert.parse().ok()?),
+        UserId::from_store(user.parse().ok()?),
+    ))
 }
 
 /// A place as `place()` in prelude.lua returns it; `[]` for an unknown token.
@@ -114,25 +113,18 @@ fn place_from(token: &QueueToken, found: Vec<redis::Value>) -> Result<Option<Pla
     if found.is_empty() {
         return Ok(None);
     }
-    let (concert, user, status, position, capacity, rate, paused): (
-        i64,
-        i64,
-        String,
-        i64,
-        i64,
-        i64,
-        i64,
-    ) = redis::FromRedisValue::from_redis_value(&redis::Value::Array(found))
-        .map_err(StoreError::new)?;
-    Ok(Some(Place {
-        token: token.clone(),
-        concert: ConcertId::from_store(concert),
-        user: UserId::from_store(user),
-        status: status_from(&status)?,
-        position,
-        estimated_wait_seconds: policy_from(capacity, rate, paused)?
-            .estimated_wait_seconds(position),
-    }))
+    type Found = (i64, i64, String, i64, i64, i64, i64, i64, i64, i64);
+    let (concert, user, status, position, capacity, rate, paused, total, sold, held): Found =
+        redis::FromRedisValue::from_redis_value(&redis::Value::Array(found))
+            .map_err(StoreError::new)?;
+    Ok(Some(Place::new(
+        token.clone(),
+        ConcertId::from_store(concert),
+        UserId::from_store(user),
+        (status_from(&status)?, position),
+        policy_from(capacity, rate, paused)?,
+        stock_from(total, sold, held),
+    )))
 }
 
 #[async_trait]
@@ -143,29 +135,24 @@ impl WaitingRoom for RedisWaitingRoom {
         call.arg(user.get())
             .arg(fresh.as_str())
             .arg(TOKEN_TTL_SECONDS);
-        let (token, status, position, capacity, rate, paused, created): (
-            String,
-            String,
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-        ) = call
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(StoreError::new)?;
+        type Joined = (String, String, i64, i64, i64, i64, i64, i64, i64, i64);
+        let (token, status, position, capacity, rate, paused, created, total, sold, held): Joined =
+            call.invoke_async(&mut self.conn.clone())
+                .await
+                .map_err(StoreError::new)?;
         let token =
             QueueToken::parse(&token).ok_or_else(|| StoreError::new("malformed token in Redis"))?;
-        let place = Place {
+        let mut place = Place::new(
             token,
             concert,
             user,
-            status: status_from(&status)?,
-            position,
-            estimated_wait_seconds: policy_from(capacity, rate, paused)?
-                .estimated_wait_seconds(position),
-        };
+            (status_from(&status)?, position),
+            policy_from(capacity, rate, paused)?,
+            stock_from(total, sold, held),
+        );
+        if status == "SOLD_OUT" {
+            place.status = QueueStatus::SoldOut;
+        }
         Ok((place, created == 1))
     }
 
@@ -217,7 +204,8 @@ impl WaitingRoom for RedisWaitingRoom {
 
     async fn stats(&self, concert: ConcertId) -> Result<RoomStats, StoreError> {
         let call = self.invocation(&self.stats, concert.to_string());
-        let (waiting, active, capacity, rate, paused): (i64, i64, i64, i64, i64) = call
+        type Stats = (i64, i64, i64, i64, i64, i64, i64, i64);
+        let (waiting, active, capacity, rate, paused, total, sold, held): Stats = call
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(StoreError::new)?;
@@ -225,6 +213,7 @@ impl WaitingRoom for RedisWaitingRoom {
             waiting,
             active,
             policy: policy_from(capacity, rate, paused)?,
+            stock: stock_from(total, sold, held),
         })
     }
 }

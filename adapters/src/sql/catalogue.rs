@@ -4,6 +4,7 @@ use super::{SqlStore, inserted_id};
 use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::catalogue::Catalogue;
+use frontrow_application::seat_changes::StoredSeat;
 use frontrow_application::{Clock, clock::SystemClock};
 use frontrow_domain::catalogue::{Concert, NewConcert, Schedule};
 use frontrow_domain::points::Points;
@@ -153,16 +154,22 @@ impl Catalogue for SqlStore {
             .map_err(StoreError::new)
     }
 
-    async fn seats(&self, schedule: ScheduleId) -> Result<Vec<SeatState>, StoreError> {
+    async fn seats(&self, schedule: ScheduleId) -> Result<Vec<StoredSeat>, StoreError> {
         let rows = sqlx::query(
-            "SELECT reservation_id, held_until_ms, sold FROM seats WHERE schedule_id = ? ORDER BY seat_number",
+            "SELECT reservation_id, held_until_ms, sold, version FROM seats WHERE schedule_id = ? ORDER BY seat_number",
         )
         .bind(schedule.get())
         .fetch_all(&self.read)
         .await
         .map_err(StoreError::new)?;
+        let stored = |row: &AnyRow| -> Result<StoredSeat, sqlx::Error> {
+            Ok(StoredSeat {
+                state: seat_from(row)?,
+                version: u64::try_from(row.try_get::<i64, _>(3)?).unwrap_or(0),
+            })
+        };
         rows.iter()
-            .map(seat_from)
+            .map(stored)
             .collect::<Result<_, _>>()
             .map_err(StoreError::new)
     }

@@ -180,6 +180,69 @@ where
     }
 }
 
+/// The two spellings of a seat UPDATE that also bumps the row's version and
+/// hands the new version back without another round trip: MySQL through
+/// `LAST_INSERT_ID(expr)`, which the server reports with the result; SQLite
+/// through `RETURNING`. Use with `seat_version_after`.
+macro_rules! seat_update {
+    ($set:literal, $filter:literal) => {
+        (
+            concat!(
+                "UPDATE seats SET ",
+                $set,
+                ", version = LAST_INSERT_ID(version + 1) WHERE ",
+                $filter
+            ),
+            concat!(
+                "UPDATE seats SET ",
+                $set,
+                ", version = version + 1 WHERE ",
+                $filter,
+                " RETURNING version"
+            ),
+        )
+    };
+}
+pub(crate) use seat_update;
+
+impl SqlStore {
+    /// The statement of a `seat_update!` pair for this backend.
+    pub(crate) fn seat_sql(&self, pair: (&'static str, &'static str)) -> &'static str {
+        match self.backend {
+            Backend::MySql => pair.0,
+            Backend::Sqlite => pair.1,
+        }
+    }
+}
+
+/// Runs a `seat_update!` statement: the seat's new version when exactly one
+/// row changed, `None` when none did.
+pub(crate) async fn seat_version_after<'q>(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> Result<Option<u64>, sqlx::Error> {
+    use sqlx::Row;
+    let version = match backend {
+        Backend::MySql => {
+            let result = query.execute(conn).await?;
+            if result.rows_affected() != 1 {
+                return Ok(None);
+            }
+            result.last_insert_id()
+        }
+        Backend::Sqlite => match query.fetch_optional(conn).await? {
+            Some(row) => Some(row.try_get::<i64, _>(0)?),
+            None => return Ok(None),
+        },
+    };
+    let version =
+        version.ok_or_else(|| sqlx::Error::Protocol("no seat version reported".into()))?;
+    u64::try_from(version)
+        .map(Some)
+        .map_err(|_| sqlx::Error::Protocol("negative seat version".into()))
+}
+
 /// Writes an event to the outbox inside the caller's transaction.
 pub(crate) async fn record_event(
     conn: &mut AnyConnection,

@@ -1,62 +1,100 @@
 //! Payment: one transaction that confirms the reservation, spends the points,
 //! sells the seat and records payment, ledger entry and event.
 
-use super::reservations::end_live_hold;
-use super::{Fail, SqlStore, balance_in, inserted_id, record_event, retrying};
+use super::reservations::load_reservation;
+use super::{
+    Backend, Fail, SqlStore, inserted_id, record_event, retrying, seat_update, seat_version_after,
+};
 use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::payments::{PaymentError, PaymentStore, Receipt};
 use frontrow_domain::events::DomainEvent;
 use frontrow_domain::points::{LedgerReason, Points};
-use frontrow_domain::reservation::{ReservationStatus, TransitionError};
+use frontrow_domain::reservation::{Reservation, TransitionError};
 use frontrow_domain::{PaymentId, ReservationId, Timestamp, UserId};
 use sqlx::Row;
 
+/// The payer's balance after `UPDATE users SET balance = ...` spends the
+/// price, reported by the same statement: `LAST_INSERT_ID(expr)` on MySQL,
+/// `RETURNING` on SQLite. `None` when the balance did not suffice.
+const SPEND: (&str, &str) = (
+    "UPDATE users SET balance = LAST_INSERT_ID(balance - ?) WHERE id = ? AND balance >= ?",
+    "UPDATE users SET balance = balance - ? WHERE id = ? AND balance >= ? RETURNING balance",
+);
+
 impl SqlStore {
+    /// Round trips on MySQL: BEGIN, the reservation's HELD -> CONFIRMED,
+    /// the spend (which reports the new balance), the seat's sale (which
+    /// reports the seat's version), the payment, ledger and outbox rows, and
+    /// COMMIT. The reservation's price, schedule and seat were read before
+    /// (they never change), so nothing is read back on the way to a sale.
     async fn pay_once(
         &self,
         user: UserId,
-        id: ReservationId,
+        found: &Reservation,
         now: Timestamp,
-    ) -> Result<Receipt, Fail<PaymentError>> {
+    ) -> Result<(Receipt, u64), Fail<PaymentError>> {
+        let id = found.id;
         let mut tx = self.write.begin().await?;
         // Lock order: reservation, user, seat (see the module doc of `sql`).
-        let reservation = end_live_hold(&mut tx, user, id, now, ReservationStatus::Confirmed)
-            .await?
-            .map_err(|refusal| {
-                Fail::Rule(match refusal {
-                    None => PaymentError::ReservationNotFound,
-                    Some(transition) => transition.into(),
-                })
-            })?;
-        let price = reservation.price.get();
-        // Invariant: a balance never goes below zero, decided by this statement.
-        let spent =
-            sqlx::query("UPDATE users SET balance = balance - ? WHERE id = ? AND balance >= ?")
-                .bind(price)
-                .bind(user.get())
-                .bind(price)
-                .execute(&mut *tx)
-                .await?;
-        if spent.rows_affected() != 1 {
-            return Err(Fail::Rule(PaymentError::InsufficientPoints));
-        }
-        // Invariant: only the live hold of this reservation becomes a sale. If
-        // the hold lapsed and someone else took the seat, nothing is charged.
-        let sold = sqlx::query(
-            "UPDATE seats SET sold = 1, held_until_ms = NULL WHERE schedule_id = ? AND seat_number = ? \
-             AND reservation_id = ? AND sold = 0 AND held_until_ms > ?",
+        let confirmed = sqlx::query(
+            "UPDATE reservations SET status = 'CONFIRMED', updated_at_ms = ? \
+             WHERE id = ? AND user_id = ? AND status = 'HELD' AND hold_expires_at_ms > ?",
         )
-        .bind(reservation.schedule.get())
-        .bind(reservation.seat.get())
+        .bind(now.millis())
         .bind(id.get())
+        .bind(user.get())
         .bind(now.millis())
         .execute(&mut *tx)
         .await?;
-        if sold.rows_affected() != 1 {
-            return Err(Fail::Rule(TransitionError::HoldExpired.into()));
+        if confirmed.rows_affected() != 1 {
+            // Only a refusal reads the row back, to say why.
+            let refusal = match load_reservation(&mut tx, user, id).await? {
+                None => PaymentError::ReservationNotFound,
+                Some(stored) => stored
+                    .confirm(now)
+                    .err()
+                    .unwrap_or(TransitionError::HoldExpired)
+                    .into(),
+            };
+            return Err(Fail::Rule(refusal));
         }
-        let balance = balance_in(&mut tx, user).await?;
+        let price = found.price.get();
+        // Invariant: a balance never goes below zero, decided by this statement.
+        let spend = match self.backend {
+            Backend::MySql => SPEND.0,
+            Backend::Sqlite => SPEND.1,
+        };
+        let spent = sqlx::query(spend).bind(price).bind(user.get()).bind(price);
+        let balance = match self.backend {
+            Backend::MySql => {
+                let result = spent.execute(&mut *tx).await?;
+                (result.rows_affected() == 1)
+                    .then(|| result.last_insert_id())
+                    .flatten()
+            }
+            Backend::Sqlite => match spent.fetch_optional(&mut *tx).await? {
+                Some(row) => Some(row.try_get::<i64, _>(0)?),
+                None => None,
+            },
+        };
+        let Some(balance) = balance else {
+            return Err(Fail::Rule(PaymentError::InsufficientPoints));
+        };
+        // Invariant: only the live hold of this reservation becomes a sale. If
+        // the hold lapsed and someone else took the seat, nothing is charged.
+        let sell = self.seat_sql(seat_update!(
+            "sold = 1, held_until_ms = NULL",
+            "schedule_id = ? AND seat_number = ? AND reservation_id = ? AND sold = 0 AND held_until_ms > ?"
+        ));
+        let sold = sqlx::query(sell)
+            .bind(found.schedule.get())
+            .bind(found.seat.get())
+            .bind(id.get())
+            .bind(now.millis());
+        let Some(seat_version) = seat_version_after(&mut tx, self.backend, sold).await? else {
+            return Err(Fail::Rule(TransitionError::HoldExpired.into()));
+        };
         let inserted = sqlx::query(
             "INSERT INTO payments (reservation_id, user_id, amount, balance_after, created_at_ms) VALUES (?, ?, ?, ?, ?)",
         )
@@ -84,18 +122,23 @@ impl SqlStore {
             payment,
             reservation: id,
             user,
-            schedule: reservation.schedule,
-            seat: reservation.seat,
-            amount: reservation.price,
+            schedule: found.schedule,
+            seat: found.seat,
+            amount: found.price,
         };
         record_event(&mut tx, &event, now).await?;
         tx.commit().await?;
-        Ok(Receipt {
+        let receipt = Receipt {
             payment,
             reservation: id,
-            amount: reservation.price,
-            balance: Points::new(balance).unwrap_or_default(),
-        })
+            amount: found.price,
+            balance: Points::new(balance).ok_or_else(|| {
+                sqlx::Error::Decode(
+                    format!("balance {balance} of user {user} is out of range").into(),
+                )
+            })?,
+        };
+        Ok((receipt, seat_version))
     }
 }
 
@@ -104,9 +147,9 @@ impl PaymentStore for SqlStore {
     async fn pay(
         &self,
         user: UserId,
-        reservation: ReservationId,
+        reservation: &Reservation,
         now: Timestamp,
-    ) -> Result<Receipt, PaymentError> {
+    ) -> Result<(Receipt, u64), PaymentError> {
         retrying(|| self.pay_once(user, reservation, now)).await
     }
 

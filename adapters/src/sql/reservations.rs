@@ -1,7 +1,7 @@
 //! Seat holds. `hold` and `cancel` are each one transaction whose deciding
 //! statement is a conditional UPDATE of the seat row.
 
-use super::{Fail, SqlStore, inserted_id, record_event, retrying};
+use super::{Fail, SqlStore, inserted_id, record_event, retrying, seat_update, seat_version_after};
 use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::reservations::{HoldRequest, ReservationError, SeatHolds};
@@ -80,7 +80,10 @@ pub(crate) async fn end_live_hold(
 }
 
 impl SqlStore {
-    async fn hold_once(&self, request: HoldRequest) -> Result<Reservation, Fail<ReservationError>> {
+    async fn hold_once(
+        &self,
+        request: HoldRequest,
+    ) -> Result<(Reservation, u64), Fail<ReservationError>> {
         let HoldRequest {
             user,
             schedule,
@@ -129,20 +132,20 @@ impl SqlStore {
         // Invariant: a seat has at most one live hold or sale. This statement
         // alone decides it: only a seat that is unsold and not held past `now`
         // changes, and the database applies it to one transaction at a time.
-        let claimed = sqlx::query(
-            "UPDATE seats SET reservation_id = ?, held_until_ms = ? WHERE schedule_id = ? AND seat_number = ? \
-             AND sold = 0 AND (held_until_ms IS NULL OR held_until_ms <= ?)",
-        )
-        .bind(id.get())
-        .bind(until.millis())
-        .bind(schedule.id.get())
-        .bind(seat.get())
-        .bind(now.millis())
-        .execute(&mut *tx)
-        .await?;
-        if claimed.rows_affected() != 1 {
+        let claim = self.seat_sql(seat_update!(
+            "reservation_id = ?, held_until_ms = ?",
+            "schedule_id = ? AND seat_number = ? AND sold = 0 \
+             AND (held_until_ms IS NULL OR held_until_ms <= ?)"
+        ));
+        let claimed = sqlx::query(claim)
+            .bind(id.get())
+            .bind(until.millis())
+            .bind(schedule.id.get())
+            .bind(seat.get())
+            .bind(now.millis());
+        let Some(seat_version) = seat_version_after(&mut tx, self.backend, claimed).await? else {
             return Err(Fail::Rule(ReservationError::SeatUnavailable));
-        }
+        };
         let event = DomainEvent::ReservationHeld {
             reservation: id,
             user,
@@ -152,7 +155,7 @@ impl SqlStore {
         };
         record_event(&mut tx, &event, now).await?;
         tx.commit().await?;
-        Ok(Reservation {
+        let reservation = Reservation {
             id,
             user,
             schedule: schedule.id,
@@ -160,7 +163,8 @@ impl SqlStore {
             price: schedule.price,
             stored_status: ReservationStatus::Held,
             hold_expires_at: until,
-        })
+        };
+        Ok((reservation, seat_version))
     }
 
     async fn cancel_once(
@@ -168,7 +172,7 @@ impl SqlStore {
         user: UserId,
         id: ReservationId,
         now: Timestamp,
-    ) -> Result<Reservation, Fail<ReservationError>> {
+    ) -> Result<(Reservation, Option<u64>), Fail<ReservationError>> {
         let mut tx = self.write.begin().await?;
         let reservation = end_live_hold(&mut tx, user, id, now, ReservationStatus::Cancelled)
             .await?
@@ -178,15 +182,15 @@ impl SqlStore {
                     Some(transition) => transition.into(),
                 })
             })?;
-        sqlx::query(
-            "UPDATE seats SET reservation_id = NULL, held_until_ms = NULL \
-             WHERE schedule_id = ? AND seat_number = ? AND reservation_id = ? AND sold = 0",
-        )
-        .bind(reservation.schedule.get())
-        .bind(reservation.seat.get())
-        .bind(id.get())
-        .execute(&mut *tx)
-        .await?;
+        let release = self.seat_sql(seat_update!(
+            "reservation_id = NULL, held_until_ms = NULL",
+            "schedule_id = ? AND seat_number = ? AND reservation_id = ? AND sold = 0"
+        ));
+        let released = sqlx::query(release)
+            .bind(reservation.schedule.get())
+            .bind(reservation.seat.get())
+            .bind(id.get());
+        let seat_version = seat_version_after(&mut tx, self.backend, released).await?;
         let event = DomainEvent::ReservationCancelled {
             reservation: id,
             user,
@@ -195,7 +199,7 @@ impl SqlStore {
         };
         record_event(&mut tx, &event, now).await?;
         tx.commit().await?;
-        Ok(reservation)
+        Ok((reservation, seat_version))
     }
 
     async fn expire_one(
@@ -230,7 +234,7 @@ impl SqlStore {
 
 #[async_trait]
 impl SeatHolds for SqlStore {
-    async fn hold(&self, request: HoldRequest) -> Result<Reservation, ReservationError> {
+    async fn hold(&self, request: HoldRequest) -> Result<(Reservation, u64), ReservationError> {
         retrying(|| self.hold_once(request)).await
     }
 
@@ -239,7 +243,7 @@ impl SeatHolds for SqlStore {
         user: UserId,
         id: ReservationId,
         now: Timestamp,
-    ) -> Result<Reservation, ReservationError> {
+    ) -> Result<(Reservation, Option<u64>), ReservationError> {
         retrying(|| self.cancel_once(user, id, now)).await
     }
 

@@ -1,0 +1,111 @@
+//! Test fixtures shared by the use-case tests of this crate.
+
+use crate::StoreError;
+use crate::clock::MockClock;
+use crate::seat_changes::{SeatChange, SeatChangeLog, StoredSeat};
+use async_trait::async_trait;
+use frontrow_domain::seat::{SeatNumber, SeatState};
+use frontrow_domain::{ConcertId, ReservationId, ScheduleId, Timestamp};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+pub const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+pub fn clock_at(ms: i64) -> MockClock {
+    let mut clock = MockClock::new();
+    clock.expect_now().returning(move || Timestamp(ms));
+    clock
+}
+
+pub fn stored(state: SeatState, version: u64) -> StoredSeat {
+    StoredSeat { state, version }
+}
+
+/// Seat `seat` of schedule `schedule` held (until far in the future) at
+/// seat version `seat_version`.
+pub fn held(schedule: i64, seat: i64, seat_version: u64) -> SeatChange {
+    SeatChange {
+        concert: ConcertId::from_store(1),
+        schedule: ScheduleId::from_store(schedule),
+        seat: SeatNumber::from_store(seat),
+        state: SeatState::Held {
+            reservation: ReservationId::from_store(seat),
+            until: Timestamp(i64::MAX),
+        },
+        seat_version,
+    }
+}
+
+/// A seat-change log in memory, for one schedule's worth of tests; `slow`
+/// makes version reads take 20 ms, to test coalescing.
+#[derive(Default)]
+pub struct FakeLog {
+    pub version: AtomicU64,
+    pub version_reads: AtomicUsize,
+    changes: Mutex<Vec<(u64, SeatChange)>>,
+    slow: bool,
+}
+
+impl FakeLog {
+    pub fn slow() -> Self {
+        Self {
+            slow: true,
+            ..Self::default()
+        }
+    }
+
+    /// Drops the changes before `version`, as a trimmed log would.
+    pub fn forget_before(&self, version: u64) {
+        self.version.fetch_max(version - 1, Ordering::SeqCst);
+        if let Ok(mut changes) = self.changes.lock() {
+            changes.retain(|(at, _)| *at >= version);
+        }
+    }
+}
+
+#[async_trait]
+impl SeatChangeLog for FakeLog {
+    async fn version(&self, _: ScheduleId) -> Result<u64, StoreError> {
+        self.version_reads.fetch_add(1, Ordering::SeqCst);
+        let version = self.version.load(Ordering::SeqCst);
+        if self.slow {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Ok(version)
+    }
+
+    async fn append(&self, change: &SeatChange) -> Result<u64, StoreError> {
+        let mut changes = self
+            .changes
+            .lock()
+            .map_err(|_| StoreError::new("poisoned"))?;
+        let version = self.version.fetch_add(1, Ordering::SeqCst) + 1;
+        changes.push((version, *change));
+        Ok(version)
+    }
+
+    async fn since(
+        &self,
+        _: ScheduleId,
+        after: u64,
+    ) -> Result<Option<Vec<(u64, SeatChange)>>, StoreError> {
+        let changes = self
+            .changes
+            .lock()
+            .map_err(|_| StoreError::new("poisoned"))?;
+        let newer: Vec<_> = changes
+            .iter()
+            .filter(|(at, _)| *at > after)
+            .copied()
+            .collect();
+        let complete = match newer.first() {
+            Some((first, _)) => *first == after + 1,
+            None => self.version.load(Ordering::SeqCst) == after,
+        };
+        Ok(complete.then_some(newer))
+    }
+
+    async fn open_stock(&self, _: ConcertId, _: i64) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

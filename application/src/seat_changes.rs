@@ -1,0 +1,70 @@
+//! Committed seat changes, as a per-schedule log that every instance follows.
+//!
+//! Every hold, cancel and payment that changes a seat row is appended here
+//! after its transaction commits: the schedule, the seat, the seat's new
+//! stored state and the seat's own version (a counter in the seat row, bumped
+//! by the same UPDATE). The log gives each change the schedule's next version
+//! (previous + 1), so a reader that knows version `v` and sees a later one
+//! asks only for the changes after `v`.
+//!
+//! Invariants the readers rely on:
+//! - a change is appended only after its transaction committed, so the log
+//!   never shows a seat state the database did not have;
+//! - two changes of one seat may be appended out of commit order (two
+//!   instances race after their commits), so readers apply a change only if
+//!   its seat version is newer than what they hold: the seat's last state
+//!   always wins;
+//! - the log keeps a bounded tail; a reader further behind gets `None` and
+//!   reloads the map from the database.
+//!
+//! The same append also tells the concert's waiting room what is left to
+//! sell (see `queue::Stock`), atomically with the log in Redis.
+
+use crate::StoreError;
+use async_trait::async_trait;
+use frontrow_domain::seat::{SeatNumber, SeatState};
+use frontrow_domain::{ConcertId, ScheduleId};
+
+/// One committed change of one seat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeatChange {
+    pub concert: ConcertId,
+    pub schedule: ScheduleId,
+    pub seat: SeatNumber,
+    /// The seat's stored state after the change.
+    pub state: SeatState,
+    /// The seat row's version after the change (see the module doc).
+    pub seat_version: u64,
+}
+
+/// A seat row as the database holds it, with its version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredSeat {
+    pub state: SeatState,
+    pub version: u64,
+}
+
+/// How many changes per schedule a log keeps; a reader further behind
+/// reloads the whole map. At 200 changes/s that is 20 s of history.
+pub const LOG_TAIL: u64 = 4_096;
+
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait SeatChangeLog: Send + Sync {
+    /// The schedule's version: the number of changes ever appended (0: none).
+    async fn version(&self, schedule: ScheduleId) -> Result<u64, StoreError>;
+    /// Appends a committed change and returns its version. Also updates the
+    /// concert's stock in the waiting room, atomically with the log.
+    async fn append(&self, change: &SeatChange) -> Result<u64, StoreError>;
+    /// The changes after version `after`, oldest first, each with its
+    /// version; `None` when the log no longer holds all of them.
+    async fn since(
+        &self,
+        schedule: ScheduleId,
+        after: u64,
+    ) -> Result<Option<Vec<(u64, SeatChange)>>, StoreError>;
+    /// Tells the concert's waiting room how many seats the concert has, once
+    /// at creation; a room that was never told admits as if seats were
+    /// endless and never reports a sold-out sale.
+    async fn open_stock(&self, concert: ConcertId, total_seats: i64) -> Result<(), StoreError>;
+}

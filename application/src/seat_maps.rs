@@ -1,0 +1,263 @@
+//! Seat maps that follow the seat-change log instead of reloading.
+//!
+//! Each instance keeps one map per schedule: the stored state of every seat,
+//! each seat's version, and the counts the schedules list needs (sold seats
+//! and hold deadlines, so free seats are never counted per request). A map
+//! is read from the database only when it is first needed, when the log can
+//! no longer fill the gap between the map and the version a reader asks for,
+//! or when it is older than `SEAT_MAP_MAX_AGE_MS` (which bounds the staleness
+//! left by a writer that died between its commit and its append).
+//!
+//! A reader names the version it needs (read from the log together with its
+//! queue place). A map at that version or later answers at once; otherwise
+//! one reader per schedule at a time fetches the missing changes and applies
+//! them in version order, and the readers queued behind it find the map
+//! already current. A change is applied only when its seat version is newer
+//! than the map's, so a late, repeated or reordered change never undoes a
+//! newer one, and a map rebuilt from changes equals the database's.
+//!
+//! Seat status is computed at read time, so a lapsed hold reads AVAILABLE
+//! without any change being logged.
+
+use crate::StoreError;
+use crate::catalogue::Catalogue;
+use crate::seat_changes::{SeatChange, SeatChangeLog, StoredSeat};
+use frontrow_domain::seat::{SeatNumber, SeatState};
+use frontrow_domain::{ScheduleId, Timestamp};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// A map is read again from the database after this long, even if the log
+/// says nothing changed.
+pub const SEAT_MAP_MAX_AGE_MS: i64 = 60_000;
+
+/// One schedule's seats as this instance knows them at `version`.
+#[derive(Debug, Clone)]
+pub struct LiveMap {
+    /// The log version every change up to which is applied.
+    pub version: u64,
+    pub loaded_at: Timestamp,
+    /// Shared with readers: the same `Arc` means the same snapshot.
+    pub seats: Arc<Vec<SeatState>>,
+    seat_versions: Vec<u64>,
+    sold: i64,
+    /// Stored holds by deadline (lapsed ones included until their seat
+    /// changes again), so live holds are counted without a scan.
+    hold_deadlines: BTreeMap<Timestamp, i64>,
+    holds: i64,
+}
+
+impl LiveMap {
+    pub fn from_stored(stored: &[StoredSeat], version: u64, now: Timestamp) -> Self {
+        let mut map = LiveMap {
+            version,
+            loaded_at: now,
+            seats: Arc::new(Vec::with_capacity(stored.len())),
+            seat_versions: Vec::with_capacity(stored.len()),
+            sold: 0,
+            hold_deadlines: BTreeMap::new(),
+            holds: 0,
+        };
+        let seats = Arc::make_mut(&mut map.seats);
+        for seat in stored {
+            seats.push(seat.state);
+            map.seat_versions.push(seat.version);
+        }
+        let states: Vec<SeatState> = seats.clone();
+        for state in states {
+            map.count(state, 1);
+        }
+        map
+    }
+
+    fn count(&mut self, state: SeatState, sign: i64) {
+        match state {
+            SeatState::Available => {}
+            SeatState::Sold { .. } => self.sold += sign,
+            SeatState::Held { until, .. } => {
+                self.holds += sign;
+                let entry = self.hold_deadlines.entry(until).or_default();
+                *entry += sign;
+                if *entry == 0 {
+                    self.hold_deadlines.remove(&until);
+                }
+            }
+        }
+    }
+
+    /// Applies one change if it is newer than what the map holds for its
+    /// seat; true when it changed the map.
+    pub fn apply(&mut self, change: &SeatChange) -> bool {
+        let index = change.seat.get() as usize - 1;
+        match self.seat_versions.get(index) {
+            Some(&known) if change.seat_version > known => {}
+            _ => return false,
+        }
+        let old = self.seats[index];
+        self.count(old, -1);
+        self.count(change.state, 1);
+        Arc::make_mut(&mut self.seats)[index] = change.state;
+        self.seat_versions[index] = change.seat_version;
+        true
+    }
+
+    /// Seats neither sold nor held at `now`.
+    pub fn available_at(&self, now: Timestamp) -> i64 {
+        let lapsed: i64 = self
+            .hold_deadlines
+            .range(..=now)
+            .map(|(_, count)| count)
+            .sum();
+        self.seats.len() as i64 - self.sold - (self.holds - lapsed)
+    }
+
+    pub fn seat(&self, seat: SeatNumber) -> Option<SeatState> {
+        self.seats.get(seat.get() as usize - 1).copied()
+    }
+
+    fn fresh_at(&self, now: Timestamp) -> bool {
+        now.millis() - self.loaded_at.millis() < SEAT_MAP_MAX_AGE_MS
+    }
+}
+
+/// Every schedule's live map on this instance.
+pub struct SeatMaps {
+    catalogue: Arc<dyn Catalogue>,
+    log: Arc<dyn SeatChangeLog>,
+    maps: RwLock<HashMap<ScheduleId, Arc<LiveMap>>>,
+    /// One catch-up at a time per schedule; the others wait and find the map
+    /// current.
+    catching_up: Mutex<HashMap<ScheduleId, Arc<tokio::sync::Mutex<()>>>>,
+    loads: AtomicU64,
+    changes_applied: AtomicU64,
+}
+
+impl SeatMaps {
+    pub fn new(catalogue: Arc<dyn Catalogue>, log: Arc<dyn SeatChangeLog>) -> Self {
+        Self {
+            catalogue,
+            log,
+            maps: RwLock::default(),
+            catching_up: Mutex::default(),
+            loads: AtomicU64::new(0),
+            changes_applied: AtomicU64::new(0),
+        }
+    }
+
+    /// Whole maps read from the database since start (a metric: after
+    /// warm-up it should stay flat while deltas keep maps current).
+    pub fn loads(&self) -> u64 {
+        self.loads.load(Ordering::Relaxed)
+    }
+
+    /// Changes applied from the log since start.
+    pub fn changes_applied(&self) -> u64 {
+        self.changes_applied.load(Ordering::Relaxed)
+    }
+
+    /// The cached map if it is at `version` or later and young enough;
+    /// never waits and never asks a store.
+    pub fn current(
+        &self,
+        schedule: ScheduleId,
+        version: u64,
+        now: Timestamp,
+    ) -> Option<Arc<LiveMap>> {
+        let maps = self.maps.read().ok()?;
+        maps.get(&schedule)
+            .filter(|m| m.version >= version && m.fresh_at(now))
+            .cloned()
+    }
+
+    /// The schedule's map at `version` or later: from cache, by applying the
+    /// missing changes, or (only when the log cannot fill the gap, or the
+    /// map is too old) read from the database.
+    pub async fn at(
+        &self,
+        schedule: ScheduleId,
+        version: u64,
+        now: Timestamp,
+    ) -> Result<Arc<LiveMap>, StoreError> {
+        if let Some(map) = self.current(schedule, version, now) {
+            return Ok(map);
+        }
+        let turn = self.catch_up_lock(schedule);
+        let _turn = turn.lock().await;
+        if let Some(map) = self.current(schedule, version, now) {
+            return Ok(map);
+        }
+        let cached = self
+            .maps
+            .read()
+            .ok()
+            .and_then(|maps| maps.get(&schedule).cloned())
+            .filter(|m| m.fresh_at(now));
+        let map = match cached {
+            Some(map) => match self.follow(schedule, &map, version).await? {
+                Some(followed) => followed,
+                None => self.load(schedule, now).await?,
+            },
+            None => self.load(schedule, now).await?,
+        };
+        let map = Arc::new(map);
+        if let Ok(mut maps) = self.maps.write() {
+            maps.insert(schedule, map.clone());
+        }
+        Ok(map)
+    }
+
+    /// `map` with the log's changes after its version applied, or `None`
+    /// when the log has a gap or does not reach `version`.
+    async fn follow(
+        &self,
+        schedule: ScheduleId,
+        map: &LiveMap,
+        version: u64,
+    ) -> Result<Option<LiveMap>, StoreError> {
+        let Some(changes) = self.log.since(schedule, map.version).await? else {
+            return Ok(None);
+        };
+        let mut next = map.clone();
+        for (at, change) in &changes {
+            if *at != next.version + 1 {
+                return Ok(None);
+            }
+            if next.apply(change) {
+                self.changes_applied.fetch_add(1, Ordering::Relaxed);
+            }
+            next.version = *at;
+        }
+        Ok((next.version >= version).then_some(next))
+    }
+
+    /// The whole map from the database, at the log version read first: every
+    /// change up to that version committed before the read, and later ones
+    /// are applied over it by seat version.
+    async fn load(&self, schedule: ScheduleId, now: Timestamp) -> Result<LiveMap, StoreError> {
+        let version = self.log.version(schedule).await?;
+        let stored = self.catalogue.seats(schedule).await?;
+        self.loads.fetch_add(1, Ordering::Relaxed);
+        Ok(LiveMap::from_stored(&stored, version, now))
+    }
+
+    fn catch_up_lock(&self, schedule: ScheduleId) -> Arc<tokio::sync::Mutex<()>> {
+        match self.catching_up.lock() {
+            Ok(mut locks) => locks.entry(schedule).or_default().clone(),
+            // A poisoned registry only costs the coalescing, never a read.
+            Err(_) => Arc::default(),
+        }
+    }
+
+    /// After a committed change: append it to the log. If the log cannot
+    /// take it, this instance forgets its map so its own next read reloads
+    /// (read-your-writes), and other instances catch up at the map's age.
+    pub async fn changed(&self, change: &SeatChange) {
+        if let Err(error) = self.log.append(change).await {
+            tracing::warn!(%error, schedule = %change.schedule, "could not log a seat change");
+            if let Ok(mut maps) = self.maps.write() {
+                maps.remove(&change.schedule);
+            }
+        }
+    }
+}
