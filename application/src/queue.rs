@@ -102,6 +102,13 @@ impl Place {
         }
     }
 
+    /// The same place with its refresh interval capped by the room's
+    /// settings (see `RoomSettings::longest_refresh_seconds`).
+    pub fn paced(mut self, settings: &RoomSettings) -> Self {
+        self.refresh_seconds = self.refresh_seconds.min(settings.longest_refresh_seconds());
+        self
+    }
+
     /// An ACTIVE place from a read that knows nothing else of the room.
     pub fn active(token: QueueToken, concert: ConcertId, user: UserId) -> Self {
         Self {
@@ -131,6 +138,19 @@ pub struct RoomSettings {
     pub active_idle_ms: i64,
 }
 
+impl RoomSettings {
+    /// A waiting buyer is admitted while it sleeps between polls, and its
+    /// idle time runs from admission: it is asked to poll at least twice per
+    /// idle time, so it always sees ACTIVE before the place could lapse.
+    pub fn longest_refresh_seconds(&self) -> i64 {
+        if self.active_idle_ms > 0 {
+            (self.active_idle_ms / 2_000).max(1)
+        } else {
+            i64::MAX
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RoomStats {
     pub waiting: i64,
@@ -154,6 +174,11 @@ pub trait WaitingRoom: Send + Sync {
     /// tell (no admission round); `None` when it is not ACTIVE or unknown,
     /// and then only `place` says which.
     async fn active_place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError>;
+    /// The holder of an ACTIVE place asked for something: the place stays
+    /// present (see `RoomSettings::active_idle_ms`). A store may skip most
+    /// calls, as long as a place asked for at least every quarter of the
+    /// idle time never lapses for idleness.
+    async fn touch(&self, token: &QueueToken) -> Result<(), StoreError>;
     /// Ends the place (after payment, or when the user leaves), freeing its slot.
     async fn leave(&self, token: &QueueToken) -> Result<(), StoreError>;
     async fn set_policy(
@@ -250,6 +275,7 @@ impl QueueService {
         let place = own(self.place_of(&token, seen_active).await?, user)?;
         if place.status == QueueStatus::Active {
             self.grant_lease(&place.token, user, place.concert);
+            self.present(&place.token).await;
         }
         Ok(place)
     }
@@ -284,6 +310,7 @@ impl QueueService {
     ) -> Result<QueueToken, QueueError> {
         let token = parse_token(token)?;
         self.admitted(self.place_of(&token, true).await?, user, concert)
+            .await
     }
 
     /// `require_active` for a seat read or hold, with the schedule's seat-map
@@ -299,11 +326,11 @@ impl QueueService {
             .seat_gate
             .place_and_version(&token, schedule.id)
             .await?;
-        Ok((self.admitted(place, user, schedule.concert)?, version))
+        Ok((self.admitted(place, user, schedule.concert).await?, version))
     }
 
     /// The gate's verdict on the room's answer; a pass also leases reads.
-    fn admitted(
+    async fn admitted(
         &self,
         place: Option<Place>,
         user: UserId,
@@ -311,7 +338,16 @@ impl QueueService {
     ) -> Result<QueueToken, QueueError> {
         let token = active_for(own(place, user)?, concert)?;
         self.grant_lease(&token, user, concert);
+        self.present(&token).await;
         Ok(token)
+    }
+
+    /// An ACTIVE holder asked for something: keep the place from lapsing
+    /// for idleness. Best effort: the room's own answer already let it in.
+    async fn present(&self, token: &QueueToken) {
+        if let Err(error) = self.room.touch(token).await {
+            tracing::warn!(%error, "could not keep an ACTIVE place present");
+        }
     }
 
     /// True when a read-only seat call may skip the room: the caller's own
@@ -457,7 +493,8 @@ mod tests {
         with_gate(room, MockSeatGate::new())
     }
 
-    fn with_gate(room: MockWaitingRoom, gate: MockSeatGate) -> QueueService {
+    fn with_gate(mut room: MockWaitingRoom, gate: MockSeatGate) -> QueueService {
+        room.expect_touch().returning(|_| Ok(()));
         let mut clock = MockClock::new();
         clock
             .expect_now()
@@ -600,6 +637,7 @@ mod tests {
             .times(1)
             .returning(|_| Ok(Some(place(1, 1, QueueStatus::Active))));
         room.expect_place().times(0);
+        room.expect_touch().returning(|_| Ok(()));
         service.room = Arc::new(room);
         service.status(me, Some(TOKEN)).await.unwrap();
     }
@@ -618,7 +656,8 @@ mod tests {
             Arc::new(FakeLog::default()),
             Arc::new(clock),
         );
-        let room = room_with(place(1, 1, QueueStatus::Active));
+        let mut room = room_with(place(1, 1, QueueStatus::Active));
+        room.expect_touch().returning(|_| Ok(()));
         let service = QueueService::new(
             Arc::new(room),
             Arc::new(MockSeatGate::new()),

@@ -251,6 +251,7 @@ mod tests {
             Arc::new(clock_at(1_000)),
         ));
         let mut room = MockWaitingRoom::new();
+        room.expect_touch().returning(|_| Ok(()));
         room.expect_place().returning(move |_| {
             Ok(Some(Place::new(
                 QueueToken::parse(TOKEN).unwrap(),

@@ -37,3 +37,43 @@ contract!(
         assert!(report.outcomes.get("paid").copied().unwrap_or(0) > 0);
     }
 );
+
+// The embedded stall (issue 16): buyers who hold a seat and walk away kept
+// their ACTIVE slots for the whole active time, so a small room filled with
+// absent buyers while seats came back free, and the line behind them waited
+// for ten minutes. Now an idle ACTIVE place lapses, and a room with nothing
+// AVAILABLE tells its line so: every buyer has an outcome within seconds.
+contract!(
+    every_buyer_has_an_outcome_soon_when_absent_buyers_fill_a_small_room,
+    |c: &mut frontrow::Config| {
+        c.hold_seconds = 2;
+        c.active_idle_seconds = 4;
+    },
+    |app: TestApp| async move {
+        let scenario = Scenario {
+            schedules: 2,
+            seats: 20,
+            users: 1_000,
+            join_window: Duration::from_secs(2),
+            abandon: 0.5,
+            capacity: 8,
+            admit_per_second: 100,
+            ..Scenario::default()
+        };
+        let run = ticket_open(&app.base, ADMIN_KEY, scenario, None);
+        let report = tokio::time::timeout(Duration::from_secs(120), run)
+            .await
+            .expect("every buyer has an outcome within two minutes")
+            .expect("the scenario runs");
+        eprintln!("{report}");
+        assert_eq!(report.outcomes.get("error"), None);
+        assert_eq!(report.server_errors(), 0);
+        assert_eq!(report.fairness_violations, 0);
+        assert_eq!(report.admitted_after_close, 0);
+        assert!(
+            report.every_outcome_after < Duration::from_secs(60),
+            "the last outcome came after {:?}",
+            report.every_outcome_after
+        );
+    }
+);

@@ -136,7 +136,7 @@ pub struct Config {
     )]
     pub active_seconds: u64,
     /// An ACTIVE user who makes no request for this long loses the slot to
-    /// the next in line (0: never). In process only for now.
+    /// the next in line (0: never).
     #[arg(
         long,
         env = "FRONTROW_ACTIVE_IDLE_SECONDS",
@@ -364,6 +364,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
                 conn.clone(),
                 &config.redis_prefix,
                 room_settings,
+                clock.clone(),
             ));
             QueueStores {
                 room: room.clone(),

@@ -243,7 +243,7 @@ impl Room {
         let found = self.status(token);
         let policy = self.policy(settings);
         let stock = self.stock(now);
-        Place::new(token.clone(), concert, user, found, policy, stock)
+        Place::new(token.clone(), concert, user, found, policy, stock).paced(settings)
     }
 }
 
@@ -357,6 +357,11 @@ impl WaitingRoom for MemoryWaitingRoom {
             .place(token)
             .await?
             .filter(|place| place.status == QueueStatus::Active))
+    }
+
+    /// `place` already keeps a place present here.
+    async fn touch(&self, _: &QueueToken) -> Result<(), StoreError> {
+        Ok(())
     }
 
     async fn leave(&self, token: &QueueToken) -> Result<(), StoreError> {

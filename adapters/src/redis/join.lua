@@ -1,8 +1,8 @@
--- ARGV[2] concert, ARGV[6] user, ARGV[7] fresh token, ARGV[8] token TTL seconds.
+-- ARGV[2] concert, ARGV[7] user, ARGV[8] fresh token, ARGV[9] token TTL seconds.
 -- One place per user per concert: a live place is returned as it is. One
 -- admission round per join, after the new place is in line, so a joiner
 -- the policy can let in at once is ACTIVE in its first answer.
-local concert, user, fresh, ttl = ARGV[2], ARGV[6], ARGV[7], ARGV[8]
+local concert, user, fresh, ttl = ARGV[2], ARGV[7], ARGV[8], ARGV[9]
 local r = room(concert)
 local now = now_ms()
 local token, created = fresh, 1

@@ -2,11 +2,19 @@
 -- frontrow-domain exactly; Redis runs each script atomically, so admission is
 -- correct with any number of app instances.
 -- ARGV[1] key prefix, ARGV[3] default capacity, ARGV[4] default rate,
--- ARGV[5] active milliseconds.
+-- ARGV[5] active milliseconds, ARGV[6] active idle milliseconds (0: off).
 local prefix = ARGV[1]
 local default_capacity = tonumber(ARGV[3])
 local default_rate = tonumber(ARGV[4])
 local active_ms = tonumber(ARGV[5])
+local idle_ms = tonumber(ARGV[6])
+
+-- When an ACTIVE place seen at `now` lapses: its hard deadline, or idle_ms
+-- after its holder last asked for anything, whichever is first.
+local function lapse_at(hard, now)
+  if idle_ms > 0 then return math.min(hard, now + idle_ms) end
+  return hard
+end
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -73,11 +81,14 @@ local function admit(r, now)
   end
   if n > 0 then
     local popped = redis.call('ZPOPMIN', r.wait, n)
+    local hard = now + active_ms
+    local lapse = lapse_at(hard, now)
     for i = 1, #popped, 2 do
-      redis.call('ZADD', r.active, now + active_ms, popped[i])
-      -- Mirrors the ACTIVE entry for the plain-GET fast path (waiting_room.rs);
-      -- it lapses with the entry's deadline and leave.lua deletes it.
-      redis.call('SET', prefix .. 'act:' .. popped[i], '1', 'PX', active_ms)
+      redis.call('ZADD', r.active, lapse, popped[i])
+      -- Mirrors the ACTIVE entry for the plain-GET fast path (waiting_room.rs)
+      -- and keeps the hard deadline for touch.lua; it lapses with the
+      -- entry's score and leave.lua deletes it.
+      redis.call('SET', prefix .. 'act:' .. popped[i], hard, 'PX', lapse - now)
     end
     -- Refill is linear and capped, so an unwritten bucket recomputes to the
     -- same value later: write it only when tokens were spent.

@@ -9,16 +9,22 @@
 //! question "is this caller ACTIVE?" is one plain MGET, with no script.
 
 use async_trait::async_trait;
-use frontrow_application::StoreError;
 use frontrow_application::queue::{Place, RoomSettings, RoomStats, SeatGate, WaitingRoom};
+use frontrow_application::{Clock, StoreError};
+use frontrow_domain::Timestamp;
 use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, Stock};
 use frontrow_domain::{ConcertId, ScheduleId, UserId};
 use redis::Script;
 use redis::aio::ConnectionManager;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// How long a token is remembered, so a late caller hears "expired" rather
 /// than "unknown".
 const TOKEN_TTL_SECONDS: u64 = 24 * 3600;
+/// Beyond this many remembered touches the memory starts over (a forgotten
+/// touch only costs one more script call).
+const MAX_TOUCHED: usize = 200_000;
 
 macro_rules! script {
     ($file:literal) => {
@@ -31,10 +37,18 @@ pub struct RedisWaitingRoom {
     prefix: String,
     default_policy: AdmissionPolicy,
     active_ms: i64,
+    active_idle_ms: i64,
+    settings: RoomSettings,
+    /// When this instance last kept each ACTIVE token present (touch.lua),
+    /// so an ACTIVE buyer costs one write per quarter of the idle time, not
+    /// one per request.
+    touched: Mutex<HashMap<QueueToken, Timestamp>>,
+    clock: Arc<dyn Clock>,
     join: Script,
     place: Script,
     gate: Script,
     leave: Script,
+    touch: Script,
     policy: Script,
     stats: Script,
 }
@@ -60,12 +74,22 @@ fn stock_from(total: i64, sold: i64, held: i64) -> Option<Stock> {
 }
 
 impl RedisWaitingRoom {
-    pub fn new(conn: ConnectionManager, prefix: &str, settings: RoomSettings) -> Self {
+    pub fn new(
+        conn: ConnectionManager,
+        prefix: &str,
+        settings: RoomSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
+            settings,
             conn,
             prefix: prefix.to_owned(),
             default_policy: settings.default_policy,
             active_ms: settings.active_ms,
+            active_idle_ms: settings.active_idle_ms,
+            touched: Mutex::default(),
+            clock,
+            touch: Script::new(script!("touch.lua")),
             join: Script::new(script!("join.lua")),
             place: Script::new(script!("place.lua")),
             gate: Script::new(script!("gate.lua")),
@@ -82,8 +106,29 @@ impl RedisWaitingRoom {
             .arg(subject)
             .arg(self.default_policy.capacity())
             .arg(self.default_policy.admit_per_second())
-            .arg(self.active_ms);
+            .arg(self.active_ms)
+            .arg(self.active_idle_ms);
         call
+    }
+
+    /// True when `token` was not kept present by this instance within a
+    /// quarter of the idle time (and marks it kept now).
+    fn touch_due(&self, token: &QueueToken) -> bool {
+        let now = self.clock.now();
+        let Ok(mut touched) = self.touched.lock() else {
+            return true;
+        };
+        if touched
+            .get(token)
+            .is_some_and(|at| now.millis() - at.millis() < self.active_idle_ms / 4)
+        {
+            return false;
+        }
+        if touched.len() >= MAX_TOUCHED {
+            touched.clear();
+        }
+        touched.insert(token.clone(), now);
+        true
     }
 
     /// `tok:<token>` and `act:<token>`, for `active_from`.
@@ -153,7 +198,7 @@ impl WaitingRoom for RedisWaitingRoom {
         if status == "SOLD_OUT" {
             place.status = QueueStatus::SoldOut;
         }
-        Ok((place, created == 1))
+        Ok((place.paced(&self.settings), created == 1))
     }
 
     async fn place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError> {
@@ -162,7 +207,7 @@ impl WaitingRoom for RedisWaitingRoom {
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(StoreError::new)?;
-        place_from(token, found)
+        Ok(place_from(token, found)?.map(|p| p.paced(&self.settings)))
     }
 
     /// One plain MGET, no script: `act:<token>` exists exactly while the
@@ -179,6 +224,18 @@ impl WaitingRoom for RedisWaitingRoom {
 
     async fn leave(&self, token: &QueueToken) -> Result<(), StoreError> {
         let call = self.invocation(&self.leave, token.as_str().to_owned());
+        let _: i64 = call
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(StoreError::new)?;
+        Ok(())
+    }
+
+    async fn touch(&self, token: &QueueToken) -> Result<(), StoreError> {
+        if self.active_idle_ms <= 0 || !self.touch_due(token) {
+            return Ok(());
+        }
+        let call = self.invocation(&self.touch, token.as_str().to_owned());
         let _: i64 = call
             .invoke_async(&mut self.conn.clone())
             .await
@@ -244,6 +301,9 @@ impl SeatGate for RedisWaitingRoom {
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(StoreError::new)?;
-        Ok((place_from(token, found)?, version))
+        Ok((
+            place_from(token, found)?.map(|p| p.paced(&self.settings)),
+            version,
+        ))
     }
 }
