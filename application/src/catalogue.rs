@@ -160,7 +160,8 @@ impl CatalogueService {
         let concert = NewConcert::parse(title, schedules)?;
         let (id, created) = self.catalogue.create_concert(&concert).await?;
         let total: i64 = created.iter().map(|s| s.seat_count).sum();
-        if let Err(error) = self.log.open_stock(id, total).await {
+        let schedules: Vec<ScheduleId> = created.iter().map(|s| s.id).collect();
+        if let Err(error) = self.log.open_sale(id, &schedules, total).await {
             tracing::warn!(%error, concert = %id, "the waiting room does not know this concert's seats");
         }
         Ok((id, created))

@@ -105,7 +105,7 @@ impl SeatChangeLog for FakeLog {
         Ok(complete.then_some(newer))
     }
 
-    async fn open_stock(&self, _: ConcertId, _: i64) -> Result<(), StoreError> {
+    async fn open_sale(&self, _: ConcertId, _: &[ScheduleId], _: i64) -> Result<(), StoreError> {
         Ok(())
     }
 }

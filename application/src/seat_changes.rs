@@ -63,8 +63,13 @@ pub trait SeatChangeLog: Send + Sync {
         schedule: ScheduleId,
         after: u64,
     ) -> Result<Option<Vec<(u64, SeatChange)>>, StoreError>;
-    /// Tells the concert's waiting room how many seats the concert has, once
-    /// at creation; a room that was never told admits as if seats were
-    /// endless and never reports a sold-out sale.
-    async fn open_stock(&self, concert: ConcertId, total_seats: i64) -> Result<(), StoreError>;
+    /// Once, when a concert is created: starts its schedules' logs and tells
+    /// its waiting room how many seats it has. A room that was never told
+    /// admits as if seats were endless and never reports a sold-out sale.
+    async fn open_sale(
+        &self,
+        concert: ConcertId,
+        schedules: &[ScheduleId],
+        total_seats: i64,
+    ) -> Result<(), StoreError>;
 }

@@ -261,3 +261,156 @@ impl SeatMaps {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::MockCatalogue;
+    use crate::fixtures::{FakeLog, stored};
+    use frontrow_domain::{ConcertId, ReservationId};
+    use proptest::prelude::*;
+
+    const SEATS: usize = 4;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Hold(usize),
+        Cancel(usize),
+        Pay(usize),
+        /// Time passes: holds may lapse (no change is logged for that).
+        Wait(i64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0..SEATS).prop_map(Op::Hold),
+            (0..SEATS).prop_map(Op::Cancel),
+            (0..SEATS).prop_map(Op::Pay),
+            (1..400i64).prop_map(Op::Wait),
+        ]
+    }
+
+    /// The database, as the domain's seat state machine drives it: every
+    /// transition that succeeds bumps the seat's version and logs a change.
+    fn run(ops: &[Op]) -> (Vec<StoredSeat>, Vec<SeatChange>, Timestamp) {
+        let mut rows = vec![stored(SeatState::Available, 0); SEATS];
+        let mut changes = Vec::new();
+        let mut now = Timestamp(1_000);
+        let mut next_reservation = 1;
+        for op in ops {
+            let (seat, next) = match *op {
+                Op::Wait(ms) => {
+                    now = Timestamp(now.millis() + ms);
+                    continue;
+                }
+                Op::Hold(seat) => {
+                    let id = ReservationId::from_store(next_reservation);
+                    next_reservation += 1;
+                    (
+                        seat,
+                        rows[seat]
+                            .state
+                            .hold(id, now, Timestamp(now.millis() + 500)),
+                    )
+                }
+                Op::Cancel(seat) | Op::Pay(seat) => {
+                    let SeatState::Held { reservation, .. } = rows[seat].state else {
+                        continue;
+                    };
+                    let state = rows[seat].state;
+                    let next = match op {
+                        Op::Cancel(_) => state.release(reservation, now),
+                        _ => state.sell(reservation, now),
+                    };
+                    (seat, next)
+                }
+            };
+            let Ok(state) = next else { continue };
+            rows[seat] = stored(state, rows[seat].version + 1);
+            changes.push(SeatChange {
+                concert: ConcertId::from_store(1),
+                schedule: ScheduleId::from_store(1),
+                seat: SeatNumber::from_store(seat as i64 + 1),
+                state,
+                seat_version: rows[seat].version,
+            });
+        }
+        (rows, changes, now)
+    }
+
+    fn states(rows: &[StoredSeat]) -> Vec<SeatState> {
+        rows.iter().map(|r| r.state).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Changes applied in any order, some of them twice, rebuild
+        /// exactly the database's map and its free-seat count.
+        #[test]
+        fn any_order_of_changes_rebuilds_the_databases_map(
+            ops in proptest::collection::vec(op(), 0..60),
+            order in any::<u64>(),
+        ) {
+            let (rows, changes, now) = run(&ops);
+            let mut shuffled: Vec<SeatChange> = changes.clone();
+            shuffled.extend(changes.iter().step_by(3).copied());
+            let mut seed = order | 1;
+            for i in (1..shuffled.len()).rev() {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                shuffled.swap(i, (seed % (i as u64 + 1)) as usize);
+            }
+            let start = vec![stored(SeatState::Available, 0); SEATS];
+            let mut map = LiveMap::from_stored(&start, 0, Timestamp(0));
+            for change in &shuffled {
+                map.apply(change);
+            }
+            let from_db = LiveMap::from_stored(&rows, 0, Timestamp(0));
+            prop_assert_eq!(map.seats.as_ref(), &states(&rows));
+            prop_assert_eq!(map.available_at(now), from_db.available_at(now));
+            let free = rows
+                .iter()
+                .filter(|r| r.state.status_at(now) == frontrow_domain::seat::SeatStatus::Available)
+                .count() as i64;
+            prop_assert_eq!(map.available_at(now), free);
+        }
+
+        /// A reader that follows the log with a gap in it reloads, and ends
+        /// with the database's map.
+        #[test]
+        fn a_gap_in_the_log_is_repaired_from_the_database(
+            ops in proptest::collection::vec(op(), 1..60),
+            lost in 0usize..8,
+        ) {
+            let (rows, changes, _) = run(&ops);
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            runtime.block_on(async {
+                let log = Arc::new(FakeLog::default());
+                let start = vec![stored(SeatState::Available, 0); SEATS];
+                let mut catalogue = MockCatalogue::new();
+                let loads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+                let counted = loads.clone();
+                let end = rows.clone();
+                catalogue.expect_seats().returning(move |_| {
+                    // The first read sees the start, later ones the end.
+                    let n = counted.fetch_add(1, Ordering::SeqCst);
+                    Ok(if n == 0 { start.clone() } else { end.clone() })
+                });
+                let maps = SeatMaps::new(Arc::new(catalogue), log.clone());
+                let schedule = ScheduleId::from_store(1);
+                maps.at(schedule, 0, Timestamp(0)).await.unwrap();
+                for change in &changes {
+                    log.append(change).await.unwrap();
+                }
+                if lost > 0 && changes.len() > lost {
+                    log.forget_before(lost as u64 + 1);
+                }
+                let version = log.version(schedule).await.unwrap();
+                let map = maps.at(schedule, version, Timestamp(0)).await.unwrap();
+                assert_eq!(map.seats.as_ref(), &states(&rows));
+            });
+        }
+    }
+}

@@ -68,3 +68,55 @@ async fn two_instances_never_double_book_or_exceed_capacity() {
         1
     );
 }
+
+/// `frontrow_seat_map_loads_total` and `frontrow_seat_changes_applied_total`.
+async fn seat_map_counters(app: &TestApp) -> (u64, u64) {
+    let text = reqwest::get(format!("{}/metrics", app.base))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let value = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .expect("metric present") as u64
+    };
+    (
+        value("frontrow_seat_map_loads_total "),
+        value("frontrow_seat_changes_applied_total "),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_seat_change_on_one_instance_reaches_the_other_through_the_log() {
+    let Some(first) = TestApp::spawn(Stores::MySqlRedis).await else {
+        return;
+    };
+    let second = first.sibling().await;
+    let (concert, schedule) = first.concert(5, 0).await;
+    let buyer = first.buyer("fan").await;
+    let token = first.active_token(&buyer, concert).await;
+    assert_eq!(
+        second.seat_status(&buyer, &token, schedule, 3).await,
+        "AVAILABLE"
+    );
+    let (loads, applied) = seat_map_counters(&second).await;
+    let held = first.hold(&buyer, &token, schedule, 3).await;
+    assert_eq!(held.status, StatusCode::CREATED);
+    assert_eq!(
+        second.seat_status(&buyer, &token, schedule, 3).await,
+        "HELD"
+    );
+    assert_eq!(
+        seat_map_counters(&second).await,
+        (loads, applied + 1),
+        "one change applied, no reload"
+    );
+    first.cancel(&buyer, held.i64("reservationId")).await;
+    assert_eq!(
+        second.seat_status(&buyer, &token, schedule, 3).await,
+        "AVAILABLE"
+    );
+    assert_eq!(seat_map_counters(&second).await, (loads, applied + 2));
+}

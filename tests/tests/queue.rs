@@ -150,7 +150,13 @@ contract!(
             (joined.str("status"), joined.i64("position")),
             ("WAITING", 1)
         );
-        assert!(joined.i64("estimatedWaitSeconds") >= 1);
+        // Nobody can say when an operator resumes: no estimate, just "paused".
+        assert!(
+            joined.body["estimatedWaitSeconds"].is_null(),
+            "{}",
+            joined.body
+        );
+        assert_eq!(joined.body["paused"], true);
         app.set_queue(concert, 10, 100, false).await;
         assert_eq!(
             app.status(&buyer, joined.str("token")).await.str("status"),
@@ -284,5 +290,93 @@ contract!(
             .await,
             0
         );
+    }
+);
+
+contract!(
+    sold_out_pauses_admission_and_a_lapsed_hold_resumes_it,
+    |c: &mut frontrow::Config| c.hold_seconds = 2,
+    |app: TestApp| async move {
+        let (concert, schedule) = app.concert(2, 0).await;
+        app.set_queue(concert, 2, 1000, false).await;
+        let (first, second) = (app.buyer("first").await, app.buyer("second").await);
+        for (buyer, seat) in [(&first, 1), (&second, 2)] {
+            let token = app.active_token(buyer, concert).await;
+            assert_eq!(
+                app.hold(buyer, &token, schedule, seat).await.status,
+                StatusCode::CREATED
+            );
+            // Holders leave the room, so a slot is free: only the stock stops admission.
+            assert_eq!(leave(&app, buyer, &token).await, StatusCode::NO_CONTENT);
+        }
+        let waiter = app.buyer("waiter").await;
+        let joined = app.join(&waiter, concert).await;
+        let token = joined.str("token").to_owned();
+        assert_eq!(joined.str("status"), "WAITING", "{}", joined.body);
+        assert_eq!(joined.body["soldOut"], true);
+        assert_eq!(joined.i64("heldSeats"), 2);
+        assert!(joined.body["estimatedWaitSeconds"].is_null());
+        let state = app.queue_state(concert).await;
+        assert_eq!(state.body["stock"]["available"], 0, "{}", state.body);
+        assert_eq!(state.body["stock"]["soldOut"], true);
+        assert_eq!(state.body["stock"]["closed"], false);
+        tokio::time::sleep(Duration::from_millis(2_200)).await;
+        // The holds lapsed: the seats are back and the room admits again.
+        let status = app.status(&waiter, &token).await;
+        assert_eq!(status.str("status"), "ACTIVE", "{}", status.body);
+        assert_eq!(status.body["soldOut"], false);
+    }
+);
+
+contract!(
+    a_room_with_every_seat_sold_closes,
+    |app: TestApp| async move {
+        let (concert, schedule) = app.concert(1, 0).await;
+        app.set_queue(concert, 1, 1000, false).await;
+        let buyer = app.buyer("buyer").await;
+        let token = app.active_token(&buyer, concert).await;
+        let held = app.hold(&buyer, &token, schedule, 1).await;
+        assert_eq!(held.status, StatusCode::CREATED);
+        let waiter = app.buyer("waiter").await;
+        let waiting = app.join(&waiter, concert).await;
+        let waiting_token = waiting.str("token").to_owned();
+        assert_eq!(waiting.str("status"), "WAITING");
+        assert_eq!(waiting.body["soldOut"], true);
+        let paid = app.pay(&buyer, &token, held.i64("reservationId")).await;
+        assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
+        let closed = app.status(&waiter, &waiting_token).await;
+        assert_eq!(closed.str("status"), "SOLD_OUT", "{}", closed.body);
+        assert_eq!(closed.i64("refreshIntervalSeconds"), 0);
+        let late = app.join(&app.buyer("late").await, concert).await;
+        assert_eq!(late.status, StatusCode::CONFLICT);
+        assert_eq!(late.code(), "SOLD_OUT");
+        let state = app.queue_state(concert).await;
+        assert_eq!(state.body["stock"]["closed"], true, "{}", state.body);
+        assert_eq!(
+            state.i64("active"),
+            0,
+            "nobody was admitted after the close"
+        );
+    }
+);
+
+contract!(
+    every_waiting_answer_carries_the_pace_to_poll_at,
+    |app: TestApp| async move {
+        let (concert, _) = app.concert(5, 0).await;
+        app.set_queue(concert, 1, 1, false).await;
+        let mut paces = Vec::new();
+        for i in 0..11 {
+            let joined = app
+                .join(&app.buyer(&format!("fan{i}")).await, concert)
+                .await;
+            if joined.str("status") == "WAITING" {
+                paces.push((joined.i64("position"), joined.i64("refreshIntervalSeconds")));
+            }
+        }
+        // At one admission a second, place p waits about p s and is asked
+        // to look again after half of that, at least every 2 s.
+        assert_eq!(paces.first(), Some(&(1, 2)), "{paces:?}");
+        assert_eq!(paces.last(), Some(&(10, 5)), "{paces:?}");
     }
 );

@@ -89,7 +89,12 @@ impl SeatChangeLog for MemorySeatChangeLog {
         ))
     }
 
-    async fn open_stock(&self, concert: ConcertId, total_seats: i64) -> Result<(), StoreError> {
+    async fn open_sale(
+        &self,
+        concert: ConcertId,
+        _: &[ScheduleId],
+        total_seats: i64,
+    ) -> Result<(), StoreError> {
         self.room.open_stock(concert, total_seats)
     }
 }

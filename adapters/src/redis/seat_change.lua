@@ -7,11 +7,14 @@
 -- ARGV[1] the change as the log stores it, ARGV[2] schedule:seat,
 -- ARGV[3] kind (A available, H held, S sold), ARGV[4] hold deadline (ms),
 -- ARGV[5] seat version, ARGV[6] how many changes the log keeps.
-local version = redis.call('INCR', KEYS[1])
-if version == 1 then
-  -- A counter that did not exist: a new schedule, or a Redis that lost its
-  -- data. Start above any version an instance may already hold (ms * 1000),
-  -- so every reader finds a gap and reloads instead of trusting a reset log.
+local version
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  version = redis.call('INCR', KEYS[1])
+else
+  -- A counter that does not exist (open_sale creates it): a schedule from
+  -- before the log, or a Redis that lost its data. Start above any version
+  -- an instance may already hold (ms * 1000), so every reader finds a gap
+  -- and reloads instead of trusting a reset log.
   local t = redis.call('TIME')
   -- string.format('%d'): Lua would print a 16-digit number as 1.7e+15.
   version = tonumber(t[1]) * 1000000 + math.floor(tonumber(t[2]) / 1000) * 1000

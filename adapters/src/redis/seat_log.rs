@@ -142,9 +142,23 @@ impl SeatChangeLog for RedisSeatChangeLog {
         Ok(complete.then_some(changes))
     }
 
-    async fn open_stock(&self, concert: ConcertId, total_seats: i64) -> Result<(), StoreError> {
-        let _: () = redis::pipe()
-            .atomic()
+    async fn open_sale(
+        &self,
+        concert: ConcertId,
+        schedules: &[ScheduleId],
+        total_seats: i64,
+    ) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        // A counter that exists starts the log at 1 (seat_change.lua).
+        for schedule in schedules {
+            pipe.cmd("SET")
+                .arg(super::seat_map_key(&self.prefix, *schedule))
+                .arg(0)
+                .arg("NX")
+                .ignore();
+        }
+        let _: () = pipe
             .cmd("HSETNX")
             .arg(super::room_key(&self.prefix, concert, "stock"))
             .arg("total")
