@@ -151,6 +151,55 @@ impl Api {
         headers: &[(&str, &str)],
         body: Option<Value>,
     ) -> anyhow::Result<Reply> {
+        let (status, bytes) = self.send(name, method, path, auth, headers, body).await?;
+        let body = serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null);
+        Ok(Reply { status, body })
+    }
+
+    /// The AVAILABLE seats of a schedule's map, parsed without building a
+    /// JSON tree (a map of 1,000 seats is 40 KB, and the load generator
+    /// shares the server's cores).
+    async fn free_seats(
+        &self,
+        schedule: i64,
+        auth: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<Vec<i64>> {
+        #[derive(serde::Deserialize)]
+        struct Seat<'a> {
+            #[serde(rename = "seatNumber")]
+            seat_number: i64,
+            status: &'a str,
+        }
+        #[derive(serde::Deserialize)]
+        struct Map<'a> {
+            #[serde(borrow)]
+            seats: Vec<Seat<'a>>,
+        }
+        let path = format!("/api/v1/schedules/{schedule}/seats");
+        let (_, bytes) = self
+            .send("seats", Method::GET, &path, auth, headers, None)
+            .await?;
+        Ok(serde_json::from_slice::<Map>(&bytes)
+            .map(|map| {
+                map.seats
+                    .iter()
+                    .filter(|s| s.status == "AVAILABLE")
+                    .map(|s| s.seat_number)
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn send(
+        &self,
+        name: &'static str,
+        method: Method,
+        path: &str,
+        auth: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> anyhow::Result<(StatusCode, bytes::Bytes)> {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = auth {
             request = request.bearer_auth(token);
@@ -167,7 +216,7 @@ impl Api {
             .await
             .with_context(|| format!("{name} failed to send"))?;
         let status = response.status();
-        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        let body = response.bytes().await.unwrap_or_default();
         let micros = started.elapsed().as_micros().min(u32::MAX as u128) as u32;
         if let Ok(mut recorder) = self.recorder.lock() {
             recorder.latencies.entry(name).or_default().push(micros);
@@ -176,7 +225,7 @@ impl Api {
                 .entry((name, status.as_u16()))
                 .or_default() += 1;
         }
-        Ok(Reply { status, body })
+        Ok((status, body))
     }
 }
 
@@ -497,25 +546,7 @@ async fn buyer_journey(
     while held.is_none() && !open.is_empty() && attempts < 4 {
         attempts += 1;
         let schedule = open[rng.below(open.len() as u64) as usize];
-        let seats = api
-            .call(
-                "seats",
-                Method::GET,
-                &format!("/api/v1/schedules/{schedule}/seats"),
-                auth,
-                &q,
-                None,
-            )
-            .await?;
-        let free: Vec<i64> = seats.body["seats"]
-            .as_array()
-            .map(|all| {
-                all.iter()
-                    .filter(|s| s["status"] == "AVAILABLE")
-                    .filter_map(|s| s["seatNumber"].as_i64())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let free = api.free_seats(schedule, auth, &q).await?;
         if free.is_empty() {
             open.retain(|s| *s != schedule);
             continue;

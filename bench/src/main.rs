@@ -7,6 +7,11 @@ use frontrow_loadtest::{Scenario, payment_lines, prepare, ticket_open};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The load generator shares the server's cores: the cheaper its
+/// allocations, the less it holds the server back.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(about = "Load tests for frontrow")]
 struct Cli {

@@ -28,6 +28,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Executor};
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +42,47 @@ pub struct SqlStore {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
+    /// SQLite only: the thread that drives every buyer-facing write
+    /// transaction (see `SqlStore::on_writer`).
+    writer: Option<Arc<WriterThread>>,
+}
+
+/// A thread of its own for SQLite's single writer. A transaction is a
+/// series of statements, each a hop to sqlx's SQLite worker and back; driven
+/// from the HTTP runtime, the task holding the only write connection waits
+/// in a run queue behind every request between two statements, and in a
+/// rush the writer sits idle while holds queue for it. On a thread that does
+/// nothing else, the next statement goes out as soon as the last returns.
+struct WriterThread {
+    runtime: tokio::runtime::Handle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl WriterThread {
+    fn start() -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || {
+                let _ = runtime.block_on(stopped);
+            })?;
+        Ok(Self {
+            runtime: handle,
+            stop: Some(stop),
+        })
+    }
+}
+
+impl Drop for WriterThread {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
 }
 
 impl SqlStore {
@@ -68,10 +110,12 @@ impl SqlStore {
             let read = pool(max_connections.clamp(1, 8))
                 .connect_with(options)
                 .await?;
+            let writer = WriterThread::start().map_err(sqlx::Error::Io)?;
             Ok(Self {
                 read,
                 write,
                 backend: Backend::Sqlite,
+                writer: Some(Arc::new(writer)),
             })
         } else {
             let pool = AnyPoolOptions::new()
@@ -83,12 +127,33 @@ impl SqlStore {
                 read: pool.clone(),
                 write: pool,
                 backend: Backend::MySql,
+                writer: None,
             })
         }
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Runs a write transaction (with its retries) on SQLite's writer thread,
+    /// or right here on MySQL, whose connections are many.
+    pub(crate) async fn on_writer<T, E, F, Fut>(&self, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(SqlStore) -> Fut,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let store = self.clone();
+        match &self.writer {
+            Some(writer) => writer
+                .runtime
+                .spawn(work(store))
+                .await
+                .unwrap_or_else(|error| Err(StoreError::new(error).into())),
+            None => work(store).await,
+        }
     }
 
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
@@ -205,13 +270,41 @@ macro_rules! seat_update {
 }
 pub(crate) use seat_update;
 
+/// The two spellings of an INSERT that hands back the new row's id in the
+/// same round trip: MySQL reports it with the result, SQLite through
+/// `RETURNING id`. Use with `inserted`.
+macro_rules! insert_returning_id {
+    ($sql:literal) => {
+        ($sql, concat!($sql, " RETURNING id"))
+    };
+}
+pub(crate) use insert_returning_id;
+
 impl SqlStore {
-    /// The statement of a `seat_update!` pair for this backend.
-    pub(crate) fn seat_sql(&self, pair: (&'static str, &'static str)) -> &'static str {
+    /// The statement of a `seat_update!` or `insert_returning_id!` pair for
+    /// this backend.
+    pub(crate) fn sql(&self, pair: (&'static str, &'static str)) -> &'static str {
         match self.backend {
             Backend::MySql => pair.0,
             Backend::Sqlite => pair.1,
         }
+    }
+}
+
+/// Runs an `insert_returning_id!` statement: the new row's id.
+pub(crate) async fn inserted<'q>(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> Result<i64, sqlx::Error> {
+    use sqlx::Row;
+    match backend {
+        Backend::MySql => query
+            .execute(conn)
+            .await?
+            .last_insert_id()
+            .ok_or_else(|| sqlx::Error::Protocol("no insert id reported".into())),
+        Backend::Sqlite => query.fetch_one(conn).await?.try_get(0),
     }
 }
 

@@ -3,7 +3,8 @@
 
 use super::reservations::load_reservation;
 use super::{
-    Backend, Fail, SqlStore, inserted_id, record_event, retrying, seat_update, seat_version_after,
+    Backend, Fail, SqlStore, insert_returning_id, inserted, record_event, retrying, seat_update,
+    seat_version_after,
 };
 use async_trait::async_trait;
 use frontrow_application::StoreError;
@@ -83,7 +84,7 @@ impl SqlStore {
         };
         // Invariant: only the live hold of this reservation becomes a sale. If
         // the hold lapsed and someone else took the seat, nothing is charged.
-        let sell = self.seat_sql(seat_update!(
+        let sell = self.sql(seat_update!(
             "sold = 1, held_until_ms = NULL",
             "schedule_id = ? AND seat_number = ? AND reservation_id = ? AND sold = 0 AND held_until_ms > ?"
         ));
@@ -95,17 +96,16 @@ impl SqlStore {
         let Some(seat_version) = seat_version_after(&mut tx, self.backend, sold).await? else {
             return Err(Fail::Rule(TransitionError::HoldExpired.into()));
         };
-        let inserted = sqlx::query(
-            "INSERT INTO payments (reservation_id, user_id, amount, balance_after, created_at_ms) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(id.get())
-        .bind(user.get())
-        .bind(price)
-        .bind(balance)
-        .bind(now.millis())
-        .execute(&mut *tx)
-        .await?;
-        let payment = PaymentId::from_store(inserted_id(&mut tx, &inserted).await?);
+        let insert = self.sql(insert_returning_id!(
+            "INSERT INTO payments (reservation_id, user_id, amount, balance_after, created_at_ms) VALUES (?, ?, ?, ?, ?)"
+        ));
+        let insert = sqlx::query(insert)
+            .bind(id.get())
+            .bind(user.get())
+            .bind(price)
+            .bind(balance)
+            .bind(now.millis());
+        let payment = PaymentId::from_store(inserted(&mut tx, self.backend, insert).await?);
         sqlx::query(
             "INSERT INTO point_ledger (user_id, delta, balance_after, reason, payment_id, created_at_ms) \
              VALUES (?, ?, ?, ?, ?, ?)",
@@ -150,7 +150,11 @@ impl PaymentStore for SqlStore {
         reservation: &Reservation,
         now: Timestamp,
     ) -> Result<(Receipt, u64), PaymentError> {
-        retrying(|| self.pay_once(user, reservation, now)).await
+        let reservation = reservation.clone();
+        self.on_writer(move |store| async move {
+            retrying(|| store.pay_once(user, &reservation, now)).await
+        })
+        .await
     }
 
     async fn receipt(

@@ -150,6 +150,9 @@ impl Ledger for SqlStore {
         amount: ChargeAmount,
         key: Option<IdempotencyKey>,
     ) -> Result<Points, PointsError> {
-        retrying(|| self.charge_once(user, amount, key.as_ref())).await
+        self.on_writer(move |store| async move {
+            retrying(|| store.charge_once(user, amount, key.as_ref())).await
+        })
+        .await
     }
 }

@@ -1,7 +1,10 @@
 //! Seat holds. `hold` and `cancel` are each one transaction whose deciding
 //! statement is a conditional UPDATE of the seat row.
 
-use super::{Fail, SqlStore, inserted_id, record_event, retrying, seat_update, seat_version_after};
+use super::{
+    Backend, Fail, SqlStore, insert_returning_id, inserted, record_event, retrying, seat_update,
+    seat_version_after,
+};
 use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::reservations::{HoldRequest, ReservationError, SeatHolds};
@@ -92,15 +95,21 @@ impl SqlStore {
             until,
             limit,
         } = request;
+        if self.backend == Backend::Sqlite && !self.seat_free_now(schedule.id, seat, now).await? {
+            return Err(Fail::Rule(ReservationError::SeatUnavailable));
+        }
         let mut tx = self.write.begin().await?;
         // Takes the user's row lock first, so one user's concurrent holds run one
-        // at a time and the seat limit below counts every earlier hold.
-        let locked = sqlx::query("UPDATE users SET lock_seq = lock_seq + 1 WHERE id = ?")
-            .bind(user.get())
-            .execute(&mut *tx)
-            .await?;
-        if locked.rows_affected() != 1 {
-            return Err(Fail::Rule(ReservationError::NotFound));
+        // at a time and the seat limit below counts every earlier hold. SQLite
+        // has one writer, which already runs every transaction one at a time.
+        if self.backend == Backend::MySql {
+            let locked = sqlx::query("UPDATE users SET lock_seq = lock_seq + 1 WHERE id = ?")
+                .bind(user.get())
+                .execute(&mut *tx)
+                .await?;
+            if locked.rows_affected() != 1 {
+                return Err(Fail::Rule(ReservationError::NotFound));
+            }
         }
         let taken: i64 = sqlx::query(
             "SELECT COUNT(*) FROM reservations WHERE user_id = ? AND schedule_id = ? \
@@ -115,24 +124,23 @@ impl SqlStore {
         if !limit.allows_another(u32::try_from(taken).unwrap_or(u32::MAX)) {
             return Err(Fail::Rule(ReservationError::SeatLimitReached));
         }
-        let inserted = sqlx::query(
+        let insert = self.sql(insert_returning_id!(
             "INSERT INTO reservations (user_id, schedule_id, seat_number, price, status, hold_expires_at_ms, \
-             created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, 'HELD', ?, ?, ?)",
-        )
-        .bind(user.get())
-        .bind(schedule.id.get())
-        .bind(seat.get())
-        .bind(schedule.price.get())
-        .bind(until.millis())
-        .bind(now.millis())
-        .bind(now.millis())
-        .execute(&mut *tx)
-        .await?;
-        let id = ReservationId::from_store(inserted_id(&mut tx, &inserted).await?);
+             created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, 'HELD', ?, ?, ?)"
+        ));
+        let insert = sqlx::query(insert)
+            .bind(user.get())
+            .bind(schedule.id.get())
+            .bind(seat.get())
+            .bind(schedule.price.get())
+            .bind(until.millis())
+            .bind(now.millis())
+            .bind(now.millis());
+        let id = ReservationId::from_store(inserted(&mut tx, self.backend, insert).await?);
         // Invariant: a seat has at most one live hold or sale. This statement
         // alone decides it: only a seat that is unsold and not held past `now`
         // changes, and the database applies it to one transaction at a time.
-        let claim = self.seat_sql(seat_update!(
+        let claim = self.sql(seat_update!(
             "reservation_id = ?, held_until_ms = ?",
             "schedule_id = ? AND seat_number = ? AND sold = 0 \
              AND (held_until_ms IS NULL OR held_until_ms <= ?)"
@@ -167,6 +175,28 @@ impl SqlStore {
         Ok((reservation, seat_version))
     }
 
+    /// Whether the seat is free at `now` as the last commit left it, read
+    /// outside the write lock. SQLite has one writer, and in a rush most
+    /// holds lose their race: asking first keeps the losers out of the
+    /// writer's queue. Only a filter: the UPDATE in the transaction decides.
+    async fn seat_free_now(
+        &self,
+        schedule: ScheduleId,
+        seat: SeatNumber,
+        now: Timestamp,
+    ) -> Result<bool, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM seats WHERE schedule_id = ? AND seat_number = ? AND sold = 0 \
+             AND (held_until_ms IS NULL OR held_until_ms <= ?)",
+        )
+        .bind(schedule.get())
+        .bind(seat.get())
+        .bind(now.millis())
+        .fetch_one(&self.read)
+        .await?;
+        Ok(row.try_get::<i64, _>(0)? == 1)
+    }
+
     async fn cancel_once(
         &self,
         user: UserId,
@@ -182,7 +212,7 @@ impl SqlStore {
                     Some(transition) => transition.into(),
                 })
             })?;
-        let release = self.seat_sql(seat_update!(
+        let release = self.sql(seat_update!(
             "reservation_id = NULL, held_until_ms = NULL",
             "schedule_id = ? AND seat_number = ? AND reservation_id = ? AND sold = 0"
         ));
@@ -235,7 +265,8 @@ impl SqlStore {
 #[async_trait]
 impl SeatHolds for SqlStore {
     async fn hold(&self, request: HoldRequest) -> Result<(Reservation, u64), ReservationError> {
-        retrying(|| self.hold_once(request)).await
+        self.on_writer(move |store| async move { retrying(|| store.hold_once(request)).await })
+            .await
     }
 
     async fn cancel(
@@ -244,7 +275,10 @@ impl SeatHolds for SqlStore {
         id: ReservationId,
         now: Timestamp,
     ) -> Result<(Reservation, Option<u64>), ReservationError> {
-        retrying(|| self.cancel_once(user, id, now)).await
+        self.on_writer(
+            move |store| async move { retrying(|| store.cancel_once(user, id, now)).await },
+        )
+        .await
     }
 
     async fn find(
