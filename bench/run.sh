@@ -96,6 +96,16 @@ for BACKEND in $BACKENDS; do
   L1=$(live 1)
   SEATS=$(wrk_run seats "$READ_SECONDS" -H "$AUTH" -H "$QT" "$BASE/api/v1/schedules/$SEATS_SCHEDULE/seats")
   L2=$(live 2)
+  # The same seat map while a writer holds and cancels its seats at 200
+  # changes/s: maps follow the change log, so the database serves no reads.
+  loads() { curl -sf "$BASE/metrics" | awk '/^frontrow_seat_map_loads_total/ {print $2}'; }
+  LOADS_BEFORE=$(loads)
+  "$LOADTEST" --base-url $BASE churn --dir "$DIR" --schedule "$SEATS_SCHEDULE" --rate 200 --seconds $((READ_SECONDS + 1)) >"$DIR/churn.txt" 2>&1 &
+  CHURN=$!
+  CHURNED=$(wrk_run churned "$READ_SECONDS" -H "$AUTH" -H "$QT" "$BASE/api/v1/schedules/$SEATS_SCHEDULE/seats")
+  wait $CHURN
+  LOADS_DURING=$(( $(loads) - LOADS_BEFORE ))
+  L2B=$(live 2b)
   before=$(rush_places)
   JOIN=$(wrk_run join "$WRITE_SECONDS" -s bench/wrk/join.lua "$BASE" -- "$DIR/fresh.txt" "$RUSH_CONCERTS")
   # join.lua has no response() (it would cost wrk more than the request), so
@@ -108,13 +118,14 @@ for BACKEND in $BACKENDS; do
   "$LOADTEST" --database-url "$DATABASE" payment-lines --dir "$DIR" --schedule "$HOLD_SCHEDULE"
   PAY=$(wrk_run pay "$WRITE_SECONDS" -s $ROTATE "$BASE" -- pay "$DIR/payments.txt")
   mean() { echo "$1 $2" | awk '{printf "%.0f", ($1 + $7) / 2}'; }
-  ALL=$(echo "$L0 $L1 $L2 $L3 $L4" | awk '{printf "%.0f", ($1 + $7 + $13 + $19 + $25) / 5}')
-  for l in "$L0" "$L1" "$L2" "$L3" "$L4"; do
+  ALL=$(echo "$L0 $L1 $L2 $L2B $L3 $L4" | awk '{printf "%.0f", ($1 + $7 + $13 + $19 + $25 + $31) / 6}')
+  for l in "$L0" "$L1" "$L2" "$L2B" "$L3" "$L4"; do
     row "GET /health/live" "$l" "$ALL" "baseline runs, in order, as a ratio to their mean"
   done
   row "GET /api/v1/queue/status" "$STATUS" "$(mean "$L0" "$L1")" "one ACTIVE buyer polling"
   row "GET /api/v1/schedules/{id}/seats" "$SEATS" "$(mean "$L1" "$L2")" "500 seats, cached; one ACTIVE buyer (read lease)"
-  row "POST /api/v1/queue/tokens" "$JOIN" "$(mean "$L2" "$L3")" "a new place each time: $FRESH buyers × $RUSHES rooms on the default policy"
+  row "GET /api/v1/schedules/{id}/seats (200 changes/s)" "$CHURNED" "$(mean "$L2" "$L2B")" "the same map while $(cat "$DIR/churn.txt" | awk '{print $1}') holds and cancels land; whole-map database reads during the run: $LOADS_DURING"
+  row "POST /api/v1/queue/tokens" "$JOIN" "$(mean "$L2B" "$L3")" "a new place each time: $FRESH buyers × $RUSHES rooms on the default policy"
   row "POST /api/v1/reservations (contended)" "$CONTEND" "$(mean "$L3" "$L4")" "$ACTIVE buyers, 10 seats: 409 is the expected answer"
   row "POST /api/v1/reservations (committed)" "$HOLD" "$ALL" "each a new buyer and seat (until $ACTIVE are used)"
   row "POST /api/v1/payments" "$PAY" "$ALL" "each a live hold (until they are used)"

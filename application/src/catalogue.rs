@@ -290,6 +290,21 @@ impl CatalogueService {
         Ok(map.available_at(self.clock.now()))
     }
 
+    /// Free seats of each schedule now, in their order: every version in
+    /// one read, then the live maps' counts.
+    pub async fn available_seats_of(
+        &self,
+        schedules: &[ScheduleId],
+    ) -> Result<Vec<i64>, CatalogueError> {
+        let versions = self.log.versions(schedules).await?;
+        let mut available = Vec::with_capacity(schedules.len());
+        for (&schedule, version) in schedules.iter().zip(versions) {
+            let map = self.seat_map_at(schedule, version).await?;
+            available.push(map.available_at(self.clock.now()));
+        }
+        Ok(available)
+    }
+
     /// After a committed seat change: log it for every instance (and the
     /// room's stock).
     pub async fn seat_changed(&self, change: &SeatChange) {

@@ -53,6 +53,15 @@ pub const LOG_TAIL: u64 = 4_096;
 pub trait SeatChangeLog: Send + Sync {
     /// The schedule's version: the number of changes ever appended (0: none).
     async fn version(&self, schedule: ScheduleId) -> Result<u64, StoreError>;
+    /// `version` of several schedules, in their order (one round trip where
+    /// the store allows it).
+    async fn versions(&self, schedules: &[ScheduleId]) -> Result<Vec<u64>, StoreError> {
+        let mut versions = Vec::with_capacity(schedules.len());
+        for &schedule in schedules {
+            versions.push(self.version(schedule).await?);
+        }
+        Ok(versions)
+    }
     /// Appends a committed change and returns its version. Also updates the
     /// concert's stock in the waiting room, atomically with the log.
     async fn append(&self, change: &SeatChange) -> Result<u64, StoreError>;

@@ -81,15 +81,17 @@ impl SeatingService {
         if !self.queue.has_read_lease(user, token, concert) {
             self.queue.require_active(user, token, concert).await?;
         }
-        let mut views = Vec::new();
-        for &schedule in self.catalogue.schedules(concert).await?.iter() {
-            let available_seats = self.catalogue.available_seats(schedule.id).await?;
-            views.push(ScheduleView {
+        let schedules = self.catalogue.schedules(concert).await?;
+        let ids: Vec<_> = schedules.iter().map(|s| s.id).collect();
+        let available = self.catalogue.available_seats_of(&ids).await?;
+        Ok(schedules
+            .iter()
+            .zip(available)
+            .map(|(&schedule, available_seats)| ScheduleView {
                 schedule,
                 available_seats,
-            });
-        }
-        Ok(views)
+            })
+            .collect())
     }
 
     pub async fn seats(

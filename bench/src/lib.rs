@@ -961,6 +961,73 @@ pub async fn payment_lines(
     Ok(lines.len())
 }
 
+/// The writer beside the seat-map benchmark under churn: ACTIVE buyers from
+/// `active.txt` hold a seat of `schedule` and cancel it again, `rate` seat
+/// changes per second (a hold and a cancel are two) for `seconds`. Returns
+/// the changes made.
+pub async fn churn(
+    base: &str,
+    dir: &std::path::Path,
+    schedule: i64,
+    rate: u32,
+    seconds: u64,
+) -> anyhow::Result<u64> {
+    let api = Api::new(base)?;
+    let active = std::fs::read_to_string(dir.join("active.txt"))?;
+    let buyers: Vec<(String, String)> = active
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.split(' ').skip(1);
+            Some((parts.next()?.to_owned(), parts.next()?.to_owned()))
+        })
+        .take(500)
+        .collect();
+    if buyers.is_empty() {
+        bail!("no ACTIVE buyers in active.txt");
+    }
+    let pairs_per_second = (rate / 2).max(1);
+    let mut tick = tokio::time::interval(Duration::from_secs(1) / pairs_per_second);
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let mut changes = 0;
+    let mut i = 0usize;
+    while Instant::now() < until {
+        tick.tick().await;
+        let (access, token) = &buyers[i % buyers.len()];
+        // Seats from the far end, away from what the readers' buyers hold.
+        let seat = 500 - (i % 250) as i64;
+        i += 1;
+        let q = [("X-Queue-Token", token.as_str())];
+        let held = api
+            .call(
+                "churn_hold",
+                Method::POST,
+                "/api/v1/reservations",
+                Some(access),
+                &q,
+                Some(json!({ "scheduleId": schedule, "seatNumber": seat })),
+            )
+            .await?;
+        let Some(reservation) = held.body["reservationId"].as_i64() else {
+            continue;
+        };
+        changes += 1;
+        let cancelled = api
+            .call(
+                "churn_cancel",
+                Method::DELETE,
+                &format!("/api/v1/reservations/{reservation}"),
+                Some(access),
+                &[],
+                None,
+            )
+            .await?;
+        if cancelled.status.is_success() {
+            changes += 1;
+        }
+    }
+    Ok(changes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 //! data preparation for the per-endpoint wrk benchmarks in `bench/run.sh`.
 
 use clap::{Args, Parser, Subcommand};
-use frontrow_loadtest::{Scenario, payment_lines, prepare, ticket_open};
+use frontrow_loadtest::{Scenario, churn, payment_lines, prepare, ticket_open};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -41,6 +41,18 @@ enum Command {
         rushes: usize,
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Hold and cancel seats of --schedule at --rate changes per second, with
+    /// the ACTIVE buyers of --dir/active.txt (the seat-map churn benchmark).
+    Churn {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        schedule: i64,
+        #[arg(long, default_value_t = 200)]
+        rate: u32,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
     },
     /// After the hold benchmark: write payments.txt into --dir.
     PaymentLines {
@@ -105,6 +117,15 @@ async fn main() -> anyhow::Result<()> {
             rushes,
             out,
         } => prepare(&cli.base_url, &cli.admin_key, active, fresh, rushes, &out).await?,
+        Command::Churn {
+            dir,
+            schedule,
+            rate,
+            seconds,
+        } => {
+            let changes = churn(&cli.base_url, &dir, schedule, rate, seconds).await?;
+            println!("{changes} seat changes in {seconds} s");
+        }
         Command::PaymentLines { dir, schedule } => {
             let url = cli
                 .database_url

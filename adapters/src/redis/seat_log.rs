@@ -92,6 +92,22 @@ impl SeatChangeLog for RedisSeatChangeLog {
         Ok(version.unwrap_or(0))
     }
 
+    async fn versions(&self, schedules: &[ScheduleId]) -> Result<Vec<u64>, StoreError> {
+        if schedules.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = schedules
+            .iter()
+            .map(|s| super::seat_map_key(&self.prefix, *s))
+            .collect();
+        let versions: Vec<Option<u64>> = redis::cmd("MGET")
+            .arg(keys)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(StoreError::new)?;
+        Ok(versions.into_iter().map(|v| v.unwrap_or(0)).collect())
+    }
+
     async fn append(&self, change: &SeatChange) -> Result<u64, StoreError> {
         let (text, kind, until) = encode(change);
         let version: u64 = self

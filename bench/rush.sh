@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The rush of docs/benchmarks.md: `frontrow-loadtest ticket-open` with 20,000
+# buyers joining within 10 s, 2 schedules x 1,000 seats, capacity 1,000, admit
+# 500/s, on a fresh server per run, as a new user would start it (default log
+# level). Prints each run's report and, during the sale, the CPU share of the
+# server, MariaDB, Redis and the load generator.
+#
+#   bench/rush.sh                        # 3 runs on each backend
+#   RUNS=1 USERS=50000 BACKENDS=embedded bench/rush.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-3}
+USERS=${USERS:-20000}
+BACKENDS=${BACKENDS:-"embedded mysql"}
+OUT=target/rush
+PORT=18097
+BASE=http://127.0.0.1:$PORT
+cargo build --release -q -p frontrow -p frontrow-loadtest
+BIN=target/release/frontrow
+LOADTEST=target/release/frontrow-loadtest
+mkdir -p "$OUT"
+
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# cpu_during DIR SECONDS: each process's share of one core over the first
+# SECONDS of the sale (from the first join in the server log).
+cpu_during() {
+  local dir=$1 seconds=$2 pids=() names=() before=() p
+  until grep -q "queue/tokens" "$dir/server.log" 2>/dev/null; do sleep 0.2; done
+  for p in "$SERVER" $(pgrep -x mariadbd || true) $(pgrep -x redis-server || true) $(pgrep -f "frontrow-loadtest.*ticket-open" || true); do
+    pids+=("$p"); names+=("$(awk '{print $2}' "/proc/$p/stat")"); before+=("$(ticks "$p")")
+  done
+  sleep "$seconds"
+  for i in "${!pids[@]}"; do
+    echo "${names[$i]} $(( ($(ticks "${pids[$i]}") - ${before[$i]}) * 100 / (seconds * 100) ))% of one core" 
+  done >"$dir/cpu.txt"
+}
+
+for backend in $BACKENDS; do
+  for run in $(seq 1 "$RUNS"); do
+    dir=$OUT/$backend-$run
+    rm -rf "$dir" && mkdir -p "$dir"
+    if [ "$backend" = embedded ]; then
+      "$BIN" serve --listen 127.0.0.1:$PORT --data-dir "$dir/data" >"$dir/server.log" 2>&1 &
+      SERVER=$!
+      database="sqlite://$dir/data/frontrow.db"
+    else
+      mysql -uroot -e "DROP DATABASE IF EXISTS frontrow_rush; CREATE DATABASE frontrow_rush"
+      redis-cli --scan --pattern 'frontrow-rush:*' | xargs -r redis-cli del >/dev/null
+      database="mysql://root@127.0.0.1:3306/frontrow_rush"
+      DATABASE_URL=$database REDIS_URL=redis://127.0.0.1:6379 FRONTROW_REDIS_PREFIX=frontrow-rush: \
+        "$BIN" serve --listen 127.0.0.1:$PORT --admin-key rush-key --jwt-secret rush-secret >"$dir/server.log" 2>&1 &
+      SERVER=$!
+    fi
+    for _ in $(seq 1 100); do curl -sf "$BASE/health/ready" >/dev/null && break; sleep 0.1; done
+    key=rush-key
+    [ "$backend" = embedded ] && key=$(cat "$dir/data/admin-key")
+    cpu_during "$dir" 8 &
+    watcher=$!
+    timeout 600 "$LOADTEST" --base-url "$BASE" --admin-key "$key" --database-url "$database" ticket-open \
+      --users "$USERS" --seats 1000 --schedules 2 --capacity 1000 --admit-per-second 500 >"$dir/report.txt" 2>&1 || true
+    wait "$watcher" || true
+    curl -s "$BASE/metrics" | grep '^frontrow_seat' >>"$dir/report.txt" || true
+    grep -E 'VmHWM' "/proc/$SERVER/status" >>"$dir/report.txt" || true
+    kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+    echo "== $backend run $run"
+    grep -v '^buyer failed' "$dir/report.txt"
+    cat "$dir/cpu.txt"
+  done
+done
