@@ -380,3 +380,72 @@ contract!(
         assert_eq!(paces.last(), Some(&(10, 5)), "{paces:?}");
     }
 );
+
+/// Reads the `data:` events of an open stream until `until` returns true.
+async fn events_until(
+    response: &mut reqwest::Response,
+    until: impl Fn(&serde_json::Value) -> bool,
+) -> Vec<serde_json::Value> {
+    let mut events = Vec::new();
+    let mut buffer = String::new();
+    loop {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), response.chunk())
+            .await
+            .expect("an event within 10 s")
+            .expect("the stream stays readable");
+        let Some(chunk) = chunk else { return events };
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            for line in block.lines() {
+                if let Some(data) = line.strip_prefix("data: ") {
+                    let event: serde_json::Value = serde_json::from_str(data).expect("JSON event");
+                    let done = until(&event);
+                    events.push(event);
+                    if done {
+                        return events;
+                    }
+                }
+            }
+        }
+    }
+}
+
+contract!(
+    the_stream_follows_a_place_to_active_and_ends_when_it_expires,
+    |app: TestApp| async move {
+        let (concert, _) = app.concert(5, 0).await;
+        app.set_queue(concert, 1, 1000, false).await;
+        let first = app.buyer("first").await;
+        let first_token = app.active_token(&first, concert).await;
+        let second = app.buyer("second").await;
+        let token = app.join(&second, concert).await.str("token").to_owned();
+        let mut stream = app
+            .http
+            .get(format!("{}/api/v1/queue/stream", app.base))
+            .bearer_auth(&second.access_token)
+            .header("X-Queue-Token", &token)
+            .send()
+            .await
+            .expect("stream opens");
+        assert_eq!(stream.status(), StatusCode::OK);
+        assert_eq!(stream.headers()["content-type"], "text/event-stream");
+        assert_eq!(stream.headers()["x-accel-buffering"], "no");
+        let waiting = events_until(&mut stream, |_| true).await;
+        assert_eq!(waiting[0]["status"], "WAITING");
+        assert_eq!(waiting[0]["position"], 1);
+        assert_eq!(
+            leave(&app, &first, &first_token).await,
+            StatusCode::NO_CONTENT
+        );
+        let active = events_until(&mut stream, |e| e["status"] == "ACTIVE").await;
+        assert_eq!(active.last().expect("an event")["status"], "ACTIVE");
+        assert_eq!(leave(&app, &second, &token).await, StatusCode::NO_CONTENT);
+        let ended = events_until(&mut stream, |e| e["status"] == "EXPIRED").await;
+        assert_eq!(ended.last().expect("an event")["status"], "EXPIRED");
+        let rest = tokio::time::timeout(Duration::from_secs(10), stream.chunk())
+            .await
+            .expect("the stream ends");
+        assert!(matches!(rest, Ok(None)), "nothing after EXPIRED");
+    }
+);

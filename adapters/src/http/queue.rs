@@ -1,13 +1,20 @@
-//! The waiting room: join, poll, leave.
+//! The waiting room: join, poll (or follow a stream), leave.
 
 use super::problem::ProblemResponse;
 use super::security::Buyer;
 use super::{AppState, Tag};
-use frontrow_application::queue::Place;
+use frontrow_application::queue::{Place, QueueService};
+use frontrow_domain::UserId;
+use frontrow_domain::queue::QueueStatus;
+use futures_util::stream::{self, BoxStream, StreamExt};
 use poem_openapi::param::Header;
-use poem_openapi::payload::Json;
+use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// A heartbeat comment this often keeps proxies from closing a quiet stream.
+const HEARTBEAT: Duration = Duration::from_secs(15);
 
 pub struct QueueApi(pub Arc<AppState>);
 
@@ -27,7 +34,7 @@ struct Ticket {
 }
 
 /// A place in line, as the room sees it now.
-#[derive(Object)]
+#[derive(Object, Clone, PartialEq)]
 #[oai(rename_all = "camelCase")]
 pub(super) struct Status {
     /// WAITING, ACTIVE, EXPIRED (paid, left or lapsed: join again) or
@@ -66,6 +73,67 @@ enum JoinResponse {
     /// The caller's existing place, unchanged.
     #[oai(status = 200)]
     Existing(Json<Ticket>),
+}
+
+#[derive(ApiResponse)]
+enum StreamResponse {
+    /// `text/event-stream`: the place now, then again whenever it changes;
+    /// ends after EXPIRED or SOLD_OUT. Reconnecting is safe (the first event
+    /// is always the current place).
+    #[oai(status = 200)]
+    Stream(
+        EventStream<BoxStream<'static, Status>>,
+        /// `no`: tells nginx not to buffer the stream.
+        #[oai(header = "X-Accel-Buffering")]
+        String,
+        #[oai(header = "Cache-Control")] String,
+    ),
+}
+
+/// The places of one holder as they change: the room is asked at the pace it
+/// asks of polling clients (at most every 5 s, at least every second), and
+/// only a change is sent. Each look counts as the holder's presence.
+fn place_changes(
+    queue: Arc<QueueService>,
+    user: UserId,
+    token: String,
+    first: Status,
+) -> BoxStream<'static, Status> {
+    let pace = |status: &Status| {
+        Duration::from_secs((status.refresh_interval_seconds / 2).clamp(1, 5) as u64)
+    };
+    let state = Some((first.clone(), pace(&first)));
+    let later = stream::unfold(state, move |state| {
+        let (queue, token) = (queue.clone(), token.clone());
+        async move {
+            let (mut last, mut wait) = state?;
+            loop {
+                tokio::time::sleep(wait).await;
+                let status = match queue.status(user, Some(&token)).await {
+                    Ok(place) => status_of(&place),
+                    // The client reconnects and hears the reason then.
+                    Err(_) => return None,
+                };
+                wait = pace(&status);
+                if status != last {
+                    let ended = ended(&status);
+                    last = status.clone();
+                    return Some((status, (!ended).then_some((last, wait))));
+                }
+            }
+        }
+    });
+    let ended_at_once = ended(&first);
+    let first = stream::once(async move { first });
+    if ended_at_once {
+        first.boxed()
+    } else {
+        first.chain(later).boxed()
+    }
+}
+
+fn ended(status: &Status) -> bool {
+    status.status == QueueStatus::Expired.as_str() || status.status == QueueStatus::SoldOut.as_str()
 }
 
 #[derive(ApiResponse)]
@@ -108,6 +176,29 @@ impl QueueApi {
     ) -> Result<Json<Status>, ProblemResponse> {
         let place = self.0.queue.status(buyer.0, token.0.as_deref()).await?;
         Ok(Json(status_of(&place)))
+    }
+
+    /// Follow the caller's place as it changes (Server-Sent Events)
+    ///
+    /// The same headers as the status call. Sends the status at once, then
+    /// every change of position, status, pause or stock, with a heartbeat
+    /// comment every 15 s; ends after EXPIRED or SOLD_OUT. An open stream
+    /// counts as the holder's presence.
+    #[oai(path = "/api/v1/queue/stream", method = "get")]
+    async fn stream(
+        &self,
+        buyer: Buyer,
+        #[oai(name = "X-Queue-Token")] token: Header<Option<String>>,
+    ) -> Result<StreamResponse, ProblemResponse> {
+        let queue = self.0.queue.clone();
+        let first = status_of(&queue.status(buyer.0, token.0.as_deref()).await?);
+        let token = token.0.unwrap_or_default();
+        let changes = place_changes(queue, buyer.0, token, first);
+        Ok(StreamResponse::Stream(
+            EventStream::new(changes).keep_alive(HEARTBEAT),
+            "no".to_owned(),
+            "no-cache".to_owned(),
+        ))
     }
 
     /// Leave the waiting room (or give up an ACTIVE slot)
