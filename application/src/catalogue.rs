@@ -311,6 +311,36 @@ impl CatalogueService {
         self.maps.changed(change).await;
     }
 
+    /// For a room that forgets on restart (the in-process one): tells it
+    /// every concert's seats again, and every seat that is held or sold, as
+    /// changes of the seat-change log. Returns how many concerts.
+    pub async fn reopen_sales(&self) -> Result<usize, CatalogueError> {
+        let concerts = self.catalogue.concerts().await?;
+        for concert in &concerts {
+            let schedules = self.catalogue.schedules(concert.id).await?;
+            let ids: Vec<ScheduleId> = schedules.iter().map(|s| s.id).collect();
+            let total = schedules.iter().map(|s| s.seat_count).sum();
+            self.log.open_sale(concert.id, &ids, total).await?;
+            for schedule in &schedules {
+                let seats = self.catalogue.seats(schedule.id).await?;
+                for (index, seat) in seats.iter().enumerate() {
+                    if seat.state == SeatState::Available {
+                        continue;
+                    }
+                    let change = SeatChange {
+                        concert: concert.id,
+                        schedule: schedule.id,
+                        seat: SeatNumber::from_store(index as i64 + 1),
+                        state: seat.state,
+                        seat_version: seat.version,
+                    };
+                    self.log.append(&change).await?;
+                }
+            }
+        }
+        Ok(concerts.len())
+    }
+
     /// Whole seat maps read from the database since start.
     pub fn seat_map_loads(&self) -> u64 {
         self.maps.loads()

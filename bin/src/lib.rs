@@ -418,6 +418,14 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
     ));
     let shared = Arc::new(store.clone());
     let catalogue = Arc::new(CatalogueService::new(shared.clone(), log, clock.clone()));
+    if config.redis_url.is_none() {
+        // The in-process room starts empty: it learns the stock again.
+        let concerts = catalogue
+            .reopen_sales()
+            .await
+            .context("cannot tell the waiting room what is left to sell")?;
+        tracing::debug!(concerts, "waiting rooms know their stock");
+    }
     let queue = Arc::new(QueueService::new(room, seat_gate, catalogue.clone()));
     let settings = HoldSettings {
         hold_seconds: config.hold_seconds,

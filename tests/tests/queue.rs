@@ -449,3 +449,24 @@ contract!(
         assert!(matches!(rest, Ok(None)), "nothing after EXPIRED");
     }
 );
+
+/// The in-process room starts empty; on start it learns every concert's
+/// stock again from the database, so a sold-out concert stays closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restarted_embedded_server_still_knows_a_concert_is_sold_out() {
+    let Some(app) = TestApp::spawn(frontrow_tests::Stores::Embedded).await else {
+        return;
+    };
+    let (concert, schedule) = app.concert(1, 0).await;
+    let buyer = app.buyer("buyer").await;
+    let token = app.active_token(&buyer, concert).await;
+    let held = app.hold(&buyer, &token, schedule, 1).await;
+    let paid = app.pay(&buyer, &token, held.i64("reservationId")).await;
+    assert_eq!(paid.status, StatusCode::CREATED);
+    let restarted = app.sibling().await;
+    let late = restarted
+        .join(&restarted.buyer("late").await, concert)
+        .await;
+    assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.body);
+    assert_eq!(late.code(), "SOLD_OUT");
+}
