@@ -15,8 +15,9 @@ pub struct OutboxEvent {
     pub payload: String,
 }
 
-pub fn to_outbox(event: &DomainEvent, occurred_at: Timestamp) -> OutboxEvent {
-    let event_id = crate::random::hex32();
+/// Fails only when the OS random source does (no event id can be made).
+pub fn to_outbox(event: &DomainEvent, occurred_at: Timestamp) -> std::io::Result<OutboxEvent> {
+    let event_id = crate::random::hex32()?;
     let data = match event {
         DomainEvent::ReservationHeld {
             reservation,
@@ -69,10 +70,10 @@ pub fn to_outbox(event: &DomainEvent, occurred_at: Timestamp) -> OutboxEvent {
         "occurredAt": occurred_at.millis(),
         "data": data,
     });
-    OutboxEvent {
+    Ok(OutboxEvent {
         event_id,
         event_type: event.event_type(),
         key: event.key(),
         payload: envelope.to_string(),
-    }
+    })
 }

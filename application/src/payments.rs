@@ -175,10 +175,18 @@ mod tests {
 
     /// Reservation 2 of user 1: seat 1 of schedule 5 (concert 1), paid.
     fn service(payments: MockPaymentStore) -> PaymentService {
+        service_over(payments, false)
+    }
+
+    /// As `service`, with the catalogue's store down when `outage`.
+    fn service_over(payments: MockPaymentStore, outage: bool) -> PaymentService {
         let mut clock = MockClock::new();
         clock.expect_now().returning(|| Timestamp(0));
         let mut stored = MockCatalogue::new();
-        stored.expect_schedule().returning(|_| {
+        stored.expect_schedule().returning(move |_| {
+            if outage {
+                return Err(StoreError::new("the database is down"));
+            }
             Ok(Some(Schedule {
                 id: ScheduleId::from_store(5),
                 concert: ConcertId::from_store(1),
@@ -251,6 +259,17 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, PaymentError::Queue(QueueError::MissingToken)));
+    }
+
+    #[tokio::test]
+    async fn a_catalogue_outage_during_payment_is_a_store_failure_not_a_missing_reservation() {
+        let mut payments = MockPaymentStore::new();
+        payments.expect_pay().times(0);
+        let err = service_over(payments, true)
+            .pay(UserId::from_store(1), Some(crate::fixtures::TOKEN), 2)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PaymentError::Store(_)), "{err:?}");
     }
 
     #[tokio::test]

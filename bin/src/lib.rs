@@ -269,15 +269,22 @@ fn read_or_create_secret(path: &Path) -> anyhow::Result<String> {
     }
     let secret = format!(
         "{}{}",
-        frontrow_adapters::random::hex32(),
-        frontrow_adapters::random::hex32()
+        frontrow_adapters::random::hex32()?,
+        frontrow_adapters::random::hex32()?
     );
-    std::fs::write(path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
+    // Created readable by the owner only from the first byte on; a failure
+    // to do so is an error, not a secret left readable.
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        use std::os::unix::fs::OpenOptionsExt;
+        file.mode(0o600);
     }
+    use std::io::Write;
+    file.open(path)
+        .and_then(|mut f| f.write_all(secret.as_bytes()))
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(secret)
 }
 
@@ -409,7 +416,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
             )
         }
     };
-    let holder = frontrow_adapters::random::hex32()[..16].to_owned();
+    let holder = frontrow_adapters::random::hex32()?[..16].to_owned();
     let relay = Arc::new(EventRelay::new(
         Arc::new(store.clone()),
         sink,

@@ -32,7 +32,7 @@ fn redis_url() -> String {
 }
 
 fn unique() -> String {
-    frontrow_adapters::random::hex32()[..12].to_owned()
+    frontrow_adapters::random::hex32().expect("the OS random source")[..12].to_owned()
 }
 
 /// One database per test process, created on first use.

@@ -35,7 +35,10 @@ async fn with_kafka(brokers: &str) -> Option<TestApp> {
 
 /// Every distinct event on the topic until none arrives for `idle`.
 async fn consume(brokers: &str, topic: &str, idle: Duration) -> Vec<Value> {
-    let group = format!("test-{}", frontrow_adapters::random::hex32());
+    let group = format!(
+        "test-{}",
+        frontrow_adapters::random::hex32().expect("the OS random source")
+    );
     let mut events = Vec::new();
     frontrow_adapters::kafka::tail(brokers, topic, &group, Some(idle), |event| {
         events.push(event);

@@ -305,7 +305,7 @@ impl MemoryWaitingRoom {
 impl WaitingRoom for MemoryWaitingRoom {
     async fn join(&self, concert: ConcertId, user: UserId) -> Result<(Place, bool), StoreError> {
         let settings = &self.settings;
-        let fresh = QueueToken::from_random(crate::random::bytes16());
+        let fresh = QueueToken::from_random(crate::random::bytes16().map_err(StoreError::new)?);
         self.with_rooms(|state, now| {
             let room = state.rooms.entry(concert).or_default();
             room.admit(settings, now);

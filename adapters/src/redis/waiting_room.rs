@@ -175,7 +175,7 @@ fn place_from(token: &QueueToken, found: Vec<redis::Value>) -> Result<Option<Pla
 #[async_trait]
 impl WaitingRoom for RedisWaitingRoom {
     async fn join(&self, concert: ConcertId, user: UserId) -> Result<(Place, bool), StoreError> {
-        let fresh = QueueToken::from_random(crate::random::bytes16());
+        let fresh = QueueToken::from_random(crate::random::bytes16().map_err(StoreError::new)?);
         let mut call = self.invocation(&self.join, concert.to_string());
         call.arg(user.get())
             .arg(fresh.as_str())

@@ -236,7 +236,8 @@ where
             Err(Fail::Db(error)) if is_transient(&error) && tries < 8 => {
                 tries += 1;
                 tokio::time::sleep(Duration::from_millis(
-                    2 * tries + (crate::random::bytes16()[0] % 8) as u64,
+                    // Jitter only: without randomness the retry is merely in step.
+                    2 * tries + crate::random::bytes16().map_or(0, |b| b[0] % 8) as u64,
                 ))
                 .await;
             }
@@ -342,7 +343,7 @@ pub(crate) async fn record_event(
     event: &DomainEvent,
     now: Timestamp,
 ) -> Result<(), sqlx::Error> {
-    let row = to_outbox(event, now);
+    let row = to_outbox(event, now).map_err(sqlx::Error::Io)?;
     sqlx::query(
         "INSERT INTO outbox (event_id, event_type, event_key, payload, occurred_at_ms) VALUES (?, ?, ?, ?, ?)",
     )
