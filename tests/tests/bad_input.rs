@@ -445,3 +445,19 @@ contract!(
         assert_eq!(app.balance(&buyer).await, 100);
     }
 );
+
+contract!(
+    a_missing_or_bad_access_token_is_a_bearer_challenge,
+    |app: TestApp| async move {
+        for auth in [None, Some("not-a-jwt")] {
+            let mut request = app.http.get(format!("{}/api/v1/points", app.base));
+            if let Some(token) = auth {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.expect("request");
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(response.headers()["www-authenticate"], "Bearer");
+            assert!(response.headers().get("retry-after").is_none());
+        }
+    }
+);

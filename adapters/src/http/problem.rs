@@ -35,8 +35,20 @@ pub struct Problem {
 pub enum ProblemResponse {
     /// Any failure, as an RFC 9457 problem with a stable `code`.
     #[oai(content_type = "application/problem+json")]
-    Default(StatusCode, Json<Problem>),
+    Default(
+        StatusCode,
+        Json<Problem>,
+        /// On 401: `Bearer` (RFC 6750).
+        #[oai(header = "WWW-Authenticate")]
+        Option<String>,
+        /// On 503: seconds to wait before retrying.
+        #[oai(header = "Retry-After")]
+        Option<String>,
+    ),
 }
+
+/// How long a client should wait after a 503 before asking again.
+const RETRY_AFTER_SECONDS: &str = "2";
 
 impl ProblemResponse {
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
@@ -47,7 +59,10 @@ impl ProblemResponse {
             detail: detail.into(),
             code: code.to_owned(),
         };
-        ProblemResponse::Default(status, Json(problem))
+        let challenge = (status == StatusCode::UNAUTHORIZED).then(|| "Bearer".to_owned());
+        let retry_after =
+            (status == StatusCode::SERVICE_UNAVAILABLE).then(|| RETRY_AFTER_SECONDS.to_owned());
+        ProblemResponse::Default(status, Json(problem), challenge, retry_after)
     }
 }
 
@@ -219,5 +234,19 @@ impl From<frontrow_application::seating::SeatingError> for ProblemResponse {
             frontrow_application::seating::SeatingError::Catalogue(e) => e.into(),
             frontrow_application::seating::SeatingError::Queue(e) => e.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_failure_is_a_503_with_retry_after_and_no_detail() {
+        let response = ProblemResponse::from(QueueError::Store(StoreError::new("redis: refused")))
+            .into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()["retry-after"], RETRY_AFTER_SECONDS);
+        assert!(response.headers().get("www-authenticate").is_none());
     }
 }
