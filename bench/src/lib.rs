@@ -89,7 +89,10 @@ struct Reply {
 impl Api {
     fn new(base: &str) -> anyhow::Result<Self> {
         let http = Client::builder()
-            .pool_max_idle_per_host(1024)
+            // Many idle connections: a buyer that finds none opens a new one,
+            // and in a join burst that churn filled the server's listen
+            // queue and used up this process's file handles (issue 16).
+            .pool_max_idle_per_host(4096)
             .timeout(Duration::from_secs(60))
             .build()?;
         Ok(Api {

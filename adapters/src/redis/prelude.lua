@@ -36,12 +36,20 @@ local function room(concert)
 end
 
 -- What is left to sell: total, sold and live holds; total is -1 for a room
--- that was never told its concert's seats. Mirrors queue::Stock.
+-- that was never told its concert's seats. Mirrors queue::Stock. Read once
+-- per script: every script works on one room and changes no seat.
+local stock_read
 local function stock(r, now)
-  local s = redis.call('HMGET', r.stock, 'total', 'sold')
-  local total = tonumber(s[1])
-  if not total then return -1, 0, 0 end
-  return total, tonumber(s[2]) or 0, redis.call('ZCOUNT', r.holds, '(' .. now, '+inf')
+  if not stock_read then
+    local s = redis.call('HMGET', r.stock, 'total', 'sold')
+    local total = tonumber(s[1])
+    if not total then
+      stock_read = {-1, 0, 0}
+    else
+      stock_read = {total, tonumber(s[2]) or 0, redis.call('ZCOUNT', r.holds, '(' .. now, '+inf')}
+    end
+  end
+  return stock_read[1], stock_read[2], stock_read[3]
 end
 
 local function policy(r)
