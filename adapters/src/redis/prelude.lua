@@ -94,9 +94,10 @@ local function admit(r, now)
     for i = 1, #popped, 2 do
       redis.call('ZADD', r.active, lapse, popped[i])
       -- Mirrors the ACTIVE entry for the plain-GET fast path (waiting_room.rs)
-      -- and keeps the hard deadline for touch.lua; it lapses with the
-      -- entry's score and leave.lua deletes it.
-      redis.call('SET', prefix .. 'act:' .. popped[i], hard, 'PX', lapse - now)
+      -- as `hard:lapse` (touch.lua needs the hard deadline, the app reads
+      -- the lapse to touch only when due); it lapses with the entry's score
+      -- and leave.lua deletes it.
+      redis.call('SET', prefix .. 'act:' .. popped[i], hard .. ':' .. lapse, 'PX', lapse - now)
     end
     -- Refill is linear and capped, so an unwritten bucket recomputes to the
     -- same value later: write it only when tokens were spent.

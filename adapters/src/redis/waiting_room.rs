@@ -39,10 +39,11 @@ pub struct RedisWaitingRoom {
     active_ms: i64,
     active_idle_ms: i64,
     settings: RoomSettings,
-    /// When this instance last kept each ACTIVE token present (touch.lua),
-    /// so an ACTIVE buyer costs one write per quarter of the idle time, not
-    /// one per request.
-    touched: Mutex<HashMap<QueueToken, Timestamp>>,
+    /// When each ACTIVE token's place lapses, as this instance last saw it
+    /// (`act:<token>` holds `hard:lapse`, read by every ACTIVE gate pass), so
+    /// an ACTIVE buyer costs one touch.lua per quarter of the idle time, not
+    /// one per request, and none right after admission.
+    lapses: Mutex<HashMap<QueueToken, Timestamp>>,
     clock: Arc<dyn Clock>,
     join: Script,
     place: Script,
@@ -87,7 +88,7 @@ impl RedisWaitingRoom {
             default_policy: settings.default_policy,
             active_ms: settings.active_ms,
             active_idle_ms: settings.active_idle_ms,
-            touched: Mutex::default(),
+            lapses: Mutex::default(),
             clock,
             touch: Script::new(script!("touch.lua")),
             join: Script::new(script!("join.lua")),
@@ -111,24 +112,49 @@ impl RedisWaitingRoom {
         call
     }
 
-    /// True when `token` was not kept present by this instance within a
-    /// quarter of the idle time (and marks it kept now).
+    /// True when `token`'s place, as last seen, lapses within three
+    /// quarters of the idle time (or was not seen); then it is assumed kept
+    /// from now on.
     fn touch_due(&self, token: &QueueToken) -> bool {
         let now = self.clock.now();
-        let Ok(mut touched) = self.touched.lock() else {
+        let Ok(mut lapses) = self.lapses.lock() else {
             return true;
         };
-        if touched
+        let fresh_until = now.millis() + self.active_idle_ms * 3 / 4;
+        if lapses
             .get(token)
-            .is_some_and(|at| now.millis() - at.millis() < self.active_idle_ms / 4)
+            .is_some_and(|at| at.millis() > fresh_until)
         {
             return false;
         }
-        if touched.len() >= MAX_TOUCHED {
-            touched.clear();
-        }
-        touched.insert(token.clone(), now);
+        self.remember_lapse(
+            &mut lapses,
+            token,
+            Timestamp(now.millis() + self.active_idle_ms),
+        );
         true
+    }
+
+    fn remember_lapse(
+        &self,
+        lapses: &mut HashMap<QueueToken, Timestamp>,
+        token: &QueueToken,
+        at: Timestamp,
+    ) {
+        if lapses.len() >= MAX_TOUCHED {
+            lapses.clear();
+        }
+        lapses.insert(token.clone(), at);
+    }
+
+    /// Notes the lapse an `act:<token>` value (`hard:lapse`) carries.
+    fn saw_active(&self, token: &QueueToken, active: Option<&str>) {
+        let lapse = active
+            .and_then(|value| value.split_once(':'))
+            .and_then(|(_, lapse)| lapse.parse::<i64>().ok());
+        if let (Some(lapse), Ok(mut lapses)) = (lapse, self.lapses.lock()) {
+            self.remember_lapse(&mut lapses, token, Timestamp(lapse));
+        }
     }
 
     /// `tok:<token>` and `act:<token>`, for `active_from`.
@@ -219,6 +245,7 @@ impl WaitingRoom for RedisWaitingRoom {
             .query_async(&mut self.conn.clone())
             .await
             .map_err(StoreError::new)?;
+        self.saw_active(token, active.as_deref());
         Ok(active_from(token, owner, active))
     }
 
@@ -292,6 +319,7 @@ impl SeatGate for RedisWaitingRoom {
                 .query_async(&mut self.conn.clone())
                 .await
                 .map_err(StoreError::new)?;
+        self.saw_active(token, active.as_deref());
         if let Some(place) = active_from(token, owner, active) {
             return Ok((Some(place), version.unwrap_or(0)));
         }
