@@ -2,7 +2,7 @@
 
 use crate::StoreError;
 use crate::clock::MockClock;
-use crate::seat_changes::{SeatChange, SeatChangeLog, StoredSeat};
+use crate::seat_changes::{SeatChange, SeatChangeLog, StoredSeat, tail_is_complete};
 use async_trait::async_trait;
 use frontrow_domain::seat::{SeatNumber, SeatState};
 use frontrow_domain::{ConcertId, ReservationId, ScheduleId, Timestamp};
@@ -98,11 +98,8 @@ impl SeatChangeLog for FakeLog {
             .filter(|(at, _)| *at > after)
             .copied()
             .collect();
-        let complete = match newer.first() {
-            Some((first, _)) => *first == after + 1,
-            None => self.version.load(Ordering::SeqCst) == after,
-        };
-        Ok(complete.then_some(newer))
+        let version = self.version.load(Ordering::SeqCst);
+        Ok(tail_is_complete(after, version, &newer).then_some(newer))
     }
 
     async fn open_sale(&self, _: ConcertId, _: &[ScheduleId], _: i64) -> Result<(), StoreError> {

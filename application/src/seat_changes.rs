@@ -44,6 +44,16 @@ pub struct StoredSeat {
     pub version: u64,
 }
 
+/// Whether `changes`, read after version `after` from a log now at
+/// `version`, are all the changes since `after`: they start right after it,
+/// or there are none because nothing happened. Anything else is a gap.
+pub fn tail_is_complete(after: u64, version: u64, changes: &[(u64, SeatChange)]) -> bool {
+    match changes.first() {
+        Some((first, _)) => *first == after + 1,
+        None => version == after,
+    }
+}
+
 /// How many changes per schedule a log keeps; a reader further behind
 /// reloads the whole map. At 200 changes/s that is 20 s of history.
 pub const LOG_TAIL: u64 = 4_096;

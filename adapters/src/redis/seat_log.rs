@@ -9,7 +9,7 @@
 
 use async_trait::async_trait;
 use frontrow_application::StoreError;
-use frontrow_application::seat_changes::{LOG_TAIL, SeatChange, SeatChangeLog};
+use frontrow_application::seat_changes::{LOG_TAIL, SeatChange, SeatChangeLog, tail_is_complete};
 use frontrow_domain::seat::{SeatNumber, SeatState};
 use frontrow_domain::{ConcertId, ReservationId, ScheduleId, Timestamp};
 use redis::Script;
@@ -151,11 +151,7 @@ impl SeatChangeLog for RedisSeatChangeLog {
             .iter()
             .map(|member| decode(member).ok_or_else(|| StoreError::new("malformed seat change")))
             .collect::<Result<Vec<_>, _>>()?;
-        let complete = match changes.first() {
-            Some((first, _)) => *first == after + 1,
-            None => version == after,
-        };
-        Ok(complete.then_some(changes))
+        Ok(tail_is_complete(after, version, &changes).then_some(changes))
     }
 
     async fn open_sale(
