@@ -144,6 +144,15 @@ pub struct Config {
         global = true
     )]
     pub active_idle_seconds: u64,
+    /// How long a request waits for MySQL or Redis before it gets a 503
+    /// (connection from the pool, Redis command).
+    #[arg(
+        long,
+        env = "FRONTROW_STORE_TIMEOUT_MS",
+        default_value_t = 2_000,
+        global = true
+    )]
+    pub store_timeout_ms: u64,
     /// Default most ACTIVE users per concert (operators can change it per concert).
     #[arg(
         long,
@@ -228,6 +237,11 @@ pub fn init_logging() {
 }
 
 impl Config {
+    /// `--store-timeout-ms` as a duration (at least 1 ms).
+    pub fn store_timeout(&self) -> Duration {
+        Duration::from_millis(self.store_timeout_ms.max(1))
+    }
+
     fn database_url(&self) -> anyhow::Result<String> {
         if let Some(url) = &self.database_url {
             return Ok(url.clone());
@@ -290,7 +304,7 @@ fn read_or_create_secret(path: &Path) -> anyhow::Result<String> {
 
 async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
     let url = config.database_url()?;
-    let store = SqlStore::connect(&url, config.db_connections)
+    let store = SqlStore::connect(&url, config.db_connections, config.store_timeout())
         .await
         .with_context(|| format!("cannot connect to the database at {}", redact(&url)))?;
     store
@@ -363,7 +377,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         name: queue_name,
     } = match &config.redis_url {
         Some(url) => {
-            let conn = frontrow_adapters::redis::connect(url)
+            let conn = frontrow_adapters::redis::connect(url, config.store_timeout())
                 .await
                 .with_context(|| format!("cannot connect to Redis at {}", redact(url)))?;
             dependencies.push(("redis", Arc::new(RedisPing(conn.clone()))));

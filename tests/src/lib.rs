@@ -58,7 +58,7 @@ async fn new_mysql_database() -> Result<String, String> {
 
 async fn redis_available() -> Result<(), String> {
     let url = redis_url();
-    frontrow_adapters::redis::connect(&url)
+    frontrow_adapters::redis::connect(&url, std::time::Duration::from_secs(2))
         .await
         .map(drop)
         .map_err(|e| format!("Redis at {url}: {e}"))
@@ -83,6 +83,7 @@ pub fn base_config() -> Config {
         hold_seconds: 300,
         active_seconds: 600,
         active_idle_seconds: 0,
+        store_timeout_ms: 2_000,
         queue_capacity: 100_000,
         admit_per_second: 100_000,
         max_seats_per_user: 4,

@@ -7,7 +7,8 @@ pub mod waiting_room;
 
 use frontrow_domain::ScheduleId;
 use frontrow_domain::queue::QueueToken;
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use std::time::Duration;
 
 /// A schedule's seat-map version counter; the waiting room's seat gate reads
 /// it in the same round trip as the caller's place.
@@ -36,9 +37,16 @@ fn active_key(prefix: &str, token: &QueueToken) -> String {
     format!("{prefix}act:{}", token.as_str())
 }
 
-/// Connects with a reconnecting, multiplexed connection.
-pub async fn connect(url: &str) -> redis::RedisResult<ConnectionManager> {
-    redis::Client::open(url)?.get_connection_manager().await
+/// Connects with a reconnecting, multiplexed connection whose commands and
+/// connection attempts give up after `timeout`: while Redis is unreachable a
+/// request gets its 503 in bounded time instead of hanging.
+pub async fn connect(url: &str, timeout: Duration) -> redis::RedisResult<ConnectionManager> {
+    let config = ConnectionManagerConfig::new()
+        .set_response_timeout(timeout)
+        .set_connection_timeout(timeout);
+    redis::Client::open(url)?
+        .get_connection_manager_with_config(config)
+        .await
 }
 
 /// Readiness: Redis answers PING.

@@ -86,8 +86,16 @@ impl Drop for WriterThread {
 }
 
 impl SqlStore {
-    /// Connects to `mysql://...` or `sqlite://...`.
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, sqlx::Error> {
+    /// Connects to `mysql://...` or `sqlite://...`. On MySQL a request waits
+    /// at most `timeout` for a connection (a database that is down or a pool
+    /// that is exhausted is then a 503, not a hang); SQLite's writers queue
+    /// for its one write connection for up to 30 s, which is load, not an
+    /// outage.
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        timeout: Duration,
+    ) -> Result<Self, sqlx::Error> {
         sqlx::any::install_default_drivers();
         let options = AnyConnectOptions::from_str(url)?;
         if url.starts_with("sqlite:") {
@@ -120,7 +128,7 @@ impl SqlStore {
         } else {
             let pool = AnyPoolOptions::new()
                 .max_connections(max_connections)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(timeout)
                 .connect_with(options)
                 .await?;
             Ok(Self {

@@ -1,0 +1,127 @@
+//! Store faults answered, not suffered: while a store does not answer, a
+//! request that needs it gets a 503 problem with `Retry-After` within the
+//! store timeout, and the instance recovers by itself when the store comes
+//! back. The test runs a private Redis of its own, so freezing it disturbs
+//! nothing else on the machine.
+
+use frontrow_tests::{Stores, TestApp};
+use reqwest::StatusCode;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `redis-server` on a free port, killed when dropped.
+struct PrivateRedis {
+    child: Child,
+    port: u16,
+}
+
+impl PrivateRedis {
+    fn start() -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .ok()?;
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        Some(Self { child, port })
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// SIGSTOP / SIGCONT: a Redis that holds its connections open but
+    /// answers nothing, the worst kind of outage for a client.
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn wait_for_redis(redis: &PrivateRedis) {
+    for _ in 0..100 {
+        if frontrow_adapters::redis::connect(&redis.url(), Duration::from_millis(200))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the private Redis never answered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_frozen_redis_is_a_quick_503_and_the_instance_recovers_by_itself() {
+    let Some(redis) = PrivateRedis::start() else {
+        if std::env::var_os("CI").is_some() {
+            panic!("CI needs redis-server");
+        }
+        eprintln!("SKIPPED: redis-server is not installed");
+        return;
+    };
+    wait_for_redis(&redis).await;
+    let url = redis.url();
+    let Some(app) = TestApp::spawn_with(Stores::MySqlRedis, |c| {
+        c.redis_url = Some(url);
+        c.store_timeout_ms = 500;
+    })
+    .await
+    else {
+        return;
+    };
+    let (concert, _) = app.concert(5, 0).await;
+    let buyer = app.buyer("patient").await;
+    let token = app.active_token(&buyer, concert).await;
+    let status = || {
+        app.http
+            .get(format!("{}/api/v1/queue/status", app.base))
+            .bearer_auth(&buyer.access_token)
+            .header("X-Queue-Token", &token)
+            .send()
+    };
+    assert_eq!(status().await.expect("status").status(), StatusCode::OK);
+
+    redis.signal("-STOP");
+    let asked = Instant::now();
+    let answer = tokio::time::timeout(Duration::from_secs(10), status())
+        .await
+        .expect("an answer within 10 s, not a hang")
+        .expect("an answer");
+    let waited = asked.elapsed();
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(answer.headers().contains_key("retry-after"));
+    assert!(
+        waited < Duration::from_secs(3),
+        "the 503 took {waited:?} with a 500 ms store timeout"
+    );
+
+    redis.signal("-CONT");
+    let mut recovered = false;
+    for _ in 0..50 {
+        if status().await.expect("status").status() == StatusCode::OK {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "the instance did not recover within 5 s");
+}
