@@ -461,3 +461,27 @@ contract!(
         }
     }
 );
+
+contract!(
+    every_answer_carries_its_request_id_and_a_problem_quotes_it,
+    |app: TestApp| async move {
+        let given = app
+            .http
+            .get(format!("{}/api/v1/points", app.base))
+            .header("X-Request-Id", "lb-1234")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(given.headers()["x-request-id"], "lb-1234");
+        let problem: Value = given.json().await.expect("problem body");
+        assert_eq!(problem["requestId"], "lb-1234");
+        let made = app
+            .http
+            .get(format!("{}/health/live", app.base))
+            .send()
+            .await
+            .expect("request");
+        let id = made.headers()["x-request-id"].to_str().expect("ascii");
+        assert_eq!(id.len(), 32, "a new id when the client sent none: {id}");
+    }
+);

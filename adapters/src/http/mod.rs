@@ -11,6 +11,7 @@ mod payments;
 mod points;
 pub mod problem;
 mod queue;
+mod request_id;
 mod reservations;
 mod security;
 mod users;
@@ -119,6 +120,7 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint {
         .data(state)
         .catch_all_error(|error| async move { problem::from_poem_error(error) })
         .with(Tracing)
+        .around(request_id::around)
 }
 
 /// Refuses bodies over `MAX_BODY_BYTES` with 413: by their declared length,

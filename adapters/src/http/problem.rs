@@ -29,6 +29,9 @@ pub struct Problem {
     pub detail: String,
     /// Stable, for programs: match on this, not on `detail`.
     pub code: String,
+    /// The request's `X-Request-Id`, to quote when reporting it.
+    #[oai(rename = "requestId", skip_serializing_if_is_none)]
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, ApiResponse)]
@@ -58,6 +61,7 @@ impl ProblemResponse {
             status: status.as_u16(),
             detail: detail.into(),
             code: code.to_owned(),
+            request_id: super::request_id::current(),
         };
         let challenge = (status == StatusCode::UNAUTHORIZED).then(|| "Bearer".to_owned());
         let retry_after =
