@@ -61,9 +61,12 @@ contract!(
             ..Scenario::default()
         };
         let run = ticket_open(&app.base, ADMIN_KEY, scenario, None);
-        let report = tokio::time::timeout(Duration::from_secs(120), run)
+        // Locally the last outcome comes after 26-38 s; the old room stalled
+        // for the whole active time (600 s). The bounds leave room for a slow
+        // CI machine without letting a stall pass.
+        let report = tokio::time::timeout(Duration::from_secs(150), run)
             .await
-            .expect("every buyer has an outcome within two minutes")
+            .expect("every buyer has an outcome within 150 s")
             .expect("the scenario runs");
         eprintln!("{report}");
         assert_eq!(report.outcomes.get("error"), None);
@@ -71,7 +74,7 @@ contract!(
         assert_eq!(report.fairness_violations, 0);
         assert_eq!(report.admitted_after_close, 0);
         assert!(
-            report.every_outcome_after < Duration::from_secs(60),
+            report.every_outcome_after < Duration::from_secs(90),
             "the last outcome came after {:?}",
             report.every_outcome_after
         );
