@@ -153,6 +153,14 @@ pub struct Config {
         global = true
     )]
     pub store_timeout_ms: u64,
+    /// On SIGTERM, how long readiness answers 503 before the listener closes.
+    #[arg(
+        long,
+        env = "FRONTROW_DRAIN_MS",
+        default_value_t = 2_000,
+        global = true
+    )]
+    pub drain_ms: u64,
     /// Default most ACTIVE users per concert (operators can change it per concert).
     #[arg(
         long,
@@ -481,6 +489,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         dependencies,
         relay: relay.clone(),
         seat_pages: Default::default(),
+        draining: Default::default(),
     });
     let database = match backend {
         Backend::MySql => "mysql".to_owned(),
@@ -648,7 +657,15 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         tracing::info!("admin key: {}", config.data_dir.join("admin-key").display());
     }
     shutdown_signal().await;
-    tracing::info!("shutting down");
+    // Readiness turns 503 at once; the listener stays open for a moment so
+    // the load balancer notices and stops sending here, then in-flight
+    // requests finish and the instance exits.
+    tracing::info!(drain_ms = config.drain_ms, "draining, then shutting down");
+    running
+        .state
+        .draining
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(config.drain_ms)).await;
     running.stop().await;
     Ok(())
 }

@@ -158,3 +158,31 @@ async fn the_binary_runs_the_whole_flow_with_zero_setup_and_keeps_its_data() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn sigterm_turns_readiness_off_before_the_listener_closes_then_exits() {
+    let dir = std::env::temp_dir().join(format!("frontrow-drain-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut server = start(&dir).await;
+    let ready = format!("{}/health/ready", server.base);
+    let (status, _) = send(reqwest::Client::new().get(&ready)).await;
+    assert_eq!(status, 200);
+    let pid = server.child.id().to_string();
+    let signalled = Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(signalled.is_ok_and(|s| s.success()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Still listening (the default drain is 2 s), and telling the load
+    // balancer to stop sending.
+    let (status, body) = send(reqwest::Client::new().get(&ready)).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["checks"]["shutdown"], "draining");
+    for _ in 0..100 {
+        if server.child.try_wait().ok().flatten().is_some() {
+            let _ = std::fs::remove_dir_all(&dir);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the binary did not exit within 10 s of SIGTERM");
+}

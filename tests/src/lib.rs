@@ -84,6 +84,7 @@ pub fn base_config() -> Config {
         active_seconds: 600,
         active_idle_seconds: 0,
         store_timeout_ms: 2_000,
+        drain_ms: 0,
         queue_capacity: 100_000,
         admit_per_second: 100_000,
         max_seats_per_user: 4,

@@ -40,6 +40,10 @@ impl HealthApi {
     async fn ready(&self) -> Ready {
         let mut checks = std::collections::BTreeMap::new();
         let mut healthy = true;
+        if self.0.draining.load(std::sync::atomic::Ordering::Relaxed) {
+            healthy = false;
+            checks.insert("shutdown".to_owned(), "draining".to_owned());
+        }
         for (name, dependency) in &self.0.dependencies {
             let result = dependency.ping().await;
             healthy &= result.is_ok();

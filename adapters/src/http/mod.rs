@@ -53,6 +53,9 @@ pub struct AppState {
     pub dependencies: Vec<(&'static str, Arc<dyn Ping>)>,
     pub relay: Arc<EventRelay>,
     pub seat_pages: catalogue::SeatPages,
+    /// Set when the instance is shutting down: readiness answers 503 at
+    /// once, so the load balancer stops sending before the listener closes.
+    pub draining: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Tags)]
