@@ -1,6 +1,6 @@
 //! Concerts, schedules and seats.
 
-use super::{SqlStore, inserted_id};
+use super::{SqlStore, insert_returning_id, inserted};
 use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::catalogue::Catalogue;
@@ -60,24 +60,22 @@ impl Catalogue for SqlStore {
         let now = SystemClock.now();
         let run = async {
             let mut tx = self.write.begin().await?;
-            let created = sqlx::query("INSERT INTO concerts (title, created_at_ms) VALUES (?, ?)")
-                .bind(&concert.title)
-                .bind(now.millis())
-                .execute(&mut *tx)
-                .await?;
-            let concert_id = ConcertId::from_store(inserted_id(&mut tx, &created).await?);
+            let insert = self.sql(insert_returning_id!(
+                "INSERT INTO concerts (title, created_at_ms) VALUES (?, ?)"
+            ));
+            let insert = sqlx::query(insert).bind(&concert.title).bind(now.millis());
+            let concert_id = ConcertId::from_store(inserted(&mut tx, self.backend, insert).await?);
             let mut schedules = Vec::with_capacity(concert.schedules.len());
             for new in &concert.schedules {
-                let created = sqlx::query(
-                    "INSERT INTO schedules (concert_id, starts_at_ms, seat_count, price) VALUES (?, ?, ?, ?)",
-                )
-                .bind(concert_id.get())
-                .bind(new.starts_at.millis())
-                .bind(new.seat_count)
-                .bind(new.price.get())
-                .execute(&mut *tx)
-                .await?;
-                let id = ScheduleId::from_store(inserted_id(&mut tx, &created).await?);
+                let insert = self.sql(insert_returning_id!(
+                    "INSERT INTO schedules (concert_id, starts_at_ms, seat_count, price) VALUES (?, ?, ?, ?)"
+                ));
+                let insert = sqlx::query(insert)
+                    .bind(concert_id.get())
+                    .bind(new.starts_at.millis())
+                    .bind(new.seat_count)
+                    .bind(new.price.get());
+                let id = ScheduleId::from_store(inserted(&mut tx, self.backend, insert).await?);
                 let mut first = 1;
                 while first <= new.seat_count {
                     let last = (first + SEAT_INSERT_CHUNK - 1).min(new.seat_count);

@@ -317,6 +317,34 @@ pub(crate) async fn inserted<'q>(
     }
 }
 
+/// Runs an UPDATE of one row that also reports one value of it (a
+/// `seat_update!` statement, or the payment's spend): the value when exactly
+/// one row changed, `None` when none did. MySQL reports it as the
+/// `LAST_INSERT_ID(expr)` of the result, SQLite as the `RETURNING` row.
+pub(crate) async fn reported_by_update<'q>(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> Result<Option<i64>, sqlx::Error> {
+    use sqlx::Row;
+    match backend {
+        Backend::MySql => {
+            let result = query.execute(conn).await?;
+            if result.rows_affected() != 1 {
+                return Ok(None);
+            }
+            result
+                .last_insert_id()
+                .map(Some)
+                .ok_or_else(|| sqlx::Error::Protocol("no value reported by the update".into()))
+        }
+        Backend::Sqlite => match query.fetch_optional(conn).await? {
+            Some(row) => Ok(Some(row.try_get::<i64, _>(0)?)),
+            None => Ok(None),
+        },
+    }
+}
+
 /// Runs a `seat_update!` statement: the seat's new version when exactly one
 /// row changed, `None` when none did.
 pub(crate) async fn seat_version_after<'q>(
@@ -324,25 +352,13 @@ pub(crate) async fn seat_version_after<'q>(
     backend: Backend,
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
 ) -> Result<Option<u64>, sqlx::Error> {
-    use sqlx::Row;
-    let version = match backend {
-        Backend::MySql => {
-            let result = query.execute(conn).await?;
-            if result.rows_affected() != 1 {
-                return Ok(None);
-            }
-            result.last_insert_id()
-        }
-        Backend::Sqlite => match query.fetch_optional(conn).await? {
-            Some(row) => Some(row.try_get::<i64, _>(0)?),
-            None => return Ok(None),
-        },
-    };
-    let version =
-        version.ok_or_else(|| sqlx::Error::Protocol("no seat version reported".into()))?;
-    u64::try_from(version)
-        .map(Some)
-        .map_err(|_| sqlx::Error::Protocol("negative seat version".into()))
+    reported_by_update(conn, backend, query)
+        .await?
+        .map(|version| {
+            u64::try_from(version)
+                .map_err(|_| sqlx::Error::Protocol("negative seat version".into()))
+        })
+        .transpose()
 }
 
 /// Writes an event to the outbox inside the caller's transaction.
@@ -373,23 +389,6 @@ pub(crate) async fn balance_in(
     use sqlx::Row;
     sqlx::query("SELECT balance FROM users WHERE id = ?")
         .bind(user.get())
-        .fetch_one(conn)
-        .await?
-        .try_get(0)
-}
-
-/// The id of the row an INSERT on `conn` just created. MySQL reports it with
-/// the result; through `Any`, SQLite does not, so it is asked on the same
-/// connection.
-pub(crate) async fn inserted_id(
-    conn: &mut AnyConnection,
-    result: &sqlx::any::AnyQueryResult,
-) -> Result<i64, sqlx::Error> {
-    if let Some(id) = result.last_insert_id() {
-        return Ok(id);
-    }
-    use sqlx::Row;
-    sqlx::query("SELECT last_insert_rowid()")
         .fetch_one(conn)
         .await?
         .try_get(0)

@@ -3,8 +3,8 @@
 
 use super::reservations::load_reservation;
 use super::{
-    Backend, Fail, SqlStore, insert_returning_id, inserted, record_event, retrying, seat_update,
-    seat_version_after,
+    Fail, SqlStore, insert_returning_id, inserted, record_event, reported_by_update, retrying,
+    seat_update, seat_version_after,
 };
 use async_trait::async_trait;
 use frontrow_application::StoreError;
@@ -62,24 +62,11 @@ impl SqlStore {
         }
         let price = found.price.get();
         // Invariant: a balance never goes below zero, decided by this statement.
-        let spend = match self.backend {
-            Backend::MySql => SPEND.0,
-            Backend::Sqlite => SPEND.1,
-        };
-        let spent = sqlx::query(spend).bind(price).bind(user.get()).bind(price);
-        let balance = match self.backend {
-            Backend::MySql => {
-                let result = spent.execute(&mut *tx).await?;
-                (result.rows_affected() == 1)
-                    .then(|| result.last_insert_id())
-                    .flatten()
-            }
-            Backend::Sqlite => match spent.fetch_optional(&mut *tx).await? {
-                Some(row) => Some(row.try_get::<i64, _>(0)?),
-                None => None,
-            },
-        };
-        let Some(balance) = balance else {
+        let spent = sqlx::query(self.sql(SPEND))
+            .bind(price)
+            .bind(user.get())
+            .bind(price);
+        let Some(balance) = reported_by_update(&mut tx, self.backend, spent).await? else {
             return Err(Fail::Rule(PaymentError::InsufficientPoints));
         };
         // Invariant: only the live hold of this reservation becomes a sale. If

@@ -13,14 +13,13 @@ impl UserStore for SqlStore {
     async fn create_user(&self, name: &UserName) -> Result<UserId, StoreError> {
         let create = async {
             let mut conn = self.write.acquire().await?;
-            let created = sqlx::query(
-                "INSERT INTO users (name, balance, lock_seq, created_at_ms) VALUES (?, 0, 0, ?)",
-            )
-            .bind(name.as_str())
-            .bind(SystemClock.now().millis())
-            .execute(&mut *conn)
-            .await?;
-            super::inserted_id(&mut conn, &created).await
+            let insert = self.sql(super::insert_returning_id!(
+                "INSERT INTO users (name, balance, lock_seq, created_at_ms) VALUES (?, 0, 0, ?)"
+            ));
+            let insert = sqlx::query(insert)
+                .bind(name.as_str())
+                .bind(SystemClock.now().millis());
+            super::inserted(&mut conn, self.backend, insert).await
         };
         Ok(UserId::from_store(create.await.map_err(StoreError::new)?))
     }
