@@ -159,12 +159,21 @@ impl CatalogueService {
             .collect::<Result<Vec<_>, _>>()?;
         let concert = NewConcert::parse(title, schedules)?;
         let (id, created) = self.catalogue.create_concert(&concert).await?;
-        let total: i64 = created.iter().map(|s| s.seat_count).sum();
-        let schedules: Vec<ScheduleId> = created.iter().map(|s| s.id).collect();
-        if let Err(error) = self.log.open_sale(id, &schedules, total).await {
+        if let Err(error) = self.open_sale(id, &created).await {
             tracing::warn!(%error, concert = %id, "the waiting room does not know this concert's seats");
         }
         Ok((id, created))
+    }
+
+    /// Starts the concert's logs and tells its room how many seats it has.
+    async fn open_sale(
+        &self,
+        concert: ConcertId,
+        schedules: &[Schedule],
+    ) -> Result<(), StoreError> {
+        let ids: Vec<ScheduleId> = schedules.iter().map(|s| s.id).collect();
+        let total = schedules.iter().map(|s| s.seat_count).sum();
+        self.log.open_sale(concert, &ids, total).await
     }
 
     pub async fn concerts(&self) -> Result<Vec<Concert>, CatalogueError> {
@@ -284,12 +293,6 @@ impl CatalogueService {
         }
     }
 
-    /// Free seats of the schedule now, from the live map's counts.
-    pub async fn available_seats(&self, schedule: ScheduleId) -> Result<i64, CatalogueError> {
-        let map = self.seat_map(schedule).await?;
-        Ok(map.available_at(self.clock.now()))
-    }
-
     /// Free seats of each schedule now, in their order: every version in
     /// one read, then the live maps' counts.
     pub async fn available_seats_of(
@@ -318,9 +321,7 @@ impl CatalogueService {
         let concerts = self.catalogue.concerts().await?;
         for concert in &concerts {
             let schedules = self.catalogue.schedules(concert.id).await?;
-            let ids: Vec<ScheduleId> = schedules.iter().map(|s| s.id).collect();
-            let total = schedules.iter().map(|s| s.seat_count).sum();
-            self.log.open_sale(concert.id, &ids, total).await?;
+            self.open_sale(concert.id, &schedules).await?;
             for schedule in &schedules {
                 let seats = self.catalogue.seats(schedule.id).await?;
                 for (index, seat) in seats.iter().enumerate() {
@@ -416,12 +417,12 @@ mod tests {
         let log = Arc::new(FakeLog::default());
         let service = service(catalogue, log.clone(), 0);
         let schedule = ScheduleId::from_store(1);
-        assert_eq!(service.available_seats(schedule).await.unwrap(), 3);
+        assert_eq!(service.available_seats_of(&[schedule]).await.unwrap()[0], 3);
         log.append(&held(1, 2, 1)).await.unwrap();
         let map = service.seat_map(schedule).await.unwrap();
         assert_eq!(map.version, 1);
         assert!(matches!(map.seats[1], SeatState::Held { .. }));
-        assert_eq!(service.available_seats(schedule).await.unwrap(), 2);
+        assert_eq!(service.available_seats_of(&[schedule]).await.unwrap()[0], 2);
         assert_eq!(service.seat_map_loads(), 1);
     }
 
@@ -455,9 +456,9 @@ mod tests {
             .returning(move |_| Ok(vec![stored(hold, 1)]));
         let service = service(catalogue, Arc::new(FakeLog::default()), 500);
         let available = service
-            .available_seats(ScheduleId::from_store(1))
+            .available_seats_of(&[ScheduleId::from_store(1)])
             .await
-            .unwrap();
+            .unwrap()[0];
         assert_eq!(available, 1, "the lapsed hold's seat counts as available");
     }
 

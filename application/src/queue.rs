@@ -121,7 +121,7 @@ impl Place {
             paused: false,
             sold_out: false,
             held_seats: 0,
-            refresh_seconds: 30,
+            refresh_seconds: frontrow_domain::queue::ACTIVE_REFRESH_SECONDS,
         }
     }
 }

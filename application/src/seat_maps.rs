@@ -59,14 +59,10 @@ impl LiveMap {
             hold_deadlines: BTreeMap::new(),
             holds: 0,
         };
-        let seats = Arc::make_mut(&mut map.seats);
         for seat in stored {
-            seats.push(seat.state);
+            Arc::make_mut(&mut map.seats).push(seat.state);
             map.seat_versions.push(seat.version);
-        }
-        let states: Vec<SeatState> = seats.clone();
-        for state in states {
-            map.count(state, 1);
+            map.count(seat.state, 1);
         }
         map
     }

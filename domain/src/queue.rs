@@ -74,6 +74,9 @@ impl Stock {
 /// The shortest and longest pause the server asks of a polling client.
 pub const MIN_REFRESH_SECONDS: i64 = 2;
 pub const MAX_REFRESH_SECONDS: i64 = 60;
+/// An ACTIVE holder has nothing to wait for; it looks again now and then
+/// to learn that its place lapsed.
+pub const ACTIVE_REFRESH_SECONDS: i64 = 30;
 
 /// An operator's settings for one concert's waiting room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,7 +188,7 @@ impl AdmissionPolicy {
             QueueStatus::Waiting if self.paused || sold_out => 10,
             QueueStatus::Waiting => (self.estimated_wait_seconds(position) / 2)
                 .clamp(MIN_REFRESH_SECONDS, MAX_REFRESH_SECONDS),
-            QueueStatus::Active => 30,
+            QueueStatus::Active => ACTIVE_REFRESH_SECONDS,
             QueueStatus::Expired | QueueStatus::SoldOut => 0,
         }
     }

@@ -35,9 +35,6 @@ macro_rules! script {
 pub struct RedisWaitingRoom {
     conn: ConnectionManager,
     prefix: String,
-    default_policy: AdmissionPolicy,
-    active_ms: i64,
-    active_idle_ms: i64,
     settings: RoomSettings,
     /// When each ACTIVE token's place lapses, as this instance last saw it
     /// (`act:<token>` holds `hard:lapse`, read by every ACTIVE gate pass), so
@@ -85,9 +82,6 @@ impl RedisWaitingRoom {
             settings,
             conn,
             prefix: prefix.to_owned(),
-            default_policy: settings.default_policy,
-            active_ms: settings.active_ms,
-            active_idle_ms: settings.active_idle_ms,
             lapses: Mutex::default(),
             clock,
             touch: Script::new(script!("touch.lua")),
@@ -105,10 +99,10 @@ impl RedisWaitingRoom {
         let mut call = script.prepare_invoke();
         call.arg(&self.prefix)
             .arg(subject)
-            .arg(self.default_policy.capacity())
-            .arg(self.default_policy.admit_per_second())
-            .arg(self.active_ms)
-            .arg(self.active_idle_ms);
+            .arg(self.settings.default_policy.capacity())
+            .arg(self.settings.default_policy.admit_per_second())
+            .arg(self.settings.active_ms)
+            .arg(self.settings.active_idle_ms);
         call
     }
 
@@ -120,7 +114,7 @@ impl RedisWaitingRoom {
         let Ok(mut lapses) = self.lapses.lock() else {
             return true;
         };
-        let fresh_until = now.millis() + self.active_idle_ms * 3 / 4;
+        let fresh_until = now.millis() + self.settings.active_idle_ms * 3 / 4;
         if lapses
             .get(token)
             .is_some_and(|at| at.millis() > fresh_until)
@@ -130,7 +124,7 @@ impl RedisWaitingRoom {
         self.remember_lapse(
             &mut lapses,
             token,
-            Timestamp(now.millis() + self.active_idle_ms),
+            Timestamp(now.millis() + self.settings.active_idle_ms),
         );
         true
     }
@@ -213,7 +207,7 @@ impl WaitingRoom for RedisWaitingRoom {
                 .map_err(StoreError::new)?;
         let token =
             QueueToken::parse(&token).ok_or_else(|| StoreError::new("malformed token in Redis"))?;
-        let mut place = Place::new(
+        let place = Place::new(
             token,
             concert,
             user,
@@ -221,9 +215,6 @@ impl WaitingRoom for RedisWaitingRoom {
             policy_from(capacity, rate, paused)?,
             stock_from(total, sold, held),
         );
-        if status == "SOLD_OUT" {
-            place.status = QueueStatus::SoldOut;
-        }
         Ok((place.paced(&self.settings), created == 1))
     }
 
@@ -259,7 +250,7 @@ impl WaitingRoom for RedisWaitingRoom {
     }
 
     async fn touch(&self, token: &QueueToken) -> Result<(), StoreError> {
-        if self.active_idle_ms <= 0 || !self.touch_due(token) {
+        if self.settings.active_idle_ms <= 0 || !self.touch_due(token) {
             return Ok(());
         }
         let call = self.invocation(&self.touch, token.as_str().to_owned());
