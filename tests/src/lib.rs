@@ -444,6 +444,17 @@ impl TestApp {
             .to_owned()
     }
 
+    /// One text value from the system of record.
+    pub async fn text(&self, sql: &'static str, bind: String) -> String {
+        use sqlx::Row;
+        let row = sqlx::query(sql)
+            .bind(bind)
+            .fetch_one(self.running.store.reader())
+            .await
+            .expect("query");
+        row.try_get::<String, _>(0).expect("text")
+    }
+
     /// One number from the system of record, for invariant checks.
     pub async fn count(&self, sql: &'static str, bind: i64) -> i64 {
         use sqlx::Row;
