@@ -16,7 +16,9 @@ use crate::catalogue::CatalogueService;
 use crate::seat_changes::SeatChangeLog;
 use async_trait::async_trait;
 use frontrow_domain::catalogue::Schedule;
-use frontrow_domain::queue::{AdmissionPolicy, QueueRuleError, QueueStatus, QueueToken, Stock};
+use frontrow_domain::queue::{
+    AdmissionPolicy, QueueRuleError, QueueStatus, QueueToken, SaleOpening, Stock,
+};
 use frontrow_domain::{ConcertId, ScheduleId, Timestamp, UserId};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -38,6 +40,8 @@ pub enum QueueError {
     Expired,
     #[error("every seat of this concert is sold")]
     SoldOut,
+    #[error("this sale's waiting room has not opened yet")]
+    SaleNotOpen { opens_at: Timestamp },
     #[error("concert not found")]
     ConcertNotFound,
     #[error(transparent)]
@@ -66,6 +70,10 @@ pub struct Place {
     /// How long the holder should wait before asking again
     /// (`AdmissionPolicy::refresh_seconds`).
     pub refresh_seconds: i64,
+    /// In a scheduled sale's pre-queue: when it opens, and the whole seconds
+    /// left until then (see `Place::with_opening`).
+    pub opens_at: Option<Timestamp>,
+    pub seconds_until_open: Option<i64>,
 }
 
 impl Place {
@@ -99,7 +107,23 @@ impl Place {
             sold_out,
             held_seats: stock.map_or(0, |s| s.held),
             refresh_seconds: policy.refresh_seconds(status, position, sold_out),
+            opens_at: None,
+            seconds_until_open: None,
         }
+    }
+
+    /// A PRE_QUEUE place learns its sale's opening; it is asked to look again
+    /// by the opening at the latest. Other places are left as they are.
+    pub fn with_opening(mut self, opening: Option<SaleOpening>, now: Timestamp) -> Self {
+        let scheduled = matches!(self.status, QueueStatus::PreQueue | QueueStatus::NotOpen);
+        if let (true, Some(opening)) = (scheduled, opening) {
+            let left = opening.seconds_until_open(now);
+            self.opens_at = Some(opening.opens_at());
+            self.seconds_until_open = Some(left);
+            self.estimated_wait_seconds = None;
+            self.refresh_seconds = self.refresh_seconds.min(left.max(1));
+        }
+        self
     }
 
     /// The same place with its refresh interval capped by the room's
@@ -122,6 +146,8 @@ impl Place {
             sold_out: false,
             held_seats: 0,
             refresh_seconds: frontrow_domain::queue::ACTIVE_REFRESH_SECONDS,
+            opens_at: None,
+            seconds_until_open: None,
         }
     }
 }
@@ -158,6 +184,8 @@ pub struct RoomStats {
     pub policy: AdmissionPolicy,
     /// What is left to sell, if the room was told the concert's seats.
     pub stock: Option<Stock>,
+    /// The scheduled opening the room keeps, if any.
+    pub opening: Option<SaleOpening>,
 }
 
 /// Every call first admits whoever the policy lets in, atomically, so that
@@ -166,7 +194,10 @@ pub struct RoomStats {
 #[async_trait]
 pub trait WaitingRoom: Send + Sync {
     /// The user's live place in this concert's room, or a new one at the back.
-    /// The bool is true when the place is new.
+    /// The bool is true when the place is new. In a scheduled sale, a join
+    /// before the pre-queue makes no place and answers `NotOpen`, and a join
+    /// in the pre-queue gets a secret uniform draw that orders it at the
+    /// opening (see `SaleOpening`).
     async fn join(&self, concert: ConcertId, user: UserId) -> Result<(Place, bool), StoreError>;
     /// `None` for a token the room never issued (or long forgotten).
     async fn place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError>;
@@ -185,6 +216,13 @@ pub trait WaitingRoom: Send + Sync {
         &self,
         concert: ConcertId,
         policy: AdmissionPolicy,
+    ) -> Result<(), StoreError>;
+    /// Sets or clears the room's scheduled opening. The room decides the
+    /// phase by its own clock, so every instance agrees on the moment.
+    async fn set_opening(
+        &self,
+        concert: ConcertId,
+        opening: Option<SaleOpening>,
     ) -> Result<(), StoreError>;
     async fn stats(&self, concert: ConcertId) -> Result<RoomStats, StoreError>;
 }
@@ -260,10 +298,11 @@ impl QueueService {
     pub async fn join(&self, user: UserId, concert: i64) -> Result<(Place, bool), QueueError> {
         let concert = self.existing_concert(concert).await?;
         let (place, created) = self.room.join(concert, user).await?;
-        if place.status == QueueStatus::SoldOut {
-            return Err(QueueError::SoldOut);
+        match (place.status, place.opens_at) {
+            (QueueStatus::SoldOut, _) => Err(QueueError::SoldOut),
+            (QueueStatus::NotOpen, Some(opens_at)) => Err(QueueError::SaleNotOpen { opens_at }),
+            _ => Ok((place, created)),
         }
-        Ok((place, created))
     }
 
     /// The caller's own place; someone else's token is refused.
@@ -431,6 +470,48 @@ impl QueueService {
         Ok(self.room.stats(concert).await?)
     }
 
+    /// Creates a concert (`CatalogueService::create_concert`) and tells its
+    /// room the sale's scheduled opening, if it has one.
+    pub async fn create_concert(
+        &self,
+        title: &str,
+        schedules: &[(Timestamp, i64, i64)],
+        opening: Option<SaleOpening>,
+    ) -> Result<(ConcertId, Vec<Schedule>), crate::catalogue::CatalogueError> {
+        let created = self
+            .catalogue
+            .create_concert(title, schedules, opening)
+            .await?;
+        if opening.is_some() {
+            self.room.set_opening(created.0, opening).await?;
+        }
+        Ok(created)
+    }
+
+    /// Schedules (or, with `None`, clears) the sale's opening: kept with the
+    /// concert, and set in its room, which decides the phase from then on.
+    pub async fn schedule_sale(
+        &self,
+        concert: i64,
+        opening: Option<SaleOpening>,
+    ) -> Result<RoomStats, QueueError> {
+        let concert = self.existing_concert(concert).await?;
+        if !self.catalogue.schedule_opening(concert, opening).await? {
+            return Err(QueueError::ConcertNotFound);
+        }
+        self.room.set_opening(concert, opening).await?;
+        Ok(self.room.stats(concert).await?)
+    }
+
+    /// Tells the rooms the openings kept with the concerts (an in-process
+    /// room starts empty).
+    pub async fn restore_openings(&self) -> Result<(), QueueError> {
+        for (concert, opening) in self.catalogue.openings().await? {
+            self.room.set_opening(concert, Some(opening)).await?;
+        }
+        Ok(())
+    }
+
     pub async fn stats(&self, concert: i64) -> Result<RoomStats, QueueError> {
         let concert = self.existing_concert(concert).await?;
         Ok(self.room.stats(concert).await?)
@@ -464,8 +545,8 @@ fn active_for(place: Place, concert: ConcertId) -> Result<QueueToken, QueueError
     }
     match place.status {
         QueueStatus::Active => Ok(place.token),
-        QueueStatus::Waiting => Err(QueueError::NotActive),
-        QueueStatus::Expired => Err(QueueError::Expired),
+        QueueStatus::Waiting | QueueStatus::PreQueue => Err(QueueError::NotActive),
+        QueueStatus::Expired | QueueStatus::NotOpen => Err(QueueError::Expired),
         QueueStatus::SoldOut => Err(QueueError::SoldOut),
     }
 }

@@ -456,6 +456,13 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         tracing::debug!(concerts, "waiting rooms know their stock");
     }
     let queue = Arc::new(QueueService::new(room, seat_gate, catalogue.clone()));
+    if config.redis_url.is_none() {
+        // ... and the scheduled openings.
+        queue
+            .restore_openings()
+            .await
+            .context("cannot tell the waiting rooms their scheduled openings")?;
+    }
     let settings = HoldSettings {
         hold_seconds: config.hold_seconds,
         seats_per_user: SeatLimit(config.max_seats_per_user),
@@ -739,7 +746,7 @@ async fn seed_demo(state: &AppState) -> anyhow::Result<()> {
             .collect();
         let (id, _) = state
             .catalogue
-            .create_concert(title, &schedules)
+            .create_concert(title, &schedules, None)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         tracing::info!(concert = %id, title, "created demo concert");

@@ -25,6 +25,8 @@ pub enum CatalogueError {
 pub struct Concert {
     pub id: ConcertId,
     pub title: String,
+    /// A scheduled sale's opening; `None` for a sale that is open now.
+    pub opening: Option<crate::queue::SaleOpening>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +70,7 @@ impl NewSchedule {
 pub struct NewConcert {
     pub title: String,
     pub schedules: Vec<NewSchedule>,
+    pub opening: Option<crate::queue::SaleOpening>,
 }
 
 impl NewConcert {
@@ -83,6 +86,7 @@ impl NewConcert {
         Ok(Self {
             title: title.to_owned(),
             schedules,
+            opening: None,
         })
     }
 }

@@ -5,8 +5,10 @@ use super::problem::ProblemResponse;
 use super::security::Operator;
 use super::{AppState, Tag};
 use chrono::{DateTime, Utc};
-use frontrow_application::queue::RoomStats;
+use frontrow_application::catalogue::CatalogueError;
+use frontrow_application::queue::{QueueError, RoomStats};
 use frontrow_domain::Timestamp;
+use frontrow_domain::queue::{DEFAULT_PRE_QUEUE_MINUTES, QueueRuleError, SaleOpening};
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -29,6 +31,36 @@ struct NewSchedule {
 struct NewConcert {
     title: String,
     schedules: Vec<NewSchedule>,
+    /// A scheduled sale: buyers may join a pre-queue from `preQueueMinutes`
+    /// before this moment, are placed in random order at it, and admission
+    /// starts then. Absent: the sale is open at once.
+    opens_at: Option<DateTime<Utc>>,
+    /// 0 to 1,440; 30 if absent.
+    pre_queue_minutes: Option<i64>,
+}
+
+/// A scheduled sale's opening; `opensAt: null` opens the sale now.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct SaleOpeningBody {
+    opens_at: Option<DateTime<Utc>>,
+    /// 0 to 1,440; 30 if absent.
+    pre_queue_minutes: Option<i64>,
+}
+
+/// The opening as the domain takes it; bad minutes are a 400.
+fn opening(
+    opens_at: Option<DateTime<Utc>>,
+    minutes: Option<i64>,
+) -> Result<Option<SaleOpening>, QueueRuleError> {
+    opens_at
+        .map(|at| {
+            SaleOpening::new(
+                Timestamp(at.timestamp_millis()),
+                minutes.unwrap_or(DEFAULT_PRE_QUEUE_MINUTES),
+            )
+        })
+        .transpose()
 }
 
 #[derive(Object)]
@@ -73,6 +105,9 @@ struct QueueState {
     /// What is left to sell, as the room knows it from seat changes; absent
     /// for a concert created before the room counted seats.
     stock: Option<StockState>,
+    /// A scheduled sale's opening, and when its pre-queue starts.
+    opens_at: Option<DateTime<Utc>>,
+    pre_queue_from: Option<DateTime<Utc>>,
 }
 
 #[derive(Object)]
@@ -104,6 +139,8 @@ fn queue_state(stats: RoomStats) -> Json<QueueState> {
             sold_out: stock.sold_out(),
             closed: stock.closed(),
         }),
+        opens_at: stats.opening.map(|o| datetime(o.opens_at())),
+        pre_queue_from: stats.opening.map(|o| datetime(o.pre_queue_from())),
     })
 }
 
@@ -127,10 +164,12 @@ impl AdminApi {
                 )
             })
             .collect();
+        let opening = opening(body.opens_at, body.pre_queue_minutes)
+            .map_err(CatalogueError::InvalidOpening)?;
         let (concert, schedules) = self
             .0
-            .catalogue
-            .create_concert(&body.title, &schedules)
+            .queue
+            .create_concert(&body.title, &schedules, opening)
             .await?;
         Ok(CreateConcertResponse::Created(Json(CreatedConcert {
             concert_id: concert.get(),
@@ -162,6 +201,19 @@ impl AdminApi {
                 body.paused,
             )
             .await?;
+        Ok(queue_state(stats))
+    }
+
+    /// Schedule a sale's opening (or, with `opensAt: null`, open it now)
+    #[oai(path = "/api/v1/admin/concerts/:concert_id/opening", method = "put")]
+    async fn set_opening(
+        &self,
+        _operator: Operator,
+        concert_id: Path<i64>,
+        body: Json<SaleOpeningBody>,
+    ) -> Result<Json<QueueState>, ProblemResponse> {
+        let opening = opening(body.opens_at, body.pre_queue_minutes).map_err(QueueError::from)?;
+        let stats = self.0.queue.schedule_sale(concert_id.0, opening).await?;
         Ok(queue_state(stats))
     }
 

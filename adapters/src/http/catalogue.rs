@@ -33,6 +33,10 @@ pub(super) fn datetime(at: Timestamp) -> DateTime<Utc> {
 struct ConcertBody {
     concert_id: i64,
     title: String,
+    /// A scheduled sale: when it opens, and when its pre-queue starts taking
+    /// joins. Absent: the sale is open.
+    opens_at: Option<DateTime<Utc>>,
+    pre_queue_from: Option<DateTime<Utc>>,
 }
 
 #[derive(Object)]
@@ -169,6 +173,8 @@ impl CatalogueApi {
                 .map(|c| ConcertBody {
                     concert_id: c.id.get(),
                     title: c.title,
+                    opens_at: c.opening.map(|o| datetime(o.opens_at())),
+                    pre_queue_from: c.opening.map(|o| datetime(o.pre_queue_from())),
                 })
                 .collect(),
         }))

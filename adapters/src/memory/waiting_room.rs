@@ -8,12 +8,20 @@
 //! O(log n) per touch and per lapse). The room follows the concert's stock
 //! from the seat changes: with nothing AVAILABLE it admits nobody, and with
 //! every seat sold it is closed.
+//!
+//! A scheduled sale keeps its pre-queue apart, ordered by each place's
+//! secret draw; the first call at or after the opening moves it, in draw
+//! order, to the head of the line, under the same lock that every join
+//! takes, so nobody can arrive in between.
 
+use crate::random::Draws;
 use async_trait::async_trait;
 use frontrow_application::queue::{Place, RoomSettings, RoomStats, WaitingRoom};
 use frontrow_application::seat_changes::SeatChange;
 use frontrow_application::{Clock, StoreError};
-use frontrow_domain::queue::{AdmissionBucket, AdmissionPolicy, QueueStatus, QueueToken, Stock};
+use frontrow_domain::queue::{
+    AdmissionBucket, AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, SalePhase, Stock,
+};
 use frontrow_domain::seat::{SeatNumber, SeatState};
 use frontrow_domain::{ConcertId, ScheduleId, Timestamp, UserId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -141,6 +149,10 @@ struct Room {
     policy: Option<AdmissionPolicy>,
     bucket: Option<AdmissionBucket>,
     stock: Option<StockBook>,
+    opening: Option<SaleOpening>,
+    /// The pre-queue, by secret draw (ties, never seen in practice, by token).
+    pre_line: BTreeSet<(u64, QueueToken)>,
+    pre_draws: HashMap<QueueToken, u64>,
 }
 
 impl Room {
@@ -162,7 +174,37 @@ impl Room {
         }
     }
 
+    /// Before its opening a scheduled sale only takes joins.
+    fn phase(&self, now: Timestamp) -> SalePhase {
+        self.opening.map_or(SalePhase::Open, |o| o.phase(now))
+    }
+
+    /// Moves the pre-queue, in draw order, to the line once the sale is
+    /// open: all of it in this one step.
+    fn open_if_due(&mut self, now: Timestamp) {
+        if self.pre_line.is_empty() || self.phase(now) != SalePhase::Open {
+            return;
+        }
+        for (_, token) in std::mem::take(&mut self.pre_line) {
+            self.pre_draws.remove(&token);
+            self.enqueue(token);
+        }
+    }
+
+    /// Puts `token` at the back of the line.
+    fn enqueue(&mut self, token: QueueToken) {
+        let arrival = self.next_arrival;
+        self.next_arrival += 1;
+        self.waiting.insert(arrival, token.clone());
+        self.arrivals.insert(token, arrival);
+        self.line.add(arrival, 1);
+    }
+
     fn admit(&mut self, settings: &RoomSettings, now: Timestamp) {
+        self.open_if_due(now);
+        if self.phase(now) != SalePhase::Open {
+            return;
+        }
         while let Some((at, token)) = self.lapses.first().cloned() {
             if at > now {
                 break;
@@ -211,7 +253,9 @@ impl Room {
     }
 
     fn status(&self, token: &QueueToken) -> (QueueStatus, i64) {
-        if let Some(&arrival) = self.arrivals.get(token) {
+        if self.pre_draws.contains_key(token) {
+            (QueueStatus::PreQueue, 0)
+        } else if let Some(&arrival) = self.arrivals.get(token) {
             (QueueStatus::Waiting, self.line.before(arrival) + 1)
         } else if self.active.contains_key(token) {
             (QueueStatus::Active, 0)
@@ -221,6 +265,9 @@ impl Room {
     }
 
     fn remove(&mut self, token: &QueueToken, settings: &RoomSettings) {
+        if let Some(draw) = self.pre_draws.remove(token) {
+            self.pre_line.remove(&(draw, token.clone()));
+        }
         if let Some(arrival) = self.arrivals.remove(token) {
             self.waiting.remove(&arrival);
             self.line.add(arrival, -1);
@@ -243,7 +290,9 @@ impl Room {
         let found = self.status(token);
         let policy = self.policy(settings);
         let stock = self.stock(now);
-        Place::new(token.clone(), concert, user, found, policy, stock).paced(settings)
+        Place::new(token.clone(), concert, user, found, policy, stock)
+            .paced(settings)
+            .with_opening(self.opening, now)
     }
 }
 
@@ -257,6 +306,7 @@ pub struct MemoryWaitingRoom {
     state: Mutex<Rooms>,
     settings: RoomSettings,
     clock: Arc<dyn Clock>,
+    draws: Draws,
 }
 
 impl MemoryWaitingRoom {
@@ -265,7 +315,14 @@ impl MemoryWaitingRoom {
             state: Mutex::default(),
             settings,
             clock,
+            draws: Draws::os(),
         }
+    }
+
+    /// Pre-queue draws from `draws` instead of the OS (tests at a fixed seed).
+    pub fn with_draws(mut self, draws: Draws) -> Self {
+        self.draws = draws;
+        self
     }
 
     fn with_rooms<T>(&self, f: impl FnOnce(&mut Rooms, Timestamp) -> T) -> Result<T, StoreError> {
@@ -306,9 +363,18 @@ impl WaitingRoom for MemoryWaitingRoom {
     async fn join(&self, concert: ConcertId, user: UserId) -> Result<(Place, bool), StoreError> {
         let settings = &self.settings;
         let fresh = QueueToken::from_random(crate::random::bytes16().map_err(StoreError::new)?);
+        let draw = self.draws.next().map_err(StoreError::new)?;
         self.with_rooms(|state, now| {
             let room = state.rooms.entry(concert).or_default();
             room.admit(settings, now);
+            if room.phase(now) == SalePhase::NotOpen {
+                let place = room.place(&fresh, concert, user, settings, now);
+                let status = QueueStatus::NotOpen;
+                return (
+                    Place { status, ..place }.with_opening(room.opening, now),
+                    false,
+                );
+            }
             let existing = room
                 .users
                 .get(&user)
@@ -328,11 +394,12 @@ impl WaitingRoom for MemoryWaitingRoom {
                     false,
                 );
             }
-            let arrival = room.next_arrival;
-            room.next_arrival += 1;
-            room.waiting.insert(arrival, fresh.clone());
-            room.arrivals.insert(fresh.clone(), arrival);
-            room.line.add(arrival, 1);
+            if room.phase(now) == SalePhase::PreQueue {
+                room.pre_line.insert((draw, fresh.clone()));
+                room.pre_draws.insert(fresh.clone(), draw);
+            } else {
+                room.enqueue(fresh.clone());
+            }
             room.users.insert(user, fresh.clone());
             state.tokens.insert(fresh.clone(), (concert, user));
             room.admit(settings, now);
@@ -384,13 +451,22 @@ impl WaitingRoom for MemoryWaitingRoom {
         self.with_rooms(|state, _| state.rooms.entry(concert).or_default().policy = Some(policy))
     }
 
+    async fn set_opening(
+        &self,
+        concert: ConcertId,
+        opening: Option<SaleOpening>,
+    ) -> Result<(), StoreError> {
+        self.with_rooms(|state, _| state.rooms.entry(concert).or_default().opening = opening)
+    }
+
     async fn stats(&self, concert: ConcertId) -> Result<RoomStats, StoreError> {
         let settings = &self.settings;
         self.with_rooms(|state, now| {
             let room = state.rooms.entry(concert).or_default();
             room.admit(settings, now);
             RoomStats {
-                waiting: room.waiting.len() as i64,
+                waiting: (room.waiting.len() + room.pre_line.len()) as i64,
+                opening: room.opening,
                 active: room.active.len() as i64,
                 policy: room.policy(settings),
                 stock: room.stock(now),

@@ -69,16 +69,30 @@ end
 -- that may admit counts the sets. O(log n) per admitted or lapsed user.
 -- Every redis.call costs about 1.5 us of Redis CPU on top of the command
 -- itself, so these scripts keep their calls few.
+-- A scheduled sale's opening, from the policy hash fields `opens` (epoch
+-- ms) and `preq` (minutes of pre-queue before it): opens and the start of
+-- the pre-queue, or -1, -1 for a room that is open.
+local function opening_of(opens, preq)
+  opens = tonumber(opens)
+  if not opens then return -1, -1 end
+  return opens, opens - (tonumber(preq) or 0) * 60000
+end
+
+-- Also returns the opening (opens, pre-queue start; -1, -1 when none).
+-- Before the opening nobody is admitted and the bucket is not touched, so
+-- admission starts at the opening with a full second's worth.
 local function admit(r, now)
-  local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused', 'milli', 'ts')
+  local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused', 'milli', 'ts', 'opens', 'preq')
   local capacity, rate = tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate
-  if p[3] == '1' then return capacity, rate, 1 end
+  local opens, pre = opening_of(p[6], p[7])
+  if now < opens then return capacity, rate, p[3] == '1' and 1 or 0, opens, pre end
+  if p[3] == '1' then return capacity, rate, 1, opens, pre end
   local milli, ts = tonumber(p[4]), tonumber(p[5])
   if milli == nil or ts == nil then milli, ts = rate * 1000, now end
   local elapsed = math.max(now - ts, 0)
   milli = math.min(milli + elapsed * rate, rate * 1000)
   local tokens = math.floor(milli / 1000)
-  if tokens < 1 then return capacity, rate, 0 end
+  if tokens < 1 then return capacity, rate, 0, opens, pre end
   local active, waiting = counts(r, now)
   local n = math.min(math.max(capacity - active, 0), waiting, tokens)
   if n > 0 then
@@ -103,13 +117,15 @@ local function admit(r, now)
     -- same value later: write it only when tokens were spent.
     redis.call('HSET', r.policy, 'milli', milli - n * 1000, 'ts', now)
   end
-  return capacity, rate, 0
+  return capacity, rate, 0, opens, pre
 end
 
--- WAITING with its 1-based position, ACTIVE, or EXPIRED. An ACTIVE entry
--- past its deadline is EXPIRED even before an admission round removes it.
-local function status(r, token, now)
+-- WAITING with its 1-based position (PRE_QUEUE, with none, before the
+-- opening), ACTIVE, or EXPIRED. An ACTIVE entry past its deadline is
+-- EXPIRED even before an admission round removes it.
+local function status(r, token, now, opens)
   local rank = redis.call('ZRANK', r.wait, token)
+  if rank and now < opens then return 'PRE_QUEUE', 0 end
   if rank then return 'WAITING', rank + 1 end
   local deadline = tonumber(redis.call('ZSCORE', r.active, token))
   if deadline and deadline > now then return 'ACTIVE', 0 end
@@ -117,7 +133,8 @@ local function status(r, token, now)
 end
 
 -- A token's place: {concert, user, status, position, capacity, rate, paused,
--- total, sold, held}, or {} for a token this room never issued.
+-- total, sold, held, opens, pre-queue start}, or {} for a token this room
+-- never issued.
 local function place(token)
   local owner = redis.call('GET', prefix .. 'tok:' .. token)
   if not owner then return {} end
@@ -133,10 +150,10 @@ local function place(token)
     local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused')
     local total, sold, held = stock(r, now)
     return {concert, user, 'ACTIVE', 0, tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate,
-      p[3] == '1' and 1 or 0, total, sold, held}
+      p[3] == '1' and 1 or 0, total, sold, held, -1, -1}
   end
-  local capacity, rate, paused = admit(r, now)
-  local s, position = status(r, token, now)
+  local capacity, rate, paused, opens, pre = admit(r, now)
+  local s, position = status(r, token, now, opens)
   local total, sold, held = stock(r, now)
-  return {concert, user, s, position, capacity, rate, paused, total, sold, held}
+  return {concert, user, s, position, capacity, rate, paused, total, sold, held, opens, pre}
 end

@@ -8,11 +8,12 @@
 //! `act:<token>` exists exactly while the token is ACTIVE, so the hot
 //! question "is this caller ACTIVE?" is one plain MGET, with no script.
 
+use crate::random::Draws;
 use async_trait::async_trait;
 use frontrow_application::queue::{Place, RoomSettings, RoomStats, SeatGate, WaitingRoom};
 use frontrow_application::{Clock, StoreError};
 use frontrow_domain::Timestamp;
-use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, Stock};
+use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, Stock};
 use frontrow_domain::{ConcertId, ScheduleId, UserId};
 use redis::Script;
 use redis::aio::ConnectionManager;
@@ -42,17 +43,21 @@ pub struct RedisWaitingRoom {
     /// one per request, and none right after admission.
     lapses: Mutex<HashMap<QueueToken, Timestamp>>,
     clock: Arc<dyn Clock>,
+    draws: Draws,
     join: Script,
     place: Script,
     gate: Script,
     leave: Script,
     touch: Script,
     policy: Script,
+    opening: Script,
     stats: Script,
 }
 
 fn status_from(raw: &str) -> Result<QueueStatus, StoreError> {
     match raw {
+        "PRE_QUEUE" => Ok(QueueStatus::PreQueue),
+        "NOT_OPEN" => Ok(QueueStatus::NotOpen),
         "WAITING" => Ok(QueueStatus::Waiting),
         "ACTIVE" => Ok(QueueStatus::Active),
         "EXPIRED" => Ok(QueueStatus::Expired),
@@ -71,6 +76,16 @@ fn stock_from(total: i64, sold: i64, held: i64) -> Option<Stock> {
     (total >= 0).then_some(Stock { total, sold, held })
 }
 
+/// The scripts' `opens, pre-queue start`; -1 for a room that is open.
+fn opening_from(opens: i64, pre: i64) -> Result<Option<SaleOpening>, StoreError> {
+    if opens < 0 {
+        return Ok(None);
+    }
+    SaleOpening::new(Timestamp(opens), (opens - pre) / 60_000)
+        .map(Some)
+        .map_err(StoreError::new)
+}
+
 impl RedisWaitingRoom {
     pub fn new(
         conn: ConnectionManager,
@@ -84,14 +99,22 @@ impl RedisWaitingRoom {
             prefix: prefix.to_owned(),
             lapses: Mutex::default(),
             clock,
+            draws: Draws::os(),
             touch: Script::new(script!("touch.lua")),
             join: Script::new(script!("join.lua")),
             place: Script::new(script!("place.lua")),
             gate: Script::new(script!("gate.lua")),
             leave: Script::new(script!("leave.lua")),
             policy: Script::new(script!("policy.lua")),
+            opening: Script::new(script!("opening.lua")),
             stats: Script::new(script!("stats.lua")),
         }
+    }
+
+    /// Pre-queue draws from `draws` instead of the OS (tests at a fixed seed).
+    pub fn with_draws(mut self, draws: Draws) -> Self {
+        self.draws = draws;
+        self
     }
 
     /// The arguments every script starts with (see prelude.lua).
@@ -174,37 +197,86 @@ fn active_from(token: &QueueToken, owner: Option<String>, active: Option<String>
 }
 
 /// A place as `place()` in prelude.lua returns it; `[]` for an unknown token.
-fn place_from(token: &QueueToken, found: Vec<redis::Value>) -> Result<Option<Place>, StoreError> {
+fn place_from(
+    token: &QueueToken,
+    found: Vec<redis::Value>,
+    now: Timestamp,
+) -> Result<Option<Place>, StoreError> {
     if found.is_empty() {
         return Ok(None);
     }
-    type Found = (i64, i64, String, i64, i64, i64, i64, i64, i64, i64);
-    let (concert, user, status, position, capacity, rate, paused, total, sold, held): Found =
+    type Found = (
+        i64,
+        i64,
+        String,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+    );
+    let (concert, user, status, position, capacity, rate, paused, total, sold, held, opens, pre): Found =
         redis::FromRedisValue::from_redis_value(&redis::Value::Array(found))
             .map_err(StoreError::new)?;
-    Ok(Some(Place::new(
-        token.clone(),
-        ConcertId::from_store(concert),
-        UserId::from_store(user),
-        (status_from(&status)?, position),
-        policy_from(capacity, rate, paused)?,
-        stock_from(total, sold, held),
-    )))
+    Ok(Some(
+        Place::new(
+            token.clone(),
+            ConcertId::from_store(concert),
+            UserId::from_store(user),
+            (status_from(&status)?, position),
+            policy_from(capacity, rate, paused)?,
+            stock_from(total, sold, held),
+        )
+        .with_opening(opening_from(opens, pre)?, now),
+    ))
 }
 
 #[async_trait]
 impl WaitingRoom for RedisWaitingRoom {
     async fn join(&self, concert: ConcertId, user: UserId) -> Result<(Place, bool), StoreError> {
         let fresh = QueueToken::from_random(crate::random::bytes16().map_err(StoreError::new)?);
+        // A fraction in [0, 1) with every one of the draw's 53 bits.
+        let draw = self.draws.next().map_err(StoreError::new)? as f64 / (1u64 << 53) as f64;
         let mut call = self.invocation(&self.join, concert.to_string());
         call.arg(user.get())
             .arg(fresh.as_str())
-            .arg(TOKEN_TTL_SECONDS);
-        type Joined = (String, String, i64, i64, i64, i64, i64, i64, i64, i64);
-        let (token, status, position, capacity, rate, paused, created, total, sold, held): Joined =
-            call.invoke_async(&mut self.conn.clone())
-                .await
-                .map_err(StoreError::new)?;
+            .arg(TOKEN_TTL_SECONDS)
+            .arg(format!("{draw:.17}"));
+        type Joined = (
+            String,
+            String,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+        );
+        let (
+            token,
+            status,
+            position,
+            capacity,
+            rate,
+            paused,
+            created,
+            total,
+            sold,
+            held,
+            opens,
+            pre,
+        ): Joined = call
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(StoreError::new)?;
         let token =
             QueueToken::parse(&token).ok_or_else(|| StoreError::new("malformed token in Redis"))?;
         let place = Place::new(
@@ -214,8 +286,10 @@ impl WaitingRoom for RedisWaitingRoom {
             (status_from(&status)?, position),
             policy_from(capacity, rate, paused)?,
             stock_from(total, sold, held),
-        );
-        Ok((place.paced(&self.settings), created == 1))
+        )
+        .paced(&self.settings)
+        .with_opening(opening_from(opens, pre)?, self.clock.now());
+        Ok((place, created == 1))
     }
 
     async fn place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError> {
@@ -224,7 +298,7 @@ impl WaitingRoom for RedisWaitingRoom {
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(StoreError::new)?;
-        Ok(place_from(token, found)?.map(|p| p.paced(&self.settings)))
+        Ok(place_from(token, found, self.clock.now())?.map(|p| p.paced(&self.settings)))
     }
 
     /// One plain MGET, no script: `act:<token>` exists exactly while the
@@ -277,10 +351,25 @@ impl WaitingRoom for RedisWaitingRoom {
         Ok(())
     }
 
+    async fn set_opening(
+        &self,
+        concert: ConcertId,
+        opening: Option<SaleOpening>,
+    ) -> Result<(), StoreError> {
+        let mut call = self.invocation(&self.opening, concert.to_string());
+        call.arg(opening.map_or(-1, |o| o.opens_at().millis()))
+            .arg(opening.map_or(0, |o| o.pre_queue_minutes()));
+        let _: i64 = call
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(StoreError::new)?;
+        Ok(())
+    }
+
     async fn stats(&self, concert: ConcertId) -> Result<RoomStats, StoreError> {
         let call = self.invocation(&self.stats, concert.to_string());
-        type Stats = (i64, i64, i64, i64, i64, i64, i64, i64);
-        let (waiting, active, capacity, rate, paused, total, sold, held): Stats = call
+        type Stats = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+        let (waiting, active, capacity, rate, paused, total, sold, held, opens, pre): Stats = call
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(StoreError::new)?;
@@ -289,6 +378,7 @@ impl WaitingRoom for RedisWaitingRoom {
             active,
             policy: policy_from(capacity, rate, paused)?,
             stock: stock_from(total, sold, held),
+            opening: opening_from(opens, pre)?,
         })
     }
 }
@@ -321,7 +411,7 @@ impl SeatGate for RedisWaitingRoom {
             .await
             .map_err(StoreError::new)?;
         Ok((
-            place_from(token, found)?.map(|p| p.paced(&self.settings)),
+            place_from(token, found, self.clock.now())?.map(|p| p.paced(&self.settings)),
             version,
         ))
     }
