@@ -162,18 +162,26 @@ pub struct RoomSettings {
     /// An ACTIVE place whose holder asked for nothing for this long lapses,
     /// and the next buyer is admitted (0: never).
     pub active_idle_ms: i64,
+    /// A WAITING (or PRE_QUEUE) place whose holder has not asked for its
+    /// status for this long is skipped when the line reaches it, and its
+    /// holder is told EXPIRED (0: never). A store records presence only near
+    /// the front, so a long line's polls are not writes.
+    pub waiting_idle_ms: i64,
 }
 
 impl RoomSettings {
     /// A waiting buyer is admitted while it sleeps between polls, and its
     /// idle time runs from admission: it is asked to poll at least twice per
     /// idle time, so it always sees ACTIVE before the place could lapse.
+    /// The same holds for a waiting place, whose presence must be seen
+    /// at least once per waiting idle time.
     pub fn longest_refresh_seconds(&self) -> i64 {
-        if self.active_idle_ms > 0 {
-            (self.active_idle_ms / 2_000).max(1)
-        } else {
-            i64::MAX
-        }
+        [self.active_idle_ms, self.waiting_idle_ms]
+            .into_iter()
+            .filter(|&idle| idle > 0)
+            .map(|idle| (idle / 2_000).max(1))
+            .min()
+            .unwrap_or(i64::MAX)
     }
 }
 
@@ -186,6 +194,11 @@ pub struct RoomStats {
     pub stock: Option<Stock>,
     /// The scheduled opening the room keeps, if any.
     pub opening: Option<SaleOpening>,
+    /// Places that ended unused: waiting places skipped for absence, and
+    /// ACTIVE places that ran out of time or idled.
+    pub lapsed: i64,
+    /// How long the first buyer in line has waited (0 while nobody waits).
+    pub longest_wait_ms: i64,
 }
 
 /// Every call first admits whoever the policy lets in, atomically, so that

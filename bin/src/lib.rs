@@ -144,6 +144,15 @@ pub struct Config {
         global = true
     )]
     pub active_idle_seconds: u64,
+    /// A waiting buyer who has not asked for their status (poll or stream)
+    /// for this long loses the place when the line reaches it (0: never).
+    #[arg(
+        long,
+        env = "FRONTROW_WAITING_IDLE_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub waiting_idle_seconds: u64,
     /// How long a request waits for MySQL or Redis before it gets a 503
     /// (connection from the pool, Redis command).
     #[arg(
@@ -377,6 +386,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         default_policy: policy,
         active_ms: (config.active_seconds as i64).saturating_mul(1000),
         active_idle_ms: (config.active_idle_seconds as i64).saturating_mul(1000),
+        waiting_idle_ms: (config.waiting_idle_seconds as i64).saturating_mul(1000),
     };
     let QueueStores {
         room,

@@ -83,6 +83,7 @@ pub fn base_config() -> Config {
         hold_seconds: 300,
         active_seconds: 600,
         active_idle_seconds: 0,
+        waiting_idle_seconds: 0,
         store_timeout_ms: 2_000,
         drain_ms: 0,
         queue_capacity: 100_000,

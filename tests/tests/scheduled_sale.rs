@@ -153,6 +153,7 @@ mod shuffle {
             default_policy: AdmissionPolicy::new(100, 100, false).expect("policy"),
             active_ms: 600_000,
             active_idle_ms: 0,
+            waiting_idle_ms: 0,
         }
     }
 

@@ -105,6 +105,11 @@ struct QueueState {
     /// What is left to sell, as the room knows it from seat changes; absent
     /// for a concert created before the room counted seats.
     stock: Option<StockState>,
+    /// Places that ended unused: waiting places skipped because their
+    /// holder stopped asking, and ACTIVE places that ran out or idled.
+    lapsed: i64,
+    /// How long the first buyer in line has waited, in seconds.
+    longest_wait_seconds: i64,
     /// A scheduled sale's opening, and when its pre-queue starts.
     opens_at: Option<DateTime<Utc>>,
     pre_queue_from: Option<DateTime<Utc>>,
@@ -139,6 +144,8 @@ fn queue_state(stats: RoomStats) -> Json<QueueState> {
             sold_out: stock.sold_out(),
             closed: stock.closed(),
         }),
+        lapsed: stats.lapsed,
+        longest_wait_seconds: stats.longest_wait_ms / 1000,
         opens_at: stats.opening.map(|o| datetime(o.opens_at())),
         pre_queue_from: stats.opening.map(|o| datetime(o.pre_queue_from())),
     })

@@ -153,6 +153,12 @@ struct Room {
     /// The pre-queue, by secret draw (ties, never seen in practice, by token).
     pre_line: BTreeSet<(u64, QueueToken)>,
     pre_draws: HashMap<QueueToken, u64>,
+    /// Waiting places: when each holder joined and was last seen (see
+    /// `RoomSettings::waiting_idle_ms`).
+    joined: HashMap<QueueToken, Timestamp>,
+    seen: HashMap<QueueToken, Timestamp>,
+    /// Places that ended unused (see `RoomStats::lapsed`).
+    lapsed: i64,
 }
 
 impl Room {
@@ -211,6 +217,7 @@ impl Room {
             }
             self.lapses.pop_first();
             self.active.remove(&token);
+            self.lapsed += 1;
         }
         let policy = self.policy(settings);
         let sellable = self.stock(now).is_none_or(|stock| !stock.sold_out());
@@ -222,13 +229,21 @@ impl Room {
             bucket,
             now,
         );
-        self.bucket = Some(bucket);
-        for _ in 0..admit {
+        let mut admitted = 0;
+        while admitted < admit {
             let Some((arrival, token)) = self.waiting.pop_first() else {
                 break;
             };
             self.arrivals.remove(&token);
             self.line.add(arrival, -1);
+            self.joined.remove(&token);
+            let seen = self.seen.remove(&token);
+            if seen.is_some_and(|seen| absent(seen, settings, now)) {
+                // Skipped, not admitted: a later status says EXPIRED.
+                self.lapsed += 1;
+                continue;
+            }
+            admitted += 1;
             let slot = Slot {
                 deadline: Timestamp(now.millis().saturating_add(settings.active_ms)),
                 seen: now,
@@ -236,6 +251,24 @@ impl Room {
             self.lapses
                 .insert((Self::lapse_at(slot, settings), token.clone()));
             self.active.insert(token, slot);
+        }
+        // Tokens go only to those admitted; a skipped place spends none.
+        self.bucket = Some(AdmissionBucket {
+            milli_tokens: bucket.milli_tokens + (admit - admitted) * 1000,
+            ..bucket
+        });
+    }
+
+    /// A waiting holder asked for its status: it is present. Recorded only
+    /// near the front, as the Redis room does (see `present` in
+    /// prelude.lua), so both rooms lapse the same places.
+    fn seen_waiting(&mut self, token: &QueueToken, settings: &RoomSettings, now: Timestamp) {
+        let (status, position) = self.status(token);
+        let rate = self.policy(settings).admit_per_second();
+        let near = position <= 2 * rate * settings.waiting_idle_ms / 1000;
+        let waiting = matches!(status, QueueStatus::Waiting | QueueStatus::PreQueue);
+        if settings.waiting_idle_ms > 0 && waiting && near {
+            self.seen.insert(token.clone(), now);
         }
     }
 
@@ -268,6 +301,8 @@ impl Room {
         if let Some(draw) = self.pre_draws.remove(token) {
             self.pre_line.remove(&(draw, token.clone()));
         }
+        self.seen.remove(token);
+        self.joined.remove(token);
         if let Some(arrival) = self.arrivals.remove(token) {
             self.waiting.remove(&arrival);
             self.line.add(arrival, -1);
@@ -294,6 +329,11 @@ impl Room {
             .paced(settings)
             .with_opening(self.opening, now)
     }
+}
+
+/// A waiting place last seen at `seen` is absent now.
+fn absent(seen: Timestamp, settings: &RoomSettings, now: Timestamp) -> bool {
+    settings.waiting_idle_ms > 0 && seen.millis() < now.millis() - settings.waiting_idle_ms
 }
 
 #[derive(Default)]
@@ -401,6 +441,8 @@ impl WaitingRoom for MemoryWaitingRoom {
                 room.enqueue(fresh.clone());
             }
             room.users.insert(user, fresh.clone());
+            room.joined.insert(fresh.clone(), now);
+            room.seen.insert(fresh.clone(), now);
             state.tokens.insert(fresh.clone(), (concert, user));
             room.admit(settings, now);
             (room.place(&fresh, concert, user, settings, now), true)
@@ -414,6 +456,7 @@ impl WaitingRoom for MemoryWaitingRoom {
             let room = state.rooms.get_mut(&concert)?;
             room.admit(settings, now);
             room.touch(token, settings, now);
+            room.seen_waiting(token, settings, now);
             Some(room.place(token, concert, user, settings, now))
         })
     }
@@ -467,6 +510,14 @@ impl WaitingRoom for MemoryWaitingRoom {
             RoomStats {
                 waiting: (room.waiting.len() + room.pre_line.len()) as i64,
                 opening: room.opening,
+                lapsed: room.lapsed,
+                longest_wait_ms: room
+                    .waiting
+                    .first_key_value()
+                    .map(|(_, token)| token)
+                    .or_else(|| room.pre_line.first().map(|(_, token)| token))
+                    .and_then(|token| room.joined.get(token))
+                    .map_or(0, |joined| (now.millis() - joined.millis()).max(0)),
                 active: room.active.len() as i64,
                 policy: room.policy(settings),
                 stock: room.stock(now),

@@ -1,3 +1,3 @@
--- ARGV[2] token, ARGV[7] a schedule's seat-map version key. Every seat read
+-- ARGV[2] token, ARGV[8] a schedule's seat-map version key. Every seat read
 -- and hold needs both answers; one script makes them one round trip.
-return {tonumber(redis.call('GET', ARGV[7])) or 0, place(ARGV[2])}
+return {tonumber(redis.call('GET', ARGV[8])) or 0, place(ARGV[2])}

@@ -1,11 +1,11 @@
--- ARGV[2] concert, ARGV[7] user, ARGV[8] fresh token, ARGV[9] token TTL
--- seconds, ARGV[10] the place's secret pre-queue draw, a fraction in [0, 1).
+-- ARGV[2] concert, ARGV[8] user, ARGV[9] fresh token, ARGV[10] token TTL
+-- seconds, ARGV[11] the place's secret pre-queue draw, a fraction in [0, 1).
 -- One place per user per concert: a live place is returned as it is. One
 -- admission round per join, after the new place is in line, so a joiner
 -- the policy can let in at once is ACTIVE in its first answer.
 -- Answers {token, status, position, capacity, rate, paused, created, total,
 -- sold, held, opens, pre-queue start}.
-local concert, user, fresh, ttl, draw = ARGV[2], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local concert, user, fresh, ttl, draw = ARGV[2], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local r = room(concert)
 local now = now_ms()
 local token, created = fresh, 1
@@ -39,6 +39,8 @@ if created == 1 then
     score = redis.call('INCR', r.seq)
   end
   redis.call('ZADD', r.wait, score, token)
+  redis.call('HSET', r.seen, token, now)
+  redis.call('HSET', r.joined, token, now)
   redis.call('SET', prefix .. 'tok:' .. token, concert .. ':' .. user, 'EX', ttl)
 end
 local capacity, rate, paused

@@ -2,12 +2,14 @@
 -- frontrow-domain exactly; Redis runs each script atomically, so admission is
 -- correct with any number of app instances.
 -- ARGV[1] key prefix, ARGV[3] default capacity, ARGV[4] default rate,
--- ARGV[5] active milliseconds, ARGV[6] active idle milliseconds (0: off).
+-- ARGV[5] active milliseconds, ARGV[6] active idle milliseconds (0: off),
+-- ARGV[7] waiting idle milliseconds (0: off). Scripts' own from ARGV[8].
 local prefix = ARGV[1]
 local default_capacity = tonumber(ARGV[3])
 local default_rate = tonumber(ARGV[4])
 local active_ms = tonumber(ARGV[5])
 local idle_ms = tonumber(ARGV[6])
+local waiting_idle_ms = tonumber(ARGV[7])
 
 -- When an ACTIVE place seen at `now` lapses: its hard deadline, or idle_ms
 -- after its holder last asked for anything, whichever is first.
@@ -28,10 +30,12 @@ local function room(concert)
   -- stock (HASH total, sold), holds (ZSET schedule:seat -> hold deadline)
   -- and seats (HASH schedule:seat -> seat version) follow the seat changes
   -- (seat_change.lua; waiting_room.rs spells them too).
+  -- seen and joined (HASH token -> ms) serve the lapse of absent waiters
+  -- and the age of the line; the policy hash also counts lapsed places.
   return {
     wait = base .. 'wait', active = base .. 'active', policy = base .. 'policy',
     seq = base .. 'seq', users = base .. 'users', stock = base .. 'stock',
-    holds = base .. 'holds',
+    holds = base .. 'holds', seen = base .. 'seen', joined = base .. 'joined',
   }
 end
 
@@ -57,11 +61,25 @@ local function policy(r)
   return tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate, p[3] == '1'
 end
 
--- Drops lapsed ACTIVE places; returns how many are ACTIVE and WAITING.
+-- Drops lapsed ACTIVE places (counting them); returns how many are ACTIVE
+-- and WAITING.
 local function counts(r, now)
-  redis.call('ZREMRANGEBYSCORE', r.active, '-inf', now)
+  local lapsed = redis.call('ZREMRANGEBYSCORE', r.active, '-inf', now)
+  if lapsed > 0 then redis.call('HINCRBY', r.policy, 'lapsed', lapsed) end
   return redis.call('ZCARD', r.active), redis.call('ZCARD', r.wait)
 end
+
+-- A waiting place whose holder has not asked for its status for
+-- waiting_idle_ms is absent: it loses its place when the line reaches it.
+local function absent(r, token, now)
+  if waiting_idle_ms <= 0 then return false end
+  local seen = tonumber(redis.call('HGET', r.seen, token))
+  return seen ~= nil and seen < now - waiting_idle_ms
+end
+
+-- Most waiting places that one admission round may find absent and skip,
+-- to bound a script's run time; the next round goes on.
+local MAX_SKIPPED = 1000
 
 -- Admits from the head of the line as far as the policy allows; returns the
 -- policy as {capacity, rate, paused (1 or 0)}. In a rush most calls find the
@@ -102,20 +120,36 @@ local function admit(r, now)
     if total >= 0 and total - sold - held <= 0 then n = 0 end
   end
   if n > 0 then
-    local popped = redis.call('ZPOPMIN', r.wait, n)
     local hard = now + active_ms
     local lapse = lapse_at(hard, now)
-    for i = 1, #popped, 2 do
-      redis.call('ZADD', r.active, lapse, popped[i])
-      -- Mirrors the ACTIVE entry for the plain-GET fast path (waiting_room.rs)
-      -- as `hard:lapse` (touch.lua needs the hard deadline, the app reads
-      -- the lapse to touch only when due); it lapses with the entry's score
-      -- and leave.lua deletes it.
-      redis.call('SET', prefix .. 'act:' .. popped[i], hard .. ':' .. lapse, 'PX', lapse - now)
+    local admitted, skipped = 0, 0
+    while admitted < n and skipped < MAX_SKIPPED do
+      local popped = redis.call('ZPOPMIN', r.wait, n - admitted)
+      if #popped == 0 then break end
+      for i = 1, #popped, 2 do
+        local token = popped[i]
+        if absent(r, token, now) then
+          -- Skipped, not admitted: a later status says EXPIRED.
+          skipped = skipped + 1
+        else
+          admitted = admitted + 1
+          redis.call('ZADD', r.active, lapse, token)
+          -- Mirrors the ACTIVE entry for the plain-GET fast path
+          -- (waiting_room.rs) as `hard:lapse` (touch.lua needs the hard
+          -- deadline, the app reads the lapse to touch only when due); it
+          -- lapses with the entry's score and leave.lua deletes it.
+          redis.call('SET', prefix .. 'act:' .. token, hard .. ':' .. lapse, 'PX', lapse - now)
+        end
+        redis.call('HDEL', r.seen, token)
+        redis.call('HDEL', r.joined, token)
+      end
     end
+    if skipped > 0 then redis.call('HINCRBY', r.policy, 'lapsed', skipped) end
     -- Refill is linear and capped, so an unwritten bucket recomputes to the
     -- same value later: write it only when tokens were spent.
-    redis.call('HSET', r.policy, 'milli', milli - n * 1000, 'ts', now)
+    if admitted > 0 then
+      redis.call('HSET', r.policy, 'milli', milli - admitted * 1000, 'ts', now)
+    end
   end
   return capacity, rate, 0, opens, pre
 end
@@ -130,6 +164,20 @@ local function status(r, token, now, opens)
   local deadline = tonumber(redis.call('ZSCORE', r.active, token))
   if deadline and deadline > now then return 'ACTIVE', 0 end
   return 'EXPIRED', 0
+end
+
+-- A waiting holder asked for its status: it is present. Written only near
+-- the front (within what two idle times admit at the current rate) and at
+-- most every quarter of the idle time, so a long line's polls are reads: a
+-- holder far back is asked to poll more often than the line moves through
+-- that horizon (RoomSettings::longest_refresh_seconds), so it is seen in it
+-- well before the front. PRE_QUEUE places (position 0) are near the front.
+local function present(r, token, position, rate, now)
+  if waiting_idle_ms <= 0 or position > 2 * rate * waiting_idle_ms / 1000 then return end
+  local seen = tonumber(redis.call('HGET', r.seen, token))
+  if seen == nil or seen < now - waiting_idle_ms / 4 then
+    redis.call('HSET', r.seen, token, now)
+  end
 end
 
 -- A token's place: {concert, user, status, position, capacity, rate, paused,
@@ -154,6 +202,7 @@ local function place(token)
   end
   local capacity, rate, paused, opens, pre = admit(r, now)
   local s, position = status(r, token, now, opens)
+  if s ~= 'ACTIVE' and s ~= 'EXPIRED' then present(r, token, position, rate, now) end
   local total, sold, held = stock(r, now)
   return {concert, user, s, position, capacity, rate, paused, total, sold, held, opens, pre}
 end

@@ -1,6 +1,15 @@
--- ARGV[2] concert.
+-- ARGV[2] concert. Answers {waiting, active, capacity, rate, paused, total,
+-- sold, held, opens, pre-queue start, lapsed, how long the head of the line
+-- has waited (ms; 0 when nobody waits)}.
 local r, now = room(ARGV[2]), now_ms()
 local capacity, rate, paused, opens, pre = admit(r, now)
 local active, waiting = counts(r, now)
 local total, sold, held = stock(r, now)
-return {waiting, active, capacity, rate, paused, total, sold, held, opens, pre}
+local lapsed = tonumber(redis.call('HGET', r.policy, 'lapsed')) or 0
+local oldest = 0
+local head = redis.call('ZRANGE', r.wait, 0, 0)
+if head[1] then
+  local joined = tonumber(redis.call('HGET', r.joined, head[1]))
+  if joined then oldest = math.max(now - joined, 0) end
+end
+return {waiting, active, capacity, rate, paused, total, sold, held, opens, pre, lapsed, oldest}

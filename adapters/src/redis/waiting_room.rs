@@ -125,7 +125,8 @@ impl RedisWaitingRoom {
             .arg(self.settings.default_policy.capacity())
             .arg(self.settings.default_policy.admit_per_second())
             .arg(self.settings.active_ms)
-            .arg(self.settings.active_idle_ms);
+            .arg(self.settings.active_idle_ms)
+            .arg(self.settings.waiting_idle_ms);
         call
     }
 
@@ -368,8 +369,21 @@ impl WaitingRoom for RedisWaitingRoom {
 
     async fn stats(&self, concert: ConcertId) -> Result<RoomStats, StoreError> {
         let call = self.invocation(&self.stats, concert.to_string());
-        type Stats = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
-        let (waiting, active, capacity, rate, paused, total, sold, held, opens, pre): Stats = call
+        type Stats = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+        let (
+            waiting,
+            active,
+            capacity,
+            rate,
+            paused,
+            total,
+            sold,
+            held,
+            opens,
+            pre,
+            lapsed,
+            oldest,
+        ): Stats = call
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(StoreError::new)?;
@@ -379,6 +393,8 @@ impl WaitingRoom for RedisWaitingRoom {
             policy: policy_from(capacity, rate, paused)?,
             stock: stock_from(total, sold, held),
             opening: opening_from(opens, pre)?,
+            lapsed,
+            longest_wait_ms: oldest,
         })
     }
 }

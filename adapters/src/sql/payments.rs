@@ -83,9 +83,9 @@ impl SqlStore {
             "INSUFFICIENT_POINTS" => return Err(Fail::Rule(PaymentError::InsufficientPoints)),
             "HOLD_EXPIRED" => return Err(Fail::Rule(TransitionError::HoldExpired.into())),
             other => {
-                return Err(Fail::Db(sqlx::Error::Protocol(
-                    format!("frontrow_pay answered {other}"),
-                )));
+                return Err(Fail::Db(sqlx::Error::Protocol(format!(
+                    "frontrow_pay answered {other}"
+                ))));
             }
         }
         let payment = PaymentId::from_store(row.try_get(1)?);
