@@ -152,6 +152,32 @@ impl Place {
     }
 }
 
+/// What a genuine queue token says of itself: it names its concert (so a
+/// store can find the token's room from the token alone) and its holder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueClaims {
+    pub concert: ConcertId,
+    pub user: UserId,
+    pub issued_at: Timestamp,
+}
+
+/// Issues and checks queue tokens. A forged or altered token is refused
+/// here, before any store is asked; the room still decides the place.
+#[cfg_attr(test, mockall::automock)]
+pub trait QueueTokenSeal: Send + Sync {
+    /// A new, unguessable token for this holder's place in this concert's
+    /// room. Fails only when the OS random source does.
+    fn issue(
+        &self,
+        concert: ConcertId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<QueueToken, StoreError>;
+    /// The claims of a token this service issued, under its current key or
+    /// the previous one while keys rotate; `None` for any other token.
+    fn open(&self, token: &QueueToken) -> Option<QueueClaims>;
+}
+
 /// What every room of an instance starts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RoomSettings {
@@ -206,12 +232,18 @@ pub struct RoomStats {
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait WaitingRoom: Send + Sync {
-    /// The user's live place in this concert's room, or a new one at the back.
-    /// The bool is true when the place is new. In a scheduled sale, a join
+    /// The user's live place in this concert's room, or a new one at the
+    /// back under `fresh` (a token the seal issued). The bool is true when
+    /// the place is new. In a scheduled sale, a join
     /// before the pre-queue makes no place and answers `NotOpen`, and a join
     /// in the pre-queue gets a secret uniform draw that orders it at the
     /// opening (see `SaleOpening`).
-    async fn join(&self, concert: ConcertId, user: UserId) -> Result<(Place, bool), StoreError>;
+    async fn join(
+        &self,
+        concert: ConcertId,
+        user: UserId,
+        fresh: QueueToken,
+    ) -> Result<(Place, bool), StoreError>;
     /// `None` for a token the room never issued (or long forgotten).
     async fn place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError>;
     /// The place if the token is ACTIVE now, from the cheapest read that can
@@ -288,6 +320,7 @@ struct ReadLease {
 
 pub struct QueueService {
     room: Arc<dyn WaitingRoom>,
+    seal: Arc<dyn QueueTokenSeal>,
     seat_gate: Arc<dyn SeatGate>,
     catalogue: Arc<CatalogueService>,
     leases: RwLock<HashMap<QueueToken, ReadLease>>,
@@ -296,11 +329,13 @@ pub struct QueueService {
 impl QueueService {
     pub fn new(
         room: Arc<dyn WaitingRoom>,
+        seal: Arc<dyn QueueTokenSeal>,
         seat_gate: Arc<dyn SeatGate>,
         catalogue: Arc<CatalogueService>,
     ) -> Self {
         Self {
             room,
+            seal,
             seat_gate,
             catalogue,
             leases: RwLock::default(),
@@ -310,7 +345,8 @@ impl QueueService {
     #[tracing::instrument(skip(self), fields(user = %user))]
     pub async fn join(&self, user: UserId, concert: i64) -> Result<(Place, bool), QueueError> {
         let concert = self.existing_concert(concert).await?;
-        let (place, created) = self.room.join(concert, user).await?;
+        let fresh = self.seal.issue(concert, user, self.catalogue.now())?;
+        let (place, created) = self.room.join(concert, user, fresh).await?;
         match (place.status, place.opens_at) {
             (QueueStatus::SoldOut, _) => Err(QueueError::SoldOut),
             (QueueStatus::NotOpen, Some(opens_at)) => Err(QueueError::SaleNotOpen { opens_at }),
@@ -320,7 +356,7 @@ impl QueueService {
 
     /// The caller's own place; someone else's token is refused.
     pub async fn status(&self, user: UserId, token: Option<&str>) -> Result<Place, QueueError> {
-        let token = parse_token(token)?;
+        let token = self.genuine(token, user)?;
         // Most polls come from waiting users, so the cheap ACTIVE-only read is
         // tried first only for a token seen ACTIVE here.
         let seen_active = self.leases.read().is_ok_and(|l| l.contains_key(&token));
@@ -360,7 +396,7 @@ impl QueueService {
         token: Option<&str>,
         concert: ConcertId,
     ) -> Result<QueueToken, QueueError> {
-        let token = parse_token(token)?;
+        let token = self.genuine(token, user)?;
         self.admitted(self.place_of(&token, true).await?, user, concert)
             .await
     }
@@ -373,7 +409,7 @@ impl QueueService {
         token: Option<&str>,
         schedule: &Schedule,
     ) -> Result<(QueueToken, u64), QueueError> {
-        let token = parse_token(token)?;
+        let token = self.genuine(token, user)?;
         let (place, version) = self
             .seat_gate
             .place_and_version(&token, schedule.id)
@@ -530,6 +566,18 @@ impl QueueService {
         Ok(self.room.stats(concert).await?)
     }
 
+    /// The caller's own genuine token, checked by the seal alone: a forged,
+    /// altered or someone else's token never reaches a store.
+    fn genuine(&self, token: Option<&str>, user: UserId) -> Result<QueueToken, QueueError> {
+        let token = token.ok_or(QueueError::MissingToken)?;
+        let token = QueueToken::parse(token).ok_or(QueueError::UnknownToken)?;
+        let claims = self.seal.open(&token).ok_or(QueueError::UnknownToken)?;
+        if claims.user != user {
+            return Err(QueueError::NotYourToken);
+        }
+        Ok(token)
+    }
+
     async fn existing_concert(&self, concert: i64) -> Result<ConcertId, QueueError> {
         let id = ConcertId::parse(concert).ok_or(QueueError::ConcertNotFound)?;
         match self.catalogue.concert_exists(id).await? {
@@ -537,11 +585,6 @@ impl QueueService {
             false => Err(QueueError::ConcertNotFound),
         }
     }
-}
-
-fn parse_token(token: Option<&str>) -> Result<QueueToken, QueueError> {
-    let token = token.ok_or(QueueError::MissingToken)?;
-    QueueToken::parse(token).ok_or(QueueError::UnknownToken)
 }
 
 fn own(place: Option<Place>, user: UserId) -> Result<Place, QueueError> {
@@ -569,7 +612,7 @@ mod tests {
     use super::*;
     use crate::catalogue::MockCatalogue;
     use crate::clock::MockClock;
-    use crate::fixtures::{FakeLog, TOKEN};
+    use crate::fixtures::{FakeLog, TOKEN, TrustingSeal};
 
     fn place(user: i64, concert: i64, status: QueueStatus) -> Place {
         let policy = AdmissionPolicy::new(10, 10, false).unwrap();
@@ -598,7 +641,12 @@ mod tests {
             Arc::new(FakeLog::default()),
             Arc::new(clock),
         );
-        QueueService::new(Arc::new(room), Arc::new(gate), Arc::new(catalogue))
+        QueueService::new(
+            Arc::new(room),
+            Arc::new(TrustingSeal),
+            Arc::new(gate),
+            Arc::new(catalogue),
+        )
     }
 
     fn schedule() -> Schedule {
@@ -737,6 +785,47 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_forged_altered_or_foreign_token_is_refused_before_any_store_is_asked() {
+        // Neither mock expects a call: any store call fails the test.
+        let mut seal = MockQueueTokenSeal::new();
+        seal.expect_open().returning(|token| {
+            (token.as_str() == TOKEN).then_some(QueueClaims {
+                concert: ConcertId::from_store(1),
+                user: UserId::from_store(1),
+                issued_at: frontrow_domain::Timestamp(0),
+            })
+        });
+        let catalogue = CatalogueService::new(
+            Arc::new(MockCatalogue::new()),
+            Arc::new(FakeLog::default()),
+            Arc::new(MockClock::new()),
+        );
+        let service = QueueService::new(
+            Arc::new(MockWaitingRoom::new()),
+            Arc::new(seal),
+            Arc::new(MockSeatGate::new()),
+            Arc::new(catalogue),
+        );
+        let (me, someone) = (UserId::from_store(1), UserId::from_store(2));
+        let concert = ConcertId::from_store(1);
+        let altered = TOKEN.replace(".1.", ".2.");
+        for forged in ["1.1.0.0.0", altered.as_str(), "not a token"] {
+            assert!(matches!(
+                service.status(me, Some(forged)).await,
+                Err(QueueError::UnknownToken)
+            ));
+            assert!(matches!(
+                service.require_active(me, Some(forged), concert).await,
+                Err(QueueError::UnknownToken)
+            ));
+        }
+        assert!(matches!(
+            service.status(someone, Some(TOKEN)).await,
+            Err(QueueError::NotYourToken)
+        ));
+    }
+
+    #[tokio::test]
     async fn a_read_lease_lapses_after_read_lease_ms() {
         use std::sync::atomic::{AtomicI64, Ordering};
         let now = Arc::new(AtomicI64::new(1_000));
@@ -754,6 +843,7 @@ mod tests {
         room.expect_touch().returning(|_| Ok(()));
         let service = QueueService::new(
             Arc::new(room),
+            Arc::new(TrustingSeal),
             Arc::new(MockSeatGate::new()),
             Arc::new(catalogue),
         );

@@ -7,7 +7,7 @@
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use frontrow_adapters::auth::Hs256Tokens;
+use frontrow_adapters::auth::{HmacQueueSeal, Hs256Tokens, derive_key};
 use frontrow_adapters::http::{self, AppState, Ping};
 use frontrow_adapters::kafka::KafkaSink;
 use frontrow_adapters::memory::bus::InProcessBus;
@@ -210,6 +210,23 @@ pub struct Config {
         global = true
     )]
     pub jwt_secret: Option<String>,
+    /// HMAC key that seals queue tokens. Default: derived from the JWT secret.
+    /// To rotate, set the new key here and the old one as the previous key.
+    #[arg(
+        long,
+        env = "FRONTROW_QUEUE_TOKEN_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub queue_token_secret: Option<String>,
+    /// The previous queue-token key, still accepted while keys rotate.
+    #[arg(
+        long,
+        env = "FRONTROW_QUEUE_TOKEN_PREVIOUS_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub queue_token_previous_secret: Option<String>,
     /// How long an access token stays valid.
     #[arg(
         long,
@@ -329,6 +346,16 @@ async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
         .await
         .context("cannot apply database migrations")?;
     Ok(store)
+}
+
+/// The queue-token seal: the configured key, or one derived from the JWT
+/// secret (an HMAC of a fixed label, so the two keys are never the same).
+fn queue_seal(config: &Config, jwt_secret: &str) -> HmacQueueSeal {
+    let given = |secret: &Option<String>| secret.clone().filter(|s| !s.is_empty());
+    let current = given(&config.queue_token_secret)
+        .unwrap_or_else(|| derive_key(jwt_secret, "frontrow queue tokens"));
+    let previous = given(&config.queue_token_previous_secret);
+    HmacQueueSeal::new(current.as_bytes(), previous.as_deref().map(str::as_bytes))
 }
 
 /// Hides a password in a URL before it reaches a log or an error.
@@ -465,7 +492,12 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
             .context("cannot tell the waiting room what is left to sell")?;
         tracing::debug!(concerts, "waiting rooms know their stock");
     }
-    let queue = Arc::new(QueueService::new(room, seat_gate, catalogue.clone()));
+    let queue = Arc::new(QueueService::new(
+        room,
+        Arc::new(queue_seal(config, &jwt_secret)),
+        seat_gate,
+        catalogue.clone(),
+    ));
     if config.redis_url.is_none() {
         // ... and the scheduled openings.
         queue

@@ -282,27 +282,26 @@ impl AdmissionPolicy {
     }
 }
 
-/// A waiting-room token: 32 lowercase hex characters (128 random bits).
+/// A waiting-room token as it arrives (see `QueueToken::parse`); a genuine
+/// one is sealed by the service and names its concert and holder.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct QueueToken(String);
 
+/// The longest queue token accepted.
+pub const MAX_QUEUE_TOKEN_CHARS: usize = 96;
+
 impl QueueToken {
+    /// A token as it arrives: syntax only (digits, lowercase hex letters and
+    /// dots, at most `MAX_QUEUE_TOKEN_CHARS`). Whether it is genuine, and
+    /// whose, is for the service's seal to say (`QueueTokenSeal` in
+    /// frontrow-application).
     pub fn parse(raw: &str) -> Option<Self> {
-        (raw.len() == 32
+        (!raw.is_empty()
+            && raw.len() <= MAX_QUEUE_TOKEN_CHARS
             && raw
                 .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b'.'))
         .then(|| Self(raw.to_owned()))
-    }
-
-    pub fn from_random(bytes: [u8; 16]) -> Self {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut token = String::with_capacity(32);
-        for b in bytes {
-            token.push(char::from(HEX[usize::from(b >> 4)]));
-            token.push(char::from(HEX[usize::from(b & 0xf)]));
-        }
-        Self(token)
     }
 
     pub fn as_str(&self) -> &str {
@@ -457,12 +456,15 @@ mod tests {
     }
 
     #[test]
-    fn tokens_are_32_lowercase_hex_characters() {
-        let token = QueueToken::from_random([0xab; 16]);
-        assert_eq!(token.as_str().len(), 32);
-        assert_eq!(QueueToken::parse(token.as_str()), Some(token));
-        assert!(QueueToken::parse("ABABABABABABABABABABABABABABABAB").is_none());
-        assert!(QueueToken::parse("abc").is_none());
+    fn tokens_are_short_strings_of_digits_hex_and_dots() {
+        let raw = "7.42.1700000000000.0123456789abcdef.0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            QueueToken::parse(raw).map(|t| t.as_str().to_owned()),
+            Some(raw.into())
+        );
+        assert!(QueueToken::parse("ABAB").is_none());
+        assert!(QueueToken::parse("").is_none());
         assert!(QueueToken::parse(&"g".repeat(32)).is_none());
+        assert!(QueueToken::parse(&"1".repeat(MAX_QUEUE_TOKEN_CHARS + 1)).is_none());
     }
 }

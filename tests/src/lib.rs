@@ -91,6 +91,8 @@ pub fn base_config() -> Config {
         max_seats_per_user: 4,
         admin_key: Some(ADMIN_KEY.into()),
         jwt_secret: Some("test-jwt-secret".into()),
+        queue_token_secret: None,
+        queue_token_previous_secret: None,
         access_token_seconds: 3600,
         kafka_brokers: None,
         kafka_topic: format!("frontrow-test-{}", unique()),

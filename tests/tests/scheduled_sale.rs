@@ -133,12 +133,13 @@ mod shuffle {
     //! of the 3! orders of 3 buyers appears about equally often. The draws
     //! come from a fixed seed, so the test cannot flake.
 
+    use frontrow_adapters::auth::HmacQueueSeal;
     use frontrow_adapters::memory::waiting_room::MemoryWaitingRoom;
     use frontrow_adapters::random::Draws;
     use frontrow_adapters::redis::waiting_room::RedisWaitingRoom;
     use frontrow_application::Clock;
     use frontrow_application::clock::SystemClock;
-    use frontrow_application::queue::{RoomSettings, WaitingRoom};
+    use frontrow_application::queue::{QueueTokenSeal, RoomSettings, WaitingRoom};
     use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, SaleOpening};
     use frontrow_domain::{ConcertId, Timestamp, UserId};
     use std::collections::HashMap;
@@ -164,6 +165,7 @@ mod shuffle {
         let later = SaleOpening::new(Timestamp(now + 3_600_000), 120).expect("opening");
         let past = SaleOpening::new(Timestamp(now - 1_000), 120).expect("opening");
         let held = AdmissionPolicy::new(100, 100, true).expect("policy");
+        let seal = HmacQueueSeal::new(b"test", None);
         let mut seen = HashMap::new();
         for n in 0..OPENINGS as i64 {
             let concert = ConcertId::from_store(first_concert + n);
@@ -174,7 +176,12 @@ mod shuffle {
             let mut tokens = Vec::new();
             for user in 1..=3 {
                 let (place, created) = room
-                    .join(concert, UserId::from_store(user))
+                    .join(
+                        concert,
+                        UserId::from_store(user),
+                        seal.issue(concert, UserId::from_store(user), Timestamp(now))
+                            .expect("token"),
+                    )
                     .await
                     .expect("join");
                 assert!(created);

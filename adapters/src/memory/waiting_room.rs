@@ -400,9 +400,13 @@ impl MemoryWaitingRoom {
 
 #[async_trait]
 impl WaitingRoom for MemoryWaitingRoom {
-    async fn join(&self, concert: ConcertId, user: UserId) -> Result<(Place, bool), StoreError> {
+    async fn join(
+        &self,
+        concert: ConcertId,
+        user: UserId,
+        fresh: QueueToken,
+    ) -> Result<(Place, bool), StoreError> {
         let settings = &self.settings;
-        let fresh = QueueToken::from_random(crate::random::bytes16().map_err(StoreError::new)?);
         let draw = self.draws.next().map_err(StoreError::new)?;
         self.with_rooms(|state, now| {
             let room = state.rooms.entry(concert).or_default();

@@ -238,8 +238,12 @@ fn place_from(
 
 #[async_trait]
 impl WaitingRoom for RedisWaitingRoom {
-    async fn join(&self, concert: ConcertId, user: UserId) -> Result<(Place, bool), StoreError> {
-        let fresh = QueueToken::from_random(crate::random::bytes16().map_err(StoreError::new)?);
+    async fn join(
+        &self,
+        concert: ConcertId,
+        user: UserId,
+        fresh: QueueToken,
+    ) -> Result<(Place, bool), StoreError> {
         // A fraction in [0, 1) with every one of the draw's 53 bits.
         let draw = self.draws.next().map_err(StoreError::new)? as f64 / (1u64 << 53) as f64;
         let mut call = self.invocation(&self.join, concert.to_string());
