@@ -109,8 +109,12 @@ pub struct Config {
     )]
     pub data_dir: PathBuf,
     /// redis://host:port; unset: the waiting room runs in process (one instance only).
+    /// With --redis-cluster: one or more seed nodes of a Redis Cluster, comma-separated.
     #[arg(long, env = "REDIS_URL", global = true)]
     pub redis_url: Option<String>,
+    /// --redis-url names seed nodes of a Redis Cluster.
+    #[arg(long, env = "FRONTROW_REDIS_CLUSTER", global = true)]
+    pub redis_cluster: bool,
     /// Prefix of every Redis key, so deployments and test runs can share a Redis.
     #[arg(
         long,
@@ -422,9 +426,10 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         name: queue_name,
     } = match &config.redis_url {
         Some(url) => {
-            let conn = frontrow_adapters::redis::connect(url, config.store_timeout())
-                .await
-                .with_context(|| format!("cannot connect to Redis at {}", redact(url)))?;
+            let conn =
+                frontrow_adapters::redis::open(url, config.redis_cluster, config.store_timeout())
+                    .await
+                    .with_context(|| format!("cannot connect to Redis at {}", redact(url)))?;
             dependencies.push(("redis", Arc::new(RedisPing(conn.clone()))));
             let room = Arc::new(RedisWaitingRoom::new(
                 conn.clone(),

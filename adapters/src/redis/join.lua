@@ -1,27 +1,26 @@
--- ARGV[2] concert, ARGV[8] user, ARGV[9] fresh token, ARGV[10] token TTL
--- seconds, ARGV[11] the place's secret pre-queue draw, a fraction in [0, 1).
+-- ARGV[7] user, ARGV[8] fresh token (sealed by the app), ARGV[9] the
+-- place's secret pre-queue draw, a fraction in [0, 1).
 -- One place per user per concert: a live place is returned as it is. One
 -- admission round per join, after the new place is in line, so a joiner
 -- the policy can let in at once is ACTIVE in its first answer.
 -- Answers {token, status, position, capacity, rate, paused, created, total,
 -- sold, held, opens, pre-queue start}.
-local concert, user, fresh, ttl, draw = ARGV[2], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
-local r = room(concert)
+local user, fresh, draw = ARGV[7], ARGV[8], ARGV[9]
 local now = now_ms()
 local token, created = fresh, 1
 local opens, pre = opening_of(unpack(redis.call('HMGET', r.policy, 'opens', 'preq')))
 -- A room whose every seat is sold takes nobody new; a scheduled sale takes
 -- nobody before its pre-queue.
-local total, sold, held = stock(r, now)
+local total, sold, held = stock(now)
 local refusal = (total >= 0 and sold >= total and 'SOLD_OUT') or (now < pre and 'NOT_OPEN')
 if refusal then
-  local capacity, rate, paused = policy(r)
+  local capacity, rate, paused = policy()
   return {fresh, refusal, 0, capacity, rate, paused and 1 or 0, 0, total, sold, held, opens, pre}
 end
 -- Most joins in a rush are first joins: claim the user's slot in one call.
 if redis.call('HSETNX', r.users, user, fresh) == 0 then
   token = redis.call('HGET', r.users, user)
-  if status(r, token, now, opens) == 'EXPIRED' then
+  if status(token, now, opens) == 'EXPIRED' then
     token = fresh
     redis.call('HSET', r.users, user, token)
   else
@@ -41,10 +40,9 @@ if created == 1 then
   redis.call('ZADD', r.wait, score, token)
   redis.call('HSET', r.seen, token, now)
   redis.call('HSET', r.joined, token, now)
-  redis.call('SET', prefix .. 'tok:' .. token, concert .. ':' .. user, 'EX', ttl)
 end
 local capacity, rate, paused
-capacity, rate, paused, opens, pre = admit(r, now)
-local s, position = status(r, token, now, opens)
-total, sold, held = stock(r, now)
+capacity, rate, paused, opens, pre = admit(now)
+local s, position = status(token, now, opens)
+total, sold, held = stock(now)
 return {token, s, position, capacity, rate, paused, created, total, sold, held, opens, pre}

@@ -1,15 +1,19 @@
 -- Shared by every waiting-room script. Mirrors AdmissionPolicy::admissions in
 -- frontrow-domain exactly; Redis runs each script atomically, so admission is
 -- correct with any number of app instances.
--- ARGV[1] key prefix, ARGV[3] default capacity, ARGV[4] default rate,
--- ARGV[5] active milliseconds, ARGV[6] active idle milliseconds (0: off),
--- ARGV[7] waiting idle milliseconds (0: off). Scripts' own from ARGV[8].
-local prefix = ARGV[1]
-local default_capacity = tonumber(ARGV[3])
-local default_rate = tonumber(ARGV[4])
-local active_ms = tonumber(ARGV[5])
-local idle_ms = tonumber(ARGV[6])
-local waiting_idle_ms = tonumber(ARGV[7])
+-- KEYS[1..11]: the concert's room (keys.rs `room` spells them, in this
+-- order); a script's own keys follow. No script builds a key name, and all of
+-- a room's keys share the concert's hash tag, so on a Redis Cluster every
+-- script runs on the one node that holds the sale.
+-- ARGV[1] the subject (a token, or ''), ARGV[2] default capacity, ARGV[3]
+-- default rate, ARGV[4] active milliseconds, ARGV[5] active idle
+-- milliseconds (0: off), ARGV[6] waiting idle milliseconds (0: off).
+-- A script's own arguments start at ARGV[7].
+local default_capacity = tonumber(ARGV[2])
+local default_rate = tonumber(ARGV[3])
+local active_ms = tonumber(ARGV[4])
+local idle_ms = tonumber(ARGV[5])
+local waiting_idle_ms = tonumber(ARGV[6])
 
 -- When an ACTIVE place seen at `now` lapses: its hard deadline, or idle_ms
 -- after its holder last asked for anything, whichever is first.
@@ -23,27 +27,22 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
-local function room(concert)
-  local base = prefix .. 'q:' .. concert .. ':'
-  -- The policy hash also holds the admission bucket (fields milli and ts),
-  -- so an admission round reads both in one call.
-  -- stock (HASH total, sold), holds (ZSET schedule:seat -> hold deadline)
-  -- and seats (HASH schedule:seat -> seat version) follow the seat changes
-  -- (seat_change.lua; waiting_room.rs spells them too).
-  -- seen and joined (HASH token -> ms) serve the lapse of absent waiters
-  -- and the age of the line; the policy hash also counts lapsed places.
-  return {
-    wait = base .. 'wait', active = base .. 'active', policy = base .. 'policy',
-    seq = base .. 'seq', users = base .. 'users', stock = base .. 'stock',
-    holds = base .. 'holds', seen = base .. 'seen', joined = base .. 'joined',
-  }
-end
+-- The policy hash also holds the admission bucket (fields milli and ts), so
+-- an admission round reads both in one call. stock, holds and seats follow
+-- the seat changes (seat_change.lua). seen and joined serve the lapse of
+-- absent waiters and the age of the line. deadlines holds each ACTIVE
+-- place's `hard:lapse` (touch.lua needs the hard deadline).
+local r = {
+  wait = KEYS[1], active = KEYS[2], policy = KEYS[3], seq = KEYS[4], users = KEYS[5],
+  stock = KEYS[6], holds = KEYS[7], seats = KEYS[8], seen = KEYS[9], joined = KEYS[10],
+  deadlines = KEYS[11],
+}
 
 -- What is left to sell: total, sold and live holds; total is -1 for a room
 -- that was never told its concert's seats. Mirrors queue::Stock. Read once
 -- per script: every script works on one room and changes no seat.
 local stock_read
-local function stock(r, now)
+local function stock(now)
   if not stock_read then
     local s = redis.call('HMGET', r.stock, 'total', 'sold')
     local total = tonumber(s[1])
@@ -56,22 +55,29 @@ local function stock(r, now)
   return stock_read[1], stock_read[2], stock_read[3]
 end
 
-local function policy(r)
+local function policy()
   local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused')
   return tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate, p[3] == '1'
 end
 
+-- Most lapsed ACTIVE places one call drops; the next call goes on.
+local MAX_DROPPED = 2000
+
 -- Drops lapsed ACTIVE places (counting them); returns how many are ACTIVE
 -- and WAITING.
-local function counts(r, now)
-  local lapsed = redis.call('ZREMRANGEBYSCORE', r.active, '-inf', now)
-  if lapsed > 0 then redis.call('HINCRBY', r.policy, 'lapsed', lapsed) end
+local function counts(now)
+  local gone = redis.call('ZRANGEBYSCORE', r.active, '-inf', now, 'LIMIT', 0, MAX_DROPPED)
+  if #gone > 0 then
+    redis.call('ZREM', r.active, unpack(gone))
+    redis.call('HDEL', r.deadlines, unpack(gone))
+    redis.call('HINCRBY', r.policy, 'lapsed', #gone)
+  end
   return redis.call('ZCARD', r.active), redis.call('ZCARD', r.wait)
 end
 
 -- A waiting place whose holder has not asked for its status for
 -- waiting_idle_ms is absent: it loses its place when the line reaches it.
-local function absent(r, token, now)
+local function absent(token, now)
   if waiting_idle_ms <= 0 then return false end
   local seen = tonumber(redis.call('HGET', r.seen, token))
   return seen ~= nil and seen < now - waiting_idle_ms
@@ -99,7 +105,7 @@ end
 -- Also returns the opening (opens, pre-queue start; -1, -1 when none).
 -- Before the opening nobody is admitted and the bucket is not touched, so
 -- admission starts at the opening with a full second's worth.
-local function admit(r, now)
+local function admit(now)
   local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused', 'milli', 'ts', 'opens', 'preq')
   local capacity, rate = tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate
   local opens, pre = opening_of(p[6], p[7])
@@ -111,12 +117,12 @@ local function admit(r, now)
   milli = math.min(milli + elapsed * rate, rate * 1000)
   local tokens = math.floor(milli / 1000)
   if tokens < 1 then return capacity, rate, 0, opens, pre end
-  local active, waiting = counts(r, now)
+  local active, waiting = counts(now)
   local n = math.min(math.max(capacity - active, 0), waiting, tokens)
   if n > 0 then
     -- Nobody is let in to a sale with nothing AVAILABLE (AdmissionPolicy's
     -- `sellable`); the bucket keeps refilling, as while paused.
-    local total, sold, held = stock(r, now)
+    local total, sold, held = stock(now)
     if total >= 0 and total - sold - held <= 0 then n = 0 end
   end
   if n > 0 then
@@ -128,17 +134,15 @@ local function admit(r, now)
       if #popped == 0 then break end
       for i = 1, #popped, 2 do
         local token = popped[i]
-        if absent(r, token, now) then
+        if absent(token, now) then
           -- Skipped, not admitted: a later status says EXPIRED.
           skipped = skipped + 1
         else
           admitted = admitted + 1
           redis.call('ZADD', r.active, lapse, token)
-          -- Mirrors the ACTIVE entry for the plain-GET fast path
-          -- (waiting_room.rs) as `hard:lapse` (touch.lua needs the hard
-          -- deadline, the app reads the lapse to touch only when due); it
-          -- lapses with the entry's score and leave.lua deletes it.
-          redis.call('SET', prefix .. 'act:' .. token, hard .. ':' .. lapse, 'PX', lapse - now)
+          -- touch.lua needs the hard deadline; the app reads the lapse (in
+          -- active.lua's answer) to touch only when due.
+          redis.call('HSET', r.deadlines, token, hard .. ':' .. lapse)
         end
         redis.call('HDEL', r.seen, token)
         redis.call('HDEL', r.joined, token)
@@ -157,7 +161,7 @@ end
 -- WAITING with its 1-based position (PRE_QUEUE, with none, before the
 -- opening), ACTIVE, or EXPIRED. An ACTIVE entry past its deadline is
 -- EXPIRED even before an admission round removes it.
-local function status(r, token, now, opens)
+local function status(token, now, opens)
   local rank = redis.call('ZRANK', r.wait, token)
   if rank and now < opens then return 'PRE_QUEUE', 0 end
   if rank then return 'WAITING', rank + 1 end
@@ -172,7 +176,7 @@ end
 -- holder far back is asked to poll more often than the line moves through
 -- that horizon (RoomSettings::longest_refresh_seconds), so it is seen in it
 -- well before the front. PRE_QUEUE places (position 0) are near the front.
-local function present(r, token, position, rate, now)
+local function present(token, position, rate, now)
   if waiting_idle_ms <= 0 or position > 2 * rate * waiting_idle_ms / 1000 then return end
   local seen = tonumber(redis.call('HGET', r.seen, token))
   if seen == nil or seen < now - waiting_idle_ms / 4 then
@@ -180,29 +184,24 @@ local function present(r, token, position, rate, now)
   end
 end
 
--- A token's place: {concert, user, status, position, capacity, rate, paused,
--- total, sold, held, opens, pre-queue start}, or {} for a token this room
--- never issued.
+-- A token's place: {status, position, capacity, rate, paused, total, sold,
+-- held, opens, pre-queue start}. The token names its concert and holder
+-- (the app checked its seal), so a token this room no longer has is EXPIRED.
 local function place(token)
-  local owner = redis.call('GET', prefix .. 'tok:' .. token)
-  if not owner then return {} end
-  local concert, user = string.match(owner, '^(%d+):(%d+)$')
   local now = now_ms()
   -- The gate's hot path: an ACTIVE token needs no admission round (waiting
   -- users' polls, joins and leaves admit; lapsed entries are read by score),
   -- so it touches only its own score and the policy.
-  local base = prefix .. 'q:' .. concert .. ':'
-  local deadline = tonumber(redis.call('ZSCORE', base .. 'active', token))
-  local r = room(concert)
+  local deadline = tonumber(redis.call('ZSCORE', r.active, token))
   if deadline and deadline > now then
     local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused')
-    local total, sold, held = stock(r, now)
-    return {concert, user, 'ACTIVE', 0, tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate,
+    local total, sold, held = stock(now)
+    return {'ACTIVE', 0, tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate,
       p[3] == '1' and 1 or 0, total, sold, held, -1, -1}
   end
-  local capacity, rate, paused, opens, pre = admit(r, now)
-  local s, position = status(r, token, now, opens)
-  if s ~= 'ACTIVE' and s ~= 'EXPIRED' then present(r, token, position, rate, now) end
-  local total, sold, held = stock(r, now)
-  return {concert, user, s, position, capacity, rate, paused, total, sold, held, opens, pre}
+  local capacity, rate, paused, opens, pre = admit(now)
+  local s, position = status(token, now, opens)
+  if s ~= 'ACTIVE' and s ~= 'EXPIRED' then present(token, position, rate, now) end
+  local total, sold, held = stock(now)
+  return {s, position, capacity, rate, paused, total, sold, held, opens, pre}
 end

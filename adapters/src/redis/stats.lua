@@ -1,10 +1,10 @@
--- ARGV[2] concert. Answers {waiting, active, capacity, rate, paused, total,
--- sold, held, opens, pre-queue start, lapsed, how long the head of the line
--- has waited (ms; 0 when nobody waits)}.
-local r, now = room(ARGV[2]), now_ms()
-local capacity, rate, paused, opens, pre = admit(r, now)
-local active, waiting = counts(r, now)
-local total, sold, held = stock(r, now)
+-- Answers {waiting, active, capacity, rate, paused, total, sold, held,
+-- opens, pre-queue start, lapsed, how long the head of the line has waited
+-- (ms; 0 when nobody waits)}.
+local now = now_ms()
+local capacity, rate, paused, opens, pre = admit(now)
+local active, waiting = counts(now)
+local total, sold, held = stock(now)
 local lapsed = tonumber(redis.call('HGET', r.policy, 'lapsed')) or 0
 local oldest = 0
 local head = redis.call('ZRANGE', r.wait, 0, 0)
