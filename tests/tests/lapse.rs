@@ -1,7 +1,7 @@
 //! Places that lapse when people leave: an absent waiter is skipped when the
 //! line reaches it, and an idle ACTIVE holder gives the slot back.
 
-use frontrow_tests::{TestApp, contract};
+use frontrow_tests::{TestApp, contract, events_until};
 use reqwest::{Method, StatusCode};
 use std::time::Duration;
 
@@ -83,5 +83,56 @@ contract!(
         );
         assert_eq!(app.status(&idle, &t1).await.str("status"), "EXPIRED");
         assert!(app.queue_state(concert).await.i64("lapsed") >= 1);
+    }
+);
+
+contract!(
+    a_stream_keeps_a_waiting_place_present_and_survives_a_reconnect,
+    |c: &mut frontrow::Config| c.waiting_idle_seconds = 2,
+    |app: TestApp| async move {
+        let (concert, _) = app.concert(5, 0).await;
+        app.set_queue(concert, 1, 1000, false).await;
+        let first = app.buyer("first").await;
+        let t1 = app.join(&first, concert).await.str("token").to_owned();
+        let second = app.buyer("watcher").await;
+        let token = app.join(&second, concert).await.str("token").to_owned();
+        let open = || {
+            app.http
+                .get(format!("{}/api/v1/queue/stream", app.base))
+                .bearer_auth(&second.access_token)
+                .header("X-Queue-Token", &token)
+                .send()
+        };
+        // Only the stream asks for the watcher's status, for longer than
+        // the idle time, across a reconnect.
+        let mut stream = open().await.expect("stream opens");
+        let first_events = events_until(&mut stream, |_| true).await;
+        assert_eq!(first_events[0]["status"], "WAITING");
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        drop(stream);
+        let mut stream = open().await.expect("stream reopens");
+        let again = events_until(&mut stream, |_| true).await;
+        assert_eq!(
+            again[0]["status"], "WAITING",
+            "the same place after a reconnect"
+        );
+        assert_eq!(again[0]["position"], 1);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let left = app
+            .call(
+                Method::DELETE,
+                "/api/v1/queue/tokens",
+                Some(&first.access_token),
+                &[("X-Queue-Token", &t1)],
+                None,
+            )
+            .await;
+        assert_eq!(left.status, StatusCode::NO_CONTENT);
+        let active = events_until(&mut stream, |e| e["status"] != "WAITING").await;
+        assert_eq!(
+            active.last().expect("an event")["status"],
+            "ACTIVE",
+            "the stream kept the place present"
+        );
     }
 );
