@@ -75,11 +75,8 @@ pub struct NewConcert {
 
 impl NewConcert {
     pub fn parse(title: &str, schedules: Vec<NewSchedule>) -> Result<Self, CatalogueError> {
-        let title = title.trim();
-        let chars = title.chars().count();
-        if chars == 0 || chars > MAX_TITLE_CHARS || title.chars().any(char::is_control) {
-            return Err(CatalogueError::InvalidTitle);
-        }
+        let title = crate::text::visible_text(title, MAX_TITLE_CHARS)
+            .ok_or(CatalogueError::InvalidTitle)?;
         if schedules.is_empty() || schedules.len() > MAX_SCHEDULES_PER_CONCERT {
             return Err(CatalogueError::InvalidScheduleCount);
         }

@@ -29,7 +29,8 @@ struct NewSchedule {
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 struct NewConcert {
-    title: String,
+    /// 1 to 200 characters, at least one of which shows.
+    title: super::text::Text,
     schedules: Vec<NewSchedule>,
     /// A scheduled sale: buyers may join a pre-queue from `preQueueMinutes`
     /// before this moment, are placed in random order at it, and admission
