@@ -13,7 +13,7 @@
 //! so coalescing never hides a change that was logged before a reader asked.
 
 use crate::seat_changes::{SeatChange, SeatChangeLog, StoredSeat};
-use crate::seat_maps::{LiveMap, SeatMaps};
+use crate::seat_maps::{LiveMap, SeatCounts, SeatMaps};
 use crate::{Clock, StoreError};
 use async_trait::async_trait;
 use frontrow_domain::catalogue::{
@@ -306,6 +306,28 @@ impl CatalogueService {
             available.push(map.available_at(self.clock.now()));
         }
         Ok(available)
+    }
+
+    /// Each of a concert's schedules with its seats available, held and sold
+    /// now, from the live maps (an operator's view; no seat is scanned in
+    /// the database unless a map must be loaded).
+    pub async fn seat_counts(
+        &self,
+        concert: i64,
+    ) -> Result<Vec<(Schedule, SeatCounts)>, CatalogueError> {
+        let concert = ConcertId::parse(concert).ok_or(CatalogueError::ConcertNotFound)?;
+        if !self.concert_exists(concert).await? {
+            return Err(CatalogueError::ConcertNotFound);
+        }
+        let schedules = self.schedules(concert).await?;
+        let ids: Vec<ScheduleId> = schedules.iter().map(|s| s.id).collect();
+        let versions = self.log.versions(&ids).await?;
+        let mut counts = Vec::with_capacity(schedules.len());
+        for (schedule, version) in schedules.iter().zip(versions) {
+            let map = self.seat_map_at(schedule.id, version).await?;
+            counts.push((*schedule, map.counts_at(self.clock.now())));
+        }
+        Ok(counts)
     }
 
     /// After a committed seat change: log it for every instance (and the

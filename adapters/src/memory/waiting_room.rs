@@ -141,6 +141,8 @@ struct Room {
     policy: Option<AdmissionPolicy>,
     bucket: Option<AdmissionBucket>,
     stock: Option<StockBook>,
+    /// Places admitted so far (`RoomStats::admitted`).
+    admitted: i64,
 }
 
 impl Room {
@@ -194,6 +196,7 @@ impl Room {
             self.lapses
                 .insert((Self::lapse_at(slot, settings), token.clone()));
             self.active.insert(token, slot);
+            self.admitted += 1;
         }
     }
 
@@ -392,6 +395,7 @@ impl WaitingRoom for MemoryWaitingRoom {
             RoomStats {
                 waiting: room.waiting.len() as i64,
                 active: room.active.len() as i64,
+                admitted: room.admitted,
                 policy: room.policy(settings),
                 stock: room.stock(now),
             }

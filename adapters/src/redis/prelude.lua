@@ -70,7 +70,7 @@ end
 -- Every redis.call costs about 1.5 us of Redis CPU on top of the command
 -- itself, so these scripts keep their calls few.
 local function admit(r, now)
-  local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused', 'milli', 'ts')
+  local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused', 'milli', 'ts', 'admitted')
   local capacity, rate = tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate
   if p[3] == '1' then return capacity, rate, 1 end
   local milli, ts = tonumber(p[4]), tonumber(p[5])
@@ -101,7 +101,8 @@ local function admit(r, now)
     end
     -- Refill is linear and capped, so an unwritten bucket recomputes to the
     -- same value later: write it only when tokens were spent.
-    redis.call('HSET', r.policy, 'milli', milli - n * 1000, 'ts', now)
+    -- `admitted` counts every admission for the operator's console.
+    redis.call('HSET', r.policy, 'milli', milli - n * 1000, 'ts', now, 'admitted', (tonumber(p[6]) or 0) + n)
   end
   return capacity, rate, 0
 end

@@ -279,14 +279,15 @@ impl WaitingRoom for RedisWaitingRoom {
 
     async fn stats(&self, concert: ConcertId) -> Result<RoomStats, StoreError> {
         let call = self.invocation(&self.stats, concert.to_string());
-        type Stats = (i64, i64, i64, i64, i64, i64, i64, i64);
-        let (waiting, active, capacity, rate, paused, total, sold, held): Stats = call
+        type Stats = (i64, i64, i64, i64, i64, i64, i64, i64, i64);
+        let (waiting, active, capacity, rate, paused, total, sold, held, admitted): Stats = call
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(StoreError::new)?;
         Ok(RoomStats {
             waiting,
             active,
+            admitted,
             policy: policy_from(capacity, rate, paused)?,
             stock: stock_from(total, sold, held),
         })
