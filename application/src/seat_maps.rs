@@ -129,7 +129,7 @@ impl LiveMap {
 }
 
 /// How a schedule's seats stand at a moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SeatCounts {
     pub available: i64,
     pub held: i64,

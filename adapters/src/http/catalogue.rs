@@ -35,6 +35,14 @@ pub(super) fn datetime(at: Timestamp) -> DateTime<Utc> {
 struct ConcertBody {
     concert_id: i64,
     title: String,
+    /// When each of its performances starts, earliest first.
+    dates: Vec<DateTime<Utc>>,
+    /// Seats over all performances.
+    total_seats: i64,
+    /// Seats nobody holds or bought now.
+    available_seats: i64,
+    /// Every seat is sold: the sale is over.
+    sold_out: bool,
 }
 
 #[derive(Object)]
@@ -278,16 +286,25 @@ impl SeatPages {
 
 #[OpenApi(tag = "Tag::Concerts")]
 impl CatalogueApi {
-    /// Every concert
+    /// Every concert, with its dates and what is left to sell
     #[oai(path = "/api/v1/concerts", method = "get")]
     async fn concerts(&self) -> Result<Json<Concerts>, ProblemResponse> {
-        let concerts = self.0.catalogue.concerts().await?;
+        let concerts = self.0.catalogue.concerts_on_sale().await?;
         Ok(Json(Concerts {
             concerts: concerts
                 .into_iter()
-                .map(|c| ConcertBody {
-                    concert_id: c.id.get(),
-                    title: c.title,
+                .map(|(concert, schedules, seats)| {
+                    let mut dates: Vec<_> = schedules.iter().map(|s| s.starts_at).collect();
+                    dates.sort();
+                    let total = seats.available + seats.held + seats.sold;
+                    ConcertBody {
+                        concert_id: concert.id.get(),
+                        title: concert.title,
+                        dates: dates.into_iter().map(datetime).collect(),
+                        total_seats: total,
+                        available_seats: seats.available,
+                        sold_out: total > 0 && seats.sold == total,
+                    }
                 })
                 .collect(),
         }))
