@@ -169,14 +169,23 @@ function perMinute(samples) {
   return Math.round(((last.admitted - from.admitted) * 60000) / span);
 }
 
+/** The smallest 1, 2 or 5 times a power of ten at or above `n` (even, for a middle line). */
+function niceCeiling(n) {
+  const power = 10 ** Math.floor(Math.log10(n));
+  for (const step of [1, 2, 5, 10]) if (step * power >= n && (step * power) % 2 === 0) return step * power;
+  return 10 * power;
+}
+
 function chart(samples) {
   const width = 600;
   const height = 180;
   const pad = { left: 40, right: 10, top: 10, bottom: 22 };
   const now = samples.length ? samples[samples.length - 1].t : Date.now();
-  const start = now - WINDOW_MS;
-  const top = Math.max(1, ...samples.map((s) => Math.max(s.waiting, s.active)));
-  const x = (t) => pad.left + ((t - start) / WINDOW_MS) * (width - pad.left - pad.right);
+  // The span shown grows with the history kept, from one minute to five.
+  const span = Math.min(WINDOW_MS, Math.max(60000, now - (samples[0]?.t ?? now)));
+  const start = now - span;
+  const top = niceCeiling(Math.max(4, ...samples.map((s) => Math.max(s.waiting, s.active))));
+  const x = (t) => pad.left + ((t - start) / span) * (width - pad.left - pad.right);
   const y = (v) => height - pad.bottom - (v / top) * (height - pad.top - pad.bottom);
   const ns = 'http://www.w3.org/2000/svg';
   const el = (tag, attributes, text) => {
@@ -197,7 +206,7 @@ function chart(samples) {
     svg.append(el('line', { x1: pad.left, x2: width - pad.right, y1: y(v), y2: y(v), stroke: '#e5e7eb' }));
     svg.append(el('text', { x: pad.left - 6, y: y(v) + 4, 'text-anchor': 'end', 'font-size': 11, fill: '#4b5563' }, number(Math.round(v))));
   }
-  svg.append(el('text', { x: pad.left, y: height - 5, 'font-size': 11, fill: '#4b5563' }, '5 min ago'));
+  svg.append(el('text', { x: pad.left, y: height - 5, 'font-size': 11, fill: '#4b5563' }, `${Math.round(span / 60000)} min ago`));
   svg.append(el('text', { x: width - pad.right, y: height - 5, 'font-size': 11, fill: '#4b5563', 'text-anchor': 'end' }, 'now'));
   for (const series of ['waiting', 'active']) {
     const points = samples.map((s) => `${x(s.t).toFixed(1)},${y(s[series]).toFixed(1)}`).join(' ');
@@ -263,7 +272,7 @@ async function consoleScreen(concert, signal) {
     tiles,
     h('div', { class: 'console-grid' },
       h('section', { class: 'card', 'aria-labelledby': 'chart-title' },
-        h('h2', { id: 'chart-title' }, 'Waiting and active, last 5 minutes'),
+        h('h2', { id: 'chart-title' }, 'Waiting and active, last minutes'),
         chartBox,
         h('p', { class: 'chart-legend' }, h('span', {}, h('i', { class: 'key-waiting' }), 'Waiting'), h('span', {}, h('i', { class: 'key-active' }), 'Active'))),
       controls),

@@ -18,8 +18,13 @@ export class ApiError extends Error {
 export let clockSkew = 0;
 
 function noteServerDate(response) {
+  // `Date` has whole seconds: the server's clock is somewhere in the next
+  // second. Only a clear difference is corrected, so a right clock is not
+  // made half a second wrong.
   const date = Date.parse(response.headers.get('date') || '');
-  if (!Number.isNaN(date)) clockSkew = date - Date.now();
+  if (Number.isNaN(date)) return;
+  const skew = date + 500 - Date.now();
+  clockSkew = Math.abs(skew) > 1500 ? skew : 0;
 }
 
 /** Our clock, set to the server's (to count down to its deadlines). */

@@ -403,8 +403,8 @@ async function roomScreen(concert, signal) {
         place.firstPosition = first;
         storage.setPlace(concert, place);
       }
-      const done = first > 1 ? (first - s.position) / (first - 1) : 1;
-      const percent = Math.round(Math.min(1, Math.max(0, done)) * 100);
+      // The share of the line ahead at arrival that has gone in since.
+      const percent = Math.max(3, Math.round(Math.min(1, Math.max(0, (first - s.position) / first)) * 100));
       setTitle(`#${s.position} in line`);
       let state;
       if (s.paused) {
@@ -575,6 +575,7 @@ async function seatsScreen(concert, schedule, signal) {
     return;
   }
   let hold = null;
+  let ticking = null;
   const panel = h('aside', { class: 'hold-panel', 'aria-label': 'Your seat', 'aria-live': 'polite' });
   const summary = h('p', { class: 'muted small', id: 'seat-summary' });
   const map = new SeatMap({
@@ -635,7 +636,6 @@ async function seatsScreen(concert, schedule, signal) {
     }
   }
 
-  let ticking = null;
   function renderPanel() {
     clearInterval(ticking);
     if (!hold) {
