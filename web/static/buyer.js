@@ -749,6 +749,7 @@ async function seatsScreen(concert, schedule, signal) {
   let failures = 0;
   let streaming = true;
   while (!signal.aborted) {
+    const opened = Date.now();
     try {
       if (streaming) {
         await follow(`/api/v1/schedules/${schedule}/seats/stream`, {
@@ -765,6 +766,8 @@ async function seatsScreen(concert, schedule, signal) {
             updateSummary();
           },
         });
+        // A stream that keeps ending at once is reopened ever more slowly.
+        if (Date.now() - opened < 5000) failures += 1;
       } else {
         const { seats } = await call(`/api/v1/schedules/${schedule}/seats`, { auth: auth(), queueToken: token });
         map.update(seats, { flash: true });

@@ -55,6 +55,12 @@ for (const backend of await backends()) {
       await page.getByRole('heading', { name: 'Concerts' }).waitFor();
       await page.getByRole('button', { name: `Get tickets for ${concert.title}` }).waitFor();
       if (shots) await screenshot(page, '02-concerts');
+      // The page, every module and style it loaded: under 150 KB uncompressed.
+      const weight = await page.evaluate(() => [
+        ...performance.getEntriesByType('navigation'),
+        ...performance.getEntriesByType('resource').filter((r) => !r.name.includes('/api/')),
+      ].reduce((sum, r) => sum + r.decodedBodySize, 0));
+      assert.ok(weight > 20000 && weight < 150000, `the buyer page weighs ${weight} bytes`);
 
       // Points, with an Idempotency-Key, from the balance button.
       await page.getByRole('button', { name: /Balance/ }).click();
