@@ -853,7 +853,20 @@ async function ticketsScreen(signal) {
           h('div', {},
             h('h2', {}, concert?.title || `Concert ${r.concertId}`),
             h('p', { class: 'muted' }, `${date(r.startsAt)} · Seat ${r.seatNumber} · ${number(r.price)} points`),
-            r.status === 'HELD' ? h('p', { class: 'small' }, `Held until ${time(Date.parse(r.holdExpiresAt))}`) : null),
+            r.status === 'HELD' ? h('p', { class: 'small' }, `Held until ${time(Date.parse(r.holdExpiresAt))} `,
+              h('button', { type: 'button', class: 'link', onclick: async (event) => {
+                try {
+                  await call(`/api/v1/reservations/${r.reservationId}`, { method: 'DELETE', auth: auth() });
+                  const item = event.target.closest('li');
+                  item.dataset.status = 'CANCELLED';
+                  replace(item.querySelector('.badge'), STATUS_TEXT.CANCELLED);
+                  item.querySelector('.badge').className = 'badge badge--cancelled';
+                  event.target.closest('p').replaceWith(h('p', { class: 'small' }, 'Hold cancelled; the seat is free again.'));
+                  say(`Your hold on seat ${r.seatNumber} is cancelled.`);
+                } catch (error) {
+                  fail(error);
+                }
+              } }, 'Cancel hold')) : null),
           h('span', { class: `badge badge--${r.status.toLowerCase()}` }, STATUS_TEXT[r.status] || r.status)));
       }
       after = page.next ?? null;
