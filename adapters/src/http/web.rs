@@ -1,8 +1,8 @@
 //! The web app: the buyer's pages at `/`, the operator's console at
 //! `/admin`, and their scripts and styles under `/assets/`. The files are
 //! hand-written ES modules and CSS in `web/static/`, embedded in the binary
-//! by rust-embed (a release build carries them; a debug build reads them
-//! from the source tree, so a page can be edited without recompiling).
+//! by rust-embed, in debug builds too (`debug-embed`), so the browser suite
+//! tests the very bytes a release serves; editing a file rebuilds the crate.
 //!
 //! Every file is sent with a strong `ETag` (its SHA-256, which rust-embed
 //! computes at build time) and `Cache-Control: no-cache`: a browser keeps
