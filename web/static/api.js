@@ -122,8 +122,10 @@ export class EventParser {
 
   push(text) {
     this.buffer += text;
-    const lines = this.buffer.split(/\r\n|\r|\n/);
-    this.buffer = lines.pop();
+    // A CR at the very end may be the first half of a CRLF: wait for more.
+    const held = this.buffer.endsWith('\r') ? '\r' : '';
+    const lines = (held ? this.buffer.slice(0, -1) : this.buffer).split(/\r\n|\r|\n/);
+    this.buffer = lines.pop() + held;
     for (const line of lines) this.line(line);
   }
 
