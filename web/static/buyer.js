@@ -414,7 +414,7 @@ async function roomScreen(concert, signal) {
       } else if (s.soldOut) {
         state = h('div', { class: 'state state--held', 'data-state': 'all-held' },
           h('h2', {}, 'Every seat is held right now'),
-          h('p', {}, `${number(s.heldSeats)} seat${s.heldSeats === 1 ? ' is' : 's are'} held by buyers who have not paid yet. If a hold lapses, its seat comes back and the line moves again. You keep your place.`));
+          h('p', {}, `${s.heldSeats === 1 ? 'The last seat is held by a buyer who has' : `${number(s.heldSeats)} seats are held by buyers who have`} not paid yet. If a hold lapses, its seat comes back and the line moves again. You keep your place.`));
       } else {
         state = h('p', { class: 'eta', 'data-state': 'waiting' }, s.estimatedWaitSeconds != null
           ? `Estimated wait: ${duration(s.estimatedWaitSeconds)}`

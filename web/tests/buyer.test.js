@@ -232,6 +232,40 @@ for (const backend of await backends()) {
         await page.getByRole('link', { name: 'My tickets' }).first().click();
         await page.locator('#tickets li').first().waitFor();
         await check('my tickets');
+
+        // Every seat held: the line waits for a hold to lapse; then sold out.
+        const last = await api.concert({ seats: 1, price: 10, capacity: 1 });
+        const holder = await api.buyer('holder', 100);
+        const holding = await api.join(holder, last.concertId, 'ACTIVE');
+        const held = await api.call('/api/v1/reservations', {
+          method: 'POST', token: holder.token, queueToken: holding, body: { scheduleId: last.scheduleId, seatNumber: 1 },
+        });
+        await page.goto('/');
+        await page.getByRole('button', { name: `Get tickets for ${last.title}` }).click();
+        await page.locator('[data-state="all-held"]').waitFor({ timeout: 15000 });
+        await check('waiting, every seat held');
+        await screenshot(page, '16-every-seat-held');
+        await api.call('/api/v1/payments', { method: 'POST', token: holder.token, queueToken: holding, body: { reservationId: held.reservationId } });
+        await page.locator('[data-state="sold-out"]').waitFor({ timeout: 15000 });
+        await check('sold out');
+        await screenshot(page, '17-sold-out');
+
+        // A place given up elsewhere (another tab, or lapsed): expired.
+        const other = await api.concert({ seats: 5, price: 10, capacity: 1 });
+        const blocker = await api.buyer('blocker');
+        await api.join(blocker, other.concertId, 'ACTIVE');
+        await page.goto('/');
+        await page.getByRole('button', { name: `Get tickets for ${other.title}` }).click();
+        await page.locator('#position').waitFor();
+        const token = await page.evaluate((concert) => {
+          const user = JSON.parse(localStorage.getItem('frontrow.user'));
+          return { access: user.accessToken, queue: JSON.parse(localStorage.getItem(`frontrow.queue.${user.userId}.${concert}`)).token };
+        }, other.concertId);
+        await api.leave({ token: token.access }, token.queue);
+        await page.locator('[data-state="expired"]').waitFor({ timeout: 15000 });
+        await check('place expired');
+        await screenshot(page, '18-place-expired');
+
         await page.evaluate(() => { location.hash = '#/concerts/999999'; });
         await page.getByRole('button', { name: 'Join the line' }).click();
         await waitForText(page, '#notice', /That concert does not exist/);
