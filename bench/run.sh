@@ -6,6 +6,7 @@
 #
 #   bench/run.sh                 # both backends
 #   BACKENDS=embedded bench/run.sh
+#   BACKENDS="mysql cluster" bench/run.sh   # one Redis, then a 3-master Redis Cluster
 set -euo pipefail
 cd "$(dirname "$0")/.."
 READ_SECONDS=${READ_SECONDS:-8}
@@ -38,8 +39,13 @@ start_server() {
   else
     DATABASE="mysql://root@127.0.0.1:3306/frontrow_bench"
     mysql -uroot -e "DROP DATABASE IF EXISTS frontrow_bench; CREATE DATABASE frontrow_bench"
-    redis-cli --scan --pattern 'frontrow-bench:*' | xargs -r redis-cli del >/dev/null
-    env -i PATH="$PATH" RUST_LOG=warn DATABASE_URL="$DATABASE" REDIS_URL=redis://127.0.0.1:6379 \
+    local redis=redis://127.0.0.1:6379 cluster=false ports=6379 p
+    if [ "$backend" = cluster ]; then redis=$(deploy/redis-cluster.sh start); cluster=true; ports="17001 17002 17003"; fi
+    # One DEL per key: on a cluster node, keys of different slots cannot share one.
+    for p in $ports; do
+      redis-cli -p "$p" --scan --pattern 'frontrow-bench:*' | sed 's/^/DEL /' | redis-cli -p "$p" >/dev/null
+    done
+    env -i PATH="$PATH" RUST_LOG=warn DATABASE_URL="$DATABASE" REDIS_URL="$redis" FRONTROW_REDIS_CLUSTER=$cluster \
       FRONTROW_REDIS_PREFIX=frontrow-bench: "$BIN" serve "${common[@]}" >"$dir/server.log" 2>&1 &
   fi
   SERVER=$!

@@ -5,9 +5,12 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use frontrow_application::StoreError;
+use frontrow_application::queue::{QueueClaims, QueueTokenSeal};
 use frontrow_application::users::AccessTokens;
 use frontrow_application::{Clock, clock::SystemClock};
-use frontrow_domain::UserId;
+use frontrow_domain::queue::QueueToken;
+use frontrow_domain::{ConcertId, Timestamp, UserId};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -106,5 +109,143 @@ mod tests {
         assert_eq!(tokens.verify(""), None);
         let expired = Hs256Tokens::new(b"s", -1).issue(UserId::from_store(1));
         assert_eq!(tokens.verify(&expired), None);
+    }
+}
+
+/// Queue tokens sealed with HMAC-SHA256: `concert.user.issued_ms.nonce.mac`,
+/// where the nonce is 64 random bits (hex) and the mac is the first 128 bits
+/// (hex) of HMAC(key, "concert.user.issued_ms.nonce"). A token names its
+/// concert, so a store can find its room from the token alone, and a forged
+/// or altered one is refused without asking any store.
+///
+/// Keys rotate: tokens are issued under the current key and accepted under
+/// it or the previous one, so an operator can deploy a new key with the old
+/// one as previous, and drop the previous one once every live token has been
+/// reissued (a token lives as long as its place, at most a day).
+pub struct HmacQueueSeal {
+    current: Hmac<Sha256>,
+    previous: Option<Hmac<Sha256>>,
+}
+
+/// A key for one purpose derived from a secret kept for another: the hex
+/// HMAC of `label` under `secret`, so the two keys are never the same.
+pub fn derive_key(secret: &str, label: &str) -> String {
+    let key =
+        <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable!());
+    hex(&HmacQueueSeal::mac(&key, label).finalize().into_bytes())
+}
+
+/// Bytes of the mac kept in a token: 128 bits.
+const QUEUE_MAC_BYTES: usize = 16;
+
+impl HmacQueueSeal {
+    pub fn new(current: &[u8], previous: Option<&[u8]>) -> Self {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let key = |secret: &[u8]| {
+            <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!())
+        };
+        Self {
+            current: key(current),
+            previous: previous.map(key),
+        }
+    }
+
+    fn mac(key: &Hmac<Sha256>, body: &str) -> Hmac<Sha256> {
+        let mut mac = key.clone();
+        mac.update(body.as_bytes());
+        mac
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+impl QueueTokenSeal for HmacQueueSeal {
+    fn issue(
+        &self,
+        concert: ConcertId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<QueueToken, StoreError> {
+        let nonce = crate::random::bytes16().map_err(StoreError::new)?;
+        let body = format!("{concert}.{user}.{}.{}", now.millis(), hex(&nonce[..8]));
+        let mac = Self::mac(&self.current, &body).finalize().into_bytes();
+        let token = format!("{body}.{}", hex(&mac[..QUEUE_MAC_BYTES]));
+        QueueToken::parse(&token).ok_or_else(|| StoreError::new("a queue token too long"))
+    }
+
+    fn open(&self, token: &QueueToken) -> Option<QueueClaims> {
+        let (body, mac) = token.as_str().rsplit_once('.')?;
+        let mac = unhex(mac).filter(|m| m.len() == QUEUE_MAC_BYTES)?;
+        let genuine = std::iter::once(&self.current)
+            .chain(self.previous.as_ref())
+            .any(|key| Self::mac(key, body).verify_truncated_left(&mac).is_ok());
+        if !genuine {
+            return None;
+        }
+        let mut parts = body.split('.');
+        let mut number = || parts.next()?.parse::<i64>().ok();
+        Some(QueueClaims {
+            concert: ConcertId::parse(number()?)?,
+            user: UserId::from_store(number()?),
+            issued_at: Timestamp(number()?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod seal_tests {
+    use super::*;
+
+    fn issue(seal: &HmacQueueSeal) -> QueueToken {
+        seal.issue(
+            ConcertId::from_store(7),
+            UserId::from_store(42),
+            Timestamp(1_700_000_000_000),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_sealed_token_names_its_concert_and_holder() {
+        let seal = HmacQueueSeal::new(b"key", None);
+        let claims = seal.open(&issue(&seal)).unwrap();
+        assert_eq!(claims.concert, ConcertId::from_store(7));
+        assert_eq!(claims.user, UserId::from_store(42));
+        assert_eq!(claims.issued_at, Timestamp(1_700_000_000_000));
+    }
+
+    #[test]
+    fn an_altered_or_forged_token_does_not_open() {
+        let seal = HmacQueueSeal::new(b"key", None);
+        let token = issue(&seal);
+        let altered = token.as_str().replacen("7.42.", "7.43.", 1);
+        assert!(seal.open(&QueueToken::parse(&altered).unwrap()).is_none());
+        let other = HmacQueueSeal::new(b"another key", None);
+        assert!(seal.open(&issue(&other)).is_none());
+        let truncated = &token.as_str()[..token.as_str().len() - 2];
+        assert!(seal.open(&QueueToken::parse(truncated).unwrap()).is_none());
+    }
+
+    #[test]
+    fn a_rotated_key_keeps_old_tokens_valid_until_it_is_dropped() {
+        let old = HmacQueueSeal::new(b"old", None);
+        let token = issue(&old);
+        let rotated = HmacQueueSeal::new(b"new", Some(b"old"));
+        assert!(rotated.open(&token).is_some());
+        assert!(rotated.open(&issue(&rotated)).is_some());
+        let dropped = HmacQueueSeal::new(b"new", None);
+        assert!(dropped.open(&token).is_none());
     }
 }

@@ -15,3 +15,35 @@ pub fn bytes16() -> std::io::Result<[u8; 16]> {
 pub fn hex32() -> std::io::Result<String> {
     Ok(bytes16()?.iter().map(|b| format!("{b:02x}")).collect())
 }
+
+/// Where a pre-queued place's secret draw comes from (see
+/// `frontrow_domain::queue::SaleOpening`): the OS generator, or a fixed seed
+/// for tests that must not flake. Draws are 53 bits, so that a Redis score
+/// (a double) holds one exactly.
+pub struct Draws(Option<std::sync::Mutex<rand::rngs::StdRng>>);
+
+impl Draws {
+    pub fn os() -> Self {
+        Self(None)
+    }
+
+    pub fn seeded(seed: u64) -> Self {
+        use rand::SeedableRng;
+        Self(Some(std::sync::Mutex::new(
+            rand::rngs::StdRng::seed_from_u64(seed),
+        )))
+    }
+
+    pub fn next(&self) -> std::io::Result<u64> {
+        let raw = match &self.0 {
+            None => u64::from_le_bytes(bytes16()?[..8].try_into().map_err(std::io::Error::other)?),
+            Some(rng) => {
+                use rand::RngCore;
+                rng.lock()
+                    .map_err(|_| std::io::Error::other("draws lock poisoned"))?
+                    .next_u64()
+            }
+        };
+        Ok(raw >> 11)
+    }
+}

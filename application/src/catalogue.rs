@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use frontrow_domain::catalogue::{
     CatalogueError as Rule, Concert, NewConcert, NewSchedule, Schedule,
 };
+use frontrow_domain::queue::SaleOpening;
 use frontrow_domain::seat::{SeatNumber, SeatState, SeatStatus};
 use frontrow_domain::{ConcertId, ScheduleId, Timestamp};
 use std::collections::{HashMap, HashSet};
@@ -29,6 +30,8 @@ use thiserror::Error;
 pub enum CatalogueError {
     #[error(transparent)]
     Invalid(#[from] Rule),
+    #[error(transparent)]
+    InvalidOpening(frontrow_domain::queue::QueueRuleError),
     #[error("concert not found")]
     ConcertNotFound,
     #[error("schedule not found")]
@@ -46,6 +49,13 @@ pub trait Catalogue: Send + Sync {
         concert: &NewConcert,
     ) -> Result<(ConcertId, Vec<Schedule>), StoreError>;
     async fn concerts(&self) -> Result<Vec<Concert>, StoreError>;
+    /// Sets or clears the concert's scheduled opening; false for an unknown
+    /// concert.
+    async fn schedule_opening(
+        &self,
+        concert: ConcertId,
+        opening: Option<SaleOpening>,
+    ) -> Result<bool, StoreError>;
     async fn concert_exists(&self, concert: ConcertId) -> Result<bool, StoreError>;
     async fn schedules(&self, concert: ConcertId) -> Result<Vec<Schedule>, StoreError>;
     async fn schedule(&self, schedule: ScheduleId) -> Result<Option<Schedule>, StoreError>;
@@ -152,12 +162,14 @@ impl CatalogueService {
         &self,
         title: &str,
         schedules: &[(Timestamp, i64, i64)],
+        opening: Option<SaleOpening>,
     ) -> Result<(ConcertId, Vec<Schedule>), CatalogueError> {
         let schedules = schedules
             .iter()
             .map(|&(starts_at, seats, price)| NewSchedule::parse(starts_at, seats, price))
             .collect::<Result<Vec<_>, _>>()?;
-        let concert = NewConcert::parse(title, schedules)?;
+        let mut concert = NewConcert::parse(title, schedules)?;
+        concert.opening = opening;
         let (id, created) = self.catalogue.create_concert(&concert).await?;
         if let Err(error) = self.open_sale(id, &created).await {
             tracing::warn!(%error, concert = %id, "the waiting room does not know this concert's seats");
@@ -178,6 +190,25 @@ impl CatalogueService {
 
     pub async fn concerts(&self) -> Result<Vec<Concert>, CatalogueError> {
         Ok(self.catalogue.concerts().await?)
+    }
+
+    /// Keeps the concert's scheduled opening (`QueueService::schedule_sale`
+    /// also tells the room); false for an unknown concert.
+    pub async fn schedule_opening(
+        &self,
+        concert: ConcertId,
+        opening: Option<SaleOpening>,
+    ) -> Result<bool, StoreError> {
+        self.catalogue.schedule_opening(concert, opening).await
+    }
+
+    /// Every scheduled opening kept with the concerts.
+    pub async fn openings(&self) -> Result<Vec<(ConcertId, SaleOpening)>, StoreError> {
+        let concerts = self.catalogue.concerts().await?;
+        Ok(concerts
+            .into_iter()
+            .filter_map(|c| Some((c.id, c.opening?)))
+            .collect())
     }
 
     pub async fn concert_exists(&self, concert: ConcertId) -> Result<bool, StoreError> {
@@ -524,7 +555,7 @@ mod tests {
     async fn an_invalid_concert_writes_nothing() {
         let service = service(MockCatalogue::new(), Arc::new(FakeLog::default()), 0);
         let err = service
-            .create_concert("Show", &[(Timestamp(0), 0, 10)])
+            .create_concert("Show", &[(Timestamp(0), 0, 10)], None)
             .await
             .unwrap_err();
         assert!(matches!(

@@ -2,14 +2,46 @@
 
 use crate::StoreError;
 use crate::clock::MockClock;
+use crate::queue::{QueueClaims, QueueTokenSeal};
 use crate::seat_changes::{SeatChange, SeatChangeLog, StoredSeat, tail_is_complete};
 use async_trait::async_trait;
+use frontrow_domain::queue::QueueToken;
 use frontrow_domain::seat::{SeatNumber, SeatState};
-use frontrow_domain::{ConcertId, ReservationId, ScheduleId, Timestamp};
+use frontrow_domain::{ConcertId, ReservationId, ScheduleId, Timestamp, UserId};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-pub const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+/// A token of user 1 for concert 1, as `TrustingSeal` reads it.
+pub const TOKEN: &str = "1.1.0.0123456789abcdef.0123456789abcdef0123456789abcdef";
+
+/// A seal that believes what a token says (`concert.user.issued.…`): for
+/// tests of everything but the seal itself.
+pub struct TrustingSeal;
+
+impl QueueTokenSeal for TrustingSeal {
+    fn issue(
+        &self,
+        concert: ConcertId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<QueueToken, StoreError> {
+        let raw = format!(
+            "{concert}.{user}.{now}.0123456789abcdef.0123456789abcdef0123456789abcdef",
+            now = now.millis()
+        );
+        QueueToken::parse(&raw).ok_or_else(|| StoreError::new("malformed test token"))
+    }
+
+    fn open(&self, token: &QueueToken) -> Option<QueueClaims> {
+        let mut parts = token.as_str().split('.');
+        let mut number = || parts.next()?.parse::<i64>().ok();
+        Some(QueueClaims {
+            concert: ConcertId::from_store(number()?),
+            user: UserId::from_store(number()?),
+            issued_at: Timestamp(number()?),
+        })
+    }
+}
 
 pub fn clock_at(ms: i64) -> MockClock {
     let mut clock = MockClock::new();

@@ -214,6 +214,7 @@ mod tests {
         ));
         let queue = Arc::new(QueueService::new(
             Arc::new(MockWaitingRoom::new()),
+            Arc::new(crate::fixtures::TrustingSeal),
             Arc::new(MockSeatGate::new()),
             catalogue.clone(),
         ));

@@ -16,7 +16,9 @@ use crate::catalogue::CatalogueService;
 use crate::seat_changes::SeatChangeLog;
 use async_trait::async_trait;
 use frontrow_domain::catalogue::Schedule;
-use frontrow_domain::queue::{AdmissionPolicy, QueueRuleError, QueueStatus, QueueToken, Stock};
+use frontrow_domain::queue::{
+    AdmissionPolicy, QueueRuleError, QueueStatus, QueueToken, SaleOpening, Stock,
+};
 use frontrow_domain::{ConcertId, ScheduleId, Timestamp, UserId};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -38,6 +40,8 @@ pub enum QueueError {
     Expired,
     #[error("every seat of this concert is sold")]
     SoldOut,
+    #[error("this sale's waiting room has not opened yet")]
+    SaleNotOpen { opens_at: Timestamp },
     #[error("concert not found")]
     ConcertNotFound,
     #[error(transparent)]
@@ -66,6 +70,10 @@ pub struct Place {
     /// How long the holder should wait before asking again
     /// (`AdmissionPolicy::refresh_seconds`).
     pub refresh_seconds: i64,
+    /// In a scheduled sale's pre-queue: when it opens, and the whole seconds
+    /// left until then (see `Place::with_opening`).
+    pub opens_at: Option<Timestamp>,
+    pub seconds_until_open: Option<i64>,
 }
 
 impl Place {
@@ -99,7 +107,23 @@ impl Place {
             sold_out,
             held_seats: stock.map_or(0, |s| s.held),
             refresh_seconds: policy.refresh_seconds(status, position, sold_out),
+            opens_at: None,
+            seconds_until_open: None,
         }
+    }
+
+    /// A PRE_QUEUE place learns its sale's opening; it is asked to look again
+    /// by the opening at the latest. Other places are left as they are.
+    pub fn with_opening(mut self, opening: Option<SaleOpening>, now: Timestamp) -> Self {
+        let scheduled = matches!(self.status, QueueStatus::PreQueue | QueueStatus::NotOpen);
+        if let (true, Some(opening)) = (scheduled, opening) {
+            let left = opening.seconds_until_open(now);
+            self.opens_at = Some(opening.opens_at());
+            self.seconds_until_open = Some(left);
+            self.estimated_wait_seconds = None;
+            self.refresh_seconds = self.refresh_seconds.min(left.max(1));
+        }
+        self
     }
 
     /// The same place with its refresh interval capped by the room's
@@ -122,8 +146,36 @@ impl Place {
             sold_out: false,
             held_seats: 0,
             refresh_seconds: frontrow_domain::queue::ACTIVE_REFRESH_SECONDS,
+            opens_at: None,
+            seconds_until_open: None,
         }
     }
+}
+
+/// What a genuine queue token says of itself: it names its concert (so a
+/// store can find the token's room from the token alone) and its holder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueClaims {
+    pub concert: ConcertId,
+    pub user: UserId,
+    pub issued_at: Timestamp,
+}
+
+/// Issues and checks queue tokens. A forged or altered token is refused
+/// here, before any store is asked; the room still decides the place.
+#[cfg_attr(test, mockall::automock)]
+pub trait QueueTokenSeal: Send + Sync {
+    /// A new, unguessable token for this holder's place in this concert's
+    /// room. Fails only when the OS random source does.
+    fn issue(
+        &self,
+        concert: ConcertId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<QueueToken, StoreError>;
+    /// The claims of a token this service issued, under its current key or
+    /// the previous one while keys rotate; `None` for any other token.
+    fn open(&self, token: &QueueToken) -> Option<QueueClaims>;
 }
 
 /// What every room of an instance starts from.
@@ -136,18 +188,26 @@ pub struct RoomSettings {
     /// An ACTIVE place whose holder asked for nothing for this long lapses,
     /// and the next buyer is admitted (0: never).
     pub active_idle_ms: i64,
+    /// A WAITING (or PRE_QUEUE) place whose holder has not asked for its
+    /// status for this long is skipped when the line reaches it, and its
+    /// holder is told EXPIRED (0: never). A store records presence only near
+    /// the front, so a long line's polls are not writes.
+    pub waiting_idle_ms: i64,
 }
 
 impl RoomSettings {
     /// A waiting buyer is admitted while it sleeps between polls, and its
     /// idle time runs from admission: it is asked to poll at least twice per
     /// idle time, so it always sees ACTIVE before the place could lapse.
+    /// The same holds for a waiting place, whose presence must be seen
+    /// at least once per waiting idle time.
     pub fn longest_refresh_seconds(&self) -> i64 {
-        if self.active_idle_ms > 0 {
-            (self.active_idle_ms / 2_000).max(1)
-        } else {
-            i64::MAX
-        }
+        [self.active_idle_ms, self.waiting_idle_ms]
+            .into_iter()
+            .filter(|&idle| idle > 0)
+            .map(|idle| (idle / 2_000).max(1))
+            .min()
+            .unwrap_or(i64::MAX)
     }
 }
 
@@ -161,6 +221,13 @@ pub struct RoomStats {
     pub policy: AdmissionPolicy,
     /// What is left to sell, if the room was told the concert's seats.
     pub stock: Option<Stock>,
+    /// The scheduled opening the room keeps, if any.
+    pub opening: Option<SaleOpening>,
+    /// Places that ended unused: waiting places skipped for absence, and
+    /// ACTIVE places that ran out of time or idled.
+    pub lapsed: i64,
+    /// How long the first buyer in line has waited (0 while nobody waits).
+    pub longest_wait_ms: i64,
 }
 
 /// Every call first admits whoever the policy lets in, atomically, so that
@@ -168,9 +235,18 @@ pub struct RoomStats {
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait WaitingRoom: Send + Sync {
-    /// The user's live place in this concert's room, or a new one at the back.
-    /// The bool is true when the place is new.
-    async fn join(&self, concert: ConcertId, user: UserId) -> Result<(Place, bool), StoreError>;
+    /// The user's live place in this concert's room, or a new one at the
+    /// back under `fresh` (a token the seal issued). The bool is true when
+    /// the place is new. In a scheduled sale, a join
+    /// before the pre-queue makes no place and answers `NotOpen`, and a join
+    /// in the pre-queue gets a secret uniform draw that orders it at the
+    /// opening (see `SaleOpening`).
+    async fn join(
+        &self,
+        concert: ConcertId,
+        user: UserId,
+        fresh: QueueToken,
+    ) -> Result<(Place, bool), StoreError>;
     /// `None` for a token the room never issued (or long forgotten).
     async fn place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError>;
     /// The place if the token is ACTIVE now, from the cheapest read that can
@@ -188,6 +264,13 @@ pub trait WaitingRoom: Send + Sync {
         &self,
         concert: ConcertId,
         policy: AdmissionPolicy,
+    ) -> Result<(), StoreError>;
+    /// Sets or clears the room's scheduled opening. The room decides the
+    /// phase by its own clock, so every instance agrees on the moment.
+    async fn set_opening(
+        &self,
+        concert: ConcertId,
+        opening: Option<SaleOpening>,
     ) -> Result<(), StoreError>;
     async fn stats(&self, concert: ConcertId) -> Result<RoomStats, StoreError>;
 }
@@ -240,6 +323,7 @@ struct ReadLease {
 
 pub struct QueueService {
     room: Arc<dyn WaitingRoom>,
+    seal: Arc<dyn QueueTokenSeal>,
     seat_gate: Arc<dyn SeatGate>,
     catalogue: Arc<CatalogueService>,
     leases: RwLock<HashMap<QueueToken, ReadLease>>,
@@ -248,11 +332,13 @@ pub struct QueueService {
 impl QueueService {
     pub fn new(
         room: Arc<dyn WaitingRoom>,
+        seal: Arc<dyn QueueTokenSeal>,
         seat_gate: Arc<dyn SeatGate>,
         catalogue: Arc<CatalogueService>,
     ) -> Self {
         Self {
             room,
+            seal,
             seat_gate,
             catalogue,
             leases: RwLock::default(),
@@ -262,16 +348,18 @@ impl QueueService {
     #[tracing::instrument(skip(self), fields(user = %user))]
     pub async fn join(&self, user: UserId, concert: i64) -> Result<(Place, bool), QueueError> {
         let concert = self.existing_concert(concert).await?;
-        let (place, created) = self.room.join(concert, user).await?;
-        if place.status == QueueStatus::SoldOut {
-            return Err(QueueError::SoldOut);
+        let fresh = self.seal.issue(concert, user, self.catalogue.now())?;
+        let (place, created) = self.room.join(concert, user, fresh).await?;
+        match (place.status, place.opens_at) {
+            (QueueStatus::SoldOut, _) => Err(QueueError::SoldOut),
+            (QueueStatus::NotOpen, Some(opens_at)) => Err(QueueError::SaleNotOpen { opens_at }),
+            _ => Ok((place, created)),
         }
-        Ok((place, created))
     }
 
     /// The caller's own place; someone else's token is refused.
     pub async fn status(&self, user: UserId, token: Option<&str>) -> Result<Place, QueueError> {
-        let token = parse_token(token)?;
+        let token = self.genuine(token, user)?;
         // Most polls come from waiting users, so the cheap ACTIVE-only read is
         // tried first only for a token seen ACTIVE here.
         let seen_active = self.leases.read().is_ok_and(|l| l.contains_key(&token));
@@ -311,7 +399,7 @@ impl QueueService {
         token: Option<&str>,
         concert: ConcertId,
     ) -> Result<QueueToken, QueueError> {
-        let token = parse_token(token)?;
+        let token = self.genuine(token, user)?;
         self.admitted(self.place_of(&token, true).await?, user, concert)
             .await
     }
@@ -324,7 +412,7 @@ impl QueueService {
         token: Option<&str>,
         schedule: &Schedule,
     ) -> Result<(QueueToken, u64), QueueError> {
-        let token = parse_token(token)?;
+        let token = self.genuine(token, user)?;
         let (place, version) = self
             .seat_gate
             .place_and_version(&token, schedule.id)
@@ -434,9 +522,63 @@ impl QueueService {
         Ok(self.room.stats(concert).await?)
     }
 
+    /// Creates a concert (`CatalogueService::create_concert`) and tells its
+    /// room the sale's scheduled opening, if it has one.
+    pub async fn create_concert(
+        &self,
+        title: &str,
+        schedules: &[(Timestamp, i64, i64)],
+        opening: Option<SaleOpening>,
+    ) -> Result<(ConcertId, Vec<Schedule>), crate::catalogue::CatalogueError> {
+        let created = self
+            .catalogue
+            .create_concert(title, schedules, opening)
+            .await?;
+        if opening.is_some() {
+            self.room.set_opening(created.0, opening).await?;
+        }
+        Ok(created)
+    }
+
+    /// Schedules (or, with `None`, clears) the sale's opening: kept with the
+    /// concert, and set in its room, which decides the phase from then on.
+    pub async fn schedule_sale(
+        &self,
+        concert: i64,
+        opening: Option<SaleOpening>,
+    ) -> Result<RoomStats, QueueError> {
+        let concert = self.existing_concert(concert).await?;
+        if !self.catalogue.schedule_opening(concert, opening).await? {
+            return Err(QueueError::ConcertNotFound);
+        }
+        self.room.set_opening(concert, opening).await?;
+        Ok(self.room.stats(concert).await?)
+    }
+
+    /// Tells the rooms the openings kept with the concerts (an in-process
+    /// room starts empty).
+    pub async fn restore_openings(&self) -> Result<(), QueueError> {
+        for (concert, opening) in self.catalogue.openings().await? {
+            self.room.set_opening(concert, Some(opening)).await?;
+        }
+        Ok(())
+    }
+
     pub async fn stats(&self, concert: i64) -> Result<RoomStats, QueueError> {
         let concert = self.existing_concert(concert).await?;
         Ok(self.room.stats(concert).await?)
+    }
+
+    /// The caller's own genuine token, checked by the seal alone: a forged,
+    /// altered or someone else's token never reaches a store.
+    fn genuine(&self, token: Option<&str>, user: UserId) -> Result<QueueToken, QueueError> {
+        let token = token.ok_or(QueueError::MissingToken)?;
+        let token = QueueToken::parse(token).ok_or(QueueError::UnknownToken)?;
+        let claims = self.seal.open(&token).ok_or(QueueError::UnknownToken)?;
+        if claims.user != user {
+            return Err(QueueError::NotYourToken);
+        }
+        Ok(token)
     }
 
     async fn existing_concert(&self, concert: i64) -> Result<ConcertId, QueueError> {
@@ -446,11 +588,6 @@ impl QueueService {
             false => Err(QueueError::ConcertNotFound),
         }
     }
-}
-
-fn parse_token(token: Option<&str>) -> Result<QueueToken, QueueError> {
-    let token = token.ok_or(QueueError::MissingToken)?;
-    QueueToken::parse(token).ok_or(QueueError::UnknownToken)
 }
 
 fn own(place: Option<Place>, user: UserId) -> Result<Place, QueueError> {
@@ -467,8 +604,8 @@ fn active_for(place: Place, concert: ConcertId) -> Result<QueueToken, QueueError
     }
     match place.status {
         QueueStatus::Active => Ok(place.token),
-        QueueStatus::Waiting => Err(QueueError::NotActive),
-        QueueStatus::Expired => Err(QueueError::Expired),
+        QueueStatus::Waiting | QueueStatus::PreQueue => Err(QueueError::NotActive),
+        QueueStatus::Expired | QueueStatus::NotOpen => Err(QueueError::Expired),
         QueueStatus::SoldOut => Err(QueueError::SoldOut),
     }
 }
@@ -478,7 +615,7 @@ mod tests {
     use super::*;
     use crate::catalogue::MockCatalogue;
     use crate::clock::MockClock;
-    use crate::fixtures::{FakeLog, TOKEN};
+    use crate::fixtures::{FakeLog, TOKEN, TrustingSeal};
 
     fn place(user: i64, concert: i64, status: QueueStatus) -> Place {
         let policy = AdmissionPolicy::new(10, 10, false).unwrap();
@@ -507,7 +644,12 @@ mod tests {
             Arc::new(FakeLog::default()),
             Arc::new(clock),
         );
-        QueueService::new(Arc::new(room), Arc::new(gate), Arc::new(catalogue))
+        QueueService::new(
+            Arc::new(room),
+            Arc::new(TrustingSeal),
+            Arc::new(gate),
+            Arc::new(catalogue),
+        )
     }
 
     fn schedule() -> Schedule {
@@ -646,6 +788,47 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_forged_altered_or_foreign_token_is_refused_before_any_store_is_asked() {
+        // Neither mock expects a call: any store call fails the test.
+        let mut seal = MockQueueTokenSeal::new();
+        seal.expect_open().returning(|token| {
+            (token.as_str() == TOKEN).then_some(QueueClaims {
+                concert: ConcertId::from_store(1),
+                user: UserId::from_store(1),
+                issued_at: frontrow_domain::Timestamp(0),
+            })
+        });
+        let catalogue = CatalogueService::new(
+            Arc::new(MockCatalogue::new()),
+            Arc::new(FakeLog::default()),
+            Arc::new(MockClock::new()),
+        );
+        let service = QueueService::new(
+            Arc::new(MockWaitingRoom::new()),
+            Arc::new(seal),
+            Arc::new(MockSeatGate::new()),
+            Arc::new(catalogue),
+        );
+        let (me, someone) = (UserId::from_store(1), UserId::from_store(2));
+        let concert = ConcertId::from_store(1);
+        let altered = TOKEN.replace(".1.", ".2.");
+        for forged in ["1.1.0.0.0", altered.as_str(), "not a token"] {
+            assert!(matches!(
+                service.status(me, Some(forged)).await,
+                Err(QueueError::UnknownToken)
+            ));
+            assert!(matches!(
+                service.require_active(me, Some(forged), concert).await,
+                Err(QueueError::UnknownToken)
+            ));
+        }
+        assert!(matches!(
+            service.status(someone, Some(TOKEN)).await,
+            Err(QueueError::NotYourToken)
+        ));
+    }
+
+    #[tokio::test]
     async fn a_read_lease_lapses_after_read_lease_ms() {
         use std::sync::atomic::{AtomicI64, Ordering};
         let now = Arc::new(AtomicI64::new(1_000));
@@ -663,6 +846,7 @@ mod tests {
         room.expect_touch().returning(|_| Ok(()));
         let service = QueueService::new(
             Arc::new(room),
+            Arc::new(TrustingSeal),
             Arc::new(MockSeatGate::new()),
             Arc::new(catalogue),
         );

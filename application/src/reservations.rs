@@ -317,7 +317,12 @@ mod tests {
             room: room.clone(),
             log,
         };
-        let queue = Arc::new(QueueService::new(room, Arc::new(gate), catalogue.clone()));
+        let queue = Arc::new(QueueService::new(
+            room,
+            Arc::new(crate::fixtures::TrustingSeal),
+            Arc::new(gate),
+            catalogue.clone(),
+        ));
         let settings = HoldSettings {
             hold_seconds: 300,
             seats_per_user: SeatLimit(4),

@@ -11,6 +11,8 @@
 //! Latency is measured per endpoint from the client; a request's time includes
 //! queueing in the client, which is what a buyer feels.
 
+pub mod streams;
+
 use anyhow::{Context, bail};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};

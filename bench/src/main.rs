@@ -54,6 +54,19 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Open --count queue streams of waiting buyers and report the server's
+    /// memory per open stream (read from /proc/--server-pid).
+    Streams {
+        #[arg(long, default_value_t = 20_000)]
+        count: usize,
+        /// Loopback source addresses to spread the connections over.
+        #[arg(long, default_value_t = 4)]
+        sources: u8,
+        #[arg(long, default_value_t = 60)]
+        hold_seconds: u64,
+        #[arg(long)]
+        server_pid: u32,
+    },
     /// After the hold benchmark: write payments.txt into --dir.
     PaymentLines {
         #[arg(long)]
@@ -125,6 +138,23 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let changes = churn(&cli.base_url, &dir, schedule, rate, seconds).await?;
             println!("{changes} seat changes in {seconds} s");
+        }
+        Command::Streams {
+            count,
+            sources,
+            hold_seconds,
+            server_pid,
+        } => {
+            let report = frontrow_loadtest::streams::streams(
+                &cli.base_url,
+                &cli.admin_key,
+                count,
+                sources,
+                Duration::from_secs(hold_seconds),
+                server_pid,
+            )
+            .await?;
+            println!("{report}");
         }
         Command::PaymentLines { dir, schedule } => {
             let url = cli

@@ -7,7 +7,7 @@
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use frontrow_adapters::auth::Hs256Tokens;
+use frontrow_adapters::auth::{HmacQueueSeal, Hs256Tokens, derive_key};
 use frontrow_adapters::http::{self, AppState, Ping};
 use frontrow_adapters::kafka::KafkaSink;
 use frontrow_adapters::memory::bus::InProcessBus;
@@ -109,8 +109,12 @@ pub struct Config {
     )]
     pub data_dir: PathBuf,
     /// redis://host:port; unset: the waiting room runs in process (one instance only).
+    /// With --redis-cluster: one or more seed nodes of a Redis Cluster, comma-separated.
     #[arg(long, env = "REDIS_URL", global = true)]
     pub redis_url: Option<String>,
+    /// --redis-url names seed nodes of a Redis Cluster.
+    #[arg(long, env = "FRONTROW_REDIS_CLUSTER", global = true)]
+    pub redis_cluster: bool,
     /// Prefix of every Redis key, so deployments and test runs can share a Redis.
     #[arg(
         long,
@@ -144,6 +148,15 @@ pub struct Config {
         global = true
     )]
     pub active_idle_seconds: u64,
+    /// A waiting buyer who has not asked for their status (poll or stream)
+    /// for this long loses the place when the line reaches it (0: never).
+    #[arg(
+        long,
+        env = "FRONTROW_WAITING_IDLE_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub waiting_idle_seconds: u64,
     /// How long a request waits for MySQL or Redis before it gets a 503
     /// (connection from the pool, Redis command).
     #[arg(
@@ -201,6 +214,23 @@ pub struct Config {
         global = true
     )]
     pub jwt_secret: Option<String>,
+    /// HMAC key that seals queue tokens. Default: derived from the JWT secret.
+    /// To rotate, set the new key here and the old one as the previous key.
+    #[arg(
+        long,
+        env = "FRONTROW_QUEUE_TOKEN_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub queue_token_secret: Option<String>,
+    /// The previous queue-token key, still accepted while keys rotate.
+    #[arg(
+        long,
+        env = "FRONTROW_QUEUE_TOKEN_PREVIOUS_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub queue_token_previous_secret: Option<String>,
     /// How long an access token stays valid.
     #[arg(
         long,
@@ -322,6 +352,16 @@ async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
     Ok(store)
 }
 
+/// The queue-token seal: the configured key, or one derived from the JWT
+/// secret (an HMAC of a fixed label, so the two keys are never the same).
+fn queue_seal(config: &Config, jwt_secret: &str) -> HmacQueueSeal {
+    let given = |secret: &Option<String>| secret.clone().filter(|s| !s.is_empty());
+    let current = given(&config.queue_token_secret)
+        .unwrap_or_else(|| derive_key(jwt_secret, "frontrow queue tokens"));
+    let previous = given(&config.queue_token_previous_secret);
+    HmacQueueSeal::new(current.as_bytes(), previous.as_deref().map(str::as_bytes))
+}
+
 /// Hides a password in a URL before it reaches a log or an error.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -377,6 +417,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         default_policy: policy,
         active_ms: (config.active_seconds as i64).saturating_mul(1000),
         active_idle_ms: (config.active_idle_seconds as i64).saturating_mul(1000),
+        waiting_idle_ms: (config.waiting_idle_seconds as i64).saturating_mul(1000),
     };
     let QueueStores {
         room,
@@ -385,9 +426,10 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         name: queue_name,
     } = match &config.redis_url {
         Some(url) => {
-            let conn = frontrow_adapters::redis::connect(url, config.store_timeout())
-                .await
-                .with_context(|| format!("cannot connect to Redis at {}", redact(url)))?;
+            let conn =
+                frontrow_adapters::redis::open(url, config.redis_cluster, config.store_timeout())
+                    .await
+                    .with_context(|| format!("cannot connect to Redis at {}", redact(url)))?;
             dependencies.push(("redis", Arc::new(RedisPing(conn.clone()))));
             let room = Arc::new(RedisWaitingRoom::new(
                 conn.clone(),
@@ -455,7 +497,19 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
             .context("cannot tell the waiting room what is left to sell")?;
         tracing::debug!(concerts, "waiting rooms know their stock");
     }
-    let queue = Arc::new(QueueService::new(room, seat_gate, catalogue.clone()));
+    let queue = Arc::new(QueueService::new(
+        room,
+        Arc::new(queue_seal(config, &jwt_secret)),
+        seat_gate,
+        catalogue.clone(),
+    ));
+    if config.redis_url.is_none() {
+        // ... and the scheduled openings.
+        queue
+            .restore_openings()
+            .await
+            .context("cannot tell the waiting rooms their scheduled openings")?;
+    }
     let settings = HoldSettings {
         hold_seconds: config.hold_seconds,
         seats_per_user: SeatLimit(config.max_seats_per_user),
@@ -739,7 +793,7 @@ async fn seed_demo(state: &AppState) -> anyhow::Result<()> {
             .collect();
         let (id, _) = state
             .catalogue
-            .create_concert(title, &schedules)
+            .create_concert(title, &schedules, None)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         tracing::info!(concert = %id, title, "created demo concert");

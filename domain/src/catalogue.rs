@@ -25,6 +25,8 @@ pub enum CatalogueError {
 pub struct Concert {
     pub id: ConcertId,
     pub title: String,
+    /// A scheduled sale's opening; `None` for a sale that is open now.
+    pub opening: Option<crate::queue::SaleOpening>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,21 +70,20 @@ impl NewSchedule {
 pub struct NewConcert {
     pub title: String,
     pub schedules: Vec<NewSchedule>,
+    pub opening: Option<crate::queue::SaleOpening>,
 }
 
 impl NewConcert {
     pub fn parse(title: &str, schedules: Vec<NewSchedule>) -> Result<Self, CatalogueError> {
-        let title = title.trim();
-        let chars = title.chars().count();
-        if chars == 0 || chars > MAX_TITLE_CHARS || title.chars().any(char::is_control) {
-            return Err(CatalogueError::InvalidTitle);
-        }
+        let title = crate::text::visible_text(title, MAX_TITLE_CHARS)
+            .ok_or(CatalogueError::InvalidTitle)?;
         if schedules.is_empty() || schedules.len() > MAX_SCHEDULES_PER_CONCERT {
             return Err(CatalogueError::InvalidScheduleCount);
         }
         Ok(Self {
             title: title.to_owned(),
             schedules,
+            opening: None,
         })
     }
 }

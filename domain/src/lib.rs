@@ -14,6 +14,7 @@ pub mod points;
 pub mod queue;
 pub mod reservation;
 pub mod seat;
+pub mod text;
 pub mod time;
 pub mod user;
 

@@ -20,25 +20,110 @@ pub enum QueueRuleError {
     InvalidCapacity,
     #[error("admitPerSecond must be from 1 to {MAX_ADMIT_PER_SECOND}")]
     InvalidRate,
+    #[error("preQueueMinutes must be from 0 to {MAX_PRE_QUEUE_MINUTES}")]
+    InvalidPreQueue,
+}
+
+/// The pre-queue of a scheduled sale opens this many minutes before it,
+/// unless the operator says otherwise.
+pub const DEFAULT_PRE_QUEUE_MINUTES: i64 = 30;
+pub const MAX_PRE_QUEUE_MINUTES: i64 = 24 * 60;
+
+/// A scheduled sale: from `pre_queue_from` buyers may join a pre-queue, in
+/// which nobody has a position yet; at `opens_at` the pre-queue becomes the
+/// head of the line in uniformly random order, later arrivals queue behind
+/// it in arrival order, and admission starts.
+///
+/// The random order is drawn at join time: every pre-queued place gets a
+/// secret uniform draw, and the line at the opening is the pre-queue sorted
+/// by draw. Sorting by independent uniform draws is a uniform shuffle, and
+/// because the order exists as soon as the place does, the opening itself
+/// moves nobody: it is one comparison with the clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SaleOpening {
+    opens_at: Timestamp,
+    pre_queue_minutes: i64,
+}
+
+/// Where a scheduled sale stands at some moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SalePhase {
+    /// Before the pre-queue: nobody may join.
+    NotOpen,
+    /// Joins are taken and shuffled at the opening; nobody is admitted.
+    PreQueue,
+    /// The line runs as in any room.
+    Open,
+}
+
+impl SaleOpening {
+    pub fn new(opens_at: Timestamp, pre_queue_minutes: i64) -> Result<Self, QueueRuleError> {
+        if !(0..=MAX_PRE_QUEUE_MINUTES).contains(&pre_queue_minutes) {
+            return Err(QueueRuleError::InvalidPreQueue);
+        }
+        Ok(Self {
+            opens_at,
+            pre_queue_minutes,
+        })
+    }
+
+    pub fn opens_at(self) -> Timestamp {
+        self.opens_at
+    }
+
+    pub fn pre_queue_minutes(self) -> i64 {
+        self.pre_queue_minutes
+    }
+
+    /// When joins are first taken.
+    pub fn pre_queue_from(self) -> Timestamp {
+        Timestamp(
+            self.opens_at
+                .millis()
+                .saturating_sub(self.pre_queue_minutes * 60_000),
+        )
+    }
+
+    pub fn phase(self, now: Timestamp) -> SalePhase {
+        if now < self.pre_queue_from() {
+            SalePhase::NotOpen
+        } else if now < self.opens_at {
+            SalePhase::PreQueue
+        } else {
+            SalePhase::Open
+        }
+    }
+
+    /// Whole seconds until the opening, rounded up; 0 once open.
+    pub fn seconds_until_open(self, now: Timestamp) -> i64 {
+        ((self.opens_at.millis() - now.millis()).max(0) + 999) / 1000
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QueueStatus {
+    /// In a scheduled sale's pre-queue: no position until the opening.
+    PreQueue,
     Waiting,
     Active,
     /// Paid, left, or ran out of active time: the holder must join again.
     Expired,
     /// Every seat of the concert is sold: the room is closed for good.
     SoldOut,
+    /// Only as the answer to a join: the sale's pre-queue has not begun, and
+    /// no place was made.
+    NotOpen,
 }
 
 impl QueueStatus {
     pub fn as_str(self) -> &'static str {
         match self {
+            QueueStatus::PreQueue => "PRE_QUEUE",
             QueueStatus::Waiting => "WAITING",
             QueueStatus::Active => "ACTIVE",
             QueueStatus::Expired => "EXPIRED",
             QueueStatus::SoldOut => "SOLD_OUT",
+            QueueStatus::NotOpen => "NOT_OPEN",
         }
     }
 }
@@ -189,32 +274,34 @@ impl AdmissionPolicy {
             QueueStatus::Waiting => (self.estimated_wait_seconds(position) / 2)
                 .clamp(MIN_REFRESH_SECONDS, MAX_REFRESH_SECONDS),
             QueueStatus::Active => ACTIVE_REFRESH_SECONDS,
-            QueueStatus::Expired | QueueStatus::SoldOut => 0,
+            // Capped by the time left (`Place::with_opening`), so the
+            // pre-queue asks again at the opening.
+            QueueStatus::PreQueue => MAX_REFRESH_SECONDS,
+            QueueStatus::Expired | QueueStatus::SoldOut | QueueStatus::NotOpen => 0,
         }
     }
 }
 
-/// A waiting-room token: 32 lowercase hex characters (128 random bits).
+/// A waiting-room token as it arrives (see `QueueToken::parse`); a genuine
+/// one is sealed by the service and names its concert and holder.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct QueueToken(String);
 
+/// The longest queue token accepted.
+pub const MAX_QUEUE_TOKEN_CHARS: usize = 96;
+
 impl QueueToken {
+    /// A token as it arrives: syntax only (digits, lowercase hex letters and
+    /// dots, at most `MAX_QUEUE_TOKEN_CHARS`). Whether it is genuine, and
+    /// whose, is for the service's seal to say (`QueueTokenSeal` in
+    /// frontrow-application).
     pub fn parse(raw: &str) -> Option<Self> {
-        (raw.len() == 32
+        (!raw.is_empty()
+            && raw.len() <= MAX_QUEUE_TOKEN_CHARS
             && raw
                 .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b'.'))
         .then(|| Self(raw.to_owned()))
-    }
-
-    pub fn from_random(bytes: [u8; 16]) -> Self {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut token = String::with_capacity(32);
-        for b in bytes {
-            token.push(char::from(HEX[usize::from(b >> 4)]));
-            token.push(char::from(HEX[usize::from(b & 0xf)]));
-        }
-        Self(token)
     }
 
     pub fn as_str(&self) -> &str {
@@ -225,6 +312,20 @@ impl QueueToken {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scheduled_sale_takes_joins_only_from_its_pre_queue_on() {
+        let opening = SaleOpening::new(Timestamp(3_600_000), 30).unwrap();
+        assert_eq!(opening.phase(Timestamp(1_799_999)), SalePhase::NotOpen);
+        assert_eq!(opening.phase(Timestamp(1_800_000)), SalePhase::PreQueue);
+        assert_eq!(opening.phase(Timestamp(3_599_999)), SalePhase::PreQueue);
+        assert_eq!(opening.phase(Timestamp(3_600_000)), SalePhase::Open);
+        assert_eq!(opening.seconds_until_open(Timestamp(3_598_500)), 2);
+        assert_eq!(
+            SaleOpening::new(Timestamp(0), -1),
+            Err(QueueRuleError::InvalidPreQueue)
+        );
+    }
 
     fn policy(capacity: i64, rate: i64) -> AdmissionPolicy {
         AdmissionPolicy::new(capacity, rate, false).unwrap()
@@ -355,12 +456,15 @@ mod tests {
     }
 
     #[test]
-    fn tokens_are_32_lowercase_hex_characters() {
-        let token = QueueToken::from_random([0xab; 16]);
-        assert_eq!(token.as_str().len(), 32);
-        assert_eq!(QueueToken::parse(token.as_str()), Some(token));
-        assert!(QueueToken::parse("ABABABABABABABABABABABABABABABAB").is_none());
-        assert!(QueueToken::parse("abc").is_none());
+    fn tokens_are_short_strings_of_digits_hex_and_dots() {
+        let raw = "7.42.1700000000000.0123456789abcdef.0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            QueueToken::parse(raw).map(|t| t.as_str().to_owned()),
+            Some(raw.into())
+        );
+        assert!(QueueToken::parse("ABAB").is_none());
+        assert!(QueueToken::parse("").is_none());
         assert!(QueueToken::parse(&"g".repeat(32)).is_none());
+        assert!(QueueToken::parse(&"1".repeat(MAX_QUEUE_TOKEN_CHARS + 1)).is_none());
     }
 }

@@ -16,12 +16,9 @@ pub struct UserName(String);
 
 impl UserName {
     pub fn parse(raw: &str) -> Result<Self, UserError> {
-        let trimmed = raw.trim();
-        let chars = trimmed.chars().count();
-        if chars == 0 || chars > MAX_NAME_CHARS || trimmed.chars().any(char::is_control) {
-            return Err(UserError::InvalidName);
-        }
-        Ok(Self(trimmed.to_owned()))
+        crate::text::visible_text(raw, MAX_NAME_CHARS)
+            .map(|name| Self(name.to_owned()))
+            .ok_or(UserError::InvalidName)
     }
 
     pub fn as_str(&self) -> &str {
@@ -42,6 +39,10 @@ mod tests {
         assert_eq!(UserName::parse("   "), Err(UserError::InvalidName));
         assert_eq!(UserName::parse(""), Err(UserError::InvalidName));
         assert_eq!(UserName::parse("a\u{0}b"), Err(UserError::InvalidName));
+        assert_eq!(
+            UserName::parse("\u{200B}\u{200B}"),
+            Err(UserError::InvalidName)
+        );
         assert!(UserName::parse(&"x".repeat(MAX_NAME_CHARS)).is_ok());
         assert_eq!(
             UserName::parse(&"x".repeat(MAX_NAME_CHARS + 1)),

@@ -19,6 +19,8 @@ use tokio::sync::OnceCell;
 pub enum Stores {
     Embedded,
     MySqlRedis,
+    /// MySQL and a 3-master Redis Cluster (see `redis_cluster`).
+    MySqlRedisCluster,
 }
 
 pub const ADMIN_KEY: &str = "test-admin-key";
@@ -56,6 +58,163 @@ async fn new_mysql_database() -> Result<String, String> {
     Ok(format!("{server}/{name}"))
 }
 
+/// The seed nodes of the test Redis Cluster: `FRONTROW_TEST_REDIS_CLUSTER`,
+/// or one this machine's tests share on ports 17001-17003, started here from
+/// Debian's `redis-server` (`--cluster-enabled yes`) and `redis-cli --cluster
+/// create` when it is not running. It keeps running after the tests, like
+/// the shared Redis, so every test binary reuses it.
+pub async fn redis_cluster() -> Result<String, String> {
+    static CLUSTER: OnceCell<Result<String, String>> = OnceCell::const_new();
+    CLUSTER
+        .get_or_init(|| async {
+            if let Ok(seeds) = std::env::var("FRONTROW_TEST_REDIS_CLUSTER") {
+                return Ok(seeds);
+            }
+            let ports = [17001, 17002, 17003];
+            let dir = std::env::temp_dir().join("frontrow-test-cluster");
+            let cluster = cluster::Cluster::running_or_started(&dir, &ports)?;
+            Ok(cluster.seeds())
+        })
+        .await
+        .clone()
+}
+
+pub mod cluster {
+    //! A Redis Cluster of three masters made from `redis-server` processes.
+
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    pub struct Cluster {
+        pub dir: PathBuf,
+        pub ports: Vec<u16>,
+    }
+
+    fn cli(port: u16, args: &[&str]) -> Option<String> {
+        let out = Command::new("redis-cli")
+            .args(["-p", &port.to_string()])
+            .args(args)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    impl Cluster {
+        /// `redis://` seed URLs, comma-separated.
+        pub fn seeds(&self) -> String {
+            self.ports
+                .iter()
+                .map(|p| format!("redis://127.0.0.1:{p}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        }
+
+        /// The cluster on `ports`, started (and created) if it is not up.
+        pub fn running_or_started(dir: &Path, ports: &[u16]) -> Result<Cluster, String> {
+            let cluster = Cluster {
+                dir: dir.to_owned(),
+                ports: ports.to_vec(),
+            };
+            if cluster.is_ok() {
+                return Ok(cluster);
+            }
+            for &port in ports {
+                cluster.start_node(port)?;
+            }
+            let nodes: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+            let already = cli(ports[0], &["cluster", "info"])
+                .is_some_and(|info| info.contains("cluster_known_nodes:3"));
+            if !already {
+                let mut create = Command::new("redis-cli");
+                create.args(["--cluster", "create"]).args(&nodes);
+                create.args(["--cluster-replicas", "0", "--cluster-yes"]);
+                let out = create
+                    .output()
+                    .map_err(|e| format!("redis-cli --cluster create: {e}"))?;
+                if !out.status.success() {
+                    return Err(format!(
+                        "redis-cli --cluster create: {}",
+                        String::from_utf8_lossy(&out.stdout)
+                    ));
+                }
+            }
+            cluster.wait_ok(Duration::from_secs(30))?;
+            Ok(cluster)
+        }
+
+        /// Starts (or restarts, with its saved cluster config) one node.
+        pub fn start_node(&self, port: u16) -> Result<(), String> {
+            let dir = self.dir.join(port.to_string());
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            let status = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--cluster-enabled", "yes", "--cluster-config-file"])
+                .arg(dir.join("nodes.conf"))
+                .args([
+                    "--cluster-node-timeout",
+                    "2000",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .arg("--dir")
+                .arg(&dir)
+                .arg("--pidfile")
+                .arg(dir.join("redis.pid"))
+                .args(["--daemonize", "yes", "--logfile"])
+                .arg(dir.join("redis.log"))
+                .status()
+                .map_err(|e| format!("redis-server (apt-get install redis-server): {e}"))?;
+            if !status.success() {
+                return Err(format!("redis-server on port {port} did not start"));
+            }
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while cli(port, &["ping"]).is_none_or(|pong| !pong.contains("PONG")) {
+                if Instant::now() > deadline {
+                    return Err(format!("redis-server on port {port} does not answer"));
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Ok(())
+        }
+
+        /// The pid of one node's process.
+        pub fn pid(&self, port: u16) -> Option<i32> {
+            let pidfile = self.dir.join(port.to_string()).join("redis.pid");
+            std::fs::read_to_string(pidfile).ok()?.trim().parse().ok()
+        }
+
+        pub fn is_ok(&self) -> bool {
+            self.ports.iter().all(|&port| {
+                cli(port, &["cluster", "info"])
+                    .is_some_and(|info| info.contains("cluster_state:ok"))
+            })
+        }
+
+        pub fn wait_ok(&self, within: Duration) -> Result<(), String> {
+            let deadline = Instant::now() + within;
+            while !self.is_ok() {
+                if Instant::now() > deadline {
+                    return Err("the Redis Cluster did not reach cluster_state:ok".into());
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Ok(())
+        }
+
+        /// Stops every node (SIGTERM).
+        pub fn stop(&self) {
+            for &port in &self.ports {
+                let _ = cli(port, &["shutdown", "nosave"]);
+            }
+        }
+    }
+}
+
 async fn redis_available() -> Result<(), String> {
     let url = redis_url();
     frontrow_adapters::redis::connect(&url, std::time::Duration::from_secs(2))
@@ -80,9 +239,11 @@ pub fn base_config() -> Config {
         data_dir: temp_dir(),
         redis_url: None,
         redis_prefix: format!("frontrow-test:{}:", unique()),
+        redis_cluster: false,
         hold_seconds: 300,
         active_seconds: 600,
         active_idle_seconds: 0,
+        waiting_idle_seconds: 0,
         store_timeout_ms: 2_000,
         drain_ms: 0,
         queue_capacity: 100_000,
@@ -90,6 +251,8 @@ pub fn base_config() -> Config {
         max_seats_per_user: 4,
         admin_key: Some(ADMIN_KEY.into()),
         jwt_secret: Some("test-jwt-secret".into()),
+        queue_token_secret: None,
+        queue_token_previous_secret: None,
         access_token_seconds: 3600,
         kafka_brokers: None,
         kafka_topic: format!("frontrow-test-{}", unique()),
@@ -158,7 +321,7 @@ impl TestApp {
         adjust: impl FnOnce(&mut Config),
     ) -> Option<TestApp> {
         let mut config = base_config();
-        if stores == Stores::MySqlRedis {
+        if stores != Stores::Embedded {
             let database = async {
                 if own_database {
                     new_mysql_database().await
@@ -166,11 +329,19 @@ impl TestApp {
                     mysql_database().await
                 }
             };
-            let ready = async { Ok::<_, String>((database.await?, redis_available().await?)) };
+            let redis = async {
+                if stores == Stores::MySqlRedisCluster {
+                    redis_cluster().await
+                } else {
+                    redis_available().await.map(|()| redis_url())
+                }
+            };
+            let ready = async { Ok::<_, String>((database.await?, redis.await?)) };
             match ready.await {
-                Ok((database, ())) => {
+                Ok((database, redis)) => {
                     config.database_url = Some(database);
-                    config.redis_url = Some(redis_url());
+                    config.redis_url = Some(redis);
+                    config.redis_cluster = stores == Stores::MySqlRedisCluster;
                 }
                 Err(missing) if std::env::var_os("CI").is_some() => panic!("CI needs {missing}"),
                 Err(missing) => {
@@ -444,6 +615,17 @@ impl TestApp {
             .to_owned()
     }
 
+    /// One text value from the system of record.
+    pub async fn text(&self, sql: &'static str, bind: String) -> String {
+        use sqlx::Row;
+        let row = sqlx::query(sql)
+            .bind(bind)
+            .fetch_one(self.running.store.reader())
+            .await
+            .expect("query");
+        row.try_get::<String, _>(0).expect("text")
+    }
+
     /// One number from the system of record, for invariant checks.
     pub async fn count(&self, sql: &'static str, bind: i64) -> i64 {
         use sqlx::Row;
@@ -482,6 +664,45 @@ macro_rules! contract {
                     ($body)(app).await;
                 }
             }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn mysql_redis_cluster() {
+                if let Some(app) =
+                    $crate::TestApp::spawn_with($crate::Stores::MySqlRedisCluster, $adjust).await
+                {
+                    ($body)(app).await;
+                }
+            }
         }
     };
+}
+
+/// Reads Server-Sent Events from `response` until one satisfies `until` (or
+/// the stream ends): their JSON data, in order.
+pub async fn events_until(
+    response: &mut reqwest::Response,
+    until: impl Fn(&serde_json::Value) -> bool,
+) -> Vec<serde_json::Value> {
+    let mut events = Vec::new();
+    let mut buffer = String::new();
+    loop {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), response.chunk())
+            .await
+            .expect("an event within 10 s")
+            .expect("the stream stays readable");
+        let Some(chunk) = chunk else { return events };
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            for line in block.lines() {
+                if let Some(data) = line.strip_prefix("data: ") {
+                    let event: serde_json::Value = serde_json::from_str(data).expect("JSON event");
+                    let done = until(&event);
+                    events.push(event);
+                    if done {
+                        return events;
+                    }
+                }
+            }
+        }
+    }
 }

@@ -72,6 +72,27 @@ contract!(
             ),
             (
                 Method::POST,
+                "/api/v1/users".into(),
+                None,
+                vec![],
+                json!({ "name": false }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/users".into(),
+                None,
+                vec![],
+                json!({ "name": 42 }),
+            ),
+            (
+                Method::POST,
+                "/api/v1/users".into(),
+                None,
+                vec![],
+                json!({ "name": "\u{200B}\u{200D}\u{FEFF}" }),
+            ),
+            (
+                Method::POST,
                 "/api/v1/points/charge".into(),
                 auth,
                 vec![],
@@ -483,5 +504,28 @@ contract!(
             .expect("request");
         let id = made.headers()["x-request-id"].to_str().expect("ascii");
         assert_eq!(id.len(), 32, "a new id when the client sent none: {id}");
+    }
+);
+
+contract!(
+    a_wrong_method_is_a_405_that_names_the_allowed_ones,
+    |app: TestApp| async move {
+        let r = app
+            .http
+            .delete(format!("{}/api/v1/users", app.base))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(r.headers()["allow"], "POST");
+        let r = app
+            .http
+            .patch(format!("{}/api/v1/reservations/7", app.base))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+        let allow = r.headers()["allow"].to_str().expect("text").to_owned();
+        assert!(allow.contains("GET") && allow.contains("DELETE"), "{allow}");
     }
 );

@@ -125,3 +125,128 @@ async fn a_frozen_redis_is_a_quick_503_and_the_instance_recovers_by_itself() {
     }
     assert!(recovered, "the instance did not recover within 5 s");
 }
+
+/// Three free TCP ports (for a private Redis Cluster; its bus uses +10000).
+fn free_ports() -> Option<Vec<u16>> {
+    let mut ports = Vec::new();
+    while ports.len() < 3 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .ok()?;
+        if port < 55_000 && !ports.contains(&port) {
+            ports.push(port);
+        }
+    }
+    Some(ports)
+}
+
+/// A private 3-master cluster, stopped when dropped.
+struct PrivateCluster(frontrow_tests::cluster::Cluster);
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        self.0.stop();
+        let _ = std::fs::remove_dir_all(&self.0.dir);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cluster_master_killed_is_a_503_not_a_500_and_the_room_recovers_when_it_returns() {
+    let dir = std::env::temp_dir().join(format!("frontrow-cluster-fault-{}", std::process::id()));
+    let cluster = free_ports()
+        .ok_or_else(|| "no free ports".to_owned())
+        .and_then(|ports| frontrow_tests::cluster::Cluster::running_or_started(&dir, &ports));
+    let cluster = match cluster {
+        Ok(cluster) => PrivateCluster(cluster),
+        Err(missing) if std::env::var_os("CI").is_some() => panic!("CI needs {missing}"),
+        Err(missing) => {
+            eprintln!("SKIPPED: {missing}");
+            return;
+        }
+    };
+    let seeds = cluster.0.seeds();
+    let Some(app) = TestApp::spawn_with(Stores::MySqlRedisCluster, |c| {
+        c.redis_url = Some(seeds);
+        c.store_timeout_ms = 500;
+    })
+    .await
+    else {
+        return;
+    };
+    let (concert, _) = app.concert(5, 0).await;
+    let buyer = app.buyer("patient").await;
+    let token = app.active_token(&buyer, concert).await;
+    let status = || {
+        app.http
+            .get(format!("{}/api/v1/queue/status", app.base))
+            .bearer_auth(&buyer.access_token)
+            .header("X-Queue-Token", &token)
+            .send()
+    };
+    assert_eq!(status().await.expect("status").status(), StatusCode::OK);
+
+    // The master that holds this sale's slot: the one with its keys.
+    let tag = format!("*{{c{concert}}}*");
+    let holder = cluster
+        .0
+        .ports
+        .iter()
+        .copied()
+        .find(|port| {
+            let out = Command::new("redis-cli")
+                .args(["-p", &port.to_string(), "--scan", "--pattern", &tag])
+                .output()
+                .expect("redis-cli runs");
+            !out.stdout.is_empty()
+        })
+        .expect("a node holds the sale");
+    let pid = cluster.0.pid(holder).expect("the node's pid");
+    let killed = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+
+    // While the slot has no master: quick 503 problems, never a 500.
+    let started = Instant::now();
+    let mut unavailable = 0;
+    while started.elapsed() < Duration::from_secs(4) {
+        let asked = Instant::now();
+        let answer = tokio::time::timeout(Duration::from_secs(10), status())
+            .await
+            .expect("an answer within 10 s, not a hang")
+            .expect("an answer");
+        assert_ne!(answer.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        if answer.status() == StatusCode::SERVICE_UNAVAILABLE {
+            assert!(answer.headers().contains_key("retry-after"));
+            assert!(
+                asked.elapsed() < Duration::from_secs(3),
+                "{:?}",
+                asked.elapsed()
+            );
+            unavailable += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(unavailable > 0, "the room answered without its master");
+
+    // The master returns (its data is gone: no persistence here); the room
+    // answers again by itself, and a buyer can join.
+    cluster.0.start_node(holder).expect("the node restarts");
+    cluster
+        .0
+        .wait_ok(Duration::from_secs(30))
+        .expect("the cluster recovers");
+    let mut recovered = false;
+    for _ in 0..100 {
+        if status().await.expect("status").status() == StatusCode::OK {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "the instance did not recover within 10 s");
+    let again = app.buyer("back").await;
+    assert_eq!(app.join(&again, concert).await.status, StatusCode::CREATED);
+}

@@ -51,6 +51,29 @@ contract!(a_buyer_walks_the_whole_flow, |app: TestApp| async move {
     assert_eq!(again.i64("paymentId"), paid.i64("paymentId"));
     assert_eq!(app.balance(&buyer).await, 380, "paying twice charges once");
 
+    // The payment's event, its ledger entry and its payment row agree.
+    let payment = paid.i64("paymentId");
+    let event: serde_json::Value = serde_json::from_str(
+        &app.text(
+            "SELECT payload FROM outbox WHERE event_type = 'payment.completed' AND event_key = ?",
+            format!("reservation-{}", held.i64("reservationId")),
+        )
+        .await,
+    )
+    .expect("the event is JSON");
+    assert_eq!(event["type"], "payment.completed");
+    assert_eq!(event["data"]["paymentId"], payment, "{event}");
+    assert_eq!(event["data"]["reservationId"], held.i64("reservationId"));
+    assert_eq!(event["data"]["amount"], 120);
+    assert_eq!(
+        app.count(
+            "SELECT balance_after FROM point_ledger WHERE payment_id = ?",
+            payment
+        )
+        .await,
+        380
+    );
+
     assert_eq!(
         app.status(&buyer, &token).await.str("status"),
         "EXPIRED",

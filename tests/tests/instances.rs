@@ -1,13 +1,27 @@
-//! Two app instances on the same MariaDB and Redis: the stores, not the
-//! instances, decide seats and admission.
+//! Two app instances on the same MariaDB and Redis (one server, and a
+//! 3-master Redis Cluster): the stores, not the instances, decide seats and
+//! admission.
 
 use frontrow_tests::{Stores, TestApp};
 use reqwest::StatusCode;
 use std::sync::Arc;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_instances_never_double_book_or_exceed_capacity() {
-    let Some(first) = TestApp::spawn(Stores::MySqlRedis).await else {
+mod two_instances_never_double_book_or_exceed_capacity {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn mysql_redis() {
+        super::two_instances_never_double_book_or_exceed_capacity(Stores::MySqlRedis).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn mysql_redis_cluster() {
+        super::two_instances_never_double_book_or_exceed_capacity(Stores::MySqlRedisCluster).await;
+    }
+}
+
+async fn two_instances_never_double_book_or_exceed_capacity(stores: Stores) {
+    let Some(first) = TestApp::spawn(stores).await else {
         return;
     };
     let second = first.sibling().await;
@@ -88,9 +102,26 @@ async fn seat_map_counters(app: &TestApp) -> (u64, u64) {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_seat_change_on_one_instance_reaches_the_other_through_the_log() {
-    let Some(first) = TestApp::spawn(Stores::MySqlRedis).await else {
+mod a_seat_change_on_one_instance_reaches_the_other_through_the_log {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn mysql_redis() {
+        super::a_seat_change_on_one_instance_reaches_the_other_through_the_log(Stores::MySqlRedis)
+            .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn mysql_redis_cluster() {
+        super::a_seat_change_on_one_instance_reaches_the_other_through_the_log(
+            Stores::MySqlRedisCluster,
+        )
+        .await;
+    }
+}
+
+async fn a_seat_change_on_one_instance_reaches_the_other_through_the_log(stores: Stores) {
+    let Some(first) = TestApp::spawn(stores).await else {
         return;
     };
     let second = first.sibling().await;

@@ -1,6 +1,6 @@
 //! The waiting room: order, capacity, rate, timeouts and the gate.
 
-use frontrow_tests::{Buyer, TestApp, contract};
+use frontrow_tests::{Buyer, TestApp, contract, events_until};
 use reqwest::{Method, StatusCode};
 use std::sync::Arc;
 use std::time::Duration;
@@ -380,36 +380,6 @@ contract!(
         assert_eq!(paces.last(), Some(&(10, 5)), "{paces:?}");
     }
 );
-
-/// Reads the `data:` events of an open stream until `until` returns true.
-async fn events_until(
-    response: &mut reqwest::Response,
-    until: impl Fn(&serde_json::Value) -> bool,
-) -> Vec<serde_json::Value> {
-    let mut events = Vec::new();
-    let mut buffer = String::new();
-    loop {
-        let chunk = tokio::time::timeout(Duration::from_secs(10), response.chunk())
-            .await
-            .expect("an event within 10 s")
-            .expect("the stream stays readable");
-        let Some(chunk) = chunk else { return events };
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            for line in block.lines() {
-                if let Some(data) = line.strip_prefix("data: ") {
-                    let event: serde_json::Value = serde_json::from_str(data).expect("JSON event");
-                    let done = until(&event);
-                    events.push(event);
-                    if done {
-                        return events;
-                    }
-                }
-            }
-        }
-    }
-}
 
 contract!(
     the_stream_follows_a_place_to_active_and_ends_when_it_expires,

@@ -5,8 +5,10 @@ use super::problem::ProblemResponse;
 use super::security::Operator;
 use super::{AppState, Tag};
 use chrono::{DateTime, Utc};
-use frontrow_application::queue::RoomStats;
+use frontrow_application::catalogue::CatalogueError;
+use frontrow_application::queue::{QueueError, RoomStats};
 use frontrow_domain::Timestamp;
+use frontrow_domain::queue::{DEFAULT_PRE_QUEUE_MINUTES, QueueRuleError, SaleOpening};
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -27,8 +29,39 @@ struct NewSchedule {
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 struct NewConcert {
-    title: String,
+    /// 1 to 200 characters, at least one of which shows.
+    title: super::text::Text,
     schedules: Vec<NewSchedule>,
+    /// A scheduled sale: buyers may join a pre-queue from `preQueueMinutes`
+    /// before this moment, are placed in random order at it, and admission
+    /// starts then. Absent: the sale is open at once.
+    opens_at: Option<DateTime<Utc>>,
+    /// 0 to 1,440; 30 if absent.
+    pre_queue_minutes: Option<i64>,
+}
+
+/// A scheduled sale's opening; `opensAt: null` opens the sale now.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct SaleOpeningBody {
+    opens_at: Option<DateTime<Utc>>,
+    /// 0 to 1,440; 30 if absent.
+    pre_queue_minutes: Option<i64>,
+}
+
+/// The opening as the domain takes it; bad minutes are a 400.
+fn opening(
+    opens_at: Option<DateTime<Utc>>,
+    minutes: Option<i64>,
+) -> Result<Option<SaleOpening>, QueueRuleError> {
+    opens_at
+        .map(|at| {
+            SaleOpening::new(
+                Timestamp(at.timestamp_millis()),
+                minutes.unwrap_or(DEFAULT_PRE_QUEUE_MINUTES),
+            )
+        })
+        .transpose()
 }
 
 #[derive(Object)]
@@ -76,6 +109,14 @@ struct QueueState {
     /// What is left to sell, as the room knows it from seat changes; absent
     /// for a concert created before the room counted seats.
     stock: Option<StockState>,
+    /// Places that ended unused: waiting places skipped because their
+    /// holder stopped asking, and ACTIVE places that ran out or idled.
+    lapsed: i64,
+    /// How long the first buyer in line has waited, in seconds.
+    longest_wait_seconds: i64,
+    /// A scheduled sale's opening, and when its pre-queue starts.
+    opens_at: Option<DateTime<Utc>>,
+    pre_queue_from: Option<DateTime<Utc>>,
 }
 
 #[derive(Object)]
@@ -126,6 +167,10 @@ fn queue_state(stats: RoomStats) -> Json<QueueState> {
             sold_out: stock.sold_out(),
             closed: stock.closed(),
         }),
+        lapsed: stats.lapsed,
+        longest_wait_seconds: stats.longest_wait_ms / 1000,
+        opens_at: stats.opening.map(|o| datetime(o.opens_at())),
+        pre_queue_from: stats.opening.map(|o| datetime(o.pre_queue_from())),
     })
 }
 
@@ -149,10 +194,12 @@ impl AdminApi {
                 )
             })
             .collect();
+        let opening = opening(body.opens_at, body.pre_queue_minutes)
+            .map_err(CatalogueError::InvalidOpening)?;
         let (concert, schedules) = self
             .0
-            .catalogue
-            .create_concert(&body.title, &schedules)
+            .queue
+            .create_concert(&body.title, &schedules, opening)
             .await?;
         Ok(CreateConcertResponse::Created(Json(CreatedConcert {
             concert_id: concert.get(),
@@ -209,6 +256,19 @@ impl AdminApi {
                 })
                 .collect(),
         }))
+    }
+
+    /// Schedule a sale's opening (or, with `opensAt: null`, open it now)
+    #[oai(path = "/api/v1/admin/concerts/:concert_id/opening", method = "put")]
+    async fn set_opening(
+        &self,
+        _operator: Operator,
+        concert_id: Path<i64>,
+        body: Json<SaleOpeningBody>,
+    ) -> Result<Json<QueueState>, ProblemResponse> {
+        let opening = opening(body.opens_at, body.pre_queue_minutes).map_err(QueueError::from)?;
+        let stats = self.0.queue.schedule_sale(concert_id.0, opening).await?;
+        Ok(queue_state(stats))
     }
 
     /// Watch a concert's waiting room

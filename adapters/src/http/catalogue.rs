@@ -43,6 +43,10 @@ struct ConcertBody {
     available_seats: i64,
     /// Every seat is sold: the sale is over.
     sold_out: bool,
+    /// A scheduled sale: when it opens, and when its pre-queue starts taking
+    /// joins. Absent: the sale is open.
+    opens_at: Option<DateTime<Utc>>,
+    pre_queue_from: Option<DateTime<Utc>>,
 }
 
 #[derive(Object)]
@@ -304,6 +308,8 @@ impl CatalogueApi {
                         total_seats: total,
                         available_seats: seats.available,
                         sold_out: total > 0 && seats.sold == total,
+                        opens_at: concert.opening.map(|o| datetime(o.opens_at())),
+                        pre_queue_from: concert.opening.map(|o| datetime(o.pre_queue_from())),
                     }
                 })
                 .collect(),

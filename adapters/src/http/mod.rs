@@ -15,6 +15,7 @@ mod queue;
 mod request_id;
 mod reservations;
 mod security;
+mod text;
 mod users;
 mod web;
 
@@ -114,6 +115,7 @@ pub fn openapi_json(state: &Arc<AppState>) -> String {
 /// The whole HTTP application.
 pub fn app(state: Arc<AppState>) -> impl Endpoint {
     let api = service(&state);
+    let methods = Arc::new(RouteMethods::from_spec(&api.spec()));
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let api = Arc::new(api.into_endpoint());
@@ -132,7 +134,62 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint {
         .data(state)
         .catch_all_error(|error| async move { problem::from_poem_error(error) })
         .with(Tracing)
+        .around(move |endpoint, request| {
+            let methods = methods.clone();
+            async move {
+                let path = request.uri().path().to_owned();
+                let mut response = endpoint.get_response(request).await;
+                if response.status() == StatusCode::METHOD_NOT_ALLOWED
+                    && let Some(allow) = methods.allowed(&path)
+                    && let Ok(value) = header::HeaderValue::from_str(&allow)
+                {
+                    response.headers_mut().insert(header::ALLOW, value);
+                }
+                Ok(response)
+            }
+        })
         .around(request_id::around)
+}
+
+/// Which methods each route of the API answers, read from the OpenAPI
+/// document (so it cannot drift from the routes): a 405 names them in
+/// `Allow` (RFC 9110).
+struct RouteMethods(Vec<(Vec<String>, Vec<String>)>);
+
+impl RouteMethods {
+    fn from_spec(spec: &str) -> Self {
+        let spec: serde_json::Value = serde_json::from_str(spec).unwrap_or_default();
+        let routes = spec["paths"]
+            .as_object()
+            .map(|paths| {
+                paths
+                    .iter()
+                    .map(|(path, operations)| {
+                        let segments = path.split('/').map(str::to_owned).collect();
+                        let methods = operations
+                            .as_object()
+                            .map(|o| o.keys().map(|m| m.to_ascii_uppercase()).collect())
+                            .unwrap_or_default();
+                        (segments, methods)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self(routes)
+    }
+
+    /// `GET, POST` for a path a route matches (`{param}` matches any segment).
+    fn allowed(&self, path: &str) -> Option<String> {
+        let segments: Vec<&str> = path.split('/').collect();
+        self.0.iter().find_map(|(route, methods)| {
+            let matches = route.len() == segments.len()
+                && route
+                    .iter()
+                    .zip(&segments)
+                    .all(|(r, s)| r == s || (r.starts_with('{') && r.ends_with('}')));
+            matches.then(|| methods.join(", "))
+        })
+    }
 }
 
 /// Refuses bodies over `MAX_BODY_BYTES` with 413: by their declared length,

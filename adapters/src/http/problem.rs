@@ -32,6 +32,9 @@ pub struct Problem {
     /// The request's `X-Request-Id`, to quote when reporting it.
     #[oai(rename = "requestId", skip_serializing_if_is_none)]
     pub request_id: Option<String>,
+    /// On `SALE_NOT_OPEN`: when the sale opens.
+    #[oai(rename = "opensAt", skip_serializing_if_is_none)]
+    pub opens_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, ApiResponse)]
@@ -62,6 +65,7 @@ impl ProblemResponse {
             detail: detail.into(),
             code: code.to_owned(),
             request_id: super::request_id::current(),
+            opens_at: None,
         };
         let challenge = (status == StatusCode::UNAUTHORIZED).then(|| "Bearer".to_owned());
         let retry_after =
@@ -138,7 +142,7 @@ impl From<CatalogueError> for ProblemResponse {
     fn from(error: CatalogueError) -> Self {
         let detail = error.to_string();
         match error {
-            CatalogueError::Invalid(_) => {
+            CatalogueError::Invalid(_) | CatalogueError::InvalidOpening(_) => {
                 ProblemResponse::new(StatusCode::BAD_REQUEST, "INVALID_CONCERT", detail)
             }
             CatalogueError::ConcertNotFound => {
@@ -163,6 +167,13 @@ impl From<QueueError> for ProblemResponse {
             QueueError::NotActive => (StatusCode::FORBIDDEN, "QUEUE_NOT_ACTIVE"),
             QueueError::Expired => (StatusCode::FORBIDDEN, "QUEUE_TOKEN_EXPIRED"),
             QueueError::SoldOut => (StatusCode::CONFLICT, "SOLD_OUT"),
+            QueueError::SaleNotOpen { opens_at } => {
+                let mut problem =
+                    ProblemResponse::new(StatusCode::CONFLICT, "SALE_NOT_OPEN", detail);
+                let ProblemResponse::Default(_, Json(body), _, _) = &mut problem;
+                body.opens_at = Some(super::catalogue::datetime(opens_at));
+                return problem;
+            }
             QueueError::ConcertNotFound => (StatusCode::NOT_FOUND, "CONCERT_NOT_FOUND"),
             QueueError::InvalidPolicy(_) => (StatusCode::BAD_REQUEST, "INVALID_QUEUE_POLICY"),
             QueueError::Store(e) => return unavailable(&e),

@@ -37,8 +37,9 @@ struct Ticket {
 #[derive(Object, Clone, PartialEq)]
 #[oai(rename_all = "camelCase")]
 pub(super) struct Status {
-    /// WAITING, ACTIVE, EXPIRED (paid, left or lapsed: join again) or
-    /// SOLD_OUT (every seat is sold: the room is closed).
+    /// PRE_QUEUE (a scheduled sale's pre-queue: placed in random order at
+    /// `opensAt`), WAITING, ACTIVE, EXPIRED (paid, left or lapsed: join
+    /// again) or SOLD_OUT (every seat is sold: the room is closed).
     status: String,
     /// 1 for the first waiting user; 0 unless WAITING.
     position: i64,
@@ -51,6 +52,9 @@ pub(super) struct Status {
     /// No seat is AVAILABLE now; `heldSeats` are held and may still return.
     sold_out: bool,
     held_seats: i64,
+    /// PRE_QUEUE only: when the sale opens, and whole seconds until then.
+    opens_at: Option<chrono::DateTime<chrono::Utc>>,
+    seconds_until_open: Option<i64>,
 }
 
 pub(super) fn status_of(place: &Place) -> Status {
@@ -62,6 +66,8 @@ pub(super) fn status_of(place: &Place) -> Status {
         paused: place.paused,
         sold_out: place.sold_out,
         held_seats: place.held_seats,
+        opens_at: place.opens_at.map(super::catalogue::datetime),
+        seconds_until_open: place.seconds_until_open,
     }
 }
 

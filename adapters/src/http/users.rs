@@ -11,8 +11,9 @@ pub struct UsersApi(pub Arc<AppState>);
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 struct NewUser {
-    /// 1 to 100 characters.
-    name: String,
+    /// 1 to 100 characters, at least one of which shows (not only spaces or
+    /// zero-width characters); a JSON string, not a number or a boolean.
+    name: super::text::Text,
 }
 
 #[derive(Object)]

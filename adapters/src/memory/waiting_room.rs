@@ -8,12 +8,20 @@
 //! O(log n) per touch and per lapse). The room follows the concert's stock
 //! from the seat changes: with nothing AVAILABLE it admits nobody, and with
 //! every seat sold it is closed.
+//!
+//! A scheduled sale keeps its pre-queue apart, ordered by each place's
+//! secret draw; the first call at or after the opening moves it, in draw
+//! order, to the head of the line, under the same lock that every join
+//! takes, so nobody can arrive in between.
 
+use crate::random::Draws;
 use async_trait::async_trait;
 use frontrow_application::queue::{Place, RoomSettings, RoomStats, WaitingRoom};
 use frontrow_application::seat_changes::SeatChange;
 use frontrow_application::{Clock, StoreError};
-use frontrow_domain::queue::{AdmissionBucket, AdmissionPolicy, QueueStatus, QueueToken, Stock};
+use frontrow_domain::queue::{
+    AdmissionBucket, AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, SalePhase, Stock,
+};
 use frontrow_domain::seat::{SeatNumber, SeatState};
 use frontrow_domain::{ConcertId, ScheduleId, Timestamp, UserId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -141,6 +149,16 @@ struct Room {
     policy: Option<AdmissionPolicy>,
     bucket: Option<AdmissionBucket>,
     stock: Option<StockBook>,
+    opening: Option<SaleOpening>,
+    /// The pre-queue, by secret draw (ties, never seen in practice, by token).
+    pre_line: BTreeSet<(u64, QueueToken)>,
+    pre_draws: HashMap<QueueToken, u64>,
+    /// Waiting places: when each holder joined and was last seen (see
+    /// `RoomSettings::waiting_idle_ms`).
+    joined: HashMap<QueueToken, Timestamp>,
+    seen: HashMap<QueueToken, Timestamp>,
+    /// Places that ended unused (see `RoomStats::lapsed`).
+    lapsed: i64,
     /// Places admitted so far (`RoomStats::admitted`).
     admitted: i64,
 }
@@ -164,13 +182,44 @@ impl Room {
         }
     }
 
+    /// Before its opening a scheduled sale only takes joins.
+    fn phase(&self, now: Timestamp) -> SalePhase {
+        self.opening.map_or(SalePhase::Open, |o| o.phase(now))
+    }
+
+    /// Moves the pre-queue, in draw order, to the line once the sale is
+    /// open: all of it in this one step.
+    fn open_if_due(&mut self, now: Timestamp) {
+        if self.pre_line.is_empty() || self.phase(now) != SalePhase::Open {
+            return;
+        }
+        for (_, token) in std::mem::take(&mut self.pre_line) {
+            self.pre_draws.remove(&token);
+            self.enqueue(token);
+        }
+    }
+
+    /// Puts `token` at the back of the line.
+    fn enqueue(&mut self, token: QueueToken) {
+        let arrival = self.next_arrival;
+        self.next_arrival += 1;
+        self.waiting.insert(arrival, token.clone());
+        self.arrivals.insert(token, arrival);
+        self.line.add(arrival, 1);
+    }
+
     fn admit(&mut self, settings: &RoomSettings, now: Timestamp) {
+        self.open_if_due(now);
+        if self.phase(now) != SalePhase::Open {
+            return;
+        }
         while let Some((at, token)) = self.lapses.first().cloned() {
             if at > now {
                 break;
             }
             self.lapses.pop_first();
             self.active.remove(&token);
+            self.lapsed += 1;
         }
         let policy = self.policy(settings);
         let sellable = self.stock(now).is_none_or(|stock| !stock.sold_out());
@@ -182,13 +231,21 @@ impl Room {
             bucket,
             now,
         );
-        self.bucket = Some(bucket);
-        for _ in 0..admit {
+        let mut admitted = 0;
+        while admitted < admit {
             let Some((arrival, token)) = self.waiting.pop_first() else {
                 break;
             };
             self.arrivals.remove(&token);
             self.line.add(arrival, -1);
+            self.joined.remove(&token);
+            let seen = self.seen.remove(&token);
+            if seen.is_some_and(|seen| absent(seen, settings, now)) {
+                // Skipped, not admitted: a later status says EXPIRED.
+                self.lapsed += 1;
+                continue;
+            }
+            admitted += 1;
             let slot = Slot {
                 deadline: Timestamp(now.millis().saturating_add(settings.active_ms)),
                 seen: now,
@@ -197,6 +254,24 @@ impl Room {
                 .insert((Self::lapse_at(slot, settings), token.clone()));
             self.active.insert(token, slot);
             self.admitted += 1;
+        }
+        // Tokens go only to those admitted; a skipped place spends none.
+        self.bucket = Some(AdmissionBucket {
+            milli_tokens: bucket.milli_tokens + (admit - admitted) * 1000,
+            ..bucket
+        });
+    }
+
+    /// A waiting holder asked for its status: it is present. Recorded only
+    /// near the front, as the Redis room does (see `present` in
+    /// prelude.lua), so both rooms lapse the same places.
+    fn seen_waiting(&mut self, token: &QueueToken, settings: &RoomSettings, now: Timestamp) {
+        let (status, position) = self.status(token);
+        let rate = self.policy(settings).admit_per_second();
+        let near = position <= 2 * rate * settings.waiting_idle_ms / 1000;
+        let waiting = matches!(status, QueueStatus::Waiting | QueueStatus::PreQueue);
+        if settings.waiting_idle_ms > 0 && waiting && near {
+            self.seen.insert(token.clone(), now);
         }
     }
 
@@ -214,7 +289,9 @@ impl Room {
     }
 
     fn status(&self, token: &QueueToken) -> (QueueStatus, i64) {
-        if let Some(&arrival) = self.arrivals.get(token) {
+        if self.pre_draws.contains_key(token) {
+            (QueueStatus::PreQueue, 0)
+        } else if let Some(&arrival) = self.arrivals.get(token) {
             (QueueStatus::Waiting, self.line.before(arrival) + 1)
         } else if self.active.contains_key(token) {
             (QueueStatus::Active, 0)
@@ -224,6 +301,11 @@ impl Room {
     }
 
     fn remove(&mut self, token: &QueueToken, settings: &RoomSettings) {
+        if let Some(draw) = self.pre_draws.remove(token) {
+            self.pre_line.remove(&(draw, token.clone()));
+        }
+        self.seen.remove(token);
+        self.joined.remove(token);
         if let Some(arrival) = self.arrivals.remove(token) {
             self.waiting.remove(&arrival);
             self.line.add(arrival, -1);
@@ -246,8 +328,15 @@ impl Room {
         let found = self.status(token);
         let policy = self.policy(settings);
         let stock = self.stock(now);
-        Place::new(token.clone(), concert, user, found, policy, stock).paced(settings)
+        Place::new(token.clone(), concert, user, found, policy, stock)
+            .paced(settings)
+            .with_opening(self.opening, now)
     }
+}
+
+/// A waiting place last seen at `seen` is absent now.
+fn absent(seen: Timestamp, settings: &RoomSettings, now: Timestamp) -> bool {
+    settings.waiting_idle_ms > 0 && seen.millis() < now.millis() - settings.waiting_idle_ms
 }
 
 #[derive(Default)]
@@ -260,6 +349,7 @@ pub struct MemoryWaitingRoom {
     state: Mutex<Rooms>,
     settings: RoomSettings,
     clock: Arc<dyn Clock>,
+    draws: Draws,
 }
 
 impl MemoryWaitingRoom {
@@ -268,7 +358,14 @@ impl MemoryWaitingRoom {
             state: Mutex::default(),
             settings,
             clock,
+            draws: Draws::os(),
         }
+    }
+
+    /// Pre-queue draws from `draws` instead of the OS (tests at a fixed seed).
+    pub fn with_draws(mut self, draws: Draws) -> Self {
+        self.draws = draws;
+        self
     }
 
     fn with_rooms<T>(&self, f: impl FnOnce(&mut Rooms, Timestamp) -> T) -> Result<T, StoreError> {
@@ -306,12 +403,25 @@ impl MemoryWaitingRoom {
 
 #[async_trait]
 impl WaitingRoom for MemoryWaitingRoom {
-    async fn join(&self, concert: ConcertId, user: UserId) -> Result<(Place, bool), StoreError> {
+    async fn join(
+        &self,
+        concert: ConcertId,
+        user: UserId,
+        fresh: QueueToken,
+    ) -> Result<(Place, bool), StoreError> {
         let settings = &self.settings;
-        let fresh = QueueToken::from_random(crate::random::bytes16().map_err(StoreError::new)?);
+        let draw = self.draws.next().map_err(StoreError::new)?;
         self.with_rooms(|state, now| {
             let room = state.rooms.entry(concert).or_default();
             room.admit(settings, now);
+            if room.phase(now) == SalePhase::NotOpen {
+                let place = room.place(&fresh, concert, user, settings, now);
+                let status = QueueStatus::NotOpen;
+                return (
+                    Place { status, ..place }.with_opening(room.opening, now),
+                    false,
+                );
+            }
             let existing = room
                 .users
                 .get(&user)
@@ -331,12 +441,15 @@ impl WaitingRoom for MemoryWaitingRoom {
                     false,
                 );
             }
-            let arrival = room.next_arrival;
-            room.next_arrival += 1;
-            room.waiting.insert(arrival, fresh.clone());
-            room.arrivals.insert(fresh.clone(), arrival);
-            room.line.add(arrival, 1);
+            if room.phase(now) == SalePhase::PreQueue {
+                room.pre_line.insert((draw, fresh.clone()));
+                room.pre_draws.insert(fresh.clone(), draw);
+            } else {
+                room.enqueue(fresh.clone());
+            }
             room.users.insert(user, fresh.clone());
+            room.joined.insert(fresh.clone(), now);
+            room.seen.insert(fresh.clone(), now);
             state.tokens.insert(fresh.clone(), (concert, user));
             room.admit(settings, now);
             (room.place(&fresh, concert, user, settings, now), true)
@@ -350,6 +463,7 @@ impl WaitingRoom for MemoryWaitingRoom {
             let room = state.rooms.get_mut(&concert)?;
             room.admit(settings, now);
             room.touch(token, settings, now);
+            room.seen_waiting(token, settings, now);
             Some(room.place(token, concert, user, settings, now))
         })
     }
@@ -387,13 +501,30 @@ impl WaitingRoom for MemoryWaitingRoom {
         self.with_rooms(|state, _| state.rooms.entry(concert).or_default().policy = Some(policy))
     }
 
+    async fn set_opening(
+        &self,
+        concert: ConcertId,
+        opening: Option<SaleOpening>,
+    ) -> Result<(), StoreError> {
+        self.with_rooms(|state, _| state.rooms.entry(concert).or_default().opening = opening)
+    }
+
     async fn stats(&self, concert: ConcertId) -> Result<RoomStats, StoreError> {
         let settings = &self.settings;
         self.with_rooms(|state, now| {
             let room = state.rooms.entry(concert).or_default();
             room.admit(settings, now);
             RoomStats {
-                waiting: room.waiting.len() as i64,
+                waiting: (room.waiting.len() + room.pre_line.len()) as i64,
+                opening: room.opening,
+                lapsed: room.lapsed,
+                longest_wait_ms: room
+                    .waiting
+                    .first_key_value()
+                    .map(|(_, token)| token)
+                    .or_else(|| room.pre_line.first().map(|(_, token)| token))
+                    .and_then(|token| room.joined.get(token))
+                    .map_or(0, |joined| (now.millis() - joined.millis()).max(0)),
                 active: room.active.len() as i64,
                 admitted: room.admitted,
                 policy: room.policy(settings),

@@ -1,3 +1,4 @@
--- ARGV[2] token, ARGV[7] a schedule's seat-map version key. Every seat read
--- and hold needs both answers; one script makes them one round trip.
-return {tonumber(redis.call('GET', ARGV[7])) or 0, place(ARGV[2])}
+-- ARGV[1] token; KEYS[12] a schedule's seat-map version (the concert's tag).
+-- Every seat read and hold needs both answers; one script makes them one
+-- round trip.
+return {tonumber(redis.call('GET', KEYS[12])) or 0, place(ARGV[1])}

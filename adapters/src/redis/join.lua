@@ -1,21 +1,26 @@
--- ARGV[2] concert, ARGV[7] user, ARGV[8] fresh token, ARGV[9] token TTL seconds.
+-- ARGV[7] user, ARGV[8] fresh token (sealed by the app), ARGV[9] the
+-- place's secret pre-queue draw, a fraction in [0, 1).
 -- One place per user per concert: a live place is returned as it is. One
 -- admission round per join, after the new place is in line, so a joiner
 -- the policy can let in at once is ACTIVE in its first answer.
-local concert, user, fresh, ttl = ARGV[2], ARGV[7], ARGV[8], ARGV[9]
-local r = room(concert)
+-- Answers {token, status, position, capacity, rate, paused, created, total,
+-- sold, held, opens, pre-queue start}.
+local user, fresh, draw = ARGV[7], ARGV[8], ARGV[9]
 local now = now_ms()
 local token, created = fresh, 1
--- A room whose every seat is sold takes nobody new.
-local total, sold, held = stock(r, now)
-if total >= 0 and sold >= total then
-  local capacity, rate, paused = policy(r)
-  return {fresh, 'SOLD_OUT', 0, capacity, rate, paused and 1 or 0, 0, total, sold, held}
+local opens, pre = opening_of(unpack(redis.call('HMGET', r.policy, 'opens', 'preq')))
+-- A room whose every seat is sold takes nobody new; a scheduled sale takes
+-- nobody before its pre-queue.
+local total, sold, held = stock(now)
+local refusal = (total >= 0 and sold >= total and 'SOLD_OUT') or (now < pre and 'NOT_OPEN')
+if refusal then
+  local capacity, rate, paused = policy()
+  return {fresh, refusal, 0, capacity, rate, paused and 1 or 0, 0, total, sold, held, opens, pre}
 end
 -- Most joins in a rush are first joins: claim the user's slot in one call.
 if redis.call('HSETNX', r.users, user, fresh) == 0 then
   token = redis.call('HGET', r.users, user)
-  if status(r, token, now) == 'EXPIRED' then
+  if status(token, now, opens) == 'EXPIRED' then
     token = fresh
     redis.call('HSET', r.users, user, token)
   else
@@ -23,10 +28,21 @@ if redis.call('HSETNX', r.users, user, fresh) == 0 then
   end
 end
 if created == 1 then
-  redis.call('ZADD', r.wait, redis.call('INCR', r.seq), token)
-  redis.call('SET', prefix .. 'tok:' .. token, concert .. ':' .. user, 'EX', ttl)
+  local score
+  if now < opens then
+    -- The pre-queue: behind everyone already in line (arrival numbers up to
+    -- seq), ahead of every later arrival (seq + 1 on), in the order of the
+    -- secret draws, which is a uniform shuffle.
+    score = (tonumber(redis.call('GET', r.seq)) or 0) + tonumber(draw)
+  else
+    score = redis.call('INCR', r.seq)
+  end
+  redis.call('ZADD', r.wait, score, token)
+  redis.call('HSET', r.seen, token, now)
+  redis.call('HSET', r.joined, token, now)
 end
-local capacity, rate, paused = admit(r, now)
-local s, position = status(r, token, now)
-total, sold, held = stock(r, now)
-return {token, s, position, capacity, rate, paused, created, total, sold, held}
+local capacity, rate, paused
+capacity, rate, paused, opens, pre = admit(now)
+local s, position = status(token, now, opens)
+total, sold, held = stock(now)
+return {token, s, position, capacity, rate, paused, created, total, sold, held, opens, pre}

@@ -1,10 +1,9 @@
--- ARGV[2] token. Ends the place and lets the next user in at once.
-local owner = redis.call('GET', prefix .. 'tok:' .. ARGV[2])
-if not owner then return 0 end
-local concert = string.match(owner, '^(%d+):')
-local r = room(concert)
-redis.call('ZREM', r.wait, ARGV[2])
-redis.call('ZREM', r.active, ARGV[2])
-redis.call('DEL', prefix .. 'act:' .. ARGV[2])
-admit(r, now_ms())
+-- ARGV[1] token. Ends the place and lets the next user in at once.
+local token = ARGV[1]
+redis.call('ZREM', r.wait, token)
+redis.call('ZREM', r.active, token)
+redis.call('HDEL', r.seen, token)
+redis.call('HDEL', r.joined, token)
+redis.call('HDEL', r.deadlines, token)
+admit(now_ms())
 return 1

@@ -2,39 +2,76 @@
 //! Every key starts with the configured prefix, so deployments and test runs
 //! can share one Redis.
 
+mod keys;
 pub mod seat_log;
 pub mod waiting_room;
 
-use frontrow_domain::ScheduleId;
-use frontrow_domain::queue::QueueToken;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisFuture, Value};
 use std::time::Duration;
 
-/// A schedule's seat-map version counter; the waiting room's seat gate reads
-/// it in the same round trip as the caller's place.
-fn seat_map_key(prefix: &str, schedule: ScheduleId) -> String {
-    format!("{prefix}seatmap:{schedule}")
+/// One Redis, or a Redis Cluster. Every key of a room carries its concert in
+/// a hash tag (see `keys`), so every script runs on one node either way.
+#[derive(Clone)]
+pub enum Connection {
+    Single(ConnectionManager),
+    /// A cluster connection retries on its own (moved slots, a failover);
+    /// each command still gives up after `timeout`, so a slot without a
+    /// master is a 503 in bounded time, not a hang.
+    Cluster {
+        conn: ClusterConnection,
+        timeout: Duration,
+    },
 }
 
-/// A schedule's log of seat changes (see `seat_log`).
-fn seat_log_key(prefix: &str, schedule: ScheduleId) -> String {
-    format!("{prefix}seatlog:{schedule}")
+fn timed_out() -> redis::RedisError {
+    redis::RedisError::from((
+        redis::ErrorKind::IoError,
+        "Redis Cluster did not answer in time",
+    ))
 }
 
-/// One of a concert room's keys (prelude.lua's `room()` spells them too).
-fn room_key(prefix: &str, concert: frontrow_domain::ConcertId, name: &str) -> String {
-    format!("{prefix}q:{concert}:{name}")
-}
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Connection::Single(conn) => conn.req_packed_command(cmd),
+            Connection::Cluster { conn, timeout } => {
+                let timeout = *timeout;
+                Box::pin(async move {
+                    tokio::time::timeout(timeout, conn.req_packed_command(cmd))
+                        .await
+                        .map_err(|_| timed_out())?
+                })
+            }
+        }
+    }
 
-/// `concert:user` of a token (prelude.lua spells it too).
-fn token_key(prefix: &str, token: &QueueToken) -> String {
-    format!("{prefix}tok:{}", token.as_str())
-}
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Connection::Single(conn) => conn.req_packed_commands(cmd, offset, count),
+            Connection::Cluster { conn, timeout } => {
+                let timeout = *timeout;
+                Box::pin(async move {
+                    tokio::time::timeout(timeout, conn.req_packed_commands(cmd, offset, count))
+                        .await
+                        .map_err(|_| timed_out())?
+                })
+            }
+        }
+    }
 
-/// Present exactly while the token is ACTIVE (prelude.lua's `admit` writes
-/// it, leave.lua deletes it).
-fn active_key(prefix: &str, token: &QueueToken) -> String {
-    format!("{prefix}act:{}", token.as_str())
+    fn get_db(&self) -> i64 {
+        match self {
+            Connection::Single(conn) => conn.get_db(),
+            Connection::Cluster { conn, .. } => conn.get_db(),
+        }
+    }
 }
 
 /// Connects with a reconnecting, multiplexed connection whose commands and
@@ -49,8 +86,29 @@ pub async fn connect(url: &str, timeout: Duration) -> redis::RedisResult<Connect
         .await
 }
 
-/// Readiness: Redis answers PING.
-pub struct RedisPing(pub ConnectionManager);
+/// Connects to one Redis (`urls` is one URL) or, with `cluster`, to the Redis
+/// Cluster that the comma-separated seed nodes in `urls` belong to.
+pub async fn open(urls: &str, cluster: bool, timeout: Duration) -> redis::RedisResult<Connection> {
+    if !cluster {
+        return connect(urls, timeout).await.map(Connection::Single);
+    }
+    let seeds: Vec<&str> = urls
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .collect();
+    let conn = redis::cluster::ClusterClient::builder(seeds)
+        .connection_timeout(timeout)
+        .response_timeout(timeout)
+        .retries(2)
+        .build()?
+        .get_async_connection()
+        .await?;
+    Ok(Connection::Cluster { conn, timeout })
+}
+
+/// Readiness: Redis answers PING (in a cluster, a node does).
+pub struct RedisPing(pub Connection);
 
 #[async_trait::async_trait]
 impl crate::http::Ping for RedisPing {

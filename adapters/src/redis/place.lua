@@ -1,2 +1,2 @@
--- ARGV[2] token.
-return place(ARGV[2])
+-- ARGV[1] token.
+return place(ARGV[1])

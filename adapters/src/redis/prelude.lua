@@ -1,13 +1,19 @@
 -- Shared by every waiting-room script. Mirrors AdmissionPolicy::admissions in
 -- frontrow-domain exactly; Redis runs each script atomically, so admission is
 -- correct with any number of app instances.
--- ARGV[1] key prefix, ARGV[3] default capacity, ARGV[4] default rate,
--- ARGV[5] active milliseconds, ARGV[6] active idle milliseconds (0: off).
-local prefix = ARGV[1]
-local default_capacity = tonumber(ARGV[3])
-local default_rate = tonumber(ARGV[4])
-local active_ms = tonumber(ARGV[5])
-local idle_ms = tonumber(ARGV[6])
+-- KEYS[1..11]: the concert's room (keys.rs `room` spells them, in this
+-- order); a script's own keys follow. No script builds a key name, and all of
+-- a room's keys share the concert's hash tag, so on a Redis Cluster every
+-- script runs on the one node that holds the sale.
+-- ARGV[1] the subject (a token, or ''), ARGV[2] default capacity, ARGV[3]
+-- default rate, ARGV[4] active milliseconds, ARGV[5] active idle
+-- milliseconds (0: off), ARGV[6] waiting idle milliseconds (0: off).
+-- A script's own arguments start at ARGV[7].
+local default_capacity = tonumber(ARGV[2])
+local default_rate = tonumber(ARGV[3])
+local active_ms = tonumber(ARGV[4])
+local idle_ms = tonumber(ARGV[5])
+local waiting_idle_ms = tonumber(ARGV[6])
 
 -- When an ACTIVE place seen at `now` lapses: its hard deadline, or idle_ms
 -- after its holder last asked for anything, whichever is first.
@@ -21,25 +27,22 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
-local function room(concert)
-  local base = prefix .. 'q:' .. concert .. ':'
-  -- The policy hash also holds the admission bucket (fields milli and ts),
-  -- so an admission round reads both in one call.
-  -- stock (HASH total, sold), holds (ZSET schedule:seat -> hold deadline)
-  -- and seats (HASH schedule:seat -> seat version) follow the seat changes
-  -- (seat_change.lua; waiting_room.rs spells them too).
-  return {
-    wait = base .. 'wait', active = base .. 'active', policy = base .. 'policy',
-    seq = base .. 'seq', users = base .. 'users', stock = base .. 'stock',
-    holds = base .. 'holds',
-  }
-end
+-- The policy hash also holds the admission bucket (fields milli and ts), so
+-- an admission round reads both in one call. stock, holds and seats follow
+-- the seat changes (seat_change.lua). seen and joined serve the lapse of
+-- absent waiters and the age of the line. deadlines holds each ACTIVE
+-- place's `hard:lapse` (touch.lua needs the hard deadline).
+local r = {
+  wait = KEYS[1], active = KEYS[2], policy = KEYS[3], seq = KEYS[4], users = KEYS[5],
+  stock = KEYS[6], holds = KEYS[7], seats = KEYS[8], seen = KEYS[9], joined = KEYS[10],
+  deadlines = KEYS[11],
+}
 
 -- What is left to sell: total, sold and live holds; total is -1 for a room
 -- that was never told its concert's seats. Mirrors queue::Stock. Read once
 -- per script: every script works on one room and changes no seat.
 local stock_read
-local function stock(r, now)
+local function stock(now)
   if not stock_read then
     local s = redis.call('HMGET', r.stock, 'total', 'sold')
     local total = tonumber(s[1])
@@ -52,16 +55,37 @@ local function stock(r, now)
   return stock_read[1], stock_read[2], stock_read[3]
 end
 
-local function policy(r)
+local function policy()
   local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused')
   return tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate, p[3] == '1'
 end
 
--- Drops lapsed ACTIVE places; returns how many are ACTIVE and WAITING.
-local function counts(r, now)
-  redis.call('ZREMRANGEBYSCORE', r.active, '-inf', now)
+-- Most lapsed ACTIVE places one call drops; the next call goes on.
+local MAX_DROPPED = 2000
+
+-- Drops lapsed ACTIVE places (counting them); returns how many are ACTIVE
+-- and WAITING.
+local function counts(now)
+  local gone = redis.call('ZRANGEBYSCORE', r.active, '-inf', now, 'LIMIT', 0, MAX_DROPPED)
+  if #gone > 0 then
+    redis.call('ZREM', r.active, unpack(gone))
+    redis.call('HDEL', r.deadlines, unpack(gone))
+    redis.call('HINCRBY', r.policy, 'lapsed', #gone)
+  end
   return redis.call('ZCARD', r.active), redis.call('ZCARD', r.wait)
 end
+
+-- A waiting place whose holder has not asked for its status for
+-- waiting_idle_ms is absent: it loses its place when the line reaches it.
+local function absent(token, now)
+  if waiting_idle_ms <= 0 then return false end
+  local seen = tonumber(redis.call('HGET', r.seen, token))
+  return seen ~= nil and seen < now - waiting_idle_ms
+end
+
+-- Most waiting places that one admission round may find absent and skip,
+-- to bound a script's run time; the next round goes on.
+local MAX_SKIPPED = 1000
 
 -- Admits from the head of the line as far as the policy allows; returns the
 -- policy as {capacity, rate, paused (1 or 0)}. In a rush most calls find the
@@ -69,75 +93,117 @@ end
 -- that may admit counts the sets. O(log n) per admitted or lapsed user.
 -- Every redis.call costs about 1.5 us of Redis CPU on top of the command
 -- itself, so these scripts keep their calls few.
-local function admit(r, now)
-  local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused', 'milli', 'ts', 'admitted')
+-- A scheduled sale's opening, from the policy hash fields `opens` (epoch
+-- ms) and `preq` (minutes of pre-queue before it): opens and the start of
+-- the pre-queue, or -1, -1 for a room that is open.
+local function opening_of(opens, preq)
+  opens = tonumber(opens)
+  if not opens then return -1, -1 end
+  return opens, opens - (tonumber(preq) or 0) * 60000
+end
+
+-- Also returns the opening (opens, pre-queue start; -1, -1 when none).
+-- Before the opening nobody is admitted and the bucket is not touched, so
+-- admission starts at the opening with a full second's worth.
+local function admit(now)
+  local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused', 'milli', 'ts', 'opens', 'preq', 'admitted')
   local capacity, rate = tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate
-  if p[3] == '1' then return capacity, rate, 1 end
+  local opens, pre = opening_of(p[6], p[7])
+  if now < opens then return capacity, rate, p[3] == '1' and 1 or 0, opens, pre end
+  if p[3] == '1' then return capacity, rate, 1, opens, pre end
   local milli, ts = tonumber(p[4]), tonumber(p[5])
   if milli == nil or ts == nil then milli, ts = rate * 1000, now end
   local elapsed = math.max(now - ts, 0)
   milli = math.min(milli + elapsed * rate, rate * 1000)
   local tokens = math.floor(milli / 1000)
-  if tokens < 1 then return capacity, rate, 0 end
-  local active, waiting = counts(r, now)
+  if tokens < 1 then return capacity, rate, 0, opens, pre end
+  local active, waiting = counts(now)
   local n = math.min(math.max(capacity - active, 0), waiting, tokens)
   if n > 0 then
     -- Nobody is let in to a sale with nothing AVAILABLE (AdmissionPolicy's
     -- `sellable`); the bucket keeps refilling, as while paused.
-    local total, sold, held = stock(r, now)
+    local total, sold, held = stock(now)
     if total >= 0 and total - sold - held <= 0 then n = 0 end
   end
   if n > 0 then
-    local popped = redis.call('ZPOPMIN', r.wait, n)
     local hard = now + active_ms
     local lapse = lapse_at(hard, now)
-    for i = 1, #popped, 2 do
-      redis.call('ZADD', r.active, lapse, popped[i])
-      -- Mirrors the ACTIVE entry for the plain-GET fast path (waiting_room.rs)
-      -- as `hard:lapse` (touch.lua needs the hard deadline, the app reads
-      -- the lapse to touch only when due); it lapses with the entry's score
-      -- and leave.lua deletes it.
-      redis.call('SET', prefix .. 'act:' .. popped[i], hard .. ':' .. lapse, 'PX', lapse - now)
+    local admitted, skipped = 0, 0
+    while admitted < n and skipped < MAX_SKIPPED do
+      local popped = redis.call('ZPOPMIN', r.wait, n - admitted)
+      if #popped == 0 then break end
+      for i = 1, #popped, 2 do
+        local token = popped[i]
+        if absent(token, now) then
+          -- Skipped, not admitted: a later status says EXPIRED.
+          skipped = skipped + 1
+        else
+          admitted = admitted + 1
+          redis.call('ZADD', r.active, lapse, token)
+          -- touch.lua needs the hard deadline; the app reads the lapse (in
+          -- active.lua's answer) to touch only when due.
+          redis.call('HSET', r.deadlines, token, hard .. ':' .. lapse)
+        end
+        redis.call('HDEL', r.seen, token)
+        redis.call('HDEL', r.joined, token)
+      end
     end
+    if skipped > 0 then redis.call('HINCRBY', r.policy, 'lapsed', skipped) end
     -- Refill is linear and capped, so an unwritten bucket recomputes to the
     -- same value later: write it only when tokens were spent.
     -- `admitted` counts every admission for the operator's console.
-    redis.call('HSET', r.policy, 'milli', milli - n * 1000, 'ts', now, 'admitted', (tonumber(p[6]) or 0) + n)
+    if admitted > 0 then
+      redis.call('HSET', r.policy, 'milli', milli - admitted * 1000, 'ts', now,
+        'admitted', (tonumber(p[8]) or 0) + admitted)
+    end
   end
-  return capacity, rate, 0
+  return capacity, rate, 0, opens, pre
 end
 
--- WAITING with its 1-based position, ACTIVE, or EXPIRED. An ACTIVE entry
--- past its deadline is EXPIRED even before an admission round removes it.
-local function status(r, token, now)
+-- WAITING with its 1-based position (PRE_QUEUE, with none, before the
+-- opening), ACTIVE, or EXPIRED. An ACTIVE entry past its deadline is
+-- EXPIRED even before an admission round removes it.
+local function status(token, now, opens)
   local rank = redis.call('ZRANK', r.wait, token)
+  if rank and now < opens then return 'PRE_QUEUE', 0 end
   if rank then return 'WAITING', rank + 1 end
   local deadline = tonumber(redis.call('ZSCORE', r.active, token))
   if deadline and deadline > now then return 'ACTIVE', 0 end
   return 'EXPIRED', 0
 end
 
--- A token's place: {concert, user, status, position, capacity, rate, paused,
--- total, sold, held}, or {} for a token this room never issued.
+-- A waiting holder asked for its status: it is present. Written only near
+-- the front (within what two idle times admit at the current rate) and at
+-- most every quarter of the idle time, so a long line's polls are reads: a
+-- holder far back is asked to poll more often than the line moves through
+-- that horizon (RoomSettings::longest_refresh_seconds), so it is seen in it
+-- well before the front. PRE_QUEUE places (position 0) are near the front.
+local function present(token, position, rate, now)
+  if waiting_idle_ms <= 0 or position > 2 * rate * waiting_idle_ms / 1000 then return end
+  local seen = tonumber(redis.call('HGET', r.seen, token))
+  if seen == nil or seen < now - waiting_idle_ms / 4 then
+    redis.call('HSET', r.seen, token, now)
+  end
+end
+
+-- A token's place: {status, position, capacity, rate, paused, total, sold,
+-- held, opens, pre-queue start}. The token names its concert and holder
+-- (the app checked its seal), so a token this room no longer has is EXPIRED.
 local function place(token)
-  local owner = redis.call('GET', prefix .. 'tok:' .. token)
-  if not owner then return {} end
-  local concert, user = string.match(owner, '^(%d+):(%d+)$')
   local now = now_ms()
   -- The gate's hot path: an ACTIVE token needs no admission round (waiting
   -- users' polls, joins and leaves admit; lapsed entries are read by score),
   -- so it touches only its own score and the policy.
-  local base = prefix .. 'q:' .. concert .. ':'
-  local deadline = tonumber(redis.call('ZSCORE', base .. 'active', token))
-  local r = room(concert)
+  local deadline = tonumber(redis.call('ZSCORE', r.active, token))
   if deadline and deadline > now then
     local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused')
-    local total, sold, held = stock(r, now)
-    return {concert, user, 'ACTIVE', 0, tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate,
-      p[3] == '1' and 1 or 0, total, sold, held}
+    local total, sold, held = stock(now)
+    return {'ACTIVE', 0, tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate,
+      p[3] == '1' and 1 or 0, total, sold, held, -1, -1}
   end
-  local capacity, rate, paused = admit(r, now)
-  local s, position = status(r, token, now)
-  local total, sold, held = stock(r, now)
-  return {concert, user, s, position, capacity, rate, paused, total, sold, held}
+  local capacity, rate, paused, opens, pre = admit(now)
+  local s, position = status(token, now, opens)
+  if s ~= 'ACTIVE' and s ~= 'EXPIRED' then present(token, position, rate, now) end
+  local total, sold, held = stock(now)
+  return {s, position, capacity, rate, paused, total, sold, held, opens, pre}
 end

@@ -2,32 +2,70 @@
 //! version counter (the key the seat gate reads with the caller's place) and
 //! a sorted set of changes scored by version, trimmed to `LOG_TAIL`. One
 //! script appends a change and applies it to the concert's stock in the
-//! waiting room, so the log and the room never disagree.
+//! waiting room, so the log and the room never disagree. Both carry the
+//! concert's hash tag (keys.rs); a reader that knows only the schedule finds
+//! its concert once (schedules never move) and remembers it.
 //!
 //! A change is stored as `version:concert:schedule:seat:kind:reservation:
 //! until:seat_version`, kind being A (available), H (held) or S (sold).
 
+use super::{Connection, keys};
 use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::seat_changes::{LOG_TAIL, SeatChange, SeatChangeLog, tail_is_complete};
 use frontrow_domain::seat::{SeatNumber, SeatState};
 use frontrow_domain::{ConcertId, ReservationId, ScheduleId, Timestamp};
 use redis::Script;
-use redis::aio::ConnectionManager;
+use std::collections::HashMap;
+use std::sync::RwLock;
 
 pub struct RedisSeatChangeLog {
-    conn: ConnectionManager,
+    conn: Connection,
     prefix: String,
     append: Script,
+    /// Each schedule's concert, once known: schedules never move, so this
+    /// only grows with the schedules this instance serves.
+    concerts: RwLock<HashMap<ScheduleId, ConcertId>>,
 }
 
 impl RedisSeatChangeLog {
-    pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
+    pub fn new(conn: Connection, prefix: &str) -> Self {
         Self {
             conn,
             prefix: prefix.to_owned(),
             append: Script::new(include_str!("seat_change.lua")),
+            concerts: RwLock::default(),
         }
+    }
+
+    fn remember(&self, schedule: ScheduleId, concert: ConcertId) {
+        if let Ok(mut concerts) = self.concerts.write() {
+            concerts.insert(schedule, concert);
+        }
+    }
+
+    /// The schedule's concert: remembered, or read from the one key kept
+    /// for it (written by `open_sale`); `None` for a schedule whose log was
+    /// never opened, which then reads as version 0 (no changes).
+    async fn concert_of(&self, schedule: ScheduleId) -> Result<Option<ConcertId>, StoreError> {
+        if let Some(concert) = self
+            .concerts
+            .read()
+            .ok()
+            .and_then(|c| c.get(&schedule).copied())
+        {
+            return Ok(Some(concert));
+        }
+        let concert: Option<i64> = redis::cmd("GET")
+            .arg(keys::schedule_concert(&self.prefix, schedule))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(StoreError::new)?;
+        let concert = concert.and_then(ConcertId::parse);
+        if let Some(concert) = concert {
+            self.remember(schedule, concert);
+        }
+        Ok(concert)
     }
 }
 
@@ -84,39 +122,63 @@ fn decode(member: &str) -> Option<(u64, SeatChange)> {
 #[async_trait]
 impl SeatChangeLog for RedisSeatChangeLog {
     async fn version(&self, schedule: ScheduleId) -> Result<u64, StoreError> {
+        let Some(concert) = self.concert_of(schedule).await? else {
+            return Ok(0);
+        };
         let version: Option<u64> = redis::cmd("GET")
-            .arg(super::seat_map_key(&self.prefix, schedule))
+            .arg(keys::seat_map(&self.prefix, concert, schedule))
             .query_async(&mut self.conn.clone())
             .await
             .map_err(StoreError::new)?;
         Ok(version.unwrap_or(0))
     }
 
+    /// One MGET per concert (its keys share a slot); callers ask for one
+    /// concert's schedules.
     async fn versions(&self, schedules: &[ScheduleId]) -> Result<Vec<u64>, StoreError> {
-        if schedules.is_empty() {
-            return Ok(Vec::new());
+        let mut versions = vec![0; schedules.len()];
+        let mut by_concert: HashMap<ConcertId, Vec<usize>> = HashMap::new();
+        for (index, schedule) in schedules.iter().enumerate() {
+            if let Some(concert) = self.concert_of(*schedule).await? {
+                by_concert.entry(concert).or_default().push(index);
+            }
         }
-        let keys: Vec<String> = schedules
-            .iter()
-            .map(|s| super::seat_map_key(&self.prefix, *s))
-            .collect();
-        let versions: Vec<Option<u64>> = redis::cmd("MGET")
-            .arg(keys)
-            .query_async(&mut self.conn.clone())
-            .await
-            .map_err(StoreError::new)?;
-        Ok(versions.into_iter().map(|v| v.unwrap_or(0)).collect())
+        for (concert, indexes) in by_concert {
+            let keys: Vec<String> = indexes
+                .iter()
+                .map(|&i| keys::seat_map(&self.prefix, concert, schedules[i]))
+                .collect();
+            let found: Vec<Option<u64>> = redis::cmd("MGET")
+                .arg(keys)
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(StoreError::new)?;
+            for (index, version) in indexes.into_iter().zip(found) {
+                versions[index] = version.unwrap_or(0);
+            }
+        }
+        Ok(versions)
     }
 
     async fn append(&self, change: &SeatChange) -> Result<u64, StoreError> {
         let (text, kind, until) = encode(change);
+        self.remember(change.schedule, change.concert);
+        let [_, _, _, _, _, stock, holds, seats, ..] = keys::room(&self.prefix, change.concert);
         let version: u64 = self
             .append
-            .key(super::seat_map_key(&self.prefix, change.schedule))
-            .key(super::seat_log_key(&self.prefix, change.schedule))
-            .key(super::room_key(&self.prefix, change.concert, "stock"))
-            .key(super::room_key(&self.prefix, change.concert, "holds"))
-            .key(super::room_key(&self.prefix, change.concert, "seats"))
+            .key(keys::seat_map(
+                &self.prefix,
+                change.concert,
+                change.schedule,
+            ))
+            .key(keys::seat_log(
+                &self.prefix,
+                change.concert,
+                change.schedule,
+            ))
+            .key(stock)
+            .key(holds)
+            .key(seats)
             .arg(text)
             .arg(format!("{}:{}", change.schedule, change.seat.get()))
             .arg(kind)
@@ -134,13 +196,16 @@ impl SeatChangeLog for RedisSeatChangeLog {
         schedule: ScheduleId,
         after: u64,
     ) -> Result<Option<Vec<(u64, SeatChange)>>, StoreError> {
+        let Some(concert) = self.concert_of(schedule).await? else {
+            return Ok(Some(Vec::new()).filter(|_| after == 0));
+        };
         // Atomic, so the counter and the tail describe the same moment.
         let (version, members): (Option<u64>, Vec<String>) = redis::pipe()
             .atomic()
             .cmd("GET")
-            .arg(super::seat_map_key(&self.prefix, schedule))
+            .arg(keys::seat_map(&self.prefix, concert, schedule))
             .cmd("ZRANGEBYSCORE")
-            .arg(super::seat_log_key(&self.prefix, schedule))
+            .arg(keys::seat_log(&self.prefix, concert, schedule))
             .arg(format!("({after}"))
             .arg("+inf")
             .query_async(&mut self.conn.clone())
@@ -160,30 +225,41 @@ impl SeatChangeLog for RedisSeatChangeLog {
         schedules: &[ScheduleId],
         total_seats: i64,
     ) -> Result<(), StoreError> {
+        let [_, _, _, _, _, stock, ..] = keys::room(&self.prefix, concert);
         let mut pipe = redis::pipe();
         pipe.atomic();
         // A counter that exists starts the log at 1 (seat_change.lua).
         for schedule in schedules {
             pipe.cmd("SET")
-                .arg(super::seat_map_key(&self.prefix, *schedule))
+                .arg(keys::seat_map(&self.prefix, concert, *schedule))
                 .arg(0)
                 .arg("NX")
                 .ignore();
         }
         let _: () = pipe
             .cmd("HSETNX")
-            .arg(super::room_key(&self.prefix, concert, "stock"))
+            .arg(&stock)
             .arg("total")
             .arg(total_seats)
             .ignore()
             .cmd("HSETNX")
-            .arg(super::room_key(&self.prefix, concert, "stock"))
+            .arg(&stock)
             .arg("sold")
             .arg(0)
             .ignore()
             .query_async(&mut self.conn.clone())
             .await
             .map_err(StoreError::new)?;
+        // Each in its own slot on a cluster: one command each.
+        for schedule in schedules {
+            let _: () = redis::cmd("SET")
+                .arg(keys::schedule_concert(&self.prefix, *schedule))
+                .arg(concert.get())
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(StoreError::new)?;
+            self.remember(*schedule, concert);
+        }
         Ok(())
     }
 }

@@ -1,27 +1,27 @@
 //! The waiting room in Redis. Every change is one Lua script (see the .lua
 //! files beside this one), so order and admission are decided atomically by
-//! Redis, whatever the number of app instances. Per concert: a sorted set of
-//! waiting tokens scored by arrival number (ZRANK gives the position in
-//! O(log n)), a sorted set of ACTIVE tokens scored by deadline, a hash of
-//! user -> token, and the policy hash (which also holds the admission
-//! bucket). `tok:<token>` maps a token to its concert and user;
-//! `act:<token>` exists exactly while the token is ACTIVE, so the hot
-//! question "is this caller ACTIVE?" is one plain MGET, with no script.
+//! Redis, whatever the number of app instances. Per concert (keys.rs): a
+//! sorted set of waiting tokens scored by arrival number (ZRANK gives the
+//! position in O(log n)), a sorted set of ACTIVE tokens scored by when they
+//! lapse, a hash of user -> token, and the policy hash (which also holds the
+//! admission bucket). A token names its concert and holder (the service
+//! sealed it), so every call finds its room from the token alone, and every
+//! key it touches carries the concert's hash tag: on a Redis Cluster a
+//! sale's scripts all run on one node. The hot question "is this caller
+//! ACTIVE?" is one small script (active.lua) with no admission round.
 
+use super::{Connection, keys};
+use crate::random::Draws;
 use async_trait::async_trait;
 use frontrow_application::queue::{Place, RoomSettings, RoomStats, SeatGate, WaitingRoom};
 use frontrow_application::{Clock, StoreError};
 use frontrow_domain::Timestamp;
-use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, Stock};
+use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, Stock};
 use frontrow_domain::{ConcertId, ScheduleId, UserId};
 use redis::Script;
-use redis::aio::ConnectionManager;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// How long a token is remembered, so a late caller hears "expired" rather
-/// than "unknown".
-const TOKEN_TTL_SECONDS: u64 = 24 * 3600;
 /// Beyond this many remembered touches the memory starts over (a forgotten
 /// touch only costs one more script call).
 const MAX_TOUCHED: usize = 200_000;
@@ -33,7 +33,7 @@ macro_rules! script {
 }
 
 pub struct RedisWaitingRoom {
-    conn: ConnectionManager,
+    conn: Connection,
     prefix: String,
     settings: RoomSettings,
     /// When each ACTIVE token's place lapses, as this instance last saw it
@@ -42,17 +42,22 @@ pub struct RedisWaitingRoom {
     /// one per request, and none right after admission.
     lapses: Mutex<HashMap<QueueToken, Timestamp>>,
     clock: Arc<dyn Clock>,
+    draws: Draws,
     join: Script,
     place: Script,
     gate: Script,
     leave: Script,
     touch: Script,
+    active: Script,
     policy: Script,
+    opening: Script,
     stats: Script,
 }
 
 fn status_from(raw: &str) -> Result<QueueStatus, StoreError> {
     match raw {
+        "PRE_QUEUE" => Ok(QueueStatus::PreQueue),
+        "NOT_OPEN" => Ok(QueueStatus::NotOpen),
         "WAITING" => Ok(QueueStatus::Waiting),
         "ACTIVE" => Ok(QueueStatus::Active),
         "EXPIRED" => Ok(QueueStatus::Expired),
@@ -71,9 +76,19 @@ fn stock_from(total: i64, sold: i64, held: i64) -> Option<Stock> {
     (total >= 0).then_some(Stock { total, sold, held })
 }
 
+/// The scripts' `opens, pre-queue start`; -1 for a room that is open.
+fn opening_from(opens: i64, pre: i64) -> Result<Option<SaleOpening>, StoreError> {
+    if opens < 0 {
+        return Ok(None);
+    }
+    SaleOpening::new(Timestamp(opens), (opens - pre) / 60_000)
+        .map(Some)
+        .map_err(StoreError::new)
+}
+
 impl RedisWaitingRoom {
     pub fn new(
-        conn: ConnectionManager,
+        conn: Connection,
         prefix: &str,
         settings: RoomSettings,
         clock: Arc<dyn Clock>,
@@ -84,25 +99,43 @@ impl RedisWaitingRoom {
             prefix: prefix.to_owned(),
             lapses: Mutex::default(),
             clock,
+            draws: Draws::os(),
             touch: Script::new(script!("touch.lua")),
+            active: Script::new(include_str!("active.lua")),
             join: Script::new(script!("join.lua")),
             place: Script::new(script!("place.lua")),
             gate: Script::new(script!("gate.lua")),
             leave: Script::new(script!("leave.lua")),
             policy: Script::new(script!("policy.lua")),
+            opening: Script::new(script!("opening.lua")),
             stats: Script::new(script!("stats.lua")),
         }
     }
 
-    /// The arguments every script starts with (see prelude.lua).
-    fn invocation<'a>(&self, script: &'a Script, subject: String) -> redis::ScriptInvocation<'a> {
+    /// Pre-queue draws from `draws` instead of the OS (tests at a fixed seed).
+    pub fn with_draws(mut self, draws: Draws) -> Self {
+        self.draws = draws;
+        self
+    }
+
+    /// The room's keys and the arguments every script starts with (see
+    /// prelude.lua).
+    fn invocation<'a>(
+        &self,
+        script: &'a Script,
+        concert: ConcertId,
+        subject: &str,
+    ) -> redis::ScriptInvocation<'a> {
         let mut call = script.prepare_invoke();
-        call.arg(&self.prefix)
-            .arg(subject)
+        for key in keys::room(&self.prefix, concert) {
+            call.key(key);
+        }
+        call.arg(subject)
             .arg(self.settings.default_policy.capacity())
             .arg(self.settings.default_policy.admit_per_second())
             .arg(self.settings.active_ms)
-            .arg(self.settings.active_idle_ms);
+            .arg(self.settings.active_idle_ms)
+            .arg(self.settings.waiting_idle_ms);
         call
     }
 
@@ -141,7 +174,7 @@ impl RedisWaitingRoom {
         lapses.insert(token.clone(), at);
     }
 
-    /// Notes the lapse an `act:<token>` value (`hard:lapse`) carries.
+    /// Notes the lapse a `deadlines` value (`hard:lapse`) carries.
     fn saw_active(&self, token: &QueueToken, active: Option<&str>) {
         let lapse = active
             .and_then(|value| value.split_once(':'))
@@ -150,61 +183,110 @@ impl RedisWaitingRoom {
             self.remember_lapse(&mut lapses, token, Timestamp(lapse));
         }
     }
-
-    /// `tok:<token>` and `act:<token>`, for `active_from`.
-    fn active_keys(&self, token: &QueueToken) -> [String; 2] {
-        [
-            super::token_key(&self.prefix, token),
-            super::active_key(&self.prefix, token),
-        ]
-    }
 }
 
-/// The ACTIVE place that an `MGET` of `active_keys` found, if any: both keys
-/// present, and `tok:<token>` holding `concert:user`.
-fn active_from(token: &QueueToken, owner: Option<String>, active: Option<String>) -> Option<Place> {
-    active?;
-    let owner = owner?;
-    let (concert, user) = owner.split_once(':')?;
-    Some(Place::active(
-        token.clone(),
-        ConcertId::from_store(concert.parse().ok()?),
-        UserId::from_store(user.parse().ok()?),
-    ))
+/// The concert and holder a token names. The service checked the token's
+/// seal before any store call; one that does not parse has no place here.
+fn holder(token: &QueueToken) -> Option<(ConcertId, UserId)> {
+    let mut parts = token.as_str().split('.');
+    let concert = ConcertId::parse(parts.next()?.parse().ok()?)?;
+    let user = UserId::from_store(parts.next()?.parse().ok()?);
+    Some((concert, user))
 }
 
-/// A place as `place()` in prelude.lua returns it; `[]` for an unknown token.
-fn place_from(token: &QueueToken, found: Vec<redis::Value>) -> Result<Option<Place>, StoreError> {
-    if found.is_empty() {
-        return Ok(None);
-    }
-    type Found = (i64, i64, String, i64, i64, i64, i64, i64, i64, i64);
-    let (concert, user, status, position, capacity, rate, paused, total, sold, held): Found =
+/// A place as `place()` in prelude.lua returns it.
+fn place_from(
+    token: &QueueToken,
+    (concert, user): (ConcertId, UserId),
+    found: Vec<redis::Value>,
+    now: Timestamp,
+) -> Result<Place, StoreError> {
+    type Found = (String, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+    let (status, position, capacity, rate, paused, total, sold, held, opens, pre): Found =
         redis::FromRedisValue::from_redis_value(&redis::Value::Array(found))
             .map_err(StoreError::new)?;
-    Ok(Some(Place::new(
+    Ok(Place::new(
         token.clone(),
-        ConcertId::from_store(concert),
-        UserId::from_store(user),
+        concert,
+        user,
         (status_from(&status)?, position),
         policy_from(capacity, rate, paused)?,
         stock_from(total, sold, held),
-    )))
+    )
+    .with_opening(opening_from(opens, pre)?, now))
+}
+
+impl RedisWaitingRoom {
+    /// active.lua: `hard:lapse` of the token's ACTIVE place ('' when it is
+    /// not ACTIVE) and, with a schedule, its seat-map version.
+    async fn active_check(
+        &self,
+        token: &QueueToken,
+        concert: ConcertId,
+        schedule: Option<ScheduleId>,
+    ) -> Result<(Option<String>, u64), StoreError> {
+        let [_, active, .., deadlines] = keys::room(&self.prefix, concert);
+        let mut call = self.active.prepare_invoke();
+        call.key(active).key(deadlines);
+        if let Some(schedule) = schedule {
+            call.key(keys::seat_map(&self.prefix, concert, schedule));
+        }
+        call.arg(token.as_str());
+        let (value, version): (String, u64) = call
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(StoreError::new)?;
+        let value = (!value.is_empty()).then_some(value);
+        self.saw_active(token, value.as_deref());
+        Ok((value, version))
+    }
 }
 
 #[async_trait]
 impl WaitingRoom for RedisWaitingRoom {
-    async fn join(&self, concert: ConcertId, user: UserId) -> Result<(Place, bool), StoreError> {
-        let fresh = QueueToken::from_random(crate::random::bytes16().map_err(StoreError::new)?);
-        let mut call = self.invocation(&self.join, concert.to_string());
+    async fn join(
+        &self,
+        concert: ConcertId,
+        user: UserId,
+        fresh: QueueToken,
+    ) -> Result<(Place, bool), StoreError> {
+        // A fraction in [0, 1) with every one of the draw's 53 bits.
+        let draw = self.draws.next().map_err(StoreError::new)? as f64 / (1u64 << 53) as f64;
+        let mut call = self.invocation(&self.join, concert, "");
         call.arg(user.get())
             .arg(fresh.as_str())
-            .arg(TOKEN_TTL_SECONDS);
-        type Joined = (String, String, i64, i64, i64, i64, i64, i64, i64, i64);
-        let (token, status, position, capacity, rate, paused, created, total, sold, held): Joined =
-            call.invoke_async(&mut self.conn.clone())
-                .await
-                .map_err(StoreError::new)?;
+            .arg(format!("{draw:.17}"));
+        type Joined = (
+            String,
+            String,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+        );
+        let (
+            token,
+            status,
+            position,
+            capacity,
+            rate,
+            paused,
+            created,
+            total,
+            sold,
+            held,
+            opens,
+            pre,
+        ): Joined = call
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(StoreError::new)?;
         let token =
             QueueToken::parse(&token).ok_or_else(|| StoreError::new("malformed token in Redis"))?;
         let place = Place::new(
@@ -214,34 +296,40 @@ impl WaitingRoom for RedisWaitingRoom {
             (status_from(&status)?, position),
             policy_from(capacity, rate, paused)?,
             stock_from(total, sold, held),
-        );
-        Ok((place.paced(&self.settings), created == 1))
+        )
+        .paced(&self.settings)
+        .with_opening(opening_from(opens, pre)?, self.clock.now());
+        Ok((place, created == 1))
     }
 
     async fn place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError> {
-        let call = self.invocation(&self.place, token.as_str().to_owned());
+        let Some(holder) = holder(token) else {
+            return Ok(None);
+        };
+        let call = self.invocation(&self.place, holder.0, token.as_str());
         let found: Vec<redis::Value> = call
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(StoreError::new)?;
-        Ok(place_from(token, found)?.map(|p| p.paced(&self.settings)))
+        Ok(Some(
+            place_from(token, holder, found, self.clock.now())?.paced(&self.settings),
+        ))
     }
 
-    /// One plain MGET, no script: `act:<token>` exists exactly while the
-    /// token is ACTIVE (admission writes it with the deadline as its expiry,
-    /// leaving deletes it, both atomically with the sorted sets).
+    /// One small script, no admission round (active.lua).
     async fn active_place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError> {
-        let (owner, active): (Option<String>, Option<String>) = redis::cmd("MGET")
-            .arg(&self.active_keys(token))
-            .query_async(&mut self.conn.clone())
-            .await
-            .map_err(StoreError::new)?;
-        self.saw_active(token, active.as_deref());
-        Ok(active_from(token, owner, active))
+        let Some((concert, user)) = holder(token) else {
+            return Ok(None);
+        };
+        let (active, _) = self.active_check(token, concert, None).await?;
+        Ok(active.map(|_| Place::active(token.clone(), concert, user)))
     }
 
     async fn leave(&self, token: &QueueToken) -> Result<(), StoreError> {
-        let call = self.invocation(&self.leave, token.as_str().to_owned());
+        let Some((concert, _)) = holder(token) else {
+            return Ok(());
+        };
+        let call = self.invocation(&self.leave, concert, token.as_str());
         let _: i64 = call
             .invoke_async(&mut self.conn.clone())
             .await
@@ -253,7 +341,10 @@ impl WaitingRoom for RedisWaitingRoom {
         if self.settings.active_idle_ms <= 0 || !self.touch_due(token) {
             return Ok(());
         }
-        let call = self.invocation(&self.touch, token.as_str().to_owned());
+        let Some((concert, _)) = holder(token) else {
+            return Ok(());
+        };
+        let call = self.invocation(&self.touch, concert, token.as_str());
         let _: i64 = call
             .invoke_async(&mut self.conn.clone())
             .await
@@ -266,7 +357,7 @@ impl WaitingRoom for RedisWaitingRoom {
         concert: ConcertId,
         policy: AdmissionPolicy,
     ) -> Result<(), StoreError> {
-        let mut call = self.invocation(&self.policy, concert.to_string());
+        let mut call = self.invocation(&self.policy, concert, "");
         call.arg(policy.capacity())
             .arg(policy.admit_per_second())
             .arg(i64::from(policy.paused()));
@@ -277,19 +368,58 @@ impl WaitingRoom for RedisWaitingRoom {
         Ok(())
     }
 
-    async fn stats(&self, concert: ConcertId) -> Result<RoomStats, StoreError> {
-        let call = self.invocation(&self.stats, concert.to_string());
-        type Stats = (i64, i64, i64, i64, i64, i64, i64, i64, i64);
-        let (waiting, active, capacity, rate, paused, total, sold, held, admitted): Stats = call
+    async fn set_opening(
+        &self,
+        concert: ConcertId,
+        opening: Option<SaleOpening>,
+    ) -> Result<(), StoreError> {
+        let mut call = self.invocation(&self.opening, concert, "");
+        call.arg(opening.map_or(-1, |o| o.opens_at().millis()))
+            .arg(opening.map_or(0, |o| o.pre_queue_minutes()));
+        let _: i64 = call
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(StoreError::new)?;
+        Ok(())
+    }
+
+    async fn stats(&self, concert: ConcertId) -> Result<RoomStats, StoreError> {
+        let call = self.invocation(&self.stats, concert, "");
+        // Thirteen numbers: more than redis-rs decodes into a tuple.
+        let answer: Vec<i64> = call
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(StoreError::new)?;
+        let [
+            waiting,
+            active,
+            capacity,
+            rate,
+            paused,
+            total,
+            sold,
+            held,
+            opens,
+            pre,
+            lapsed,
+            oldest,
+            admitted,
+        ] = answer[..]
+        else {
+            return Err(StoreError::new(format!(
+                "stats.lua answered {} numbers, not 13",
+                answer.len()
+            )));
+        };
         Ok(RoomStats {
             waiting,
             active,
             admitted,
             policy: policy_from(capacity, rate, paused)?,
             stock: stock_from(total, sold, held),
+            opening: opening_from(opens, pre)?,
+            lapsed,
+            longest_wait_ms: oldest,
         })
     }
 }
@@ -301,29 +431,23 @@ impl SeatGate for RedisWaitingRoom {
         token: &QueueToken,
         schedule: ScheduleId,
     ) -> Result<(Option<Place>, u64), StoreError> {
-        // An ACTIVE caller, the usual one, costs one plain MGET; anyone else
-        // gets the script, which admits and tells WAITING from EXPIRED.
-        let version_key = super::seat_map_key(&self.prefix, schedule);
-        let (owner, active, version): (Option<String>, Option<String>, Option<u64>) =
-            redis::cmd("MGET")
-                .arg(&self.active_keys(token))
-                .arg(&version_key)
-                .query_async(&mut self.conn.clone())
-                .await
-                .map_err(StoreError::new)?;
-        self.saw_active(token, active.as_deref());
-        if let Some(place) = active_from(token, owner, active) {
-            return Ok((Some(place), version.unwrap_or(0)));
+        let Some((concert, user)) = holder(token) else {
+            return Ok((None, 0));
+        };
+        // An ACTIVE caller, the usual one, costs one small script; anyone
+        // else gets the full one, which admits and tells WAITING from
+        // EXPIRED.
+        let (active, version) = self.active_check(token, concert, Some(schedule)).await?;
+        if active.is_some() {
+            return Ok((Some(Place::active(token.clone(), concert, user)), version));
         }
-        let mut call = self.invocation(&self.gate, token.as_str().to_owned());
-        call.arg(version_key);
+        let mut call = self.invocation(&self.gate, concert, token.as_str());
+        call.key(keys::seat_map(&self.prefix, concert, schedule));
         let (version, found): (u64, Vec<redis::Value>) = call
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(StoreError::new)?;
-        Ok((
-            place_from(token, found)?.map(|p| p.paced(&self.settings)),
-            version,
-        ))
+        let place = place_from(token, (concert, user), found, self.clock.now())?;
+        Ok((Some(place.paced(&self.settings)), version))
     }
 }

@@ -8,6 +8,7 @@ use frontrow_application::seat_changes::StoredSeat;
 use frontrow_application::{Clock, clock::SystemClock};
 use frontrow_domain::catalogue::{Concert, NewConcert, Schedule};
 use frontrow_domain::points::Points;
+use frontrow_domain::queue::{DEFAULT_PRE_QUEUE_MINUTES, SaleOpening};
 use frontrow_domain::seat::{SeatNumber, SeatState};
 use frontrow_domain::{ConcertId, ReservationId, ScheduleId, Timestamp};
 use sqlx::any::AnyRow;
@@ -61,9 +62,17 @@ impl Catalogue for SqlStore {
         let run = async {
             let mut tx = self.write.begin().await?;
             let insert = self.sql(insert_returning_id!(
-                "INSERT INTO concerts (title, created_at_ms) VALUES (?, ?)"
+                "INSERT INTO concerts (title, created_at_ms, opens_at_ms, pre_queue_minutes) VALUES (?, ?, ?, ?)"
             ));
-            let insert = sqlx::query(insert).bind(&concert.title).bind(now.millis());
+            let insert = sqlx::query(insert)
+                .bind(&concert.title)
+                .bind(now.millis())
+                .bind(concert.opening.map(|o| o.opens_at().millis()))
+                .bind(
+                    concert
+                        .opening
+                        .map_or(DEFAULT_PRE_QUEUE_MINUTES, |o| o.pre_queue_minutes()),
+                );
             let concert_id = ConcertId::from_store(inserted(&mut tx, self.backend, insert).await?);
             let mut schedules = Vec::with_capacity(concert.schedules.len());
             for new in &concert.schedules {
@@ -102,19 +111,44 @@ impl Catalogue for SqlStore {
     }
 
     async fn concerts(&self) -> Result<Vec<Concert>, StoreError> {
-        let rows = sqlx::query("SELECT id, title FROM concerts ORDER BY id")
-            .fetch_all(&self.read)
-            .await
-            .map_err(StoreError::new)?;
+        let rows = sqlx::query(
+            "SELECT id, title, opens_at_ms, pre_queue_minutes FROM concerts ORDER BY id",
+        )
+        .fetch_all(&self.read)
+        .await
+        .map_err(StoreError::new)?;
         rows.iter()
             .map(|r| {
+                let opens_at: Option<i64> = r.try_get(2)?;
+                let minutes: i64 = r.try_get(3)?;
+                let opening = opens_at
+                    .map(|at| SaleOpening::new(Timestamp(at), minutes))
+                    .transpose()
+                    .map_err(|error| sqlx::Error::Decode(error.into()))?;
                 Ok(Concert {
                     id: ConcertId::from_store(r.try_get(0)?),
                     title: r.try_get(1)?,
+                    opening,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::new)
+    }
+
+    async fn schedule_opening(
+        &self,
+        concert: ConcertId,
+        opening: Option<SaleOpening>,
+    ) -> Result<bool, StoreError> {
+        let updated =
+            sqlx::query("UPDATE concerts SET opens_at_ms = ?, pre_queue_minutes = ? WHERE id = ?")
+                .bind(opening.map(|o| o.opens_at().millis()))
+                .bind(opening.map_or(DEFAULT_PRE_QUEUE_MINUTES, |o| o.pre_queue_minutes()))
+                .bind(concert.get())
+                .execute(&self.write)
+                .await
+                .map_err(StoreError::new)?;
+        Ok(updated.rows_affected() == 1)
     }
 
     async fn concert_exists(&self, concert: ConcertId) -> Result<bool, StoreError> {

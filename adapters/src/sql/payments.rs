@@ -1,11 +1,17 @@
 //! Payment: one transaction that confirms the reservation, spends the points,
 //! sells the seat and records payment, ledger entry and event.
+//!
+//! On MySQL the transaction runs inside the server (`frontrow_pay`, a stored
+//! procedure), one round trip; on SQLite, in process, it is the same
+//! statements one by one (`pay_statements`). The contract suite runs every
+//! payment rule on both, which keeps the two spellings in step.
 
 use super::reservations::load_reservation;
 use super::{
     Fail, SqlStore, insert_returning_id, inserted, record_event, reported_by_update, retrying,
     seat_update, seat_version_after,
 };
+use crate::events::to_outbox;
 use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::payments::{PaymentError, PaymentStore, Receipt};
@@ -23,13 +29,89 @@ const SPEND: (&str, &str) = (
     "UPDATE users SET balance = balance - ? WHERE id = ? AND balance >= ? RETURNING balance",
 );
 
+/// The payment as one call into the server (MySQL; see
+/// `migrations/mysql/0004_pay_procedure.sql`): the same statements as
+/// `pay_statements`, run inside the database, so a payment is one round trip.
+const PAY_IN_SERVER: &str = "CALL frontrow_pay(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
 impl SqlStore {
-    /// Round trips on MySQL: BEGIN, the reservation's HELD -> CONFIRMED,
+    async fn pay_once(
+        &self,
+        user: UserId,
+        found: &Reservation,
+        now: Timestamp,
+    ) -> Result<(Receipt, u64), Fail<PaymentError>> {
+        match self.backend {
+            super::Backend::MySql => self.pay_in_server(user, found, now).await,
+            super::Backend::Sqlite => self.pay_statements(user, found, now).await,
+        }
+    }
+
+    /// MySQL: one `CALL`, whose answer names a refusal or reports the
+    /// payment, the balance after it and the seat's new version.
+    async fn pay_in_server(
+        &self,
+        user: UserId,
+        found: &Reservation,
+        now: Timestamp,
+    ) -> Result<(Receipt, u64), Fail<PaymentError>> {
+        let event = to_outbox(
+            &payment_completed(PaymentId::from_store(0), user, found),
+            now,
+        )
+        .map_err(sqlx::Error::Io)?;
+        let rows = sqlx::query(PAY_IN_SERVER)
+            .bind(found.id.get())
+            .bind(user.get())
+            .bind(found.price.get())
+            .bind(found.schedule.get())
+            .bind(found.seat.get())
+            .bind(now.millis())
+            .bind(event.event_id)
+            .bind(event.event_type)
+            .bind(event.key)
+            .bind(event.payload)
+            .fetch_all(&self.write)
+            .await?;
+        let row = rows
+            .first()
+            .ok_or_else(|| sqlx::Error::Protocol("frontrow_pay answered no row".into()))?;
+        let outcome: String = row.try_get(0)?;
+        match outcome.as_str() {
+            "PAID" => {}
+            "NOT_HELD" => return Err(Fail::Rule(self.why_not_held(user, found.id, now).await?)),
+            "INSUFFICIENT_POINTS" => return Err(Fail::Rule(PaymentError::InsufficientPoints)),
+            "HOLD_EXPIRED" => return Err(Fail::Rule(TransitionError::HoldExpired.into())),
+            other => {
+                return Err(Fail::Db(sqlx::Error::Protocol(format!(
+                    "frontrow_pay answered {other}"
+                ))));
+            }
+        }
+        let payment = PaymentId::from_store(row.try_get(1)?);
+        let balance: i64 = row.try_get(2)?;
+        let version = u64::try_from(row.try_get::<i64, _>(3)?)
+            .map_err(|_| sqlx::Error::Protocol("negative seat version".into()))?;
+        Ok((receipt(payment, user, found, balance)?, version))
+    }
+
+    /// Why a reservation could not be confirmed, read after the refusal.
+    async fn why_not_held(
+        &self,
+        user: UserId,
+        id: ReservationId,
+        now: Timestamp,
+    ) -> Result<PaymentError, sqlx::Error> {
+        let mut conn = self.read.acquire().await?;
+        Ok(refusal(load_reservation(&mut conn, user, id).await?, now))
+    }
+
+    /// SQLite (in process, where a round trip is a hop to a thread): BEGIN, the reservation's HELD -> CONFIRMED,
     /// the spend (which reports the new balance), the seat's sale (which
     /// reports the seat's version), the payment, ledger and outbox rows, and
     /// COMMIT. The reservation's price, schedule and seat were read before
     /// (they never change), so nothing is read back on the way to a sale.
-    async fn pay_once(
+    async fn pay_statements(
         &self,
         user: UserId,
         found: &Reservation,
@@ -50,15 +132,8 @@ impl SqlStore {
         .await?;
         if confirmed.rows_affected() != 1 {
             // Only a refusal reads the row back, to say why.
-            let refusal = match load_reservation(&mut tx, user, id).await? {
-                None => PaymentError::ReservationNotFound,
-                Some(stored) => stored
-                    .confirm(now)
-                    .err()
-                    .unwrap_or(TransitionError::HoldExpired)
-                    .into(),
-            };
-            return Err(Fail::Rule(refusal));
+            let stored = load_reservation(&mut tx, user, id).await?;
+            return Err(Fail::Rule(refusal(stored, now)));
         }
         let price = found.price.get();
         // Invariant: a balance never goes below zero, decided by this statement.
@@ -105,28 +180,49 @@ impl SqlStore {
         .bind(now.millis())
         .execute(&mut *tx)
         .await?;
-        let event = DomainEvent::PaymentCompleted {
-            payment,
-            reservation: id,
-            user,
-            schedule: found.schedule,
-            seat: found.seat,
-            amount: found.price,
-        };
-        record_event(&mut tx, &event, now).await?;
+        record_event(&mut tx, &payment_completed(payment, user, found), now).await?;
         tx.commit().await?;
-        let receipt = Receipt {
-            payment,
-            reservation: id,
-            amount: found.price,
-            balance: Points::new(balance).ok_or_else(|| {
-                sqlx::Error::Decode(
-                    format!("balance {balance} of user {user} is out of range").into(),
-                )
-            })?,
-        };
-        Ok((receipt, seat_version))
+        Ok((receipt(payment, user, found, balance)?, seat_version))
     }
+}
+
+/// Why a reservation that did not go `HELD → CONFIRMED` was refused.
+fn refusal(stored: Option<Reservation>, now: Timestamp) -> PaymentError {
+    match stored {
+        None => PaymentError::ReservationNotFound,
+        Some(stored) => stored
+            .confirm(now)
+            .err()
+            .unwrap_or(TransitionError::HoldExpired)
+            .into(),
+    }
+}
+
+fn payment_completed(payment: PaymentId, user: UserId, paid: &Reservation) -> DomainEvent {
+    DomainEvent::PaymentCompleted {
+        payment,
+        reservation: paid.id,
+        user,
+        schedule: paid.schedule,
+        seat: paid.seat,
+        amount: paid.price,
+    }
+}
+
+fn receipt(
+    payment: PaymentId,
+    user: UserId,
+    paid: &Reservation,
+    balance: i64,
+) -> Result<Receipt, sqlx::Error> {
+    Ok(Receipt {
+        payment,
+        reservation: paid.id,
+        amount: paid.price,
+        balance: Points::new(balance).ok_or_else(|| {
+            sqlx::Error::Decode(format!("balance {balance} of user {user} is out of range").into())
+        })?,
+    })
 }
 
 #[async_trait]

@@ -1,0 +1,92 @@
+//! Every Redis key name, spelled here and only here; scripts receive their
+//! keys in `KEYS` and build none.
+//!
+//! Everything a concert's sale needs lives under one hash tag, `{c<id>}`:
+//! its waiting room, the per-token state of its places (fields of the room's
+//! hashes, not keys of their own) and its schedules' seat-map versions and
+//! logs. So every script, and every multi-key read, touches one hash slot:
+//! on a Redis Cluster a sale lives on one node, and sales spread over the
+//! nodes. The one key outside a concert's tag maps a schedule to its concert
+//! (schedules never move), for readers that know only the schedule.
+
+use frontrow_domain::{ConcertId, ScheduleId};
+
+/// The room's keys, in the order prelude.lua's `room()` reads them from
+/// `KEYS[1..ROOM_KEYS]`.
+pub const ROOM_KEYS: usize = 11;
+
+/// The hash tag of a concert's keys.
+fn tag(prefix: &str, concert: ConcertId) -> String {
+    format!("{prefix}{{c{concert}}}")
+}
+
+/// A concert room's keys, for `KEYS[1..ROOM_KEYS]`:
+/// - `wait`: ZSET token -> arrival number (pre-queue: `seq + draw`);
+/// - `active`: ZSET token -> when the ACTIVE place lapses;
+/// - `policy`: HASH capacity, rate, paused, the admission bucket (milli,
+///   ts), the scheduled opening (opens, preq) and the lapsed count;
+/// - `seq`: the arrival counter;
+/// - `users`: HASH user -> token (one place per user);
+/// - `stock`: HASH total, sold; `holds`: ZSET schedule:seat -> deadline;
+///   `seats`: HASH schedule:seat -> seat version (seat_change.lua);
+/// - `seen`, `joined`: HASH token -> ms, for the lapse of absent waiters;
+/// - `deadlines`: HASH token -> `hard:lapse` of each ACTIVE place.
+pub fn room(prefix: &str, concert: ConcertId) -> [String; ROOM_KEYS] {
+    let tag = tag(prefix, concert);
+    [
+        "wait",
+        "active",
+        "policy",
+        "seq",
+        "users",
+        "stock",
+        "holds",
+        "seats",
+        "seen",
+        "joined",
+        "deadlines",
+    ]
+    .map(|name| format!("{tag}:{name}"))
+}
+
+/// A schedule's seat-map version counter; the seat gate reads it with the
+/// caller's place, so it carries the concert's tag.
+pub fn seat_map(prefix: &str, concert: ConcertId, schedule: ScheduleId) -> String {
+    format!("{}:seatmap:{schedule}", tag(prefix, concert))
+}
+
+/// A schedule's log of seat changes (see `seat_log`).
+pub fn seat_log(prefix: &str, concert: ConcertId, schedule: ScheduleId) -> String {
+    format!("{}:seatlog:{schedule}", tag(prefix, concert))
+}
+
+/// Which concert a schedule belongs to.
+pub fn schedule_concert(prefix: &str, schedule: ScheduleId) -> String {
+    format!("{prefix}schedule:{schedule}:concert")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What Redis Cluster hashes to find a key's slot: the first `{...}`.
+    fn hashed(key: &str) -> &str {
+        key.find('{')
+            .and_then(|open| {
+                let close = key[open + 1..].find('}')?;
+                (close > 0).then(|| &key[open + 1..open + 1 + close])
+            })
+            .unwrap_or(key)
+    }
+
+    #[test]
+    fn a_concerts_keys_share_one_slot() {
+        let concert = ConcertId::from_store(7);
+        let schedule = ScheduleId::from_store(3);
+        let mut keys = room("p:", concert).to_vec();
+        keys.push(seat_map("p:", concert, schedule));
+        keys.push(seat_log("p:", concert, schedule));
+        assert!(keys.iter().all(|k| hashed(k) == "c7"), "{keys:?}");
+        assert_eq!(hashed(&room("p:", ConcertId::from_store(8))[0]), "c8");
+    }
+}

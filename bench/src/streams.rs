@@ -1,0 +1,192 @@
+//! Open streams: how much server memory each open queue stream costs. It
+//! fills one paused room with `count` waiting buyers, opens a queue stream
+//! for each (spread over several loopback source addresses, so the client
+//! side never runs out of ports), holds them, and reads the server's
+//! resident memory from /proc before and after.
+
+use anyhow::{Context, bail};
+use reqwest::{Client, StatusCode};
+use serde_json::json;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub struct StreamsReport {
+    pub opened: usize,
+    pub failed: usize,
+    pub rss_before_kib: u64,
+    pub rss_after_kib: u64,
+    pub open_seconds: f64,
+}
+
+impl std::fmt::Display for StreamsReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let grown = self.rss_after_kib.saturating_sub(self.rss_before_kib);
+        writeln!(
+            f,
+            "streams open: {} ({} failed), opened in {:.1} s",
+            self.opened, self.failed, self.open_seconds
+        )?;
+        writeln!(
+            f,
+            "server RSS before: {} KiB, with the streams open: {} KiB",
+            self.rss_before_kib, self.rss_after_kib
+        )?;
+        write!(
+            f,
+            "per open stream: {:.1} KiB",
+            grown as f64 / self.opened.max(1) as f64
+        )
+    }
+}
+
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("no process {pid}"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .context("no VmRSS")
+}
+
+pub async fn streams(
+    base: &str,
+    admin_key: &str,
+    count: usize,
+    sources: u8,
+    hold: Duration,
+    server_pid: u32,
+) -> anyhow::Result<StreamsReport> {
+    let base = base.trim_end_matches('/').to_owned();
+    let http = Client::builder().timeout(Duration::from_secs(60)).build()?;
+    let concert = http
+        .post(format!("{base}/api/v1/admin/concerts"))
+        .header("X-Admin-Key", admin_key)
+        .json(&json!({ "title": "Streams", "schedules": [{ "startsAt": "2031-06-01T19:00:00Z", "seatCount": 10, "price": 1 }] }))
+        .send()
+        .await?
+        .json::<serde_json::Value>()
+        .await?["concertId"]
+        .as_i64()
+        .context("cannot create the concert")?;
+    // Paused: every buyer waits, nobody's status changes while we measure.
+    http.put(format!("{base}/api/v1/admin/concerts/{concert}/queue"))
+        .header("X-Admin-Key", admin_key)
+        .json(&json!({ "capacity": 1, "admitPerSecond": 1, "paused": true }))
+        .send()
+        .await?
+        .error_for_status()?;
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(64));
+    let mut joins = Vec::with_capacity(count);
+    for i in 0..count {
+        let (http, base, semaphore) = (http.clone(), base.clone(), semaphore.clone());
+        joins.push(tokio::spawn(async move {
+            let _permit = semaphore.acquire().await?;
+            let user: serde_json::Value = http
+                .post(format!("{base}/api/v1/users"))
+                .json(&json!({ "name": format!("watcher {i}") }))
+                .send()
+                .await?
+                .json()
+                .await?;
+            let access = user["accessToken"].as_str().context("no token")?.to_owned();
+            let joined: serde_json::Value = http
+                .post(format!("{base}/api/v1/queue/tokens"))
+                .bearer_auth(&access)
+                .json(&json!({ "concertId": concert }))
+                .send()
+                .await?
+                .json()
+                .await?;
+            let token = joined["token"]
+                .as_str()
+                .context("no queue token")?
+                .to_owned();
+            Ok::<_, anyhow::Error>((access, token))
+        }));
+    }
+    let mut buyers = Vec::with_capacity(count);
+    for join in joins {
+        buyers.push(join.await??);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_before_kib = rss_kib(server_pid)?;
+
+    // One client per source address: 127.0.0.1, 127.0.0.2, ...
+    let clients = (0..sources.max(1))
+        .map(|i| {
+            Client::builder()
+                .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + i)))
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let opened = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let until = started + hold;
+    let open_semaphore = Arc::new(tokio::sync::Semaphore::new(256));
+    let mut streams = Vec::with_capacity(count);
+    for (i, (access, token)) in buyers.into_iter().enumerate() {
+        let client = clients[i % clients.len()].clone();
+        let (base, opened, failed, gate) = (
+            base.clone(),
+            opened.clone(),
+            failed.clone(),
+            open_semaphore.clone(),
+        );
+        streams.push(tokio::spawn(async move {
+            let permit = gate.acquire_owned().await;
+            let response = client
+                .get(format!("{base}/api/v1/queue/stream"))
+                .bearer_auth(&access)
+                .header("X-Queue-Token", &token)
+                .send()
+                .await;
+            let mut response = match response {
+                Ok(r) if r.status() == StatusCode::OK => r,
+                _ => {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            };
+            // The first event: the stream is open and answered.
+            match tokio::time::timeout(Duration::from_secs(30), response.chunk()).await {
+                Ok(Ok(Some(_))) => opened.fetch_add(1, Ordering::Relaxed),
+                _ => {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            };
+            drop(permit);
+            // Keep reading (heartbeats) until the hold is over.
+            while let Ok(Ok(Some(_))) =
+                tokio::time::timeout_at(until.into(), response.chunk()).await
+            {}
+        }));
+    }
+    while opened.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed) < count {
+        if Instant::now() >= until {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let open_seconds = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_after_kib = rss_kib(server_pid)?;
+    let report = StreamsReport {
+        opened: opened.load(Ordering::Relaxed),
+        failed: failed.load(Ordering::Relaxed),
+        rss_before_kib,
+        rss_after_kib,
+        open_seconds,
+    };
+    for stream in streams {
+        stream.abort();
+    }
+    if report.opened == 0 {
+        bail!("no stream opened");
+    }
+    Ok(report)
+}

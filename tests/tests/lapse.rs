@@ -1,0 +1,138 @@
+//! Places that lapse when people leave: an absent waiter is skipped when the
+//! line reaches it, and an idle ACTIVE holder gives the slot back.
+
+use frontrow_tests::{TestApp, contract, events_until};
+use reqwest::{Method, StatusCode};
+use std::time::Duration;
+
+contract!(
+    idle_waiters_lapse_and_present_buyers_behind_them_are_admitted_in_order,
+    |c: &mut frontrow::Config| c.waiting_idle_seconds = 2,
+    |app: TestApp| async move {
+        let (concert, _) = app.concert(5, 0).await;
+        app.set_queue(concert, 1, 1000, false).await;
+        let first = app.buyer("first").await;
+        let t1 = app.join(&first, concert).await.str("token").to_owned();
+        assert_eq!(app.status(&first, &t1).await.str("status"), "ACTIVE");
+        let mut line = Vec::new();
+        for name in ["gone1", "here1", "gone2", "here2"] {
+            let buyer = app.buyer(name).await;
+            let token = app.join(&buyer, concert).await.str("token").to_owned();
+            line.push((name, buyer, token));
+        }
+        // Only the "here" buyers keep asking while the first one shops.
+        for _ in 0..6 {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            for (name, buyer, token) in &line {
+                if name.starts_with("here") {
+                    assert_eq!(app.status(buyer, token).await.str("status"), "WAITING");
+                }
+            }
+        }
+        let left = app
+            .call(
+                Method::DELETE,
+                "/api/v1/queue/tokens",
+                Some(&first.access_token),
+                &[("X-Queue-Token", &t1)],
+                None,
+            )
+            .await;
+        assert_eq!(left.status, StatusCode::NO_CONTENT, "{}", left.body);
+        let (_, here1, h1) = &line[1];
+        assert_eq!(
+            app.status(here1, h1).await.str("status"),
+            "ACTIVE",
+            "the absent buyer ahead was skipped"
+        );
+        let (_, gone1, g1) = &line[0];
+        assert_eq!(app.status(gone1, g1).await.str("status"), "EXPIRED");
+        let state = app.queue_state(concert).await;
+        assert_eq!(state.i64("lapsed"), 1, "{}", state.body);
+        // Back again, the absent buyer joins at the back of the line.
+        let again = app.join(gone1, concert).await;
+        assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
+        assert_eq!(again.i64("position"), 3, "{}", again.body);
+    }
+);
+
+contract!(
+    an_idle_active_buyer_loses_the_slot_and_the_next_is_admitted,
+    |c: &mut frontrow::Config| c.active_idle_seconds = 2,
+    |app: TestApp| async move {
+        let (concert, _) = app.concert(5, 0).await;
+        app.set_queue(concert, 1, 1000, false).await;
+        let idle = app.buyer("idle").await;
+        let next = app.buyer("next").await;
+        let t1 = app.join(&idle, concert).await.str("token").to_owned();
+        let t2 = app.join(&next, concert).await.str("token").to_owned();
+        assert_eq!(app.status(&next, &t2).await.str("status"), "WAITING");
+        let started = std::time::Instant::now();
+        let mut admitted = None;
+        while started.elapsed() < Duration::from_secs(6) {
+            if app.status(&next, &t2).await.str("status") == "ACTIVE" {
+                admitted = Some(started.elapsed());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let admitted = admitted.expect("the next buyer is admitted");
+        assert!(
+            admitted < Duration::from_millis(3200),
+            "admitted {admitted:?} after the idle buyer's last request"
+        );
+        assert_eq!(app.status(&idle, &t1).await.str("status"), "EXPIRED");
+        assert!(app.queue_state(concert).await.i64("lapsed") >= 1);
+    }
+);
+
+contract!(
+    a_stream_keeps_a_waiting_place_present_and_survives_a_reconnect,
+    |c: &mut frontrow::Config| c.waiting_idle_seconds = 2,
+    |app: TestApp| async move {
+        let (concert, _) = app.concert(5, 0).await;
+        app.set_queue(concert, 1, 1000, false).await;
+        let first = app.buyer("first").await;
+        let t1 = app.join(&first, concert).await.str("token").to_owned();
+        let second = app.buyer("watcher").await;
+        let token = app.join(&second, concert).await.str("token").to_owned();
+        let open = || {
+            app.http
+                .get(format!("{}/api/v1/queue/stream", app.base))
+                .bearer_auth(&second.access_token)
+                .header("X-Queue-Token", &token)
+                .send()
+        };
+        // Only the stream asks for the watcher's status, for longer than
+        // the idle time, across a reconnect.
+        let mut stream = open().await.expect("stream opens");
+        let first_events = events_until(&mut stream, |_| true).await;
+        assert_eq!(first_events[0]["status"], "WAITING");
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        drop(stream);
+        let mut stream = open().await.expect("stream reopens");
+        let again = events_until(&mut stream, |_| true).await;
+        assert_eq!(
+            again[0]["status"], "WAITING",
+            "the same place after a reconnect"
+        );
+        assert_eq!(again[0]["position"], 1);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let left = app
+            .call(
+                Method::DELETE,
+                "/api/v1/queue/tokens",
+                Some(&first.access_token),
+                &[("X-Queue-Token", &t1)],
+                None,
+            )
+            .await;
+        assert_eq!(left.status, StatusCode::NO_CONTENT);
+        let active = events_until(&mut stream, |e| e["status"] != "WAITING").await;
+        assert_eq!(
+            active.last().expect("an event")["status"],
+            "ACTIVE",
+            "the stream kept the place present"
+        );
+    }
+);
