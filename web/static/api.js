@@ -7,10 +7,12 @@
 import { sentence } from './messages.js';
 
 export class ApiError extends Error {
-  constructor(status, code, detail) {
+  constructor(status, code, detail, body = null) {
     super(sentence(code, detail));
     this.status = status;
     this.code = code;
+    /** The problem itself, for the fields some codes add (`opensAt`). */
+    this.body = body;
   }
 }
 
@@ -63,7 +65,7 @@ export async function call(path, { method = 'GET', body, auth, queueToken, admin
     }
   }
   if (!response.ok) {
-    throw new ApiError(response.status, json?.code || `HTTP_${response.status}`, json?.detail);
+    throw new ApiError(response.status, json?.code || `HTTP_${response.status}`, json?.detail, json);
   }
   return json;
 }

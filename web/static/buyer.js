@@ -6,7 +6,7 @@
 // queue token are kept in localStorage, so a reload keeps the place in line.
 
 import { ApiError, call, follow, idempotencyKey, serverNow, sleep } from './api.js';
-import { clock, date, duration, h, number, replace, time } from './dom.js';
+import { clock, countdown, date, duration, h, number, replace, time } from './dom.js';
 import { SeatMap, legend } from './seatmap.js';
 
 const view = document.getElementById('view');
@@ -277,19 +277,38 @@ async function concertsScreen(signal) {
     return h('li', { class: 'card concert' },
       h('h2', {}, concert.title),
       h('p', { class: 'muted' }, concert.dates.length ? `${date(concert.dates[0])}${more}` : 'Dates to be announced'),
+      opens ? h('p', { class: 'small' }, `Sale opens ${date(concert.opensAt)}. `,
+        Date.parse(concert.preQueueFrom || concert.opensAt) <= serverNow()
+          ? 'The pre-queue is open: '
+          : `Join the pre-queue from ${date(concert.preQueueFrom || concert.opensAt)}: `,
+        'everyone in it gets a random place at the opening, so there is no need to rush.') : null,
       h('div', { class: 'row spread' },
-        opens ? h('span', { class: 'badge', 'data-opens': concert.opensAt }, `Opens ${date(concert.opensAt)}`) : saleState(concert),
+        opens ? h('span', { class: 'badge badge--soon', 'data-opens': concert.opensAt }, '') : saleState(concert),
         h('button', {
           class: 'primary',
           type: 'button',
           disabled: concert.soldOut,
-          'aria-label': `Get tickets for ${concert.title}`,
+          'aria-label': `${opens ? 'Join the pre-queue' : 'Get tickets'} for ${concert.title}`,
           onclick: () => join(concert.concertId),
-        }, concert.soldOut ? 'Sold out' : 'Get tickets')));
+        }, concert.soldOut ? 'Sold out' : opens ? 'Join the pre-queue' : 'Get tickets')));
   });
   show(heading('Concerts'), list.length
     ? h('ul', { class: 'list' }, items)
     : h('p', { class: 'muted' }, 'No concerts yet.'));
+  tickOpenings(signal);
+}
+
+/** Counts down every `[data-opens]` on the screen, once a second, locally. */
+function tickOpenings(signal) {
+  const tick = () => {
+    for (const badge of view.querySelectorAll('[data-opens]')) {
+      const left = Date.parse(badge.dataset.opens) - serverNow();
+      badge.textContent = left > 0 ? `Opens in ${countdown(left)}` : 'Opening now';
+    }
+  };
+  tick();
+  const timer = setInterval(tick, 1000);
+  signal.addEventListener('abort', () => clearInterval(timer), { once: true });
 }
 
 async function join(concert) {
@@ -298,6 +317,11 @@ async function join(concert) {
     storage.setPlace(concert, { token: ticket.token, firstPosition: Math.max(ticket.position, 1) });
     go(`#/concerts/${concert}`);
   } catch (error) {
+    if (error instanceof ApiError && error.code === 'SALE_NOT_OPEN' && error.body?.opensAt) {
+      const from = concertCache.get(concert)?.preQueueFrom;
+      showNotice(`The sale opens ${date(error.body.opensAt)}.${from ? ` You can join the pre-queue from ${date(from)}.` : ''}`, 'info');
+      return;
+    }
     fail(error);
   }
 }
@@ -394,7 +418,10 @@ async function roomScreen(concert, signal) {
   show(h('p', { class: 'eyebrow' }, title), heading('Waiting room'), status);
   let lastSaid = 0;
   let lastStatus = null;
+  let preTimer = null;
+  signal.addEventListener('abort', () => clearInterval(preTimer), { once: true });
   const render = (s) => {
+    if (s.status !== 'PRE_QUEUE') clearInterval(preTimer);
     status.removeAttribute('aria-busy');
     lastStatus = s;
     if (s.status === 'WAITING') {
@@ -438,8 +465,26 @@ async function roomScreen(concert, signal) {
       }
     } else if (s.status === 'PRE_QUEUE') {
       setTitle('Waiting for the sale');
-      replace(status, h('div', { class: 'state' }, h('h2', {}, 'The sale opens soon'),
-        h('p', {}, s.opensAt ? `Doors open ${date(s.opensAt)}. Everyone who is here by then gets a random place.` : 'Everyone who is here when it opens gets a random place.')));
+      const opensAt = s.opensAt || new Date(serverNow() + (s.secondsUntilOpen || 0) * 1000).toISOString();
+      replace(status,
+        h('div', { class: 'position', 'data-state': 'pre-queue' },
+          h('span', { class: 'position-label' }, 'The sale opens in'),
+          h('strong', { 'data-opens': opensAt, role: 'timer' }, ''),
+          h('span', { class: 'muted' }, date(opensAt))),
+        h('div', { class: 'state' },
+          h('h2', {}, 'You are in the pre-queue'),
+          h('p', {}, 'At the opening everyone in the pre-queue gets a place in random order, ahead of everyone who comes later. Arriving earlier or reloading gives no advantage, and you lose nothing by waiting calmly.')),
+        h('p', { class: 'muted small' }, 'Keep this tab open: your place appears here when the sale opens.'),
+        notifyButton(),
+        h('button', { type: 'button', class: 'link', onclick: () => leave(concert) }, 'Leave the pre-queue'));
+      const counter = status.querySelector('[data-opens]');
+      const tick = () => {
+        const left = Date.parse(opensAt) - serverNow();
+        counter.textContent = left > 0 ? countdown(left) : 'now';
+      };
+      tick();
+      clearInterval(preTimer);
+      preTimer = setInterval(tick, 1000);
     }
   };
   let final;

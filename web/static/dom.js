@@ -64,3 +64,12 @@ export function duration(seconds) {
   const hours = Math.round(minutes / 6) / 10;
   return `about ${hours} hour${hours === 1 ? '' : 's'}`;
 }
+
+/** A countdown: "2 d 3 h", "3 h 12 min", "12:34" (never negative). */
+export function countdown(ms) {
+  const seconds = Math.max(0, Math.ceil(ms / 1000));
+  if (seconds < 3600) return clock(ms);
+  const hours = Math.floor(seconds / 3600);
+  if (hours < 48) return `${hours} h ${Math.floor((seconds % 3600) / 60)} min`;
+  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
+}

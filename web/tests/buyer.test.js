@@ -157,6 +157,24 @@ for (const backend of await backends()) {
       await b.context().close();
     });
 
+    test('a scheduled sale: a countdown on the list and in the pre-queue, then a place and a turn at the opening', { timeout: 90000 }, async () => {
+      const opensAt = new Date(Date.now() + 9000).toISOString();
+      const concert = await api.concert({ seats: 10, price: 10, opensAt });
+      const page = await phone(browser, server.base);
+      await signUp(page, 'Early Bird');
+      const badge = page.locator(`li:has-text("${concert.title}") [data-opens]`);
+      await waitForText(page, `li:has-text("${concert.title}") [data-opens]`, /^Opens in 0:0\d$/);
+      const before = await badge.textContent();
+      await eventually(async () => (await badge.textContent()) !== before, 'the list countdown to tick', 3000);
+      if (backend === 'embedded') await screenshot(page, '20-concerts-with-a-scheduled-sale');
+      await page.getByRole('button', { name: `Join the pre-queue for ${concert.title}` }).click();
+      await page.locator('[data-state="pre-queue"]').waitFor({ timeout: 10000 });
+      await waitForText(page, '[data-state="pre-queue"] [data-opens]', /^0:0\d$/);
+      if (backend === 'embedded') await screenshot(page, '19-pre-queue');
+      await page.getByRole('heading', { name: "It's your turn!" }).waitFor({ timeout: 30000 });
+      await page.context().close();
+    });
+
     describe('on a server whose holds last 6 seconds', () => {
       let short;
       before(async () => {

@@ -158,12 +158,12 @@ export class Api {
     return json;
   }
 
-  /** A concert with one performance: { concertId, scheduleId, title }. */
-  async concert({ seats = 10, price = 120, capacity = 1000, title = `Browser test ${unique()}` } = {}) {
+  /** A concert with one performance: { concertId, scheduleId, title }; `opensAt` schedules its sale. */
+  async concert({ seats = 10, price = 120, capacity = 1000, title = `Browser test ${unique()}`, opensAt } = {}) {
     const created = await this.call('/api/v1/admin/concerts', {
       method: 'POST',
       admin: true,
-      body: { title, schedules: [{ startsAt: '2031-05-01T19:30:00Z', seatCount: seats, price }] },
+      body: { title, schedules: [{ startsAt: '2031-05-01T19:30:00Z', seatCount: seats, price }], opensAt },
     });
     await this.policy(created.concertId, { capacity });
     return { concertId: created.concertId, scheduleId: created.schedules[0].scheduleId, title };
