@@ -6,7 +6,7 @@
 // offer to any operator's script.
 
 import { ApiError, call, sleep } from './api.js';
-import { date, h, number, replace, time } from './dom.js';
+import { countdown, date, h, number, replace, time } from './dom.js';
 
 const view = document.getElementById('view');
 const notice = document.getElementById('notice');
@@ -129,7 +129,10 @@ function newConcertScreen() {
   const schedules = h('div', { class: 'stack' }, scheduleFields(0));
   const form = h('form', { class: 'card stack', onsubmit: async (event) => {
     event.preventDefault();
+    const opens = form.querySelector('#opens-at').value;
     const body = {
+      opensAt: opens ? new Date(opens).toISOString() : undefined,
+      preQueueMinutes: opens ? Number(form.querySelector('#pre-queue').value) : undefined,
       title: form.querySelector('#title').value.trim(),
       schedules: [...schedules.querySelectorAll('fieldset')].map((set) => ({
         startsAt: new Date(set.querySelector('[name=startsAt]').value).toISOString(),
@@ -148,6 +151,11 @@ function newConcertScreen() {
   h('label', { for: 'title' }, 'Title'),
   h('input', { id: 'title', name: 'title', required: true, maxlength: 200 }),
   schedules,
+  h('fieldset', { class: 'schedule-fields' },
+    h('legend', {}, 'Scheduled sale (optional)'),
+    h('div', {}, h('label', { for: 'opens-at' }, 'Sale opens at'), h('input', { id: 'opens-at', type: 'datetime-local' })),
+    h('div', {}, h('label', { for: 'pre-queue' }, 'Pre-queue (minutes before)'), h('input', { id: 'pre-queue', type: 'number', min: 0, max: 1440, value: 30 })),
+    h('p', { class: 'muted small' }, 'Empty: the sale opens at once. Otherwise buyers who join the pre-queue get random places at the opening.')),
   h('div', { class: 'row' },
     h('button', { type: 'button', class: 'secondary', onclick: () => schedules.append(scheduleFields(schedules.children.length)) }, 'Add a performance'),
     h('button', { type: 'submit', class: 'primary' }, 'Create concert')));
@@ -293,6 +301,10 @@ async function consoleScreen(concert, signal) {
       tile('Admitted in all', number(state.admitted ?? 0), 'stat-admitted-total'),
     ];
     if (state.lapsed != null) list.push(tile('Lapsed places', number(state.lapsed), 'stat-lapsed'));
+    if (state.longestWaitSeconds != null) list.push(tile('Longest wait', countdown(state.longestWaitSeconds * 1000), 'stat-longest-wait'));
+    if (state.opensAt && Date.parse(state.opensAt) > Date.now()) {
+      list.push(tile('Sale opens in', countdown(Date.parse(state.opensAt) - Date.now()), 'stat-opens'));
+    }
     if (state.stock) list.push(tile('Seats left', `${number(state.stock.available)} / ${number(state.stock.total)}`, 'stat-stock'));
     replace(tiles, list);
     pausedFlag.hidden = !state.paused;
