@@ -215,6 +215,9 @@ impl RoomSettings {
 pub struct RoomStats {
     pub waiting: i64,
     pub active: i64,
+    /// Places admitted since the room began counting (a counter: a
+    /// console derives admissions per minute from two readings).
+    pub admitted: i64,
     pub policy: AdmissionPolicy,
     /// What is left to sell, if the room was told the concert's seats.
     pub stock: Option<Stock>,

@@ -380,6 +380,30 @@ impl SeatHolds for SqlStore {
             .map_err(StoreError::new)
     }
 
+    async fn list(
+        &self,
+        user: UserId,
+        after: Option<ReservationId>,
+        limit: u32,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        // The user's rows are found through `reservations_by_user` (whose
+        // entries carry the primary key); one user has few reservations,
+        // so ordering them by id costs little. `after` is exclusive, and
+        // ids only grow, so a page never repeats or skips a row.
+        let query = sqlx::query(
+            "SELECT id, user_id, schedule_id, seat_number, price, status, hold_expires_at_ms \
+             FROM reservations WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(user.get())
+        .bind(after.map_or(i64::MAX, |id| id.get()))
+        .bind(i64::from(limit));
+        let rows = query.fetch_all(&self.read).await.map_err(StoreError::new)?;
+        rows.iter()
+            .map(reservation_from)
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::new)
+    }
+
     async fn expire_due(&self, now: Timestamp, limit: u32) -> Result<u64, StoreError> {
         let rows = sqlx::query(
             "SELECT id, user_id, schedule_id, seat_number, price, status, hold_expires_at_ms FROM reservations \
