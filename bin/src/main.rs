@@ -11,7 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    frontrow::init_logging();
+    frontrow::init_logging(cli.config.log_format);
     let result = match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Serve { demo } => frontrow::serve(cli.config, demo).await,
         Command::Migrate => frontrow::migrate(cli.config).await,

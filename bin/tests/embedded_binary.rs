@@ -186,3 +186,63 @@ async fn sigterm_turns_readiness_off_before_the_listener_closes_then_exits() {
     }
     panic!("the binary did not exit within 10 s of SIGTERM");
 }
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line_on_stderr_with_the_request_id() {
+    let dir = std::env::temp_dir().join(format!("frontrow-json-logs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_frontrow"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--log-format", "json"])
+        .env_clear()
+        .env("RUST_LOG", "info")
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let mut ready = false;
+    for _ in 0..200 {
+        if let Ok(r) = reqwest::get(format!("{}/health/ready", server.base)).await
+            && r.status().is_success()
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ready, "the binary never became ready");
+    let (status, _) = send(
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/users", server.base))
+            .header("X-Request-Id", "trace-me-42")
+            .json(&json!({ "name": "ada" })),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let _ = server.child.kill();
+    let output = std::mem::replace(
+        &mut server.child,
+        Command::new("true").spawn().expect("a placeholder"),
+    )
+    .wait_with_output()
+    .expect("the output");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    assert!(!lines.is_empty(), "no log lines");
+    assert!(
+        stderr.contains("trace-me-42"),
+        "the request's lines carry its id: {stderr}"
+    );
+    assert!(output.stdout.is_empty(), "logs stay off stdout");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -240,6 +240,7 @@ pub fn base_config() -> Config {
         redis_url: None,
         redis_prefix: format!("frontrow-test:{}:", unique()),
         redis_cluster: false,
+        log_format: frontrow::LogFormat::Text,
         hold_seconds: 300,
         active_seconds: 600,
         active_idle_seconds: 0,
