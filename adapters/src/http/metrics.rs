@@ -1,76 +1,312 @@
-//! `GET /metrics`: Prometheus text for what operators watch during a sale.
+//! `GET /metrics`: what operators watch during a sale, in the Prometheus /
+//! OpenMetrics text format, encoded by `prometheus-client`.
+//!
+//! Two kinds of series. Request series (counts and latency per route,
+//! requests in flight, problems by `code`) live in `HttpMetrics`, which the
+//! request middleware updates. Everything else (the outbox, the seat maps,
+//! each concert's room) is read at scrape time into a registry made for that
+//! scrape, so nothing is counted twice and no store is asked between scrapes.
 
 use super::AppState;
 use poem::http::StatusCode;
-use poem::{Response, handler, web::Data};
-use std::fmt::Write;
+use poem::web::Data;
+use poem::{Endpoint, IntoResponse, Request, Response, handler};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
-#[handler]
-pub async fn metrics(state: Data<&Arc<AppState>>) -> Response {
-    let relay = &state.relay;
-    let mut out = String::new();
-    let mut gauge = |name: &str, help: &str, kind: &str, value: f64| {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProblemLabels {
+    code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConcertLabels {
+    concert: i64,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms to about 16 s.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+/// The request series, updated by `record` for every response.
+pub struct HttpMetrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    in_flight: Gauge,
+    problems: Family<ProblemLabels, Counter>,
+}
+
+impl Default for HttpMetrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("frontrow_http");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
         );
-    };
+        let in_flight = Gauge::default();
+        let problems = Family::<ProblemLabels, Counter>::default();
+        registry.register(
+            "requests",
+            "Requests answered, by route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Time to answer, by route (for a stream: until its headers)",
+            latency.clone(),
+        );
+        registry.register(
+            "requests_in_flight",
+            "Requests being answered now",
+            in_flight.clone(),
+        );
+        registry.register(
+            "problems",
+            "Problem responses, by their stable code (refusals and failures)",
+            problems.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+            in_flight,
+            problems,
+        }
+    }
+}
+
+/// The route a path belongs to, for labels: numeric segments become `{id}`,
+/// so a label names a route, not a resource.
+fn route_of(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+                "{id}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+impl HttpMetrics {
+    /// The middleware: counts and times every request, and counts problem
+    /// responses by their `code` (read from the small body of an error).
+    pub async fn record<E: Endpoint>(
+        self: Arc<Self>,
+        endpoint: E,
+        request: Request,
+    ) -> poem::Result<Response> {
+        let method = request.method().to_string();
+        let path = request.uri().path().to_owned();
+        let started = Instant::now();
+        self.in_flight.inc();
+        let mut response = endpoint.get_response(request).await;
+        self.in_flight.dec();
+        let status = response.status();
+        // A path no route matched is not a route: one label for all of them.
+        let route = if status == StatusCode::NOT_FOUND && !path.starts_with("/api/") {
+            "unmatched".to_owned()
+        } else {
+            route_of(&path)
+        };
+        let is_problem = response
+            .content_type()
+            .is_some_and(|t| t.starts_with("application/problem+json"));
+        if status.as_u16() >= 400 && is_problem {
+            let body = response.take_body().into_bytes().await.unwrap_or_default();
+            if let Ok(problem) = serde_json::from_slice::<serde_json::Value>(&body)
+                && let Some(code) = problem["code"].as_str()
+            {
+                self.problems
+                    .get_or_create(&ProblemLabels {
+                        code: code.to_owned(),
+                    })
+                    .inc();
+            }
+            response.set_body(body);
+        }
+        self.latency
+            .get_or_create(&RouteLabels {
+                method: method.clone(),
+                route: route.clone(),
+            })
+            .observe(started.elapsed().as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels {
+                method,
+                route,
+                status: status.as_u16(),
+            })
+            .inc();
+        Ok(response)
+    }
+}
+
+/// A counter holding `value`, for a registry made at scrape time.
+fn counter(value: u64) -> Counter {
+    let counter = Counter::default();
+    counter.inc_by(value);
+    counter
+}
+
+fn gauge(value: i64) -> Gauge {
+    let gauge = Gauge::default();
+    gauge.set(value);
+    gauge
+}
+
+/// What is read at scrape time: the outbox, the seat maps, every room.
+async fn scraped(state: &AppState) -> Registry {
+    let mut registry = Registry::with_prefix("frontrow");
+    let relay = &state.relay;
     match relay.backlog().await {
         Ok(backlog) => {
-            let age = backlog
+            let age_ms = backlog
                 .oldest_unpublished_at
-                .map(|at| (relay.now().millis() - at.millis()).max(0) as f64 / 1000.0)
-                .unwrap_or(0.0);
-            gauge(
-                "frontrow_outbox_unpublished",
-                "Outbox events not yet published.",
-                "gauge",
-                backlog.unpublished as f64,
+                .map_or(0, |at| (relay.now().millis() - at.millis()).max(0));
+            registry.register(
+                "outbox_unpublished",
+                "Outbox events not yet published",
+                gauge(backlog.unpublished),
             );
-            gauge(
-                "frontrow_outbox_oldest_unpublished_seconds",
-                "Age of the oldest unpublished event.",
-                "gauge",
-                age,
+            registry.register(
+                "outbox_oldest_unpublished_seconds",
+                "Age of the oldest unpublished event, in whole seconds",
+                gauge(age_ms / 1000),
             );
         }
         Err(error) => tracing::warn!(%error, "cannot read the outbox backlog"),
     }
     let stats = &relay.stats;
-    gauge(
-        "frontrow_outbox_published_total",
-        "Events this instance published.",
-        "counter",
-        stats.published_total.load(Ordering::Relaxed) as f64,
+    registry.register(
+        "outbox_published",
+        "Events this instance published",
+        counter(stats.published_total.load(Ordering::Relaxed)),
     );
-    gauge(
-        "frontrow_outbox_publish_failures_total",
-        "Failed publish attempts.",
-        "counter",
-        stats.failures_total.load(Ordering::Relaxed) as f64,
+    registry.register(
+        "outbox_publish_failures",
+        "Failed publish attempts",
+        counter(stats.failures_total.load(Ordering::Relaxed)),
     );
-    gauge(
-        "frontrow_outbox_publish_lag_seconds",
-        "Occurred-to-published time of the newest event of the last batch.",
-        "gauge",
-        stats.last_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0,
+    registry.register(
+        "outbox_publish_lag_milliseconds",
+        "Occurred-to-published time of the newest event of the last batch",
+        gauge(i64::try_from(stats.last_lag_ms.load(Ordering::Relaxed)).unwrap_or(i64::MAX)),
     );
-    gauge(
-        "frontrow_seat_map_loads_total",
-        "Whole seat maps read from the database (start, unfillable gaps, age).",
-        "counter",
-        state.catalogue.seat_map_loads() as f64,
+    registry.register(
+        "seat_map_loads",
+        "Whole seat maps read from the database (start, unfillable gaps, age)",
+        counter(state.catalogue.seat_map_loads()),
     );
-    gauge(
-        "frontrow_seat_changes_applied_total",
-        "Seat changes applied to this instance's maps from the change log.",
-        "counter",
-        state.catalogue.seat_changes_applied() as f64,
+    registry.register(
+        "seat_changes_applied",
+        "Seat changes applied to this instance's maps from the change log",
+        counter(state.catalogue.seat_changes_applied()),
     );
+    let waiting = Family::<ConcertLabels, Gauge>::default();
+    let active = Family::<ConcertLabels, Gauge>::default();
+    let admitted = Family::<ConcertLabels, Counter>::default();
+    let lapsed = Family::<ConcertLabels, Counter>::default();
+    let available = Family::<ConcertLabels, Gauge>::default();
+    match state.catalogue.concerts().await {
+        Ok(concerts) => {
+            for concert in concerts {
+                let Ok(room) = state.queue.stats(concert.id.get()).await else {
+                    continue;
+                };
+                let labels = ConcertLabels {
+                    concert: concert.id.get(),
+                };
+                waiting.get_or_create(&labels).set(room.waiting);
+                active.get_or_create(&labels).set(room.active);
+                admitted
+                    .get_or_create(&labels)
+                    .inc_by(u64::try_from(room.admitted).unwrap_or(0));
+                lapsed
+                    .get_or_create(&labels)
+                    .inc_by(u64::try_from(room.lapsed).unwrap_or(0));
+                if let Some(stock) = room.stock {
+                    available.get_or_create(&labels).set(stock.available());
+                }
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot list the concerts"),
+    }
+    registry.register(
+        "room_waiting",
+        "Places waiting (and pre-queued), per concert",
+        waiting,
+    );
+    registry.register("room_active", "ACTIVE places, per concert", active);
+    registry.register("room_admitted", "Places admitted, per concert", admitted);
+    registry.register(
+        "room_lapsed",
+        "Places that ended unused (absent waiters skipped, ACTIVE places run out), per concert",
+        lapsed,
+    );
+    registry.register(
+        "room_seats_available",
+        "Seats nobody holds or owns, as the room knows them, per concert",
+        available,
+    );
+    registry
+}
+
+#[handler]
+pub async fn metrics(state: Data<&Arc<AppState>>, http: Data<&Arc<HttpMetrics>>) -> Response {
+    let scraped = scraped(&state).await;
+    let mut out = String::new();
+    let encoded = encode_registry(&mut out, &http.registry)
+        .and_then(|()| encode_registry(&mut out, &scraped))
+        .and_then(|()| encode_eof(&mut out));
+    if encoded.is_err() {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
     Response::builder()
         .status(StatusCode::OK)
-        .content_type("text/plain; version=0.0.4")
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_route_label_names_the_route_not_the_resource() {
+        assert_eq!(
+            route_of("/api/v1/reservations/42"),
+            "/api/v1/reservations/{id}"
+        );
+        assert_eq!(
+            route_of("/api/v1/concerts/7/schedules"),
+            "/api/v1/concerts/{id}/schedules"
+        );
+        assert_eq!(route_of("/health/live"), "/health/live");
+    }
 }

@@ -119,6 +119,7 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint {
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let api = Arc::new(api.into_endpoint());
+    let http_metrics = Arc::new(metrics::HttpMetrics::default());
     Route::new()
         .at("/openapi.json", spec)
         .at("/metrics", poem::get(metrics::metrics))
@@ -132,6 +133,7 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint {
         .nest("/assets", web::assets())
         .around(|endpoint, request| async move { endpoint.call(limit_body(request).await?).await })
         .data(state)
+        .data(http_metrics.clone())
         .catch_all_error(|error| async move { problem::from_poem_error(error) })
         .with(Tracing)
         .around(move |endpoint, request| {
@@ -148,6 +150,7 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint {
                 Ok(response)
             }
         })
+        .around(move |endpoint, request| http_metrics.clone().record(endpoint, request))
         .around(request_id::around)
 }
 
