@@ -216,7 +216,7 @@ async fn scraped(state: &AppState) -> Registry {
     registry.register(
         "outbox_publish_lag_milliseconds",
         "Occurred-to-published time of the newest event of the last batch",
-        gauge(i64::try_from(stats.last_lag_ms.load(Ordering::Relaxed)).unwrap_or(i64::MAX)),
+        gauge(stats.last_lag_ms.load(Ordering::Relaxed)),
     );
     registry.register(
         "seat_map_loads",
