@@ -276,6 +276,24 @@ pub struct Config {
         global = true
     )]
     pub log_format: LogFormat,
+    /// Most connections open at once; beyond it new ones wait in the
+    /// kernel's listen queue. Each costs about 33 KB (an open stream 40 KB).
+    #[arg(
+        long,
+        env = "FRONTROW_MAX_CONNECTIONS",
+        default_value_t = 20_000,
+        global = true
+    )]
+    pub max_connections: usize,
+    /// A connection that sends and receives nothing for this long is closed
+    /// (a half-sent request too). Above the streams' 15 s heartbeat.
+    #[arg(
+        long,
+        env = "FRONTROW_IDLE_TIMEOUT_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub idle_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -621,6 +639,11 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         .into_acceptor()
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let acceptor = http::connections::Capped::new(
+        acceptor,
+        config.max_connections,
+        Duration::from_secs(config.idle_timeout_seconds.max(1)),
+    );
     let addr = acceptor
         .local_addr()
         .first()

@@ -241,6 +241,8 @@ pub fn base_config() -> Config {
         redis_prefix: format!("frontrow-test:{}:", unique()),
         redis_cluster: false,
         log_format: frontrow::LogFormat::Text,
+        max_connections: 20_000,
+        idle_timeout_seconds: 60,
         hold_seconds: 300,
         active_seconds: 600,
         active_idle_seconds: 0,

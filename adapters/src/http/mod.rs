@@ -6,6 +6,7 @@
 
 mod admin;
 pub mod catalogue;
+pub mod connections;
 mod health;
 mod metrics;
 mod payments;
