@@ -11,28 +11,37 @@ use frontrow_domain::{ConcertId, Timestamp, UserId};
 use std::sync::Arc;
 use thiserror::Error;
 
+/// Why a seat read failed.
 #[derive(Debug, Error)]
 pub enum SeatingError {
+    /// No such concert or schedule, or the store failed.
     #[error(transparent)]
     Catalogue(#[from] CatalogueError),
+    /// The queue gate refused.
     #[error(transparent)]
     Queue(#[from] QueueError),
 }
 
+/// A schedule with its free seats now.
 pub struct ScheduleView {
+    /// The schedule.
     pub schedule: Schedule,
+    /// Seats neither sold nor under a live hold.
     pub available_seats: i64,
 }
 
 /// A schedule's seats as stored, read at `at`.
 pub struct SeatMap {
+    /// The schedule.
     pub schedule: Schedule,
     /// Shared with the seat-map cache: the same `Arc` means the same snapshot.
     pub seats: Arc<Vec<SeatState>>,
+    /// The moment the statuses are read at.
     pub at: Timestamp,
 }
 
 impl SeatMap {
+    /// Each seat's status at `at`, by seat number.
     pub fn statuses(&self) -> impl Iterator<Item = SeatView> + '_ {
         self.seats.iter().enumerate().map(|(i, state)| SeatView {
             seat: SeatNumber::from_store(i as i64 + 1),
@@ -53,16 +62,21 @@ impl SeatMap {
     }
 }
 
+/// What an ACTIVE buyer browses: schedules with free-seat counts, and seat
+/// maps, mostly from the live maps without a database read.
 pub struct SeatingService {
     catalogue: Arc<CatalogueService>,
     queue: Arc<QueueService>,
 }
 
 impl SeatingService {
+    /// The service over the catalogue and the queue gate.
     pub fn new(catalogue: Arc<CatalogueService>, queue: Arc<QueueService>) -> Self {
         Self { catalogue, queue }
     }
 
+    /// The concert's schedules with their free seats, for a caller whose
+    /// token is ACTIVE for it (or leased for reads).
     pub async fn schedules(
         &self,
         user: UserId,
@@ -94,6 +108,8 @@ impl SeatingService {
             .collect())
     }
 
+    /// The schedule's seat map as of the version the gate read, for a
+    /// caller whose token is ACTIVE for its concert (or leased for reads).
     pub async fn seats(
         &self,
         user: UserId,
