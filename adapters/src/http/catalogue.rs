@@ -22,6 +22,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::RwLock;
 
+/// The concerts, schedules and seat-map routes.
 pub struct CatalogueApi(pub Arc<AppState>);
 
 pub(super) fn datetime(at: Timestamp) -> DateTime<Utc> {
