@@ -317,13 +317,13 @@ pub struct RoomStats {
 ///   than [`RoomSettings::waiting_idle_ms`].
 /// - A user has at most one live place per room: `join` returns it (with
 ///   `false`) rather than make a second. A join to a room whose every seat
-///   is sold makes no place and answers `SoldOut`.
+///   is sold makes no place and answers a SOLD_OUT place (and `false`).
 /// - Places are admitted in arrival order (a pre-queue in its secret
 ///   random order, ahead of later arrivals); nobody is admitted while the
 ///   room is paused, before its opening, or with nothing AVAILABLE.
-/// - An ended place (left, paid, lapsed) reads EXPIRED; only a token the
-///   room never saw is `None`. `leave` and `touch` of an unknown or ended
-///   token do nothing.
+/// - An ended place (left, paid, lapsed) reads EXPIRED until the room
+///   forgets it; a token the room never saw is `None`. `leave` and `touch`
+///   of an unknown or ended token do nothing.
 /// - Every method fails only with [`StoreError`].
 ///
 /// Implementing a room from scratch means all of that; wrapping a shipped

@@ -4,8 +4,8 @@
 //! This is the crate to embed when another Rust service needs frontrow's
 //! rules without its stores: a box-office terminal, a back-office tool that
 //! replays events, a partner's checkout that must agree with frontrow on
-//! when a hold lapses. The service itself applies exactly these rules; its
-//! SQL statements and Redis scripts are checked against them by tests (see
+//! when a hold lapses. The service applies these same rules, in its SQL
+//! statements and Redis scripts as well as in Rust (see
 //! `docs/architecture.md`, "Where each guarantee comes from").
 //!
 //! # Two habits
