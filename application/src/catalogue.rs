@@ -13,7 +13,7 @@
 //! so coalescing never hides a change that was logged before a reader asked.
 
 use crate::seat_changes::{SeatChange, SeatChangeLog, StoredSeat};
-use crate::seat_maps::{LiveMap, SeatMaps};
+use crate::seat_maps::{LiveMap, SeatCounts, SeatMaps};
 use crate::{Clock, StoreError};
 use async_trait::async_trait;
 use frontrow_domain::catalogue::{
@@ -486,6 +486,64 @@ impl CatalogueService {
             available.push(map.available_at(self.clock.now()));
         }
         Ok(available)
+    }
+
+    /// Each of a concert's schedules with its seats available, held and sold
+    /// now, from the live maps (an operator's view; no seat is scanned in
+    /// the database unless a map must be loaded).
+    pub async fn seat_counts(
+        &self,
+        concert: i64,
+    ) -> Result<Vec<(Schedule, SeatCounts)>, CatalogueError> {
+        let concert = ConcertId::parse(concert).ok_or(CatalogueError::ConcertNotFound)?;
+        if !self.concert_exists(concert).await? {
+            return Err(CatalogueError::ConcertNotFound);
+        }
+        let schedules = self.schedules(concert).await?;
+        let ids: Vec<ScheduleId> = schedules.iter().map(|s| s.id).collect();
+        let counts = self.counts_of(&ids).await?;
+        Ok(schedules.iter().copied().zip(counts).collect())
+    }
+
+    /// Every concert with its schedules and its seats summed over them: the
+    /// public list a buyer starts from. The schedules are cached; the
+    /// counts cost one version read for all schedules (see `counts_of`).
+    pub async fn concerts_on_sale(
+        &self,
+    ) -> Result<Vec<(Concert, Arc<Vec<Schedule>>, SeatCounts)>, CatalogueError> {
+        let concerts = self.catalogue.concerts().await?;
+        let mut listed = Vec::with_capacity(concerts.len());
+        let mut ids = Vec::new();
+        for concert in concerts {
+            let schedules = self.schedules(concert.id).await?;
+            ids.extend(schedules.iter().map(|s| s.id));
+            listed.push((concert, schedules));
+        }
+        let mut counts = self.counts_of(&ids).await?.into_iter();
+        Ok(listed
+            .into_iter()
+            .map(|(concert, schedules)| {
+                let mut sum = SeatCounts::default();
+                for seats in counts.by_ref().take(schedules.len()) {
+                    sum.available += seats.available;
+                    sum.held += seats.held;
+                    sum.sold += seats.sold;
+                }
+                (concert, schedules, sum)
+            })
+            .collect())
+    }
+
+    /// The seats of each schedule now, in their order: every version in one
+    /// read, then the live maps' counts.
+    async fn counts_of(&self, schedules: &[ScheduleId]) -> Result<Vec<SeatCounts>, CatalogueError> {
+        let versions = self.log.versions(schedules).await?;
+        let mut counts = Vec::with_capacity(schedules.len());
+        for (&schedule, version) in schedules.iter().zip(versions) {
+            let map = self.seat_map_at(schedule, version).await?;
+            counts.push(map.counts_at(self.clock.now()));
+        }
+        Ok(counts)
     }
 
     /// After a committed seat change: log it for every instance (and the

@@ -292,6 +292,9 @@ pub struct RoomStats {
     pub waiting: i64,
     /// ACTIVE places.
     pub active: i64,
+    /// Places admitted since the room began counting (a counter: a
+    /// console derives admissions per minute from two readings).
+    pub admitted: i64,
     /// The policy in force: the operator's, or the instance's default.
     pub policy: AdmissionPolicy,
     /// What is left to sell, if the room was told the concert's seats.

@@ -38,6 +38,10 @@ pub enum ReservationError {
     /// No such reservation of this user's (someone else's reads the same).
     #[error("reservation not found")]
     NotFound,
+    /// `limit` outside 1 to [`MAX_PAGE`], or an `after` that is not a
+    /// reservation id.
+    #[error("limit must be 1 to {max} and after a reservation id from a previous page", max = MAX_PAGE)]
+    InvalidPage,
     /// The reservation is not a live hold any more.
     #[error(transparent)]
     Transition(#[from] TransitionError),
@@ -91,7 +95,8 @@ pub struct HoldRequest {
 ///   written. [`ReservationError::NotFound`] when it is not the user's;
 ///   [`ReservationError::Transition`] when it is no longer HELD at `now`.
 /// - `find` is `None` for a reservation that does not exist or is someone
-///   else's. `expire_due` only writes down what already holds: seats are
+///   else's; `list` pages through the user's own, newest (highest id)
+///   first. `expire_due` only writes down what already holds: seats are
 ///   free from their deadline whether or not it ran.
 /// - Store failures are [`ReservationError::Store`] or [`StoreError`].
 ///
@@ -176,6 +181,18 @@ pub struct HoldRequest {
 ///         Ok(rows.reservations.iter().find(|x| x.id == id && x.user == user).cloned())
 ///     }
 ///
+///     async fn list(
+///         &self,
+///         user: UserId,
+///         after: Option<ReservationId>,
+///         limit: u32,
+///     ) -> Result<Vec<Reservation>, StoreError> {
+///         let rows = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         let theirs = rows.reservations.iter().rev().filter(|x| x.user == user);
+///         let older = theirs.filter(|x| after.is_none_or(|after| x.id < after));
+///         Ok(older.take(limit as usize).cloned().collect())
+///     }
+///
 ///     async fn expire_due(&self, now: Timestamp, limit: u32) -> Result<u64, StoreError> {
 ///         let mut rows = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
 ///         let mut expired = 0;
@@ -240,9 +257,30 @@ pub trait SeatHolds: Send + Sync {
         user: UserId,
         reservation: ReservationId,
     ) -> Result<Option<Reservation>, StoreError>;
+    /// The user's reservations, newest first: at most `limit` of them, only
+    /// those older than `after` (by id) when given. Never another user's.
+    async fn list(
+        &self,
+        user: UserId,
+        after: Option<ReservationId>,
+        limit: u32,
+    ) -> Result<Vec<Reservation>, StoreError>;
     /// Writes EXPIRED (and its event) for up to `limit` holds whose deadline
     /// passed; returns how many. Seats are free from the deadline regardless.
     async fn expire_due(&self, now: Timestamp, limit: u32) -> Result<u64, StoreError>;
+}
+
+/// The most reservations one page lists.
+pub const MAX_PAGE: i64 = 100;
+/// How many a page lists when the caller does not say.
+pub const DEFAULT_PAGE: i64 = 20;
+
+/// One page of a user's reservations, newest first.
+pub struct ReservationPage {
+    /// Each reservation with its schedule.
+    pub reservations: Vec<(Reservation, Schedule)>,
+    /// Pass as `after` for the next page; `None` on the last page.
+    pub next: Option<ReservationId>,
 }
 
 /// The instance's hold rules.
@@ -347,6 +385,35 @@ impl ReservationService {
             .find(user, id)
             .await?
             .ok_or(ReservationError::NotFound)
+    }
+
+    /// A page of the user's reservations, newest first, each with its
+    /// schedule (from the catalogue's cache). `limit` is 1 to `MAX_PAGE`
+    /// (default `DEFAULT_PAGE`); `after` is the `next` of the previous page.
+    pub async fn mine(
+        &self,
+        user: UserId,
+        limit: Option<i64>,
+        after: Option<i64>,
+    ) -> Result<ReservationPage, ReservationError> {
+        let limit = limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(ReservationError::InvalidPage);
+        }
+        let after = after
+            .map(|id| ReservationId::parse(id).ok_or(ReservationError::InvalidPage))
+            .transpose()?;
+        // One more than asked tells whether another page follows.
+        let mut found = self.holds.list(user, after, limit as u32 + 1).await?;
+        let more = found.len() > limit as usize;
+        found.truncate(limit as usize);
+        let next = more.then(|| found.last().map(|r| r.id)).flatten();
+        let mut reservations = Vec::with_capacity(found.len());
+        for reservation in found {
+            let schedule = self.catalogue.schedule(reservation.schedule.get()).await?;
+            reservations.push((reservation, schedule));
+        }
+        Ok(ReservationPage { reservations, next })
     }
 
     /// The caller lets go of a live hold; the seat is free at once, on
@@ -462,6 +529,64 @@ mod tests {
             seats_per_user: SeatLimit(4),
         };
         ReservationService::new(Arc::new(holds), catalogue, queue, settings)
+    }
+
+    fn reservation(id: i64) -> Reservation {
+        Reservation {
+            id: ReservationId::from_store(id),
+            user: UserId::from_store(1),
+            schedule: ScheduleId::from_store(5),
+            seat: SeatNumber::from_store(1),
+            price: Points::new(100).unwrap(),
+            stored_status: frontrow_domain::reservation::ReservationStatus::Held,
+            hold_expires_at: Timestamp(2_000),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_page_of_reservations_says_where_the_next_one_starts_and_the_last_page_says_none() {
+        let mut holds = MockSeatHolds::new();
+        holds
+            .expect_list()
+            .withf(|_, after, limit| after.is_none() && *limit == 3)
+            .returning(|_, _, _| Ok(vec![reservation(9), reservation(7), reservation(4)]));
+        holds
+            .expect_list()
+            .withf(|_, after, limit| *after == Some(ReservationId::from_store(7)) && *limit == 3)
+            .returning(|_, _, _| Ok(vec![reservation(4)]));
+        let service = service(vec![SeatState::Available; 2], holds, QueueStatus::Active);
+        let user = UserId::from_store(1);
+        let first = service.mine(user, Some(2), None).await.unwrap();
+        let ids: Vec<i64> = first.reservations.iter().map(|(r, _)| r.id.get()).collect();
+        assert_eq!(ids, [9, 7]);
+        assert_eq!(first.next, Some(ReservationId::from_store(7)));
+        assert_eq!(first.reservations[0].1.concert, ConcertId::from_store(1));
+        let last = service.mine(user, Some(2), Some(7)).await.unwrap();
+        assert_eq!(last.reservations.len(), 1);
+        assert_eq!(last.next, None);
+    }
+
+    #[tokio::test]
+    async fn a_bad_page_is_refused_before_the_store_is_asked() {
+        let service = service(
+            vec![SeatState::Available; 2],
+            MockSeatHolds::new(),
+            QueueStatus::Active,
+        );
+        let user = UserId::from_store(1);
+        for (limit, after) in [
+            (Some(0), None),
+            (Some(MAX_PAGE + 1), None),
+            (Some(-3), None),
+            (None, Some(0)),
+            (None, Some(-1)),
+        ] {
+            let err = service.mine(user, limit, after).await.err();
+            assert!(
+                matches!(err, Some(ReservationError::InvalidPage)),
+                "{limit:?} {after:?}"
+            );
+        }
     }
 
     #[tokio::test]

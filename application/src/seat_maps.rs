@@ -111,6 +111,17 @@ impl LiveMap {
         self.seats.len() as i64 - self.sold - (self.holds - lapsed)
     }
 
+    /// Seats available, held and sold at `now` (a lapsed hold counts as
+    /// available, as everywhere).
+    pub fn counts_at(&self, now: Timestamp) -> SeatCounts {
+        let available = self.available_at(now);
+        SeatCounts {
+            available,
+            held: self.seats.len() as i64 - self.sold - available,
+            sold: self.sold,
+        }
+    }
+
     /// One seat's stored state; `None` for a number past the last seat.
     pub fn seat(&self, seat: SeatNumber) -> Option<SeatState> {
         self.seats.get(seat.get() as usize - 1).copied()
@@ -119,6 +130,17 @@ impl LiveMap {
     fn fresh_at(&self, now: Timestamp) -> bool {
         now.millis() - self.loaded_at.millis() < SEAT_MAP_MAX_AGE_MS
     }
+}
+
+/// How a schedule's seats stand at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SeatCounts {
+    /// Neither sold nor under a live hold (lapsed holds count here).
+    pub available: i64,
+    /// Under a hold that is live at that moment.
+    pub held: i64,
+    /// Paid for.
+    pub sold: i64,
 }
 
 /// Every schedule's live map on this instance.
@@ -376,6 +398,9 @@ mod tests {
                 .filter(|r| r.state.status_at(now) == frontrow_domain::seat::SeatStatus::Available)
                 .count() as i64;
             prop_assert_eq!(map.available_at(now), free);
+            let counts = map.counts_at(now);
+            prop_assert_eq!(counts.available + counts.held + counts.sold, SEATS as i64);
+            prop_assert_eq!(counts, from_db.counts_at(now));
         }
 
         /// A reader that follows the log with a gap in it reloads, and ends

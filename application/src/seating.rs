@@ -2,14 +2,32 @@
 //! seat counts, and a schedule's seat map. Both sit behind the queue gate so
 //! the database only ever serves people the waiting room let in; being
 //! read-only, both accept the gate's read lease (see `queue`).
+//!
+//! A seat map can also be followed (the seat stream): the follower passes
+//! the gate once, then reads `latest`, which this instance refreshes from
+//! the seat-change log at most once per `FOLLOW_TICK_MS` per schedule
+//! however many follow it, and asks the gate again every
+//! `FOLLOW_GATE_MS` (which also keeps the follower's place present).
 
 use crate::catalogue::{CatalogueError, CatalogueService, SeatView};
 use crate::queue::{QueueError, QueueService};
+use crate::seat_maps::LiveMap;
 use frontrow_domain::catalogue::Schedule;
-use frontrow_domain::seat::{SeatNumber, SeatState};
-use frontrow_domain::{ConcertId, Timestamp, UserId};
-use std::sync::Arc;
+use frontrow_domain::seat::{SeatNumber, SeatState, SeatStatus};
+use frontrow_domain::{ConcertId, ScheduleId, Timestamp, UserId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use thiserror::Error;
+
+/// A followed schedule's map is read from the log at most this often per
+/// instance; a follower sees another buyer's change within about this long.
+pub const FOLLOW_TICK_MS: u64 = 1_000;
+
+/// A follower is asked through the gate again this often: a buyer who is no
+/// longer ACTIVE stops receiving seat changes within this long. Well under
+/// half the default `--active-idle-seconds`, so a buyer watching the map
+/// stays present.
+pub const FOLLOW_GATE_MS: u64 = 10_000;
 
 /// Why a seat read failed.
 #[derive(Debug, Error)]
@@ -36,6 +54,8 @@ pub struct SeatMap {
     pub schedule: Schedule,
     /// Shared with the seat-map cache: the same `Arc` means the same snapshot.
     pub seats: Arc<Vec<SeatState>>,
+    /// The seat-change log version this map includes.
+    pub version: u64,
     /// The moment the statuses are read at.
     pub at: Timestamp,
 }
@@ -47,6 +67,16 @@ impl SeatMap {
             seat: SeatNumber::from_store(i as i64 + 1),
             status: state.status_at(self.at),
         })
+    }
+
+    /// Seats whose status differs from `before` (seat `i + 1` had
+    /// `before[i]`), with their status now, in seat order.
+    pub fn changed_since(&self, before: &[SeatStatus]) -> Vec<SeatView> {
+        self.statuses()
+            .zip(before)
+            .filter(|(now, then)| now.status != **then)
+            .map(|(now, _)| now)
+            .collect()
     }
 
     /// Until when the statuses of this snapshot stay as they are now: the
@@ -62,17 +92,27 @@ impl SeatMap {
     }
 }
 
+/// The newest map of one followed schedule and when it was read.
+type Followed = Arc<tokio::sync::Mutex<Option<(Timestamp, Arc<LiveMap>)>>>;
+
 /// What an ACTIVE buyer browses: schedules with free-seat counts, and seat
 /// maps, mostly from the live maps without a database read.
 pub struct SeatingService {
     catalogue: Arc<CatalogueService>,
     queue: Arc<QueueService>,
+    /// Followed schedules; one entry per schedule ever followed here (a
+    /// schedule is small and never deleted).
+    followed: Mutex<HashMap<ScheduleId, Followed>>,
 }
 
 impl SeatingService {
     /// The service over the catalogue and the queue gate.
     pub fn new(catalogue: Arc<CatalogueService>, queue: Arc<QueueService>) -> Self {
-        Self { catalogue, queue }
+        Self {
+            catalogue,
+            queue,
+            followed: Mutex::default(),
+        }
     }
 
     /// The concert's schedules with their free seats, for a caller whose
@@ -131,7 +171,99 @@ impl SeatingService {
         Ok(SeatMap {
             schedule,
             seats: map.seats.clone(),
+            version: map.version,
             at: self.catalogue.now(),
         })
+    }
+
+    /// A follower's periodic gate check: still the caller's own token, for
+    /// this schedule's concert, ACTIVE now.
+    pub async fn still_admitted(
+        &self,
+        user: UserId,
+        token: Option<&str>,
+        schedule: &Schedule,
+    ) -> Result<(), SeatingError> {
+        self.queue
+            .require_active(user, token, schedule.concert)
+            .await?;
+        Ok(())
+    }
+
+    /// The schedule's map as this instance last read it from the log, read
+    /// again if that was `FOLLOW_TICK_MS` ago or more. No gate: only for a
+    /// follower that passed it (see `seats` and `still_admitted`).
+    pub async fn latest(&self, schedule: &Schedule) -> Result<SeatMap, SeatingError> {
+        let slot = match self.followed.lock() {
+            Ok(mut followed) => followed.entry(schedule.id).or_default().clone(),
+            // A poisoned registry only costs the sharing, never a read.
+            Err(_) => Followed::default(),
+        };
+        let mut newest = slot.lock().await;
+        let now = self.catalogue.now();
+        let fresh = newest.as_ref().filter(|(read_at, _)| {
+            now.millis().saturating_sub(read_at.millis()) < FOLLOW_TICK_MS as i64
+        });
+        let map = match fresh {
+            Some((_, map)) => map.clone(),
+            None => {
+                let map = self.catalogue.seat_map(schedule.id).await?;
+                *newest = Some((now, map.clone()));
+                map
+            }
+        };
+        Ok(SeatMap {
+            schedule: *schedule,
+            seats: map.seats.clone(),
+            version: map.version,
+            at: now,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use frontrow_domain::ReservationId;
+    use frontrow_domain::points::Points;
+
+    fn map(seats: Vec<SeatState>, at: i64) -> SeatMap {
+        SeatMap {
+            schedule: Schedule {
+                id: ScheduleId::from_store(1),
+                concert: ConcertId::from_store(1),
+                starts_at: Timestamp(0),
+                seat_count: seats.len() as i64,
+                price: Points::new(10).unwrap(),
+            },
+            seats: Arc::new(seats),
+            version: 1,
+            at: Timestamp(at),
+        }
+    }
+
+    #[test]
+    fn a_follower_is_sent_only_the_seats_whose_status_changed_including_lapsed_holds() {
+        let held = |until| SeatState::Held {
+            reservation: ReservationId::from_store(1),
+            until: Timestamp(until),
+        };
+        let sold = SeatState::Sold {
+            reservation: ReservationId::from_store(2),
+        };
+        let seen = [
+            SeatStatus::Available,
+            SeatStatus::Held,
+            SeatStatus::Available,
+            SeatStatus::Held,
+        ];
+        // Seat 2's hold lapsed at 500 (no change logged), seat 3 was sold.
+        let now = map(vec![SeatState::Available, held(500), sold, held(900)], 600);
+        let changed: Vec<(i64, SeatStatus)> = now
+            .changed_since(&seen)
+            .into_iter()
+            .map(|v| (v.seat.get(), v.status))
+            .collect();
+        assert_eq!(changed, [(2, SeatStatus::Available), (3, SeatStatus::Sold)]);
     }
 }

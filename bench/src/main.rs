@@ -66,6 +66,9 @@ enum Command {
         hold_seconds: u64,
         #[arg(long)]
         server_pid: u32,
+        /// Idle keep-alive connections instead of streams, for comparison.
+        #[arg(long)]
+        idle: bool,
     },
     /// After the hold benchmark: write payments.txt into --dir.
     PaymentLines {
@@ -144,16 +147,27 @@ async fn main() -> anyhow::Result<()> {
             sources,
             hold_seconds,
             server_pid,
+            idle,
         } => {
-            let report = frontrow_loadtest::streams::streams(
-                &cli.base_url,
-                &cli.admin_key,
-                count,
-                sources,
-                Duration::from_secs(hold_seconds),
-                server_pid,
-            )
-            .await?;
+            let report = if idle {
+                frontrow_loadtest::streams::idle_connections(
+                    &cli.base_url,
+                    count,
+                    sources,
+                    server_pid,
+                )
+                .await?
+            } else {
+                frontrow_loadtest::streams::streams(
+                    &cli.base_url,
+                    &cli.admin_key,
+                    count,
+                    sources,
+                    Duration::from_secs(hold_seconds),
+                    server_pid,
+                )
+                .await?
+            };
             println!("{report}");
         }
         Command::PaymentLines { dir, schedule } => {

@@ -51,6 +51,62 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .context("no VmRSS")
 }
 
+/// For comparison: `count` idle keep-alive connections, each after one
+/// `GET /health/live`, over `sources` loopback source addresses. What an open
+/// HTTP connection costs the server before any stream.
+pub async fn idle_connections(
+    base: &str,
+    count: usize,
+    sources: u8,
+    server_pid: u32,
+) -> anyhow::Result<StreamsReport> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address: std::net::SocketAddr = base
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .context("--base-url must be http://ip:port")?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_before_kib = rss_kib(server_pid)?;
+    let started = Instant::now();
+    let mut sockets = Vec::with_capacity(count);
+    let mut failed = 0;
+    for i in 0..count {
+        let source = IpAddr::V4(Ipv4Addr::new(
+            127,
+            0,
+            0,
+            1 + (i % sources.max(1) as usize) as u8,
+        ));
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(std::net::SocketAddr::new(source, 0))?;
+        let opened = async {
+            let mut stream = socket.connect(address).await?;
+            stream
+                .write_all(b"GET /health/live HTTP/1.1\r\nHost: bench\r\n\r\n")
+                .await?;
+            let mut buffer = [0u8; 1024];
+            let read = stream.read(&mut buffer).await?;
+            anyhow::ensure!(buffer[..read].starts_with(b"HTTP/1.1 200"), "not a 200");
+            Ok::<_, anyhow::Error>(stream)
+        };
+        match opened.await {
+            Ok(stream) => sockets.push(stream),
+            Err(_) => failed += 1,
+        }
+    }
+    let open_seconds = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_after_kib = rss_kib(server_pid)?;
+    Ok(StreamsReport {
+        opened: sockets.len(),
+        failed,
+        rss_before_kib,
+        rss_after_kib,
+        open_seconds,
+    })
+}
+
 pub async fn streams(
     base: &str,
     admin_key: &str,

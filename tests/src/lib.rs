@@ -645,6 +645,37 @@ macro_rules! contract {
     ($name:ident, $body:expr) => {
         $crate::contract!($name, |_config| {}, $body);
     };
+    // A test that counts rows across whole tables needs a database of its
+    // own, or the other tests of its binary write beside it.
+    (isolated $name:ident, $body:expr) => {
+        pub mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn embedded() {
+                if let Some(app) =
+                    $crate::TestApp::spawn_isolated($crate::Stores::Embedded, |_| {}).await
+                {
+                    ($body)(app).await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn mysql_redis() {
+                if let Some(app) =
+                    $crate::TestApp::spawn_isolated($crate::Stores::MySqlRedis, |_| {}).await
+                {
+                    ($body)(app).await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn mysql_redis_cluster() {
+                if let Some(app) =
+                    $crate::TestApp::spawn_isolated($crate::Stores::MySqlRedisCluster, |_| {}).await
+                {
+                    ($body)(app).await;
+                }
+            }
+        }
+    };
     ($name:ident, $adjust:expr, $body:expr) => {
         pub mod $name {
             use super::*;

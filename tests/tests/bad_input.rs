@@ -32,7 +32,7 @@ async fn totals(app: &TestApp) -> Vec<i64> {
 }
 
 contract!(
-    bad_input_is_a_client_problem_and_writes_nothing,
+    isolated bad_input_is_a_client_problem_and_writes_nothing,
     |app: TestApp| async move {
         let buyer = app.buyer_with_points("ada", 100).await;
         let (concert, schedule) = app.concert(5, 10).await;

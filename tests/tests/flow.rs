@@ -51,6 +51,21 @@ contract!(a_buyer_walks_the_whole_flow, |app: TestApp| async move {
     assert_eq!(again.i64("paymentId"), paid.i64("paymentId"));
     assert_eq!(app.balance(&buyer).await, 380, "paying twice charges once");
 
+    // The hold's event names its reservation, in its key and its data.
+    let held_event: serde_json::Value = serde_json::from_str(
+        &app.text(
+            "SELECT payload FROM outbox WHERE event_type = 'reservation.held' AND event_key = ?",
+            format!("reservation-{}", held.i64("reservationId")),
+        )
+        .await,
+    )
+    .expect("the event is JSON");
+    assert_eq!(
+        held_event["data"]["reservationId"],
+        held.i64("reservationId")
+    );
+    assert_eq!(held_event["data"]["seatNumber"], 3);
+
     // The payment's event, its ledger entry and its payment row agree.
     let payment = paid.i64("paymentId");
     let event: serde_json::Value = serde_json::from_str(

@@ -241,3 +241,60 @@ mod shuffle {
         assert_uniform(&orders(&room, 1).await);
     }
 }
+
+mod opening_cost {
+    //! What the opening costs with 100,000 pre-queued buyers (a benchmark,
+    //! not a timed test: `cargo test --release -p frontrow-tests --test
+    //! scheduled_sale -- --ignored --nocapture`; see docs/benchmarks.md).
+
+    use frontrow_adapters::auth::HmacQueueSeal;
+    use frontrow_adapters::memory::waiting_room::MemoryWaitingRoom;
+    use frontrow_application::Clock;
+    use frontrow_application::clock::SystemClock;
+    use frontrow_application::queue::{QueueTokenSeal, RoomSettings, WaitingRoom};
+    use frontrow_domain::queue::{AdmissionPolicy, SaleOpening};
+    use frontrow_domain::{ConcertId, Timestamp, UserId};
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    #[tokio::test]
+    #[ignore = "a benchmark: run with --ignored --nocapture"]
+    async fn the_in_process_opening_of_100_000_pre_queued_buyers() {
+        let settings = RoomSettings {
+            default_policy: AdmissionPolicy::new(1_000, 500, false).expect("policy"),
+            active_ms: 600_000,
+            active_idle_ms: 0,
+            waiting_idle_ms: 0,
+        };
+        let room = MemoryWaitingRoom::new(settings, Arc::new(SystemClock));
+        let seal = HmacQueueSeal::new(b"bench", None);
+        let concert = ConcertId::from_store(1);
+        let now = SystemClock.now().millis();
+        let opening = SaleOpening::new(Timestamp(now + 3_600_000), 120).expect("opening");
+        room.set_opening(concert, Some(opening))
+            .await
+            .expect("opening");
+        let joined = Instant::now();
+        let mut last = None;
+        for user in 1..=100_000 {
+            let user = UserId::from_store(user);
+            let token = seal.issue(concert, user, Timestamp(now)).expect("token");
+            last = Some(room.join(concert, user, token).await.expect("join").0.token);
+        }
+        let joining = joined.elapsed();
+        let open = SaleOpening::new(Timestamp(now - 1), 120).expect("opening");
+        room.set_opening(concert, Some(open)).await.expect("open");
+        let opened = Instant::now();
+        // The first call after the opening moves the pre-queue into the line.
+        let place = room
+            .place(&last.expect("a token"))
+            .await
+            .expect("place")
+            .expect("known");
+        let opening_took = opened.elapsed();
+        println!(
+            "100,000 pre-queue joins: {joining:?}; the opening (first call after it): {opening_took:?}; last joiner's position {}",
+            place.position
+        );
+    }
+}

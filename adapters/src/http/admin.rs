@@ -1,4 +1,4 @@
-//! Operators: create concerts, set and watch a waiting room.
+//! Operators: create concerts, set and watch a waiting room and its seats.
 
 use super::catalogue::datetime;
 use super::problem::ProblemResponse;
@@ -100,6 +100,9 @@ struct QueuePolicy {
 struct QueueState {
     waiting: i64,
     active: i64,
+    /// Places admitted so far: a counter, so admissions per minute are the
+    /// difference of two readings a minute apart.
+    admitted: i64,
     capacity: i64,
     admit_per_second: i64,
     paused: bool,
@@ -130,10 +133,29 @@ struct StockState {
     closed: bool,
 }
 
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct ScheduleSeats {
+    schedule_id: i64,
+    starts_at: DateTime<Utc>,
+    seat_count: i64,
+    price: i64,
+    available: i64,
+    /// Held now; these seats return if their holds lapse.
+    held: i64,
+    sold: i64,
+}
+
+#[derive(Object)]
+struct ConcertSeats {
+    schedules: Vec<ScheduleSeats>,
+}
+
 fn queue_state(stats: RoomStats) -> Json<QueueState> {
     Json(QueueState {
         waiting: stats.waiting,
         active: stats.active,
+        admitted: stats.admitted,
         capacity: stats.policy.capacity(),
         admit_per_second: stats.policy.admit_per_second(),
         paused: stats.policy.paused(),
@@ -210,6 +232,30 @@ impl AdminApi {
             )
             .await?;
         Ok(queue_state(stats))
+    }
+
+    /// Seats available, held and sold in each of a concert's schedules
+    #[oai(path = "/api/v1/admin/concerts/:concert_id/seats", method = "get")]
+    async fn seats(
+        &self,
+        _operator: Operator,
+        concert_id: Path<i64>,
+    ) -> Result<Json<ConcertSeats>, ProblemResponse> {
+        let counts = self.0.catalogue.seat_counts(concert_id.0).await?;
+        Ok(Json(ConcertSeats {
+            schedules: counts
+                .iter()
+                .map(|(schedule, seats)| ScheduleSeats {
+                    schedule_id: schedule.id.get(),
+                    starts_at: datetime(schedule.starts_at),
+                    seat_count: schedule.seat_count,
+                    price: schedule.price.get(),
+                    available: seats.available,
+                    held: seats.held,
+                    sold: seats.sold,
+                })
+                .collect(),
+        }))
     }
 
     /// Schedule a sale's opening (or, with `opensAt: null`, open it now)

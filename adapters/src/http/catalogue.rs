@@ -1,18 +1,19 @@
-//! Concerts (public), schedules and seat maps (ACTIVE queue token).
+//! Concerts (public), schedules and seat maps (ACTIVE queue token), and a
+//! seat map followed live as Server-Sent Events.
 
 use super::problem::ProblemResponse;
 use super::security::Buyer;
 use super::{AppState, Tag};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use frontrow_application::seating::SeatMap;
-use frontrow_domain::ScheduleId;
-use frontrow_domain::Timestamp;
-use frontrow_domain::seat::SeatState;
+use frontrow_application::seating::{FOLLOW_GATE_MS, FOLLOW_TICK_MS, SeatMap};
+use frontrow_domain::seat::{SeatState, SeatStatus};
+use frontrow_domain::{ScheduleId, Timestamp, UserId};
+use futures_util::stream::{self, BoxStream, StreamExt};
 use poem::{IntoResponse, Response};
 use poem_openapi::param::{Header, Path};
-use poem_openapi::payload::Json;
 use poem_openapi::payload::Payload;
+use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -21,6 +22,7 @@ use std::fmt::Write;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::RwLock;
+use std::time::Duration;
 
 /// The concerts, schedules and seat-map routes.
 pub struct CatalogueApi(pub Arc<AppState>);
@@ -34,6 +36,14 @@ pub(super) fn datetime(at: Timestamp) -> DateTime<Utc> {
 struct ConcertBody {
     concert_id: i64,
     title: String,
+    /// When each of its performances starts, earliest first.
+    dates: Vec<DateTime<Utc>>,
+    /// Seats over all performances.
+    total_seats: i64,
+    /// Seats nobody holds or bought now.
+    available_seats: i64,
+    /// Every seat is sold: the sale is over.
+    sold_out: bool,
     /// A scheduled sale: when it opens, and when its pre-queue starts taking
     /// joins. Absent: the sale is open.
     opens_at: Option<DateTime<Utc>>,
@@ -72,6 +82,123 @@ struct SeatBody {
 #[derive(Object)]
 struct Seats {
     seats: Vec<SeatBody>,
+}
+
+/// One seat's status in a seat event.
+#[derive(Object, Clone)]
+#[oai(rename_all = "camelCase")]
+struct SeatStatusBody {
+    seat_number: i64,
+    /// AVAILABLE, HELD or SOLD.
+    status: String,
+}
+
+/// An event of the seat stream.
+#[derive(Object, Clone)]
+#[oai(rename_all = "camelCase")]
+struct SeatsEvent {
+    /// The seat-change log version the map is at after this event.
+    version: i64,
+    /// true: `seats` holds every seat (the first event); false: only the
+    /// seats whose status changed since the previous event.
+    snapshot: bool,
+    seats: Vec<SeatStatusBody>,
+}
+
+#[derive(ApiResponse)]
+enum SeatStreamResponse {
+    /// `text/event-stream`: every seat at once, then each change of status
+    /// (another buyer's hold, cancel or payment on any instance, or a hold
+    /// that lapsed). Reconnecting is safe: the first event is a snapshot.
+    #[oai(status = 200)]
+    Stream(
+        EventStream<BoxStream<'static, SeatsEvent>>,
+        /// `no`: tells nginx not to buffer the stream.
+        #[oai(header = "X-Accel-Buffering")]
+        String,
+        #[oai(header = "Cache-Control")] String,
+    ),
+}
+
+/// A heartbeat comment this often keeps proxies from closing a quiet stream.
+const HEARTBEAT: Duration = Duration::from_secs(15);
+
+fn seat_status(seat: i64, status: SeatStatus) -> SeatStatusBody {
+    SeatStatusBody {
+        seat_number: seat,
+        status: status.as_str().to_owned(),
+    }
+}
+
+/// The seat map `first` as a snapshot, then its changes: each tick reads
+/// the instance's newest map of the schedule (shared by every follower, see
+/// `SeatingService::latest`) and sends the seats whose status differs from
+/// what this follower was last sent. The follower passes the gate again
+/// every `FOLLOW_GATE_MS`; when it no longer does, or a store fails, the
+/// stream ends, and a reconnect hears the reason as a problem.
+fn seat_changes(
+    state: Arc<AppState>,
+    user: UserId,
+    token: Option<String>,
+    first: SeatMap,
+) -> BoxStream<'static, SeatsEvent> {
+    let snapshot = SeatsEvent {
+        version: first.version as i64,
+        snapshot: true,
+        seats: first
+            .statuses()
+            .map(|v| seat_status(v.seat.get(), v.status))
+            .collect(),
+    };
+    let seen: Vec<SeatStatus> = first.statuses().map(|v| v.status).collect();
+    let schedule = first.schedule;
+    let tick = Duration::from_millis(FOLLOW_TICK_MS);
+    let gate_every = Duration::from_millis(FOLLOW_GATE_MS);
+    let start = (
+        seen,
+        first.version,
+        tokio::time::Instant::now() + gate_every,
+    );
+    let later = stream::unfold(Some(start), move |follower| {
+        let (state, token) = (state.clone(), token.clone());
+        async move {
+            let (mut seen, mut version, mut gate_due) = follower?;
+            loop {
+                tokio::time::sleep(tick).await;
+                if tokio::time::Instant::now() >= gate_due {
+                    let gate = state
+                        .seating
+                        .still_admitted(user, token.as_deref(), &schedule);
+                    gate.await.ok()?;
+                    gate_due = tokio::time::Instant::now() + gate_every;
+                }
+                let map = state.seating.latest(&schedule).await.ok()?;
+                // A map older than what was sent (read by another follower
+                // just before this one's snapshot) would undo newer states.
+                if map.version < version {
+                    continue;
+                }
+                version = map.version;
+                let changed = map.changed_since(&seen);
+                if changed.is_empty() {
+                    continue;
+                }
+                for view in &changed {
+                    seen[view.seat.get() as usize - 1] = view.status;
+                }
+                let event = SeatsEvent {
+                    version: version as i64,
+                    snapshot: false,
+                    seats: changed
+                        .iter()
+                        .map(|v| seat_status(v.seat.get(), v.status))
+                        .collect(),
+                };
+                return Some((event, Some((seen, version, gate_due))));
+            }
+        }
+    });
+    stream::once(async move { snapshot }).chain(later).boxed()
 }
 
 #[derive(ApiResponse)]
@@ -164,18 +291,27 @@ impl SeatPages {
 
 #[OpenApi(tag = "Tag::Concerts")]
 impl CatalogueApi {
-    /// Every concert
+    /// Every concert, with its dates and what is left to sell
     #[oai(path = "/api/v1/concerts", method = "get")]
     async fn concerts(&self) -> Result<Json<Concerts>, ProblemResponse> {
-        let concerts = self.0.catalogue.concerts().await?;
+        let concerts = self.0.catalogue.concerts_on_sale().await?;
         Ok(Json(Concerts {
             concerts: concerts
                 .into_iter()
-                .map(|c| ConcertBody {
-                    concert_id: c.id.get(),
-                    title: c.title,
-                    opens_at: c.opening.map(|o| datetime(o.opens_at())),
-                    pre_queue_from: c.opening.map(|o| datetime(o.pre_queue_from())),
+                .map(|(concert, schedules, seats)| {
+                    let mut dates: Vec<_> = schedules.iter().map(|s| s.starts_at).collect();
+                    dates.sort();
+                    let total = seats.available + seats.held + seats.sold;
+                    ConcertBody {
+                        concert_id: concert.id.get(),
+                        title: concert.title,
+                        dates: dates.into_iter().map(datetime).collect(),
+                        total_seats: total,
+                        available_seats: seats.available,
+                        sold_out: total > 0 && seats.sold == total,
+                        opens_at: concert.opening.map(|o| datetime(o.opens_at())),
+                        pre_queue_from: concert.opening.map(|o| datetime(o.pre_queue_from())),
+                    }
                 })
                 .collect(),
         }))
@@ -224,5 +360,32 @@ impl CatalogueApi {
         Ok(SeatsResponse::Ok(PreRendered::new(
             self.0.seat_pages.render(&map),
         )))
+    }
+
+    /// Follow a schedule's seat map as it changes (Server-Sent Events)
+    ///
+    /// The same headers as the seat map (ACTIVE queue token). Sends every
+    /// seat at once, then each change of status within about a second,
+    /// from any instance, with a heartbeat comment every 15 s. Ends when the
+    /// caller is no longer ACTIVE (checked every 10 s; a reconnect then gets
+    /// the reason as a problem).
+    #[oai(path = "/api/v1/schedules/:schedule_id/seats/stream", method = "get")]
+    async fn seats_stream(
+        &self,
+        buyer: Buyer,
+        schedule_id: Path<i64>,
+        #[oai(name = "X-Queue-Token")] token: Header<Option<String>>,
+    ) -> Result<SeatStreamResponse, ProblemResponse> {
+        let first = self
+            .0
+            .seating
+            .seats(buyer.0, token.0.as_deref(), schedule_id.0)
+            .await?;
+        let changes = seat_changes(self.0.clone(), buyer.0, token.0, first);
+        Ok(SeatStreamResponse::Stream(
+            EventStream::new(changes).keep_alive(HEARTBEAT),
+            "no".to_owned(),
+            "no-cache".to_owned(),
+        ))
     }
 }

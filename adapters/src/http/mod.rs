@@ -2,6 +2,7 @@
 //! use case, map the result. The OpenAPI document is generated from these
 //! handlers (served at /openapi.json, Swagger UI at /docs), so it cannot drift
 //! from the routes. Every error, ours or poem's, leaves as a problem+json.
+//! The web app (`web`) is served beside it at `/`, `/admin` and `/assets/`.
 
 mod admin;
 pub mod catalogue;
@@ -16,6 +17,7 @@ mod reservations;
 mod security;
 mod text;
 mod users;
+mod web;
 
 use async_trait::async_trait;
 use frontrow_application::catalogue::CatalogueService;
@@ -28,7 +30,7 @@ use frontrow_application::seating::SeatingService;
 use frontrow_application::users::Users;
 use poem::http::{StatusCode, header};
 use poem::middleware::Tracing;
-use poem::{Endpoint, EndpointExt, Request, Route};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Request, Route};
 use poem_openapi::{OpenApiService, Tags};
 use std::sync::Arc;
 
@@ -129,11 +131,18 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint {
     let methods = Arc::new(RouteMethods::from_spec(&api.spec()));
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
+    let api = Arc::new(api.into_endpoint());
     Route::new()
         .at("/openapi.json", spec)
         .at("/metrics", poem::get(metrics::metrics))
         .nest("/docs", docs)
-        .nest("/", api)
+        // The API's operations all live under these two prefixes; nesting it
+        // at "/" instead would also take "/" from the web app.
+        .nest_no_strip("/api", api.clone())
+        .nest_no_strip("/health", api)
+        .at("/", web::page("index.html"))
+        .at("/admin", web::page("admin.html"))
+        .nest("/assets", web::assets())
         .around(|endpoint, request| async move { endpoint.call(limit_body(request).await?).await })
         .data(state)
         .catch_all_error(|error| async move { problem::from_poem_error(error) })

@@ -198,6 +198,7 @@ impl From<ReservationError> for ProblemResponse {
             ReservationError::SeatUnavailable => (StatusCode::CONFLICT, "SEAT_UNAVAILABLE"),
             ReservationError::SeatLimitReached => (StatusCode::CONFLICT, "SEAT_LIMIT_REACHED"),
             ReservationError::NotFound => (StatusCode::NOT_FOUND, "RESERVATION_NOT_FOUND"),
+            ReservationError::InvalidPage => (StatusCode::BAD_REQUEST, "INVALID_PAGE"),
             ReservationError::Transition(e) => return transition(e),
             ReservationError::Queue(e) => return e.into(),
             ReservationError::Store(e) => return unavailable(&e),

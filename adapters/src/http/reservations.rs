@@ -1,4 +1,4 @@
-//! Seat holds: create, read, cancel.
+//! Seat holds: create, read, list, cancel.
 
 use super::catalogue::datetime;
 use super::problem::ProblemResponse;
@@ -6,7 +6,7 @@ use super::security::Buyer;
 use super::{AppState, Tag};
 use chrono::{DateTime, Utc};
 use frontrow_domain::reservation::Reservation;
-use poem_openapi::param::{Header, Path};
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use std::sync::Arc;
@@ -30,6 +30,26 @@ struct ReservationBody {
     seat_number: i64,
     price: i64,
     hold_expires_at: DateTime<Utc>,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct ListedReservation {
+    #[oai(flatten)]
+    reservation: ReservationBody,
+    concert_id: i64,
+    /// When the schedule's performance starts.
+    starts_at: DateTime<Utc>,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct ReservationList {
+    /// Newest first.
+    reservations: Vec<ListedReservation>,
+    /// Pass as `after` for the next (older) page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
+    next: Option<i64>,
 }
 
 #[derive(ApiResponse)]
@@ -74,6 +94,32 @@ impl ReservationsApi {
             )
             .await?;
         Ok(HoldResponse::Held(Json(body(&held, &self.0))))
+    }
+
+    /// The caller's reservations, newest first, a page at a time
+    ///
+    /// `limit` is 1 to 100 (default 20); `after` is the `next` of the
+    /// previous page. Anything else is 400 `INVALID_PAGE`.
+    #[oai(path = "/api/v1/reservations", method = "get")]
+    async fn list(
+        &self,
+        buyer: Buyer,
+        limit: Query<Option<i64>>,
+        after: Query<Option<i64>>,
+    ) -> Result<Json<ReservationList>, ProblemResponse> {
+        let page = self.0.reservations.mine(buyer.0, limit.0, after.0).await?;
+        Ok(Json(ReservationList {
+            reservations: page
+                .reservations
+                .iter()
+                .map(|(reservation, schedule)| ListedReservation {
+                    reservation: body(reservation, &self.0),
+                    concert_id: schedule.concert.get(),
+                    starts_at: datetime(schedule.starts_at),
+                })
+                .collect(),
+            next: page.next.map(|id| id.get()),
+        }))
     }
 
     /// One of the caller's reservations

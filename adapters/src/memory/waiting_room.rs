@@ -159,6 +159,8 @@ struct Room {
     seen: HashMap<QueueToken, Timestamp>,
     /// Places that ended unused (see `RoomStats::lapsed`).
     lapsed: i64,
+    /// Places admitted so far (`RoomStats::admitted`).
+    admitted: i64,
 }
 
 impl Room {
@@ -251,6 +253,7 @@ impl Room {
             self.lapses
                 .insert((Self::lapse_at(slot, settings), token.clone()));
             self.active.insert(token, slot);
+            self.admitted += 1;
         }
         // Tokens go only to those admitted; a skipped place spends none.
         self.bucket = Some(AdmissionBucket {
@@ -563,6 +566,7 @@ impl WaitingRoom for MemoryWaitingRoom {
                     .and_then(|token| room.joined.get(token))
                     .map_or(0, |joined| (now.millis() - joined.millis()).max(0)),
                 active: room.active.len() as i64,
+                admitted: room.admitted,
                 policy: room.policy(settings),
                 stock: room.stock(now),
             }

@@ -106,7 +106,7 @@ end
 -- Before the opening nobody is admitted and the bucket is not touched, so
 -- admission starts at the opening with a full second's worth.
 local function admit(now)
-  local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused', 'milli', 'ts', 'opens', 'preq')
+  local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused', 'milli', 'ts', 'opens', 'preq', 'admitted')
   local capacity, rate = tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate
   local opens, pre = opening_of(p[6], p[7])
   if now < opens then return capacity, rate, p[3] == '1' and 1 or 0, opens, pre end
@@ -151,8 +151,10 @@ local function admit(now)
     if skipped > 0 then redis.call('HINCRBY', r.policy, 'lapsed', skipped) end
     -- Refill is linear and capped, so an unwritten bucket recomputes to the
     -- same value later: write it only when tokens were spent.
+    -- `admitted` counts every admission for the operator's console.
     if admitted > 0 then
-      redis.call('HSET', r.policy, 'milli', milli - admitted * 1000, 'ts', now)
+      redis.call('HSET', r.policy, 'milli', milli - admitted * 1000, 'ts', now,
+        'admitted', (tonumber(p[8]) or 0) + admitted)
     end
   end
   return capacity, rate, 0, opens, pre

@@ -1,15 +1,16 @@
 -- Answers {waiting, active, capacity, rate, paused, total, sold, held,
 -- opens, pre-queue start, lapsed, how long the head of the line has waited
--- (ms; 0 when nobody waits)}.
+-- (ms; 0 when nobody waits), admitted (every admission so far)}.
 local now = now_ms()
 local capacity, rate, paused, opens, pre = admit(now)
 local active, waiting = counts(now)
 local total, sold, held = stock(now)
-local lapsed = tonumber(redis.call('HGET', r.policy, 'lapsed')) or 0
+local counters = redis.call('HMGET', r.policy, 'lapsed', 'admitted')
+local lapsed, admitted = tonumber(counters[1]) or 0, tonumber(counters[2]) or 0
 local oldest = 0
 local head = redis.call('ZRANGE', r.wait, 0, 0)
 if head[1] then
   local joined = tonumber(redis.call('HGET', r.joined, head[1]))
   if joined then oldest = math.max(now - joined, 0) end
 end
-return {waiting, active, capacity, rate, paused, total, sold, held, opens, pre, lapsed, oldest}
+return {waiting, active, capacity, rate, paused, total, sold, held, opens, pre, lapsed, oldest, admitted}

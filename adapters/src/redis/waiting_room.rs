@@ -419,8 +419,12 @@ impl WaitingRoom for RedisWaitingRoom {
 
     async fn stats(&self, concert: ConcertId) -> Result<RoomStats, StoreError> {
         let call = self.invocation(&self.stats, concert, "");
-        type Stats = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
-        let (
+        // Thirteen numbers: more than redis-rs decodes into a tuple.
+        let answer: Vec<i64> = call
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(StoreError::new)?;
+        let [
             waiting,
             active,
             capacity,
@@ -433,13 +437,18 @@ impl WaitingRoom for RedisWaitingRoom {
             pre,
             lapsed,
             oldest,
-        ): Stats = call
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(StoreError::new)?;
+            admitted,
+        ] = answer[..]
+        else {
+            return Err(StoreError::new(format!(
+                "stats.lua answered {} numbers, not 13",
+                answer.len()
+            )));
+        };
         Ok(RoomStats {
             waiting,
             active,
+            admitted,
             policy: policy_from(capacity, rate, paused)?,
             stock: stock_from(total, sold, held),
             opening: opening_from(opens, pre)?,

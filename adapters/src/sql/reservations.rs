@@ -5,6 +5,7 @@ use super::{
     Backend, Fail, SqlStore, insert_returning_id, inserted, record_event, retrying, seat_update,
     seat_version_after,
 };
+use crate::events::to_outbox;
 use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::reservations::{HoldRequest, ReservationError, SeatHolds};
@@ -84,6 +85,93 @@ pub(crate) async fn end_live_hold(
 
 impl SqlStore {
     async fn hold_once(
+        &self,
+        request: HoldRequest,
+    ) -> Result<(Reservation, u64), Fail<ReservationError>> {
+        match self.backend {
+            Backend::MySql => self.hold_in_server(request).await,
+            Backend::Sqlite => self.hold_statements(request).await,
+        }
+    }
+
+    /// MySQL: one `CALL` of `frontrow_hold` (migrations/mysql/
+    /// 0006_hold_procedure.sql), the statements of `hold_statements` run
+    /// inside the server.
+    async fn hold_in_server(
+        &self,
+        request: HoldRequest,
+    ) -> Result<(Reservation, u64), Fail<ReservationError>> {
+        let HoldRequest {
+            user,
+            schedule,
+            seat,
+            now,
+            until,
+            limit,
+        } = request;
+        // The event with reservation id 0; the procedure sets the real one
+        // into the payload and after the key's prefix.
+        let event = DomainEvent::ReservationHeld {
+            reservation: ReservationId::from_store(0),
+            user,
+            schedule: schedule.id,
+            seat,
+            hold_expires_at: until,
+        };
+        let key = event.key();
+        let key_prefix = key.strip_suffix('0').unwrap_or(&key).to_owned();
+        let event = to_outbox(&event, now).map_err(sqlx::Error::Io)?;
+        let rows = sqlx::query("CALL frontrow_hold(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(user.get())
+            .bind(schedule.id.get())
+            .bind(seat.get())
+            .bind(schedule.price.get())
+            .bind(now.millis())
+            .bind(until.millis())
+            .bind(i64::from(limit.0))
+            .bind(event.event_id)
+            .bind(event.event_type)
+            .bind(key_prefix)
+            .bind(event.payload)
+            .fetch_all(&self.write)
+            .await?;
+        let row = rows
+            .first()
+            .ok_or_else(|| sqlx::Error::Protocol("frontrow_hold answered no row".into()))?;
+        let outcome: String = row.try_get(0)?;
+        let refusal = match outcome.as_str() {
+            "HELD" => None,
+            "NO_USER" => Some(ReservationError::NotFound),
+            "LIMIT" => Some(ReservationError::SeatLimitReached),
+            "TAKEN" => Some(ReservationError::SeatUnavailable),
+            other => {
+                return Err(Fail::Db(sqlx::Error::Protocol(format!(
+                    "frontrow_hold answered {other}"
+                ))));
+            }
+        };
+        if let Some(refusal) = refusal {
+            return Err(Fail::Rule(refusal));
+        }
+        let id = ReservationId::from_store(row.try_get(1)?);
+        let seat_version = u64::try_from(row.try_get::<i64, _>(2)?)
+            .map_err(|_| sqlx::Error::Protocol("negative seat version".into()))?;
+        let reservation = Reservation {
+            id,
+            user,
+            schedule: schedule.id,
+            seat,
+            price: schedule.price,
+            stored_status: ReservationStatus::Held,
+            hold_expires_at: until,
+        };
+        Ok((reservation, seat_version))
+    }
+
+    /// SQLite (in process): BEGIN, the limit's count, the reservation, the
+    /// seat's claim, the outbox row, COMMIT. Also correct on MySQL, where it
+    /// first takes the user's row lock.
+    async fn hold_statements(
         &self,
         request: HoldRequest,
     ) -> Result<(Reservation, u64), Fail<ReservationError>> {
@@ -289,6 +377,30 @@ impl SeatHolds for SqlStore {
         let mut conn = self.read.acquire().await.map_err(StoreError::new)?;
         load_reservation(&mut conn, user, id)
             .await
+            .map_err(StoreError::new)
+    }
+
+    async fn list(
+        &self,
+        user: UserId,
+        after: Option<ReservationId>,
+        limit: u32,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        // The user's rows are found through `reservations_by_user` (whose
+        // entries carry the primary key); one user has few reservations,
+        // so ordering them by id costs little. `after` is exclusive, and
+        // ids only grow, so a page never repeats or skips a row.
+        let query = sqlx::query(
+            "SELECT id, user_id, schedule_id, seat_number, price, status, hold_expires_at_ms \
+             FROM reservations WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(user.get())
+        .bind(after.map_or(i64::MAX, |id| id.get()))
+        .bind(i64::from(limit));
+        let rows = query.fetch_all(&self.read).await.map_err(StoreError::new)?;
+        rows.iter()
+            .map(reservation_from)
+            .collect::<Result<_, _>>()
             .map_err(StoreError::new)
     }
 
