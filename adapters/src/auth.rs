@@ -25,6 +25,10 @@ struct Claims {
     exp: i64,
 }
 
+/// The built-in `AccessTokens`: HS256 JWTs with `sub` (the user id), `iat`
+/// and `exp`, signed with one shared secret. Every instance must share the
+/// secret; `verify` accepts only tokens with exactly this issuer's header,
+/// so `alg: none` and algorithm confusion are refused by construction.
 pub struct Hs256Tokens {
     key: Hmac<Sha256>,
     ttl_seconds: i64,
@@ -34,6 +38,20 @@ pub struct Hs256Tokens {
 }
 
 impl Hs256Tokens {
+    /// Tokens signed with `secret` (any length; use at least 32 random
+    /// bytes) that expire `ttl_seconds` after issue.
+    ///
+    /// ```
+    /// use frontrow_adapters::auth::Hs256Tokens;
+    /// use frontrow_application::users::AccessTokens;
+    /// use frontrow_domain::UserId;
+    ///
+    /// let tokens = Hs256Tokens::new(b"a secret every instance shares", 86_400);
+    /// let ada = UserId::from_store(7);
+    /// let token = tokens.issue(ada);
+    /// assert_eq!(tokens.verify(&token), Some(ada));
+    /// assert_eq!(Hs256Tokens::new(b"another secret", 86_400).verify(&token), None);
+    /// ```
     pub fn new(secret: &[u8], ttl_seconds: i64) -> Self {
         // HMAC accepts keys of any length, so this cannot fail.
         let key = <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!());
@@ -139,6 +157,23 @@ pub fn derive_key(secret: &str, label: &str) -> String {
 const QUEUE_MAC_BYTES: usize = 16;
 
 impl HmacQueueSeal {
+    /// Seals under `current` and also opens tokens sealed under `previous`
+    /// (during a key rotation). Every instance must share the keys.
+    ///
+    /// ```
+    /// use frontrow_adapters::auth::HmacQueueSeal;
+    /// use frontrow_application::queue::QueueTokenSeal;
+    /// use frontrow_application::StoreError;
+    /// use frontrow_domain::{ConcertId, Timestamp, UserId};
+    ///
+    /// let old = HmacQueueSeal::new(b"last month's key", None);
+    /// let token = old.issue(ConcertId::from_store(1), UserId::from_store(7), Timestamp(0))?;
+    ///
+    /// let rotated = HmacQueueSeal::new(b"this month's key", Some(b"last month's key"));
+    /// assert_eq!(rotated.open(&token).map(|c| c.user), Some(UserId::from_store(7)));
+    /// assert_eq!(HmacQueueSeal::new(b"this month's key", None).open(&token), None);
+    /// # Ok::<(), StoreError>(())
+    /// ```
     pub fn new(current: &[u8], previous: Option<&[u8]>) -> Self {
         // HMAC accepts keys of any length, so this cannot fail.
         let key = |secret: &[u8]| {

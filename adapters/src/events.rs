@@ -5,13 +5,19 @@ use frontrow_domain::Timestamp;
 use frontrow_domain::events::DomainEvent;
 use serde_json::{Value, json};
 
+/// The envelope's `version`; bumped only by a change consumers must
+/// handle (see docs/events.md).
 pub const SCHEMA_VERSION: i64 = 1;
 
 /// One outbox row's contents.
 pub struct OutboxEvent {
+    /// 32 random hex characters: consumers deduplicate by it.
     pub event_id: String,
+    /// The event's type, e.g. `payment.completed`.
     pub event_type: &'static str,
+    /// The partition key (`reservation-<id>` or `user-<id>`).
     pub key: String,
+    /// The JSON envelope.
     pub payload: String,
 }
 

@@ -26,6 +26,11 @@ use std::time::Duration;
 /// Partitions of a topic this service creates.
 const PARTITIONS: i32 = 6;
 
+/// The production `EventSink`: an idempotent Kafka producer (`acks=all`)
+/// that sends each batch keyed by the event's key, so one reservation's
+/// events keep their order in one partition. It creates the topic (6
+/// partitions) if missing, and a batch fails as a whole within 15 s when
+/// the brokers do not confirm it; the relay then sends it again.
 pub struct KafkaSink {
     /// Replaced after a failed batch: an idempotent producer that lost its
     /// broker (say, one that restarted empty) can be fenced for good.
@@ -36,6 +41,16 @@ pub struct KafkaSink {
 }
 
 impl KafkaSink {
+    /// A sink to `topic` on the comma-separated bootstrap `brokers`. It does
+    /// not wait for the brokers, so it fails only on an invalid
+    /// configuration; an unreachable broker fails the first batches instead.
+    ///
+    /// ```no_run
+    /// use frontrow_adapters::kafka::KafkaSink;
+    ///
+    /// let sink = KafkaSink::new("kafka-1:9092,kafka-2:9092", "frontrow.events")?;
+    /// # Ok::<(), rdkafka::error::KafkaError>(())
+    /// ```
     pub fn new(brokers: &str, topic: &str) -> Result<Self, rdkafka::error::KafkaError> {
         Ok(Self {
             producer: RwLock::new(Self::producer(brokers)?),

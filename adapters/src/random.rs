@@ -23,10 +23,12 @@ pub fn hex32() -> std::io::Result<String> {
 pub struct Draws(Option<std::sync::Mutex<rand::rngs::StdRng>>);
 
 impl Draws {
+    /// Draws from the OS generator: what production uses.
     pub fn os() -> Self {
         Self(None)
     }
 
+    /// A repeatable sequence from `seed`, for tests of the shuffle.
     pub fn seeded(seed: u64) -> Self {
         use rand::SeedableRng;
         Self(Some(std::sync::Mutex::new(
@@ -34,6 +36,7 @@ impl Draws {
         )))
     }
 
+    /// The next draw, below 2^53; fails only when the OS generator does.
     pub fn next(&self) -> std::io::Result<u64> {
         let raw = match &self.0 {
             None => u64::from_le_bytes(bytes16()?[..8].try_into().map_err(std::io::Error::other)?),

@@ -26,20 +26,153 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use thiserror::Error;
 
+/// Why a catalogue call failed.
 #[derive(Debug, Error)]
 pub enum CatalogueError {
+    /// The operator's concert does not parse; nothing was written.
     #[error(transparent)]
     Invalid(#[from] Rule),
+    /// The operator's scheduled opening does not parse.
     #[error(transparent)]
     InvalidOpening(frontrow_domain::queue::QueueRuleError),
+    /// No such concert (or an id that cannot exist).
     #[error("concert not found")]
     ConcertNotFound,
+    /// No such schedule (or an id that cannot exist).
     #[error("schedule not found")]
     ScheduleNotFound,
+    /// The store failed (a 503), never "not found".
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
+/// Concerts, schedules and seat rows: the system of record's catalogue.
+///
+/// Contract:
+/// - `create_concert` writes the concert, its schedules in the order given
+///   and every seat (AVAILABLE, version 0) in one transaction, and returns
+///   the concert's id and the schedules as created, in that order.
+/// - Reads answer "no such thing" with `false`, `None` or an empty list,
+///   never with an error: `concerts` by id, `schedules` by start time then
+///   id, `seats` by seat number (one per seat, each with its version).
+/// - Seat rows change only through the stores of
+///   [`SeatHolds`](crate::reservations::SeatHolds) and
+///   [`PaymentStore`](crate::payments::PaymentStore), which must bump a
+///   seat's version with every change: a store serving this port serves
+///   those too, on the same rows.
+/// - Every method fails only with [`StoreError`].
+///
+/// The shipped catalogue is `SqlStore` (MySQL, MariaDB, SQLite). In memory:
+///
+/// ```
+/// use async_trait::async_trait;
+/// use frontrow_application::catalogue::Catalogue;
+/// use frontrow_application::seat_changes::StoredSeat;
+/// use frontrow_application::StoreError;
+/// use frontrow_domain::catalogue::{Concert, NewConcert, NewSchedule, Schedule};
+/// use frontrow_domain::queue::SaleOpening;
+/// use frontrow_domain::seat::{SeatNumber, SeatState};
+/// use frontrow_domain::{ConcertId, ScheduleId, Timestamp};
+/// use std::collections::HashMap;
+/// use std::sync::{Mutex, MutexGuard};
+///
+/// #[derive(Default)]
+/// struct Rows {
+///     concerts: Vec<Concert>,
+///     schedules: Vec<Schedule>,
+///     seats: HashMap<ScheduleId, Vec<StoredSeat>>,
+/// }
+///
+/// #[derive(Default)]
+/// struct MemoryCatalogue(Mutex<Rows>);
+///
+/// impl MemoryCatalogue {
+///     fn rows(&self) -> Result<MutexGuard<'_, Rows>, StoreError> {
+///         self.0.lock().map_err(|_| StoreError::new("poisoned"))
+///     }
+/// }
+///
+/// #[async_trait]
+/// impl Catalogue for MemoryCatalogue {
+///     async fn create_concert(
+///         &self,
+///         new: &NewConcert,
+///     ) -> Result<(ConcertId, Vec<Schedule>), StoreError> {
+///         let mut rows = self.rows()?; // the lock is the transaction
+///         let id = ConcertId::from_store(rows.concerts.len() as i64 + 1);
+///         rows.concerts.push(Concert { id, title: new.title.clone(), opening: new.opening });
+///         let mut created = Vec::new();
+///         for s in &new.schedules {
+///             let schedule = Schedule {
+///                 id: ScheduleId::from_store(rows.schedules.len() as i64 + 1),
+///                 concert: id,
+///                 starts_at: s.starts_at,
+///                 seat_count: s.seat_count,
+///                 price: s.price,
+///             };
+///             let free = StoredSeat { state: SeatState::Available, version: 0 };
+///             rows.seats.insert(schedule.id, vec![free; s.seat_count as usize]);
+///             rows.schedules.push(schedule);
+///             created.push(schedule);
+///         }
+///         Ok((id, created))
+///     }
+///
+///     async fn concerts(&self) -> Result<Vec<Concert>, StoreError> {
+///         Ok(self.rows()?.concerts.clone())
+///     }
+///
+///     async fn schedule_opening(
+///         &self,
+///         concert: ConcertId,
+///         opening: Option<SaleOpening>,
+///     ) -> Result<bool, StoreError> {
+///         let mut rows = self.rows()?;
+///         let found = rows.concerts.iter_mut().find(|c| c.id == concert);
+///         Ok(found.map(|c| c.opening = opening).is_some())
+///     }
+///
+///     async fn concert_exists(&self, concert: ConcertId) -> Result<bool, StoreError> {
+///         Ok(self.rows()?.concerts.iter().any(|c| c.id == concert))
+///     }
+///
+///     async fn schedules(&self, concert: ConcertId) -> Result<Vec<Schedule>, StoreError> {
+///         let rows = self.rows()?;
+///         let mut found: Vec<_> =
+///             rows.schedules.iter().filter(|s| s.concert == concert).copied().collect();
+///         found.sort_by_key(|s| (s.starts_at, s.id));
+///         Ok(found)
+///     }
+///
+///     async fn schedule(&self, schedule: ScheduleId) -> Result<Option<Schedule>, StoreError> {
+///         Ok(self.rows()?.schedules.iter().find(|s| s.id == schedule).copied())
+///     }
+///
+///     async fn seats(&self, schedule: ScheduleId) -> Result<Vec<StoredSeat>, StoreError> {
+///         Ok(self.rows()?.seats.get(&schedule).cloned().unwrap_or_default())
+///     }
+///
+///     async fn seat(
+///         &self,
+///         schedule: ScheduleId,
+///         seat: SeatNumber,
+///     ) -> Result<Option<SeatState>, StoreError> {
+///         let rows = self.rows()?;
+///         let seats = rows.seats.get(&schedule);
+///         Ok(seats.and_then(|s| s.get(seat.get() as usize - 1)).map(|s| s.state))
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let catalogue = MemoryCatalogue::default();
+/// let friday = NewSchedule::parse(Timestamp(1_900_000_000_000), 3, 120)?;
+/// let (concert, schedules) = catalogue.create_concert(&NewConcert::parse("Proms", vec![friday])?).await?;
+/// assert_eq!(catalogue.schedules(concert).await?, schedules);
+/// assert_eq!(catalogue.seats(schedules[0].id).await?.len(), 3);
+/// assert!(!catalogue.concert_exists(ConcertId::from_store(99)).await?);
+/// # Ok(()) }
+/// ```
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait Catalogue: Send + Sync {
@@ -48,6 +181,7 @@ pub trait Catalogue: Send + Sync {
         &self,
         concert: &NewConcert,
     ) -> Result<(ConcertId, Vec<Schedule>), StoreError>;
+    /// Every concert, with its scheduled opening, by id.
     async fn concerts(&self) -> Result<Vec<Concert>, StoreError>;
     /// Sets or clears the concert's scheduled opening; false for an unknown
     /// concert.
@@ -56,8 +190,12 @@ pub trait Catalogue: Send + Sync {
         concert: ConcertId,
         opening: Option<SaleOpening>,
     ) -> Result<bool, StoreError>;
+    /// Whether the concert exists (concerts are never deleted).
     async fn concert_exists(&self, concert: ConcertId) -> Result<bool, StoreError>;
+    /// The concert's schedules by start time, then id; empty for an
+    /// unknown concert.
     async fn schedules(&self, concert: ConcertId) -> Result<Vec<Schedule>, StoreError>;
+    /// One schedule; `None` if there is no such schedule.
     async fn schedule(&self, schedule: ScheduleId) -> Result<Option<Schedule>, StoreError>;
     /// Every seat of the schedule, ordered by number, as stored, with its
     /// version.
@@ -73,7 +211,9 @@ pub trait Catalogue: Send + Sync {
 /// One seat's status at a moment (see `seating::SeatMap::statuses`).
 #[derive(Debug, Clone)]
 pub struct SeatView {
+    /// Which seat.
     pub seat: SeatNumber,
+    /// Its status at the snapshot's moment.
     pub status: SeatStatus,
 }
 
@@ -120,6 +260,10 @@ impl VersionReads {
 /// ever an optimisation).
 const MAX_LOST_SEATS: usize = 100_000;
 
+/// Concerts, schedules and live seat maps, with the caches that keep most
+/// reads off the database (see the module doc). One per process: its
+/// caches are what make it cheap, and every use case that reads seats
+/// shares it through an `Arc`.
 pub struct CatalogueService {
     catalogue: Arc<dyn Catalogue>,
     log: Arc<dyn SeatChangeLog>,
@@ -137,6 +281,8 @@ pub struct CatalogueService {
 }
 
 impl CatalogueService {
+    /// The service over the catalogue store, the seat-change log (which
+    /// keeps the cached maps current across instances) and the clock.
     pub fn new(
         catalogue: Arc<dyn Catalogue>,
         log: Arc<dyn SeatChangeLog>,
@@ -188,6 +334,7 @@ impl CatalogueService {
         self.log.open_sale(concert, &ids, total).await
     }
 
+    /// Every concert (not cached: an operator's list).
     pub async fn concerts(&self) -> Result<Vec<Concert>, CatalogueError> {
         Ok(self.catalogue.concerts().await?)
     }
@@ -211,6 +358,8 @@ impl CatalogueService {
             .collect())
     }
 
+    /// Whether the concert exists; a yes is cached for good, since
+    /// concerts are never deleted.
     pub async fn concert_exists(&self, concert: ConcertId) -> Result<bool, StoreError> {
         if self
             .concerts_seen
@@ -441,6 +590,7 @@ impl CatalogueService {
         self.maps.changes_applied()
     }
 
+    /// The clock every seat decision uses.
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }

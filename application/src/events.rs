@@ -17,21 +17,136 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 /// One outbox row, as published.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxRecord {
+    /// The row's id: publication order.
     pub id: i64,
+    /// Unique per event (32 hex characters): what consumers deduplicate by.
     pub event_id: String,
+    /// [`DomainEvent::event_type`](frontrow_domain::events::DomainEvent::event_type),
+    /// e.g. `payment.completed`.
     pub event_type: String,
+    /// [`DomainEvent::key`](frontrow_domain::events::DomainEvent::key): the
+    /// partition key that keeps one reservation's events in order.
     pub key: String,
     /// The versioned JSON envelope (see docs/events.md).
     pub payload: String,
+    /// When the change committed.
     pub occurred_at: Timestamp,
 }
 
+/// How far publication is behind, for `/metrics` and alerts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Backlog {
+    /// Rows not yet published.
     pub unpublished: i64,
+    /// When the oldest of them occurred (`None`: nothing pending).
     pub oldest_unpublished_at: Option<Timestamp>,
 }
 
+/// The outbox table, as the relay sees it. Rows are written by the stores'
+/// own transactions (each with the change it describes), never through
+/// this port.
+///
+/// Contract:
+/// - `lease` takes or renews the one relay lease, atomically: it succeeds
+///   (true) when the lease is free, lapsed (`until <= now`), or already
+///   `holder`'s, and sets it to `holder` until `until`; it is false while
+///   another holder's lease runs. One relay at a time keeps each key's
+///   events in order.
+/// - `pending` returns at most `limit` unpublished rows, oldest id first.
+/// - `mark_published` marks exactly those ids; marking one twice is
+///   harmless. `purge_published` deletes only published rows.
+/// - Every method fails only with [`StoreError`].
+///
+/// In memory (the shipped one is `SqlStore`, on the `outbox` and
+/// `relay_lease` tables):
+///
+/// ```
+/// use async_trait::async_trait;
+/// use frontrow_application::events::{Backlog, EventRelay, EventSink, Outbox, OutboxRecord};
+/// use frontrow_application::{Clock, StoreError};
+/// use frontrow_domain::Timestamp;
+/// use std::sync::{Arc, Mutex};
+/// # struct Discard;
+/// # #[async_trait]
+/// # impl EventSink for Discard {
+/// #     async fn publish(&self, _: &[OutboxRecord]) -> Result<(), StoreError> { Ok(()) }
+/// # }
+/// # struct At(i64);
+/// # impl Clock for At { fn now(&self) -> Timestamp { Timestamp(self.0) } }
+///
+/// #[derive(Default)]
+/// struct Rows {
+///     rows: Vec<(OutboxRecord, Option<Timestamp>)>, // each with when it was published
+///     lease: Option<(String, Timestamp)>,
+/// }
+///
+/// #[derive(Default)]
+/// struct MemoryOutbox(Mutex<Rows>);
+///
+/// #[async_trait]
+/// impl Outbox for MemoryOutbox {
+///     async fn lease(&self, holder: &str, now: Timestamp, until: Timestamp) -> Result<bool, StoreError> {
+///         let mut rows = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         let free = match &rows.lease {
+///             Some((other, running)) => other == holder || *running <= now,
+///             None => true,
+///         };
+///         if free {
+///             rows.lease = Some((holder.to_owned(), until));
+///         }
+///         Ok(free)
+///     }
+///
+///     async fn pending(&self, limit: u32) -> Result<Vec<OutboxRecord>, StoreError> {
+///         let rows = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         let unpublished = rows.rows.iter().filter(|(_, at)| at.is_none());
+///         Ok(unpublished.take(limit as usize).map(|(r, _)| r.clone()).collect())
+///     }
+///
+///     async fn mark_published(&self, ids: &[i64], at: Timestamp) -> Result<(), StoreError> {
+///         let mut rows = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         for (row, published) in rows.rows.iter_mut().filter(|(r, _)| ids.contains(&r.id)) {
+///             *published = Some(at);
+///         }
+///         Ok(())
+///     }
+///
+///     async fn purge_published(&self, before: Timestamp) -> Result<u64, StoreError> {
+///         let mut rows = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         let count = rows.rows.len();
+///         rows.rows.retain(|(_, at)| at.is_none_or(|at| at >= before));
+///         Ok((count - rows.rows.len()) as u64)
+///     }
+///
+///     async fn backlog(&self) -> Result<Backlog, StoreError> {
+///         let rows = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         let mut unpublished = rows.rows.iter().filter(|(_, at)| at.is_none());
+///         let oldest_unpublished_at = unpublished.clone().next().map(|(r, _)| r.occurred_at);
+///         Ok(Backlog { unpublished: unpublished.count() as i64, oldest_unpublished_at })
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), StoreError> {
+/// let outbox = Arc::new(MemoryOutbox::default());
+/// let record = |id: i64| OutboxRecord {
+///     id,
+///     event_id: format!("{id:032x}"),
+///     event_type: "points.charged".into(),
+///     key: "user-1".into(),
+///     payload: "{}".into(),
+///     occurred_at: Timestamp(0),
+/// };
+/// outbox.0.lock().map_err(|_| StoreError::new("poisoned"))?.rows =
+///     vec![(record(1), None), (record(2), None)];
+///
+/// let relay = EventRelay::new(outbox.clone(), Arc::new(Discard), Arc::new(At(1_000)), "me".into());
+/// assert_eq!(relay.relay_once().await?, 2);
+/// assert_eq!(relay.backlog().await?.unpublished, 0);
+/// // Another relay must wait for this one's lease to lapse.
+/// assert!(!outbox.lease("other", Timestamp(1_000), Timestamp(31_000)).await?);
+/// # Ok(()) }
+/// ```
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait Outbox: Send + Sync {
@@ -45,12 +160,87 @@ pub trait Outbox: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// The oldest unpublished rows, in id order.
     async fn pending(&self, limit: u32) -> Result<Vec<OutboxRecord>, StoreError>;
+    /// Marks the rows published at `at`, after their sink confirmed them.
     async fn mark_published(&self, ids: &[i64], at: Timestamp) -> Result<(), StoreError>;
     /// Deletes rows published before `before`; returns how many.
     async fn purge_published(&self, before: Timestamp) -> Result<u64, StoreError>;
+    /// How much is waiting to be published.
     async fn backlog(&self) -> Result<Backlog, StoreError>;
 }
 
+/// Where published events go: `KafkaSink` and `InProcessBus` in
+/// frontrow-adapters, or your own (see `adapters/examples/json_lines_sink.rs`).
+///
+/// Contract: `publish` returns `Ok` only once every record of the batch is
+/// durably accepted, in batch order per key; otherwise it fails as a
+/// whole with [`StoreError`], and the relay sends the same batch again
+/// later. Delivery is therefore at least once: a sink may see a record
+/// twice (after a crash or a partial failure), and consumers drop
+/// repeats by `event_id`.
+///
+/// A sink that hands events to a channel, and the relay re-sending a batch
+/// the sink refused:
+///
+/// ```
+/// use async_trait::async_trait;
+/// use frontrow_application::events::{EventRelay, EventSink, OutboxRecord};
+/// use frontrow_application::StoreError;
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::sync::{mpsc, Arc, Mutex};
+/// # use frontrow_application::events::{Backlog, Outbox};
+/// # use frontrow_application::Clock;
+/// # use frontrow_domain::Timestamp;
+/// # struct OneRow(Mutex<bool>);
+/// # #[async_trait]
+/// # impl Outbox for OneRow {
+/// #     async fn lease(&self, _: &str, _: Timestamp, _: Timestamp) -> Result<bool, StoreError> { Ok(true) }
+/// #     async fn pending(&self, _: u32) -> Result<Vec<OutboxRecord>, StoreError> {
+/// #         let published = *self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+/// #         Ok(if published { vec![] } else { vec![OutboxRecord {
+/// #             id: 1, event_id: "0".repeat(32), event_type: "points.charged".into(),
+/// #             key: "user-1".into(), payload: "{}".into(), occurred_at: Timestamp(0) }] })
+/// #     }
+/// #     async fn mark_published(&self, _: &[i64], _: Timestamp) -> Result<(), StoreError> {
+/// #         *self.0.lock().map_err(|_| StoreError::new("poisoned"))? = true; Ok(())
+/// #     }
+/// #     async fn purge_published(&self, _: Timestamp) -> Result<u64, StoreError> { Ok(0) }
+/// #     async fn backlog(&self) -> Result<Backlog, StoreError> { Ok(Backlog::default()) }
+/// # }
+/// # struct At(i64);
+/// # impl Clock for At { fn now(&self) -> Timestamp { Timestamp(self.0) } }
+///
+/// struct Channel {
+///     events: Mutex<mpsc::Sender<String>>,
+///     down: AtomicBool, // a broker outage, for the example
+/// }
+///
+/// #[async_trait]
+/// impl EventSink for Channel {
+///     async fn publish(&self, batch: &[OutboxRecord]) -> Result<(), StoreError> {
+///         if self.down.load(Ordering::SeqCst) {
+///             return Err(StoreError::new("broker unreachable"));
+///         }
+///         let events = self.events.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         for record in batch {
+///             events.send(record.payload.clone()).map_err(StoreError::new)?;
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), StoreError> {
+/// let (events, received) = mpsc::channel();
+/// let sink = Arc::new(Channel { events: Mutex::new(events), down: AtomicBool::new(true) });
+/// let outbox = Arc::new(OneRow(Mutex::new(false)));
+/// let relay = EventRelay::new(outbox, sink.clone(), Arc::new(At(1_000)), "me".into());
+///
+/// assert!(relay.relay_once().await.is_err(), "nothing is marked published");
+/// sink.down.store(false, Ordering::SeqCst);
+/// assert_eq!(relay.relay_once().await?, 1, "the same event, sent again");
+/// assert_eq!(received.try_iter().count(), 1);
+/// # Ok(()) }
+/// ```
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait EventSink: Send + Sync {
@@ -61,12 +251,20 @@ pub trait EventSink: Send + Sync {
 /// What operators watch (exposed at /metrics).
 #[derive(Debug, Default)]
 pub struct RelayStats {
+    /// Events the sink confirmed since start.
     pub published_total: AtomicU64,
+    /// Batches the sink refused since start.
     pub failures_total: AtomicU64,
     /// occurred -> published, in ms, of the newest event of the last batch.
     pub last_lag_ms: AtomicI64,
 }
 
+/// Moves outbox rows to the sink, one batch per call; the caller runs it
+/// in a loop (the service does: at once after a full batch, every 100 ms
+/// when idle, with backoff while the sink fails). Any number of relays may run, on any number of
+/// instances: only the one holding the lease publishes.
+///
+/// See [`Outbox`] and [`EventSink`] for examples.
 pub struct EventRelay {
     outbox: Arc<dyn Outbox>,
     sink: Arc<dyn EventSink>,
@@ -76,10 +274,14 @@ pub struct EventRelay {
     lease_ms: i64,
     /// Until when this relay holds the lease, as far as it knows.
     held_until: AtomicI64,
+    /// What it did so far, for `/metrics`.
     pub stats: RelayStats,
 }
 
 impl EventRelay {
+    /// A relay publishing `outbox` to `sink` in batches of 500, under a
+    /// 30-second lease. `holder` names this relay in the lease: unique per
+    /// process (the service uses random hex).
     pub fn new(
         outbox: Arc<dyn Outbox>,
         sink: Arc<dyn EventSink>,
@@ -138,19 +340,24 @@ impl EventRelay {
         Ok(batch.len())
     }
 
+    /// Deletes published rows older than `retention_ms`; returns how many.
     pub async fn purge(&self, retention_ms: i64) -> Result<u64, StoreError> {
         let before = Timestamp(self.clock.now().millis() - retention_ms);
         self.outbox.purge_published(before).await
     }
 
+    /// How far publication is behind.
     pub async fn backlog(&self) -> Result<Backlog, StoreError> {
         self.outbox.backlog().await
     }
 
+    /// The relay's clock, for a caller computing lag.
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }
 
+    /// The most rows one `relay_once` publishes; a caller that got a full
+    /// batch may call again at once.
     pub fn batch_size(&self) -> usize {
         self.batch as usize
     }

@@ -19,16 +19,23 @@ use frontrow_domain::{PaymentId, ReservationId, Timestamp, UserId};
 use std::sync::Arc;
 use thiserror::Error;
 
+/// Why a payment failed. Nothing was charged in any of these cases.
 #[derive(Debug, Error)]
 pub enum PaymentError {
+    /// No such reservation of this user's.
     #[error("reservation not found")]
     ReservationNotFound,
+    /// The balance is below the reservation's price.
     #[error("not enough points")]
     InsufficientPoints,
+    /// The reservation is not a live hold: lapsed, cancelled, or (from a
+    /// store) already paid.
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    /// The queue gate refused (and no earlier payment was found).
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// A store failed (a 503).
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -44,15 +51,130 @@ impl From<ReservationError> for PaymentError {
     }
 }
 
+/// A completed payment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Receipt {
+    /// The payment, one per reservation.
     pub payment: PaymentId,
+    /// What was paid for, now CONFIRMED.
     pub reservation: ReservationId,
+    /// The points taken: the reservation's price.
     pub amount: Points,
     /// The payer's balance right after this payment.
     pub balance: Points,
 }
 
+/// Payments: where a hold becomes a sold seat.
+///
+/// Contract:
+/// - `pay` is one transaction that decides on the *stored* rows (the
+///   `reservation` passed in was read earlier and may be stale): the
+///   user's reservation is HELD and its deadline is after `now`, the seat
+///   is held by it, and the balance covers the price. Then the balance
+///   drops by the price, the payment row (at most one per reservation,
+///   enforced by the store), the CONFIRMED reservation, the SOLD seat
+///   (with a new version), a `PAYMENT` ledger entry and the
+///   `payment.completed` event are written together.
+/// - Refusals: [`PaymentError::ReservationNotFound`] (not the user's),
+///   [`PaymentError::Transition`] (lapsed, cancelled, or
+///   `AlreadyConfirmed` for a reservation paid already, also by a
+///   concurrent call), [`PaymentError::InsufficientPoints`]. Store
+///   failures are [`PaymentError::Store`] or [`StoreError`].
+/// - `receipt` is the payment of the user's reservation, or `None`.
+///
+/// The shipped store is `SqlStore`. In memory, every check is a domain
+/// move and nothing is written until all of them passed:
+///
+/// ```
+/// use async_trait::async_trait;
+/// use frontrow_application::payments::{PaymentError, PaymentStore, Receipt};
+/// use frontrow_application::StoreError;
+/// use frontrow_domain::points::{PointBalance, Points};
+/// use frontrow_domain::reservation::{Reservation, ReservationStatus, TransitionError};
+/// use frontrow_domain::seat::{SeatNumber, SeatState};
+/// use frontrow_domain::{PaymentId, ReservationId, ScheduleId, Timestamp, UserId};
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+///
+/// #[derive(Default)]
+/// struct Rows {
+///     reservations: HashMap<ReservationId, Reservation>,
+///     seats: HashMap<(ScheduleId, SeatNumber), (SeatState, u64)>,
+///     balances: HashMap<UserId, PointBalance>,
+///     receipts: HashMap<ReservationId, Receipt>,
+/// }
+///
+/// #[derive(Default)]
+/// struct MemoryPayments(Mutex<Rows>);
+///
+/// #[async_trait]
+/// impl PaymentStore for MemoryPayments {
+///     async fn pay(
+///         &self,
+///         user: UserId,
+///         reservation: &Reservation,
+///         now: Timestamp,
+///     ) -> Result<(Receipt, u64), PaymentError> {
+///         let mut rows = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         let stored = rows.reservations.get(&reservation.id).filter(|r| r.user == user);
+///         let stored = stored.cloned().ok_or(PaymentError::ReservationNotFound)?;
+///         let confirmed = stored.clone().confirm(now)?; // HoldExpired, AlreadyConfirmed, Cancelled
+///         let key = (stored.schedule, stored.seat);
+///         let (seat, version) = rows.seats.get(&key).copied().ok_or(PaymentError::ReservationNotFound)?;
+///         let sold = seat.sell(stored.id, now).map_err(|_| TransitionError::HoldExpired)?;
+///         let balance = rows.balances.get(&user).copied().unwrap_or(PointBalance::new(Points::ZERO));
+///         let balance = balance.spend(stored.price).map_err(|_| PaymentError::InsufficientPoints)?;
+///         let receipt = Receipt {
+///             payment: PaymentId::from_store(rows.receipts.len() as i64 + 1),
+///             reservation: stored.id,
+///             amount: stored.price,
+///             balance: balance.points(),
+///         };
+///         rows.reservations.insert(stored.id, confirmed);
+///         rows.seats.insert(key, (sold, version + 1));
+///         rows.balances.insert(user, balance);
+///         rows.receipts.insert(stored.id, receipt);
+///         Ok((receipt, version + 1))
+///     }
+///
+///     async fn receipt(&self, user: UserId, id: ReservationId) -> Result<Option<Receipt>, StoreError> {
+///         let rows = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         let theirs = rows.reservations.get(&id).is_some_and(|r| r.user == user);
+///         Ok(rows.receipts.get(&id).filter(|_| theirs).copied())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (ada, now) = (UserId::from_store(1), Timestamp(1_000));
+/// let held = Reservation {
+///     id: ReservationId::from_store(1),
+///     user: ada,
+///     schedule: ScheduleId::from_store(1),
+///     seat: SeatNumber::from_store(7),
+///     price: Points::new(120).ok_or("negative")?,
+///     stored_status: ReservationStatus::Held,
+///     hold_expires_at: now.plus_seconds(300),
+/// };
+/// let payments = MemoryPayments::default();
+/// {
+///     let mut rows = payments.0.lock().map_err(|_| "poisoned")?;
+///     rows.reservations.insert(held.id, held.clone());
+///     let hold = SeatState::Held { reservation: held.id, until: held.hold_expires_at };
+///     rows.seats.insert((held.schedule, held.seat), (hold, 1));
+///     rows.balances.insert(ada, PointBalance::new(Points::new(100).ok_or("negative")?));
+/// }
+/// assert!(matches!(payments.pay(ada, &held, now).await, Err(PaymentError::InsufficientPoints)));
+///
+/// payments.0.lock().map_err(|_| "poisoned")?
+///     .balances.insert(ada, PointBalance::new(Points::new(200).ok_or("negative")?));
+/// let (receipt, seat_version) = payments.pay(ada, &held, now).await?;
+/// assert_eq!((receipt.balance.get(), seat_version), (80, 2));
+/// let again = payments.pay(ada, &held, now).await;
+/// assert!(matches!(again, Err(PaymentError::Transition(TransitionError::AlreadyConfirmed))));
+/// assert_eq!(payments.receipt(ada, held.id).await?, Some(receipt));
+/// # Ok(()) }
+/// ```
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait PaymentStore: Send + Sync {
@@ -65,6 +187,7 @@ pub trait PaymentStore: Send + Sync {
         reservation: &Reservation,
         now: Timestamp,
     ) -> Result<(Receipt, u64), PaymentError>;
+    /// The payment of the user's reservation, if it was paid.
     async fn receipt(
         &self,
         user: UserId,
@@ -72,6 +195,7 @@ pub trait PaymentStore: Send + Sync {
     ) -> Result<Option<Receipt>, StoreError>;
 }
 
+/// Payment, behind the queue gate.
 pub struct PaymentService {
     payments: Arc<dyn PaymentStore>,
     reservations: Arc<crate::reservations::ReservationService>,
@@ -80,6 +204,9 @@ pub struct PaymentService {
 }
 
 impl PaymentService {
+    /// The service over the payment store, with the reservations (to find
+    /// the hold), the catalogue (its schedule and seat maps) and the queue
+    /// gate.
     pub fn new(
         payments: Arc<dyn PaymentStore>,
         reservations: Arc<crate::reservations::ReservationService>,
@@ -95,6 +222,12 @@ impl PaymentService {
     }
 
     /// Pays for a reservation; the bool is true when this call made the payment.
+    ///
+    /// The caller's queue token must be ACTIVE for the concert. A retry
+    /// after a payment went through (its token now spent, or a concurrent
+    /// call that won) gets the first receipt and `false`, never a second
+    /// charge. On success the sale is logged for every instance and the
+    /// caller's place in the queue ends, which admits the next buyer.
     #[tracing::instrument(skip(self, token), fields(user = %user))]
     pub async fn pay(
         &self,

@@ -24,28 +24,43 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use thiserror::Error;
 
+/// Why a queue call, or the gate in front of a seat call, refused.
 #[derive(Debug, Error)]
 pub enum QueueError {
+    /// The call needs a queue token and came without one.
     #[error("a queue token is required (X-Queue-Token)")]
     MissingToken,
+    /// Malformed, forged, altered, or unknown to the room.
     #[error("unknown queue token")]
     UnknownToken,
+    /// A genuine token of another user.
     #[error("this queue token belongs to someone else")]
     NotYourToken,
+    /// A token for another concert's room.
     #[error("this queue token is for another concert")]
     WrongConcert,
+    /// Still waiting (or pre-queued): not admitted yet.
     #[error("your place in the queue is not active yet")]
     NotActive,
+    /// The place ended (paid, left, lapsed): join again.
     #[error("this queue token has expired; join the queue again")]
     Expired,
+    /// Every seat of the concert is sold; the room is closed.
     #[error("every seat of this concert is sold")]
     SoldOut,
+    /// A scheduled sale before its pre-queue: no place was made.
     #[error("this sale's waiting room has not opened yet")]
-    SaleNotOpen { opens_at: Timestamp },
+    SaleNotOpen {
+        /// When the sale opens (the pre-queue starts earlier).
+        opens_at: Timestamp,
+    },
+    /// No such concert.
     #[error("concert not found")]
     ConcertNotFound,
+    /// An operator's room settings do not parse.
     #[error(transparent)]
     InvalidPolicy(#[from] QueueRuleError),
+    /// A store failed (a 503).
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -53,9 +68,13 @@ pub enum QueueError {
 /// One holder's place, as the room sees it right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Place {
+    /// The place's token, as the seal issued it.
     pub token: QueueToken,
+    /// The concert whose room this is.
     pub concert: ConcertId,
+    /// The holder.
     pub user: UserId,
+    /// Where the place stands now.
     pub status: QueueStatus,
     /// 1 for the first waiting user, 0 unless WAITING.
     pub position: i64,
@@ -66,6 +85,7 @@ pub struct Place {
     pub paused: bool,
     /// Nothing is AVAILABLE now; `held_seats` are held and may return.
     pub sold_out: bool,
+    /// Seats under live holds, which may still return (0 when unknown).
     pub held_seats: i64,
     /// How long the holder should wait before asking again
     /// (`AdmissionPolicy::refresh_seconds`).
@@ -73,6 +93,7 @@ pub struct Place {
     /// In a scheduled sale's pre-queue: when it opens, and the whole seconds
     /// left until then (see `Place::with_opening`).
     pub opens_at: Option<Timestamp>,
+    /// Whole seconds until `opens_at`, rounded up (PRE_QUEUE only).
     pub seconds_until_open: Option<i64>,
 }
 
@@ -156,13 +177,66 @@ impl Place {
 /// store can find the token's room from the token alone) and its holder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueClaims {
+    /// The room the token belongs to.
     pub concert: ConcertId,
+    /// The holder: only they may use it.
     pub user: UserId,
+    /// When it was issued.
     pub issued_at: Timestamp,
 }
 
 /// Issues and checks queue tokens. A forged or altered token is refused
 /// here, before any store is asked; the room still decides the place.
+///
+/// Contract:
+/// - `issue` returns a token no one can guess, valid for
+///   [`QueueToken::parse`] (digits, `a`-`f` and dots, at most
+///   [`MAX_QUEUE_TOKEN_CHARS`](frontrow_domain::queue::MAX_QUEUE_TOKEN_CHARS)),
+///   that `open` maps back to exactly these claims. It fails, with
+///   [`StoreError`], only when its source of randomness does.
+/// - `open` is `Some` only for a token this service issued (under its
+///   current key, or the previous one while keys rotate) and `None` for
+///   anything else. It runs on every queue and seat call before any
+///   store, so it must not block or do IO.
+/// - Every instance of a service must open the tokens any of them issued.
+///
+/// The shipped seal is `HmacQueueSeal` (HMAC-SHA256, keys rotate). A seal
+/// that remembers what it issued works for tests in one process; its
+/// counter is guessable, which the contract forbids in production:
+///
+/// ```
+/// use frontrow_application::queue::{QueueClaims, QueueTokenSeal};
+/// use frontrow_application::StoreError;
+/// use frontrow_domain::queue::QueueToken;
+/// use frontrow_domain::{ConcertId, Timestamp, UserId};
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+///
+/// #[derive(Default)]
+/// struct Registry(Mutex<HashMap<QueueToken, QueueClaims>>);
+///
+/// impl QueueTokenSeal for Registry {
+///     fn issue(&self, concert: ConcertId, user: UserId, now: Timestamp) -> Result<QueueToken, StoreError> {
+///         let mut issued = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         let raw = format!("{concert}.{user}.{}.{:x}", now.millis(), issued.len());
+///         let token = QueueToken::parse(&raw).ok_or_else(|| StoreError::new("not a token"))?;
+///         issued.insert(token.clone(), QueueClaims { concert, user, issued_at: now });
+///         Ok(token)
+///     }
+///
+///     fn open(&self, token: &QueueToken) -> Option<QueueClaims> {
+///         self.0.lock().ok()?.get(token).copied()
+///     }
+/// }
+///
+/// let seal = Registry::default();
+/// let (concert, ada) = (ConcertId::from_store(1), UserId::from_store(7));
+/// let token = seal.issue(concert, ada, Timestamp(1_000))?;
+/// assert_eq!(seal.open(&token).map(|c| (c.concert, c.user)), Some((concert, ada)));
+/// let forged = QueueToken::parse("1.7.1000.1").ok_or_else(|| StoreError::new("syntax"))?;
+/// assert_eq!(seal.open(&forged), None);
+/// # Ok::<(), StoreError>(())
+/// ```
 #[cfg_attr(test, mockall::automock)]
 pub trait QueueTokenSeal: Send + Sync {
     /// A new, unguessable token for this holder's place in this concert's
@@ -211,13 +285,17 @@ impl RoomSettings {
     }
 }
 
+/// A room at a glance, for operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RoomStats {
+    /// Places in line, the pre-queue included.
     pub waiting: i64,
+    /// ACTIVE places.
     pub active: i64,
     /// Places admitted since the room began counting (a counter: a
     /// console derives admissions per minute from two readings).
     pub admitted: i64,
+    /// The policy in force: the operator's, or the instance's default.
     pub policy: AdmissionPolicy,
     /// What is left to sell, if the room was told the concert's seats.
     pub stock: Option<Stock>,
@@ -232,6 +310,120 @@ pub struct RoomStats {
 
 /// Every call first admits whoever the policy lets in, atomically, so that
 /// admission needs no background job and stays correct with many instances.
+///
+/// Contract (both shipped rooms, `RedisWaitingRoom` for many instances and
+/// `MemoryWaitingRoom` for one, pass the same tests of it):
+/// - Each call is atomic, and first admits from the head of the line what
+///   [`AdmissionPolicy::admissions`] allows at the room's clock, with at
+///   least one seat AVAILABLE (the stock learned through
+///   [`SeatChangeLog::append`]), skipping waiting places absent longer
+///   than [`RoomSettings::waiting_idle_ms`].
+/// - A user has at most one live place per room: `join` returns it (with
+///   `false`) rather than make a second. A join to a room whose every seat
+///   is sold makes no place and answers a SOLD_OUT place (and `false`).
+/// - Places are admitted in arrival order (a pre-queue in its secret
+///   random order, ahead of later arrivals); nobody is admitted while the
+///   room is paused, before its opening, or with nothing AVAILABLE.
+/// - An ended place (left, paid, lapsed) reads EXPIRED until the room
+///   forgets it; a token the room never saw is `None`. `leave` and `touch`
+///   of an unknown or ended token do nothing.
+/// - Every method fails only with [`StoreError`].
+///
+/// Implementing a room from scratch means all of that; wrapping a shipped
+/// one is the usual way to add to it. A room that counts new places for a
+/// metric and leaves every decision to the room it wraps:
+///
+/// ```
+/// use async_trait::async_trait;
+/// use frontrow_application::queue::{Place, RoomStats, WaitingRoom};
+/// use frontrow_application::StoreError;
+/// use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening};
+/// use frontrow_domain::{ConcertId, UserId};
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// # use std::collections::HashMap;
+/// # use std::sync::Mutex;
+/// # /// Every join is ACTIVE at once (a test double).
+/// # #[derive(Default)]
+/// # struct NoLine(Mutex<HashMap<QueueToken, Place>>);
+/// # #[async_trait]
+/// # impl WaitingRoom for NoLine {
+/// #     async fn join(&self, concert: ConcertId, user: UserId, fresh: QueueToken) -> Result<(Place, bool), StoreError> {
+/// #         let mut places = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+/// #         let live = places.values().find(|p| p.concert == concert && p.user == user && p.status == QueueStatus::Active);
+/// #         if let Some(place) = live { return Ok((place.clone(), false)); }
+/// #         let place = Place::active(fresh.clone(), concert, user);
+/// #         places.insert(fresh, place.clone());
+/// #         Ok((place, true))
+/// #     }
+/// #     async fn place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError> {
+/// #         Ok(self.0.lock().map_err(|_| StoreError::new("poisoned"))?.get(token).cloned())
+/// #     }
+/// #     async fn active_place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError> {
+/// #         Ok(self.place(token).await?.filter(|p| p.status == QueueStatus::Active))
+/// #     }
+/// #     async fn touch(&self, _: &QueueToken) -> Result<(), StoreError> { Ok(()) }
+/// #     async fn leave(&self, token: &QueueToken) -> Result<(), StoreError> {
+/// #         let mut places = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+/// #         if let Some(place) = places.get_mut(token) { place.status = QueueStatus::Expired; }
+/// #         Ok(())
+/// #     }
+/// #     async fn set_policy(&self, _: ConcertId, _: AdmissionPolicy) -> Result<(), StoreError> { Ok(()) }
+/// #     async fn set_opening(&self, _: ConcertId, _: Option<SaleOpening>) -> Result<(), StoreError> { Ok(()) }
+/// #     async fn stats(&self, _: ConcertId) -> Result<RoomStats, StoreError> { Err(StoreError::new("not kept")) }
+/// # }
+///
+/// struct Counted<R> {
+///     room: R, // MemoryWaitingRoom or RedisWaitingRoom, in practice
+///     new_places: AtomicU64,
+/// }
+///
+/// #[async_trait]
+/// impl<R: WaitingRoom> WaitingRoom for Counted<R> {
+///     async fn join(&self, concert: ConcertId, user: UserId, fresh: QueueToken) -> Result<(Place, bool), StoreError> {
+///         let (place, created) = self.room.join(concert, user, fresh).await?;
+///         if created {
+///             self.new_places.fetch_add(1, Ordering::Relaxed);
+///         }
+///         Ok((place, created))
+///     }
+///     async fn place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError> {
+///         self.room.place(token).await
+///     }
+///     async fn active_place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError> {
+///         self.room.active_place(token).await
+///     }
+///     async fn touch(&self, token: &QueueToken) -> Result<(), StoreError> {
+///         self.room.touch(token).await
+///     }
+///     async fn leave(&self, token: &QueueToken) -> Result<(), StoreError> {
+///         self.room.leave(token).await
+///     }
+///     async fn set_policy(&self, concert: ConcertId, policy: AdmissionPolicy) -> Result<(), StoreError> {
+///         self.room.set_policy(concert, policy).await
+///     }
+///     async fn set_opening(&self, concert: ConcertId, opening: Option<SaleOpening>) -> Result<(), StoreError> {
+///         self.room.set_opening(concert, opening).await
+///     }
+///     async fn stats(&self, concert: ConcertId) -> Result<RoomStats, StoreError> {
+///         self.room.stats(concert).await
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), StoreError> {
+/// let room = Counted { room: NoLine::default(), new_places: AtomicU64::new(0) };
+/// let (concert, ada) = (ConcertId::from_store(1), UserId::from_store(7));
+/// let token = |n: u8| QueueToken::parse(&format!("1.7.0.{n}")).ok_or_else(|| StoreError::new("syntax"));
+///
+/// let (first, created) = room.join(concert, ada, token(1)?).await?;
+/// assert!(created);
+/// let (again, created) = room.join(concert, ada, token(2)?).await?;
+/// assert!(!created && again.token == first.token, "one live place per user");
+/// room.leave(&first.token).await?;
+/// assert_eq!(room.place(&first.token).await?.map(|p| p.status), Some(QueueStatus::Expired));
+/// assert_eq!(room.new_places.load(Ordering::Relaxed), 1);
+/// # Ok(()) }
+/// ```
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait WaitingRoom: Send + Sync {
@@ -260,6 +452,8 @@ pub trait WaitingRoom: Send + Sync {
     async fn touch(&self, token: &QueueToken) -> Result<(), StoreError>;
     /// Ends the place (after payment, or when the user leaves), freeing its slot.
     async fn leave(&self, token: &QueueToken) -> Result<(), StoreError>;
+    /// Replaces the room's policy (creating the room if need be); the
+    /// next call admits under it.
     async fn set_policy(
         &self,
         concert: ConcertId,
@@ -272,12 +466,85 @@ pub trait WaitingRoom: Send + Sync {
         concert: ConcertId,
         opening: Option<SaleOpening>,
     ) -> Result<(), StoreError>;
+    /// The room at a glance (after an admission round, like every call).
     async fn stats(&self, concert: ConcertId) -> Result<RoomStats, StoreError>;
 }
 
 /// What every seat read and hold asks first: the caller's place in line and
 /// the schedule's seat-map version. One port call, so a shared store answers
 /// both in one round trip; these two reads are most of a cached read's cost.
+///
+/// Contract: the answer is what [`WaitingRoom::place`] and
+/// [`SeatChangeLog::version`] would answer, each read after the call began
+/// (a version read earlier could hide a change the caller already saw);
+/// it fails only with [`StoreError`]. `RedisWaitingRoom` answers both in
+/// one script; for a room and a log that live apart, [`SeparateSeatGate`]
+/// asks both at once:
+///
+/// ```
+/// use frontrow_application::queue::{SeatGate, SeparateSeatGate, WaitingRoom};
+/// use frontrow_application::seat_changes::SeatChangeLog;
+/// use frontrow_domain::queue::QueueToken;
+/// use frontrow_domain::ScheduleId;
+/// use std::sync::Arc;
+/// # use async_trait::async_trait;
+/// # use frontrow_application::queue::{Place, RoomStats};
+/// # use frontrow_application::seat_changes::SeatChange;
+/// # use frontrow_application::StoreError;
+/// # use frontrow_domain::queue::{QueueStatus, SaleOpening};
+/// # use frontrow_domain::{ConcertId, UserId};
+/// # use std::collections::HashMap;
+/// # use std::sync::Mutex;
+/// # use frontrow_domain::queue::AdmissionPolicy;
+/// # /// Every join is ACTIVE at once (a test double).
+/// # #[derive(Default)]
+/// # struct NoLine(Mutex<HashMap<QueueToken, Place>>);
+/// # #[async_trait]
+/// # impl WaitingRoom for NoLine {
+/// #     async fn join(&self, concert: ConcertId, user: UserId, fresh: QueueToken) -> Result<(Place, bool), StoreError> {
+/// #         let mut places = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+/// #         let live = places.values().find(|p| p.concert == concert && p.user == user && p.status == QueueStatus::Active);
+/// #         if let Some(place) = live { return Ok((place.clone(), false)); }
+/// #         let place = Place::active(fresh.clone(), concert, user);
+/// #         places.insert(fresh, place.clone());
+/// #         Ok((place, true))
+/// #     }
+/// #     async fn place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError> {
+/// #         Ok(self.0.lock().map_err(|_| StoreError::new("poisoned"))?.get(token).cloned())
+/// #     }
+/// #     async fn active_place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError> {
+/// #         Ok(self.place(token).await?.filter(|p| p.status == QueueStatus::Active))
+/// #     }
+/// #     async fn touch(&self, _: &QueueToken) -> Result<(), StoreError> { Ok(()) }
+/// #     async fn leave(&self, token: &QueueToken) -> Result<(), StoreError> {
+/// #         let mut places = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+/// #         if let Some(place) = places.get_mut(token) { place.status = QueueStatus::Expired; }
+/// #         Ok(())
+/// #     }
+/// #     async fn set_policy(&self, _: ConcertId, _: AdmissionPolicy) -> Result<(), StoreError> { Ok(()) }
+/// #     async fn set_opening(&self, _: ConcertId, _: Option<SaleOpening>) -> Result<(), StoreError> { Ok(()) }
+/// #     async fn stats(&self, _: ConcertId) -> Result<RoomStats, StoreError> { Err(StoreError::new("not kept")) }
+/// # }
+/// # struct Unchanged;
+/// # #[async_trait]
+/// # impl SeatChangeLog for Unchanged {
+/// #     async fn version(&self, _: ScheduleId) -> Result<u64, StoreError> { Ok(0) }
+/// #     async fn append(&self, _: &SeatChange) -> Result<u64, StoreError> { Err(StoreError::new("read-only")) }
+/// #     async fn since(&self, _: ScheduleId, _: u64) -> Result<Option<Vec<(u64, SeatChange)>>, StoreError> { Ok(Some(vec![])) }
+/// #     async fn open_sale(&self, _: ConcertId, _: &[ScheduleId], _: i64) -> Result<(), StoreError> { Ok(()) }
+/// # }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), StoreError> {
+/// let room: Arc<dyn WaitingRoom> = Arc::new(NoLine::default());
+/// let log: Arc<dyn SeatChangeLog> = Arc::new(Unchanged);
+/// let gate = SeparateSeatGate { room, log };
+///
+/// let stranger = QueueToken::parse("1.2.0.3").ok_or_else(|| StoreError::new("syntax"))?;
+/// let (place, version) = gate.place_and_version(&stranger, ScheduleId::from_store(1)).await?;
+/// assert_eq!((place, version), (None, 0), "a token the room never saw has no place");
+/// # Ok(()) }
+/// ```
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait SeatGate: Send + Sync {
@@ -292,7 +559,9 @@ pub trait SeatGate: Send + Sync {
 /// A `SeatGate` over a room and versions that live apart (the in-process
 /// stores): two calls, both local.
 pub struct SeparateSeatGate {
+    /// Answers the place.
     pub room: Arc<dyn WaitingRoom>,
+    /// Answers the version.
     pub log: Arc<dyn SeatChangeLog>,
 }
 
@@ -321,6 +590,9 @@ struct ReadLease {
     until: Timestamp,
 }
 
+/// The waiting-room use cases, and the gate every seat call passes: a
+/// buyer's own genuine token, for the right concert, ACTIVE now. One per
+/// process (it keeps the read leases), shared through an `Arc`.
 pub struct QueueService {
     room: Arc<dyn WaitingRoom>,
     seal: Arc<dyn QueueTokenSeal>,
@@ -330,6 +602,8 @@ pub struct QueueService {
 }
 
 impl QueueService {
+    /// The service over the room, the token seal, the seat gate (usually
+    /// the room itself, or a [`SeparateSeatGate`]) and the catalogue.
     pub fn new(
         room: Arc<dyn WaitingRoom>,
         seal: Arc<dyn QueueTokenSeal>,
@@ -345,6 +619,11 @@ impl QueueService {
         }
     }
 
+    /// The user's place in the concert's room: their live one, or a new one
+    /// at the back under a freshly sealed token (the bool says which).
+    /// [`QueueError::SoldOut`] for a closed room and
+    /// [`QueueError::SaleNotOpen`] before a scheduled sale's pre-queue;
+    /// neither makes a place.
     #[tracing::instrument(skip(self), fields(user = %user))]
     pub async fn join(&self, user: UserId, concert: i64) -> Result<(Place, bool), QueueError> {
         let concert = self.existing_concert(concert).await?;
@@ -495,6 +774,7 @@ impl QueueService {
         }
     }
 
+    /// The caller gives up their own place; its slot goes to the next buyer.
     pub async fn leave(&self, user: UserId, token: Option<&str>) -> Result<(), QueueError> {
         let place = self.status(user, token).await?;
         self.room.leave(&place.token).await?;
@@ -509,6 +789,9 @@ impl QueueService {
         Ok(())
     }
 
+    /// An operator sets the room's capacity, rate and pause
+    /// ([`QueueError::InvalidPolicy`] when out of range); returns the room
+    /// under the new policy.
     pub async fn set_policy(
         &self,
         concert: i64,
@@ -564,6 +847,7 @@ impl QueueService {
         Ok(())
     }
 
+    /// The concert's room at a glance, for operators.
     pub async fn stats(&self, concert: i64) -> Result<RoomStats, QueueError> {
         let concert = self.existing_concert(concert).await?;
         Ok(self.room.stats(concert).await?)

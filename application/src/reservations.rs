@@ -19,24 +19,36 @@ use frontrow_domain::{ReservationId, Timestamp, UserId};
 use std::sync::Arc;
 use thiserror::Error;
 
+/// Why a hold, a cancel or a lookup failed.
 #[derive(Debug, Error)]
 pub enum ReservationError {
+    /// No such schedule.
     #[error("schedule not found")]
     ScheduleNotFound,
+    /// Not a seat number of this schedule.
     #[error("seat number is outside this schedule's seats")]
     SeatOutOfRange,
+    /// Someone holds or owns the seat now.
     #[error("this seat is not available")]
     SeatUnavailable,
+    /// The user's live holds and bought seats on the schedule are at the
+    /// [`SeatLimit`] already.
     #[error("you already hold or own the most seats allowed for this schedule")]
     SeatLimitReached,
+    /// No such reservation of this user's (someone else's reads the same).
     #[error("reservation not found")]
     NotFound,
+    /// `limit` outside 1 to [`MAX_PAGE`], or an `after` that is not a
+    /// reservation id.
     #[error("limit must be 1 to {max} and after a reservation id from a previous page", max = MAX_PAGE)]
     InvalidPage,
+    /// The reservation is not a live hold any more.
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    /// The queue gate refused: no token, not the caller's, not ACTIVE, ...
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// A store failed (a 503).
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -50,16 +62,178 @@ impl From<CatalogueError> for ReservationError {
     }
 }
 
+/// Everything a store needs to decide a hold in one transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HoldRequest {
+    /// Who holds.
     pub user: UserId,
+    /// The performance (its price goes on the reservation).
     pub schedule: Schedule,
+    /// The seat, already checked against the schedule's seat count.
     pub seat: SeatNumber,
+    /// The instant the seat must be free at (a lapsed hold counts as free).
     pub now: Timestamp,
+    /// The new hold's deadline.
     pub until: Timestamp,
+    /// How many seats of the schedule the user may hold or own at once.
     pub limit: SeatLimit,
 }
 
+/// Holds on seats: the only way a seat leaves AVAILABLE.
+///
+/// Contract:
+/// - `hold` is one transaction that decides, in one conditional write, that
+///   the seat is free at `now` (unsold, and not held past `now`); checks
+///   that the user's live holds and bought seats on the schedule are under
+///   `limit`; writes the HELD reservation (at the schedule's price) and its
+///   `reservation.held` event; and bumps the seat's version. Refusals:
+///   [`ReservationError::SeatUnavailable`] (a live hold or a sale has the
+///   seat), [`ReservationError::SeatLimitReached`]. The schedule and seat
+///   number were checked before the call.
+/// - `cancel` is one transaction: the user's live hold becomes CANCELLED,
+///   its seat is free again (with a new version), and its event is
+///   written. [`ReservationError::NotFound`] when it is not the user's;
+///   [`ReservationError::Transition`] when it is no longer HELD at `now`.
+/// - `find` is `None` for a reservation that does not exist or is someone
+///   else's; `list` pages through the user's own, newest (highest id)
+///   first. `expire_due` only writes down what already holds: seats are
+///   free from their deadline whether or not it ran.
+/// - Store failures are [`ReservationError::Store`] or [`StoreError`].
+///
+/// The shipped store is `SqlStore`. In memory, with the domain deciding
+/// every move:
+///
+/// ```
+/// use async_trait::async_trait;
+/// use frontrow_application::reservations::{HoldRequest, ReservationError, SeatHolds};
+/// use frontrow_application::StoreError;
+/// use frontrow_domain::catalogue::Schedule;
+/// use frontrow_domain::points::Points;
+/// use frontrow_domain::reservation::{Reservation, ReservationStatus, SeatLimit};
+/// use frontrow_domain::seat::{SeatNumber, SeatState};
+/// use frontrow_domain::{ConcertId, ReservationId, ScheduleId, Timestamp, UserId};
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+///
+/// #[derive(Default)]
+/// struct Rows {
+///     seats: HashMap<(ScheduleId, SeatNumber), (SeatState, u64)>, // absent: AVAILABLE, version 0
+///     reservations: Vec<Reservation>,
+/// }
+///
+/// #[derive(Default)]
+/// struct MemoryHolds(Mutex<Rows>);
+///
+/// #[async_trait]
+/// impl SeatHolds for MemoryHolds {
+///     async fn hold(&self, r: HoldRequest) -> Result<(Reservation, u64), ReservationError> {
+///         let mut rows = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         let taken = rows.reservations.iter().filter(|x| {
+///             x.user == r.user
+///                 && x.schedule == r.schedule.id
+///                 && matches!(x.status_at(r.now), ReservationStatus::Held | ReservationStatus::Confirmed)
+///         });
+///         if !r.limit.allows_another(taken.count() as u32) {
+///             return Err(ReservationError::SeatLimitReached);
+///         }
+///         let id = ReservationId::from_store(rows.reservations.len() as i64 + 1);
+///         let key = (r.schedule.id, r.seat);
+///         let (seat, version) = rows.seats.get(&key).copied().unwrap_or((SeatState::Available, 0));
+///         let held = seat.hold(id, r.now, r.until)?; // SeatUnavailable, decided by the domain
+///         rows.seats.insert(key, (held, version + 1));
+///         let reservation = Reservation {
+///             id,
+///             user: r.user,
+///             schedule: r.schedule.id,
+///             seat: r.seat,
+///             price: r.schedule.price,
+///             stored_status: ReservationStatus::Held,
+///             hold_expires_at: r.until,
+///         };
+///         rows.reservations.push(reservation.clone());
+///         Ok((reservation, version + 1))
+///     }
+///
+///     async fn cancel(
+///         &self,
+///         user: UserId,
+///         id: ReservationId,
+///         now: Timestamp,
+///     ) -> Result<(Reservation, Option<u64>), ReservationError> {
+///         let mut guard = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         let rows = &mut *guard;
+///         let stored = rows.reservations.iter_mut().find(|x| x.id == id && x.user == user);
+///         let stored = stored.ok_or(ReservationError::NotFound)?;
+///         *stored = stored.clone().cancel(now)?; // HoldExpired, AlreadyConfirmed, Cancelled
+///         let key = (stored.schedule, stored.seat);
+///         let released = match rows.seats.get(&key).copied() {
+///             Some((seat, version)) => seat.release(id, now).ok().map(|free| {
+///                 rows.seats.insert(key, (free, version + 1));
+///                 version + 1
+///             }),
+///             None => None,
+///         };
+///         Ok((stored.clone(), released))
+///     }
+///
+///     async fn find(&self, user: UserId, id: ReservationId) -> Result<Option<Reservation>, StoreError> {
+///         let rows = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         Ok(rows.reservations.iter().find(|x| x.id == id && x.user == user).cloned())
+///     }
+///
+///     async fn list(
+///         &self,
+///         user: UserId,
+///         after: Option<ReservationId>,
+///         limit: u32,
+///     ) -> Result<Vec<Reservation>, StoreError> {
+///         let rows = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         let theirs = rows.reservations.iter().rev().filter(|x| x.user == user);
+///         let older = theirs.filter(|x| after.is_none_or(|after| x.id < after));
+///         Ok(older.take(limit as usize).cloned().collect())
+///     }
+///
+///     async fn expire_due(&self, now: Timestamp, limit: u32) -> Result<u64, StoreError> {
+///         let mut rows = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         let mut expired = 0;
+///         for stored in rows.reservations.iter_mut() {
+///             if let Some(lapsed) = stored.clone().expire(now).filter(|_| expired < u64::from(limit)) {
+///                 *stored = lapsed;
+///                 expired += 1;
+///             }
+///         }
+///         Ok(expired)
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let holds = MemoryHolds::default();
+/// let schedule = Schedule {
+///     id: ScheduleId::from_store(1),
+///     concert: ConcertId::from_store(1),
+///     starts_at: Timestamp(0),
+///     seat_count: 10,
+///     price: Points::new(120).ok_or("negative")?,
+/// };
+/// let now = Timestamp(1_000);
+/// let request = |user: i64| HoldRequest {
+///     user: UserId::from_store(user),
+///     schedule,
+///     seat: SeatNumber::from_store(7),
+///     now,
+///     until: now.plus_seconds(300),
+///     limit: SeatLimit(4),
+/// };
+///
+/// let (ada, version) = holds.hold(request(1)).await?;
+/// assert_eq!(version, 1);
+/// assert!(matches!(holds.hold(request(2)).await, Err(ReservationError::SeatUnavailable)));
+/// let (_, released) = holds.cancel(ada.user, ada.id, now).await?;
+/// assert_eq!(released, Some(2));
+/// assert!(holds.hold(request(2)).await.is_ok(), "a released seat may be held again");
+/// # Ok(()) }
+/// ```
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait SeatHolds: Send + Sync {
@@ -76,6 +250,8 @@ pub trait SeatHolds: Send + Sync {
         reservation: ReservationId,
         now: Timestamp,
     ) -> Result<(Reservation, Option<u64>), ReservationError>;
+    /// The user's reservation, or `None` if it does not exist or is not
+    /// theirs.
     async fn find(
         &self,
         user: UserId,
@@ -94,22 +270,28 @@ pub trait SeatHolds: Send + Sync {
     async fn expire_due(&self, now: Timestamp, limit: u32) -> Result<u64, StoreError>;
 }
 
-/// The most reservations one page lists; also the default.
+/// The most reservations one page lists.
 pub const MAX_PAGE: i64 = 100;
+/// How many a page lists when the caller does not say.
 pub const DEFAULT_PAGE: i64 = 20;
 
 /// One page of a user's reservations, newest first.
 pub struct ReservationPage {
+    /// Each reservation with its schedule.
     pub reservations: Vec<(Reservation, Schedule)>,
     /// Pass as `after` for the next page; `None` on the last page.
     pub next: Option<ReservationId>,
 }
 
+/// The instance's hold rules.
 pub struct HoldSettings {
+    /// How long a hold lasts unpaid (the service's default: 300).
     pub hold_seconds: u64,
+    /// Seats one user may hold or own per schedule (the default: 4).
     pub seats_per_user: SeatLimit,
 }
 
+/// Holds, cancels and the expiry sweep, behind the queue gate.
 pub struct ReservationService {
     holds: Arc<dyn SeatHolds>,
     catalogue: Arc<CatalogueService>,
@@ -118,6 +300,8 @@ pub struct ReservationService {
 }
 
 impl ReservationService {
+    /// The service over the holds store, with the catalogue (schedules and
+    /// seat maps) and the queue gate it consults first.
     pub fn new(
         holds: Arc<dyn SeatHolds>,
         catalogue: Arc<CatalogueService>,
@@ -132,6 +316,14 @@ impl ReservationService {
         }
     }
 
+    /// Holds a seat for the caller. In order: the schedule exists
+    /// ([`ReservationError::ScheduleNotFound`]), the seat is one of its
+    /// ([`ReservationError::SeatOutOfRange`]), the caller's token is their
+    /// own and ACTIVE for the concert ([`ReservationError::Queue`]); a seat
+    /// the current seat map shows taken is refused without a write
+    /// ([`ReservationError::SeatUnavailable`]); then one [`SeatHolds::hold`]
+    /// decides, and the change is logged for every instance before this
+    /// returns.
     #[tracing::instrument(skip(self, token), fields(user = %user))]
     pub async fn hold(
         &self,
@@ -185,6 +377,8 @@ impl ReservationService {
         }
     }
 
+    /// The caller's reservation; [`ReservationError::NotFound`] for one that
+    /// does not exist or is someone else's.
     pub async fn find(&self, user: UserId, id: i64) -> Result<Reservation, ReservationError> {
         let id = ReservationId::parse(id).ok_or(ReservationError::NotFound)?;
         self.holds
@@ -222,6 +416,9 @@ impl ReservationService {
         Ok(ReservationPage { reservations, next })
     }
 
+    /// The caller lets go of a live hold; the seat is free at once, on
+    /// every instance. Needs no queue token, so a buyer whose place lapsed
+    /// can still release what they hold.
     #[tracing::instrument(skip(self), fields(user = %user))]
     pub async fn cancel(&self, user: UserId, id: i64) -> Result<Reservation, ReservationError> {
         let id = ReservationId::parse(id).ok_or(ReservationError::NotFound)?;
@@ -241,10 +438,14 @@ impl ReservationService {
         Ok(cancelled)
     }
 
+    /// Writes EXPIRED (and the event) for up to `limit` lapsed holds;
+    /// returns how many. The service's sweeper calls it every second.
+    /// Seats do not wait for it: a lapsed hold is free from its deadline.
     pub async fn expire_due(&self, limit: u32) -> Result<u64, StoreError> {
         self.holds.expire_due(self.catalogue.now(), limit).await
     }
 
+    /// The clock holds are decided by.
     pub fn now(&self) -> Timestamp {
         self.catalogue.now()
     }

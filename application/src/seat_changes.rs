@@ -28,8 +28,11 @@ use frontrow_domain::{ConcertId, ScheduleId};
 /// One committed change of one seat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeatChange {
+    /// The schedule's concert, whose room's stock follows the change.
     pub concert: ConcertId,
+    /// The schedule whose log the change goes to.
     pub schedule: ScheduleId,
+    /// The seat that changed.
     pub seat: SeatNumber,
     /// The seat's stored state after the change.
     pub state: SeatState,
@@ -40,7 +43,9 @@ pub struct SeatChange {
 /// A seat row as the database holds it, with its version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoredSeat {
+    /// The seat's state as stored (a lapsed hold is still `Held` here).
     pub state: SeatState,
+    /// Bumped by every UPDATE of the seat row; orders a seat's changes.
     pub version: u64,
 }
 
@@ -58,6 +63,102 @@ pub fn tail_is_complete(after: u64, version: u64, changes: &[(u64, SeatChange)])
 /// reloads the whole map. At 200 changes/s that is 20 s of history.
 pub const LOG_TAIL: u64 = 4_096;
 
+/// The per-schedule log of committed seat changes (see the module doc).
+///
+/// Contract:
+/// - `version` is the number of changes ever appended to the schedule's
+///   log (0: none). It never goes back; a store that lost its counter
+///   restarts above any version an instance may hold (e.g. from the time),
+///   so readers reload rather than trust a reset log.
+/// - `append` gives the change the schedule's next version (previous + 1)
+///   and returns it; callers append only after the change committed. It
+///   also updates the concert's stock in the waiting room, atomically with
+///   the log where the two share a store.
+/// - `since(schedule, after)` returns the changes with versions `after + 1`
+///   to `version`, oldest first, or `None` when the log no longer holds all
+///   of them (it keeps at least the last [`LOG_TAIL`]); a reader then
+///   reloads the map from the database. [`tail_is_complete`] makes the
+///   check.
+/// - `open_sale` is called once per concert, when it is created (and, for
+///   a room that forgets on restart, at start).
+/// - Every method fails only with [`StoreError`].
+///
+/// The shipped logs are `RedisSeatChangeLog` (many instances) and
+/// `MemorySeatChangeLog` (one instance) in frontrow-adapters. One that
+/// keeps the tail in memory and has no room to tell:
+///
+/// ```
+/// use async_trait::async_trait;
+/// use frontrow_application::seat_changes::{tail_is_complete, SeatChange, SeatChangeLog, LOG_TAIL};
+/// use frontrow_application::StoreError;
+/// use frontrow_domain::seat::{SeatNumber, SeatState};
+/// use frontrow_domain::{ConcertId, ReservationId, ScheduleId, Timestamp};
+/// use std::collections::{HashMap, VecDeque};
+/// use std::sync::Mutex;
+///
+/// /// Per schedule: its version and its last `LOG_TAIL` changes.
+/// #[derive(Default)]
+/// struct TailLog(Mutex<HashMap<ScheduleId, (u64, VecDeque<(u64, SeatChange)>)>>);
+///
+/// #[async_trait]
+/// impl SeatChangeLog for TailLog {
+///     async fn version(&self, schedule: ScheduleId) -> Result<u64, StoreError> {
+///         let logs = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         Ok(logs.get(&schedule).map_or(0, |(version, _)| *version))
+///     }
+///
+///     async fn append(&self, change: &SeatChange) -> Result<u64, StoreError> {
+///         let mut logs = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         let (version, tail) = logs.entry(change.schedule).or_default();
+///         *version += 1;
+///         tail.push_back((*version, *change));
+///         if tail.len() as u64 > LOG_TAIL {
+///             tail.pop_front();
+///         }
+///         Ok(*version)
+///     }
+///
+///     async fn since(
+///         &self,
+///         schedule: ScheduleId,
+///         after: u64,
+///     ) -> Result<Option<Vec<(u64, SeatChange)>>, StoreError> {
+///         let logs = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         let (version, newer) = match logs.get(&schedule) {
+///             Some((version, tail)) => {
+///                 (*version, tail.iter().filter(|(v, _)| *v > after).copied().collect())
+///             }
+///             None => (0, Vec::new()),
+///         };
+///         Ok(tail_is_complete(after, version, &newer).then_some(newer))
+///     }
+///
+///     async fn open_sale(&self, _: ConcertId, _: &[ScheduleId], _: i64) -> Result<(), StoreError> {
+///         Ok(()) // no room to tell: it admits as if seats were endless
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), StoreError> {
+/// let log = TailLog::default();
+/// let schedule = ScheduleId::from_store(1);
+/// let held = SeatChange {
+///     concert: ConcertId::from_store(1),
+///     schedule,
+///     seat: SeatNumber::from_store(7),
+///     state: SeatState::Held { reservation: ReservationId::from_store(1), until: Timestamp(60_000) },
+///     seat_version: 1,
+/// };
+/// let released = SeatChange { state: SeatState::Available, seat_version: 2, ..held };
+/// assert_eq!(log.append(&held).await?, 1);
+/// assert_eq!(log.append(&released).await?, 2);
+///
+/// // A reader at version 1 catches up with one change; one at 2 needs none.
+/// assert_eq!(log.since(schedule, 1).await?, Some(vec![(2, released)]));
+/// assert_eq!(log.since(schedule, 2).await?, Some(vec![]));
+/// assert_eq!(log.versions(&[schedule, ScheduleId::from_store(2)]).await?, vec![2, 0]);
+/// # Ok(()) }
+/// ```
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait SeatChangeLog: Send + Sync {

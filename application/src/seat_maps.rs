@@ -37,6 +37,7 @@ pub const SEAT_MAP_MAX_AGE_MS: i64 = 60_000;
 pub struct LiveMap {
     /// The log version every change up to which is applied.
     pub version: u64,
+    /// When the map was last read whole from the database.
     pub loaded_at: Timestamp,
     /// Shared with readers: the same `Arc` means the same snapshot.
     pub seats: Arc<Vec<SeatState>>,
@@ -49,6 +50,8 @@ pub struct LiveMap {
 }
 
 impl LiveMap {
+    /// A map of the seats as read from the database at log version
+    /// `version`.
     pub fn from_stored(stored: &[StoredSeat], version: u64, now: Timestamp) -> Self {
         let mut map = LiveMap {
             version,
@@ -119,6 +122,7 @@ impl LiveMap {
         }
     }
 
+    /// One seat's stored state; `None` for a number past the last seat.
     pub fn seat(&self, seat: SeatNumber) -> Option<SeatState> {
         self.seats.get(seat.get() as usize - 1).copied()
     }
@@ -131,8 +135,11 @@ impl LiveMap {
 /// How a schedule's seats stand at a moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SeatCounts {
+    /// Neither sold nor under a live hold (lapsed holds count here).
     pub available: i64,
+    /// Under a hold that is live at that moment.
     pub held: i64,
+    /// Paid for.
     pub sold: i64,
 }
 
@@ -149,6 +156,7 @@ pub struct SeatMaps {
 }
 
 impl SeatMaps {
+    /// No maps yet: each is read on first use.
     pub fn new(catalogue: Arc<dyn Catalogue>, log: Arc<dyn SeatChangeLog>) -> Self {
         Self {
             catalogue,

@@ -29,30 +29,39 @@ pub const FOLLOW_TICK_MS: u64 = 1_000;
 /// stays present.
 pub const FOLLOW_GATE_MS: u64 = 10_000;
 
+/// Why a seat read failed.
 #[derive(Debug, Error)]
 pub enum SeatingError {
+    /// No such concert or schedule, or the store failed.
     #[error(transparent)]
     Catalogue(#[from] CatalogueError),
+    /// The queue gate refused.
     #[error(transparent)]
     Queue(#[from] QueueError),
 }
 
+/// A schedule with its free seats now.
 pub struct ScheduleView {
+    /// The schedule.
     pub schedule: Schedule,
+    /// Seats neither sold nor under a live hold.
     pub available_seats: i64,
 }
 
 /// A schedule's seats as stored, read at `at`.
 pub struct SeatMap {
+    /// The schedule.
     pub schedule: Schedule,
     /// Shared with the seat-map cache: the same `Arc` means the same snapshot.
     pub seats: Arc<Vec<SeatState>>,
     /// The seat-change log version this map includes.
     pub version: u64,
+    /// The moment the statuses are read at.
     pub at: Timestamp,
 }
 
 impl SeatMap {
+    /// Each seat's status at `at`, by seat number.
     pub fn statuses(&self) -> impl Iterator<Item = SeatView> + '_ {
         self.seats.iter().enumerate().map(|(i, state)| SeatView {
             seat: SeatNumber::from_store(i as i64 + 1),
@@ -86,6 +95,8 @@ impl SeatMap {
 /// The newest map of one followed schedule and when it was read.
 type Followed = Arc<tokio::sync::Mutex<Option<(Timestamp, Arc<LiveMap>)>>>;
 
+/// What an ACTIVE buyer browses: schedules with free-seat counts, and seat
+/// maps, mostly from the live maps without a database read.
 pub struct SeatingService {
     catalogue: Arc<CatalogueService>,
     queue: Arc<QueueService>,
@@ -95,6 +106,7 @@ pub struct SeatingService {
 }
 
 impl SeatingService {
+    /// The service over the catalogue and the queue gate.
     pub fn new(catalogue: Arc<CatalogueService>, queue: Arc<QueueService>) -> Self {
         Self {
             catalogue,
@@ -103,6 +115,8 @@ impl SeatingService {
         }
     }
 
+    /// The concert's schedules with their free seats, for a caller whose
+    /// token is ACTIVE for it (or leased for reads).
     pub async fn schedules(
         &self,
         user: UserId,
@@ -134,6 +148,8 @@ impl SeatingService {
             .collect())
     }
 
+    /// The schedule's seat map as of the version the gate read, for a
+    /// caller whose token is ACTIVE for its concert (or leased for reads).
     pub async fn seats(
         &self,
         user: UserId,

@@ -1,52 +1,93 @@
 //! Concerts, their schedules (dates) and how an operator describes a new one.
+//!
+//! A concert and its schedules never change once created (only a scheduled
+//! sale's opening may move), which is what lets the application cache them
+//! for the life of a process.
+//!
+//! ```
+//! use frontrow_domain::catalogue::{CatalogueError, NewConcert, NewSchedule};
+//! use frontrow_domain::Timestamp;
+//!
+//! let friday = NewSchedule::parse(Timestamp(1_900_000_000_000), 500, 120)?;
+//! let concert = NewConcert::parse("  The Proms  ", vec![friday])?;
+//! assert_eq!(concert.title, "The Proms");
+//! assert_eq!(
+//!     NewSchedule::parse(Timestamp(0), 0, 120),
+//!     Err(CatalogueError::InvalidSeatCount)
+//! );
+//! # Ok::<(), CatalogueError>(())
+//! ```
 
 use crate::points::Points;
 use crate::seat::MAX_SEATS_PER_SCHEDULE;
 use crate::{ConcertId, ScheduleId, Timestamp};
 use thiserror::Error;
 
+/// The longest concert title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
+/// The most schedules (dates) one concert may have.
 pub const MAX_SCHEDULES_PER_CONCERT: usize = 50;
+/// The highest seat price, in points; a free seat (0) is allowed.
 pub const MAX_PRICE: i64 = 1_000_000;
 
+/// Why an operator's description of a concert was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum CatalogueError {
+    /// Blank, invisible or longer than [`MAX_TITLE_CHARS`].
     #[error("title must be 1 to {MAX_TITLE_CHARS} characters and not blank")]
     InvalidTitle,
+    /// No schedules, or more than [`MAX_SCHEDULES_PER_CONCERT`].
     #[error("a concert needs 1 to {MAX_SCHEDULES_PER_CONCERT} schedules")]
     InvalidScheduleCount,
+    /// Fewer than one seat, or more than [`MAX_SEATS_PER_SCHEDULE`].
     #[error("seatCount must be from 1 to {MAX_SEATS_PER_SCHEDULE}")]
     InvalidSeatCount,
+    /// Negative, or above [`MAX_PRICE`].
     #[error("price must be from 0 to {MAX_PRICE}")]
     InvalidPrice,
 }
 
+/// A concert as stored: a title with one or more schedules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Concert {
+    /// Issued by the store.
     pub id: ConcertId,
+    /// As the operator typed it, trimmed.
     pub title: String,
     /// A scheduled sale's opening; `None` for a sale that is open now.
     pub opening: Option<crate::queue::SaleOpening>,
 }
 
+/// One performance of a concert as stored, with its numbered seats
+/// `1..=seat_count`, all at one price. Immutable once created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Schedule {
+    /// Issued by the store.
     pub id: ScheduleId,
+    /// The concert this is a date of.
     pub concert: ConcertId,
+    /// When the performance starts (for display; no rule depends on it).
     pub starts_at: Timestamp,
+    /// How many seats: seat numbers run from 1 to this.
     pub seat_count: i64,
+    /// What every seat costs, in points.
     pub price: Points,
 }
 
 /// A schedule as an operator asks for it; every seat gets the same price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NewSchedule {
+    /// When the performance starts.
     pub starts_at: Timestamp,
+    /// 1 to [`MAX_SEATS_PER_SCHEDULE`].
     pub seat_count: i64,
+    /// 0 to [`MAX_PRICE`].
     pub price: Points,
 }
 
 impl NewSchedule {
+    /// A schedule from an operator's numbers: [`CatalogueError::InvalidSeatCount`]
+    /// or [`CatalogueError::InvalidPrice`] when out of range.
     pub fn parse(
         starts_at: Timestamp,
         seat_count: i64,
@@ -66,14 +107,24 @@ impl NewSchedule {
     }
 }
 
+/// A concert as an operator asks for it, checked and ready for a store to
+/// create in one transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewConcert {
+    /// Trimmed, 1 to [`MAX_TITLE_CHARS`] characters that show.
     pub title: String,
+    /// 1 to [`MAX_SCHEDULES_PER_CONCERT`] dates.
     pub schedules: Vec<NewSchedule>,
+    /// A scheduled sale's opening; `None` (what `parse` sets) opens the
+    /// sale as soon as the concert exists.
     pub opening: Option<crate::queue::SaleOpening>,
 }
 
 impl NewConcert {
+    /// A concert from an operator's title and parsed schedules:
+    /// [`CatalogueError::InvalidTitle`] or
+    /// [`CatalogueError::InvalidScheduleCount`] when they do not fit. Set
+    /// `opening` afterwards for a scheduled sale.
     pub fn parse(title: &str, schedules: Vec<NewSchedule>) -> Result<Self, CatalogueError> {
         let title = crate::text::visible_text(title, MAX_TITLE_CHARS)
             .ok_or(CatalogueError::InvalidTitle)?;

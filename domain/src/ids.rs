@@ -1,5 +1,19 @@
 //! Identifiers. They are positive integers issued by the system of record;
 //! `parse` rejects anything else, so an id below the edge always looked valid.
+//!
+//! Each id is its own type, so a schedule id cannot be passed where a
+//! concert id is expected:
+//!
+//! ```
+//! use frontrow_domain::{ConcertId, ScheduleId};
+//!
+//! assert_eq!(ConcertId::parse(0), None, "ids start at 1");
+//! let concert = ConcertId::parse(42).ok_or("not an id")?;
+//! assert_eq!((concert.get(), concert.to_string()), (42, "42".to_owned()));
+//! // `fn seats(schedule: ScheduleId)` does not accept `concert`.
+//! let _schedule: ScheduleId = ScheduleId::from_store(7);
+//! # Ok::<(), &str>(())
+//! ```
 
 macro_rules! id {
     ($(#[$doc:meta])* $name:ident) => {
@@ -8,16 +22,21 @@ macro_rules! id {
         pub struct $name(i64);
 
         impl $name {
-            /// Accepts positive ids only.
+            /// An id from outside (a path segment, a body field): positive
+            /// ids only, `None` for anything else, which callers answer as
+            /// "not found" rather than "bad request" since no such row can
+            /// exist.
             pub fn parse(raw: i64) -> Option<Self> {
                 (raw > 0).then_some(Self(raw))
             }
 
-            /// For stores, which only hand back ids they issued.
+            /// For stores, which only hand back ids they issued; skips the
+            /// check `parse` makes.
             pub const fn from_store(raw: i64) -> Self {
                 Self(raw)
             }
 
+            /// The raw id, for a store query or a wire format.
             pub fn get(self) -> i64 {
                 self.0
             }

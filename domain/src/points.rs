@@ -9,12 +9,16 @@ pub const MAX_CHARGE: i64 = 1_000_000;
 /// The most a balance may hold; keeps every sum far from integer overflow.
 pub const MAX_BALANCE: i64 = 1_000_000_000;
 
+/// Why a change of points was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum PointsError {
+    /// A charge outside 1 to [`MAX_CHARGE`].
     #[error("amount must be a whole number from 1 to {MAX_CHARGE}")]
     InvalidAmount,
+    /// The charge would lift the balance above [`MAX_BALANCE`].
     #[error("the balance would exceed {MAX_BALANCE} points")]
     BalanceLimit,
+    /// The price is more than the balance.
     #[error("not enough points")]
     Insufficient,
 }
@@ -24,12 +28,15 @@ pub enum PointsError {
 pub struct Points(i64);
 
 impl Points {
+    /// No points: a new user's balance.
     pub const ZERO: Points = Points(0);
 
+    /// `None` for a negative number: points are an amount, never a debt.
     pub fn new(raw: i64) -> Option<Self> {
         (raw >= 0).then_some(Self(raw))
     }
 
+    /// The number, for a store or a wire format.
     pub fn get(self) -> i64 {
         self.0
     }
@@ -40,6 +47,9 @@ impl Points {
 pub struct ChargeAmount(i64);
 
 impl ChargeAmount {
+    /// A client's amount; [`PointsError::InvalidAmount`] outside 1 to
+    /// [`MAX_CHARGE`], so a charge of zero, a negative "refund" or an
+    /// overflowing sum never reaches a store.
     pub fn parse(raw: i64) -> Result<Self, PointsError> {
         if (1..=MAX_CHARGE).contains(&raw) {
             Ok(Self(raw))
@@ -48,21 +58,26 @@ impl ChargeAmount {
         }
     }
 
+    /// The amount as points.
     pub fn points(self) -> Points {
         Points(self.0)
     }
 }
 
 /// A client's retry key for a charge: 1 to 100 visible ASCII characters.
+/// A charge repeated with the same key adds nothing and answers what the
+/// first one answered, so a client may retry after a timeout.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
+    /// `None` for an empty, too long or non-printable key.
     pub fn parse(raw: &str) -> Option<Self> {
         (!raw.is_empty() && raw.len() <= 100 && raw.bytes().all(|b| b.is_ascii_graphic()))
             .then(|| Self(raw.to_owned()))
     }
 
+    /// The key as the client sent it.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -71,11 +86,14 @@ impl IdempotencyKey {
 /// Why a ledger entry exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LedgerReason {
+    /// Points bought: a positive entry.
     Charge,
+    /// Points spent on a seat: a negative entry naming the payment.
     Payment,
 }
 
 impl LedgerReason {
+    /// The stored form (`CHARGE`, `PAYMENT`).
     pub fn as_str(self) -> &'static str {
         match self {
             LedgerReason::Charge => "CHARGE",
@@ -86,18 +104,36 @@ impl LedgerReason {
 
 /// A balance and the two ways it may change. Stores apply exactly these rules
 /// in one conditional statement (`balance + ? <= MAX`, `balance >= ?`).
+///
+/// Both moves return a new balance or the reason there is none; the old
+/// value is untouched, so a refused move leaves nothing to undo.
+///
+/// ```
+/// use frontrow_domain::points::{ChargeAmount, PointBalance, Points, PointsError};
+///
+/// let wallet = PointBalance::new(Points::ZERO).charge(ChargeAmount::parse(300)?)?;
+/// let price = Points::new(250).ok_or(PointsError::InvalidAmount)?;
+/// let wallet = wallet.spend(price)?;
+/// assert_eq!(wallet.points().get(), 50);
+/// assert_eq!(wallet.spend(price), Err(PointsError::Insufficient));
+/// # Ok::<(), PointsError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PointBalance(Points);
 
 impl PointBalance {
+    /// A balance as read from a store.
     pub fn new(points: Points) -> Self {
         Self(points)
     }
 
+    /// The points held.
     pub fn points(self) -> Points {
         self.0
     }
 
+    /// The balance after adding `amount`; [`PointsError::BalanceLimit`] if
+    /// it would exceed [`MAX_BALANCE`].
     pub fn charge(self, amount: ChargeAmount) -> Result<PointBalance, PointsError> {
         let next = self.0.0 + amount.0;
         if next > MAX_BALANCE {
@@ -106,6 +142,8 @@ impl PointBalance {
         Ok(Self(Points(next)))
     }
 
+    /// The balance after paying `price`; [`PointsError::Insufficient`] if
+    /// it would go below zero.
     pub fn spend(self, price: Points) -> Result<PointBalance, PointsError> {
         if price.0 > self.0.0 {
             return Err(PointsError::Insufficient);

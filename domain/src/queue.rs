@@ -11,15 +11,21 @@
 use crate::Timestamp;
 use thiserror::Error;
 
+/// The most ACTIVE buyers one room may hold at once.
 pub const MAX_CAPACITY: i64 = 1_000_000;
+/// The fastest admission rate an operator may set, per second.
 pub const MAX_ADMIT_PER_SECOND: i64 = 100_000;
 
+/// Why an operator's room setting was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum QueueRuleError {
+    /// Capacity outside 1 to [`MAX_CAPACITY`].
     #[error("capacity must be from 1 to {MAX_CAPACITY}")]
     InvalidCapacity,
+    /// Rate outside 1 to [`MAX_ADMIT_PER_SECOND`].
     #[error("admitPerSecond must be from 1 to {MAX_ADMIT_PER_SECOND}")]
     InvalidRate,
+    /// Pre-queue outside 0 to [`MAX_PRE_QUEUE_MINUTES`].
     #[error("preQueueMinutes must be from 0 to {MAX_PRE_QUEUE_MINUTES}")]
     InvalidPreQueue,
 }
@@ -27,6 +33,7 @@ pub enum QueueRuleError {
 /// The pre-queue of a scheduled sale opens this many minutes before it,
 /// unless the operator says otherwise.
 pub const DEFAULT_PRE_QUEUE_MINUTES: i64 = 30;
+/// The longest pre-queue: a day.
 pub const MAX_PRE_QUEUE_MINUTES: i64 = 24 * 60;
 
 /// A scheduled sale: from `pre_queue_from` buyers may join a pre-queue, in
@@ -39,6 +46,19 @@ pub const MAX_PRE_QUEUE_MINUTES: i64 = 24 * 60;
 /// by draw. Sorting by independent uniform draws is a uniform shuffle, and
 /// because the order exists as soon as the place does, the opening itself
 /// moves nobody: it is one comparison with the clock.
+///
+/// ```
+/// use frontrow_domain::queue::{QueueRuleError, SaleOpening, SalePhase};
+/// use frontrow_domain::Timestamp;
+///
+/// let opening = SaleOpening::new(Timestamp(3_600_000), 30)?; // 01:00, pre-queue from 00:30
+/// assert_eq!(opening.phase(Timestamp(1_799_999)), SalePhase::NotOpen);
+/// assert_eq!(opening.phase(Timestamp(1_800_000)), SalePhase::PreQueue);
+/// assert_eq!(opening.seconds_until_open(Timestamp(3_598_500)), 2); // rounded up
+/// assert_eq!(opening.phase(Timestamp(3_600_000)), SalePhase::Open);
+/// assert_eq!(SaleOpening::new(Timestamp(0), -1), Err(QueueRuleError::InvalidPreQueue));
+/// # Ok::<(), QueueRuleError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SaleOpening {
     opens_at: Timestamp,
@@ -57,6 +77,9 @@ pub enum SalePhase {
 }
 
 impl SaleOpening {
+    /// A sale opening at `opens_at`, taking joins from `pre_queue_minutes`
+    /// before it; [`QueueRuleError::InvalidPreQueue`] outside 0 to
+    /// [`MAX_PRE_QUEUE_MINUTES`] (0: no pre-queue, joins from the opening).
     pub fn new(opens_at: Timestamp, pre_queue_minutes: i64) -> Result<Self, QueueRuleError> {
         if !(0..=MAX_PRE_QUEUE_MINUTES).contains(&pre_queue_minutes) {
             return Err(QueueRuleError::InvalidPreQueue);
@@ -67,10 +90,12 @@ impl SaleOpening {
         })
     }
 
+    /// When admission starts and the pre-queue is placed.
     pub fn opens_at(self) -> Timestamp {
         self.opens_at
     }
 
+    /// How long before the opening joins are taken.
     pub fn pre_queue_minutes(self) -> i64 {
         self.pre_queue_minutes
     }
@@ -84,6 +109,8 @@ impl SaleOpening {
         )
     }
 
+    /// Where the sale stands at `now`. The room decides with its own clock,
+    /// so every instance agrees on the moment.
     pub fn phase(self, now: Timestamp) -> SalePhase {
         if now < self.pre_queue_from() {
             SalePhase::NotOpen
@@ -100,11 +127,14 @@ impl SaleOpening {
     }
 }
 
+/// A place's status in its room, as a buyer reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QueueStatus {
     /// In a scheduled sale's pre-queue: no position until the opening.
     PreQueue,
+    /// In line, with a position; admitted in arrival order.
     Waiting,
+    /// Admitted: may read seats, hold and pay until the place ends.
     Active,
     /// Paid, left, or ran out of active time: the holder must join again.
     Expired,
@@ -116,6 +146,7 @@ pub enum QueueStatus {
 }
 
 impl QueueStatus {
+    /// The wire form (`PRE_QUEUE`, `WAITING`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             QueueStatus::PreQueue => "PRE_QUEUE",
@@ -134,8 +165,11 @@ impl QueueStatus {
 /// every seat is sold; then the room is closed for good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Stock {
+    /// Every seat of every schedule of the concert.
     pub total: i64,
+    /// Seats paid for.
     pub sold: i64,
+    /// Seats under a hold that is live now.
     pub held: i64,
 }
 
@@ -156,14 +190,46 @@ impl Stock {
     }
 }
 
-/// The shortest and longest pause the server asks of a polling client.
+/// The shortest pause the server asks of a polling client.
 pub const MIN_REFRESH_SECONDS: i64 = 2;
+/// The longest pause the server asks of a polling client (before the
+/// room's idle settings shorten it).
 pub const MAX_REFRESH_SECONDS: i64 = 60;
 /// An ACTIVE holder has nothing to wait for; it looks again now and then
 /// to learn that its place lapsed.
 pub const ACTIVE_REFRESH_SECONDS: i64 = 30;
 
-/// An operator's settings for one concert's waiting room.
+/// An operator's settings for one concert's waiting room, and the rule
+/// that admits waiting buyers under them.
+///
+/// Admission is a token bucket that refills at `admit_per_second` and
+/// holds one second's worth, bounded by the free ACTIVE slots: a room never
+/// bursts above its rate, however long it sat idle. Every room store (the
+/// Redis script, the in-process room) applies exactly
+/// [`AdmissionPolicy::admissions`].
+///
+/// ```
+/// use frontrow_domain::queue::{AdmissionPolicy, QueueRuleError};
+/// use frontrow_domain::Timestamp;
+///
+/// let policy = AdmissionPolicy::new(100, 5, false)?; // 100 ACTIVE at most, 5 per second
+/// let start = Timestamp(0);
+///
+/// // A fresh room lets in one second's worth at once...
+/// let (admitted, bucket) = policy.admissions(0, 40, true, policy.fresh_bucket(start), start);
+/// assert_eq!(admitted, 5);
+/// // ...then one more every 200 ms.
+/// let (admitted, bucket) = policy.admissions(5, 35, true, bucket, Timestamp(199));
+/// assert_eq!(admitted, 0);
+/// let (admitted, _) = policy.admissions(5, 35, true, bucket, Timestamp(200));
+/// assert_eq!(admitted, 1);
+///
+/// // With no seat AVAILABLE nobody is let in, as if the room were paused.
+/// let (admitted, _) = policy.admissions(0, 40, false, policy.fresh_bucket(start), start);
+/// assert_eq!(admitted, 0);
+/// assert_eq!(AdmissionPolicy::new(0, 5, false), Err(QueueRuleError::InvalidCapacity));
+/// # Ok::<(), QueueRuleError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AdmissionPolicy {
     capacity: i64,
@@ -175,11 +241,18 @@ pub struct AdmissionPolicy {
 /// millisecond granularity stay exact integers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AdmissionBucket {
+    /// Thousandths of an admission available now, at most
+    /// `1000 * admit_per_second`.
     pub milli_tokens: i64,
+    /// When `milli_tokens` was last computed; refills run from here.
     pub updated_at: Timestamp,
 }
 
 impl AdmissionPolicy {
+    /// A policy from an operator's numbers: [`QueueRuleError::InvalidCapacity`]
+    /// or [`QueueRuleError::InvalidRate`] outside 1 to [`MAX_CAPACITY`] and 1
+    /// to [`MAX_ADMIT_PER_SECOND`]. A paused room keeps its line and admits
+    /// nobody.
     pub fn new(capacity: i64, admit_per_second: i64, paused: bool) -> Result<Self, QueueRuleError> {
         if !(1..=MAX_CAPACITY).contains(&capacity) {
             return Err(QueueRuleError::InvalidCapacity);
@@ -194,14 +267,17 @@ impl AdmissionPolicy {
         })
     }
 
+    /// The most ACTIVE buyers at once.
     pub fn capacity(self) -> i64 {
         self.capacity
     }
 
+    /// Admissions per second at most.
     pub fn admit_per_second(self) -> i64 {
         self.admit_per_second
     }
 
+    /// The operator stopped admission; the line keeps its order.
     pub fn paused(self) -> bool {
         self.paused
     }
@@ -304,6 +380,7 @@ impl QueueToken {
         .then(|| Self(raw.to_owned()))
     }
 
+    /// The token as the client sent it.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -14,25 +14,36 @@ use crate::seat::SeatNumber;
 use crate::{ReservationId, ScheduleId, Timestamp, UserId};
 use thiserror::Error;
 
+/// Why a reservation could not move: the state it is in instead of HELD.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum TransitionError {
+    /// The deadline passed (whether or not EXPIRED was written down).
     #[error("the hold has expired")]
     HoldExpired,
+    /// Paid already. A payment use case answers a retry with the first
+    /// receipt instead of this error.
     #[error("the reservation is already confirmed")]
     AlreadyConfirmed,
+    /// Cancelled by its holder.
     #[error("the reservation was cancelled")]
     Cancelled,
 }
 
+/// Where a reservation stands. Only HELD moves; the other three are final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReservationStatus {
+    /// The seat is held until the deadline.
     Held,
+    /// Paid: the seat is sold.
     Confirmed,
+    /// Released by its holder before the deadline.
     Cancelled,
+    /// The deadline passed unpaid.
     Expired,
 }
 
 impl ReservationStatus {
+    /// The stored and wire form (`HELD`, `CONFIRMED`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             ReservationStatus::Held => "HELD",
@@ -42,6 +53,8 @@ impl ReservationStatus {
         }
     }
 
+    /// The inverse of [`as_str`](Self::as_str); `None` for anything else
+    /// (a store row that does not parse is an error, never a default).
     pub fn parse(raw: &str) -> Option<Self> {
         Some(match raw {
             "HELD" => ReservationStatus::Held,
@@ -64,19 +77,55 @@ impl SeatLimit {
     }
 }
 
+/// A user's claim on one seat, from hold to payment.
+///
+/// ```
+/// use frontrow_domain::points::Points;
+/// use frontrow_domain::reservation::{Reservation, ReservationStatus, TransitionError};
+/// use frontrow_domain::seat::SeatNumber;
+/// use frontrow_domain::{ReservationId, ScheduleId, Timestamp, UserId};
+///
+/// let deadline = Timestamp(10_000);
+/// let held = Reservation {
+///     id: ReservationId::from_store(1),
+///     user: UserId::from_store(7),
+///     schedule: ScheduleId::from_store(3),
+///     seat: SeatNumber::from_store(12),
+///     price: Points::new(120).ok_or(TransitionError::HoldExpired)?,
+///     stored_status: ReservationStatus::Held,
+///     hold_expires_at: deadline,
+/// };
+///
+/// // Still HELD as stored, but EXPIRED as read from the deadline on.
+/// assert_eq!(held.status_at(deadline), ReservationStatus::Expired);
+/// assert_eq!(held.clone().confirm(deadline), Err(TransitionError::HoldExpired));
+///
+/// let paid = held.confirm(Timestamp(9_999))?;
+/// assert_eq!(paid.clone().cancel(Timestamp(9_999)), Err(TransitionError::AlreadyConfirmed));
+/// assert_eq!(paid.expire(deadline), None, "a confirmed reservation never expires");
+/// # Ok::<(), TransitionError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reservation {
+    /// Issued by the store.
     pub id: ReservationId,
+    /// The holder; only they may pay or cancel.
     pub user: UserId,
+    /// The performance.
     pub schedule: ScheduleId,
+    /// The seat held.
     pub seat: SeatNumber,
+    /// The schedule's price when the hold was made: what payment takes.
     pub price: Points,
     /// As stored; read it through `status_at`.
     pub stored_status: ReservationStatus,
+    /// When the hold lapses unless paid.
     pub hold_expires_at: Timestamp,
 }
 
 impl Reservation {
+    /// The status at `now`: a HELD reservation past its deadline is
+    /// EXPIRED, whatever is stored.
     pub fn status_at(&self, now: Timestamp) -> ReservationStatus {
         match self.stored_status {
             ReservationStatus::Held if self.hold_expires_at <= now => ReservationStatus::Expired,
@@ -93,12 +142,16 @@ impl Reservation {
         }
     }
 
+    /// Payment: HELD before the deadline becomes CONFIRMED; otherwise the
+    /// [`TransitionError`] that names the state it is in.
     pub fn confirm(mut self, now: Timestamp) -> Result<Reservation, TransitionError> {
         self.require_live_hold(now)?;
         self.stored_status = ReservationStatus::Confirmed;
         Ok(self)
     }
 
+    /// The holder lets go: HELD before the deadline becomes CANCELLED;
+    /// otherwise the [`TransitionError`] that names the state it is in.
     pub fn cancel(mut self, now: Timestamp) -> Result<Reservation, TransitionError> {
         self.require_live_hold(now)?;
         self.stored_status = ReservationStatus::Cancelled;

@@ -16,12 +16,17 @@ use thiserror::Error;
 /// The largest schedule we accept; keeps seat maps small enough to cache.
 pub const MAX_SEATS_PER_SCHEDULE: i64 = 10_000;
 
+/// Why a seat move was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum SeatError {
+    /// The number is not a seat of this schedule.
     #[error("seat number must be from 1 to the schedule's seat count")]
     OutOfRange,
+    /// A hold on a seat that is held (live) or sold.
     #[error("the seat is not available")]
     Unavailable,
+    /// A sale or release by a reservation that does not hold the seat now:
+    /// someone else's hold, a lapsed hold, or a seat already sold.
     #[error("the seat is not held by this reservation")]
     NotHeldBy,
 }
@@ -45,20 +50,25 @@ impl SeatNumber {
         Self(raw)
     }
 
+    /// The number, 1-based, for a store or a wire format.
     pub fn get(self) -> i64 {
         self.0
     }
 }
 
-/// What a buyer sees.
+/// What a buyer sees: the stored [`SeatState`] read at a moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SeatStatus {
+    /// Nobody holds or owns it: a hold may take it.
     Available,
+    /// A live hold; it may still return to AVAILABLE.
     Held,
+    /// Paid for: final.
     Sold,
 }
 
 impl SeatStatus {
+    /// The wire form (`AVAILABLE`, `HELD`, `SOLD`).
     pub fn as_str(self) -> &'static str {
         match self {
             SeatStatus::Available => "AVAILABLE",
@@ -68,15 +78,46 @@ impl SeatStatus {
     }
 }
 
-/// The stored state of a seat.
+/// The stored state of a seat, and the moves between states.
+///
+/// A hold keeps its deadline, so the status at any instant is a pure
+/// function of the state and the time ([`SeatState::status_at`]): a lapsed
+/// hold reads AVAILABLE and may be taken by the next hold at once.
+///
+/// ```
+/// use frontrow_domain::seat::{SeatError, SeatState, SeatStatus};
+/// use frontrow_domain::{ReservationId, Timestamp};
+///
+/// let (ada, bob) = (ReservationId::from_store(1), ReservationId::from_store(2));
+/// let now = Timestamp(1_000_000);
+/// let deadline = now.plus_seconds(300);
+///
+/// let held = SeatState::Available.hold(ada, now, deadline)?;
+/// assert_eq!(held.hold(bob, now, deadline), Err(SeatError::Unavailable));
+/// assert_eq!(held.sell(bob, now), Err(SeatError::NotHeldBy));
+///
+/// // At the deadline the hold has lapsed: Ada can no longer pay, Bob may hold.
+/// assert_eq!(held.status_at(deadline), SeatStatus::Available);
+/// assert_eq!(held.sell(ada, deadline), Err(SeatError::NotHeldBy));
+/// let bobs = held.hold(bob, deadline, deadline.plus_seconds(300))?;
+/// assert_eq!(bobs.sell(bob, deadline)?, SeatState::Sold { reservation: bob });
+/// # Ok::<(), SeatError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SeatState {
+    /// Never held, released, or (as stored) not yet rewritten after a
+    /// lapsed hold; see [`SeatState::status_at`].
     Available,
+    /// Held by `reservation` until `until` (exclusive).
     Held {
+        /// The reservation that holds the seat.
         reservation: ReservationId,
+        /// The first instant at which the hold has lapsed.
         until: Timestamp,
     },
+    /// Sold to `reservation`: no move leaves this state.
     Sold {
+        /// The reservation that paid.
         reservation: ReservationId,
     },
 }
@@ -92,6 +133,8 @@ impl SeatState {
         }
     }
 
+    /// A new hold by `reservation` until `until`, if the seat reads
+    /// AVAILABLE at `now`; [`SeatError::Unavailable`] otherwise.
     pub fn hold(
         self,
         reservation: ReservationId,

@@ -14,6 +14,17 @@ pub fn invisible(c: char) -> bool {
 
 /// `raw` trimmed, if it has from 1 to `max` characters, no control
 /// characters, and at least one that shows.
+///
+/// A name made only of zero-width characters would print as nothing on a
+/// ticket or in an operator's list, so it is refused like a blank one.
+///
+/// ```
+/// use frontrow_domain::text::visible_text;
+///
+/// assert_eq!(visible_text("  Ada  ", 10), Some("Ada"));
+/// assert_eq!(visible_text("\u{200B}\u{200D}", 10), None); // zero-width only
+/// assert_eq!(visible_text("Ada Lovelace", 3), None);     // too long
+/// ```
 pub fn visible_text(raw: &str, max: usize) -> Option<&str> {
     let trimmed = raw.trim();
     let chars = trimmed.chars().count();

@@ -2,25 +2,41 @@
 
 use thiserror::Error;
 
+/// The longest display name, in characters (not bytes).
 pub const MAX_NAME_CHARS: usize = 100;
 
+/// Why a name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum UserError {
+    /// Blank, invisible, too long, or holding control characters.
     #[error("name must be 1 to {MAX_NAME_CHARS} characters and not blank")]
     InvalidName,
 }
 
-/// A display name: trimmed, non-empty, at most `MAX_NAME_CHARS` characters.
+/// A display name: trimmed, non-empty, at most [`MAX_NAME_CHARS`]
+/// characters, with at least one that shows (see
+/// [`visible_text`](crate::text::visible_text)).
+///
+/// ```
+/// use frontrow_domain::user::{UserError, UserName};
+///
+/// assert_eq!(UserName::parse("  ada ")?.as_str(), "ada");
+/// assert_eq!(UserName::parse("   "), Err(UserError::InvalidName));
+/// # Ok::<(), UserError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserName(String);
 
 impl UserName {
+    /// The name as typed, trimmed; [`UserError::InvalidName`] if nothing
+    /// printable is left or it is too long.
     pub fn parse(raw: &str) -> Result<Self, UserError> {
         crate::text::visible_text(raw, MAX_NAME_CHARS)
             .map(|name| Self(name.to_owned()))
             .ok_or(UserError::InvalidName)
     }
 
+    /// The trimmed name, as stored.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::sync::RwLock;
 use std::time::Duration;
 
+/// The concerts, schedules and seat-map routes.
 pub struct CatalogueApi(pub Arc<AppState>);
 
 pub(super) fn datetime(at: Timestamp) -> DateTime<Utc> {

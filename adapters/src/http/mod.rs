@@ -41,21 +41,34 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// A dependency the readiness check asks.
 #[async_trait]
 pub trait Ping: Send + Sync {
+    /// `Ok` while the dependency answers; the error says why not (logged,
+    /// never shown to clients).
     async fn ping(&self) -> Result<(), String>;
 }
 
 /// Everything a request may need, built once at start.
 pub struct AppState {
+    /// Registration and authentication.
     pub users: Users,
+    /// Balances and charges.
     pub points: PointsService,
+    /// Concerts, schedules, seat maps (shared with the services below).
     pub catalogue: Arc<CatalogueService>,
+    /// What admitted buyers browse.
     pub seating: SeatingService,
+    /// The waiting rooms and the gate.
     pub queue: Arc<QueueService>,
+    /// Holds and cancels.
     pub reservations: Arc<ReservationService>,
+    /// Payments.
     pub payments: PaymentService,
+    /// The `X-Admin-Key` operators send.
     pub admin_key: String,
+    /// What `/health/ready` asks, by name.
     pub dependencies: Vec<(&'static str, Arc<dyn Ping>)>,
+    /// The outbox relay, for `/metrics`.
     pub relay: Arc<EventRelay>,
+    /// Rendered seat-map pages, reused while the map is unchanged.
     pub seat_pages: catalogue::SeatPages,
     /// Set when the instance is shutting down: readiness answers 503 at
     /// once, so the load balancer stops sending before the listener closes.

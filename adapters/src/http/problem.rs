@@ -23,7 +23,9 @@ pub struct Problem {
     /// A URI naming the problem type: `urn:frontrow:problem:<code>`.
     #[oai(rename = "type")]
     pub kind: String,
+    /// The status's reason phrase, e.g. "Conflict".
     pub title: String,
+    /// The HTTP status code, repeated for clients that lost it.
     pub status: u16,
     /// What went wrong, for people.
     pub detail: String,
@@ -37,6 +39,8 @@ pub struct Problem {
     pub opens_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// Every error response of the API: a [`Problem`] with its status and, where
+/// they apply, `WWW-Authenticate` and `Retry-After`.
 #[derive(Debug, ApiResponse)]
 pub enum ProblemResponse {
     /// Any failure, as an RFC 9457 problem with a stable `code`.
@@ -57,6 +61,9 @@ pub enum ProblemResponse {
 const RETRY_AFTER_SECONDS: &str = "2";
 
 impl ProblemResponse {
+    /// A problem with a stable `code` (e.g. `SEAT_UNAVAILABLE`) and a
+    /// detail for people; a 401 gets a `Bearer` challenge, a 503 a
+    /// `Retry-After`.
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
         let problem = Problem {
             kind: format!("urn:frontrow:problem:{}", code.to_ascii_lowercase()),

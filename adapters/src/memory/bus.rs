@@ -7,6 +7,32 @@ use frontrow_application::events::{EventSink, OutboxRecord};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
+/// An `EventSink` that hands every published event to the subscribers in
+/// this process (a broadcast channel of 4,096). Publishing never fails and
+/// never waits: with no subscriber, or a slow one, events are still marked
+/// published, and the outbox table keeps them for the retention period.
+///
+/// ```
+/// use frontrow_adapters::memory::bus::InProcessBus;
+/// use frontrow_application::events::{EventSink, OutboxRecord};
+/// use frontrow_domain::Timestamp;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let bus = InProcessBus::default();
+/// let mut events = bus.subscribe();
+/// let record = OutboxRecord {
+///     id: 1,
+///     event_id: "0".repeat(32),
+///     event_type: "points.charged".into(),
+///     key: "user-7".into(),
+///     payload: "{}".into(),
+///     occurred_at: Timestamp(0),
+/// };
+/// bus.publish(&[record]).await?;
+/// assert_eq!(events.recv().await?.key, "user-7");
+/// # Ok(()) }
+/// ```
 pub struct InProcessBus(broadcast::Sender<Arc<OutboxRecord>>);
 
 impl Default for InProcessBus {

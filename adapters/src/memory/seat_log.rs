@@ -17,12 +17,17 @@ struct ScheduleLog {
     tail: VecDeque<SeatChange>,
 }
 
+/// The `SeatChangeLog` of one instance: keeps the last `LOG_TAIL` changes
+/// per schedule and tells its [`MemoryWaitingRoom`] every change, so the
+/// room's stock follows the seats. See [`MemoryWaitingRoom::new`] for an
+/// example.
 pub struct MemorySeatChangeLog {
     logs: Mutex<HashMap<ScheduleId, ScheduleLog>>,
     room: Arc<MemoryWaitingRoom>,
 }
 
 impl MemorySeatChangeLog {
+    /// A log that keeps `room`'s stock in step with the seats.
     pub fn new(room: Arc<MemoryWaitingRoom>) -> Self {
         Self {
             logs: Mutex::default(),

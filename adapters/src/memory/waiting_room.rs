@@ -345,6 +345,13 @@ struct Rooms {
     tokens: HashMap<QueueToken, (ConcertId, UserId)>,
 }
 
+/// The `WaitingRoom` of one instance (see the module doc): every room of
+/// every concert behind one lock. Its state lives and dies with the
+/// process, so at start the application tells it the concerts' stock and
+/// openings again (`CatalogueService::reopen_sales`,
+/// `QueueService::restore_openings`). Pair it with a
+/// [`MemorySeatChangeLog`](super::seat_log::MemorySeatChangeLog) and a
+/// `SeparateSeatGate`.
 pub struct MemoryWaitingRoom {
     state: Mutex<Rooms>,
     settings: RoomSettings,
@@ -353,6 +360,39 @@ pub struct MemoryWaitingRoom {
 }
 
 impl MemoryWaitingRoom {
+    /// An empty set of rooms under `settings` (each concert's room starts
+    /// with `settings.default_policy` until an operator sets one). Every
+    /// decision reads `clock`, so a test or a simulation can move time.
+    ///
+    /// ```
+    /// use frontrow_adapters::memory::seat_log::MemorySeatChangeLog;
+    /// use frontrow_adapters::memory::waiting_room::MemoryWaitingRoom;
+    /// use frontrow_application::clock::SystemClock;
+    /// use frontrow_application::queue::{RoomSettings, SeparateSeatGate, WaitingRoom};
+    /// use frontrow_application::seat_changes::SeatChangeLog;
+    /// use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken};
+    /// use frontrow_domain::{ConcertId, UserId};
+    /// use std::sync::Arc;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let settings = RoomSettings {
+    ///     default_policy: AdmissionPolicy::new(1_000, 100, false)?, // 1,000 ACTIVE, 100 per second
+    ///     active_ms: 600_000,
+    ///     active_idle_ms: 120_000,
+    ///     waiting_idle_ms: 60_000,
+    /// };
+    /// let room = Arc::new(MemoryWaitingRoom::new(settings, Arc::new(SystemClock)));
+    /// let log: Arc<dyn SeatChangeLog> = Arc::new(MemorySeatChangeLog::new(room.clone()));
+    /// let gate = SeparateSeatGate { room: room.clone(), log };
+    /// # let _ = gate;
+    ///
+    /// let token = QueueToken::parse("1.7.0.ab").ok_or("syntax")?; // as a seal would issue it
+    /// let (place, created) = room.join(ConcertId::from_store(1), UserId::from_store(7), token).await?;
+    /// assert!(created);
+    /// assert_eq!(place.status, QueueStatus::Active, "an empty room admits at once");
+    /// # Ok(()) }
+    /// ```
     pub fn new(settings: RoomSettings, clock: Arc<dyn Clock>) -> Self {
         Self {
             state: Mutex::default(),

@@ -15,12 +15,15 @@ use std::time::Duration;
 /// a hash tag (see `keys`), so every script runs on one node either way.
 #[derive(Clone)]
 pub enum Connection {
+    /// One Redis, through a reconnecting multiplexed connection.
     Single(ConnectionManager),
     /// A cluster connection retries on its own (moved slots, a failover);
     /// each command still gives up after `timeout`, so a slot without a
     /// master is a 503 in bounded time, not a hang.
     Cluster {
+        /// The cluster client's connection.
         conn: ClusterConnection,
+        /// How long one command may take.
         timeout: Duration,
     },
 }

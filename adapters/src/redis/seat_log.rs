@@ -19,6 +19,11 @@ use redis::Script;
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+/// The `SeatChangeLog` shared by every instance: one sorted set per
+/// schedule, appended by one script that also updates the concert's stock in
+/// its waiting room, so the log and the room never disagree. Keys start
+/// with the prefix given to [`RedisSeatChangeLog::new`], which must be the
+/// room's.
 pub struct RedisSeatChangeLog {
     conn: Connection,
     prefix: String,
@@ -29,6 +34,10 @@ pub struct RedisSeatChangeLog {
 }
 
 impl RedisSeatChangeLog {
+    /// A log on `conn` under the key `prefix` (the same as the
+    /// [`RedisWaitingRoom`](super::waiting_room::RedisWaitingRoom)'s). See
+    /// [`RedisWaitingRoom::new`](super::waiting_room::RedisWaitingRoom::new)
+    /// for an example.
     pub fn new(conn: Connection, prefix: &str) -> Self {
         Self {
             conn,

@@ -32,6 +32,11 @@ macro_rules! script {
     };
 }
 
+/// The `WaitingRoom` (and `SeatGate`) shared by every instance: each call is
+/// one Lua script, so admission is atomic without a background job, and the
+/// phase of a scheduled sale is read from Redis's own clock, so every
+/// instance agrees on the moment. Every key of a sale carries its concert's
+/// hash tag, so the room also runs on a Redis Cluster.
 pub struct RedisWaitingRoom {
     conn: Connection,
     prefix: String,
@@ -87,6 +92,35 @@ fn opening_from(opens: i64, pre: i64) -> Result<Option<SaleOpening>, StoreError>
 }
 
 impl RedisWaitingRoom {
+    /// Rooms on `conn` whose keys start with `prefix` (so several
+    /// deployments or test runs can share one Redis), under `settings`.
+    /// `clock` only dates what this instance shows (e.g. seconds until an
+    /// opening); Redis's clock decides.
+    ///
+    /// ```no_run
+    /// use frontrow_adapters::redis::{self, seat_log::RedisSeatChangeLog, waiting_room::RedisWaitingRoom};
+    /// use frontrow_application::clock::SystemClock;
+    /// use frontrow_application::queue::{RoomSettings, SeatGate, WaitingRoom};
+    /// use frontrow_application::seat_changes::SeatChangeLog;
+    /// use frontrow_domain::queue::AdmissionPolicy;
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let conn = redis::open("redis://cache:6379", false, Duration::from_secs(2)).await?;
+    /// let settings = RoomSettings {
+    ///     default_policy: AdmissionPolicy::new(1_000, 100, false)?,
+    ///     active_ms: 600_000,
+    ///     active_idle_ms: 120_000,
+    ///     waiting_idle_ms: 60_000,
+    /// };
+    /// let room = Arc::new(RedisWaitingRoom::new(conn.clone(), "frontrow:", settings, Arc::new(SystemClock)));
+    /// let log: Arc<dyn SeatChangeLog> = Arc::new(RedisSeatChangeLog::new(conn, "frontrow:"));
+    /// let (room, gate): (Arc<dyn WaitingRoom>, Arc<dyn SeatGate>) = (room.clone(), room);
+    /// # let _ = (room, gate, log);
+    /// # Ok(()) }
+    /// ```
     pub fn new(
         conn: Connection,
         prefix: &str,

@@ -31,12 +31,19 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Which database a [`SqlStore`] talks to (decided by the URL's scheme).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
+    /// MySQL 8 or MariaDB 10.11: many connections, many instances.
     MySql,
+    /// An embedded SQLite file: one writer, one instance.
     Sqlite,
 }
 
+/// The system of record: implements `UserStore`, `Ledger`, `Catalogue`,
+/// `SeatHolds`, `PaymentStore` and `Outbox` of frontrow-application on one
+/// database. Cheap to clone (the pools are shared), so each port gets an
+/// `Arc` of the same store or a clone of it.
 #[derive(Clone)]
 pub struct SqlStore {
     read: AnyPool,
@@ -91,6 +98,30 @@ impl SqlStore {
     /// that is exhausted is then a 503, not a hang); SQLite's writers queue
     /// for its one write connection for up to 30 s, which is load, not an
     /// outage.
+    ///
+    /// `max_connections` sizes the MySQL pool (SQLite reads use at most 8,
+    /// its writes one). Call [`migrate`](Self::migrate) before first use.
+    /// A SQLite URL needs `?mode=rwc` to create a missing file; SQLite also
+    /// starts a writer thread, which ends when the last clone is dropped.
+    ///
+    /// ```
+    /// use frontrow_adapters::sql::{Backend, SqlStore};
+    /// use std::time::Duration;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = std::env::temp_dir().join(format!("frontrow-doc-connect-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let url = format!("sqlite://{}?mode=rwc", dir.join("tickets.db").display());
+    ///
+    /// let store = SqlStore::connect(&url, 8, Duration::from_secs(2)).await?;
+    /// store.migrate().await?;
+    /// store.ping().await?;
+    /// assert_eq!(store.backend(), Backend::Sqlite);
+    /// # drop(store);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
+    /// ```
     pub async fn connect(
         url: &str,
         max_connections: u32,
@@ -140,6 +171,7 @@ impl SqlStore {
         }
     }
 
+    /// The database behind this store.
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -164,6 +196,8 @@ impl SqlStore {
         }
     }
 
+    /// Applies the embedded migrations for this backend (idempotent). On
+    /// MySQL, instances starting together take turns under a named lock.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self.backend {
             Backend::MySql => {
@@ -184,6 +218,7 @@ impl SqlStore {
         }
     }
 
+    /// Readiness: the database answers a query.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
             .execute(&self.read)
