@@ -174,6 +174,15 @@ pub struct Config {
         global = true
     )]
     pub drain_ms: u64,
+    /// After the drain, how long in-flight requests get to finish before
+    /// the process exits anyway. Open streams end by themselves within 5 s.
+    #[arg(
+        long,
+        env = "FRONTROW_SHUTDOWN_GRACE_SECONDS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub shutdown_grace_seconds: u64,
     /// Default most ACTIVE users per concert (operators can change it per concert).
     #[arg(
         long,
@@ -674,6 +683,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         stopped.clone(),
     ));
     let app = http::app(state.clone());
+    let grace = Duration::from_secs(config.shutdown_grace_seconds);
     let server = tokio::spawn(async move {
         poem::Server::new_with_acceptor(acceptor)
             .run_with_graceful_shutdown(
@@ -681,7 +691,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
                 async move {
                     stop_requested(&mut stopped).await;
                 },
-                Some(Duration::from_secs(10)),
+                Some(grace),
             )
             .await
     });

@@ -168,6 +168,43 @@ async fn sigterm_turns_readiness_off_before_the_listener_closes_then_exits() {
     let ready = format!("{}/health/ready", server.base);
     let (status, _) = send(reqwest::Client::new().get(&ready)).await;
     assert_eq!(status, 200);
+    // A buyer follows their place on a stream.
+    let admin = std::fs::read_to_string(dir.join("frontrow-data").join("admin-key"))
+        .expect("the generated admin key");
+    let http = reqwest::Client::new();
+    let (_, concert) = send(
+        http.post(format!("{}/api/v1/admin/concerts", server.base))
+            .header("X-Admin-Key", admin.trim())
+            .json(&json!({ "title": "Drain", "schedules": [{ "startsAt": "2031-01-01T19:00:00Z", "seatCount": 5, "price": 0 }] })),
+    )
+    .await;
+    let (_, user) = send(
+        http.post(format!("{}/api/v1/users", server.base))
+            .json(&json!({ "name": "watcher" })),
+    )
+    .await;
+    let access = user["accessToken"].as_str().expect("token").to_owned();
+    let (_, joined) = send(
+        http.post(format!("{}/api/v1/queue/tokens", server.base))
+            .bearer_auth(&access)
+            .json(&json!({ "concertId": concert["concertId"] })),
+    )
+    .await;
+    let mut stream = http
+        .get(format!("{}/api/v1/queue/stream", server.base))
+        .bearer_auth(&access)
+        .header(
+            "X-Queue-Token",
+            joined["token"].as_str().expect("queue token"),
+        )
+        .send()
+        .await
+        .expect("the stream opens");
+    assert!(
+        stream.chunk().await.expect("readable").is_some(),
+        "a first event"
+    );
+
     let pid = server.child.id().to_string();
     let signalled = Command::new("kill").args(["-TERM", &pid]).status();
     assert!(signalled.is_ok_and(|s| s.success()));
@@ -177,6 +214,15 @@ async fn sigterm_turns_readiness_off_before_the_listener_closes_then_exits() {
     let (status, body) = send(reqwest::Client::new().get(&ready)).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["checks"]["shutdown"], "draining");
+    // The stream ends by itself, so the client reconnects elsewhere.
+    let ended = tokio::time::timeout(Duration::from_secs(8), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the stream did not end within 8 s of SIGTERM"
+    );
     for _ in 0..100 {
         if server.child.try_wait().ok().flatten().is_some() {
             let _ = std::fs::remove_dir_all(&dir);

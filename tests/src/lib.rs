@@ -243,6 +243,7 @@ pub fn base_config() -> Config {
         log_format: frontrow::LogFormat::Text,
         max_connections: 20_000,
         idle_timeout_seconds: 60,
+        shutdown_grace_seconds: 10,
         hold_seconds: 300,
         active_seconds: 600,
         active_idle_seconds: 0,

@@ -165,6 +165,11 @@ fn seat_changes(
             let (mut seen, mut version, mut gate_due) = follower?;
             loop {
                 tokio::time::sleep(tick).await;
+                // A draining instance ends its streams; the client
+                // reconnects through the load balancer to another one.
+                if state.is_draining() {
+                    return None;
+                }
                 if tokio::time::Instant::now() >= gate_due {
                     let gate = state
                         .seating

@@ -75,6 +75,13 @@ pub struct AppState {
     pub draining: std::sync::atomic::AtomicBool,
 }
 
+impl AppState {
+    /// The instance is shutting down (see `draining`).
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 #[derive(Tags)]
 enum Tag {
     /// Ticket buyers and their access tokens

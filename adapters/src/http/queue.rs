@@ -3,7 +3,7 @@
 use super::problem::ProblemResponse;
 use super::security::Buyer;
 use super::{AppState, Tag};
-use frontrow_application::queue::{Place, QueueService};
+use frontrow_application::queue::Place;
 use frontrow_domain::UserId;
 use frontrow_domain::queue::QueueStatus;
 use futures_util::stream::{self, BoxStream, StreamExt};
@@ -100,7 +100,7 @@ enum StreamResponse {
 /// asks of polling clients (at most every 5 s, at least every second), and
 /// only a change is sent. Each look counts as the holder's presence.
 fn place_changes(
-    queue: Arc<QueueService>,
+    state: Arc<super::AppState>,
     user: UserId,
     token: String,
     first: Status,
@@ -108,14 +108,20 @@ fn place_changes(
     let pace = |status: &Status| {
         Duration::from_secs((status.refresh_interval_seconds / 2).clamp(1, 5) as u64)
     };
+    let app = state;
     let state = Some((first.clone(), pace(&first)));
     let later = stream::unfold(state, move |state| {
-        let (queue, token) = (queue.clone(), token.clone());
+        let (app, token) = (app.clone(), token.clone());
         async move {
             let (mut last, mut wait) = state?;
             loop {
                 tokio::time::sleep(wait).await;
-                let status = match queue.status(user, Some(&token)).await {
+                // A draining instance ends its streams; the client
+                // reconnects through the load balancer to another one.
+                if app.is_draining() {
+                    return None;
+                }
+                let status = match app.queue.status(user, Some(&token)).await {
                     Ok(place) => status_of(&place),
                     // The client reconnects and hears the reason then.
                     Err(_) => return None,
@@ -196,10 +202,9 @@ impl QueueApi {
         buyer: Buyer,
         #[oai(name = "X-Queue-Token")] token: Header<Option<String>>,
     ) -> Result<StreamResponse, ProblemResponse> {
-        let queue = self.0.queue.clone();
-        let first = status_of(&queue.status(buyer.0, token.0.as_deref()).await?);
+        let first = status_of(&self.0.queue.status(buyer.0, token.0.as_deref()).await?);
         let token = token.0.unwrap_or_default();
-        let changes = place_changes(queue, buyer.0, token, first);
+        let changes = place_changes(self.0.clone(), buyer.0, token, first);
         Ok(StreamResponse::Stream(
             EventStream::new(changes).keep_alive(HEARTBEAT),
             "no".to_owned(),
