@@ -47,7 +47,7 @@ impl<W: Write + Send> EventSink for JsonLines<W> {
         // Written and flushed, or the whole batch fails and comes again.
         out.write_all(lines.as_bytes())
             .and_then(|()| out.flush())
-            .map_err(StoreError::new)
+            .map_err(StoreError::caused_by)
     }
 }
 

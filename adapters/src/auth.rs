@@ -213,7 +213,7 @@ impl QueueTokenSeal for HmacQueueSeal {
         user: UserId,
         now: Timestamp,
     ) -> Result<QueueToken, StoreError> {
-        let nonce = crate::random::bytes16().map_err(StoreError::new)?;
+        let nonce = crate::random::bytes16().map_err(StoreError::caused_by)?;
         let body = format!("{concert}.{user}.{}.{}", now.millis(), hex(&nonce[..8]));
         let mac = Self::mac(&self.current, &body).finalize().into_bytes();
         let token = format!("{body}.{}", hex(&mac[..QUEUE_MAC_BYTES]));

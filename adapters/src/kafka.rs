@@ -99,13 +99,13 @@ pub async fn create_topic(brokers: &str, topic: &str) -> Result<(), StoreError> 
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .create()
-        .map_err(StoreError::new)?;
+        .map_err(StoreError::caused_by)?;
     let new = NewTopic::new(topic, PARTITIONS, TopicReplication::Fixed(1));
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     let results = admin
         .create_topics([&new], &options)
         .await
-        .map_err(StoreError::new)?;
+        .map_err(StoreError::caused_by)?;
     for result in results {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
@@ -182,8 +182,10 @@ pub async fn tail(
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .create()
-        .map_err(StoreError::new)?;
-    consumer.subscribe(&[topic]).map_err(StoreError::new)?;
+        .map_err(StoreError::caused_by)?;
+    consumer
+        .subscribe(&[topic])
+        .map_err(StoreError::caused_by)?;
     let mut seen = HashSet::new();
     let mut order = VecDeque::new();
     loop {
@@ -194,7 +196,7 @@ pub async fn tail(
             },
             None => consumer.recv().await,
         };
-        let message = message.map_err(StoreError::new)?;
+        let message = message.map_err(StoreError::caused_by)?;
         let event: Value = message
             .payload()
             .and_then(|p| serde_json::from_slice(p).ok())
@@ -214,7 +216,7 @@ pub async fn tail(
         };
         consumer
             .commit_message(&message, CommitMode::Async)
-            .map_err(StoreError::new)?;
+            .map_err(StoreError::caused_by)?;
         if !go_on {
             return Ok(());
         }

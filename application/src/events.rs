@@ -222,7 +222,7 @@ pub trait Outbox: Send + Sync {
 ///         }
 ///         let events = self.events.lock().map_err(|_| StoreError::new("poisoned"))?;
 ///         for record in batch {
-///             events.send(record.payload.clone()).map_err(StoreError::new)?;
+///             events.send(record.payload.clone()).map_err(StoreError::caused_by)?;
 ///         }
 ///         Ok(())
 ///     }

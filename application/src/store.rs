@@ -1,6 +1,7 @@
 //! The one infrastructure failure every port may report: its store is
 //! unreachable or misbehaving. It is never the caller's fault (a 5xx/503).
 
+use std::sync::Arc;
 use thiserror::Error;
 
 /// A store did not answer, or answered something that cannot be right.
@@ -20,12 +21,56 @@ use thiserror::Error;
 /// assert_eq!(error.to_string(), "store failure: no answer in 2 s");
 /// ```
 #[derive(Debug, Clone, Error)]
-#[error("store failure: {0}")]
-pub struct StoreError(pub String);
+#[error("store failure: {message}")]
+pub struct StoreError {
+    message: String,
+    /// The failure itself (a `sqlx::Error`, a `redis::RedisError`, ...),
+    /// kept for the log's cause chain.
+    #[source]
+    cause: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
 
 impl StoreError {
-    /// Keeps the cause's message, for the log; clients never see it.
+    /// A failure described in words, with no error value behind it.
     pub fn new(cause: impl std::fmt::Display) -> Self {
-        Self(cause.to_string())
+        Self {
+            message: cause.to_string(),
+            cause: None,
+        }
+    }
+
+    /// A failure of the store's own error type, kept as the `source()`, so
+    /// a log line can show the whole chain.
+    ///
+    /// ```
+    /// use frontrow_application::StoreError;
+    /// use std::error::Error;
+    ///
+    /// let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+    /// let error = StoreError::caused_by(refused);
+    /// assert_eq!(error.to_string(), "store failure: refused");
+    /// assert!(error.source().is_some());
+    /// ```
+    pub fn caused_by(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self {
+            message: cause.to_string(),
+            cause: Some(Arc::new(cause)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn a_store_error_keeps_its_cause() {
+        let cause = std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in 2 s");
+        let error = StoreError::caused_by(cause);
+        let source = error.source().expect("the cause");
+        assert_eq!(source.to_string(), "no answer in 2 s");
+        let described = StoreError::new("lock poisoned");
+        assert!(described.source().is_none());
     }
 }

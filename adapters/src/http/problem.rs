@@ -82,7 +82,8 @@ impl ProblemResponse {
 }
 
 fn unavailable(error: &StoreError) -> ProblemResponse {
-    tracing::error!(%error, "store failure");
+    // As an error value, so the log shows its cause chain (`error.sources`).
+    tracing::error!(error = error as &dyn std::error::Error, "store failure");
     ProblemResponse::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "STORE_UNAVAILABLE",

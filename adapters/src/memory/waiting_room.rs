@@ -450,7 +450,7 @@ impl WaitingRoom for MemoryWaitingRoom {
         fresh: QueueToken,
     ) -> Result<(Place, bool), StoreError> {
         let settings = &self.settings;
-        let draw = self.draws.next().map_err(StoreError::new)?;
+        let draw = self.draws.next().map_err(StoreError::caused_by)?;
         self.with_rooms(|state, now| {
             let room = state.rooms.entry(concert).or_default();
             room.admit(settings, now);

@@ -69,7 +69,7 @@ impl RedisSeatChangeLog {
             .arg(keys::schedule_concert(&self.prefix, schedule))
             .query_async(&mut self.conn.clone())
             .await
-            .map_err(StoreError::new)?;
+            .map_err(StoreError::caused_by)?;
         let concert = concert.and_then(ConcertId::parse);
         if let Some(concert) = concert {
             self.remember(schedule, concert);
@@ -138,7 +138,7 @@ impl SeatChangeLog for RedisSeatChangeLog {
             .arg(keys::seat_map(&self.prefix, concert, schedule))
             .query_async(&mut self.conn.clone())
             .await
-            .map_err(StoreError::new)?;
+            .map_err(StoreError::caused_by)?;
         Ok(version.unwrap_or(0))
     }
 
@@ -161,7 +161,7 @@ impl SeatChangeLog for RedisSeatChangeLog {
                 .arg(keys)
                 .query_async(&mut self.conn.clone())
                 .await
-                .map_err(StoreError::new)?;
+                .map_err(StoreError::caused_by)?;
             for (index, version) in indexes.into_iter().zip(found) {
                 versions[index] = version.unwrap_or(0);
             }
@@ -196,7 +196,7 @@ impl SeatChangeLog for RedisSeatChangeLog {
             .arg(LOG_TAIL)
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(StoreError::new)?;
+            .map_err(StoreError::caused_by)?;
         Ok(version)
     }
 
@@ -219,7 +219,7 @@ impl SeatChangeLog for RedisSeatChangeLog {
             .arg("+inf")
             .query_async(&mut self.conn.clone())
             .await
-            .map_err(StoreError::new)?;
+            .map_err(StoreError::caused_by)?;
         let version = version.unwrap_or(0);
         let changes = members
             .iter()
@@ -258,7 +258,7 @@ impl SeatChangeLog for RedisSeatChangeLog {
             .ignore()
             .query_async(&mut self.conn.clone())
             .await
-            .map_err(StoreError::new)?;
+            .map_err(StoreError::caused_by)?;
         // Each in its own slot on a cluster: one command each.
         for schedule in schedules {
             let _: () = redis::cmd("SET")
@@ -266,7 +266,7 @@ impl SeatChangeLog for RedisSeatChangeLog {
                 .arg(concert.get())
                 .query_async(&mut self.conn.clone())
                 .await
-                .map_err(StoreError::new)?;
+                .map_err(StoreError::caused_by)?;
             self.remember(*schedule, concert);
         }
         Ok(())

@@ -72,7 +72,7 @@ fn status_from(raw: &str) -> Result<QueueStatus, StoreError> {
 }
 
 fn policy_from(capacity: i64, rate: i64, paused: i64) -> Result<AdmissionPolicy, StoreError> {
-    AdmissionPolicy::new(capacity, rate, paused == 1).map_err(StoreError::new)
+    AdmissionPolicy::new(capacity, rate, paused == 1).map_err(StoreError::caused_by)
 }
 
 /// The scripts' `total, sold, held`; a total of -1 means the room was never
@@ -88,7 +88,7 @@ fn opening_from(opens: i64, pre: i64) -> Result<Option<SaleOpening>, StoreError>
     }
     SaleOpening::new(Timestamp(opens), (opens - pre) / 60_000)
         .map(Some)
-        .map_err(StoreError::new)
+        .map_err(StoreError::caused_by)
 }
 
 impl RedisWaitingRoom {
@@ -238,7 +238,7 @@ fn place_from(
     type Found = (String, i64, i64, i64, i64, i64, i64, i64, i64, i64);
     let (status, position, capacity, rate, paused, total, sold, held, opens, pre): Found =
         redis::FromRedisValue::from_redis_value(&redis::Value::Array(found))
-            .map_err(StoreError::new)?;
+            .map_err(StoreError::caused_by)?;
     Ok(Place::new(
         token.clone(),
         concert,
@@ -269,7 +269,7 @@ impl RedisWaitingRoom {
         let (value, version): (String, u64) = call
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(StoreError::new)?;
+            .map_err(StoreError::caused_by)?;
         let value = (!value.is_empty()).then_some(value);
         self.saw_active(token, value.as_deref());
         Ok((value, version))
@@ -285,7 +285,7 @@ impl WaitingRoom for RedisWaitingRoom {
         fresh: QueueToken,
     ) -> Result<(Place, bool), StoreError> {
         // A fraction in [0, 1) with every one of the draw's 53 bits.
-        let draw = self.draws.next().map_err(StoreError::new)? as f64 / (1u64 << 53) as f64;
+        let draw = self.draws.next().map_err(StoreError::caused_by)? as f64 / (1u64 << 53) as f64;
         let mut call = self.invocation(&self.join, concert, "");
         call.arg(user.get())
             .arg(fresh.as_str())
@@ -320,7 +320,7 @@ impl WaitingRoom for RedisWaitingRoom {
         ): Joined = call
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(StoreError::new)?;
+            .map_err(StoreError::caused_by)?;
         let token =
             QueueToken::parse(&token).ok_or_else(|| StoreError::new("malformed token in Redis"))?;
         let place = Place::new(
@@ -344,7 +344,7 @@ impl WaitingRoom for RedisWaitingRoom {
         let found: Vec<redis::Value> = call
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(StoreError::new)?;
+            .map_err(StoreError::caused_by)?;
         Ok(Some(
             place_from(token, holder, found, self.clock.now())?.paced(&self.settings),
         ))
@@ -367,7 +367,7 @@ impl WaitingRoom for RedisWaitingRoom {
         let _: i64 = call
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(StoreError::new)?;
+            .map_err(StoreError::caused_by)?;
         Ok(())
     }
 
@@ -382,7 +382,7 @@ impl WaitingRoom for RedisWaitingRoom {
         let _: i64 = call
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(StoreError::new)?;
+            .map_err(StoreError::caused_by)?;
         Ok(())
     }
 
@@ -398,7 +398,7 @@ impl WaitingRoom for RedisWaitingRoom {
         let _: i64 = call
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(StoreError::new)?;
+            .map_err(StoreError::caused_by)?;
         Ok(())
     }
 
@@ -413,7 +413,7 @@ impl WaitingRoom for RedisWaitingRoom {
         let _: i64 = call
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(StoreError::new)?;
+            .map_err(StoreError::caused_by)?;
         Ok(())
     }
 
@@ -423,7 +423,7 @@ impl WaitingRoom for RedisWaitingRoom {
         let answer: Vec<i64> = call
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(StoreError::new)?;
+            .map_err(StoreError::caused_by)?;
         let [
             waiting,
             active,
@@ -480,7 +480,7 @@ impl SeatGate for RedisWaitingRoom {
         let (version, found): (u64, Vec<redis::Value>) = call
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(StoreError::new)?;
+            .map_err(StoreError::caused_by)?;
         let place = place_from(token, (concert, user), found, self.clock.now())?;
         Ok((Some(place.paced(&self.settings)), version))
     }

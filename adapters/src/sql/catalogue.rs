@@ -7,7 +7,6 @@ use frontrow_application::catalogue::Catalogue;
 use frontrow_application::seat_changes::StoredSeat;
 use frontrow_application::{Clock, clock::SystemClock};
 use frontrow_domain::catalogue::{Concert, NewConcert, Schedule};
-use frontrow_domain::points::Points;
 use frontrow_domain::queue::{DEFAULT_PRE_QUEUE_MINUTES, SaleOpening};
 use frontrow_domain::seat::{SeatNumber, SeatState};
 use frontrow_domain::{ConcertId, ReservationId, ScheduleId, Timestamp};
@@ -23,7 +22,7 @@ fn schedule_from(row: &AnyRow) -> Result<Schedule, sqlx::Error> {
         concert: ConcertId::from_store(row.try_get(1)?),
         starts_at: Timestamp(row.try_get(2)?),
         seat_count: row.try_get(3)?,
-        price: Points::new(row.try_get(4)?).unwrap_or_default(),
+        price: super::stored_points(row.try_get(4)?)?,
     })
 }
 
@@ -107,7 +106,7 @@ impl Catalogue for SqlStore {
             tx.commit().await?;
             Ok::<_, sqlx::Error>((concert_id, schedules))
         };
-        run.await.map_err(StoreError::new)
+        run.await.map_err(StoreError::caused_by)
     }
 
     async fn concerts(&self) -> Result<Vec<Concert>, StoreError> {
@@ -116,7 +115,7 @@ impl Catalogue for SqlStore {
         )
         .fetch_all(&self.read)
         .await
-        .map_err(StoreError::new)?;
+        .map_err(StoreError::caused_by)?;
         rows.iter()
             .map(|r| {
                 let opens_at: Option<i64> = r.try_get(2)?;
@@ -132,7 +131,7 @@ impl Catalogue for SqlStore {
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::new)
+            .map_err(StoreError::caused_by)
     }
 
     async fn schedule_opening(
@@ -147,7 +146,7 @@ impl Catalogue for SqlStore {
                 .bind(concert.get())
                 .execute(&self.write)
                 .await
-                .map_err(StoreError::new)?;
+                .map_err(StoreError::caused_by)?;
         Ok(updated.rows_affected() == 1)
     }
 
@@ -156,7 +155,7 @@ impl Catalogue for SqlStore {
             .bind(concert.get())
             .fetch_optional(&self.read)
             .await
-            .map_err(StoreError::new)?;
+            .map_err(StoreError::caused_by)?;
         Ok(row.is_some())
     }
 
@@ -167,11 +166,11 @@ impl Catalogue for SqlStore {
         .bind(concert.get())
         .fetch_all(&self.read)
         .await
-        .map_err(StoreError::new)?;
+        .map_err(StoreError::caused_by)?;
         rows.iter()
             .map(schedule_from)
             .collect::<Result<_, _>>()
-            .map_err(StoreError::new)
+            .map_err(StoreError::caused_by)
     }
 
     async fn schedule(&self, schedule: ScheduleId) -> Result<Option<Schedule>, StoreError> {
@@ -179,11 +178,11 @@ impl Catalogue for SqlStore {
             .bind(schedule.get())
             .fetch_optional(&self.read)
             .await
-            .map_err(StoreError::new)?;
+            .map_err(StoreError::caused_by)?;
         row.as_ref()
             .map(schedule_from)
             .transpose()
-            .map_err(StoreError::new)
+            .map_err(StoreError::caused_by)
     }
 
     async fn seats(&self, schedule: ScheduleId) -> Result<Vec<StoredSeat>, StoreError> {
@@ -193,7 +192,7 @@ impl Catalogue for SqlStore {
         .bind(schedule.get())
         .fetch_all(&self.read)
         .await
-        .map_err(StoreError::new)?;
+        .map_err(StoreError::caused_by)?;
         let stored = |row: &AnyRow| -> Result<StoredSeat, sqlx::Error> {
             Ok(StoredSeat {
                 state: seat_from(row)?,
@@ -203,7 +202,7 @@ impl Catalogue for SqlStore {
         rows.iter()
             .map(stored)
             .collect::<Result<_, _>>()
-            .map_err(StoreError::new)
+            .map_err(StoreError::caused_by)
     }
 
     async fn seat(
@@ -218,10 +217,10 @@ impl Catalogue for SqlStore {
         .bind(seat.get())
         .fetch_optional(&self.read)
         .await
-        .map_err(StoreError::new)?;
+        .map_err(StoreError::caused_by)?;
         row.as_ref()
             .map(seat_from)
             .transpose()
-            .map_err(StoreError::new)
+            .map_err(StoreError::caused_by)
     }
 }

@@ -223,7 +223,7 @@ impl SqlStore {
         sqlx::query("SELECT 1")
             .execute(&self.read)
             .await
-            .map_err(StoreError::new)?;
+            .map_err(StoreError::caused_by)?;
         Ok(())
     }
 
@@ -394,6 +394,12 @@ pub(crate) async fn seat_version_after<'q>(
                 .map_err(|_| sqlx::Error::Protocol("negative seat version".into()))
         })
         .transpose()
+}
+
+/// Points as stored: a value out of range is a store failure, never 0.
+pub(crate) fn stored_points(raw: i64) -> Result<frontrow_domain::points::Points, sqlx::Error> {
+    frontrow_domain::points::Points::new(raw)
+        .ok_or_else(|| sqlx::Error::Decode(format!("stored points {raw} are out of range").into()))
 }
 
 /// Writes an event to the outbox inside the caller's transaction.

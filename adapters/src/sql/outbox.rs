@@ -25,7 +25,7 @@ impl Outbox for SqlStore {
         .bind(now.millis())
         .execute(&self.write)
         .await
-        .map_err(StoreError::new)?;
+        .map_err(StoreError::caused_by)?;
         Ok(taken.rows_affected() == 1)
     }
 
@@ -37,7 +37,7 @@ impl Outbox for SqlStore {
         .bind(i64::from(limit))
         .fetch_all(&self.write)
         .await
-        .map_err(StoreError::new)?;
+        .map_err(StoreError::caused_by)?;
         rows.iter()
             .map(|r| {
                 Ok(OutboxRecord {
@@ -50,7 +50,7 @@ impl Outbox for SqlStore {
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::new)
+            .map_err(StoreError::caused_by)
     }
 
     async fn mark_published(&self, ids: &[i64], at: Timestamp) -> Result<(), StoreError> {
@@ -69,7 +69,7 @@ impl Outbox for SqlStore {
             .build()
             .execute(&self.write)
             .await
-            .map_err(StoreError::new)?;
+            .map_err(StoreError::caused_by)?;
         Ok(())
     }
 
@@ -80,7 +80,7 @@ impl Outbox for SqlStore {
         .bind(before.millis())
         .execute(&self.write)
         .await
-        .map_err(StoreError::new)?;
+        .map_err(StoreError::caused_by)?;
         Ok(purged.rows_affected())
     }
 
@@ -90,13 +90,13 @@ impl Outbox for SqlStore {
         )
         .fetch_one(&self.read)
         .await
-        .map_err(StoreError::new)?;
+        .map_err(StoreError::caused_by)?;
         let read = || -> Result<Backlog, sqlx::Error> {
             Ok(Backlog {
                 unpublished: row.try_get(0)?,
                 oldest_unpublished_at: row.try_get::<Option<i64>, _>(1)?.map(Timestamp),
             })
         };
-        read().map_err(StoreError::new)
+        read().map_err(StoreError::caused_by)
     }
 }

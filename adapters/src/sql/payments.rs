@@ -252,16 +252,16 @@ impl PaymentStore for SqlStore {
         .bind(user.get())
         .fetch_optional(&self.read)
         .await
-        .map_err(StoreError::new)?;
+        .map_err(StoreError::caused_by)?;
         let Some(row) = row else { return Ok(None) };
         let read = || -> Result<Receipt, sqlx::Error> {
             Ok(Receipt {
                 payment: PaymentId::from_store(row.try_get(0)?),
                 reservation,
-                amount: Points::new(row.try_get(1)?).unwrap_or_default(),
-                balance: Points::new(row.try_get(2)?).unwrap_or_default(),
+                amount: super::stored_points(row.try_get(1)?)?,
+                balance: super::stored_points(row.try_get(2)?)?,
             })
         };
-        read().map(Some).map_err(StoreError::new)
+        read().map(Some).map_err(StoreError::caused_by)
     }
 }

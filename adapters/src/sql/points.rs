@@ -89,7 +89,7 @@ impl SqlStore {
             .execute(&mut *tx)
             .await?;
         }
-        let balance = Points::new(balance).unwrap_or_default();
+        let balance = super::stored_points(balance)?;
         let event = DomainEvent::PointsCharged {
             user,
             amount: amount.points(),
@@ -135,13 +135,10 @@ impl Ledger for SqlStore {
             .bind(user.get())
             .fetch_optional(&self.read)
             .await
-            .map_err(StoreError::new)?;
-        row.map(|r| {
-            r.try_get::<i64, _>(0)
-                .map(|b| Points::new(b).unwrap_or_default())
-        })
-        .transpose()
-        .map_err(StoreError::new)
+            .map_err(StoreError::caused_by)?;
+        row.map(|r| r.try_get::<i64, _>(0).and_then(super::stored_points))
+            .transpose()
+            .map_err(StoreError::caused_by)
     }
 
     async fn charge(

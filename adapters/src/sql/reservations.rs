@@ -10,7 +10,6 @@ use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::reservations::{HoldRequest, ReservationError, SeatHolds};
 use frontrow_domain::events::DomainEvent;
-use frontrow_domain::points::Points;
 use frontrow_domain::reservation::{Reservation, ReservationStatus, TransitionError};
 use frontrow_domain::seat::SeatNumber;
 use frontrow_domain::{ReservationId, ScheduleId, Timestamp, UserId};
@@ -27,7 +26,7 @@ pub(crate) fn reservation_from(row: &AnyRow) -> Result<Reservation, sqlx::Error>
         user: UserId::from_store(row.try_get(1)?),
         schedule: ScheduleId::from_store(row.try_get(2)?),
         seat: SeatNumber::from_store(row.try_get(3)?),
-        price: Points::new(row.try_get(4)?).unwrap_or_default(),
+        price: super::stored_points(row.try_get(4)?)?,
         stored_status: ReservationStatus::parse(&status).ok_or_else(|| {
             sqlx::Error::Decode(format!("unknown reservation status {status}").into())
         })?,
@@ -374,10 +373,10 @@ impl SeatHolds for SqlStore {
         user: UserId,
         id: ReservationId,
     ) -> Result<Option<Reservation>, StoreError> {
-        let mut conn = self.read.acquire().await.map_err(StoreError::new)?;
+        let mut conn = self.read.acquire().await.map_err(StoreError::caused_by)?;
         load_reservation(&mut conn, user, id)
             .await
-            .map_err(StoreError::new)
+            .map_err(StoreError::caused_by)
     }
 
     async fn list(
@@ -397,11 +396,14 @@ impl SeatHolds for SqlStore {
         .bind(user.get())
         .bind(after.map_or(i64::MAX, |id| id.get()))
         .bind(i64::from(limit));
-        let rows = query.fetch_all(&self.read).await.map_err(StoreError::new)?;
+        let rows = query
+            .fetch_all(&self.read)
+            .await
+            .map_err(StoreError::caused_by)?;
         rows.iter()
             .map(reservation_from)
             .collect::<Result<_, _>>()
-            .map_err(StoreError::new)
+            .map_err(StoreError::caused_by)
     }
 
     async fn expire_due(&self, now: Timestamp, limit: u32) -> Result<u64, StoreError> {
@@ -413,14 +415,14 @@ impl SeatHolds for SqlStore {
         .bind(i64::from(limit))
         .fetch_all(&self.read)
         .await
-        .map_err(StoreError::new)?;
+        .map_err(StoreError::caused_by)?;
         let mut expired = 0;
         for row in &rows {
-            let reservation = reservation_from(row).map_err(StoreError::new)?;
+            let reservation = reservation_from(row).map_err(StoreError::caused_by)?;
             if self
                 .expire_one(&reservation, now)
                 .await
-                .map_err(StoreError::new)?
+                .map_err(StoreError::caused_by)?
             {
                 expired += 1;
             }

@@ -21,6 +21,8 @@ impl UserStore for SqlStore {
                 .bind(SystemClock.now().millis());
             super::inserted(&mut conn, self.backend, insert).await
         };
-        Ok(UserId::from_store(create.await.map_err(StoreError::new)?))
+        Ok(UserId::from_store(
+            create.await.map_err(StoreError::caused_by)?,
+        ))
     }
 }
