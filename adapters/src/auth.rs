@@ -14,6 +14,7 @@ use frontrow_domain::{ConcertId, Timestamp, UserId};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use std::sync::Arc;
 
 /// The fixed JOSE header of every token we issue.
 const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
@@ -35,6 +36,8 @@ pub struct Hs256Tokens {
     /// `HEADER` as it appears in every token we issue; compared as text, so
     /// a token's header is never decoded.
     encoded_header: String,
+    /// Issue and expiry times come from here (see `with_clock`).
+    clock: Arc<dyn Clock>,
 }
 
 impl Hs256Tokens {
@@ -59,7 +62,16 @@ impl Hs256Tokens {
             key,
             ttl_seconds,
             encoded_header: B64.encode(HEADER),
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The same issuer on the service's `Clock` (the system clock unless
+    /// told otherwise), so issue and expiry follow the time everything else
+    /// follows.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     fn signature(&self, signing_input: &str) -> Vec<u8> {
@@ -71,7 +83,7 @@ impl Hs256Tokens {
 
 impl AccessTokens for Hs256Tokens {
     fn issue(&self, user: UserId) -> String {
-        let now = SystemClock.now().millis() / 1000;
+        let now = self.clock.now().millis() / 1000;
         let claims = Claims {
             sub: user.to_string(),
             iat: now,
@@ -93,7 +105,7 @@ impl AccessTokens for Hs256Tokens {
         mac.update(signing_input.as_bytes());
         mac.verify_slice(&B64.decode(signature).ok()?).ok()?;
         let claims: Claims = serde_json::from_slice(&B64.decode(claims).ok()?).ok()?;
-        if claims.exp <= SystemClock.now().millis() / 1000 {
+        if claims.exp <= self.clock.now().millis() / 1000 {
             return None;
         }
         UserId::parse(claims.sub.parse().ok()?)
@@ -103,6 +115,29 @@ impl AccessTokens for Hs256Tokens {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct At(std::sync::atomic::AtomicI64);
+
+    impl Clock for At {
+        fn now(&self) -> Timestamp {
+            Timestamp(self.0.load(std::sync::atomic::Ordering::SeqCst))
+        }
+    }
+
+    #[test]
+    fn an_access_token_expires_by_the_clock_it_was_given() {
+        let clock = Arc::new(At(std::sync::atomic::AtomicI64::new(1_000_000)));
+        let tokens = Hs256Tokens::new(b"s", 60).with_clock(clock.clone());
+        let token = tokens.issue(UserId::from_store(1));
+        clock
+            .0
+            .store(1_000_000 + 59_000, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(tokens.verify(&token), Some(UserId::from_store(1)));
+        clock
+            .0
+            .store(1_000_000 + 60_000, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(tokens.verify(&token), None);
+    }
 
     #[test]
     fn a_token_verifies_only_with_its_own_secret() {

@@ -442,7 +442,9 @@ struct QueueStores {
 }
 
 pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
-    let store = open_store(config).await?;
+    // The one clock every part of the service reads.
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = open_store(config).await?.with_clock(clock.clone());
     let backend = store.backend();
     let admin_key = config.secret(
         &config.admin_key,
@@ -461,7 +463,6 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
     if config.hold_seconds == 0 || config.active_seconds == 0 || config.max_seats_per_user == 0 {
         bail!("--hold-seconds, --active-seconds and --max-seats-per-user must be positive");
     }
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut dependencies: Vec<(&'static str, Arc<dyn Ping>)> =
         vec![("database", Arc::new(store.clone()))];
     let room_settings = RoomSettings {
@@ -574,10 +575,10 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
     let state = Arc::new(AppState {
         users: Users::new(
             shared.clone(),
-            Arc::new(Hs256Tokens::new(
-                jwt_secret.as_bytes(),
-                config.access_token_seconds,
-            )),
+            Arc::new(
+                Hs256Tokens::new(jwt_secret.as_bytes(), config.access_token_seconds)
+                    .with_clock(clock.clone()),
+            ),
         ),
         points: PointsService::new(shared.clone()),
         seating: SeatingService::new(catalogue.clone(), queue.clone()),

@@ -5,7 +5,6 @@ use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::catalogue::Catalogue;
 use frontrow_application::seat_changes::StoredSeat;
-use frontrow_application::{Clock, clock::SystemClock};
 use frontrow_domain::catalogue::{Concert, NewConcert, Schedule};
 use frontrow_domain::queue::{DEFAULT_PRE_QUEUE_MINUTES, SaleOpening};
 use frontrow_domain::seat::{SeatNumber, SeatState};
@@ -57,7 +56,7 @@ impl Catalogue for SqlStore {
         &self,
         concert: &NewConcert,
     ) -> Result<(ConcertId, Vec<Schedule>), StoreError> {
-        let now = SystemClock.now();
+        let now = self.clock.now();
         let run = async {
             let mut tx = self.write.begin().await?;
             let insert = self.sql(insert_returning_id!(

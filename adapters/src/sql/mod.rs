@@ -52,6 +52,8 @@ pub struct SqlStore {
     /// SQLite only: the thread that drives every buyer-facing write
     /// transaction (see `SqlStore::on_writer`).
     writer: Option<Arc<WriterThread>>,
+    /// Creation times of rows the store stamps itself (see `with_clock`).
+    clock: Arc<dyn frontrow_application::Clock>,
 }
 
 /// A thread of its own for SQLite's single writer. A transaction is a
@@ -155,6 +157,7 @@ impl SqlStore {
                 write,
                 backend: Backend::Sqlite,
                 writer: Some(Arc::new(writer)),
+                clock: Arc::new(frontrow_application::clock::SystemClock),
             })
         } else {
             let pool = AnyPoolOptions::new()
@@ -167,11 +170,20 @@ impl SqlStore {
                 write: pool,
                 backend: Backend::MySql,
                 writer: None,
+                clock: Arc::new(frontrow_application::clock::SystemClock),
             })
         }
     }
 
     /// The database behind this store.
+    /// The same store on the service's `Clock` (the system clock unless
+    /// told otherwise), for the creation times it stamps itself (users,
+    /// concerts, charges).
+    pub fn with_clock(mut self, clock: Arc<dyn frontrow_application::Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

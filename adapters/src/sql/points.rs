@@ -3,8 +3,8 @@
 
 use super::{Fail, SqlStore, balance_in, is_unique_violation, record_event, retrying};
 use async_trait::async_trait;
+use frontrow_application::StoreError;
 use frontrow_application::points::{Ledger, PointsError};
-use frontrow_application::{Clock, StoreError, clock::SystemClock};
 use frontrow_domain::UserId;
 use frontrow_domain::events::DomainEvent;
 use frontrow_domain::points::{
@@ -21,7 +21,7 @@ impl SqlStore {
         amount: ChargeAmount,
         key: Option<&IdempotencyKey>,
     ) -> Result<Points, Fail<PointsError>> {
-        let now = SystemClock.now();
+        let now = self.clock.now();
         let mut tx = self.write.begin().await?;
         if let Some(key) = key {
             // The primary key makes a second use of the key fail here; in MySQL

@@ -4,7 +4,6 @@ use super::SqlStore;
 use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::users::UserStore;
-use frontrow_application::{Clock, clock::SystemClock};
 use frontrow_domain::UserId;
 use frontrow_domain::user::UserName;
 
@@ -18,7 +17,7 @@ impl UserStore for SqlStore {
             ));
             let insert = sqlx::query(insert)
                 .bind(name.as_str())
-                .bind(SystemClock.now().millis());
+                .bind(self.clock.now().millis());
             super::inserted(&mut conn, self.backend, insert).await
         };
         Ok(UserId::from_store(
