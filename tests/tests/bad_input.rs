@@ -529,3 +529,27 @@ contract!(
         assert!(allow.contains("GET") && allow.contains("DELETE"), "{allow}");
     }
 );
+
+contract!(
+    oversized_headers_are_a_431_problem,
+    |app: TestApp| async move {
+        let r = app
+            .http
+            .get(format!("{}/api/v1/concerts", app.base))
+            .header("X-Padding", "x".repeat(20_000))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(r.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        let body: serde_json::Value = r.json().await.expect("a problem body");
+        assert_eq!(body["code"], "HEADERS_TOO_LARGE");
+        let ok = app
+            .http
+            .get(format!("{}/api/v1/concerts", app.base))
+            .header("X-Padding", "x".repeat(8_000))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(ok.status(), StatusCode::OK);
+    }
+);

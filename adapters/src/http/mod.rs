@@ -38,6 +38,11 @@ use std::sync::Arc;
 /// The largest request body accepted; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The most header bytes (names and values) a request may carry; more get
+/// 431. The server's HTTP layer reads up to about 400 KB of headers; nothing
+/// frontrow reads needs more than a few hundred bytes.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
 /// A dependency the readiness check asks.
 #[async_trait]
 pub trait Ping: Send + Sync {
@@ -216,9 +221,20 @@ impl RouteMethods {
     }
 }
 
-/// Refuses bodies over `MAX_BODY_BYTES` with 413: by their declared length,
-/// or, for a chunked body, by reading at most that much.
+/// Refuses headers over `MAX_HEADER_BYTES` with 431, and bodies over
+/// `MAX_BODY_BYTES` with 413: by their declared length, or, for a chunked
+/// body, by reading at most that much.
 async fn limit_body(mut request: Request) -> poem::Result<Request> {
+    let header_bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return Err(poem::Error::from_status(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        ));
+    }
     let too_large = || poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE);
     let declared = request
         .headers()
