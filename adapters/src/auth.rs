@@ -249,7 +249,12 @@ impl QueueTokenSeal for HmacQueueSeal {
         now: Timestamp,
     ) -> Result<QueueToken, StoreError> {
         let nonce = crate::random::bytes16().map_err(StoreError::caused_by)?;
-        let body = format!("{concert}.{user}.{}.{}", now.millis(), hex(&nonce[..8]));
+        let claims = QueueClaims {
+            concert,
+            user,
+            issued_at: now,
+        };
+        let body = format!("{}.{}", claims.spelled(), hex(&nonce[..8]));
         let mac = Self::mac(&self.current, &body).finalize().into_bytes();
         let token = format!("{body}.{}", hex(&mac[..QUEUE_MAC_BYTES]));
         QueueToken::parse(&token).ok_or_else(|| StoreError::new("a queue token too long"))
@@ -264,13 +269,7 @@ impl QueueTokenSeal for HmacQueueSeal {
         if !genuine {
             return None;
         }
-        let mut parts = body.split('.');
-        let mut number = || parts.next()?.parse::<i64>().ok();
-        Some(QueueClaims {
-            concert: ConcertId::parse(number()?)?,
-            user: UserId::from_store(number()?),
-            issued_at: Timestamp(number()?),
-        })
+        QueueClaims::read(token)
     }
 }
 

@@ -185,6 +185,27 @@ pub struct QueueClaims {
     pub issued_at: Timestamp,
 }
 
+impl QueueClaims {
+    /// The claims as a token spells them before its random part and seal:
+    /// `concert.user.issued_ms`. The one place the token's layout is written.
+    pub fn spelled(&self) -> String {
+        format!("{}.{}.{}", self.concert, self.user, self.issued_at.millis())
+    }
+
+    /// What a token says of itself, read from its text and not checked:
+    /// only a `QueueTokenSeal` says whether it is genuine, so use this on a
+    /// token the seal has opened (or to implement a seal).
+    pub fn read(token: &QueueToken) -> Option<Self> {
+        let mut parts = token.as_str().split('.');
+        let mut number = || parts.next()?.parse::<i64>().ok();
+        Some(Self {
+            concert: ConcertId::parse(number()?)?,
+            user: UserId::from_store(number()?),
+            issued_at: Timestamp(number()?),
+        })
+    }
+}
+
 /// Issues and checks queue tokens. A forged or altered token is refused
 /// here, before any store is asked; the room still decides the place.
 ///

@@ -13,7 +13,9 @@
 use super::{Connection, keys};
 use crate::random::Draws;
 use async_trait::async_trait;
-use frontrow_application::queue::{Place, RoomSettings, RoomStats, SeatGate, WaitingRoom};
+use frontrow_application::queue::{
+    Place, QueueClaims, RoomSettings, RoomStats, SeatGate, WaitingRoom,
+};
 use frontrow_application::{Clock, StoreError};
 use frontrow_domain::Timestamp;
 use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, Stock};
@@ -222,10 +224,7 @@ impl RedisWaitingRoom {
 /// The concert and holder a token names. The service checked the token's
 /// seal before any store call; one that does not parse has no place here.
 fn holder(token: &QueueToken) -> Option<(ConcertId, UserId)> {
-    let mut parts = token.as_str().split('.');
-    let concert = ConcertId::parse(parts.next()?.parse().ok()?)?;
-    let user = UserId::from_store(parts.next()?.parse().ok()?);
-    Some((concert, user))
+    QueueClaims::read(token).map(|claims| (claims.concert, claims.user))
 }
 
 /// A place as `place()` in prelude.lua returns it.

@@ -82,6 +82,30 @@ pub(crate) async fn end_live_hold(
     Ok(Err(Some(refusal.unwrap_or(TransitionError::HoldExpired))))
 }
 
+/// The reservation a granted hold made.
+fn held(request: &HoldRequest, id: ReservationId) -> Reservation {
+    Reservation {
+        id,
+        user: request.user,
+        schedule: request.schedule.id,
+        seat: request.seat,
+        price: request.schedule.price,
+        stored_status: ReservationStatus::Held,
+        hold_expires_at: request.until,
+    }
+}
+
+/// The event of a granted hold.
+fn held_event(request: &HoldRequest, reservation: ReservationId) -> DomainEvent {
+    DomainEvent::ReservationHeld {
+        reservation,
+        user: request.user,
+        schedule: request.schedule.id,
+        seat: request.seat,
+        hold_expires_at: request.until,
+    }
+}
+
 impl SqlStore {
     async fn hold_once(
         &self,
@@ -110,13 +134,7 @@ impl SqlStore {
         } = request;
         // The event with reservation id 0; the procedure sets the real one
         // into the payload and after the key's prefix.
-        let event = DomainEvent::ReservationHeld {
-            reservation: ReservationId::from_store(0),
-            user,
-            schedule: schedule.id,
-            seat,
-            hold_expires_at: until,
-        };
+        let event = held_event(&request, ReservationId::from_store(0));
         let key = event.key();
         let key_prefix = key.strip_suffix('0').unwrap_or(&key).to_owned();
         let event = to_outbox(&event, now).map_err(sqlx::Error::Io)?;
@@ -155,16 +173,7 @@ impl SqlStore {
         let id = ReservationId::from_store(row.try_get(1)?);
         let seat_version = u64::try_from(row.try_get::<i64, _>(2)?)
             .map_err(|_| sqlx::Error::Protocol("negative seat version".into()))?;
-        let reservation = Reservation {
-            id,
-            user,
-            schedule: schedule.id,
-            seat,
-            price: schedule.price,
-            stored_status: ReservationStatus::Held,
-            hold_expires_at: until,
-        };
-        Ok((reservation, seat_version))
+        Ok((held(&request, id), seat_version))
     }
 
     /// SQLite (in process): BEGIN, the limit's count, the reservation, the
@@ -241,25 +250,10 @@ impl SqlStore {
         let Some(seat_version) = seat_version_after(&mut tx, self.backend, claimed).await? else {
             return Err(Fail::Rule(ReservationError::SeatUnavailable));
         };
-        let event = DomainEvent::ReservationHeld {
-            reservation: id,
-            user,
-            schedule: schedule.id,
-            seat,
-            hold_expires_at: until,
-        };
+        let event = held_event(&request, id);
         record_event(&mut tx, &event, now).await?;
         tx.commit().await?;
-        let reservation = Reservation {
-            id,
-            user,
-            schedule: schedule.id,
-            seat,
-            price: schedule.price,
-            stored_status: ReservationStatus::Held,
-            hold_expires_at: until,
-        };
-        Ok((reservation, seat_version))
+        Ok((held(&request, id), seat_version))
     }
 
     /// Whether the seat is free at `now` as the last commit left it, read
