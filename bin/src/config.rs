@@ -1,0 +1,340 @@
+//! Configuration: the command line, every flag with its environment
+//! equivalent, and logging. Reading the configuration does no IO except
+//! creating `--data-dir` when the embedded database needs it.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "frontrow",
+    version,
+    about = "Concert tickets for the minute a hot show opens"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (the default). Applies migrations first.
+    Serve {
+        /// Also create the demo concerts if there are no concerts yet.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create sample concerts so a new user can try the flow at once.
+    Seed {
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Work with the published events.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum EventsCommand {
+    /// Print events from Kafka as JSON lines, once each (deduplicated by eventId).
+    Tail {
+        #[arg(long, default_value = "frontrow.events")]
+        topic: String,
+        #[arg(long, default_value = "frontrow-tail")]
+        group: String,
+        /// Stop after this many seconds without an event (default: never).
+        #[arg(long)]
+        idle_exit_seconds: Option<u64>,
+    },
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "FRONTROW_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen: SocketAddr,
+    /// mysql://user:pass@host/db or sqlite://path; unset: SQLite in --data-dir.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Where the embedded default keeps its database and generated secrets.
+    #[arg(
+        long,
+        env = "FRONTROW_DATA_DIR",
+        default_value = "./frontrow-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// redis://host:port; unset: the waiting room runs in process (one instance only).
+    /// With --redis-cluster: one or more seed nodes of a Redis Cluster, comma-separated.
+    #[arg(long, env = "REDIS_URL", global = true)]
+    pub redis_url: Option<String>,
+    /// --redis-url names seed nodes of a Redis Cluster.
+    #[arg(long, env = "FRONTROW_REDIS_CLUSTER", global = true)]
+    pub redis_cluster: bool,
+    /// Prefix of every Redis key, so deployments and test runs can share a Redis.
+    #[arg(
+        long,
+        env = "FRONTROW_REDIS_PREFIX",
+        default_value = "frontrow:",
+        global = true
+    )]
+    pub redis_prefix: String,
+    /// How long a seat hold lasts.
+    #[arg(
+        long,
+        env = "FRONTROW_HOLD_SECONDS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub hold_seconds: u64,
+    /// How long an admitted user may stay ACTIVE.
+    #[arg(
+        long,
+        env = "FRONTROW_ACTIVE_SECONDS",
+        default_value_t = 600,
+        global = true
+    )]
+    pub active_seconds: u64,
+    /// An ACTIVE user who makes no request for this long loses the slot to
+    /// the next in line (0: never).
+    #[arg(
+        long,
+        env = "FRONTROW_ACTIVE_IDLE_SECONDS",
+        default_value_t = 120,
+        global = true
+    )]
+    pub active_idle_seconds: u64,
+    /// A waiting buyer who has not asked for their status (poll or stream)
+    /// for this long loses the place when the line reaches it (0: never).
+    #[arg(
+        long,
+        env = "FRONTROW_WAITING_IDLE_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub waiting_idle_seconds: u64,
+    /// How long a request waits for MySQL or Redis before it gets a 503
+    /// (connection from the pool, Redis command).
+    #[arg(
+        long,
+        env = "FRONTROW_STORE_TIMEOUT_MS",
+        default_value_t = 2_000,
+        global = true
+    )]
+    pub store_timeout_ms: u64,
+    /// On SIGTERM, how long readiness answers 503 before the listener closes.
+    #[arg(
+        long,
+        env = "FRONTROW_DRAIN_MS",
+        default_value_t = 2_000,
+        global = true
+    )]
+    pub drain_ms: u64,
+    /// After the drain, how long in-flight requests get to finish before
+    /// the process exits anyway. Open streams end by themselves within 5 s.
+    #[arg(
+        long,
+        env = "FRONTROW_SHUTDOWN_GRACE_SECONDS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub shutdown_grace_seconds: u64,
+    /// Default most ACTIVE users per concert (operators can change it per concert).
+    #[arg(
+        long,
+        env = "FRONTROW_QUEUE_CAPACITY",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub queue_capacity: i64,
+    /// Default admissions per second per concert.
+    #[arg(
+        long,
+        env = "FRONTROW_ADMIT_PER_SECOND",
+        default_value_t = 100,
+        global = true
+    )]
+    pub admit_per_second: i64,
+    /// Most seats one user may hold or own per schedule.
+    #[arg(
+        long,
+        env = "FRONTROW_MAX_SEATS_PER_USER",
+        default_value_t = 4,
+        global = true
+    )]
+    pub max_seats_per_user: u32,
+    /// Key for the admin API (X-Admin-Key). Required with MySQL; embedded: generated into --data-dir.
+    #[arg(
+        long,
+        env = "FRONTROW_ADMIN_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub admin_key: Option<String>,
+    /// HS256 secret for access tokens. Required with MySQL; embedded: generated into --data-dir.
+    #[arg(
+        long,
+        env = "FRONTROW_JWT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub jwt_secret: Option<String>,
+    /// HMAC key that seals queue tokens. Default: derived from the JWT secret.
+    /// To rotate, set the new key here and the old one as the previous key.
+    #[arg(
+        long,
+        env = "FRONTROW_QUEUE_TOKEN_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub queue_token_secret: Option<String>,
+    /// The previous queue-token key, still accepted while keys rotate.
+    #[arg(
+        long,
+        env = "FRONTROW_QUEUE_TOKEN_PREVIOUS_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub queue_token_previous_secret: Option<String>,
+    /// How long an access token stays valid.
+    #[arg(
+        long,
+        env = "FRONTROW_ACCESS_TOKEN_SECONDS",
+        default_value_t = 86_400,
+        global = true
+    )]
+    pub access_token_seconds: i64,
+    /// Kafka bootstrap servers (host:port,...); unset: events go to in-process subscribers.
+    #[arg(long, env = "KAFKA_BROKERS", global = true)]
+    pub kafka_brokers: Option<String>,
+    /// The topic every event is published to.
+    #[arg(
+        long,
+        env = "FRONTROW_KAFKA_TOPIC",
+        default_value = "frontrow.events",
+        global = true
+    )]
+    pub kafka_topic: String,
+    /// How long published outbox rows are kept before they are deleted.
+    #[arg(
+        long,
+        env = "FRONTROW_OUTBOX_RETENTION_HOURS",
+        default_value_t = 24,
+        global = true
+    )]
+    pub outbox_retention_hours: i64,
+    /// Database connections per instance.
+    #[arg(
+        long,
+        env = "FRONTROW_DB_CONNECTIONS",
+        default_value_t = 32,
+        global = true
+    )]
+    pub db_connections: u32,
+    /// Log lines as text, or as one JSON object per line (with the
+    /// request's span, and so its `request_id`).
+    #[arg(
+        long,
+        env = "FRONTROW_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
+    /// Most connections open at once; beyond it new ones wait in the
+    /// kernel's listen queue. Each costs about 33 KB (an open stream 40 KB).
+    #[arg(
+        long,
+        env = "FRONTROW_MAX_CONNECTIONS",
+        default_value_t = 20_000,
+        global = true
+    )]
+    pub max_connections: usize,
+    /// A connection that sends and receives nothing for this long is closed
+    /// (a half-sent request too). Above the streams' 15 s heartbeat.
+    #[arg(
+        long,
+        env = "FRONTROW_IDLE_TIMEOUT_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub idle_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logs go to stderr, so that a subcommand's output on stdout (`events
+/// tail`) stays clean.
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => logs.try_init(),
+        LogFormat::Json => logs.json().try_init(),
+    };
+}
+
+impl Config {
+    /// `--store-timeout-ms` as a duration (at least 1 ms).
+    pub fn store_timeout(&self) -> Duration {
+        Duration::from_millis(self.store_timeout_ms.max(1))
+    }
+
+    /// `DATABASE_URL`, or the embedded default: SQLite in `--data-dir`.
+    pub(crate) fn database_url(&self) -> anyhow::Result<String> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
+        Ok(format!(
+            "sqlite://{}?mode=rwc",
+            self.data_dir.join("frontrow.db").display()
+        ))
+    }
+}
+
+/// Hides a password in a URL before it reaches a log or an error.
+pub(crate) fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn a_password_never_reaches_a_log_line() {
+        assert_eq!(
+            redact("mysql://app:secret@db:3306/frontrow"),
+            "mysql://***@db:3306/frontrow"
+        );
+        assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
+}

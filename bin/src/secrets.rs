@@ -1,0 +1,122 @@
+//! Secrets: the admin key, the access-token key and the queue-token seal.
+//!
+//! With MySQL every instance must share them, so each is required as a flag.
+//! The embedded default generates each once into `--data-dir`, in a file
+//! readable by its owner only from the first byte on; failing to create it
+//! so is an error, never a secret left readable.
+
+use crate::config::Config;
+use anyhow::{Context, bail};
+use frontrow_adapters::auth::{HmacQueueSeal, derive_key};
+use frontrow_adapters::sql::Backend;
+use std::path::Path;
+
+/// The secrets the service runs with.
+pub(crate) struct Secrets {
+    /// `X-Admin-Key` of the admin API.
+    pub admin_key: String,
+    /// The HS256 key of access tokens.
+    pub jwt_secret: String,
+}
+
+impl Secrets {
+    /// From the flags, or (embedded only) from files generated once.
+    pub(crate) fn read(config: &Config, backend: Backend) -> anyhow::Result<Self> {
+        Ok(Self {
+            admin_key: secret(
+                config,
+                &config.admin_key,
+                "admin-key",
+                "--admin-key / FRONTROW_ADMIN_KEY",
+                backend,
+            )?,
+            jwt_secret: secret(
+                config,
+                &config.jwt_secret,
+                "jwt-secret",
+                "--jwt-secret / FRONTROW_JWT_SECRET",
+                backend,
+            )?,
+        })
+    }
+
+    /// The queue-token seal: the configured key, or one derived from the JWT
+    /// secret (an HMAC of a fixed label, so the two keys are never the same).
+    pub(crate) fn queue_seal(&self, config: &Config) -> HmacQueueSeal {
+        let given = |secret: &Option<String>| secret.clone().filter(|s| !s.is_empty());
+        let current = given(&config.queue_token_secret)
+            .unwrap_or_else(|| derive_key(&self.jwt_secret, "frontrow queue tokens"));
+        let previous = given(&config.queue_token_previous_secret);
+        HmacQueueSeal::new(current.as_bytes(), previous.as_deref().map(str::as_bytes))
+    }
+}
+
+/// A secret from its flag, or (embedded only) from a file generated once.
+fn secret(
+    config: &Config,
+    given: &Option<String>,
+    file: &str,
+    flag: &str,
+    backend: Backend,
+) -> anyhow::Result<String> {
+    if let Some(secret) = given.as_ref().filter(|s| !s.is_empty()) {
+        return Ok(secret.clone());
+    }
+    if backend == Backend::MySql {
+        bail!(
+            "{flag} is required when DATABASE_URL points at MySQL (every instance must share it)"
+        );
+    }
+    read_or_create_secret(&config.data_dir.join(file))
+}
+
+fn read_or_create_secret(path: &Path) -> anyhow::Result<String> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        return Ok(existing.trim().to_owned());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let secret = format!(
+        "{}{}",
+        frontrow_adapters::random::hex32()?,
+        frontrow_adapters::random::hex32()?
+    );
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        file.mode(0o600);
+    }
+    use std::io::Write;
+    file.open(path)
+        .and_then(|mut f| f.write_all(secret.as_bytes()))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_or_create_secret;
+
+    #[test]
+    fn a_generated_secret_is_kept_and_readable_by_its_owner_only() {
+        let dir = std::env::temp_dir().join(format!("frontrow-secret-{}", std::process::id()));
+        let path = dir.join("jwt-secret");
+        let _ = std::fs::remove_file(&path);
+        let first = read_or_create_secret(&path).expect("created");
+        assert_eq!(first.len(), 64);
+        assert_eq!(read_or_create_secret(&path).expect("read back"), first);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path)
+                .expect("exists")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,150 @@
+//! The server: the HTTP listener (capped, with idle timeouts) and the
+//! supervised background tasks, started together and stopped in order.
+//!
+//! Shutdown on SIGTERM: readiness answers 503 at once; the listener stays
+//! open for `--drain-ms` so the load balancer notices; in-flight requests
+//! get `--shutdown-grace-seconds` to finish (open streams end within a
+//! tick); then the background tasks stop, the relay publishing what the
+//! last requests wrote.
+
+use crate::commands::seed_demo;
+use crate::config::Config;
+use crate::tasks::{Supervisor, service_tasks};
+use crate::wiring::{Wiring, wire};
+use anyhow::Context;
+use frontrow_adapters::http::{self, AppState};
+use frontrow_adapters::memory::bus::InProcessBus;
+use frontrow_adapters::sql::SqlStore;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A running server, for `serve` and for tests. Only `stop` stops it.
+pub struct Running {
+    /// Where it listens (the port is the OS's choice with `:0`).
+    pub addr: SocketAddr,
+    /// The wired use cases.
+    pub state: Arc<AppState>,
+    /// The system of record.
+    pub store: SqlStore,
+    /// The in-process subscribers, when events do not go to Kafka.
+    pub bus: Option<Arc<InProcessBus>>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    tasks: Supervisor,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish (within the grace),
+    /// then stops the background tasks and waits for all of them.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        match self.server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::error!(error = &error as &dyn std::error::Error, "server failed")
+            }
+            Err(error) => tracing::error!(
+                error = &error as &dyn std::error::Error,
+                "server task failed"
+            ),
+        }
+        self.tasks.stop().await;
+    }
+}
+
+/// Wires the service and starts it on `--listen`.
+pub async fn start(config: &Config) -> anyhow::Result<Running> {
+    let Wiring {
+        state,
+        store,
+        relay,
+        bus,
+        tasks,
+        description,
+    } = wire(config).await?;
+    let acceptor = TcpListener::bind(config.listen)
+        .into_acceptor()
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let acceptor = http::connections::Capped::new(
+        acceptor,
+        config.max_connections,
+        Duration::from_secs(config.idle_timeout_seconds.max(1)),
+    );
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .context("listener has no socket address")?;
+    tracing::info!(%addr, "frontrow listening; {description}");
+    let tasks = Supervisor::spawn(
+        service_tasks(state.clone(), relay, config.outbox_retention_hours),
+        tasks,
+    );
+    let (shutdown, mut stopped) = tokio::sync::watch::channel(false);
+    let app = http::app(state.clone());
+    let grace = Duration::from_secs(config.shutdown_grace_seconds);
+    let server = tokio::spawn(async move {
+        poem::Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(
+                app,
+                async move {
+                    // Never resolves if `Running` is dropped without `stop`,
+                    // so a dropped handle cannot stop a server by accident.
+                    if stopped.wait_for(|stop| *stop).await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                },
+                Some(grace),
+            )
+            .await
+    });
+    Ok(Running {
+        addr,
+        state,
+        store,
+        bus,
+        shutdown,
+        server,
+        tasks,
+    })
+}
+
+/// `frontrow serve`: runs until SIGTERM or Ctrl-C, then drains and stops.
+pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let running = start(&config).await?;
+    if demo {
+        seed_demo(&running.state).await?;
+    }
+    if config.database_url.is_none() && config.admin_key.is_none() {
+        tracing::info!("admin key: {}", config.data_dir.join("admin-key").display());
+    }
+    shutdown_signal().await;
+    tracing::info!(drain_ms = config.drain_ms, "draining, then shutting down");
+    running
+        .state
+        .draining
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(config.drain_ms)).await;
+    running.stop().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
