@@ -32,6 +32,7 @@ use frontrow_application::payments::{PaymentError, PaymentService};
 use frontrow_application::points::PointsService;
 use frontrow_application::queue::{QueueService, RoomSettings, SeparateSeatGate};
 use frontrow_application::reservations::{HoldSettings, ReservationError, ReservationService};
+use frontrow_application::sales::SaleService;
 use frontrow_application::seat_changes::SeatChangeLog;
 use frontrow_application::seating::SeatingService;
 use frontrow_application::users::Users;
@@ -83,6 +84,7 @@ struct Engine {
     seating: SeatingService,
     reservations: Arc<ReservationService>,
     payments: PaymentService,
+    sales: SaleService,
     relay: EventRelay,
     bus: Arc<InProcessBus>,
 }
@@ -108,7 +110,13 @@ async fn engine(database_url: &str) -> Result<Engine, Error> {
     let catalogue = Arc::new(CatalogueService::new(shared.clone(), log, clock.clone()));
     // Keys come from your secret store; fixed ones are fine for a demo.
     let seal = Arc::new(HmacQueueSeal::new(b"queue-token key of this example", None));
-    let queue = Arc::new(QueueService::new(room, seal, gate, catalogue.clone()));
+    let queue = Arc::new(QueueService::new(
+        room,
+        seal,
+        gate,
+        catalogue.cached(),
+        clock.clone(),
+    ));
     let reservations = Arc::new(ReservationService::new(
         shared.clone(),
         catalogue.clone(),
@@ -117,6 +125,7 @@ async fn engine(database_url: &str) -> Result<Engine, Error> {
             hold_seconds: HOLD_SECONDS,
             seats_per_user: SeatLimit(4),
         },
+        clock.clone(),
     ));
     let bus = Arc::new(InProcessBus::default());
     Ok(Engine {
@@ -125,13 +134,15 @@ async fn engine(database_url: &str) -> Result<Engine, Error> {
             Arc::new(Hs256Tokens::new(b"access-token key of this example", 3600)),
         ),
         points: PointsService::new(shared.clone()),
-        seating: SeatingService::new(catalogue.clone(), queue.clone()),
+        seating: SeatingService::new(catalogue.clone(), queue.clone(), clock.clone()),
         payments: PaymentService::new(
             shared.clone(),
             reservations.clone(),
-            catalogue,
+            catalogue.clone(),
             queue.clone(),
+            clock.clone(),
         ),
+        sales: SaleService::new(catalogue, queue.clone()),
         relay: EventRelay::new(shared, bus.clone(), clock.clone(), "example".into()),
         queue,
         reservations,
@@ -259,7 +270,7 @@ async fn main() -> Result<(), Error> {
     // The operator: one performance a month from now.
     let starts_at = engine.clock.now().plus_seconds(30 * 24 * 3600);
     let (concert, schedules) = engine
-        .queue
+        .sales
         .create_concert("The Proms", &[(starts_at, SEATS, PRICE)], None)
         .await?;
     let schedule = schedules[0].id;

@@ -7,6 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use frontrow_application::StoreError;
 use frontrow_application::queue::{QueueClaims, QueueTokenSeal};
+use frontrow_application::store::OrStoreError;
 use frontrow_application::users::AccessTokens;
 use frontrow_application::{Clock, clock::SystemClock};
 use frontrow_domain::queue::QueueToken;
@@ -248,7 +249,7 @@ impl QueueTokenSeal for HmacQueueSeal {
         user: UserId,
         now: Timestamp,
     ) -> Result<QueueToken, StoreError> {
-        let nonce = crate::random::bytes16().map_err(StoreError::caused_by)?;
+        let nonce = crate::random::bytes16().or_store()?;
         let claims = QueueClaims {
             concert,
             user,

@@ -10,6 +10,8 @@
 use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::events::{EventSink, OutboxRecord};
+use frontrow_application::store::OrStoreError;
+use parking_lot::RwLock;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -19,7 +21,6 @@ use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
 use std::collections::{HashSet, VecDeque};
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -75,11 +76,7 @@ impl KafkaSink {
     fn reset(&self) {
         self.topic_ready.store(false, Ordering::Relaxed);
         match Self::producer(&self.brokers) {
-            Ok(fresh) => {
-                if let Ok(mut producer) = self.producer.write() {
-                    *producer = fresh;
-                }
-            }
+            Ok(fresh) => *self.producer.write() = fresh,
             Err(error) => tracing::warn!(%error, "cannot create a Kafka producer"),
         }
     }
@@ -99,13 +96,10 @@ pub async fn create_topic(brokers: &str, topic: &str) -> Result<(), StoreError> 
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .create()
-        .map_err(StoreError::caused_by)?;
+        .or_store()?;
     let new = NewTopic::new(topic, PARTITIONS, TopicReplication::Fixed(1));
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    let results = admin
-        .create_topics([&new], &options)
-        .await
-        .map_err(StoreError::caused_by)?;
+    let results = admin.create_topics([&new], &options).await.or_store()?;
     for result in results {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
@@ -123,11 +117,7 @@ pub async fn create_topic(brokers: &str, topic: &str) -> Result<(), StoreError> 
 impl EventSink for KafkaSink {
     async fn publish(&self, batch: &[OutboxRecord]) -> Result<(), StoreError> {
         self.ensure_topic().await?;
-        let producer = self
-            .producer
-            .read()
-            .map_err(|_| StoreError::new("producer lock poisoned"))?
-            .clone();
+        let producer = self.producer.read().clone();
         // Enqueue the whole batch first so librdkafka can pipeline it, then wait.
         let mut deliveries = Vec::with_capacity(batch.len());
         for record in batch {
@@ -182,10 +172,8 @@ pub async fn tail(
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .create()
-        .map_err(StoreError::caused_by)?;
-    consumer
-        .subscribe(&[topic])
-        .map_err(StoreError::caused_by)?;
+        .or_store()?;
+    consumer.subscribe(&[topic]).or_store()?;
     let mut seen = HashSet::new();
     let mut order = VecDeque::new();
     loop {
@@ -196,7 +184,7 @@ pub async fn tail(
             },
             None => consumer.recv().await,
         };
-        let message = message.map_err(StoreError::caused_by)?;
+        let message = message.or_store()?;
         let event: Value = message
             .payload()
             .and_then(|p| serde_json::from_slice(p).ok())
@@ -216,7 +204,7 @@ pub async fn tail(
         };
         consumer
             .commit_message(&message, CommitMode::Async)
-            .map_err(StoreError::caused_by)?;
+            .or_store()?;
         if !go_on {
             return Ok(());
         }

@@ -20,7 +20,7 @@ pub fn hex32() -> std::io::Result<String> {
 /// `frontrow_domain::queue::SaleOpening`): the OS generator, or a fixed seed
 /// for tests that must not flake. Draws are 53 bits, so that a Redis score
 /// (a double) holds one exactly.
-pub struct Draws(Option<std::sync::Mutex<rand::rngs::StdRng>>);
+pub struct Draws(Option<parking_lot::Mutex<rand::rngs::StdRng>>);
 
 impl Draws {
     /// Draws from the OS generator: what production uses.
@@ -31,7 +31,7 @@ impl Draws {
     /// A repeatable sequence from `seed`, for tests of the shuffle.
     pub fn seeded(seed: u64) -> Self {
         use rand::SeedableRng;
-        Self(Some(std::sync::Mutex::new(
+        Self(Some(parking_lot::Mutex::new(
             rand::rngs::StdRng::seed_from_u64(seed),
         )))
     }
@@ -42,9 +42,7 @@ impl Draws {
             None => u64::from_le_bytes(bytes16()?[..8].try_into().map_err(std::io::Error::other)?),
             Some(rng) => {
                 use rand::RngCore;
-                rng.lock()
-                    .map_err(|_| std::io::Error::other("draws lock poisoned"))?
-                    .next_u64()
+                rng.lock().next_u64()
             }
         };
         Ok(raw >> 11)

@@ -1,19 +1,23 @@
 //! Concerts, schedules and seat maps.
 //!
-//! Concerts and schedules never change once created, so they are cached for
-//! the life of the process. Seat maps follow the seat-change log (see
-//! `seat_maps`): a reader names the log version it needs, and a map at that
-//! version or later answers without the database. Writers append their
-//! change after they commit, so a read that starts after a hold returns sees
-//! the hold. Seat status is always computed at read time, so an expired hold
-//! reads AVAILABLE from a cached map.
-//!
-//! Version reads are coalesced: concurrent readers of one schedule share one
-//! store read, but only a read sent after they arrived (see `VersionReads`),
-//! so coalescing never hides a change that was logged before a reader asked.
+//! What this service keeps in memory lives in modules named for it:
+//! - concerts and schedules never change once created, so they are read
+//!   through a [`CachedCatalogue`];
+//! - seat maps follow the seat-change log (`seat_maps`): a reader names the
+//!   log version it needs, and a map at that version or later answers
+//!   without the database. Writers append their change after they commit,
+//!   so a read that starts after a hold returns sees the hold. Seat status
+//!   is always computed at read time, so an expired hold reads AVAILABLE
+//!   from a cached map;
+//! - version reads are coalesced (`version_reads`), never hiding a change
+//!   logged before a reader asked;
+//! - seats a hold just lost are remembered at their version (`lost_seats`).
 
+use crate::catalogue_cache::CachedCatalogue;
+use crate::lost_seats::LostSeats;
 use crate::seat_changes::{SeatChange, SeatChangeLog, StoredSeat};
 use crate::seat_maps::{LiveMap, SeatCounts, SeatMaps};
+use crate::version_reads::VersionReads;
 use crate::{Clock, StoreError};
 use async_trait::async_trait;
 use frontrow_domain::catalogue::{
@@ -22,8 +26,7 @@ use frontrow_domain::catalogue::{
 use frontrow_domain::queue::SaleOpening;
 use frontrow_domain::seat::{SeatNumber, SeatState, SeatStatus};
 use frontrow_domain::{ConcertId, ScheduleId, Timestamp};
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use thiserror::Error;
 
 /// Why a catalogue call failed.
@@ -217,88 +220,43 @@ pub struct SeatView {
     pub status: SeatStatus,
 }
 
-/// At most one version read per schedule in flight; readers that arrive
-/// meanwhile wait for the next read together.
-#[derive(Default)]
-struct VersionReads(Mutex<HashMap<ScheduleId, ScheduleReads>>);
-
-#[derive(Default)]
-struct ScheduleReads {
-    /// The read that has not been sent yet: newcomers join it.
-    next: Arc<tokio::sync::OnceCell<u64>>,
-    /// Held while a read is in flight.
-    in_flight: Arc<tokio::sync::Mutex<()>>,
-}
-
-impl VersionReads {
-    async fn read(&self, log: &dyn SeatChangeLog, schedule: ScheduleId) -> Result<u64, StoreError> {
-        let Some((batch, in_flight)) = self.0.lock().ok().map(|mut reads| {
-            let slot = reads.entry(schedule).or_default();
-            (slot.next.clone(), slot.in_flight.clone())
-        }) else {
-            return log.version(schedule).await;
-        };
-        let version = batch
-            .get_or_try_init(|| async {
-                let _turn = in_flight.lock().await;
-                // From here on this read may already be sent, so a newcomer
-                // must wait for the next one.
-                if let Ok(mut reads) = self.0.lock()
-                    && let Some(slot) = reads.get_mut(&schedule)
-                    && Arc::ptr_eq(&slot.next, &batch)
-                {
-                    slot.next = Arc::default();
-                }
-                log.version(schedule).await
-            })
-            .await?;
-        Ok(*version)
-    }
-}
-
-/// Most remembered lost seats; beyond it the memory starts over (it is only
-/// ever an optimisation).
-const MAX_LOST_SEATS: usize = 100_000;
-
 /// Concerts, schedules and live seat maps, with the caches that keep most
 /// reads off the database (see the module doc). One per process: its
 /// caches are what make it cheap, and every use case that reads seats
 /// shares it through an `Arc`.
 pub struct CatalogueService {
-    catalogue: Arc<dyn Catalogue>,
+    catalogue: Arc<CachedCatalogue>,
     log: Arc<dyn SeatChangeLog>,
     maps: SeatMaps,
     version_reads: VersionReads,
+    lost_seats: LostSeats,
     clock: Arc<dyn Clock>,
-    schedules: RwLock<HashMap<ScheduleId, Schedule>>,
-    /// Each concert's schedules; schedules never change once created.
-    concert_schedules: RwLock<HashMap<ConcertId, Arc<Vec<Schedule>>>>,
-    /// Concerts known to exist; concerts are never deleted, so a yes is final.
-    concerts_seen: RwLock<HashSet<ConcertId>>,
-    /// Seats a hold lost on, as read right after losing, with the schedule
-    /// version read before trying: valid only while that version is current.
-    lost_seats: RwLock<HashMap<(ScheduleId, SeatNumber), (u64, SeatState)>>,
 }
 
 impl CatalogueService {
-    /// The service over the catalogue store, the seat-change log (which
-    /// keeps the cached maps current across instances) and the clock.
+    /// The service over the catalogue store (kept behind a
+    /// [`CachedCatalogue`]), the seat-change log (which keeps the cached
+    /// maps current across instances) and the clock.
     pub fn new(
         catalogue: Arc<dyn Catalogue>,
         log: Arc<dyn SeatChangeLog>,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let catalogue = Arc::new(CachedCatalogue::new(catalogue));
         Self {
             maps: SeatMaps::new(catalogue.clone(), log.clone()),
             catalogue,
             log,
             version_reads: VersionReads::default(),
+            lost_seats: LostSeats::default(),
             clock,
-            schedules: RwLock::default(),
-            concert_schedules: RwLock::default(),
-            concerts_seen: RwLock::default(),
-            lost_seats: RwLock::default(),
         }
+    }
+
+    /// The catalogue port this service reads through, with its cache:
+    /// other use cases that check concerts share it.
+    pub fn cached(&self) -> Arc<dyn Catalogue> {
+        self.catalogue.clone()
     }
 
     /// Creates the concert, then tells its waiting room how many seats it
@@ -358,60 +316,26 @@ impl CatalogueService {
             .collect())
     }
 
-    /// Whether the concert exists; a yes is cached for good, since
-    /// concerts are never deleted.
+    /// Whether the concert exists (cached: see [`CachedCatalogue`]).
     pub async fn concert_exists(&self, concert: ConcertId) -> Result<bool, StoreError> {
-        if self
-            .concerts_seen
-            .read()
-            .is_ok_and(|seen| seen.contains(&concert))
-        {
-            return Ok(true);
-        }
-        let exists = self.catalogue.concert_exists(concert).await?;
-        if exists && let Ok(mut seen) = self.concerts_seen.write() {
-            seen.insert(concert);
-        }
-        Ok(exists)
+        self.catalogue.concert_exists(concert).await
     }
 
-    /// A concert's schedules; cached, because schedules never change.
+    /// A concert's schedules (cached: schedules never change).
     pub async fn schedules(
         &self,
         concert: ConcertId,
     ) -> Result<Arc<Vec<Schedule>>, CatalogueError> {
-        if let Some(found) = self
-            .concert_schedules
-            .read()
-            .ok()
-            .and_then(|m| m.get(&concert).cloned())
-        {
-            return Ok(found);
-        }
-        let found = Arc::new(self.catalogue.schedules(concert).await?);
-        if !found.is_empty()
-            && let Ok(mut cache) = self.concert_schedules.write()
-        {
-            cache.insert(concert, found.clone());
-        }
-        Ok(found)
+        Ok(self.catalogue.shared_schedules(concert).await?)
     }
 
-    /// A schedule by id; cached forever because schedules never change.
+    /// A schedule by id (cached: schedules never change).
     pub async fn schedule(&self, raw: i64) -> Result<Schedule, CatalogueError> {
         let id = ScheduleId::parse(raw).ok_or(CatalogueError::ScheduleNotFound)?;
-        if let Some(found) = self.schedules.read().ok().and_then(|m| m.get(&id).copied()) {
-            return Ok(found);
-        }
-        let found = self
-            .catalogue
+        self.catalogue
             .schedule(id)
             .await?
-            .ok_or(CatalogueError::ScheduleNotFound)?;
-        if let Ok(mut cache) = self.schedules.write() {
-            cache.insert(id, found);
-        }
-        Ok(found)
+            .ok_or(CatalogueError::ScheduleNotFound)
     }
 
     /// The schedule's live map, current as of now.
@@ -448,26 +372,14 @@ impl CatalogueService {
             .maps
             .current(schedule, version, self.clock.now())
             .and_then(|map| map.seat(seat));
-        from_map.or_else(|| {
-            let lost = self.lost_seats.read().ok()?;
-            lost.get(&(schedule, seat))
-                .filter(|(at, _)| *at == version)
-                .map(|(_, state)| *state)
-        })
+        from_map.or_else(|| self.lost_seats.at(schedule, seat, version))
     }
 
     /// After a hold lost `seat`: remember its state for the version read
     /// before the attempt, so the next buyers are turned away without a write.
     pub async fn seat_lost(&self, schedule: ScheduleId, seat: SeatNumber, version: u64) {
         match self.catalogue.seat(schedule, seat).await {
-            Ok(Some(state)) => {
-                if let Ok(mut lost) = self.lost_seats.write() {
-                    if lost.len() >= MAX_LOST_SEATS {
-                        lost.clear();
-                    }
-                    lost.insert((schedule, seat), (version, state));
-                }
-            }
+            Ok(Some(state)) => self.lost_seats.remember(schedule, seat, version, state),
             Ok(None) => {}
             Err(error) => tracing::warn!(%error, "cannot read a lost seat"),
         }
@@ -588,11 +500,6 @@ impl CatalogueService {
     /// Seat changes applied from the log since start.
     pub fn seat_changes_applied(&self) -> u64 {
         self.maps.changes_applied()
-    }
-
-    /// The clock every seat decision uses.
-    pub fn now(&self) -> Timestamp {
-        self.clock.now()
     }
 }
 

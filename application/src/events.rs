@@ -185,6 +185,7 @@ pub trait Outbox: Send + Sync {
 /// use async_trait::async_trait;
 /// use frontrow_application::events::{EventRelay, EventSink, OutboxRecord};
 /// use frontrow_application::StoreError;
+/// use frontrow_application::store::OrStoreError;
 /// use std::sync::atomic::{AtomicBool, Ordering};
 /// use std::sync::{mpsc, Arc, Mutex};
 /// # use frontrow_application::events::{Backlog, Outbox};
@@ -222,7 +223,7 @@ pub trait Outbox: Send + Sync {
 ///         }
 ///         let events = self.events.lock().map_err(|_| StoreError::new("poisoned"))?;
 ///         for record in batch {
-///             events.send(record.payload.clone()).map_err(StoreError::caused_by)?;
+///             events.send(record.payload.clone()).or_store()?;
 ///         }
 ///         Ok(())
 ///     }
@@ -380,9 +381,7 @@ mod tests {
     }
 
     fn clock() -> Arc<MockClock> {
-        let mut clock = MockClock::new();
-        clock.expect_now().returning(|| Timestamp(1_000));
-        Arc::new(clock)
+        Arc::new(crate::fixtures::clock_at(1_000))
     }
 
     #[tokio::test]

@@ -5,10 +5,12 @@ use crate::clock::MockClock;
 use crate::queue::{QueueClaims, QueueTokenSeal};
 use crate::seat_changes::{SeatChange, SeatChangeLog, StoredSeat, tail_is_complete};
 use async_trait::async_trait;
+use frontrow_domain::catalogue::Schedule;
+use frontrow_domain::points::Points;
 use frontrow_domain::queue::QueueToken;
 use frontrow_domain::seat::{SeatNumber, SeatState};
 use frontrow_domain::{ConcertId, ReservationId, ScheduleId, Timestamp, UserId};
-use std::sync::Mutex;
+use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// A token of user 1 for concert 1, as `TrustingSeal` reads it.
@@ -42,6 +44,19 @@ impl QueueTokenSeal for TrustingSeal {
     }
 }
 
+/// Schedule 5 of concert 1, starting at 0, with `seat_count` seats at
+/// `price` points each.
+pub fn schedule(seat_count: i64, price: i64) -> Schedule {
+    Schedule {
+        id: ScheduleId::from_store(5),
+        concert: ConcertId::from_store(1),
+        starts_at: Timestamp(0),
+        seat_count,
+        price: Points::new(price).expect("a test price"),
+    }
+}
+
+/// A clock stopped at `ms`.
 pub fn clock_at(ms: i64) -> MockClock {
     let mut clock = MockClock::new();
     clock.expect_now().returning(move || Timestamp(ms));
@@ -88,9 +103,7 @@ impl FakeLog {
     /// Drops the changes before `version`, as a trimmed log would.
     pub fn forget_before(&self, version: u64) {
         self.version.fetch_max(version - 1, Ordering::SeqCst);
-        if let Ok(mut changes) = self.changes.lock() {
-            changes.retain(|(at, _)| *at >= version);
-        }
+        self.changes.lock().retain(|(at, _)| *at >= version);
     }
 }
 
@@ -106,10 +119,7 @@ impl SeatChangeLog for FakeLog {
     }
 
     async fn append(&self, change: &SeatChange) -> Result<u64, StoreError> {
-        let mut changes = self
-            .changes
-            .lock()
-            .map_err(|_| StoreError::new("poisoned"))?;
+        let mut changes = self.changes.lock();
         let version = self.version.fetch_add(1, Ordering::SeqCst) + 1;
         changes.push((version, *change));
         Ok(version)
@@ -120,10 +130,7 @@ impl SeatChangeLog for FakeLog {
         _: ScheduleId,
         after: u64,
     ) -> Result<Option<Vec<(u64, SeatChange)>>, StoreError> {
-        let changes = self
-            .changes
-            .lock()
-            .map_err(|_| StoreError::new("poisoned"))?;
+        let changes = self.changes.lock();
         let newer: Vec<_> = changes
             .iter()
             .filter(|(at, _)| *at > after)

@@ -41,12 +41,19 @@
 //! an `Arc` (their caches are what make reads cheap):
 //!
 //! 1. [`catalogue::CatalogueService::new`] (catalogue store, seat-change log, clock);
-//! 2. [`queue::QueueService::new`] (room, token seal, seat gate, catalogue);
-//! 3. [`reservations::ReservationService::new`] (holds store, catalogue, queue, hold settings);
-//! 4. [`payments::PaymentService::new`] (payment store, reservations, catalogue, queue),
-//!    [`seating::SeatingService::new`] (catalogue, queue),
+//! 2. [`queue::QueueService::new`] (room, token seal, seat gate, the
+//!    catalogue service's cached port [`catalogue::CatalogueService::cached`], clock);
+//! 3. [`reservations::ReservationService::new`] (holds store, catalogue, queue, hold settings, clock);
+//! 4. [`payments::PaymentService::new`] (payment store, reservations, catalogue, queue, clock),
+//!    [`seating::SeatingService::new`] (catalogue, queue, clock),
+//!    [`sales::SaleService::new`] (catalogue, queue),
 //!    [`users::Users::new`], [`points::PointsService::new`],
 //!    [`events::EventRelay::new`].
+//!
+//! Every service that decides with time reads the one [`Clock`] it was
+//! given; no service reads the system clock itself. What a service keeps in
+//! memory is a [`cache::BoundedMap`]: bounded, and locked by the one lock
+//! policy that module states.
 //!
 //! Besides the calls your front end makes, an embedding runs two loops,
 //! as the `frontrow` binary does: [`reservations::ReservationService::expire_due`]
@@ -54,7 +61,7 @@
 //! from the deadline anyway), and [`events::EventRelay::relay_once`] to
 //! publish the outbox. With the in-process room, which forgets on restart,
 //! it calls [`catalogue::CatalogueService::reopen_sales`] and
-//! [`queue::QueueService::restore_openings`] once at start.
+//! [`sales::SaleService::restore_openings`] once at start.
 //!
 //! `adapters/examples/in_process_sale.rs` wires all of it with SQLite and
 //! the in-process room and runs a sale of 1,000 buyers without HTTP.
@@ -110,18 +117,24 @@
 
 #![warn(missing_docs)]
 
+pub mod cache;
 pub mod catalogue;
+pub mod catalogue_cache;
 pub mod clock;
 pub mod events;
+pub mod lost_seats;
 pub mod payments;
 pub mod points;
 pub mod queue;
+pub mod read_leases;
 pub mod reservations;
+pub mod sales;
 pub mod seat_changes;
 pub mod seat_maps;
 pub mod seating;
 pub mod store;
 pub mod users;
+pub mod version_reads;
 
 #[cfg(test)]
 mod fixtures;

@@ -6,11 +6,11 @@
 //! twice charges once; a retry of a finished payment returns the same receipt
 //! even though the queue token was spent by the first call.
 
-use crate::StoreError;
 use crate::catalogue::{CatalogueError, CatalogueService};
 use crate::queue::{QueueError, QueueService};
 use crate::reservations::ReservationError;
 use crate::seat_changes::SeatChange;
+use crate::{Clock, StoreError};
 use async_trait::async_trait;
 use frontrow_domain::points::Points;
 use frontrow_domain::reservation::{Reservation, TransitionError};
@@ -201,6 +201,7 @@ pub struct PaymentService {
     reservations: Arc<crate::reservations::ReservationService>,
     catalogue: Arc<CatalogueService>,
     queue: Arc<QueueService>,
+    clock: Arc<dyn Clock>,
 }
 
 impl PaymentService {
@@ -212,12 +213,14 @@ impl PaymentService {
         reservations: Arc<crate::reservations::ReservationService>,
         catalogue: Arc<CatalogueService>,
         queue: Arc<QueueService>,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             payments,
             reservations,
             catalogue,
             queue,
+            clock,
         }
     }
 
@@ -261,7 +264,7 @@ impl PaymentService {
                 };
             }
         };
-        let now = self.catalogue.now();
+        let now = self.clock.now();
         let (receipt, seat_version) = match self.payments.pay(user, &reservation, now).await {
             Ok(paid) => paid,
             // A concurrent call with the same reservation won; answer as it did.
@@ -296,7 +299,6 @@ impl PaymentService {
 mod tests {
     use super::*;
     use crate::catalogue::MockCatalogue;
-    use crate::clock::MockClock;
     use crate::fixtures::FakeLog;
     use crate::queue::QueueError;
     use crate::queue::{MockSeatGate, MockWaitingRoom};
@@ -313,8 +315,7 @@ mod tests {
 
     /// As `service`, with the catalogue's store down when `outage`.
     fn service_over(payments: MockPaymentStore, outage: bool) -> PaymentService {
-        let mut clock = MockClock::new();
-        clock.expect_now().returning(|| Timestamp(0));
+        let clock = crate::fixtures::clock_at(0);
         let mut stored = MockCatalogue::new();
         stored.expect_schedule().returning(move |_| {
             if outage {
@@ -340,16 +341,18 @@ mod tests {
                 hold_expires_at: Timestamp(0),
             }))
         });
+        let clock: Arc<dyn Clock> = Arc::new(clock);
         let catalogue = Arc::new(CatalogueService::new(
             Arc::new(stored),
             Arc::new(FakeLog::default()),
-            Arc::new(clock),
+            clock.clone(),
         ));
         let queue = Arc::new(QueueService::new(
             Arc::new(MockWaitingRoom::new()),
             Arc::new(crate::fixtures::TrustingSeal),
             Arc::new(MockSeatGate::new()),
-            catalogue.clone(),
+            catalogue.cached(),
+            clock.clone(),
         ));
         let settings = HoldSettings {
             hold_seconds: 300,
@@ -360,8 +363,9 @@ mod tests {
             catalogue.clone(),
             queue.clone(),
             settings,
+            clock.clone(),
         ));
-        PaymentService::new(Arc::new(payments), reservations, catalogue, queue)
+        PaymentService::new(Arc::new(payments), reservations, catalogue, queue, clock)
     }
 
     #[tokio::test]

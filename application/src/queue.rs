@@ -3,25 +3,21 @@
 //! atomically (Redis Lua, or one lock in process); this module only parses
 //! input and checks that a token belongs to its caller.
 //!
-//! Read leases: after the room confirms a token ACTIVE, this instance trusts
-//! it for read-only seat calls (the seat map, the schedules list) for
-//! `READ_LEASE_MS` without asking again. Leaving or paying through this
-//! instance ends the lease once the room has ended the place; a token ended
-//! through another instance, or re-leased by a read that raced its end, can
-//! still read for at most `READ_LEASE_MS`. Holds and payments never use a
-//! lease: they always ask the room.
+//! The gate keeps read leases (`read_leases`): a token the room confirmed
+//! ACTIVE may read seats for a moment without asking again. Holds and
+//! payments never use a lease: they always ask the room.
 
-use crate::StoreError;
-use crate::catalogue::CatalogueService;
+use crate::catalogue::Catalogue;
+use crate::read_leases::ReadLeases;
 use crate::seat_changes::SeatChangeLog;
+use crate::{Clock, StoreError};
 use async_trait::async_trait;
 use frontrow_domain::catalogue::Schedule;
 use frontrow_domain::queue::{
     AdmissionPolicy, QueueRuleError, QueueStatus, QueueToken, SaleOpening, Stock,
 };
 use frontrow_domain::{ConcertId, ScheduleId, Timestamp, UserId};
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use thiserror::Error;
 
 /// Why a queue call, or the gate in front of a seat call, refused.
@@ -598,19 +594,6 @@ impl SeatGate for SeparateSeatGate {
     }
 }
 
-/// How long a confirmed ACTIVE token is trusted for reads (see the module
-/// docs): short, because another instance may end it meanwhile.
-pub const READ_LEASE_MS: i64 = 1_000;
-/// Beyond this many leases the lapsed ones are dropped (and, if that is not
-/// enough, all of them: a lease is only ever an optimisation).
-const MAX_READ_LEASES: usize = 200_000;
-
-struct ReadLease {
-    user: UserId,
-    concert: ConcertId,
-    until: Timestamp,
-}
-
 /// The waiting-room use cases, and the gate every seat call passes: a
 /// buyer's own genuine token, for the right concert, ACTIVE now. One per
 /// process (it keeps the read leases), shared through an `Arc`.
@@ -618,25 +601,29 @@ pub struct QueueService {
     room: Arc<dyn WaitingRoom>,
     seal: Arc<dyn QueueTokenSeal>,
     seat_gate: Arc<dyn SeatGate>,
-    catalogue: Arc<CatalogueService>,
-    leases: RwLock<HashMap<QueueToken, ReadLease>>,
+    concerts: Arc<dyn Catalogue>,
+    clock: Arc<dyn Clock>,
+    leases: ReadLeases,
 }
 
 impl QueueService {
     /// The service over the room, the token seal, the seat gate (usually
-    /// the room itself, or a [`SeparateSeatGate`]) and the catalogue.
+    /// the room itself, or a [`SeparateSeatGate`]), the catalogue (asked
+    /// only whether a concert exists: give it a cached one) and the clock.
     pub fn new(
         room: Arc<dyn WaitingRoom>,
         seal: Arc<dyn QueueTokenSeal>,
         seat_gate: Arc<dyn SeatGate>,
-        catalogue: Arc<CatalogueService>,
+        concerts: Arc<dyn Catalogue>,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             room,
             seal,
             seat_gate,
-            catalogue,
-            leases: RwLock::default(),
+            concerts,
+            clock,
+            leases: ReadLeases::default(),
         }
     }
 
@@ -648,7 +635,7 @@ impl QueueService {
     #[tracing::instrument(skip(self), fields(user = %user))]
     pub async fn join(&self, user: UserId, concert: i64) -> Result<(Place, bool), QueueError> {
         let concert = self.existing_concert(concert).await?;
-        let fresh = self.seal.issue(concert, user, self.catalogue.now())?;
+        let fresh = self.seal.issue(concert, user, self.clock.now())?;
         let (place, created) = self.room.join(concert, user, fresh).await?;
         match (place.status, place.opens_at) {
             (QueueStatus::SoldOut, _) => Err(QueueError::SoldOut),
@@ -662,7 +649,7 @@ impl QueueService {
         let token = self.genuine(token, user)?;
         // Most polls come from waiting users, so the cheap ACTIVE-only read is
         // tried first only for a token seen ACTIVE here.
-        let seen_active = self.leases.read().is_ok_and(|l| l.contains_key(&token));
+        let seen_active = self.leases.seen(&token);
         let place = own(self.place_of(&token, seen_active).await?, user)?;
         if place.status == QueueStatus::Active {
             self.grant_lease(&place.token, user, place.concert);
@@ -742,57 +729,20 @@ impl QueueService {
     }
 
     /// True when a read-only seat call may skip the room: the caller's own
-    /// token, for this concert, confirmed ACTIVE here within `READ_LEASE_MS`.
+    /// token, for this concert, confirmed ACTIVE here within
+    /// [`READ_LEASE_MS`](crate::read_leases::READ_LEASE_MS).
     pub fn has_read_lease(&self, user: UserId, token: Option<&str>, concert: ConcertId) -> bool {
-        let (Some(token), Ok(leases)) = (token, self.leases.read()) else {
-            return false;
-        };
-        let now = self.catalogue.now();
-        QueueToken::parse(token)
-            .and_then(|token| leases.get(&token))
-            .is_some_and(|l| l.user == user && l.concert == concert && now < l.until)
+        token
+            .and_then(QueueToken::parse)
+            .is_some_and(|token| self.leases.allows(&token, user, concert, self.clock.now()))
     }
 
     fn grant_lease(&self, token: &QueueToken, user: UserId, concert: ConcertId) {
-        let now = self.catalogue.now();
-        // A lease with more than half its time left is kept as it is: every
-        // ACTIVE poll and gate call lands here, and the write lock is shared.
-        let fresh = |l: &ReadLease| {
-            l.user == user
-                && l.concert == concert
-                && l.until.millis() - now.millis() > READ_LEASE_MS / 2
-        };
-        if self
-            .leases
-            .read()
-            .is_ok_and(|leases| leases.get(token).is_some_and(fresh))
-        {
-            return;
-        }
-        let Ok(mut leases) = self.leases.write() else {
-            return;
-        };
-        if leases.len() >= MAX_READ_LEASES {
-            leases.retain(|_, l| now < l.until);
-            if leases.len() >= MAX_READ_LEASES {
-                leases.clear();
-            }
-        }
-        let until = Timestamp(now.millis().saturating_add(READ_LEASE_MS));
-        leases.insert(
-            token.clone(),
-            ReadLease {
-                user,
-                concert,
-                until,
-            },
-        );
+        self.leases.grant(token, user, concert, self.clock.now());
     }
 
     fn end_lease(&self, token: &QueueToken) {
-        if let Ok(mut leases) = self.leases.write() {
-            leases.remove(token);
-        }
+        self.leases.end(token);
     }
 
     /// The caller gives up their own place; its slot goes to the next buyer.
@@ -826,46 +776,16 @@ impl QueueService {
         Ok(self.room.stats(concert).await?)
     }
 
-    /// Creates a concert (`CatalogueService::create_concert`) and tells its
-    /// room the sale's scheduled opening, if it has one.
-    pub async fn create_concert(
+    /// Sets (or, with `None`, clears) the concert's scheduled opening in
+    /// its room, which decides the phase from then on; returns the room.
+    /// The opening is kept with the concert by `SaleService`.
+    pub async fn set_opening(
         &self,
-        title: &str,
-        schedules: &[(Timestamp, i64, i64)],
+        concert: ConcertId,
         opening: Option<SaleOpening>,
-    ) -> Result<(ConcertId, Vec<Schedule>), crate::catalogue::CatalogueError> {
-        let created = self
-            .catalogue
-            .create_concert(title, schedules, opening)
-            .await?;
-        if opening.is_some() {
-            self.room.set_opening(created.0, opening).await?;
-        }
-        Ok(created)
-    }
-
-    /// Schedules (or, with `None`, clears) the sale's opening: kept with the
-    /// concert, and set in its room, which decides the phase from then on.
-    pub async fn schedule_sale(
-        &self,
-        concert: i64,
-        opening: Option<SaleOpening>,
-    ) -> Result<RoomStats, QueueError> {
-        let concert = self.existing_concert(concert).await?;
-        if !self.catalogue.schedule_opening(concert, opening).await? {
-            return Err(QueueError::ConcertNotFound);
-        }
+    ) -> Result<RoomStats, StoreError> {
         self.room.set_opening(concert, opening).await?;
-        Ok(self.room.stats(concert).await?)
-    }
-
-    /// Tells the rooms the openings kept with the concerts (an in-process
-    /// room starts empty).
-    pub async fn restore_openings(&self) -> Result<(), QueueError> {
-        for (concert, opening) in self.catalogue.openings().await? {
-            self.room.set_opening(concert, Some(opening)).await?;
-        }
-        Ok(())
+        self.room.stats(concert).await
     }
 
     /// The concert's room at a glance, for operators.
@@ -888,7 +808,7 @@ impl QueueService {
 
     async fn existing_concert(&self, concert: i64) -> Result<ConcertId, QueueError> {
         let id = ConcertId::parse(concert).ok_or(QueueError::ConcertNotFound)?;
-        match self.catalogue.concert_exists(id).await? {
+        match self.concerts.concert_exists(id).await? {
             true => Ok(id),
             false => Err(QueueError::ConcertNotFound),
         }
@@ -920,7 +840,8 @@ mod tests {
     use super::*;
     use crate::catalogue::MockCatalogue;
     use crate::clock::MockClock;
-    use crate::fixtures::{FakeLog, TOKEN, TrustingSeal};
+    use crate::fixtures::{self, TOKEN, TrustingSeal};
+    use crate::read_leases::READ_LEASE_MS;
 
     fn place(user: i64, concert: i64, status: QueueStatus) -> Place {
         let policy = AdmissionPolicy::new(10, 10, false).unwrap();
@@ -940,31 +861,18 @@ mod tests {
 
     fn with_gate(mut room: MockWaitingRoom, gate: MockSeatGate) -> QueueService {
         room.expect_touch().returning(|_| Ok(()));
-        let mut clock = MockClock::new();
-        clock
-            .expect_now()
-            .returning(|| frontrow_domain::Timestamp(1_000));
-        let catalogue = CatalogueService::new(
-            Arc::new(MockCatalogue::new()),
-            Arc::new(FakeLog::default()),
-            Arc::new(clock),
-        );
+        let clock = fixtures::clock_at(1_000);
         QueueService::new(
             Arc::new(room),
             Arc::new(TrustingSeal),
             Arc::new(gate),
-            Arc::new(catalogue),
+            Arc::new(MockCatalogue::new()),
+            Arc::new(clock),
         )
     }
 
     fn schedule() -> Schedule {
-        Schedule {
-            id: ScheduleId::from_store(5),
-            concert: ConcertId::from_store(1),
-            starts_at: frontrow_domain::Timestamp(0),
-            seat_count: 10,
-            price: frontrow_domain::points::Points::new(10).unwrap(),
-        }
+        fixtures::schedule(10, 10)
     }
 
     fn room_with(found: Place) -> MockWaitingRoom {
@@ -1103,16 +1011,12 @@ mod tests {
                 issued_at: frontrow_domain::Timestamp(0),
             })
         });
-        let catalogue = CatalogueService::new(
-            Arc::new(MockCatalogue::new()),
-            Arc::new(FakeLog::default()),
-            Arc::new(MockClock::new()),
-        );
         let service = QueueService::new(
             Arc::new(MockWaitingRoom::new()),
             Arc::new(seal),
             Arc::new(MockSeatGate::new()),
-            Arc::new(catalogue),
+            Arc::new(MockCatalogue::new()),
+            Arc::new(MockClock::new()),
         );
         let (me, someone) = (UserId::from_store(1), UserId::from_store(2));
         let concert = ConcertId::from_store(1);
@@ -1142,18 +1046,14 @@ mod tests {
         clock
             .expect_now()
             .returning(move || frontrow_domain::Timestamp(reading.load(Ordering::SeqCst)));
-        let catalogue = CatalogueService::new(
-            Arc::new(MockCatalogue::new()),
-            Arc::new(FakeLog::default()),
-            Arc::new(clock),
-        );
         let mut room = room_with(place(1, 1, QueueStatus::Active));
         room.expect_touch().returning(|_| Ok(()));
         let service = QueueService::new(
             Arc::new(room),
             Arc::new(TrustingSeal),
             Arc::new(MockSeatGate::new()),
-            Arc::new(catalogue),
+            Arc::new(MockCatalogue::new()),
+            Arc::new(clock),
         );
         let (me, concert) = (UserId::from_store(1), ConcertId::from_store(1));
         service

@@ -7,10 +7,10 @@
 //! "free" still goes to the database, and the cache never says "taken" for a
 //! seat that is free at its version.
 
-use crate::StoreError;
 use crate::catalogue::{CatalogueError, CatalogueService};
 use crate::queue::{QueueError, QueueService};
 use crate::seat_changes::SeatChange;
+use crate::{Clock, StoreError};
 use async_trait::async_trait;
 use frontrow_domain::catalogue::Schedule;
 use frontrow_domain::reservation::{Reservation, SeatLimit, TransitionError};
@@ -297,22 +297,26 @@ pub struct ReservationService {
     catalogue: Arc<CatalogueService>,
     queue: Arc<QueueService>,
     settings: HoldSettings,
+    clock: Arc<dyn Clock>,
 }
 
 impl ReservationService {
     /// The service over the holds store, with the catalogue (schedules and
-    /// seat maps) and the queue gate it consults first.
+    /// seat maps), the queue gate it consults first, and the clock holds
+    /// are decided by.
     pub fn new(
         holds: Arc<dyn SeatHolds>,
         catalogue: Arc<CatalogueService>,
         queue: Arc<QueueService>,
         settings: HoldSettings,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             holds,
             catalogue,
             queue,
             settings,
+            clock,
         }
     }
 
@@ -339,7 +343,7 @@ impl ReservationService {
             .queue
             .require_active_for_seats(user, token, &schedule)
             .await?;
-        let now = self.catalogue.now();
+        let now = self.clock.now();
         let known = self.catalogue.cached_seat(schedule.id, seat, version);
         if known.is_some_and(|state| state.status_at(now) != SeatStatus::Available) {
             return Err(ReservationError::SeatUnavailable);
@@ -422,7 +426,7 @@ impl ReservationService {
     #[tracing::instrument(skip(self), fields(user = %user))]
     pub async fn cancel(&self, user: UserId, id: i64) -> Result<Reservation, ReservationError> {
         let id = ReservationId::parse(id).ok_or(ReservationError::NotFound)?;
-        let (cancelled, seat_version) = self.holds.cancel(user, id, self.catalogue.now()).await?;
+        let (cancelled, seat_version) = self.holds.cancel(user, id, self.clock.now()).await?;
         if let Some(seat_version) = seat_version {
             let schedule = self.catalogue.schedule(cancelled.schedule.get()).await?;
             self.catalogue
@@ -442,12 +446,12 @@ impl ReservationService {
     /// returns how many. The service's sweeper calls it every second.
     /// Seats do not wait for it: a lapsed hold is free from its deadline.
     pub async fn expire_due(&self, limit: u32) -> Result<u64, StoreError> {
-        self.holds.expire_due(self.catalogue.now(), limit).await
+        self.holds.expire_due(self.clock.now(), limit).await
     }
 
     /// The clock holds are decided by.
     pub fn now(&self) -> Timestamp {
-        self.catalogue.now()
+        self.clock.now()
     }
 }
 
@@ -472,13 +476,7 @@ mod tests {
     use frontrow_domain::{ConcertId, ScheduleId};
 
     fn schedule() -> Schedule {
-        Schedule {
-            id: ScheduleId::from_store(5),
-            concert: ConcertId::from_store(1),
-            starts_at: Timestamp(0),
-            seat_count: 2,
-            price: Points::new(100).unwrap(),
-        }
+        crate::fixtures::schedule(2, 100)
     }
 
     fn service(
@@ -496,10 +494,11 @@ mod tests {
             .returning(move |_| Ok(seats.iter().map(|s| stored(*s, 0)).collect()));
         catalogue.expect_seat().returning(move |_, _| Ok(first));
         let log: Arc<dyn SeatChangeLog> = Arc::new(FakeLog::default());
+        let clock: Arc<dyn Clock> = Arc::new(clock_at(1_000));
         let catalogue = Arc::new(CatalogueService::new(
             Arc::new(catalogue),
             log.clone(),
-            Arc::new(clock_at(1_000)),
+            clock.clone(),
         ));
         let mut room = MockWaitingRoom::new();
         room.expect_touch().returning(|_| Ok(()));
@@ -522,13 +521,14 @@ mod tests {
             room,
             Arc::new(crate::fixtures::TrustingSeal),
             Arc::new(gate),
-            catalogue.clone(),
+            catalogue.cached(),
+            clock.clone(),
         ));
         let settings = HoldSettings {
             hold_seconds: 300,
             seats_per_user: SeatLimit(4),
         };
-        ReservationService::new(Arc::new(holds), catalogue, queue, settings)
+        ReservationService::new(Arc::new(holds), catalogue, queue, settings, clock)
     }
 
     fn reservation(id: i64) -> Reservation {

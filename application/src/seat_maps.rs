@@ -20,13 +20,17 @@
 //! without any change being logged.
 
 use crate::StoreError;
+use crate::cache::BoundedMap;
 use crate::catalogue::Catalogue;
 use crate::seat_changes::{SeatChange, SeatChangeLog, StoredSeat};
 use frontrow_domain::seat::{SeatNumber, SeatState};
 use frontrow_domain::{ScheduleId, Timestamp};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+
+/// The most schedules with a live map on one instance.
+pub const MAX_MAPS: usize = 10_000;
 
 /// A map is read again from the database after this long, even if the log
 /// says nothing changed.
@@ -147,10 +151,11 @@ pub struct SeatCounts {
 pub struct SeatMaps {
     catalogue: Arc<dyn Catalogue>,
     log: Arc<dyn SeatChangeLog>,
-    maps: RwLock<HashMap<ScheduleId, Arc<LiveMap>>>,
+    /// At most `MAX_MAPS`; when full, maps too old to serve go first.
+    maps: BoundedMap<ScheduleId, Arc<LiveMap>>,
     /// One catch-up at a time per schedule; the others wait and find the map
-    /// current.
-    catching_up: Mutex<HashMap<ScheduleId, Arc<tokio::sync::Mutex<()>>>>,
+    /// current. When full, the turns nobody holds go.
+    catching_up: BoundedMap<ScheduleId, Arc<tokio::sync::Mutex<()>>>,
     loads: AtomicU64,
     changes_applied: AtomicU64,
 }
@@ -161,8 +166,8 @@ impl SeatMaps {
         Self {
             catalogue,
             log,
-            maps: RwLock::default(),
-            catching_up: Mutex::default(),
+            maps: BoundedMap::new(MAX_MAPS),
+            catching_up: BoundedMap::new(MAX_MAPS),
             loads: AtomicU64::new(0),
             changes_applied: AtomicU64::new(0),
         }
@@ -187,10 +192,9 @@ impl SeatMaps {
         version: u64,
         now: Timestamp,
     ) -> Option<Arc<LiveMap>> {
-        let maps = self.maps.read().ok()?;
-        maps.get(&schedule)
+        self.maps
+            .get(&schedule)
             .filter(|m| m.version >= version && m.fresh_at(now))
-            .cloned()
     }
 
     /// The schedule's map at `version` or later: from cache, by applying the
@@ -210,12 +214,7 @@ impl SeatMaps {
         if let Some(map) = self.current(schedule, version, now) {
             return Ok(map);
         }
-        let cached = self
-            .maps
-            .read()
-            .ok()
-            .and_then(|maps| maps.get(&schedule).cloned())
-            .filter(|m| m.fresh_at(now));
+        let cached = self.maps.get(&schedule).filter(|m| m.fresh_at(now));
         let map = match cached {
             Some(map) => match self.follow(schedule, &map, version).await? {
                 Some(followed) => followed,
@@ -224,9 +223,8 @@ impl SeatMaps {
             None => self.load(schedule, now).await?,
         };
         let map = Arc::new(map);
-        if let Ok(mut maps) = self.maps.write() {
-            maps.insert(schedule, map.clone());
-        }
+        self.maps
+            .insert(schedule, map.clone(), |_, m| !m.fresh_at(now));
         Ok(map)
     }
 
@@ -265,11 +263,10 @@ impl SeatMaps {
     }
 
     fn catch_up_lock(&self, schedule: ScheduleId) -> Arc<tokio::sync::Mutex<()>> {
-        match self.catching_up.lock() {
-            Ok(mut locks) => locks.entry(schedule).or_default().clone(),
-            // A poisoned registry only costs the coalescing, never a read.
-            Err(_) => Arc::default(),
-        }
+        self.catching_up
+            .get_or_insert_with(schedule, Arc::default, |_, turn| {
+                Arc::strong_count(turn) == 1
+            })
     }
 
     /// After a committed change: append it to the log. If the log cannot
@@ -278,9 +275,7 @@ impl SeatMaps {
     pub async fn changed(&self, change: &SeatChange) {
         if let Err(error) = self.log.append(change).await {
             tracing::warn!(%error, schedule = %change.schedule, "could not log a seat change");
-            if let Ok(mut maps) = self.maps.write() {
-                maps.remove(&change.schedule);
-            }
+            self.maps.remove(&change.schedule);
         }
     }
 }

@@ -9,14 +9,15 @@
 //! however many follow it, and asks the gate again every
 //! `FOLLOW_GATE_MS` (which also keeps the follower's place present).
 
+use crate::Clock;
+use crate::cache::BoundedMap;
 use crate::catalogue::{CatalogueError, CatalogueService, SeatView};
 use crate::queue::{QueueError, QueueService};
 use crate::seat_maps::LiveMap;
 use frontrow_domain::catalogue::Schedule;
 use frontrow_domain::seat::{SeatNumber, SeatState, SeatStatus};
 use frontrow_domain::{ConcertId, ScheduleId, Timestamp, UserId};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use thiserror::Error;
 
 /// A followed schedule's map is read from the log at most this often per
@@ -100,18 +101,27 @@ type Followed = Arc<tokio::sync::Mutex<Option<(Timestamp, Arc<LiveMap>)>>>;
 pub struct SeatingService {
     catalogue: Arc<CatalogueService>,
     queue: Arc<QueueService>,
-    /// Followed schedules; one entry per schedule ever followed here (a
-    /// schedule is small and never deleted).
-    followed: Mutex<HashMap<ScheduleId, Followed>>,
+    clock: Arc<dyn Clock>,
+    /// Followed schedules, at most `MAX_FOLLOWED`; when full, the ones no
+    /// follower is reading go.
+    followed: BoundedMap<ScheduleId, Followed>,
 }
 
+/// The most schedules followed at once on one instance.
+pub const MAX_FOLLOWED: usize = 10_000;
+
 impl SeatingService {
-    /// The service over the catalogue and the queue gate.
-    pub fn new(catalogue: Arc<CatalogueService>, queue: Arc<QueueService>) -> Self {
+    /// The service over the catalogue, the queue gate and the clock.
+    pub fn new(
+        catalogue: Arc<CatalogueService>,
+        queue: Arc<QueueService>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             catalogue,
             queue,
-            followed: Mutex::default(),
+            clock,
+            followed: BoundedMap::new(MAX_FOLLOWED),
         }
     }
 
@@ -172,7 +182,7 @@ impl SeatingService {
             schedule,
             seats: map.seats.clone(),
             version: map.version,
-            at: self.catalogue.now(),
+            at: self.clock.now(),
         })
     }
 
@@ -194,13 +204,13 @@ impl SeatingService {
     /// again if that was `FOLLOW_TICK_MS` ago or more. No gate: only for a
     /// follower that passed it (see `seats` and `still_admitted`).
     pub async fn latest(&self, schedule: &Schedule) -> Result<SeatMap, SeatingError> {
-        let slot = match self.followed.lock() {
-            Ok(mut followed) => followed.entry(schedule.id).or_default().clone(),
-            // A poisoned registry only costs the sharing, never a read.
-            Err(_) => Followed::default(),
-        };
+        let slot = self
+            .followed
+            .get_or_insert_with(schedule.id, Followed::default, |_, slot| {
+                Arc::strong_count(slot) == 1
+            });
         let mut newest = slot.lock().await;
-        let now = self.catalogue.now();
+        let now = self.clock.now();
         let fresh = newest.as_ref().filter(|(read_at, _)| {
             now.millis().saturating_sub(read_at.millis()) < FOLLOW_TICK_MS as i64
         });

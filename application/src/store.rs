@@ -59,6 +59,30 @@ impl StoreError {
     }
 }
 
+/// Turns a store's own error into a [`StoreError`] that keeps it as the
+/// `source()`: the one conversion every adapter uses, as `.or_store()?`.
+///
+/// ```
+/// use frontrow_application::store::OrStoreError;
+/// use frontrow_application::StoreError;
+///
+/// fn read() -> Result<u64, StoreError> {
+///     let parsed: Result<u64, std::num::ParseIntError> = "12x".parse();
+///     parsed.or_store()
+/// }
+/// assert!(read().is_err());
+/// ```
+pub trait OrStoreError<T> {
+    /// `Err(e)` becomes `Err(StoreError::caused_by(e))`.
+    fn or_store(self) -> Result<T, StoreError>;
+}
+
+impl<T, E: std::error::Error + Send + Sync + 'static> OrStoreError<T> for Result<T, E> {
+    fn or_store(self) -> Result<T, StoreError> {
+        self.map_err(StoreError::caused_by)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -198,7 +198,7 @@ impl AdminApi {
             .map_err(CatalogueError::InvalidOpening)?;
         let (concert, schedules) = self
             .0
-            .queue
+            .sales
             .create_concert(&body.title, &schedules, opening)
             .await?;
         Ok(CreateConcertResponse::Created(Json(CreatedConcert {
@@ -267,7 +267,7 @@ impl AdminApi {
         body: Json<SaleOpeningBody>,
     ) -> Result<Json<QueueState>, ProblemResponse> {
         let opening = opening(body.opens_at, body.pre_queue_minutes).map_err(QueueError::from)?;
-        let stats = self.0.queue.schedule_sale(concert_id.0, opening).await?;
+        let stats = self.0.sales.schedule_sale(concert_id.0, opening).await?;
         Ok(queue_state(stats))
     }
 

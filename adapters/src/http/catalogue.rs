@@ -6,6 +6,7 @@ use super::security::Buyer;
 use super::{AppState, Tag};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use frontrow_application::cache::BoundedMap;
 use frontrow_application::seating::{FOLLOW_GATE_MS, FOLLOW_TICK_MS, SeatMap};
 use frontrow_domain::seat::{SeatState, SeatStatus};
 use frontrow_domain::{ScheduleId, Timestamp, UserId};
@@ -17,11 +18,9 @@ use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use std::collections::HashMap;
 use std::fmt::Write;
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::sync::RwLock;
 use std::time::Duration;
 
 /// The concerts, schedules and seat-map routes.
@@ -251,18 +250,24 @@ struct RenderedSeats {
 /// Rendered seat-map bodies, reused while they are the same snapshot (the
 /// seat-map cache hands out the same `Arc` until a seat changes) and no hold
 /// in them has lapsed. Rendering 500 seats costs far more than serving bytes.
-#[derive(Default)]
-pub struct SeatPages(RwLock<HashMap<ScheduleId, RenderedSeats>>);
+pub struct SeatPages(BoundedMap<ScheduleId, RenderedSeats>);
+
+impl Default for SeatPages {
+    fn default() -> Self {
+        Self(BoundedMap::new(frontrow_application::seat_maps::MAX_MAPS))
+    }
+}
 
 impl SeatPages {
     fn render(&self, map: &SeatMap) -> Bytes {
-        let reusable = self.0.read().ok().and_then(|pages| {
-            pages
-                .get(&map.schedule.id)
-                .filter(|page| Arc::ptr_eq(&page.seats, &map.seats))
-                .filter(|page| page.unchanged_until.is_none_or(|until| map.at < until))
-                .map(|page| page.body.clone())
-        });
+        let reusable = self
+            .0
+            .read(&map.schedule.id, |page| {
+                (Arc::ptr_eq(&page.seats, &map.seats)
+                    && page.unchanged_until.is_none_or(|until| map.at < until))
+                .then(|| page.body.clone())
+            })
+            .flatten();
         if let Some(body) = reusable {
             return body;
         }
@@ -282,14 +287,12 @@ impl SeatPages {
         }
         body.push_str("]}");
         let body = Bytes::from(body);
-        if let Ok(mut pages) = self.0.write() {
-            let page = RenderedSeats {
-                seats: map.seats.clone(),
-                unchanged_until: map.unchanged_until(),
-                body: body.clone(),
-            };
-            pages.insert(map.schedule.id, page);
-        }
+        let page = RenderedSeats {
+            seats: map.seats.clone(),
+            unchanged_until: map.unchanged_until(),
+            body: body.clone(),
+        };
+        self.0.insert(map.schedule.id, page, |_, _| false);
         body
     }
 }

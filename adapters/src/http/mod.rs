@@ -27,6 +27,7 @@ use frontrow_application::payments::PaymentService;
 use frontrow_application::points::PointsService;
 use frontrow_application::queue::QueueService;
 use frontrow_application::reservations::ReservationService;
+use frontrow_application::sales::SaleService;
 use frontrow_application::seating::SeatingService;
 use frontrow_application::users::Users;
 use poem::http::{StatusCode, header};
@@ -63,6 +64,8 @@ pub struct AppState {
     pub seating: SeatingService,
     /// The waiting rooms and the gate.
     pub queue: Arc<QueueService>,
+    /// An operator's sale: concerts with their openings.
+    pub sales: SaleService,
     /// Holds and cancels.
     pub reservations: Arc<ReservationService>,
     /// Payments.

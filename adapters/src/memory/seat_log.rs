@@ -7,8 +7,9 @@ use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::seat_changes::{LOG_TAIL, SeatChange, SeatChangeLog};
 use frontrow_domain::{ConcertId, ScheduleId};
+use parking_lot::{Mutex, MutexGuard};
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 #[derive(Default)]
 struct ScheduleLog {
@@ -35,12 +36,8 @@ impl MemorySeatChangeLog {
         }
     }
 
-    fn logs(
-        &self,
-    ) -> Result<std::sync::MutexGuard<'_, HashMap<ScheduleId, ScheduleLog>>, StoreError> {
-        self.logs
-            .lock()
-            .map_err(|_| StoreError::new("seat change log lock poisoned"))
+    fn logs(&self) -> Result<MutexGuard<'_, HashMap<ScheduleId, ScheduleLog>>, StoreError> {
+        Ok(self.logs.lock())
     }
 }
 

@@ -16,16 +16,18 @@
 
 use crate::random::Draws;
 use async_trait::async_trait;
-use frontrow_application::queue::{Place, RoomSettings, RoomStats, WaitingRoom};
+use frontrow_application::queue::{Place, QueueClaims, RoomSettings, RoomStats, WaitingRoom};
 use frontrow_application::seat_changes::SeatChange;
+use frontrow_application::store::OrStoreError;
 use frontrow_application::{Clock, StoreError};
 use frontrow_domain::queue::{
     AdmissionBucket, AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, SalePhase, Stock,
 };
 use frontrow_domain::seat::{SeatNumber, SeatState};
 use frontrow_domain::{ConcertId, ScheduleId, Timestamp, UserId};
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Counts of waiting arrivals by arrival number, for prefix sums in O(log n).
 #[derive(Default)]
@@ -219,6 +221,7 @@ impl Room {
             }
             self.lapses.pop_first();
             self.active.remove(&token);
+            self.forget_holder(&token);
             self.lapsed += 1;
         }
         let policy = self.policy(settings);
@@ -242,6 +245,7 @@ impl Room {
             let seen = self.seen.remove(&token);
             if seen.is_some_and(|seen| absent(seen, settings, now)) {
                 // Skipped, not admitted: a later status says EXPIRED.
+                self.forget_holder(&token);
                 self.lapsed += 1;
                 continue;
             }
@@ -300,7 +304,18 @@ impl Room {
         }
     }
 
+    /// The place of `token` ended: its holder has no live place here any
+    /// more (unless they joined again since).
+    fn forget_holder(&mut self, token: &QueueToken) {
+        if let Some(claims) = QueueClaims::read(token)
+            && self.users.get(&claims.user) == Some(token)
+        {
+            self.users.remove(&claims.user);
+        }
+    }
+
     fn remove(&mut self, token: &QueueToken, settings: &RoomSettings) {
+        self.forget_holder(token);
         if let Some(draw) = self.pre_draws.remove(token) {
             self.pre_line.remove(&(draw, token.clone()));
         }
@@ -339,17 +354,20 @@ fn absent(seen: Timestamp, settings: &RoomSettings, now: Timestamp) -> bool {
     settings.waiting_idle_ms > 0 && seen.millis() < now.millis() - settings.waiting_idle_ms
 }
 
+/// Every concert's room. A token names its concert and holder (its claims,
+/// checked by the seal before any store call), so no map from tokens is
+/// kept: a room holds only live places, and a token it no longer has is
+/// EXPIRED, as in the Redis room.
 #[derive(Default)]
 struct Rooms {
     rooms: HashMap<ConcertId, Room>,
-    tokens: HashMap<QueueToken, (ConcertId, UserId)>,
 }
 
 /// The `WaitingRoom` of one instance (see the module doc): every room of
 /// every concert behind one lock. Its state lives and dies with the
 /// process, so at start the application tells it the concerts' stock and
 /// openings again (`CatalogueService::reopen_sales`,
-/// `QueueService::restore_openings`). Pair it with a
+/// `SaleService::restore_openings`). Pair it with a
 /// [`MemorySeatChangeLog`](super::seat_log::MemorySeatChangeLog) and a
 /// `SeparateSeatGate`.
 pub struct MemoryWaitingRoom {
@@ -409,11 +427,7 @@ impl MemoryWaitingRoom {
     }
 
     fn with_rooms<T>(&self, f: impl FnOnce(&mut Rooms, Timestamp) -> T) -> Result<T, StoreError> {
-        let mut rooms = self
-            .state
-            .lock()
-            .map_err(|_| StoreError::new("waiting room lock poisoned"))?;
-        Ok(f(&mut rooms, self.clock.now()))
+        Ok(f(&mut self.state.lock(), self.clock.now()))
     }
 
     /// A committed seat change: the concert's stock follows it (see
@@ -450,7 +464,7 @@ impl WaitingRoom for MemoryWaitingRoom {
         fresh: QueueToken,
     ) -> Result<(Place, bool), StoreError> {
         let settings = &self.settings;
-        let draw = self.draws.next().map_err(StoreError::caused_by)?;
+        let draw = self.draws.next().or_store()?;
         self.with_rooms(|state, now| {
             let room = state.rooms.entry(concert).or_default();
             room.admit(settings, now);
@@ -490,7 +504,6 @@ impl WaitingRoom for MemoryWaitingRoom {
             room.users.insert(user, fresh.clone());
             room.joined.insert(fresh.clone(), now);
             room.seen.insert(fresh.clone(), now);
-            state.tokens.insert(fresh.clone(), (concert, user));
             room.admit(settings, now);
             (room.place(&fresh, concert, user, settings, now), true)
         })
@@ -499,7 +512,7 @@ impl WaitingRoom for MemoryWaitingRoom {
     async fn place(&self, token: &QueueToken) -> Result<Option<Place>, StoreError> {
         let settings = &self.settings;
         self.with_rooms(|state, now| {
-            let &(concert, user) = state.tokens.get(token)?;
+            let QueueClaims { concert, user, .. } = QueueClaims::read(token)?;
             let room = state.rooms.get_mut(&concert)?;
             room.admit(settings, now);
             room.touch(token, settings, now);
@@ -524,8 +537,8 @@ impl WaitingRoom for MemoryWaitingRoom {
     async fn leave(&self, token: &QueueToken) -> Result<(), StoreError> {
         let settings = &self.settings;
         self.with_rooms(|state, now| {
-            if let Some(&(concert, _)) = state.tokens.get(token)
-                && let Some(room) = state.rooms.get_mut(&concert)
+            if let Some(claims) = QueueClaims::read(token)
+                && let Some(room) = state.rooms.get_mut(&claims.concert)
             {
                 room.remove(token, settings);
                 room.admit(settings, now);
@@ -591,5 +604,34 @@ mod tests {
         assert_eq!(line.before(0), 0);
         line.add(5_000, 1);
         assert_eq!(line.before(5_001), 199);
+    }
+
+    #[tokio::test]
+    async fn an_ended_place_leaves_nothing_behind() {
+        use frontrow_application::clock::SystemClock;
+        use frontrow_domain::queue::AdmissionPolicy;
+        let settings = RoomSettings {
+            default_policy: AdmissionPolicy::new(10, 1_000, false).expect("a policy"),
+            active_ms: 600_000,
+            active_idle_ms: 120_000,
+            waiting_idle_ms: 60_000,
+        };
+        let room = MemoryWaitingRoom::new(settings, Arc::new(SystemClock));
+        let concert = ConcertId::from_store(1);
+        for user in 1..=1_000 {
+            let token = QueueToken::parse(&format!("1.{user}.0.ab")).expect("a token");
+            let (place, created) = room
+                .join(concert, UserId::from_store(user), token)
+                .await
+                .expect("joined");
+            assert!(created);
+            room.leave(&place.token).await.expect("left");
+            let after = room.place(&place.token).await.expect("read");
+            assert_eq!(after.map(|p| p.status), Some(QueueStatus::Expired));
+        }
+        let state = room.state.lock();
+        let kept = &state.rooms[&concert];
+        assert!(kept.users.is_empty() && kept.active.is_empty() && kept.arrivals.is_empty());
+        assert!(kept.seen.is_empty() && kept.joined.is_empty() && kept.lapses.is_empty());
     }
 }

@@ -12,12 +12,14 @@
 use super::{Connection, keys};
 use async_trait::async_trait;
 use frontrow_application::StoreError;
+use frontrow_application::cache::BoundedMap;
 use frontrow_application::seat_changes::{LOG_TAIL, SeatChange, SeatChangeLog, tail_is_complete};
+use frontrow_application::store::OrStoreError;
+use frontrow_application::version_reads::MAX_SCHEDULES;
 use frontrow_domain::seat::{SeatNumber, SeatState};
 use frontrow_domain::{ConcertId, ReservationId, ScheduleId, Timestamp};
 use redis::Script;
 use std::collections::HashMap;
-use std::sync::RwLock;
 
 /// The `SeatChangeLog` shared by every instance: one sorted set per
 /// schedule, appended by one script that also updates the concert's stock in
@@ -28,9 +30,9 @@ pub struct RedisSeatChangeLog {
     conn: Connection,
     prefix: String,
     append: Script,
-    /// Each schedule's concert, once known: schedules never move, so this
-    /// only grows with the schedules this instance serves.
-    concerts: RwLock<HashMap<ScheduleId, ConcertId>>,
+    /// Each schedule's concert, once known (schedules never move), for at
+    /// most `MAX_SCHEDULES` schedules.
+    concerts: BoundedMap<ScheduleId, ConcertId>,
 }
 
 impl RedisSeatChangeLog {
@@ -43,33 +45,26 @@ impl RedisSeatChangeLog {
             conn,
             prefix: prefix.to_owned(),
             append: Script::new(include_str!("seat_change.lua")),
-            concerts: RwLock::default(),
+            concerts: BoundedMap::new(MAX_SCHEDULES),
         }
     }
 
     fn remember(&self, schedule: ScheduleId, concert: ConcertId) {
-        if let Ok(mut concerts) = self.concerts.write() {
-            concerts.insert(schedule, concert);
-        }
+        self.concerts.insert(schedule, concert, |_, _| false);
     }
 
     /// The schedule's concert: remembered, or read from the one key kept
     /// for it (written by `open_sale`); `None` for a schedule whose log was
     /// never opened, which then reads as version 0 (no changes).
     async fn concert_of(&self, schedule: ScheduleId) -> Result<Option<ConcertId>, StoreError> {
-        if let Some(concert) = self
-            .concerts
-            .read()
-            .ok()
-            .and_then(|c| c.get(&schedule).copied())
-        {
+        if let Some(concert) = self.concerts.get(&schedule) {
             return Ok(Some(concert));
         }
         let concert: Option<i64> = redis::cmd("GET")
             .arg(keys::schedule_concert(&self.prefix, schedule))
             .query_async(&mut self.conn.clone())
             .await
-            .map_err(StoreError::caused_by)?;
+            .or_store()?;
         let concert = concert.and_then(ConcertId::parse);
         if let Some(concert) = concert {
             self.remember(schedule, concert);
@@ -138,7 +133,7 @@ impl SeatChangeLog for RedisSeatChangeLog {
             .arg(keys::seat_map(&self.prefix, concert, schedule))
             .query_async(&mut self.conn.clone())
             .await
-            .map_err(StoreError::caused_by)?;
+            .or_store()?;
         Ok(version.unwrap_or(0))
     }
 
@@ -161,7 +156,7 @@ impl SeatChangeLog for RedisSeatChangeLog {
                 .arg(keys)
                 .query_async(&mut self.conn.clone())
                 .await
-                .map_err(StoreError::caused_by)?;
+                .or_store()?;
             for (index, version) in indexes.into_iter().zip(found) {
                 versions[index] = version.unwrap_or(0);
             }
@@ -196,7 +191,7 @@ impl SeatChangeLog for RedisSeatChangeLog {
             .arg(LOG_TAIL)
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(StoreError::caused_by)?;
+            .or_store()?;
         Ok(version)
     }
 
@@ -219,7 +214,7 @@ impl SeatChangeLog for RedisSeatChangeLog {
             .arg("+inf")
             .query_async(&mut self.conn.clone())
             .await
-            .map_err(StoreError::caused_by)?;
+            .or_store()?;
         let version = version.unwrap_or(0);
         let changes = members
             .iter()
@@ -258,7 +253,7 @@ impl SeatChangeLog for RedisSeatChangeLog {
             .ignore()
             .query_async(&mut self.conn.clone())
             .await
-            .map_err(StoreError::caused_by)?;
+            .or_store()?;
         // Each in its own slot on a cluster: one command each.
         for schedule in schedules {
             let _: () = redis::cmd("SET")
@@ -266,7 +261,7 @@ impl SeatChangeLog for RedisSeatChangeLog {
                 .arg(concert.get())
                 .query_async(&mut self.conn.clone())
                 .await
-                .map_err(StoreError::caused_by)?;
+                .or_store()?;
             self.remember(*schedule, concert);
         }
         Ok(())

@@ -13,16 +13,17 @@
 use super::{Connection, keys};
 use crate::random::Draws;
 use async_trait::async_trait;
+use frontrow_application::cache::BoundedMap;
 use frontrow_application::queue::{
     Place, QueueClaims, RoomSettings, RoomStats, SeatGate, WaitingRoom,
 };
+use frontrow_application::store::OrStoreError;
 use frontrow_application::{Clock, StoreError};
 use frontrow_domain::Timestamp;
 use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, Stock};
 use frontrow_domain::{ConcertId, ScheduleId, UserId};
 use redis::Script;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Beyond this many remembered touches the memory starts over (a forgotten
 /// touch only costs one more script call).
@@ -47,7 +48,7 @@ pub struct RedisWaitingRoom {
     /// (`act:<token>` holds `hard:lapse`, read by every ACTIVE gate pass), so
     /// an ACTIVE buyer costs one touch.lua per quarter of the idle time, not
     /// one per request, and none right after admission.
-    lapses: Mutex<HashMap<QueueToken, Timestamp>>,
+    lapses: BoundedMap<QueueToken, Timestamp>,
     clock: Arc<dyn Clock>,
     draws: Draws,
     join: Script,
@@ -74,7 +75,7 @@ fn status_from(raw: &str) -> Result<QueueStatus, StoreError> {
 }
 
 fn policy_from(capacity: i64, rate: i64, paused: i64) -> Result<AdmissionPolicy, StoreError> {
-    AdmissionPolicy::new(capacity, rate, paused == 1).map_err(StoreError::caused_by)
+    AdmissionPolicy::new(capacity, rate, paused == 1).or_store()
 }
 
 /// The scripts' `total, sold, held`; a total of -1 means the room was never
@@ -90,7 +91,7 @@ fn opening_from(opens: i64, pre: i64) -> Result<Option<SaleOpening>, StoreError>
     }
     SaleOpening::new(Timestamp(opens), (opens - pre) / 60_000)
         .map(Some)
-        .map_err(StoreError::caused_by)
+        .or_store()
 }
 
 impl RedisWaitingRoom {
@@ -133,7 +134,7 @@ impl RedisWaitingRoom {
             settings,
             conn,
             prefix: prefix.to_owned(),
-            lapses: Mutex::default(),
+            lapses: BoundedMap::new(MAX_TOUCHED),
             clock,
             draws: Draws::os(),
             touch: Script::new(script!("touch.lua")),
@@ -180,34 +181,26 @@ impl RedisWaitingRoom {
     /// from now on.
     fn touch_due(&self, token: &QueueToken) -> bool {
         let now = self.clock.now();
-        let Ok(mut lapses) = self.lapses.lock() else {
-            return true;
-        };
         let fresh_until = now.millis() + self.settings.active_idle_ms * 3 / 4;
-        if lapses
+        if self
+            .lapses
             .get(token)
             .is_some_and(|at| at.millis() > fresh_until)
         {
             return false;
         }
         self.remember_lapse(
-            &mut lapses,
             token,
             Timestamp(now.millis() + self.settings.active_idle_ms),
         );
         true
     }
 
-    fn remember_lapse(
-        &self,
-        lapses: &mut HashMap<QueueToken, Timestamp>,
-        token: &QueueToken,
-        at: Timestamp,
-    ) {
-        if lapses.len() >= MAX_TOUCHED {
-            lapses.clear();
-        }
-        lapses.insert(token.clone(), at);
+    /// Remembers when `token`'s place lapses; when full, lapsed ones go.
+    fn remember_lapse(&self, token: &QueueToken, at: Timestamp) {
+        let now = self.clock.now();
+        self.lapses
+            .insert(token.clone(), at, |_, lapse| *lapse <= now);
     }
 
     /// Notes the lapse a `deadlines` value (`hard:lapse`) carries.
@@ -215,8 +208,8 @@ impl RedisWaitingRoom {
         let lapse = active
             .and_then(|value| value.split_once(':'))
             .and_then(|(_, lapse)| lapse.parse::<i64>().ok());
-        if let (Some(lapse), Ok(mut lapses)) = (lapse, self.lapses.lock()) {
-            self.remember_lapse(&mut lapses, token, Timestamp(lapse));
+        if let Some(lapse) = lapse {
+            self.remember_lapse(token, Timestamp(lapse));
         }
     }
 }
@@ -236,8 +229,7 @@ fn place_from(
 ) -> Result<Place, StoreError> {
     type Found = (String, i64, i64, i64, i64, i64, i64, i64, i64, i64);
     let (status, position, capacity, rate, paused, total, sold, held, opens, pre): Found =
-        redis::FromRedisValue::from_redis_value(&redis::Value::Array(found))
-            .map_err(StoreError::caused_by)?;
+        redis::FromRedisValue::from_redis_value(&redis::Value::Array(found)).or_store()?;
     Ok(Place::new(
         token.clone(),
         concert,
@@ -265,10 +257,8 @@ impl RedisWaitingRoom {
             call.key(keys::seat_map(&self.prefix, concert, schedule));
         }
         call.arg(token.as_str());
-        let (value, version): (String, u64) = call
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(StoreError::caused_by)?;
+        let (value, version): (String, u64) =
+            call.invoke_async(&mut self.conn.clone()).await.or_store()?;
         let value = (!value.is_empty()).then_some(value);
         self.saw_active(token, value.as_deref());
         Ok((value, version))
@@ -284,7 +274,7 @@ impl WaitingRoom for RedisWaitingRoom {
         fresh: QueueToken,
     ) -> Result<(Place, bool), StoreError> {
         // A fraction in [0, 1) with every one of the draw's 53 bits.
-        let draw = self.draws.next().map_err(StoreError::caused_by)? as f64 / (1u64 << 53) as f64;
+        let draw = self.draws.next().or_store()? as f64 / (1u64 << 53) as f64;
         let mut call = self.invocation(&self.join, concert, "");
         call.arg(user.get())
             .arg(fresh.as_str())
@@ -316,10 +306,7 @@ impl WaitingRoom for RedisWaitingRoom {
             held,
             opens,
             pre,
-        ): Joined = call
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(StoreError::caused_by)?;
+        ): Joined = call.invoke_async(&mut self.conn.clone()).await.or_store()?;
         let token =
             QueueToken::parse(&token).ok_or_else(|| StoreError::new("malformed token in Redis"))?;
         let place = Place::new(
@@ -340,10 +327,8 @@ impl WaitingRoom for RedisWaitingRoom {
             return Ok(None);
         };
         let call = self.invocation(&self.place, holder.0, token.as_str());
-        let found: Vec<redis::Value> = call
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(StoreError::caused_by)?;
+        let found: Vec<redis::Value> =
+            call.invoke_async(&mut self.conn.clone()).await.or_store()?;
         Ok(Some(
             place_from(token, holder, found, self.clock.now())?.paced(&self.settings),
         ))
@@ -363,10 +348,7 @@ impl WaitingRoom for RedisWaitingRoom {
             return Ok(());
         };
         let call = self.invocation(&self.leave, concert, token.as_str());
-        let _: i64 = call
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(StoreError::caused_by)?;
+        let _: i64 = call.invoke_async(&mut self.conn.clone()).await.or_store()?;
         Ok(())
     }
 
@@ -378,10 +360,7 @@ impl WaitingRoom for RedisWaitingRoom {
             return Ok(());
         };
         let call = self.invocation(&self.touch, concert, token.as_str());
-        let _: i64 = call
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(StoreError::caused_by)?;
+        let _: i64 = call.invoke_async(&mut self.conn.clone()).await.or_store()?;
         Ok(())
     }
 
@@ -394,10 +373,7 @@ impl WaitingRoom for RedisWaitingRoom {
         call.arg(policy.capacity())
             .arg(policy.admit_per_second())
             .arg(i64::from(policy.paused()));
-        let _: i64 = call
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(StoreError::caused_by)?;
+        let _: i64 = call.invoke_async(&mut self.conn.clone()).await.or_store()?;
         Ok(())
     }
 
@@ -409,20 +385,14 @@ impl WaitingRoom for RedisWaitingRoom {
         let mut call = self.invocation(&self.opening, concert, "");
         call.arg(opening.map_or(-1, |o| o.opens_at().millis()))
             .arg(opening.map_or(0, |o| o.pre_queue_minutes()));
-        let _: i64 = call
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(StoreError::caused_by)?;
+        let _: i64 = call.invoke_async(&mut self.conn.clone()).await.or_store()?;
         Ok(())
     }
 
     async fn stats(&self, concert: ConcertId) -> Result<RoomStats, StoreError> {
         let call = self.invocation(&self.stats, concert, "");
         // Thirteen numbers: more than redis-rs decodes into a tuple.
-        let answer: Vec<i64> = call
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(StoreError::caused_by)?;
+        let answer: Vec<i64> = call.invoke_async(&mut self.conn.clone()).await.or_store()?;
         let [
             waiting,
             active,
@@ -476,10 +446,8 @@ impl SeatGate for RedisWaitingRoom {
         }
         let mut call = self.invocation(&self.gate, concert, token.as_str());
         call.key(keys::seat_map(&self.prefix, concert, schedule));
-        let (version, found): (u64, Vec<redis::Value>) = call
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(StoreError::caused_by)?;
+        let (version, found): (u64, Vec<redis::Value>) =
+            call.invoke_async(&mut self.conn.clone()).await.or_store()?;
         let place = place_from(token, (concert, user), found, self.clock.now())?;
         Ok((Some(place.paced(&self.settings)), version))
     }

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::catalogue::Catalogue;
 use frontrow_application::seat_changes::StoredSeat;
+use frontrow_application::store::OrStoreError;
 use frontrow_domain::catalogue::{Concert, NewConcert, Schedule};
 use frontrow_domain::queue::{DEFAULT_PRE_QUEUE_MINUTES, SaleOpening};
 use frontrow_domain::seat::{SeatNumber, SeatState};
@@ -105,7 +106,7 @@ impl Catalogue for SqlStore {
             tx.commit().await?;
             Ok::<_, sqlx::Error>((concert_id, schedules))
         };
-        run.await.map_err(StoreError::caused_by)
+        run.await.or_store()
     }
 
     async fn concerts(&self) -> Result<Vec<Concert>, StoreError> {
@@ -114,7 +115,7 @@ impl Catalogue for SqlStore {
         )
         .fetch_all(&self.read)
         .await
-        .map_err(StoreError::caused_by)?;
+        .or_store()?;
         rows.iter()
             .map(|r| {
                 let opens_at: Option<i64> = r.try_get(2)?;
@@ -130,7 +131,7 @@ impl Catalogue for SqlStore {
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::caused_by)
+            .or_store()
     }
 
     async fn schedule_opening(
@@ -145,7 +146,7 @@ impl Catalogue for SqlStore {
                 .bind(concert.get())
                 .execute(&self.write)
                 .await
-                .map_err(StoreError::caused_by)?;
+                .or_store()?;
         Ok(updated.rows_affected() == 1)
     }
 
@@ -154,7 +155,7 @@ impl Catalogue for SqlStore {
             .bind(concert.get())
             .fetch_optional(&self.read)
             .await
-            .map_err(StoreError::caused_by)?;
+            .or_store()?;
         Ok(row.is_some())
     }
 
@@ -165,11 +166,11 @@ impl Catalogue for SqlStore {
         .bind(concert.get())
         .fetch_all(&self.read)
         .await
-        .map_err(StoreError::caused_by)?;
+        .or_store()?;
         rows.iter()
             .map(schedule_from)
             .collect::<Result<_, _>>()
-            .map_err(StoreError::caused_by)
+            .or_store()
     }
 
     async fn schedule(&self, schedule: ScheduleId) -> Result<Option<Schedule>, StoreError> {
@@ -177,11 +178,8 @@ impl Catalogue for SqlStore {
             .bind(schedule.get())
             .fetch_optional(&self.read)
             .await
-            .map_err(StoreError::caused_by)?;
-        row.as_ref()
-            .map(schedule_from)
-            .transpose()
-            .map_err(StoreError::caused_by)
+            .or_store()?;
+        row.as_ref().map(schedule_from).transpose().or_store()
     }
 
     async fn seats(&self, schedule: ScheduleId) -> Result<Vec<StoredSeat>, StoreError> {
@@ -191,17 +189,14 @@ impl Catalogue for SqlStore {
         .bind(schedule.get())
         .fetch_all(&self.read)
         .await
-        .map_err(StoreError::caused_by)?;
+        .or_store()?;
         let stored = |row: &AnyRow| -> Result<StoredSeat, sqlx::Error> {
             Ok(StoredSeat {
                 state: seat_from(row)?,
                 version: u64::try_from(row.try_get::<i64, _>(3)?).unwrap_or(0),
             })
         };
-        rows.iter()
-            .map(stored)
-            .collect::<Result<_, _>>()
-            .map_err(StoreError::caused_by)
+        rows.iter().map(stored).collect::<Result<_, _>>().or_store()
     }
 
     async fn seat(
@@ -216,10 +211,7 @@ impl Catalogue for SqlStore {
         .bind(seat.get())
         .fetch_optional(&self.read)
         .await
-        .map_err(StoreError::caused_by)?;
-        row.as_ref()
-            .map(seat_from)
-            .transpose()
-            .map_err(StoreError::caused_by)
+        .or_store()?;
+        row.as_ref().map(seat_from).transpose().or_store()
     }
 }

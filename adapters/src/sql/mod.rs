@@ -22,6 +22,7 @@ mod users;
 
 use crate::events::to_outbox;
 use frontrow_application::StoreError;
+use frontrow_application::store::OrStoreError;
 use frontrow_domain::Timestamp;
 use frontrow_domain::events::DomainEvent;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -235,7 +236,7 @@ impl SqlStore {
         sqlx::query("SELECT 1")
             .execute(&self.read)
             .await
-            .map_err(StoreError::caused_by)?;
+            .or_store()?;
         Ok(())
     }
 

@@ -4,6 +4,7 @@ use super::SqlStore;
 use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::events::{Backlog, Outbox, OutboxRecord};
+use frontrow_application::store::OrStoreError;
 use frontrow_domain::Timestamp;
 use sqlx::{Any, QueryBuilder, Row};
 
@@ -25,7 +26,7 @@ impl Outbox for SqlStore {
         .bind(now.millis())
         .execute(&self.write)
         .await
-        .map_err(StoreError::caused_by)?;
+        .or_store()?;
         Ok(taken.rows_affected() == 1)
     }
 
@@ -37,7 +38,7 @@ impl Outbox for SqlStore {
         .bind(i64::from(limit))
         .fetch_all(&self.write)
         .await
-        .map_err(StoreError::caused_by)?;
+        .or_store()?;
         rows.iter()
             .map(|r| {
                 Ok(OutboxRecord {
@@ -50,7 +51,7 @@ impl Outbox for SqlStore {
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::caused_by)
+            .or_store()
     }
 
     async fn mark_published(&self, ids: &[i64], at: Timestamp) -> Result<(), StoreError> {
@@ -65,11 +66,7 @@ impl Outbox for SqlStore {
             list.push_bind(*id);
         }
         update.push(")");
-        update
-            .build()
-            .execute(&self.write)
-            .await
-            .map_err(StoreError::caused_by)?;
+        update.build().execute(&self.write).await.or_store()?;
         Ok(())
     }
 
@@ -80,7 +77,7 @@ impl Outbox for SqlStore {
         .bind(before.millis())
         .execute(&self.write)
         .await
-        .map_err(StoreError::caused_by)?;
+        .or_store()?;
         Ok(purged.rows_affected())
     }
 
@@ -90,13 +87,13 @@ impl Outbox for SqlStore {
         )
         .fetch_one(&self.read)
         .await
-        .map_err(StoreError::caused_by)?;
+        .or_store()?;
         let read = || -> Result<Backlog, sqlx::Error> {
             Ok(Backlog {
                 unpublished: row.try_get(0)?,
                 oldest_unpublished_at: row.try_get::<Option<i64>, _>(1)?.map(Timestamp),
             })
         };
-        read().map_err(StoreError::caused_by)
+        read().or_store()
     }
 }

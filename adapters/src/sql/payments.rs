@@ -15,6 +15,7 @@ use crate::events::to_outbox;
 use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::payments::{PaymentError, PaymentStore, Receipt};
+use frontrow_application::store::OrStoreError;
 use frontrow_domain::events::DomainEvent;
 use frontrow_domain::points::{LedgerReason, Points};
 use frontrow_domain::reservation::{Reservation, TransitionError};
@@ -252,7 +253,7 @@ impl PaymentStore for SqlStore {
         .bind(user.get())
         .fetch_optional(&self.read)
         .await
-        .map_err(StoreError::caused_by)?;
+        .or_store()?;
         let Some(row) = row else { return Ok(None) };
         let read = || -> Result<Receipt, sqlx::Error> {
             Ok(Receipt {
@@ -262,6 +263,6 @@ impl PaymentStore for SqlStore {
                 balance: super::stored_points(row.try_get(2)?)?,
             })
         };
-        read().map(Some).map_err(StoreError::caused_by)
+        read().map(Some).or_store()
     }
 }

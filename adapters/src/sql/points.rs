@@ -5,6 +5,7 @@ use super::{Fail, SqlStore, balance_in, is_unique_violation, record_event, retry
 use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::points::{Ledger, PointsError};
+use frontrow_application::store::OrStoreError;
 use frontrow_domain::UserId;
 use frontrow_domain::events::DomainEvent;
 use frontrow_domain::points::{
@@ -135,10 +136,10 @@ impl Ledger for SqlStore {
             .bind(user.get())
             .fetch_optional(&self.read)
             .await
-            .map_err(StoreError::caused_by)?;
+            .or_store()?;
         row.map(|r| r.try_get::<i64, _>(0).and_then(super::stored_points))
             .transpose()
-            .map_err(StoreError::caused_by)
+            .or_store()
     }
 
     async fn charge(

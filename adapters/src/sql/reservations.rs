@@ -9,6 +9,7 @@ use crate::events::to_outbox;
 use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::reservations::{HoldRequest, ReservationError, SeatHolds};
+use frontrow_application::store::OrStoreError;
 use frontrow_domain::events::DomainEvent;
 use frontrow_domain::reservation::{Reservation, ReservationStatus, TransitionError};
 use frontrow_domain::seat::SeatNumber;
@@ -367,10 +368,8 @@ impl SeatHolds for SqlStore {
         user: UserId,
         id: ReservationId,
     ) -> Result<Option<Reservation>, StoreError> {
-        let mut conn = self.read.acquire().await.map_err(StoreError::caused_by)?;
-        load_reservation(&mut conn, user, id)
-            .await
-            .map_err(StoreError::caused_by)
+        let mut conn = self.read.acquire().await.or_store()?;
+        load_reservation(&mut conn, user, id).await.or_store()
     }
 
     async fn list(
@@ -390,14 +389,11 @@ impl SeatHolds for SqlStore {
         .bind(user.get())
         .bind(after.map_or(i64::MAX, |id| id.get()))
         .bind(i64::from(limit));
-        let rows = query
-            .fetch_all(&self.read)
-            .await
-            .map_err(StoreError::caused_by)?;
+        let rows = query.fetch_all(&self.read).await.or_store()?;
         rows.iter()
             .map(reservation_from)
             .collect::<Result<_, _>>()
-            .map_err(StoreError::caused_by)
+            .or_store()
     }
 
     async fn expire_due(&self, now: Timestamp, limit: u32) -> Result<u64, StoreError> {
@@ -409,15 +405,11 @@ impl SeatHolds for SqlStore {
         .bind(i64::from(limit))
         .fetch_all(&self.read)
         .await
-        .map_err(StoreError::caused_by)?;
+        .or_store()?;
         let mut expired = 0;
         for row in &rows {
-            let reservation = reservation_from(row).map_err(StoreError::caused_by)?;
-            if self
-                .expire_one(&reservation, now)
-                .await
-                .map_err(StoreError::caused_by)?
-            {
+            let reservation = reservation_from(row).or_store()?;
+            if self.expire_one(&reservation, now).await.or_store()? {
                 expired += 1;
             }
         }

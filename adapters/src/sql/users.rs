@@ -3,6 +3,7 @@
 use super::SqlStore;
 use async_trait::async_trait;
 use frontrow_application::StoreError;
+use frontrow_application::store::OrStoreError;
 use frontrow_application::users::UserStore;
 use frontrow_domain::UserId;
 use frontrow_domain::user::UserName;
@@ -20,8 +21,6 @@ impl UserStore for SqlStore {
                 .bind(self.clock.now().millis());
             super::inserted(&mut conn, self.backend, insert).await
         };
-        Ok(UserId::from_store(
-            create.await.map_err(StoreError::caused_by)?,
-        ))
+        Ok(UserId::from_store(create.await.or_store()?))
     }
 }
