@@ -259,11 +259,6 @@ impl Client {
         }
     }
 
-    /// The server's address, as given (without a trailing `/`).
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
     /// A request to `path` on this server, with nothing else set: for what
     /// no method sends (a malformed request on purpose, a page of the web
     /// app). Read its answer with [`Reply::read`].
