@@ -14,8 +14,9 @@
 pub mod streams;
 
 use anyhow::{Context, bail};
-use reqwest::{Client, Method, StatusCode};
-use serde_json::{Value, json};
+use frontrow_client::{Buyer, Client, NewConcert, NewSchedule, Observer};
+use reqwest::StatusCode;
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -70,167 +71,85 @@ impl Rng {
     }
 }
 
+/// Each endpoint's latencies (µs) and status counts.
 #[derive(Default)]
-struct Recorder {
+struct Samples {
     latencies: BTreeMap<&'static str, Vec<u32>>,
     statuses: BTreeMap<(&'static str, u16), u64>,
 }
 
-#[derive(Clone)]
-struct Api {
-    http: Client,
-    base: String,
-    recorder: Arc<Mutex<Recorder>>,
+/// Hears every answer the load test's client receives.
+#[derive(Default)]
+struct Recorder(Mutex<Samples>);
+
+impl Recorder {
+    /// What it heard so far; it starts again from nothing.
+    fn take(&self) -> anyhow::Result<Samples> {
+        let mut samples = self
+            .0
+            .lock()
+            .map_err(|_| anyhow::anyhow!("recorder poisoned"))?;
+        Ok(std::mem::take(&mut *samples))
+    }
 }
 
-struct Reply {
-    status: StatusCode,
-    body: Value,
+impl Observer for Recorder {
+    fn observe(&self, endpoint: &'static str, status: StatusCode, elapsed: Duration) {
+        let micros = elapsed.as_micros().min(u32::MAX as u128) as u32;
+        if let Ok(mut samples) = self.0.lock() {
+            samples.latencies.entry(endpoint).or_default().push(micros);
+            *samples
+                .statuses
+                .entry((endpoint, status.as_u16()))
+                .or_default() += 1;
+        }
+    }
+}
+
+/// The HTTP client of a run.
+fn http() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        // Many idle connections: a buyer that finds none opens a new one,
+        // and in a join burst that churn filled the server's listen
+        // queue and used up this process's file handles (issue 16).
+        .pool_max_idle_per_host(4096)
+        .timeout(Duration::from_secs(60))
+        .build()
+}
+
+/// The API client of a run, and what it has recorded.
+struct Api {
+    client: Client,
+    recorder: Arc<Recorder>,
 }
 
 impl Api {
-    fn new(base: &str) -> anyhow::Result<Self> {
-        let http = Client::builder()
-            // Many idle connections: a buyer that finds none opens a new one,
-            // and in a join burst that churn filled the server's listen
-            // queue and used up this process's file handles (issue 16).
-            .pool_max_idle_per_host(4096)
-            .timeout(Duration::from_secs(60))
-            .build()?;
-        Ok(Api {
-            http,
-            base: base.trim_end_matches('/').to_owned(),
-            recorder: Arc::default(),
-        })
+    fn new(base: &str, admin_key: &str) -> anyhow::Result<Self> {
+        let recorder = Arc::<Recorder>::default();
+        let client = Client::new(http()?, base)
+            .with_admin_key(admin_key)
+            .observed_by(recorder.clone());
+        Ok(Api { client, recorder })
     }
 
     /// Creates a concert; its id and the whole answer (with its schedules).
-    async fn create_concert(&self, admin_key: &str, body: Value) -> anyhow::Result<(i64, Value)> {
-        let created = self
-            .call(
-                "admin",
-                Method::POST,
-                "/api/v1/admin/concerts",
-                None,
-                &[("X-Admin-Key", admin_key)],
-                Some(body),
-            )
-            .await?;
+    async fn create_concert(&self, concert: &NewConcert) -> anyhow::Result<(i64, Value)> {
+        let created = self.client.create_concert(concert).await?;
         let id = created.body["concertId"]
             .as_i64()
             .with_context(|| format!("cannot create the concert: {}", created.body))?;
         Ok((id, created.body))
     }
 
-    async fn set_queue(
-        &self,
-        admin_key: &str,
-        concert: i64,
-        capacity: i64,
-        rate: i64,
-    ) -> anyhow::Result<()> {
-        let policy = json!({ "capacity": capacity, "admitPerSecond": rate, "paused": false });
-        let path = format!("/api/v1/admin/concerts/{concert}/queue");
+    async fn set_queue(&self, concert: i64, capacity: i64, rate: i64) -> anyhow::Result<()> {
         let reply = self
-            .call(
-                "admin",
-                Method::PUT,
-                &path,
-                None,
-                &[("X-Admin-Key", admin_key)],
-                Some(policy),
-            )
+            .client
+            .set_queue(concert, capacity, rate, false)
             .await?;
         if reply.status != StatusCode::OK {
             bail!("cannot set the queue policy: {}", reply.body);
         }
         Ok(())
-    }
-
-    async fn call(
-        &self,
-        name: &'static str,
-        method: Method,
-        path: &str,
-        auth: Option<&str>,
-        headers: &[(&str, &str)],
-        body: Option<Value>,
-    ) -> anyhow::Result<Reply> {
-        let (status, bytes) = self.send(name, method, path, auth, headers, body).await?;
-        let body = serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null);
-        Ok(Reply { status, body })
-    }
-
-    /// The AVAILABLE seats of a schedule's map, parsed without building a
-    /// JSON tree (a map of 1,000 seats is 40 KB, and the load generator
-    /// shares the server's cores).
-    async fn free_seats(
-        &self,
-        schedule: i64,
-        auth: Option<&str>,
-        headers: &[(&str, &str)],
-    ) -> anyhow::Result<Vec<i64>> {
-        #[derive(serde::Deserialize)]
-        struct Seat<'a> {
-            #[serde(rename = "seatNumber")]
-            seat_number: i64,
-            status: &'a str,
-        }
-        #[derive(serde::Deserialize)]
-        struct Map<'a> {
-            #[serde(borrow)]
-            seats: Vec<Seat<'a>>,
-        }
-        let path = format!("/api/v1/schedules/{schedule}/seats");
-        let (_, bytes) = self
-            .send("seats", Method::GET, &path, auth, headers, None)
-            .await?;
-        Ok(serde_json::from_slice::<Map>(&bytes)
-            .map(|map| {
-                map.seats
-                    .iter()
-                    .filter(|s| s.status == "AVAILABLE")
-                    .map(|s| s.seat_number)
-                    .collect()
-            })
-            .unwrap_or_default())
-    }
-
-    async fn send(
-        &self,
-        name: &'static str,
-        method: Method,
-        path: &str,
-        auth: Option<&str>,
-        headers: &[(&str, &str)],
-        body: Option<Value>,
-    ) -> anyhow::Result<(StatusCode, bytes::Bytes)> {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(token) = auth {
-            request = request.bearer_auth(token);
-        }
-        for (k, v) in headers {
-            request = request.header(*k, *v);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let started = Instant::now();
-        let response = request
-            .send()
-            .await
-            .with_context(|| format!("{name} failed to send"))?;
-        let status = response.status();
-        let body = response.bytes().await.unwrap_or_default();
-        let micros = started.elapsed().as_micros().min(u32::MAX as u128) as u32;
-        if let Ok(mut recorder) = self.recorder.lock() {
-            recorder.latencies.entry(name).or_default().push(micros);
-            *recorder
-                .statuses
-                .entry((name, status.as_u16()))
-                .or_default() += 1;
-        }
-        Ok((status, body))
     }
 }
 
@@ -401,44 +320,25 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     sorted[rank - 1] as f64 / 1000.0
 }
 
-async fn create_buyer(api: &Api, i: usize, points: i64) -> anyhow::Result<(i64, String)> {
-    let user = api
-        .call(
-            "users",
-            Method::POST,
-            "/api/v1/users",
-            None,
-            &[],
-            Some(json!({ "name": format!("fan {i}") })),
-        )
-        .await?;
-    let token = user.body["accessToken"]
-        .as_str()
-        .context("no access token")?
-        .to_owned();
-    let id = user.body["userId"].as_i64().context("no user id")?;
-    let charged = api
-        .call(
-            "charge",
-            Method::POST,
-            "/api/v1/points/charge",
-            Some(&token),
-            &[],
-            Some(json!({ "amount": points })),
-        )
-        .await?;
+/// A new buyer with `points`.
+async fn create_buyer(api: &Client, i: usize, points: i64) -> anyhow::Result<Buyer> {
+    let user = api.register(&format!("fan {i}")).await?;
+    let buyer = user
+        .buyer()
+        .with_context(|| format!("no user id and access token: {}", user.body))?;
+    let charged = api.charge(&buyer, points, None).await?;
     if charged.status != StatusCode::OK {
         bail!("charge failed: {}", charged.body);
     }
-    Ok((id, token))
+    Ok(buyer)
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn buyer_journey(
-    api: Api,
+    api: Client,
     opened: Instant,
     delay: Duration,
-    access: String,
+    buyer: Buyer,
     concert: i64,
     seed: u64,
     abandon: f64,
@@ -446,23 +346,13 @@ async fn buyer_journey(
 ) -> anyhow::Result<Journey> {
     let mut rng = Rng(seed | 1);
     tokio::time::sleep(delay).await;
-    let auth = Some(access.as_str());
     let mut journey = Journey {
         join_sent: opened.elapsed(),
         ..Journey::default()
     };
-    let joined = api
-        .call(
-            "queue_join",
-            Method::POST,
-            "/api/v1/queue/tokens",
-            auth,
-            &[],
-            Some(json!({ "concertId": concert })),
-        )
-        .await?;
+    let joined = api.join(&buyer, concert).await?;
     journey.join_answered = opened.elapsed();
-    if joined.status == StatusCode::CONFLICT && joined.body["code"] == "SOLD_OUT" {
+    if joined.status == StatusCode::CONFLICT && joined.code() == "SOLD_OUT" {
         closure.heard(journey.join_answered);
         journey.outcome_at = journey.join_answered;
         journey.outcome = "room closed";
@@ -472,18 +362,8 @@ async fn buyer_journey(
         .as_str()
         .with_context(|| format!("no queue token: {}", joined.body))?
         .to_owned();
-    let q = [("X-Queue-Token", token.as_str())];
-    let leave = || {
-        api.call(
-            "queue_leave",
-            Method::DELETE,
-            "/api/v1/queue/tokens",
-            auth,
-            &q,
-            None,
-        )
-    };
-    let mut status = joined.body.clone();
+    let leave = || api.leave(&buyer, &token);
+    let mut status = joined.body;
     loop {
         match status["status"].as_str() {
             Some("ACTIVE") => break,
@@ -510,32 +390,13 @@ async fn buyer_journey(
         let pause = Duration::from_millis((pace * 1000.0) as u64 + rng.below(250));
         tokio::time::sleep(pause).await;
         let sent = opened.elapsed();
-        status = api
-            .call(
-                "queue_status",
-                Method::GET,
-                "/api/v1/queue/status",
-                auth,
-                &q,
-                None,
-            )
-            .await?
-            .body;
+        status = api.queue_status(&buyer, &token).await?.body;
         if status["status"] == "WAITING" {
             journey.last_waiting_poll_sent = Some(sent);
         }
     }
     journey.active_seen = Some(opened.elapsed());
-    let schedules = api
-        .call(
-            "schedules",
-            Method::GET,
-            &format!("/api/v1/concerts/{concert}/schedules"),
-            auth,
-            &q,
-            None,
-        )
-        .await?;
+    let schedules = api.schedules(&buyer, &token, concert).await?;
     let mut open: Vec<i64> = schedules.body["schedules"]
         .as_array()
         .map(|all| {
@@ -551,23 +412,13 @@ async fn buyer_journey(
     while held.is_none() && !open.is_empty() && attempts < 4 {
         attempts += 1;
         let schedule = open[rng.below(open.len() as u64) as usize];
-        let free = api.free_seats(schedule, auth, &q).await?;
+        let free = api.available_seats(&buyer, &token, schedule).await?;
         if free.is_empty() {
             open.retain(|s| *s != schedule);
             continue;
         }
         let seat = free[rng.below(free.len() as u64) as usize];
-        let body = json!({ "scheduleId": schedule, "seatNumber": seat });
-        let reply = api
-            .call(
-                "hold",
-                Method::POST,
-                "/api/v1/reservations",
-                auth,
-                &q,
-                Some(body),
-            )
-            .await?;
+        let reply = api.hold(&buyer, &token, schedule, seat).await?;
         if reply.status == StatusCode::CREATED {
             held = reply.body["reservationId"].as_i64();
             journey.held_at = Some(opened.elapsed());
@@ -584,16 +435,7 @@ async fn buyer_journey(
         journey.outcome = "abandoned";
         return Ok(journey);
     }
-    let paid = api
-        .call(
-            "pay",
-            Method::POST,
-            "/api/v1/payments",
-            auth,
-            &q,
-            Some(json!({ "reservationId": reservation })),
-        )
-        .await?;
+    let paid = api.pay(&buyer, &token, reservation).await?;
     journey.outcome_at = opened.elapsed();
     journey.outcome = if paid.status == StatusCode::CREATED {
         "paid"
@@ -714,30 +556,25 @@ pub async fn ticket_open(
     scenario: Scenario,
     database_url: Option<&str>,
 ) -> anyhow::Result<Report> {
-    let api = Api::new(base)?;
-    let schedules: Vec<Value> = (0..scenario.schedules)
-        .map(|i| json!({ "startsAt": format!("2031-01-{:02}T19:00:00Z", i % 28 + 1), "seatCount": scenario.seats, "price": scenario.price }))
+    let api = Api::new(base, admin_key)?;
+    let schedules = (0..scenario.schedules)
+        .map(|i| {
+            let starts_at = format!("2031-01-{:02}T19:00:00Z", i % 28 + 1);
+            NewSchedule::new(starts_at, scenario.seats, scenario.price)
+        })
         .collect();
     let (concert, _) = api
-        .create_concert(
-            admin_key,
-            json!({ "title": "Ticket open", "schedules": schedules }),
-        )
+        .create_concert(&NewConcert::new("Ticket open", schedules))
         .await?;
-    api.set_queue(
-        admin_key,
-        concert,
-        scenario.capacity,
-        scenario.admit_per_second,
-    )
-    .await?;
+    api.set_queue(concert, scenario.capacity, scenario.admit_per_second)
+        .await?;
 
     let semaphore = Arc::new(tokio::sync::Semaphore::new(
         scenario.setup_concurrency.max(1),
     ));
     let mut setup = Vec::new();
     for i in 0..scenario.users {
-        let (api, semaphore, price) = (api.clone(), semaphore.clone(), scenario.price);
+        let (api, semaphore, price) = (api.client.clone(), semaphore.clone(), scenario.price);
         setup.push(tokio::spawn(async move {
             let _permit = semaphore.acquire().await?;
             create_buyer(&api, i, price * 2).await
@@ -747,11 +584,9 @@ pub async fn ticket_open(
     for task in setup {
         buyers.push(task.await??);
     }
-    let first_user = buyers.iter().map(|b| b.0).min().unwrap_or(0);
-    let last_user = buyers.iter().map(|b| b.0).max().unwrap_or(0);
-    if let Ok(mut recorder) = api.recorder.lock() {
-        *recorder = Recorder::default(); // measure the sale, not the setup
-    }
+    let first_user = buyers.iter().map(|b| b.user_id).min().unwrap_or(0);
+    let last_user = buyers.iter().map(|b| b.user_id).max().unwrap_or(0);
+    api.recorder.take()?; // measure the sale, not the setup
 
     let opened = Instant::now();
     let cpu_at_open = cpu_time();
@@ -759,13 +594,13 @@ pub async fn ticket_open(
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
     let window = scenario.join_window.as_millis() as u64;
     let mut journeys = Vec::with_capacity(buyers.len());
-    for (_, access) in buyers {
+    for buyer in buyers {
         let delay = Duration::from_millis(rng.below(window.max(1)));
         journeys.push(tokio::spawn(buyer_journey(
-            api.clone(),
+            api.client.clone(),
             opened,
             delay,
-            access,
+            buyer,
             concert,
             rng.next(),
             scenario.abandon,
@@ -800,13 +635,8 @@ pub async fn ticket_open(
         .then(|| held.iter().max().copied())
         .flatten();
 
-    let recorder = std::mem::take(
-        &mut *api
-            .recorder
-            .lock()
-            .map_err(|_| anyhow::anyhow!("recorder poisoned"))?,
-    );
-    let endpoints = recorder
+    let recorded = api.recorder.take()?;
+    let endpoints = recorded
         .latencies
         .into_iter()
         .map(|(name, mut samples)| {
@@ -821,7 +651,7 @@ pub async fn ticket_open(
             }
         })
         .collect();
-    let statuses = recorder
+    let statuses = recorded
         .statuses
         .into_iter()
         .map(|((n, s), c)| ((n.to_owned(), s), c))
@@ -858,10 +688,16 @@ pub async fn prepare(
     rushes: usize,
     out: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let api = Api::new(base)?;
-    let schedule = |seats: usize| json!({ "startsAt": "2031-06-01T19:00:00Z", "seatCount": seats, "price": 10 });
-    let body = json!({ "title": "Benchmark", "schedules": [schedule(active.clamp(1, 10_000)), schedule(10), schedule(500)] });
-    let (concert, created) = api.create_concert(admin_key, body).await?;
+    let api = Api::new(base, admin_key)?;
+    let schedule = |seats: i64| NewSchedule::new("2031-06-01T19:00:00Z", seats, 10);
+    let schedules = vec![
+        schedule(active.clamp(1, 10_000) as i64),
+        schedule(10),
+        schedule(500),
+    ];
+    let (concert, created) = api
+        .create_concert(&NewConcert::new("Benchmark", schedules))
+        .await?;
     let ids: Vec<i64> = created["schedules"]
         .as_array()
         .map(|s| s.iter().filter_map(|s| s["scheduleId"].as_i64()).collect())
@@ -869,38 +705,29 @@ pub async fn prepare(
     let [hold, contended, seats] = ids[..] else {
         bail!("expected three schedules")
     };
-    api.set_queue(admin_key, concert, 1_000_000, 100_000)
-        .await?;
+    api.set_queue(concert, 1_000_000, 100_000).await?;
     // The token benchmark's rooms, on the default policy, so most joiners
     // wait as in a real rush. Every fresh buyer joins each of them once:
     // fresh × rushes new places before a join can repeat.
     let mut rush_concerts = Vec::with_capacity(rushes);
     for _ in 0..rushes {
-        let body = json!({ "title": "Rush", "schedules": [schedule(1)] });
-        let (id, _) = api.create_concert(admin_key, body).await?;
+        let rush = NewConcert::new("Rush", vec![schedule(1)]);
+        let (id, _) = api.create_concert(&rush).await?;
         rush_concerts.push(id.to_string());
     }
 
     let semaphore = Arc::new(tokio::sync::Semaphore::new(64));
     let mut tasks = Vec::new();
     for i in 0..active + fresh {
-        let (api, semaphore) = (api.clone(), semaphore.clone());
+        let (api, semaphore) = (api.client.clone(), semaphore.clone());
         tasks.push(tokio::spawn(async move {
             let _permit = semaphore.acquire().await?;
-            let (id, access) = create_buyer(&api, i, 1_000).await?;
+            let buyer = create_buyer(&api, i, 1_000).await?;
+            let (id, access) = (buyer.user_id, &buyer.access_token);
             if i >= active {
                 return Ok::<_, anyhow::Error>(format!("{id} {access} -"));
             }
-            let joined = api
-                .call(
-                    "join",
-                    Method::POST,
-                    "/api/v1/queue/tokens",
-                    Some(&access),
-                    &[],
-                    Some(json!({ "concertId": concert })),
-                )
-                .await?;
+            let joined = api.join(&buyer, concert).await?;
             if joined.body["status"] != "ACTIVE" {
                 bail!("buyer {i} was not admitted at once: {}", joined.body);
             }
@@ -977,13 +804,18 @@ pub async fn churn(
     rate: u32,
     seconds: u64,
 ) -> anyhow::Result<u64> {
-    let api = Api::new(base)?;
+    let api = Client::new(http()?, base);
     let active = std::fs::read_to_string(dir.join("active.txt"))?;
-    let buyers: Vec<(String, String)> = active
+    // "userId access queueToken" lines.
+    let buyers: Vec<(Buyer, String)> = active
         .lines()
         .filter_map(|line| {
-            let mut parts = line.split(' ').skip(1);
-            Some((parts.next()?.to_owned(), parts.next()?.to_owned()))
+            let mut parts = line.split(' ');
+            let buyer = Buyer {
+                user_id: parts.next()?.parse().ok()?,
+                access_token: parts.next()?.to_owned(),
+            };
+            Some((buyer, parts.next()?.to_owned()))
         })
         .take(500)
         .collect();
@@ -997,35 +829,16 @@ pub async fn churn(
     let mut i = 0usize;
     while Instant::now() < until {
         tick.tick().await;
-        let (access, token) = &buyers[i % buyers.len()];
+        let (buyer, token) = &buyers[i % buyers.len()];
         // Seats from the far end, away from what the readers' buyers hold.
         let seat = 500 - (i % 250) as i64;
         i += 1;
-        let q = [("X-Queue-Token", token.as_str())];
-        let held = api
-            .call(
-                "churn_hold",
-                Method::POST,
-                "/api/v1/reservations",
-                Some(access),
-                &q,
-                Some(json!({ "scheduleId": schedule, "seatNumber": seat })),
-            )
-            .await?;
+        let held = api.hold(buyer, token, schedule, seat).await?;
         let Some(reservation) = held.body["reservationId"].as_i64() else {
             continue;
         };
         changes += 1;
-        let cancelled = api
-            .call(
-                "churn_cancel",
-                Method::DELETE,
-                &format!("/api/v1/reservations/{reservation}"),
-                Some(access),
-                &[],
-                None,
-            )
-            .await?;
+        let cancelled = api.cancel(buyer, reservation).await?;
         if cancelled.status.is_success() {
             changes += 1;
         }

@@ -5,8 +5,8 @@
 //! resident memory from /proc before and after.
 
 use anyhow::{Context, bail};
-use reqwest::{Client, StatusCode};
-use serde_json::json;
+use frontrow_client::{Client, NewConcert, NewSchedule};
+use reqwest::StatusCode;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -115,52 +115,38 @@ pub async fn streams(
     hold: Duration,
     server_pid: u32,
 ) -> anyhow::Result<StreamsReport> {
-    let base = base.trim_end_matches('/').to_owned();
-    let http = Client::builder().timeout(Duration::from_secs(60)).build()?;
-    let concert = http
-        .post(format!("{base}/api/v1/admin/concerts"))
-        .header("X-Admin-Key", admin_key)
-        .json(&json!({ "title": "Streams", "schedules": [{ "startsAt": "2031-06-01T19:00:00Z", "seatCount": 10, "price": 1 }] }))
-        .send()
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let api = Client::new(http, base).with_admin_key(admin_key);
+    let schedule = NewSchedule::new("2031-06-01T19:00:00Z", 10, 1);
+    let concert = api
+        .create_concert(&NewConcert::new("Streams", vec![schedule]))
         .await?
-        .json::<serde_json::Value>()
-        .await?["concertId"]
+        .body["concertId"]
         .as_i64()
         .context("cannot create the concert")?;
     // Paused: every buyer waits, nobody's status changes while we measure.
-    http.put(format!("{base}/api/v1/admin/concerts/{concert}/queue"))
-        .header("X-Admin-Key", admin_key)
-        .json(&json!({ "capacity": 1, "admitPerSecond": 1, "paused": true }))
-        .send()
-        .await?
-        .error_for_status()?;
+    let paused = api.set_queue(concert, 1, 1, true).await?;
+    if !paused.status.is_success() {
+        bail!("cannot pause the room: {} {}", paused.status, paused.body);
+    }
     let semaphore = Arc::new(tokio::sync::Semaphore::new(64));
     let mut joins = Vec::with_capacity(count);
     for i in 0..count {
-        let (http, base, semaphore) = (http.clone(), base.clone(), semaphore.clone());
+        let (api, semaphore) = (api.clone(), semaphore.clone());
         joins.push(tokio::spawn(async move {
             let _permit = semaphore.acquire().await?;
-            let user: serde_json::Value = http
-                .post(format!("{base}/api/v1/users"))
-                .json(&json!({ "name": format!("watcher {i}") }))
-                .send()
+            let buyer = api
+                .register(&format!("watcher {i}"))
                 .await?
-                .json()
-                .await?;
-            let access = user["accessToken"].as_str().context("no token")?.to_owned();
-            let joined: serde_json::Value = http
-                .post(format!("{base}/api/v1/queue/tokens"))
-                .bearer_auth(&access)
-                .json(&json!({ "concertId": concert }))
-                .send()
-                .await?
-                .json()
-                .await?;
-            let token = joined["token"]
+                .buyer()
+                .context("no token")?;
+            let token = api.join(&buyer, concert).await?.body["token"]
                 .as_str()
                 .context("no queue token")?
                 .to_owned();
-            Ok::<_, anyhow::Error>((access, token))
+            Ok::<_, anyhow::Error>((buyer, token))
         }));
     }
     let mut buyers = Vec::with_capacity(count);
@@ -173,9 +159,10 @@ pub async fn streams(
     // One client per source address: 127.0.0.1, 127.0.0.2, ...
     let clients = (0..sources.max(1))
         .map(|i| {
-            Client::builder()
+            let http = reqwest::Client::builder()
                 .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + i)))
-                .build()
+                .build()?;
+            Ok::<_, reqwest::Error>(Client::new(http, base))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let opened = Arc::new(AtomicUsize::new(0));
@@ -184,22 +171,12 @@ pub async fn streams(
     let until = started + hold;
     let open_semaphore = Arc::new(tokio::sync::Semaphore::new(256));
     let mut streams = Vec::with_capacity(count);
-    for (i, (access, token)) in buyers.into_iter().enumerate() {
+    for (i, (buyer, token)) in buyers.into_iter().enumerate() {
         let client = clients[i % clients.len()].clone();
-        let (base, opened, failed, gate) = (
-            base.clone(),
-            opened.clone(),
-            failed.clone(),
-            open_semaphore.clone(),
-        );
+        let (opened, failed, gate) = (opened.clone(), failed.clone(), open_semaphore.clone());
         streams.push(tokio::spawn(async move {
             let permit = gate.acquire_owned().await;
-            let response = client
-                .get(format!("{base}/api/v1/queue/stream"))
-                .bearer_auth(&access)
-                .header("X-Queue-Token", &token)
-                .send()
-                .await;
+            let response = client.queue_stream(&buyer, &token).await;
             let mut response = match response {
                 Ok(r) if r.status() == StatusCode::OK => r,
                 _ => {

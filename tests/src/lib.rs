@@ -9,8 +9,10 @@
 //! (`CI` set) and is skipped with a message elsewhere.
 
 use frontrow::{Config, Running};
+pub use frontrow_client::{Buyer, Reply};
+use frontrow_client::{Client, NewConcert, NewSchedule};
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use tokio::sync::OnceCell;
@@ -265,39 +267,22 @@ pub fn base_config() -> Config {
     }
 }
 
+/// A running app and the clients that speak to it.
 pub struct TestApp {
     pub base: String,
+    /// For requests the typed client does not send: malformed ones on
+    /// purpose, the web app's pages.
     pub http: reqwest::Client,
+    /// The typed API client (with the admin key): every endpoint, spelled
+    /// once in `frontrow-client`.
+    pub api: Client,
     pub config: Config,
     pub running: Running,
 }
 
-pub struct Buyer {
-    pub user_id: i64,
-    pub access_token: String,
-}
-
-/// What a response said: status and JSON body (Null when empty).
-pub struct Reply {
-    pub status: StatusCode,
-    pub content_type: String,
-    pub body: Value,
-}
-
-impl Reply {
-    pub fn code(&self) -> &str {
-        self.body["code"].as_str().unwrap_or("")
-    }
-    pub fn i64(&self, field: &str) -> i64 {
-        self.body[field]
-            .as_i64()
-            .unwrap_or_else(|| panic!("no integer {field} in {}", self.body))
-    }
-    pub fn str(&self, field: &str) -> &str {
-        self.body[field]
-            .as_str()
-            .unwrap_or_else(|| panic!("no string {field} in {}", self.body))
-    }
+/// The answer, or a panic: a test has failed when the server did not answer.
+fn answered(reply: Result<Reply, reqwest::Error>) -> Reply {
+    reply.expect("the server answered")
 }
 
 impl TestApp {
@@ -364,8 +349,10 @@ impl TestApp {
             .pool_max_idle_per_host(256)
             .build()
             .expect("client");
+        let base = format!("http://{}", running.addr);
         TestApp {
-            base: format!("http://{}", running.addr),
+            api: Client::new(http.clone(), &base).with_admin_key(ADMIN_KEY),
+            base,
             http,
             config,
             running,
@@ -377,6 +364,9 @@ impl TestApp {
         Self::start(self.config.clone()).await
     }
 
+    /// Any request, spelled out: for a probe the typed client cannot send
+    /// (an endpoint a test sends on purpose without a credential it needs,
+    /// a path that does not exist).
     pub async fn call(
         &self,
         method: Method,
@@ -385,7 +375,7 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<Value>,
     ) -> Reply {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        let mut request = self.api.request(method, path);
         if let Some(token) = auth {
             request = request.bearer_auth(token);
         }
@@ -395,45 +385,19 @@ impl TestApp {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        Self::reply(request.send().await.expect("request sent")).await
+        self.raw(request).await
     }
 
+    /// Sends a request built by hand and reads its answer.
     pub async fn raw(&self, request: reqwest::RequestBuilder) -> Reply {
-        Self::reply(request.send().await.expect("request sent")).await
-    }
-
-    async fn reply(response: reqwest::Response) -> Reply {
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let bytes = response.bytes().await.expect("body read");
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply {
-            status,
-            content_type,
-            body,
-        }
+        let response = request.send().await.expect("request sent");
+        answered(Reply::read(response).await)
     }
 
     pub async fn buyer(&self, name: &str) -> Buyer {
-        let r = self
-            .call(
-                Method::POST,
-                "/api/v1/users",
-                None,
-                &[],
-                Some(json!({ "name": name })),
-            )
-            .await;
+        let r = answered(self.api.register(name).await);
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        Buyer {
-            user_id: r.i64("userId"),
-            access_token: r.str("accessToken").to_owned(),
-        }
+        r.buyer().expect("a user id and an access token")
     }
 
     pub async fn buyer_with_points(&self, name: &str, points: i64) -> Buyer {
@@ -443,45 +407,35 @@ impl TestApp {
         buyer
     }
 
+    /// A buyer (with `points`, when there are any) admitted to `concert`'s
+    /// room: the buyer and the ACTIVE queue token.
+    pub async fn admitted(&self, name: &str, points: i64, concert: i64) -> (Buyer, String) {
+        let buyer = if points > 0 {
+            self.buyer_with_points(name, points).await
+        } else {
+            self.buyer(name).await
+        };
+        let token = self.active_token(&buyer, concert).await;
+        (buyer, token)
+    }
+
     pub async fn charge(&self, buyer: &Buyer, amount: i64, key: Option<&str>) -> Reply {
-        let headers: Vec<(&str, &str)> = key.map(|k| ("Idempotency-Key", k)).into_iter().collect();
-        self.call(
-            Method::POST,
-            "/api/v1/points/charge",
-            Some(&buyer.access_token),
-            &headers,
-            Some(json!({ "amount": amount })),
-        )
-        .await
+        answered(self.api.charge(buyer, amount, key).await)
     }
 
     pub async fn balance(&self, buyer: &Buyer) -> i64 {
-        self.call(
-            Method::GET,
-            "/api/v1/points",
-            Some(&buyer.access_token),
-            &[],
-            None,
-        )
-        .await
-        .i64("balance")
+        answered(self.api.balance(buyer).await).i64("balance")
     }
 
     /// A concert with one schedule of `seats` seats at `price`: (concert, schedule).
     pub async fn concert(&self, seats: i64, price: i64) -> (i64, i64) {
-        let body = json!({
-            "title": format!("Test concert {}", unique()),
-            "schedules": [{ "startsAt": "2030-01-01T19:00:00Z", "seatCount": seats, "price": price }],
-        });
-        let r = self
-            .call(
-                Method::POST,
-                "/api/v1/admin/concerts",
-                None,
-                &[("X-Admin-Key", ADMIN_KEY)],
-                Some(body),
-            )
-            .await;
+        let schedule = NewSchedule::new("2030-01-01T19:00:00Z", seats, price);
+        let title = format!("Test concert {}", unique());
+        let r = answered(
+            self.api
+                .create_concert(&NewConcert::new(title, vec![schedule]))
+                .await,
+        );
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         (
             r.i64("concertId"),
@@ -492,48 +446,23 @@ impl TestApp {
     }
 
     pub async fn set_queue(&self, concert: i64, capacity: i64, rate: i64, paused: bool) -> Reply {
-        let body = json!({ "capacity": capacity, "admitPerSecond": rate, "paused": paused });
-        self.call(
-            Method::PUT,
-            &format!("/api/v1/admin/concerts/{concert}/queue"),
-            None,
-            &[("X-Admin-Key", ADMIN_KEY)],
-            Some(body),
-        )
-        .await
+        answered(self.api.set_queue(concert, capacity, rate, paused).await)
     }
 
     pub async fn queue_state(&self, concert: i64) -> Reply {
-        self.call(
-            Method::GET,
-            &format!("/api/v1/admin/concerts/{concert}/queue"),
-            None,
-            &[("X-Admin-Key", ADMIN_KEY)],
-            None,
-        )
-        .await
+        answered(self.api.queue_state(concert).await)
     }
 
     pub async fn join(&self, buyer: &Buyer, concert: i64) -> Reply {
-        self.call(
-            Method::POST,
-            "/api/v1/queue/tokens",
-            Some(&buyer.access_token),
-            &[],
-            Some(json!({ "concertId": concert })),
-        )
-        .await
+        answered(self.api.join(buyer, concert).await)
     }
 
     pub async fn status(&self, buyer: &Buyer, token: &str) -> Reply {
-        self.call(
-            Method::GET,
-            "/api/v1/queue/status",
-            Some(&buyer.access_token),
-            &[("X-Queue-Token", token)],
-            None,
-        )
-        .await
+        answered(self.api.queue_status(buyer, token).await)
+    }
+
+    pub async fn leave(&self, buyer: &Buyer, token: &str) -> Reply {
+        answered(self.api.leave(buyer, token).await)
     }
 
     /// Joins and polls until ACTIVE (at most ~10 s).
@@ -550,59 +479,38 @@ impl TestApp {
         panic!("never admitted");
     }
 
+    pub async fn schedules(&self, buyer: &Buyer, token: &str, concert: i64) -> Reply {
+        answered(self.api.schedules(buyer, token, concert).await)
+    }
+
     pub async fn hold(&self, buyer: &Buyer, token: &str, schedule: i64, seat: i64) -> Reply {
-        self.call(
-            Method::POST,
-            "/api/v1/reservations",
-            Some(&buyer.access_token),
-            &[("X-Queue-Token", token)],
-            Some(json!({ "scheduleId": schedule, "seatNumber": seat })),
-        )
-        .await
+        answered(self.api.hold(buyer, token, schedule, seat).await)
     }
 
     pub async fn pay(&self, buyer: &Buyer, token: &str, reservation: i64) -> Reply {
-        self.call(
-            Method::POST,
-            "/api/v1/payments",
-            Some(&buyer.access_token),
-            &[("X-Queue-Token", token)],
-            Some(json!({ "reservationId": reservation })),
-        )
-        .await
+        answered(self.api.pay(buyer, token, reservation).await)
+    }
+
+    /// Holds `seat` and pays for it: the reservation's id and the payment's
+    /// answer (whatever it is).
+    pub async fn buy(&self, buyer: &Buyer, token: &str, schedule: i64, seat: i64) -> (i64, Reply) {
+        let reservation = self
+            .hold(buyer, token, schedule, seat)
+            .await
+            .i64("reservationId");
+        (reservation, self.pay(buyer, token, reservation).await)
     }
 
     pub async fn cancel(&self, buyer: &Buyer, reservation: i64) -> Reply {
-        self.call(
-            Method::DELETE,
-            &format!("/api/v1/reservations/{reservation}"),
-            Some(&buyer.access_token),
-            &[],
-            None,
-        )
-        .await
+        answered(self.api.cancel(buyer, reservation).await)
     }
 
     pub async fn reservation(&self, buyer: &Buyer, reservation: i64) -> Reply {
-        self.call(
-            Method::GET,
-            &format!("/api/v1/reservations/{reservation}"),
-            Some(&buyer.access_token),
-            &[],
-            None,
-        )
-        .await
+        answered(self.api.reservation(buyer, reservation).await)
     }
 
     pub async fn seats(&self, buyer: &Buyer, token: &str, schedule: i64) -> Reply {
-        self.call(
-            Method::GET,
-            &format!("/api/v1/schedules/{schedule}/seats"),
-            Some(&buyer.access_token),
-            &[("X-Queue-Token", token)],
-            None,
-        )
-        .await
+        answered(self.api.seats(buyer, token, schedule).await)
     }
 
     pub async fn seat_status(

@@ -496,13 +496,8 @@ contract!(
         assert_eq!(given.headers()["x-request-id"], "lb-1234");
         let problem: Value = given.json().await.expect("problem body");
         assert_eq!(problem["requestId"], "lb-1234");
-        let made = app
-            .http
-            .get(format!("{}/health/live", app.base))
-            .send()
-            .await
-            .expect("request");
-        let id = made.headers()["x-request-id"].to_str().expect("ascii");
+        let made = app.api.health_live().await.expect("request");
+        let id = made.headers["x-request-id"].to_str().expect("ascii");
         assert_eq!(id.len(), 32, "a new id when the client sent none: {id}");
     }
 );

@@ -13,13 +13,7 @@ async fn admitted_buyers(
 ) -> Vec<(Buyer, String)> {
     let mut buyers = Vec::with_capacity(n);
     for i in 0..n {
-        let buyer = if points > 0 {
-            app.buyer_with_points(&format!("b{i}"), points).await
-        } else {
-            app.buyer(&format!("b{i}")).await
-        };
-        let token = app.active_token(&buyer, concert).await;
-        buyers.push((buyer, token));
+        buyers.push(app.admitted(&format!("b{i}"), points, concert).await);
     }
     buyers
 }

@@ -36,14 +36,12 @@ async fn silent_and_half_sent_connections_are_closed_and_capped() {
         .pool_max_idle_per_host(0)
         .build()
         .expect("client");
-    let answer = tokio::time::timeout(
-        Duration::from_secs(10),
-        fresh.get(format!("{}/health/live", app.base)).send(),
-    )
-    .await
-    .expect("served within 10 s")
-    .expect("an answer");
-    assert!(answer.status().is_success());
+    let fresh = frontrow_client::Client::new(fresh, &app.base);
+    let answer = tokio::time::timeout(Duration::from_secs(10), fresh.health_live())
+        .await
+        .expect("served within 10 s")
+        .expect("an answer");
+    assert!(answer.status.is_success());
     assert!(
         asked.elapsed() >= Duration::from_millis(500),
         "served at once ({:?}): the cap did not hold",

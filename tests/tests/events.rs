@@ -79,29 +79,17 @@ fn types(events: &[Value]) -> BTreeMap<String, usize> {
 
 /// A buyer who charges, holds and cancels, holds and pays; and one who cannot pay.
 async fn activity(app: &TestApp) -> (i64, i64) {
-    let buyer = app.buyer_with_points("payer", 500).await;
-    let poor = app.buyer("poor").await;
     let (concert, schedule) = app.concert(5, 120).await;
-    let token = app.active_token(&buyer, concert).await;
+    let (buyer, token) = app.admitted("payer", 500, concert).await;
     let first = app
         .hold(&buyer, &token, schedule, 1)
         .await
         .i64("reservationId");
     app.cancel(&buyer, first).await;
-    let second = app
-        .hold(&buyer, &token, schedule, 2)
-        .await
-        .i64("reservationId");
-    assert_eq!(
-        app.pay(&buyer, &token, second).await.status,
-        StatusCode::CREATED
-    );
-    let poor_token = app.active_token(&poor, concert).await;
-    let unpaid = app
-        .hold(&poor, &poor_token, schedule, 3)
-        .await
-        .i64("reservationId");
-    let refused = app.pay(&poor, &poor_token, unpaid).await;
+    let (second, paid) = app.buy(&buyer, &token, schedule, 2).await;
+    assert_eq!(paid.status, StatusCode::CREATED);
+    let (poor, poor_token) = app.admitted("poor", 0, concert).await;
+    let (_, refused) = app.buy(&poor, &poor_token, schedule, 3).await;
     assert_eq!(refused.code(), "INSUFFICIENT_POINTS");
     (buyer.user_id, second)
 }
@@ -216,21 +204,16 @@ async fn a_broker_outage_delays_events_but_loses_none() {
     let (concert, schedule) = app.concert(20, 10).await;
     let mut buyers = Vec::new();
     for i in 0..10 {
-        let buyer = app.buyer_with_points(&format!("fan{i}"), 100).await;
-        let token = app.active_token(&buyer, concert).await;
-        buyers.push((buyer, token));
+        buyers.push(app.admitted(&format!("fan{i}"), 100, concert).await);
     }
     let mut broker = Some(broker);
     for (i, (buyer, token)) in buyers.iter().enumerate() {
         if i == 5 {
             broker.take(); // the broker stops in the middle of the burst
         }
-        let id = app
-            .hold(buyer, token, schedule, i as i64 + 1)
-            .await
-            .i64("reservationId");
+        let (_, paid) = app.buy(buyer, token, schedule, i as i64 + 1).await;
         assert_eq!(
-            app.pay(buyer, token, id).await.status,
+            paid.status,
             StatusCode::CREATED,
             "payments go on without the broker"
         );
@@ -285,14 +268,9 @@ async fn embedded_subscribers_receive_every_event() {
         .clone()
         .expect("embedded mode has in-process subscribers");
     let mut events = bus.subscribe();
-    let buyer = app.buyer_with_points("ada", 100).await;
     let (concert, schedule) = app.concert(3, 40).await;
-    let token = app.active_token(&buyer, concert).await;
-    let id = app
-        .hold(&buyer, &token, schedule, 1)
-        .await
-        .i64("reservationId");
-    app.pay(&buyer, &token, id).await;
+    let (buyer, token) = app.admitted("ada", 100, concert).await;
+    app.buy(&buyer, &token, schedule, 1).await;
     let mut seen = Vec::new();
     while seen.len() < 3 {
         let event = tokio::time::timeout(Duration::from_secs(5), events.recv())
@@ -318,9 +296,8 @@ async fn a_lapsed_hold_is_written_down_as_expired_with_its_event() {
         .clone()
         .expect("embedded mode has in-process subscribers");
     let mut events = bus.subscribe();
-    let buyer = app.buyer("ada").await;
     let (concert, schedule) = app.concert(3, 40).await;
-    let token = app.active_token(&buyer, concert).await;
+    let (buyer, token) = app.admitted("ada", 0, concert).await;
     let id = app
         .hold(&buyer, &token, schedule, 1)
         .await

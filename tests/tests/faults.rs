@@ -89,16 +89,9 @@ async fn a_frozen_redis_is_a_quick_503_and_the_instance_recovers_by_itself() {
         return;
     };
     let (concert, _) = app.concert(5, 0).await;
-    let buyer = app.buyer("patient").await;
-    let token = app.active_token(&buyer, concert).await;
-    let status = || {
-        app.http
-            .get(format!("{}/api/v1/queue/status", app.base))
-            .bearer_auth(&buyer.access_token)
-            .header("X-Queue-Token", &token)
-            .send()
-    };
-    assert_eq!(status().await.expect("status").status(), StatusCode::OK);
+    let (buyer, token) = app.admitted("patient", 0, concert).await;
+    let status = || app.api.queue_status(&buyer, &token);
+    assert_eq!(status().await.expect("status").status, StatusCode::OK);
 
     redis.signal("-STOP");
     let asked = Instant::now();
@@ -107,8 +100,8 @@ async fn a_frozen_redis_is_a_quick_503_and_the_instance_recovers_by_itself() {
         .expect("an answer within 10 s, not a hang")
         .expect("an answer");
     let waited = asked.elapsed();
-    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(answer.headers().contains_key("retry-after"));
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(answer.headers.contains_key("retry-after"));
     assert!(
         waited < Duration::from_secs(3),
         "the 503 took {waited:?} with a 500 ms store timeout"
@@ -117,7 +110,7 @@ async fn a_frozen_redis_is_a_quick_503_and_the_instance_recovers_by_itself() {
     redis.signal("-CONT");
     let mut recovered = false;
     for _ in 0..50 {
-        if status().await.expect("status").status() == StatusCode::OK {
+        if status().await.expect("status").status == StatusCode::OK {
             recovered = true;
             break;
         }
@@ -175,16 +168,9 @@ async fn a_cluster_master_killed_is_a_503_not_a_500_and_the_room_recovers_when_i
         return;
     };
     let (concert, _) = app.concert(5, 0).await;
-    let buyer = app.buyer("patient").await;
-    let token = app.active_token(&buyer, concert).await;
-    let status = || {
-        app.http
-            .get(format!("{}/api/v1/queue/status", app.base))
-            .bearer_auth(&buyer.access_token)
-            .header("X-Queue-Token", &token)
-            .send()
-    };
-    assert_eq!(status().await.expect("status").status(), StatusCode::OK);
+    let (buyer, token) = app.admitted("patient", 0, concert).await;
+    let status = || app.api.queue_status(&buyer, &token);
+    assert_eq!(status().await.expect("status").status, StatusCode::OK);
 
     // The master that holds this sale's slot: the one with its keys.
     let tag = format!("*{{c{concert}}}*");
@@ -217,9 +203,9 @@ async fn a_cluster_master_killed_is_a_503_not_a_500_and_the_room_recovers_when_i
             .await
             .expect("an answer within 10 s, not a hang")
             .expect("an answer");
-        assert_ne!(answer.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        if answer.status() == StatusCode::SERVICE_UNAVAILABLE {
-            assert!(answer.headers().contains_key("retry-after"));
+        assert_ne!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+        if answer.status == StatusCode::SERVICE_UNAVAILABLE {
+            assert!(answer.headers.contains_key("retry-after"));
             assert!(
                 asked.elapsed() < Duration::from_secs(3),
                 "{:?}",
@@ -240,7 +226,7 @@ async fn a_cluster_master_killed_is_a_503_not_a_500_and_the_room_recovers_when_i
         .expect("the cluster recovers");
     let mut recovered = false;
     for _ in 0..100 {
-        if status().await.expect("status").status() == StatusCode::OK {
+        if status().await.expect("status").status == StatusCode::OK {
             recovered = true;
             break;
         }

@@ -1,23 +1,14 @@
 //! The reservation flow and its rules, on every backend.
 
 use frontrow_tests::{TestApp, contract};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use std::time::Duration;
 
 contract!(a_buyer_walks_the_whole_flow, |app: TestApp| async move {
-    let buyer = app.buyer_with_points("ada", 500).await;
     let (concert, schedule) = app.concert(10, 120).await;
-    let token = app.active_token(&buyer, concert).await;
+    let (buyer, token) = app.admitted("ada", 500, concert).await;
 
-    let schedules = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/concerts/{concert}/schedules"),
-            Some(&buyer.access_token),
-            &[("X-Queue-Token", &token)],
-            None,
-        )
-        .await;
+    let schedules = app.schedules(&buyer, &token, concert).await;
     assert_eq!(schedules.status, StatusCode::OK);
     assert_eq!(schedules.body["schedules"][0]["availableSeats"], 10);
 
@@ -120,20 +111,16 @@ contract!(a_buyer_walks_the_whole_flow, |app: TestApp| async move {
 contract!(
     insufficient_points_change_nothing,
     |app: TestApp| async move {
-        let buyer = app.buyer_with_points("poor", 50).await;
         let (concert, schedule) = app.concert(5, 100).await;
-        let token = app.active_token(&buyer, concert).await;
-        let held = app.hold(&buyer, &token, schedule, 1).await;
-        let paid = app.pay(&buyer, &token, held.i64("reservationId")).await;
+        let (buyer, token) = app.admitted("poor", 50, concert).await;
+        let (reservation, paid) = app.buy(&buyer, &token, schedule, 1).await;
         assert_eq!(
             (paid.status, paid.code()),
             (StatusCode::CONFLICT, "INSUFFICIENT_POINTS")
         );
         assert_eq!(app.balance(&buyer).await, 50);
         assert_eq!(
-            app.reservation(&buyer, held.i64("reservationId"))
-                .await
-                .str("status"),
+            app.reservation(&buyer, reservation).await.str("status"),
             "HELD"
         );
         assert_eq!(app.seat_status(&buyer, &token, schedule, 1).await, "HELD");
@@ -193,9 +180,8 @@ contract!(
 );
 
 contract!(cancel_frees_the_seat_at_once, |app: TestApp| async move {
-    let buyer = app.buyer("ada").await;
     let (concert, schedule) = app.concert(3, 0).await;
-    let token = app.active_token(&buyer, concert).await;
+    let (buyer, token) = app.admitted("ada", 0, concert).await;
     let held = app.hold(&buyer, &token, schedule, 1).await;
     let cancelled = app.cancel(&buyer, held.i64("reservationId")).await;
     assert_eq!(
@@ -297,14 +283,9 @@ contract!(charges_are_idempotent_by_key, |app: TestApp| async move {
 contract!(
     the_ledger_explains_every_balance,
     |app: TestApp| async move {
-        let buyer = app.buyer_with_points("ada", 300).await;
         let (concert, schedule) = app.concert(3, 120).await;
-        let token = app.active_token(&buyer, concert).await;
-        let id = app
-            .hold(&buyer, &token, schedule, 1)
-            .await
-            .i64("reservationId");
-        app.pay(&buyer, &token, id).await;
+        let (buyer, token) = app.admitted("ada", 300, concert).await;
+        app.buy(&buyer, &token, schedule, 1).await;
         let ledger = app
         .count("SELECT CAST(COALESCE(SUM(delta), 0) AS SIGNED) FROM point_ledger WHERE user_id = ?", buyer.user_id)
         .await;

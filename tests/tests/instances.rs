@@ -85,12 +85,7 @@ async fn two_instances_never_double_book_or_exceed_capacity(stores: Stores) {
 
 /// `frontrow_seat_map_loads_total` and `frontrow_seat_changes_applied_total`.
 async fn seat_map_counters(app: &TestApp) -> (u64, u64) {
-    let text = reqwest::get(format!("{}/metrics", app.base))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let (_, text) = app.api.metrics().await.expect("metrics");
     let value = |name: &str| -> u64 {
         text.lines()
             .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())

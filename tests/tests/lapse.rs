@@ -2,7 +2,7 @@
 //! line reaches it, and an idle ACTIVE holder gives the slot back.
 
 use frontrow_tests::{TestApp, contract, events_until};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use std::time::Duration;
 
 contract!(
@@ -29,15 +29,7 @@ contract!(
                 }
             }
         }
-        let left = app
-            .call(
-                Method::DELETE,
-                "/api/v1/queue/tokens",
-                Some(&first.access_token),
-                &[("X-Queue-Token", &t1)],
-                None,
-            )
-            .await;
+        let left = app.leave(&first, &t1).await;
         assert_eq!(left.status, StatusCode::NO_CONTENT, "{}", left.body);
         let (_, here1, h1) = &line[1];
         assert_eq!(
@@ -96,13 +88,7 @@ contract!(
         let t1 = app.join(&first, concert).await.str("token").to_owned();
         let second = app.buyer("watcher").await;
         let token = app.join(&second, concert).await.str("token").to_owned();
-        let open = || {
-            app.http
-                .get(format!("{}/api/v1/queue/stream", app.base))
-                .bearer_auth(&second.access_token)
-                .header("X-Queue-Token", &token)
-                .send()
-        };
+        let open = || app.api.queue_stream(&second, &token);
         // Only the stream asks for the watcher's status, for longer than
         // the idle time, across a reconnect.
         let mut stream = open().await.expect("stream opens");
@@ -118,15 +104,7 @@ contract!(
         );
         assert_eq!(again[0]["position"], 1);
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        let left = app
-            .call(
-                Method::DELETE,
-                "/api/v1/queue/tokens",
-                Some(&first.access_token),
-                &[("X-Queue-Token", &t1)],
-                None,
-            )
-            .await;
+        let left = app.leave(&first, &t1).await;
         assert_eq!(left.status, StatusCode::NO_CONTENT);
         let active = events_until(&mut stream, |e| e["status"] != "WAITING").await;
         assert_eq!(

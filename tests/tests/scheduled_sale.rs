@@ -2,29 +2,19 @@
 //! positions and no admissions, and at the opening every pre-queued buyer
 //! placed in random order ahead of every later arrival.
 
-use frontrow_tests::{ADMIN_KEY, TestApp, contract};
-use reqwest::{Method, StatusCode};
-use serde_json::json;
+use frontrow_client::{NewConcert, NewSchedule};
+use frontrow_tests::{TestApp, contract};
+use reqwest::StatusCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// A one-schedule concert whose sale opens `opens_in` from now.
 async fn scheduled_concert(app: &TestApp, opens_in: Duration, pre_queue_minutes: i64) -> i64 {
     let opens_at = chrono::Utc::now() + opens_in;
-    let r = app
-        .call(
-            Method::POST,
-            "/api/v1/admin/concerts",
-            None,
-            &[("X-Admin-Key", ADMIN_KEY)],
-            Some(json!({
-                "title": "Scheduled",
-                "schedules": [{ "startsAt": "2030-01-01T19:00:00Z", "seatCount": 50, "price": 0 }],
-                "opensAt": opens_at.to_rfc3339(),
-                "preQueueMinutes": pre_queue_minutes,
-            })),
-        )
-        .await;
+    let schedule = NewSchedule::new("2030-01-01T19:00:00Z", 50, 0);
+    let concert = NewConcert::new("Scheduled", vec![schedule])
+        .opening(opens_at.to_rfc3339(), pre_queue_minutes);
+    let r = app.api.create_concert(&concert).await.expect("answered");
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     r.i64("concertId")
 }
@@ -38,9 +28,7 @@ contract!(
         assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
         assert_eq!(r.code(), "SALE_NOT_OPEN");
         assert!(r.body["opensAt"].is_string(), "{}", r.body);
-        let listed = app
-            .call(Method::GET, "/api/v1/concerts", None, &[], None)
-            .await;
+        let listed = app.api.concerts().await.expect("answered");
         let listed = listed.body["concerts"]
             .as_array()
             .and_then(|all| all.iter().find(|c| c["concertId"] == concert).cloned())
@@ -107,23 +95,21 @@ contract!(
     an_operator_can_move_or_clear_the_opening,
     |app: TestApp| async move {
         let concert = scheduled_concert(&app, Duration::from_secs(7200), 30).await;
-        let path = format!("/api/v1/admin/concerts/{concert}/opening");
-        let put = |body: serde_json::Value| {
-            app.call(
-                Method::PUT,
-                &path,
-                None,
-                &[("X-Admin-Key", ADMIN_KEY)],
-                Some(body),
-            )
-        };
-        let r = put(json!({ "opensAt": null })).await;
+        let r = app
+            .api
+            .set_opening(concert, None, None)
+            .await
+            .expect("answered");
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert!(r.body["opensAt"].is_null());
         let buyer = app.buyer("now").await;
         let joined = app.join(&buyer, concert).await;
         assert_eq!(joined.str("status"), "ACTIVE", "{}", joined.body);
-        let r = put(json!({ "opensAt": "2030-01-01T00:00:00Z", "preQueueMinutes": -1 })).await;
+        let r = app
+            .api
+            .set_opening(concert, Some("2030-01-01T00:00:00Z"), Some(-1))
+            .await
+            .expect("answered");
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
     }
 );

@@ -3,7 +3,8 @@
 //! page at a time, a seat map followed live, and the operator's seat counts
 //! and admission counter.
 
-use frontrow_tests::{ADMIN_KEY, Buyer, Stores, TestApp, contract};
+use frontrow_client::Client;
+use frontrow_tests::{Buyer, Stores, TestApp, contract};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::time::Duration;
@@ -15,12 +16,9 @@ struct Events {
 }
 
 impl Events {
-    async fn open(app: &TestApp, buyer: &Buyer, token: &str, path: &str) -> reqwest::Response {
-        app.http
-            .get(format!("{}{path}", app.base))
-            .bearer_auth(&buyer.access_token)
-            .header("X-Queue-Token", token)
-            .send()
+    async fn open(app: &TestApp, buyer: &Buyer, token: &str, schedule: i64) -> reqwest::Response {
+        app.api
+            .seat_stream(buyer, token, schedule)
             .await
             .expect("stream opened")
     }
@@ -69,8 +67,7 @@ impl Events {
 }
 
 async fn seat_stream(app: &TestApp, buyer: &Buyer, token: &str, schedule: i64) -> Events {
-    let path = format!("/api/v1/schedules/{schedule}/seats/stream");
-    let response = Events::open(app, buyer, token, &path).await;
+    let response = Events::open(app, buyer, token, schedule).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     assert_eq!(response.headers()["x-accel-buffering"], "no");
@@ -115,10 +112,8 @@ async fn the_pages_are_served_with_a_quoted_etag_and_revalidate_to_an_empty_304(
     let page = app.http.get(&app.base).send().await.expect("sent");
     let policy = page.headers()["content-security-policy"].to_str().unwrap();
     assert!(policy.contains("script-src 'self'"), "{policy}");
-    // The API beside it is untouched, and unknown paths stay problems.
-    let concerts = app
-        .call(Method::GET, "/api/v1/concerts", None, &[], None)
-        .await;
+    // The API beside it is untouched, and unknown paths (sent raw) stay problems.
+    let concerts = app.api.concerts().await.expect("answered");
     assert_eq!(concerts.status, StatusCode::OK);
     for path in ["/assets/nothing.js", "/assets/index.html", "/nothing"] {
         let missing = app.call(Method::GET, path, None, &[], None).await;
@@ -141,21 +136,13 @@ contract!(
             held.push(r.i64("reservationId"));
         }
         app.cancel(&buyer, held[0]).await;
-        let list = |query: String, who: &Buyer| {
-            let token = who.access_token.clone();
-            let app = &app;
-            async move {
-                app.call(
-                    Method::GET,
-                    &format!("/api/v1/reservations{query}"),
-                    Some(&token),
-                    &[],
-                    None,
-                )
+        let list = async |who: &Buyer, limit, after| {
+            app.api
+                .reservations(who, limit, after)
                 .await
-            }
+                .expect("answered")
         };
-        let first = list("?limit=2".into(), &buyer).await;
+        let first = list(&buyer, Some(2), None).await;
         assert_eq!(first.status, StatusCode::OK, "{}", first.body);
         let ids: Vec<i64> = first.body["reservations"]
             .as_array()
@@ -171,12 +158,12 @@ contract!(
         assert_eq!(newest["seatNumber"], 3);
         assert!(newest["startsAt"].is_string() && newest["holdExpiresAt"].is_string());
         let next = first.i64("next");
-        let last = list(format!("?limit=2&after={next}"), &buyer).await;
+        let last = list(&buyer, Some(2), Some(next)).await;
         assert_eq!(last.body["reservations"][0]["reservationId"], held[0]);
         assert_eq!(last.body["reservations"][0]["status"], "CANCELLED");
         assert!(last.body.get("next").is_none(), "{}", last.body);
         // Another buyer sees none of them.
-        let theirs = list(String::new(), &other).await;
+        let theirs = list(&other, None, None).await;
         assert_eq!(theirs.body["reservations"], serde_json::json!([]));
     }
 );
@@ -193,6 +180,7 @@ contract!(
             ("?limit=ten", "INVALID_REQUEST"),
             ("?after=x", "INVALID_REQUEST"),
         ] {
+            // Raw: queries the typed client cannot spell, on purpose.
             let r = app
                 .call(
                     Method::GET,
@@ -206,6 +194,7 @@ contract!(
             assert_eq!(r.content_type, "application/problem+json", "{query}");
             assert_eq!(r.code(), code, "{query}");
         }
+        // Raw: no access token, on purpose.
         let anonymous = app
             .call(Method::GET, "/api/v1/reservations", None, &[], None)
             .await;
@@ -282,12 +271,11 @@ contract!(
         let second = app.buyer("second").await;
         app.active_token(&first, concert).await;
         let waiting = app.join(&second, concert).await.str("token").to_owned();
-        let path = format!("/api/v1/schedules/{schedule}/seats/stream");
-        let refused = Events::open(&app, &second, &waiting, &path).await;
+        let refused = Events::open(&app, &second, &waiting, schedule).await;
         assert_eq!(refused.status(), StatusCode::FORBIDDEN);
         let body: Value = refused.json().await.expect("a problem");
         assert_eq!(body["code"], "QUEUE_NOT_ACTIVE");
-        let unknown = Events::open(&app, &second, "not-a-token", &path).await;
+        let unknown = Events::open(&app, &second, "not-a-token", schedule).await;
         assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
     }
 );
@@ -325,8 +313,6 @@ contract!(
     an_operator_sees_seats_per_schedule_and_counts_admissions,
     |app: TestApp| async move {
         let (concert, schedule) = app.concert(5, 10).await;
-        let admin = [("X-Admin-Key", ADMIN_KEY)];
-        let seats_path = format!("/api/v1/admin/concerts/{concert}/seats");
         let before = app.queue_state(concert).await;
         assert_eq!(before.i64("admitted"), 0);
         let buyers = [
@@ -344,7 +330,7 @@ contract!(
             .pay(&buyers[0], &tokens[0], held.i64("reservationId"))
             .await;
         assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
-        let seats = app.call(Method::GET, &seats_path, None, &admin, None).await;
+        let seats = app.api.seat_counts(concert).await.expect("answered");
         assert_eq!(seats.status, StatusCode::OK, "{}", seats.body);
         let counts = &seats.body["schedules"][0];
         assert_eq!(counts["scheduleId"], schedule);
@@ -353,17 +339,10 @@ contract!(
             (&counts["available"], &counts["held"], &counts["sold"]),
             (&Value::from(3), &Value::from(1), &Value::from(1))
         );
-        let no_key = app.call(Method::GET, &seats_path, None, &[], None).await;
+        let without_key = Client::new(app.http.clone(), &app.base);
+        let no_key = without_key.seat_counts(concert).await.expect("answered");
         assert_eq!(no_key.status, StatusCode::UNAUTHORIZED);
-        let missing = app
-            .call(
-                Method::GET,
-                "/api/v1/admin/concerts/999999/seats",
-                None,
-                &admin,
-                None,
-            )
-            .await;
+        let missing = app.api.seat_counts(999999).await.expect("answered");
         assert_eq!(missing.status, StatusCode::NOT_FOUND);
         assert_eq!(missing.code(), "CONCERT_NOT_FOUND");
     }
