@@ -86,10 +86,11 @@ pub struct HoldRequest {
 ///   the seat is free at `now` (unsold, and not held past `now`); checks
 ///   that the user's live holds and bought seats on the schedule are under
 ///   `limit`; writes the HELD reservation (at the schedule's price) and its
-///   `reservation.held` event; and bumps the seat's version. Refusals:
-///   [`ReservationError::SeatUnavailable`] (a live hold or a sale has the
-///   seat), [`ReservationError::SeatLimitReached`]. The schedule and seat
-///   number were checked before the call.
+///   `reservation.held` event; and bumps the seat's version. Refusals, the
+///   seat first: [`ReservationError::SeatUnavailable`] (a live hold or a
+///   sale has the seat, whatever the limit, as a cached seat map answers
+///   it), then [`ReservationError::SeatLimitReached`] (for a free seat).
+///   The schedule and seat number were checked before the call.
 /// - `cancel` is one transaction: the user's live hold becomes CANCELLED,
 ///   its seat is free again (with a new version), and its event is
 ///   written. [`ReservationError::NotFound`] when it is not the user's;
@@ -128,6 +129,10 @@ pub struct HoldRequest {
 /// impl SeatHolds for MemoryHolds {
 ///     async fn hold(&self, r: HoldRequest) -> Result<(Reservation, u64), ReservationError> {
 ///         let mut rows = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         let id = ReservationId::from_store(rows.reservations.len() as i64 + 1);
+///         let key = (r.schedule.id, r.seat);
+///         let (seat, version) = rows.seats.get(&key).copied().unwrap_or((SeatState::Available, 0));
+///         let held = seat.hold(id, r.now, r.until)?; // SeatUnavailable, decided by the domain
 ///         let taken = rows.reservations.iter().filter(|x| {
 ///             x.user == r.user
 ///                 && x.schedule == r.schedule.id
@@ -136,10 +141,6 @@ pub struct HoldRequest {
 ///         if !r.limit.allows_another(taken.count() as u32) {
 ///             return Err(ReservationError::SeatLimitReached);
 ///         }
-///         let id = ReservationId::from_store(rows.reservations.len() as i64 + 1);
-///         let key = (r.schedule.id, r.seat);
-///         let (seat, version) = rows.seats.get(&key).copied().unwrap_or((SeatState::Available, 0));
-///         let held = seat.hold(id, r.now, r.until)?; // SeatUnavailable, decided by the domain
 ///         rows.seats.insert(key, (held, version + 1));
 ///         let reservation = Reservation {
 ///             id,

@@ -64,6 +64,8 @@ pub mod catalogue;
 pub mod events;
 pub mod ids;
 pub mod points;
+#[cfg(test)]
+mod properties;
 pub mod queue;
 pub mod reservation;
 pub mod seat;

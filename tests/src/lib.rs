@@ -35,7 +35,8 @@ fn redis_url() -> String {
     std::env::var("FRONTROW_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-fn unique() -> String {
+/// Twelve random hex digits, for names no other test run uses.
+pub fn unique() -> String {
     frontrow_adapters::random::hex32().expect("the OS random source")[..12].to_owned()
 }
 
@@ -217,6 +218,31 @@ pub mod cluster {
     }
 }
 
+/// A fresh, empty MariaDB/MySQL database for a test that drives the store
+/// itself; `None` (with a message) when the server is missing outside CI.
+pub async fn fresh_mysql_database() -> Option<String> {
+    required(new_mysql_database().await)
+}
+
+/// The test Redis's URL, for a test that drives a Redis store itself (with a
+/// key prefix of its own); `None` when Redis is missing outside CI.
+pub async fn test_redis() -> Option<String> {
+    required(redis_available().await.map(|()| redis_url()))
+}
+
+/// A store a test needs: missing, it fails the test under CI and skips it
+/// (with a message) elsewhere.
+fn required<T>(ready: Result<T, String>) -> Option<T> {
+    match ready {
+        Ok(ready) => Some(ready),
+        Err(missing) if std::env::var_os("CI").is_some() => panic!("CI needs {missing}"),
+        Err(missing) => {
+            eprintln!("SKIPPED: {missing} is not reachable (CI fails here instead)");
+            None
+        }
+    }
+}
+
 async fn redis_available() -> Result<(), String> {
     let url = redis_url();
     frontrow_adapters::redis::connect(&url, std::time::Duration::from_secs(2))
@@ -326,18 +352,10 @@ impl TestApp {
                 }
             };
             let ready = async { Ok::<_, String>((database.await?, redis.await?)) };
-            match ready.await {
-                Ok((database, redis)) => {
-                    config.database_url = Some(database);
-                    config.redis_url = Some(redis);
-                    config.redis_cluster = stores == Stores::MySqlRedisCluster;
-                }
-                Err(missing) if std::env::var_os("CI").is_some() => panic!("CI needs {missing}"),
-                Err(missing) => {
-                    eprintln!("SKIPPED: {missing} is not reachable (CI fails here instead)");
-                    return None;
-                }
-            }
+            let (database, redis) = required(ready.await)?;
+            config.database_url = Some(database);
+            config.redis_url = Some(redis);
+            config.redis_cluster = stores == Stores::MySqlRedisCluster;
         }
         adjust(&mut config);
         Some(Self::start(config).await)

@@ -2,7 +2,7 @@
 //! Every key starts with the configured prefix, so deployments and test runs
 //! can share one Redis.
 
-mod keys;
+pub mod keys;
 pub mod seat_log;
 pub mod waiting_room;
 

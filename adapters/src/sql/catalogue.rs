@@ -26,7 +26,8 @@ fn schedule_from(row: &AnyRow) -> Result<Schedule, sqlx::Error> {
     })
 }
 
-fn seat_from(row: &AnyRow) -> Result<SeatState, sqlx::Error> {
+/// A seat row's `reservation_id, held_until_ms, sold` as the domain's state.
+pub(crate) fn seat_from(row: &AnyRow) -> Result<SeatState, sqlx::Error> {
     let reservation: Option<i64> = row.try_get(0)?;
     let held_until: Option<i64> = row.try_get(1)?;
     let sold: i64 = row.try_get(2)?;

@@ -12,7 +12,7 @@ use frontrow_application::reservations::{HoldRequest, ReservationError, SeatHold
 use frontrow_application::store::OrStoreError;
 use frontrow_domain::events::DomainEvent;
 use frontrow_domain::reservation::{Reservation, ReservationStatus, TransitionError};
-use frontrow_domain::seat::SeatNumber;
+use frontrow_domain::seat::{SeatNumber, SeatStatus};
 use frontrow_domain::{ReservationId, ScheduleId, Timestamp, UserId};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -107,6 +107,27 @@ fn held_event(request: &HoldRequest, reservation: ReservationId) -> DomainEvent 
     }
 }
 
+/// Whether the seat reads AVAILABLE at `now` (`SeatState::status_at`), as
+/// `conn` sees it. Outside a transaction (SQLite's read pool) it is only a
+/// filter that keeps most losers of a rush out of the one writer's queue:
+/// the conditional UPDATE of a hold decides.
+async fn seat_free(
+    conn: &mut AnyConnection,
+    schedule: ScheduleId,
+    seat: SeatNumber,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT reservation_id, held_until_ms, sold FROM seats WHERE schedule_id = ? AND seat_number = ?",
+    )
+    .bind(schedule.get())
+    .bind(seat.get())
+    .fetch_optional(conn)
+    .await?;
+    let state = row.as_ref().map(super::catalogue::seat_from).transpose()?;
+    Ok(state.is_some_and(|state| state.status_at(now) == SeatStatus::Available))
+}
+
 impl SqlStore {
     async fn hold_once(
         &self,
@@ -119,7 +140,7 @@ impl SqlStore {
     }
 
     /// MySQL: one `CALL` of `frontrow_hold` (migrations/mysql/
-    /// 0006_hold_procedure.sql), the statements of `hold_statements` run
+    /// 0007_hold_seat_first.sql), the statements of `hold_statements` run
     /// inside the server.
     async fn hold_in_server(
         &self,
@@ -177,9 +198,11 @@ impl SqlStore {
         Ok((held(&request, id), seat_version))
     }
 
-    /// SQLite (in process): BEGIN, the limit's count, the reservation, the
-    /// seat's claim, the outbox row, COMMIT. Also correct on MySQL, where it
-    /// first takes the user's row lock.
+    /// SQLite (in process): the seat read outside the write lock (a taken
+    /// seat goes no further), BEGIN, the limit's count (at the limit, the
+    /// seat read again says which refusal), the reservation, the seat's
+    /// claim, the outbox row, COMMIT. Also correct on MySQL, where it first
+    /// takes the user's row lock.
     async fn hold_statements(
         &self,
         request: HoldRequest,
@@ -192,8 +215,11 @@ impl SqlStore {
             until,
             limit,
         } = request;
-        if self.backend == Backend::Sqlite && !self.seat_free_now(schedule.id, seat, now).await? {
-            return Err(Fail::Rule(ReservationError::SeatUnavailable));
+        if self.backend == Backend::Sqlite {
+            let mut read = self.read.acquire().await?;
+            if !seat_free(&mut read, schedule.id, seat, now).await? {
+                return Err(Fail::Rule(ReservationError::SeatUnavailable));
+            }
         }
         let mut tx = self.write.begin().await?;
         // Takes the user's row lock first, so one user's concurrent holds run one
@@ -219,7 +245,16 @@ impl SqlStore {
         .await?
         .try_get(0)?;
         if !limit.allows_another(u32::try_from(taken).unwrap_or(u32::MAX)) {
-            return Err(Fail::Rule(ReservationError::SeatLimitReached));
+            // The seat first, then the limit: a taken seat is unavailable to
+            // a buyer at the limit too, as frontrow_hold and a cached seat
+            // map answer it.
+            return Err(Fail::Rule(
+                if seat_free(&mut tx, schedule.id, seat, now).await? {
+                    ReservationError::SeatLimitReached
+                } else {
+                    ReservationError::SeatUnavailable
+                },
+            ));
         }
         let insert = self.sql(insert_returning_id!(
             "INSERT INTO reservations (user_id, schedule_id, seat_number, price, status, hold_expires_at_ms, \
@@ -255,28 +290,6 @@ impl SqlStore {
         record_event(&mut tx, &event, now).await?;
         tx.commit().await?;
         Ok((held(&request, id), seat_version))
-    }
-
-    /// Whether the seat is free at `now` as the last commit left it, read
-    /// outside the write lock. SQLite has one writer, and in a rush most
-    /// holds lose their race: asking first keeps the losers out of the
-    /// writer's queue. Only a filter: the UPDATE in the transaction decides.
-    async fn seat_free_now(
-        &self,
-        schedule: ScheduleId,
-        seat: SeatNumber,
-        now: Timestamp,
-    ) -> Result<bool, sqlx::Error> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) FROM seats WHERE schedule_id = ? AND seat_number = ? AND sold = 0 \
-             AND (held_until_ms IS NULL OR held_until_ms <= ?)",
-        )
-        .bind(schedule.get())
-        .bind(seat.get())
-        .bind(now.millis())
-        .fetch_one(&self.read)
-        .await?;
-        Ok(row.try_get::<i64, _>(0)? == 1)
     }
 
     async fn cancel_once(
