@@ -45,14 +45,9 @@ impl LostSeats {
             .flatten()
     }
 
-    /// How many seats are remembered.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.0.len()
-    }
-
-    /// Whether none is.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 

@@ -92,14 +92,9 @@ impl ReadLeases {
         self.0.remove(token);
     }
 
-    /// How many leases are kept.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.0.len()
-    }
-
-    /// Whether none is kept.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 

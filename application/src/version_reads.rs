@@ -68,14 +68,9 @@ impl VersionReads {
         Ok(*version)
     }
 
-    /// How many schedules have an entry.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.0.len()
-    }
-
-    /// Whether none has.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 

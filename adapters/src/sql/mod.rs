@@ -409,6 +409,35 @@ pub(crate) async fn seat_version_after<'q>(
         .transpose()
 }
 
+/// The one row a stored procedure answers with: its outcome word first,
+/// then the values that outcome reports.
+pub(crate) fn procedure_answer(
+    procedure: &str,
+    rows: Vec<sqlx::any::AnyRow>,
+) -> Result<(String, sqlx::any::AnyRow), sqlx::Error> {
+    let row = rows
+        .into_iter()
+        .next()
+        .ok_or_else(|| sqlx::Error::Protocol(format!("{procedure} answered no row")))?;
+    let outcome: String = sqlx::Row::try_get(&row, 0)?;
+    Ok((outcome, row))
+}
+
+/// A stored procedure's outcome word this code does not know: the
+/// procedure and the code disagree, a store failure.
+pub(crate) fn unknown_outcome(procedure: &str, outcome: &str) -> sqlx::Error {
+    sqlx::Error::Protocol(format!("{procedure} answered {outcome}"))
+}
+
+/// A seat version a procedure reported in column `index`.
+pub(crate) fn reported_seat_version(
+    row: &sqlx::any::AnyRow,
+    index: usize,
+) -> Result<u64, sqlx::Error> {
+    u64::try_from(sqlx::Row::try_get::<i64, _>(row, index)?)
+        .map_err(|_| sqlx::Error::Protocol("negative seat version".into()))
+}
+
 /// Points as stored: a value out of range is a store failure, never 0.
 pub(crate) fn stored_points(raw: i64) -> Result<frontrow_domain::points::Points, sqlx::Error> {
     frontrow_domain::points::Points::new(raw)

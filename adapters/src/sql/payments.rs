@@ -8,8 +8,9 @@
 
 use super::reservations::load_reservation;
 use super::{
-    Fail, SqlStore, insert_returning_id, inserted, record_event, reported_by_update, retrying,
-    seat_update, seat_version_after,
+    Fail, SqlStore, insert_returning_id, inserted, procedure_answer, record_event,
+    reported_by_update, reported_seat_version, retrying, seat_update, seat_version_after,
+    unknown_outcome,
 };
 use crate::events::to_outbox;
 use async_trait::async_trait;
@@ -74,25 +75,17 @@ impl SqlStore {
             .bind(event.payload)
             .fetch_all(&self.write)
             .await?;
-        let row = rows
-            .first()
-            .ok_or_else(|| sqlx::Error::Protocol("frontrow_pay answered no row".into()))?;
-        let outcome: String = row.try_get(0)?;
+        let (outcome, row) = procedure_answer("frontrow_pay", rows)?;
         match outcome.as_str() {
             "PAID" => {}
             "NOT_HELD" => return Err(Fail::Rule(self.why_not_held(user, found.id, now).await?)),
             "INSUFFICIENT_POINTS" => return Err(Fail::Rule(PaymentError::InsufficientPoints)),
             "HOLD_EXPIRED" => return Err(Fail::Rule(TransitionError::HoldExpired.into())),
-            other => {
-                return Err(Fail::Db(sqlx::Error::Protocol(format!(
-                    "frontrow_pay answered {other}"
-                ))));
-            }
+            other => return Err(Fail::Db(unknown_outcome("frontrow_pay", other))),
         }
         let payment = PaymentId::from_store(row.try_get(1)?);
         let balance: i64 = row.try_get(2)?;
-        let version = u64::try_from(row.try_get::<i64, _>(3)?)
-            .map_err(|_| sqlx::Error::Protocol("negative seat version".into()))?;
+        let version = reported_seat_version(&row, 3)?;
         Ok((receipt(payment, user, found, balance)?, version))
     }
 

@@ -2,8 +2,8 @@
 //! statement is a conditional UPDATE of the seat row.
 
 use super::{
-    Backend, Fail, SqlStore, insert_returning_id, inserted, record_event, retrying, seat_update,
-    seat_version_after,
+    Backend, Fail, SqlStore, insert_returning_id, inserted, procedure_answer, record_event,
+    reported_seat_version, retrying, seat_update, seat_version_after, unknown_outcome,
 };
 use crate::events::to_outbox;
 use async_trait::async_trait;
@@ -174,27 +174,19 @@ impl SqlStore {
             .bind(event.payload)
             .fetch_all(&self.write)
             .await?;
-        let row = rows
-            .first()
-            .ok_or_else(|| sqlx::Error::Protocol("frontrow_hold answered no row".into()))?;
-        let outcome: String = row.try_get(0)?;
+        let (outcome, row) = procedure_answer("frontrow_hold", rows)?;
         let refusal = match outcome.as_str() {
             "HELD" => None,
             "NO_USER" => Some(ReservationError::NotFound),
             "LIMIT" => Some(ReservationError::SeatLimitReached),
             "TAKEN" => Some(ReservationError::SeatUnavailable),
-            other => {
-                return Err(Fail::Db(sqlx::Error::Protocol(format!(
-                    "frontrow_hold answered {other}"
-                ))));
-            }
+            other => return Err(Fail::Db(unknown_outcome("frontrow_hold", other))),
         };
         if let Some(refusal) = refusal {
             return Err(Fail::Rule(refusal));
         }
         let id = ReservationId::from_store(row.try_get(1)?);
-        let seat_version = u64::try_from(row.try_get::<i64, _>(2)?)
-            .map_err(|_| sqlx::Error::Protocol("negative seat version".into()))?;
+        let seat_version = reported_seat_version(&row, 2)?;
         Ok((held(&request, id), seat_version))
     }
 
