@@ -90,9 +90,9 @@ struct Engine {
 }
 
 async fn engine(database_url: &str) -> Result<Engine, Error> {
-    let store = SqlStore::connect(database_url, 8, Duration::from_secs(2)).await?;
-    store.migrate().await?;
     let clock = Arc::new(SaleClock(AtomicI64::new(SystemClock.now().millis())));
+    let store = SqlStore::connect(database_url, 8, Duration::from_secs(2), clock.clone()).await?;
+    store.migrate().await?;
     let settings = RoomSettings {
         default_policy: AdmissionPolicy::new(CAPACITY, ADMIT_PER_SECOND, false)?,
         active_ms: 600_000,
@@ -131,7 +131,11 @@ async fn engine(database_url: &str) -> Result<Engine, Error> {
     Ok(Engine {
         users: Users::new(
             shared.clone(),
-            Arc::new(Hs256Tokens::new(b"access-token key of this example", 3600)),
+            Arc::new(Hs256Tokens::new(
+                b"access-token key of this example",
+                3600,
+                clock.clone(),
+            )),
         ),
         points: PointsService::new(shared.clone()),
         seating: SeatingService::new(catalogue.clone(), queue.clone(), clock.clone()),

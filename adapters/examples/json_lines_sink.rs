@@ -71,12 +71,17 @@ async fn run(out: impl Write + Send + 'static) -> Result<usize, Error> {
     let dir = std::env::temp_dir().join(format!("frontrow-json-lines-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let url = format!("sqlite://{}?mode=rwc", dir.join("events.db").display());
-    let store = Arc::new(SqlStore::connect(&url, 4, Duration::from_secs(2)).await?);
+    let store =
+        Arc::new(SqlStore::connect(&url, 4, Duration::from_secs(2), Arc::new(SystemClock)).await?);
     store.migrate().await?;
 
     let users = Users::new(
         store.clone(),
-        Arc::new(Hs256Tokens::new(b"access-token key of this example", 3600)),
+        Arc::new(Hs256Tokens::new(
+            b"access-token key of this example",
+            3600,
+            Arc::new(SystemClock),
+        )),
     );
     let points = PointsService::new(store.clone());
     let bus = Arc::new(InProcessBus::default());

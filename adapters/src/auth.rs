@@ -5,11 +5,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use frontrow_application::Clock;
 use frontrow_application::StoreError;
 use frontrow_application::queue::{QueueClaims, QueueTokenSeal};
 use frontrow_application::store::OrStoreError;
 use frontrow_application::users::AccessTokens;
-use frontrow_application::{Clock, clock::SystemClock};
 use frontrow_domain::queue::QueueToken;
 use frontrow_domain::{ConcertId, Timestamp, UserId};
 use hmac::{Hmac, Mac};
@@ -37,42 +37,37 @@ pub struct Hs256Tokens {
     /// `HEADER` as it appears in every token we issue; compared as text, so
     /// a token's header is never decoded.
     encoded_header: String,
-    /// Issue and expiry times come from here (see `with_clock`).
+    /// Issue and expiry times come from here: the service's clock.
     clock: Arc<dyn Clock>,
 }
 
 impl Hs256Tokens {
     /// Tokens signed with `secret` (any length; use at least 32 random
-    /// bytes) that expire `ttl_seconds` after issue.
+    /// bytes) that expire `ttl_seconds` after issue, by `clock`.
     ///
     /// ```
     /// use frontrow_adapters::auth::Hs256Tokens;
+    /// use frontrow_application::clock::SystemClock;
     /// use frontrow_application::users::AccessTokens;
     /// use frontrow_domain::UserId;
+    /// use std::sync::Arc;
     ///
-    /// let tokens = Hs256Tokens::new(b"a secret every instance shares", 86_400);
+    /// let clock = Arc::new(SystemClock);
+    /// let tokens = Hs256Tokens::new(b"a secret every instance shares", 86_400, clock.clone());
     /// let ada = UserId::from_store(7);
     /// let token = tokens.issue(ada);
     /// assert_eq!(tokens.verify(&token), Some(ada));
-    /// assert_eq!(Hs256Tokens::new(b"another secret", 86_400).verify(&token), None);
+    /// assert_eq!(Hs256Tokens::new(b"another secret", 86_400, clock).verify(&token), None);
     /// ```
-    pub fn new(secret: &[u8], ttl_seconds: i64) -> Self {
+    pub fn new(secret: &[u8], ttl_seconds: i64, clock: Arc<dyn Clock>) -> Self {
         // HMAC accepts keys of any length, so this cannot fail.
         let key = <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!());
         Self {
             key,
             ttl_seconds,
             encoded_header: B64.encode(HEADER),
-            clock: Arc::new(SystemClock),
+            clock,
         }
-    }
-
-    /// The same issuer on the service's `Clock` (the system clock unless
-    /// told otherwise), so issue and expiry follow the time everything else
-    /// follows.
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
     }
 
     fn signature(&self, signing_input: &str) -> Vec<u8> {
@@ -116,6 +111,7 @@ impl AccessTokens for Hs256Tokens {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use frontrow_application::clock::SystemClock;
 
     struct At(std::sync::atomic::AtomicI64);
 
@@ -128,7 +124,7 @@ mod tests {
     #[test]
     fn an_access_token_expires_by_the_clock_it_was_given() {
         let clock = Arc::new(At(std::sync::atomic::AtomicI64::new(1_000_000)));
-        let tokens = Hs256Tokens::new(b"s", 60).with_clock(clock.clone());
+        let tokens = Hs256Tokens::new(b"s", 60, clock.clone());
         let token = tokens.issue(UserId::from_store(1));
         clock
             .0
@@ -142,15 +138,18 @@ mod tests {
 
     #[test]
     fn a_token_verifies_only_with_its_own_secret() {
-        let tokens = Hs256Tokens::new(b"secret-one", 3600);
+        let tokens = Hs256Tokens::new(b"secret-one", 3600, Arc::new(SystemClock));
         let token = tokens.issue(UserId::from_store(42));
         assert_eq!(tokens.verify(&token), Some(UserId::from_store(42)));
-        assert_eq!(Hs256Tokens::new(b"secret-two", 3600).verify(&token), None);
+        assert_eq!(
+            Hs256Tokens::new(b"secret-two", 3600, Arc::new(SystemClock)).verify(&token),
+            None
+        );
     }
 
     #[test]
     fn a_tampered_or_expired_token_is_refused() {
-        let tokens = Hs256Tokens::new(b"s", 3600);
+        let tokens = Hs256Tokens::new(b"s", 3600, Arc::new(SystemClock));
         let token = tokens.issue(UserId::from_store(1));
         let (head, rest) = token.split_once('.').unwrap();
         let (_, sig) = rest.split_once('.').unwrap();
@@ -161,7 +160,8 @@ mod tests {
         );
         assert_eq!(tokens.verify("not-a-token"), None);
         assert_eq!(tokens.verify(""), None);
-        let expired = Hs256Tokens::new(b"s", -1).issue(UserId::from_store(1));
+        let expired =
+            Hs256Tokens::new(b"s", -1, Arc::new(SystemClock)).issue(UserId::from_store(1));
         assert_eq!(tokens.verify(&expired), None);
     }
 }

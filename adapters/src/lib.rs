@@ -30,6 +30,7 @@
 //! ```
 //! use frontrow_adapters::auth::Hs256Tokens;
 //! use frontrow_adapters::sql::SqlStore;
+//! use frontrow_application::clock::SystemClock;
 //! use frontrow_application::points::PointsService;
 //! use frontrow_application::users::Users;
 //! use std::sync::Arc;
@@ -41,9 +42,9 @@
 //!     std::fs::create_dir_all(&dir)?;
 //!     let url = format!("sqlite://{}?mode=rwc", dir.join("frontrow.db").display());
 //!
-//!     let store = Arc::new(SqlStore::connect(&url, 4, Duration::from_secs(2)).await?);
+//!     let store = Arc::new(SqlStore::connect(&url, 4, Duration::from_secs(2), Arc::new(SystemClock)).await?);
 //!     store.migrate().await?;
-//!     let users = Users::new(store.clone(), Arc::new(Hs256Tokens::new(b"a secret", 3600)));
+//!     let users = Users::new(store.clone(), Arc::new(Hs256Tokens::new(b"a secret", 3600, Arc::new(SystemClock))));
 //!     let points = PointsService::new(store);
 //!
 //!     let ada = users.register("Ada").await?;

@@ -5,12 +5,14 @@ use crate::config::Config;
 use crate::wiring::{Wiring, open_store, wire};
 use anyhow::{Context, bail};
 use frontrow_adapters::http::AppState;
+use frontrow_application::clock::SystemClock;
 use frontrow_domain::Timestamp;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// `frontrow migrate`: applies the database migrations and exits.
 pub async fn migrate(config: Config) -> anyhow::Result<()> {
-    open_store(&config).await?;
+    open_store(&config, Arc::new(SystemClock)).await?;
     tracing::info!("migrations applied");
     Ok(())
 }

@@ -38,11 +38,16 @@ use frontrow_domain::reservation::SeatLimit;
 use std::sync::Arc;
 
 /// Connects to the database and applies its migrations.
-pub(crate) async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
+pub(crate) async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<SqlStore> {
     let url = config.database_url()?;
-    let store = SqlStore::connect(&url, config.db_connections, config.store_timeout())
-        .await
-        .with_context(|| format!("cannot connect to the database at {}", redact(&url)))?;
+    let store = SqlStore::connect(
+        &url,
+        config.db_connections,
+        config.store_timeout(),
+        clock.clone(),
+    )
+    .await
+    .with_context(|| format!("cannot connect to the database at {}", redact(&url)))?;
     store
         .migrate()
         .await
@@ -79,7 +84,7 @@ struct QueueStores {
 pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
     // The one clock every part of the service reads.
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = open_store(config).await?.with_clock(clock.clone());
+    let store = open_store(config, clock.clone()).await?;
     let backend = store.backend();
     let secrets = Secrets::read(config, backend)?;
     let policy = AdmissionPolicy::new(config.queue_capacity, config.admit_per_second, false)
@@ -205,10 +210,11 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
     let state = Arc::new(AppState {
         users: Users::new(
             shared.clone(),
-            Arc::new(
-                Hs256Tokens::new(secrets.jwt_secret.as_bytes(), config.access_token_seconds)
-                    .with_clock(clock.clone()),
-            ),
+            Arc::new(Hs256Tokens::new(
+                secrets.jwt_secret.as_bytes(),
+                config.access_token_seconds,
+                clock.clone(),
+            )),
         ),
         points: PointsService::new(shared.clone()),
         seating: SeatingService::new(catalogue.clone(), queue.clone(), clock.clone()),

@@ -53,7 +53,7 @@ pub struct SqlStore {
     /// SQLite only: the thread that drives every buyer-facing write
     /// transaction (see `SqlStore::on_writer`).
     writer: Option<Arc<WriterThread>>,
-    /// Creation times of rows the store stamps itself (see `with_clock`).
+    /// Creation times of rows the store stamps itself: the service's clock.
     clock: Arc<dyn frontrow_application::Clock>,
 }
 
@@ -102,6 +102,9 @@ impl SqlStore {
     /// for its one write connection for up to 30 s, which is load, not an
     /// outage.
     ///
+    /// `clock` is the service's: the store stamps the creation times of
+    /// users, concerts and charges with it.
+    ///
     /// `max_connections` sizes the MySQL pool (SQLite reads use at most 8,
     /// its writes one). Call [`migrate`](Self::migrate) before first use.
     /// A SQLite URL needs `?mode=rwc` to create a missing file; SQLite also
@@ -109,6 +112,8 @@ impl SqlStore {
     ///
     /// ```
     /// use frontrow_adapters::sql::{Backend, SqlStore};
+    /// use frontrow_application::clock::SystemClock;
+    /// use std::sync::Arc;
     /// use std::time::Duration;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
@@ -117,7 +122,7 @@ impl SqlStore {
     /// std::fs::create_dir_all(&dir)?;
     /// let url = format!("sqlite://{}?mode=rwc", dir.join("tickets.db").display());
     ///
-    /// let store = SqlStore::connect(&url, 8, Duration::from_secs(2)).await?;
+    /// let store = SqlStore::connect(&url, 8, Duration::from_secs(2), Arc::new(SystemClock)).await?;
     /// store.migrate().await?;
     /// store.ping().await?;
     /// assert_eq!(store.backend(), Backend::Sqlite);
@@ -129,6 +134,7 @@ impl SqlStore {
         url: &str,
         max_connections: u32,
         timeout: Duration,
+        clock: Arc<dyn frontrow_application::Clock>,
     ) -> Result<Self, sqlx::Error> {
         sqlx::any::install_default_drivers();
         let options = AnyConnectOptions::from_str(url)?;
@@ -158,7 +164,7 @@ impl SqlStore {
                 write,
                 backend: Backend::Sqlite,
                 writer: Some(Arc::new(writer)),
-                clock: Arc::new(frontrow_application::clock::SystemClock),
+                clock: clock.clone(),
             })
         } else {
             let pool = AnyPoolOptions::new()
@@ -171,20 +177,12 @@ impl SqlStore {
                 write: pool,
                 backend: Backend::MySql,
                 writer: None,
-                clock: Arc::new(frontrow_application::clock::SystemClock),
+                clock: clock.clone(),
             })
         }
     }
 
     /// The database behind this store.
-    /// The same store on the service's `Clock` (the system clock unless
-    /// told otherwise), for the creation times it stamps itself (users,
-    /// concerts, charges).
-    pub fn with_clock(mut self, clock: Arc<dyn frontrow_application::Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
     pub fn backend(&self) -> Backend {
         self.backend
     }

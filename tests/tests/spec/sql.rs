@@ -87,11 +87,11 @@ fn the_mariadb_store_answers_and_holds_what_the_domain_machines_do_at_every_step
 }
 
 async fn store_at(url: &str, clock: Arc<TestClock>) -> SqlStore {
-    let store = SqlStore::connect(url, 4, Duration::from_secs(5))
+    let store = SqlStore::connect(url, 4, Duration::from_secs(5), clock)
         .await
         .expect("the database answers");
     store.migrate().await.expect("migrations apply");
-    store.with_clock(clock)
+    store
 }
 
 /// The time the store stamps rows with; the spec moves it with the model.
