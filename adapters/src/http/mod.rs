@@ -43,12 +43,19 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// frontrow reads needs more than a few hundred bytes.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
-/// A dependency the readiness check asks.
+/// A dependency the readiness check asks, and whose own series (a pool's
+/// connections and waits, a client's failures) `/metrics` shows.
 #[async_trait]
 pub trait Ping: Send + Sync {
     /// `Ok` while the dependency answers; the error says why not (logged,
     /// never shown to clients).
     async fn ping(&self) -> Result<(), String>;
+
+    /// Adds this dependency's series to a `/metrics` scrape (the registry
+    /// carries the `frontrow` prefix). None by default.
+    fn metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        let _ = registry;
+    }
 }
 
 /// Everything a request may need, built once at start.

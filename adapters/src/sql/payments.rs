@@ -102,7 +102,7 @@ impl SqlStore {
         id: ReservationId,
         now: Timestamp,
     ) -> Result<PaymentError, sqlx::Error> {
-        let mut conn = self.read.acquire().await?;
+        let mut conn = self.read_connection().await?;
         Ok(refusal(load_reservation(&mut conn, user, id).await?, now))
     }
 
@@ -118,7 +118,7 @@ impl SqlStore {
         now: Timestamp,
     ) -> Result<(Receipt, u64), Fail<PaymentError>> {
         let id = found.id;
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Lock order: reservation, user, seat (see the module doc of `sql`).
         let confirmed = sqlx::query(
             "UPDATE reservations SET status = 'CONFIRMED', updated_at_ms = ? \

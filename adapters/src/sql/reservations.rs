@@ -194,7 +194,7 @@ impl SqlStore {
         if self.backend == Backend::Sqlite && !self.seat_free_now(schedule.id, seat, now).await? {
             return Err(Fail::Rule(ReservationError::SeatUnavailable));
         }
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Takes the user's row lock first, so one user's concurrent holds run one
         // at a time and the seat limit below counts every earlier hold. SQLite
         // has one writer, which already runs every transaction one at a time.
@@ -284,7 +284,7 @@ impl SqlStore {
         id: ReservationId,
         now: Timestamp,
     ) -> Result<(Reservation, Option<u64>), Fail<ReservationError>> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let reservation = end_live_hold(&mut tx, user, id, now, ReservationStatus::Cancelled)
             .await?
             .map_err(|refusal| {
@@ -318,7 +318,7 @@ impl SqlStore {
         reservation: &Reservation,
         now: Timestamp,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let expired = sqlx::query(
             "UPDATE reservations SET status = 'EXPIRED', updated_at_ms = ? \
              WHERE id = ? AND status = 'HELD' AND hold_expires_at_ms <= ?",
@@ -367,7 +367,10 @@ impl SeatHolds for SqlStore {
         user: UserId,
         id: ReservationId,
     ) -> Result<Option<Reservation>, StoreError> {
-        let mut conn = self.read.acquire().await.map_err(StoreError::caused_by)?;
+        let mut conn = self
+            .read_connection()
+            .await
+            .map_err(StoreError::caused_by)?;
         load_reservation(&mut conn, user, id)
             .await
             .map_err(StoreError::caused_by)
