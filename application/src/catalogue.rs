@@ -464,6 +464,13 @@ impl CatalogueService {
         self.maps.changed(change).await;
     }
 
+    /// Logs again the committed seat changes the log could not take (a
+    /// store outage), once it takes them; how many (see
+    /// `SeatMaps::relog_unlogged`).
+    pub async fn relog_unlogged(&self) -> usize {
+        self.maps.relog_unlogged().await
+    }
+
     /// For a room that forgets on restart (the in-process one): tells it
     /// every concert's seats again, and every seat that is held or sold, as
     /// changes of the seat-change log. Returns how many concerts.

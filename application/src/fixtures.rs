@@ -88,6 +88,8 @@ pub fn held(schedule: i64, seat: i64, seat_version: u64) -> SeatChange {
 pub struct FakeLog {
     pub version: AtomicU64,
     pub version_reads: AtomicUsize,
+    /// Appends fail while set: the log's store is down.
+    pub down: std::sync::atomic::AtomicBool,
     changes: Mutex<Vec<(u64, SeatChange)>>,
     slow: bool,
 }
@@ -119,6 +121,9 @@ impl SeatChangeLog for FakeLog {
     }
 
     async fn append(&self, change: &SeatChange) -> Result<u64, StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError::new("the log's store is down"));
+        }
         let mut changes = self.changes.lock();
         let version = self.version.fetch_add(1, Ordering::SeqCst) + 1;
         changes.push((version, *change));

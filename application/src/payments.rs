@@ -12,6 +12,7 @@ use crate::reservations::ReservationError;
 use crate::seat_changes::SeatChange;
 use crate::{Clock, StoreError};
 use async_trait::async_trait;
+use frontrow_domain::catalogue::Schedule;
 use frontrow_domain::points::Points;
 use frontrow_domain::reservation::{Reservation, TransitionError};
 use frontrow_domain::seat::SeatState;
@@ -80,7 +81,9 @@ pub struct Receipt {
 ///   `AlreadyConfirmed` for a reservation paid already, also by a
 ///   concurrent call), [`PaymentError::InsufficientPoints`]. Store
 ///   failures are [`PaymentError::Store`] or [`StoreError`].
-/// - `receipt` is the payment of the user's reservation, or `None`.
+/// - `receipt` is the payment of the user's reservation, or `None`, with
+///   the sold seat's version (the one its payment gave the seat row: a
+///   sold seat never changes again), so a retry can log the sale again.
 ///
 /// The shipped store is `SqlStore`. In memory, every check is a domain
 /// move and nothing is written until all of them passed:
@@ -101,7 +104,7 @@ pub struct Receipt {
 ///     reservations: HashMap<ReservationId, Reservation>,
 ///     seats: HashMap<(ScheduleId, SeatNumber), (SeatState, u64)>,
 ///     balances: HashMap<UserId, PointBalance>,
-///     receipts: HashMap<ReservationId, Receipt>,
+///     receipts: HashMap<ReservationId, (Receipt, u64)>,
 /// }
 ///
 /// #[derive(Default)]
@@ -133,11 +136,11 @@ pub struct Receipt {
 ///         rows.reservations.insert(stored.id, confirmed);
 ///         rows.seats.insert(key, (sold, version + 1));
 ///         rows.balances.insert(user, balance);
-///         rows.receipts.insert(stored.id, receipt);
+///         rows.receipts.insert(stored.id, (receipt, version + 1));
 ///         Ok((receipt, version + 1))
 ///     }
 ///
-///     async fn receipt(&self, user: UserId, id: ReservationId) -> Result<Option<Receipt>, StoreError> {
+///     async fn receipt(&self, user: UserId, id: ReservationId) -> Result<Option<(Receipt, u64)>, StoreError> {
 ///         let rows = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
 ///         let theirs = rows.reservations.get(&id).is_some_and(|r| r.user == user);
 ///         Ok(rows.receipts.get(&id).filter(|_| theirs).copied())
@@ -172,7 +175,7 @@ pub struct Receipt {
 /// assert_eq!((receipt.balance.get(), seat_version), (80, 2));
 /// let again = payments.pay(ada, &held, now).await;
 /// assert!(matches!(again, Err(PaymentError::Transition(TransitionError::AlreadyConfirmed))));
-/// assert_eq!(payments.receipt(ada, held.id).await?, Some(receipt));
+/// assert_eq!(payments.receipt(ada, held.id).await?, Some((receipt, 2)));
 /// # Ok(()) }
 /// ```
 #[cfg_attr(test, mockall::automock)]
@@ -187,12 +190,13 @@ pub trait PaymentStore: Send + Sync {
         reservation: &Reservation,
         now: Timestamp,
     ) -> Result<(Receipt, u64), PaymentError>;
-    /// The payment of the user's reservation, if it was paid.
+    /// The payment of the user's reservation, if it was paid, with the sold
+    /// seat row's version.
     async fn receipt(
         &self,
         user: UserId,
         reservation: ReservationId,
-    ) -> Result<Option<Receipt>, StoreError>;
+    ) -> Result<Option<(Receipt, u64)>, StoreError>;
 }
 
 /// Payment, behind the queue gate.
@@ -259,23 +263,46 @@ impl PaymentService {
             // does not pay for the lookup.
             Err(refused) => {
                 return match self.payments.receipt(user, id).await? {
-                    Some(receipt) => Ok((receipt, false)),
+                    Some((receipt, seat_version)) => {
+                        self.log_sale(&schedule, &reservation, seat_version).await;
+                        Ok((receipt, false))
+                    }
                     None => Err(refused.into()),
                 };
             }
         };
         let now = self.clock.now();
-        let (receipt, seat_version) = match self.payments.pay(user, &reservation, now).await {
-            Ok(paid) => paid,
-            // A concurrent call with the same reservation won; answer as it did.
-            Err(PaymentError::Transition(TransitionError::AlreadyConfirmed)) => {
-                let receipt = self.payments.receipt(user, id).await?;
-                return receipt
-                    .map(|r| (r, false))
-                    .ok_or(PaymentError::Transition(TransitionError::AlreadyConfirmed));
-            }
-            Err(other) => return Err(other),
-        };
+        let (receipt, seat_version, created) =
+            match self.payments.pay(user, &reservation, now).await {
+                Ok((receipt, seat_version)) => (receipt, seat_version, true),
+                // Paid already, by a concurrent call or by a first call whose
+                // answer was lost (its token still ACTIVE): answer as it did.
+                Err(PaymentError::Transition(TransitionError::AlreadyConfirmed)) => {
+                    let (receipt, seat_version) = self
+                        .payments
+                        .receipt(user, id)
+                        .await?
+                        .ok_or(PaymentError::Transition(TransitionError::AlreadyConfirmed))?;
+                    (receipt, seat_version, false)
+                }
+                Err(other) => return Err(other),
+            };
+        self.log_sale(&schedule, &reservation, seat_version).await;
+        if let Err(error) = self.queue.finish(&token).await {
+            // Paid and committed; the slot frees itself when the active time runs out.
+            tracing::warn!(%error, "could not end the queue token after payment");
+        }
+        Ok((receipt, created))
+    }
+
+    /// Logs the sale of the reservation's seat for every instance and the
+    /// room's stock. A retry logs it again: the first call may have
+    /// committed and then died before logging (its instance killed, or the
+    /// database gone before the commit's answer), and the room would count
+    /// the seat as held until the hold's deadline, admitting nobody while
+    /// nothing else is free and never closing. A change logged twice is
+    /// applied once (by seat version).
+    async fn log_sale(&self, schedule: &Schedule, reservation: &Reservation, seat_version: u64) {
         self.catalogue
             .seat_changed(&SeatChange {
                 concert: schedule.concert,
@@ -287,11 +314,6 @@ impl PaymentService {
                 seat_version,
             })
             .await;
-        if let Err(error) = self.queue.finish(&token).await {
-            // Paid and committed; the slot frees itself when the active time runs out.
-            tracing::warn!(%error, "could not end the queue token after payment");
-        }
-        Ok((receipt, true))
     }
 }
 
@@ -315,6 +337,15 @@ mod tests {
 
     /// As `service`, with the catalogue's store down when `outage`.
     fn service_over(payments: MockPaymentStore, outage: bool) -> PaymentService {
+        service_logging_to(payments, outage, Arc::new(FakeLog::default()))
+    }
+
+    /// As `service_over`, with the seat-change log given.
+    fn service_logging_to(
+        payments: MockPaymentStore,
+        outage: bool,
+        log: Arc<FakeLog>,
+    ) -> PaymentService {
         let clock = crate::fixtures::clock_at(0);
         let mut stored = MockCatalogue::new();
         stored.expect_schedule().returning(move |_| {
@@ -342,11 +373,7 @@ mod tests {
             }))
         });
         let clock: Arc<dyn Clock> = Arc::new(clock);
-        let catalogue = Arc::new(CatalogueService::new(
-            Arc::new(stored),
-            Arc::new(FakeLog::default()),
-            clock.clone(),
-        ));
+        let catalogue = Arc::new(CatalogueService::new(Arc::new(stored), log, clock.clone()));
         let queue = Arc::new(QueueService::new(
             Arc::new(MockWaitingRoom::new()),
             Arc::new(crate::fixtures::TrustingSeal),
@@ -369,7 +396,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_retried_payment_returns_the_first_receipt_without_the_queue() {
+    async fn a_retried_payment_returns_the_first_receipt_without_the_queue_and_logs_the_sale_again()
+    {
         let receipt = Receipt {
             payment: PaymentId::from_store(3),
             reservation: ReservationId::from_store(2),
@@ -379,12 +407,23 @@ mod tests {
         let mut payments = MockPaymentStore::new();
         payments
             .expect_receipt()
-            .returning(move |_, _| Ok(Some(receipt)));
-        let (again, created) = service(payments)
+            .returning(move |_, _| Ok(Some((receipt, 7))));
+        let log = Arc::new(FakeLog::default());
+        let (again, created) = service_logging_to(payments, false, log.clone())
             .pay(UserId::from_store(1), None, 2)
             .await
             .unwrap();
         assert_eq!((again, created), (receipt, false));
+        // The first call may have died before logging the sale.
+        use crate::seat_changes::SeatChangeLog;
+        let logged = log
+            .since(ScheduleId::from_store(5), 0)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(logged.len(), 1);
+        assert_eq!(logged[0].1.seat_version, 7);
+        assert!(matches!(logged[0].1.state, SeatState::Sold { .. }));
     }
 
     #[tokio::test]

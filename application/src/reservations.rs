@@ -446,7 +446,13 @@ impl ReservationService {
     /// Writes EXPIRED (and the event) for up to `limit` lapsed holds;
     /// returns how many. The service's sweeper calls it every second.
     /// Seats do not wait for it: a lapsed hold is free from its deadline.
+    ///
+    /// The sweeper's other chore: seat changes that committed while the
+    /// seat-change log was unreachable are logged now if it takes them
+    /// (`CatalogueService::relog_unlogged`), so the room's stock and every
+    /// instance's maps learn them within about a second of its return.
     pub async fn expire_due(&self, limit: u32) -> Result<u64, StoreError> {
+        self.catalogue.relog_unlogged().await;
         self.holds.expire_due(self.clock.now(), limit).await
     }
 

@@ -25,7 +25,8 @@ use crate::catalogue::Catalogue;
 use crate::seat_changes::{SeatChange, SeatChangeLog, StoredSeat};
 use frontrow_domain::seat::{SeatNumber, SeatState};
 use frontrow_domain::{ScheduleId, Timestamp};
-use std::collections::BTreeMap;
+use parking_lot::Mutex;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -158,7 +159,14 @@ pub struct SeatMaps {
     catching_up: BoundedMap<ScheduleId, Arc<tokio::sync::Mutex<()>>>,
     loads: AtomicU64,
     changes_applied: AtomicU64,
+    /// Committed changes the log did not take (a store outage), newest per
+    /// seat, to log again (see `relog_unlogged`).
+    unlogged: Mutex<HashMap<(ScheduleId, SeatNumber), SeatChange>>,
 }
+
+/// The most seats whose unlogged change an instance keeps; past that the
+/// oldest outage's changes are left to the maps' age and the holds' deadlines.
+const MAX_UNLOGGED: usize = 100_000;
 
 impl SeatMaps {
     /// No maps yet: each is read on first use.
@@ -170,6 +178,7 @@ impl SeatMaps {
             catching_up: BoundedMap::new(MAX_MAPS),
             loads: AtomicU64::new(0),
             changes_applied: AtomicU64::new(0),
+            unlogged: Mutex::default(),
         }
     }
 
@@ -271,12 +280,63 @@ impl SeatMaps {
 
     /// After a committed change: append it to the log. If the log cannot
     /// take it, this instance forgets its map so its own next read reloads
-    /// (read-your-writes), and other instances catch up at the map's age.
+    /// (read-your-writes), other instances catch up at the map's age, and
+    /// the change is kept to be logged again (`relog_unlogged`).
     pub async fn changed(&self, change: &SeatChange) {
         if let Err(error) = self.log.append(change).await {
             tracing::warn!(%error, schedule = %change.schedule, "could not log a seat change");
             self.maps.remove(&change.schedule);
+            self.keep_unlogged(*change);
+            return;
         }
+        self.relog_unlogged().await;
+    }
+
+    fn keep_unlogged(&self, change: SeatChange) {
+        let mut unlogged = self.unlogged.lock();
+        if unlogged.len() >= MAX_UNLOGGED {
+            return;
+        }
+        let kept = unlogged
+            .entry((change.schedule, change.seat))
+            .or_insert(change);
+        if change.seat_version > kept.seat_version {
+            *kept = change;
+        }
+    }
+
+    /// Logs again the committed changes the log could not take, once it
+    /// takes them; returns how many it logged. Until then the waiting
+    /// room's stock, which follows the log, counts those seats as they were
+    /// before: a sold seat as held until its hold's deadline, so a room with
+    /// nothing else to sell admits nobody and never closes. Called after
+    /// every change that is logged and by the expiry sweeper every second
+    /// (`ReservationService::expire_due`). A change logged twice is applied
+    /// once (by seat version).
+    pub async fn relog_unlogged(&self) -> usize {
+        let pending: Vec<SeatChange> = {
+            let mut unlogged = self.unlogged.lock();
+            if unlogged.is_empty() {
+                return 0;
+            }
+            unlogged.drain().map(|(_, c)| c).collect()
+        };
+        let mut logged = 0;
+        let mut left = pending.into_iter();
+        for change in left.by_ref() {
+            if self.log.append(&change).await.is_err() {
+                self.keep_unlogged(change);
+                break;
+            }
+            logged += 1;
+        }
+        for change in left {
+            self.keep_unlogged(change);
+        }
+        if logged > 0 {
+            tracing::info!(logged, "logged seat changes again after an outage");
+        }
+        logged
     }
 }
 
@@ -287,6 +347,33 @@ mod tests {
     use crate::fixtures::{FakeLog, stored};
     use frontrow_domain::{ConcertId, ReservationId};
     use proptest::prelude::*;
+
+    #[tokio::test]
+    async fn a_change_the_log_could_not_take_is_logged_once_it_can() {
+        let log = Arc::new(FakeLog::default());
+        let maps = SeatMaps::new(Arc::new(MockCatalogue::new()), log.clone());
+        let change = |seat, version| crate::fixtures::held(1, seat, version);
+        log.down.store(true, Ordering::SeqCst);
+        maps.changed(&change(1, 2)).await;
+        maps.changed(&change(1, 3)).await; // the same seat again: newest kept
+        maps.changed(&change(2, 1)).await;
+        assert_eq!(maps.relog_unlogged().await, 0, "still down");
+        log.down.store(false, Ordering::SeqCst);
+        // The next change logged brings the others with it.
+        maps.changed(&change(3, 1)).await;
+        let logged = log
+            .since(ScheduleId::from_store(1), 0)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut seats: Vec<(i64, u64)> = logged
+            .iter()
+            .map(|(_, c)| (c.seat.get(), c.seat_version))
+            .collect();
+        seats.sort_unstable();
+        assert_eq!(seats, vec![(1, 3), (2, 1), (3, 1)]);
+        assert_eq!(maps.relog_unlogged().await, 0, "nothing left");
+    }
 
     const SEATS: usize = 4;
 

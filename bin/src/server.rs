@@ -2,16 +2,18 @@
 //! supervised background tasks, started together and stopped in order.
 //!
 //! Shutdown on SIGTERM: readiness answers 503 at once; the listener stays
-//! open for `--drain-ms` so the load balancer notices; in-flight requests
-//! get `--shutdown-grace-seconds` to finish (open streams end within a
-//! tick); then the background tasks stop, the relay publishing what the
-//! last requests wrote.
+//! open for `--drain-ms` so the load balancer notices; then it stops
+//! accepting, and open connections get `--shutdown-grace-seconds` to finish
+//! their request and close (open streams end within a tick); then the
+//! background tasks stop, the relay publishing what the last requests
+//! wrote.
 
 use crate::commands::seed_demo;
 use crate::config::Config;
 use crate::tasks::{Supervisor, service_tasks};
 use crate::wiring::{Wiring, wire};
 use anyhow::Context;
+use frontrow_adapters::http::connections::Listening;
 use frontrow_adapters::http::{self, AppState};
 use frontrow_adapters::memory::bus::InProcessBus;
 use frontrow_adapters::sql::SqlStore;
@@ -30,6 +32,9 @@ pub struct Running {
     pub store: SqlStore,
     /// The in-process subscribers, when events do not go to Kafka.
     pub bus: Option<Arc<InProcessBus>>,
+    /// The listener's handle: stop accepting, then wait for open
+    /// connections to close (see `serve`).
+    pub listening: Listening,
     shutdown: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     tasks: Supervisor,
@@ -79,12 +84,13 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         .and_then(|a| a.as_socket_addr().copied())
         .context("listener has no socket address")?;
     tracing::info!(%addr, "frontrow listening; {description}");
+    let listening = acceptor.listening();
     let tasks = Supervisor::spawn(
         service_tasks(state.clone(), relay, config.outbox_retention_hours),
         tasks,
     );
     let (shutdown, mut stopped) = tokio::sync::watch::channel(false);
-    let app = http::app(state.clone());
+    let app = http::app_on(state.clone(), listening.clone());
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
     let server = tokio::spawn(async move {
         poem::Server::new_with_acceptor(acceptor)
@@ -106,6 +112,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         state,
         store,
         bus,
+        listening,
         shutdown,
         server,
         tasks,
@@ -128,6 +135,17 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         .draining
         .store(true, std::sync::atomic::Ordering::Relaxed);
     tokio::time::sleep(Duration::from_millis(config.drain_ms)).await;
+    // Stop accepting (after taking what the kernel already queued), let
+    // every open connection finish its request and close (each answer
+    // says `Connection: close`), then stop the server and the tasks.
+    let grace = Duration::from_secs(config.shutdown_grace_seconds);
+    running.listening.stop();
+    if !running.listening.closed(grace).await {
+        tracing::warn!(
+            open = running.listening.open(),
+            "connections still open after the grace"
+        );
+    }
     running.stop().await;
     Ok(())
 }

@@ -64,6 +64,9 @@ impl ChargeAmount {
     }
 }
 
+/// The longest `IdempotencyKey`, in (ASCII) characters.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 100;
+
 /// A client's retry key for a charge: 1 to 100 visible ASCII characters.
 /// A charge repeated with the same key adds nothing and answers what the
 /// first one answered, so a client may retry after a timeout.
@@ -73,8 +76,10 @@ pub struct IdempotencyKey(String);
 impl IdempotencyKey {
     /// `None` for an empty, too long or non-printable key.
     pub fn parse(raw: &str) -> Option<Self> {
-        (!raw.is_empty() && raw.len() <= 100 && raw.bytes().all(|b| b.is_ascii_graphic()))
-            .then(|| Self(raw.to_owned()))
+        (!raw.is_empty()
+            && raw.len() <= MAX_IDEMPOTENCY_KEY_CHARS
+            && raw.bytes().all(|b| b.is_ascii_graphic()))
+        .then(|| Self(raw.to_owned()))
     }
 
     /// The key as the client sent it.

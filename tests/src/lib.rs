@@ -17,6 +17,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use tokio::sync::OnceCell;
 
+pub mod topology;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stores {
     Embedded,

@@ -1,9 +1,10 @@
 //! Bad input on every endpoint: a 4xx problem+json with a stable code,
 //! nothing written, never a 5xx.
 
-use frontrow_tests::{ADMIN_KEY, TestApp, contract};
+use frontrow_tests::{ADMIN_KEY, Stores, TestApp, contract};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 /// Method, path, access token, headers (and body).
 type Case<'a> = (Method, String, Option<&'a str>, Vec<(&'a str, &'a str)>);
@@ -548,3 +549,190 @@ contract!(
         assert_eq!(ok.status(), StatusCode::OK);
     }
 );
+
+/// Sends `head` and then `body` on a fresh connection, and reads the answer
+/// until the server closes or it has the status line and headers.
+async fn raw_exchange(address: &str, head: &str, body: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    socket.write_all(head.as_bytes()).await.expect("head sent");
+    // The whole body goes out before the answer is read, as clients do: a
+    // server that answers and closes with the body unread resets the
+    // connection, and this write (or the read below) fails.
+    socket.write_all(body).await.expect("the whole body sent");
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let read = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut buffer))
+            .await
+            .expect("an answer within 10 s")
+            .expect("the answer, not a reset connection");
+        answer.extend_from_slice(&buffer[..read]);
+        let text = String::from_utf8_lossy(&answer);
+        if read == 0 || text.contains("\r\n\r\n") {
+            return text.into_owned();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_two_megabyte_body_reliably_gets_its_413_not_a_reset_connection() {
+    let Some(app) = TestApp::spawn(Stores::Embedded).await else {
+        return;
+    };
+    let address = app.base.trim_start_matches("http://").to_owned();
+    let body = vec![b' '; 2 * 1024 * 1024];
+    for round in 0..10 {
+        let head = format!(
+            "POST /api/v1/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let answer = raw_exchange(&address, &head, &body).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 413"),
+            "round {round}: {answer}"
+        );
+        assert!(answer.contains("application/problem+json"), "{answer}");
+    }
+    // The same body chunked, without a declared length.
+    let mut chunked = format!("{:x}\r\n", body.len()).into_bytes();
+    chunked.extend_from_slice(&body);
+    chunked.extend_from_slice(b"\r\n0\r\n\r\n");
+    let head = "POST /api/v1/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let answer = raw_exchange(&address, head, &chunked).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "chunked: {answer}");
+    // A client that waits for `100 Continue` gets the 413 instead, and
+    // sends no body.
+    let head = format!(
+        "POST /api/v1/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let answer = raw_exchange(&address, &head, b"").await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "expect: {answer}");
+}
+
+/// The schema of a request body's property in the OpenAPI document.
+fn property<'a>(spec: &'a Value, object: &str, name: &str) -> &'a Value {
+    let schema = &spec["components"]["schemas"][object]["properties"][name];
+    assert!(!schema.is_null(), "{object}.{name} is documented");
+    schema
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_openapi_document_states_the_limits_and_requires_the_queue_token() {
+    let Some(app) = TestApp::spawn(Stores::Embedded).await else {
+        return;
+    };
+    let spec: Value = app
+        .http
+        .get(format!("{}/openapi.json", app.base))
+        .send()
+        .await
+        .expect("the document")
+        .json()
+        .await
+        .expect("JSON");
+
+    // Every call that passes the waiting room's gate declares the token
+    // required.
+    let gated = [
+        ("/api/v1/queue/status", "get"),
+        ("/api/v1/queue/stream", "get"),
+        ("/api/v1/queue/tokens", "delete"),
+        ("/api/v1/concerts/{concert_id}/schedules", "get"),
+        ("/api/v1/schedules/{schedule_id}/seats", "get"),
+        ("/api/v1/schedules/{schedule_id}/seats/stream", "get"),
+        ("/api/v1/reservations", "post"),
+        ("/api/v1/payments", "post"),
+    ];
+    for (path, method) in gated {
+        let parameters = spec["paths"][path][method]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{method} {path} has parameters"));
+        let token = parameters
+            .iter()
+            .find(|p| p["name"] == "X-Queue-Token")
+            .unwrap_or_else(|| panic!("{method} {path} names X-Queue-Token"));
+        assert_eq!(token["in"], "header");
+        assert_eq!(token["required"], true, "{method} {path}");
+        assert_eq!(token["schema"]["maxLength"], 96, "{method} {path}");
+    }
+
+    // The limits the domain enforces, as the document states them.
+    let limits = [
+        ("NewUser", "name", "minLength", 1),
+        ("NewUser", "name", "maxLength", 100),
+        ("Charge", "amount", "minimum", 1),
+        ("Charge", "amount", "maximum", 1_000_000),
+        ("Hold", "seatNumber", "minimum", 1),
+        ("Hold", "seatNumber", "maximum", 10_000),
+        ("NewConcert", "title", "maxLength", 200),
+        ("NewConcert", "schedules", "minItems", 1),
+        ("NewConcert", "schedules", "maxItems", 50),
+        ("NewConcert", "preQueueMinutes", "maximum", 1_440),
+        ("NewSchedule", "seatCount", "minimum", 1),
+        ("NewSchedule", "seatCount", "maximum", 10_000),
+        ("NewSchedule", "price", "minimum", 0),
+        ("NewSchedule", "price", "maximum", 1_000_000),
+        ("QueuePolicy", "capacity", "minimum", 1),
+        ("QueuePolicy", "capacity", "maximum", 1_000_000),
+        ("QueuePolicy", "admitPerSecond", "maximum", 100_000),
+    ];
+    for (object, name, limit, value) in limits {
+        let stated = property(&spec, object, name)[limit].as_f64();
+        assert_eq!(stated, Some(value as f64), "{object}.{name} {limit}");
+    }
+    let list = spec["paths"]["/api/v1/reservations"]["get"]["parameters"]
+        .as_array()
+        .expect("paging parameters");
+    let limit = list.iter().find(|p| p["name"] == "limit").expect("limit");
+    assert_eq!(
+        (
+            limit["schema"]["minimum"].as_f64(),
+            limit["schema"]["maximum"].as_f64()
+        ),
+        (Some(1.0), Some(100.0))
+    );
+    let charge = spec["paths"]["/api/v1/points/charge"]["post"]["parameters"]
+        .as_array()
+        .expect("charge parameters");
+    let key = charge
+        .iter()
+        .find(|p| p["name"] == "Idempotency-Key")
+        .expect("Idempotency-Key");
+    assert_eq!(key["required"], false);
+    assert_eq!(key["schema"]["maxLength"], 100);
+
+    // Documented as required, a missing token still gets the problem it
+    // always got, and an out-of-range amount its own code.
+    let buyer = app.buyer_with_points("ada", 100).await;
+    let (concert, schedule) = app.concert(3, 0).await;
+    let token = app.active_token(&buyer, concert).await;
+    let missing = app.status(&buyer, "").await;
+    assert_eq!(missing.status, StatusCode::UNAUTHORIZED);
+    let missing = app
+        .call(
+            Method::POST,
+            "/api/v1/reservations",
+            Some(&buyer.access_token),
+            &[],
+            Some(json!({ "scheduleId": schedule, "seatNumber": 1 })),
+        )
+        .await;
+    assert_eq!(
+        (missing.status, missing.code()),
+        (StatusCode::UNAUTHORIZED, "QUEUE_TOKEN_MISSING")
+    );
+    let too_much = app.charge(&buyer, 1_000_001, None).await;
+    assert_eq!(
+        (too_much.status, too_much.code()),
+        (StatusCode::BAD_REQUEST, "INVALID_AMOUNT")
+    );
+    let out_of_range = app.hold(&buyer, &token, schedule, 10_001).await;
+    assert_eq!(
+        (out_of_range.status, out_of_range.code()),
+        (StatusCode::BAD_REQUEST, "SEAT_OUT_OF_RANGE")
+    );
+}

@@ -221,7 +221,8 @@ mod shuffle {
             "shuffle-{}:",
             &frontrow_adapters::random::hex32().expect("random")[..12]
         );
-        let conn = frontrow_adapters::redis::Connection::Single(conn);
+        let conn =
+            frontrow_adapters::redis::Connection::single(conn, std::time::Duration::from_secs(2));
         let room = RedisWaitingRoom::new(conn, &prefix, settings(), Arc::new(SystemClock))
             .with_draws(Draws::seeded(7));
         assert_uniform(&orders(&room, 1).await);

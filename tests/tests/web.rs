@@ -347,3 +347,57 @@ contract!(
         assert_eq!(missing.code(), "CONCERT_NOT_FOUND");
     }
 );
+
+/// The raw text of a stream until it ends (at most `wait`).
+async fn text_until_end(response: &mut reqwest::Response, wait: Duration) -> String {
+    let mut text = String::new();
+    let read = tokio::time::timeout(wait, async {
+        while let Ok(Some(chunk)) = response.chunk().await {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await;
+    assert!(
+        read.is_ok(),
+        "the stream did not end within {wait:?}: {text}"
+    );
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn both_streams_begin_with_a_retry_hint_and_a_draining_instance_ends_them_with_one() {
+    let Some(app) = TestApp::spawn(Stores::Embedded).await else {
+        return;
+    };
+    let buyer = app.buyer("follower").await;
+    let (concert, schedule) = app.concert(5, 0).await;
+    let token = app.active_token(&buyer, concert).await;
+    let mut queue = app
+        .api
+        .queue_stream(&buyer, &token)
+        .await
+        .expect("stream opened");
+    let mut seats = Events::open(&app, &buyer, &token, schedule).await;
+    for stream in [&mut queue, &mut seats] {
+        assert_eq!(stream.status(), StatusCode::OK);
+        let first = stream.chunk().await.expect("readable").expect("a frame");
+        let first = String::from_utf8_lossy(&first).into_owned();
+        assert!(
+            first.starts_with("retry: "),
+            "a reconnection time first: {first}"
+        );
+    }
+
+    app.running
+        .state
+        .draining
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    for stream in [&mut queue, &mut seats] {
+        let rest = text_until_end(stream, Duration::from_secs(8)).await;
+        let last = rest.trim_end().lines().last().unwrap_or("");
+        assert!(
+            last.starts_with("retry: "),
+            "the last frame tells the client when to reconnect: {rest}"
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! Operators: create concerts, set and watch a waiting room and its seats.
 
 use super::catalogue::datetime;
+use super::limits::{Int, Items};
 use super::problem::ProblemResponse;
 use super::security::Operator;
 use super::{AppState, Tag};
@@ -8,7 +9,12 @@ use chrono::{DateTime, Utc};
 use frontrow_application::catalogue::CatalogueError;
 use frontrow_application::queue::{QueueError, RoomStats};
 use frontrow_domain::Timestamp;
-use frontrow_domain::queue::{DEFAULT_PRE_QUEUE_MINUTES, QueueRuleError, SaleOpening};
+use frontrow_domain::catalogue::{MAX_PRICE, MAX_SCHEDULES_PER_CONCERT, MAX_TITLE_CHARS};
+use frontrow_domain::queue::{
+    DEFAULT_PRE_QUEUE_MINUTES, MAX_ADMIT_PER_SECOND, MAX_CAPACITY, MAX_PRE_QUEUE_MINUTES,
+    QueueRuleError, SaleOpening,
+};
+use frontrow_domain::seat::MAX_SEATS_PER_SCHEDULE;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -21,24 +27,28 @@ pub struct AdminApi(pub Arc<AppState>);
 struct NewSchedule {
     starts_at: DateTime<Utc>,
     /// 1 to 10,000 seats, numbered from 1.
-    seat_count: i64,
+    seat_count: Int<1, MAX_SEATS_PER_SCHEDULE>,
     /// Points per seat, 0 to 1,000,000.
-    price: i64,
+    price: Int<0, MAX_PRICE>,
 }
 
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 struct NewConcert {
     /// 1 to 200 characters, at least one of which shows.
-    title: super::text::Text,
-    schedules: Vec<NewSchedule>,
+    title: super::text::Text<MAX_TITLE_CHARS>,
+    /// 1 to 50 performances.
+    schedules: Items<NewSchedule, 1, MAX_SCHEDULES_PER_CONCERT>,
     /// A scheduled sale: buyers may join a pre-queue from `preQueueMinutes`
     /// before this moment, are placed in random order at it, and admission
     /// starts then. Absent: the sale is open at once.
     opens_at: Option<DateTime<Utc>>,
     /// 0 to 1,440; 30 if absent.
-    pre_queue_minutes: Option<i64>,
+    pre_queue_minutes: Option<Minutes>,
 }
+
+/// Minutes of pre-queue, as documented.
+type Minutes = Int<0, MAX_PRE_QUEUE_MINUTES>;
 
 /// A scheduled sale's opening; `opensAt: null` opens the sale now.
 #[derive(Object)]
@@ -46,19 +56,19 @@ struct NewConcert {
 struct SaleOpeningBody {
     opens_at: Option<DateTime<Utc>>,
     /// 0 to 1,440; 30 if absent.
-    pre_queue_minutes: Option<i64>,
+    pre_queue_minutes: Option<Minutes>,
 }
 
 /// The opening as the domain takes it; bad minutes are a 400.
 fn opening(
     opens_at: Option<DateTime<Utc>>,
-    minutes: Option<i64>,
+    minutes: Option<Minutes>,
 ) -> Result<Option<SaleOpening>, QueueRuleError> {
     opens_at
         .map(|at| {
             SaleOpening::new(
                 Timestamp(at.timestamp_millis()),
-                minutes.unwrap_or(DEFAULT_PRE_QUEUE_MINUTES),
+                minutes.map_or(DEFAULT_PRE_QUEUE_MINUTES, |m| m.0),
             )
         })
         .transpose()
@@ -88,9 +98,9 @@ enum CreateConcertResponse {
 #[oai(rename_all = "camelCase")]
 struct QueuePolicy {
     /// Most users ACTIVE at once, 1 to 1,000,000.
-    capacity: i64,
+    capacity: Int<1, MAX_CAPACITY>,
     /// Most admissions per second, 1 to 100,000.
-    admit_per_second: i64,
+    admit_per_second: Int<1, MAX_ADMIT_PER_SECOND>,
     /// A paused room admits nobody; waiting users keep their places.
     paused: bool,
 }
@@ -185,12 +195,13 @@ impl AdminApi {
     ) -> Result<CreateConcertResponse, ProblemResponse> {
         let schedules: Vec<_> = body
             .schedules
+            .0
             .iter()
             .map(|s| {
                 (
                     Timestamp(s.starts_at.timestamp_millis()),
-                    s.seat_count,
-                    s.price,
+                    s.seat_count.0,
+                    s.price.0,
                 )
             })
             .collect();
@@ -226,8 +237,8 @@ impl AdminApi {
             .queue
             .set_policy(
                 concert_id.0,
-                body.capacity,
-                body.admit_per_second,
+                body.capacity.0,
+                body.admit_per_second.0,
                 body.paused,
             )
             .await?;

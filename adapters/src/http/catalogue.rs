@@ -1,6 +1,7 @@
 //! Concerts (public), schedules and seat maps (ACTIVE queue token), and a
 //! seat map followed live as Server-Sent Events.
 
+use super::limits::QueueTokenHeader;
 use super::problem::ProblemResponse;
 use super::security::Buyer;
 use super::{AppState, Tag};
@@ -108,19 +109,18 @@ struct SeatsEvent {
 enum SeatStreamResponse {
     /// `text/event-stream`: every seat at once, then each change of status
     /// (another buyer's hold, cancel or payment on any instance, or a hold
-    /// that lapsed). Reconnecting is safe: the first event is a snapshot.
+    /// that lapsed). Reconnecting is safe: the first event is a snapshot. A
+    /// `retry:` field comes first and, when the instance shuts down, last:
+    /// reconnect after that many milliseconds.
     #[oai(status = 200)]
     Stream(
-        EventStream<BoxStream<'static, SeatsEvent>>,
+        EventStream<BoxStream<'static, super::sse::Frame<SeatsEvent>>>,
         /// `no`: tells nginx not to buffer the stream.
         #[oai(header = "X-Accel-Buffering")]
         String,
         #[oai(header = "Cache-Control")] String,
     ),
 }
-
-/// A heartbeat comment this often keeps proxies from closing a quiet stream.
-const HEARTBEAT: Duration = Duration::from_secs(15);
 
 fn seat_status(seat: i64, status: SeatStatus) -> SeatStatusBody {
     SeatStatusBody {
@@ -331,12 +331,12 @@ impl CatalogueApi {
         &self,
         buyer: Buyer,
         concert_id: Path<i64>,
-        #[oai(name = "X-Queue-Token")] token: Header<Option<String>>,
+        #[oai(name = "X-Queue-Token")] token: Header<QueueTokenHeader>,
     ) -> Result<Json<Schedules>, ProblemResponse> {
         let views = self
             .0
             .seating
-            .schedules(buyer.0, token.0.as_deref(), concert_id.0)
+            .schedules(buyer.0, token.as_deref(), concert_id.0)
             .await?;
         Ok(Json(Schedules {
             schedules: views
@@ -358,12 +358,12 @@ impl CatalogueApi {
         &self,
         buyer: Buyer,
         schedule_id: Path<i64>,
-        #[oai(name = "X-Queue-Token")] token: Header<Option<String>>,
+        #[oai(name = "X-Queue-Token")] token: Header<QueueTokenHeader>,
     ) -> Result<SeatsResponse, ProblemResponse> {
         let map = self
             .0
             .seating
-            .seats(buyer.0, token.0.as_deref(), schedule_id.0)
+            .seats(buyer.0, token.as_deref(), schedule_id.0)
             .await?;
         Ok(SeatsResponse::Ok(PreRendered::new(
             self.0.seat_pages.render(&map),
@@ -382,16 +382,16 @@ impl CatalogueApi {
         &self,
         buyer: Buyer,
         schedule_id: Path<i64>,
-        #[oai(name = "X-Queue-Token")] token: Header<Option<String>>,
+        #[oai(name = "X-Queue-Token")] token: Header<QueueTokenHeader>,
     ) -> Result<SeatStreamResponse, ProblemResponse> {
         let first = self
             .0
             .seating
-            .seats(buyer.0, token.0.as_deref(), schedule_id.0)
+            .seats(buyer.0, token.as_deref(), schedule_id.0)
             .await?;
-        let changes = seat_changes(self.0.clone(), buyer.0, token.0, first);
+        let changes = seat_changes(self.0.clone(), buyer.0, token.0.0, first);
         Ok(SeatStreamResponse::Stream(
-            EventStream::new(changes).keep_alive(HEARTBEAT),
+            super::sse::framed(self.0.clone(), changes),
             "no".to_owned(),
             "no-cache".to_owned(),
         ))

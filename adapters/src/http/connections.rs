@@ -7,6 +7,17 @@
 //! nothing, or stops in the middle of a request, cannot hold a place (poem's
 //! own idle timeout waits for a half-read request to finish). An open stream
 //! writes a heartbeat every 15 s, so it stays.
+//!
+//! `Listening` is the shutdown's handle on the same acceptor. A load
+//! balancer without health checks (nginx) learns that an instance stops only
+//! when connecting to it fails, and it resends a request elsewhere only if
+//! nothing was sent: a refused connection is safe for a POST, a connection
+//! closed under a request that was just sent is a 502. So a stopping
+//! instance stops *accepting* first (taking what the kernel already
+//! accepted, then closing the listening socket), keeps serving the
+//! connections it has, each answer saying `Connection: close` while it
+//! drains (see `http::app`), and ends only when they have closed themselves
+//! or the grace runs out.
 
 use poem::http::uri::Scheme;
 use poem::listener::Acceptor;
@@ -15,6 +26,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -23,26 +35,94 @@ use tokio::time::{Instant, Sleep};
 
 /// An acceptor that holds at most `max` connections open at once.
 pub struct Capped<A> {
-    inner: A,
+    /// `None` once stopped: the listening socket is closed.
+    inner: Option<A>,
     permits: Arc<Semaphore>,
     idle: Duration,
+    listening: Listening,
+    stop: tokio::sync::watch::Receiver<bool>,
+    /// Once stopped: until when queued connections are still taken.
+    settle_by: Option<Instant>,
 }
 
 impl<A> Capped<A> {
     pub fn new(inner: A, max: usize, idle: Duration) -> Self {
+        let listening = Listening::default();
         Self {
-            inner,
+            inner: Some(inner),
             permits: Arc::new(Semaphore::new(max.max(1))),
             idle,
+            stop: listening.0.stop.subscribe(),
+            listening,
+            settle_by: None,
         }
     }
+
+    /// The handle that stops this acceptor and counts its open connections;
+    /// give the same handle to `http::app_on`.
+    pub fn listening(&self) -> Listening {
+        self.listening.clone()
+    }
 }
+
+/// Stops a `Capped` acceptor and tells how many of its connections are still
+/// open (see the module doc). Cheap to clone; a handle of no acceptor is
+/// never stopped.
+#[derive(Clone, Default)]
+pub struct Listening(Arc<ListeningState>);
+
+#[derive(Default)]
+struct ListeningState {
+    stop: tokio::sync::watch::Sender<bool>,
+    /// Connections open now (each `CappedIo` counts itself while it lives).
+    open: Arc<AtomicUsize>,
+}
+
+impl Listening {
+    /// Stops accepting: the connections the kernel has already accepted
+    /// are still taken and served, then the listening socket closes, and a
+    /// new connection is refused.
+    pub fn stop(&self) {
+        self.0.stop.send_replace(true);
+    }
+
+    /// The acceptor was stopped: from now on every answer says
+    /// `Connection: close`, so each connection ends after its next answer.
+    pub fn is_stopped(&self) -> bool {
+        *self.0.stop.borrow()
+    }
+
+    /// Connections open now.
+    pub fn open(&self) -> usize {
+        self.0.open.load(Ordering::Relaxed)
+    }
+
+    /// Waits until every connection has closed, at most `within`: whether
+    /// they all did.
+    pub async fn closed(&self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while self.open() > 0 {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+}
+
+/// After a stop, how long the acceptor keeps taking connections that were
+/// already on their way, and how quiet the listen queue must stay before
+/// the socket closes. A connection that arrives after that is refused.
+const SETTLE: Duration = Duration::from_millis(5);
+const MOST_SETTLING: Duration = Duration::from_millis(200);
 
 /// A connection, its permit (returned when the connection is dropped) and
 /// when it is idle for too long.
 pub struct CappedIo<T> {
     io: T,
     _permit: OwnedSemaphorePermit,
+    _counted: Counted,
     idle: Duration,
     deadline: Pin<Box<Sleep>>,
 }
@@ -57,28 +137,76 @@ impl<A: Acceptor> Acceptor for Capped<A> {
     type Io = CappedIo<A::Io>;
 
     fn local_addr(&self) -> Vec<LocalAddr> {
-        self.inner.local_addr()
+        self.inner.as_ref().map(A::local_addr).unwrap_or_default()
     }
 
     async fn accept(&mut self) -> io::Result<(Self::Io, LocalAddr, RemoteAddr, Scheme)> {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(io::Error::other)?;
-        let (io, local, remote, scheme) = self.inner.accept().await?;
-        Ok((
-            CappedIo {
-                io,
-                _permit: permit,
-                idle: self.idle,
-                deadline: Box::pin(tokio::time::sleep(self.idle)),
-            },
-            local,
-            remote,
-            scheme,
-        ))
+        let (idle, open) = (self.idle, self.listening.0.open.clone());
+        if !*self.stop.borrow() {
+            let permits = self.permits.clone();
+            let (Some(inner), stop) = (self.inner.as_mut(), &mut self.stop) else {
+                return std::future::pending().await;
+            };
+            let accepted = async {
+                let permit = permits.acquire_owned().await.map_err(io::Error::other)?;
+                Ok::<_, io::Error>((inner.accept().await?, permit))
+            };
+            tokio::select! {
+                accepted = accepted => {
+                    let ((io, local, remote, scheme), permit) = accepted?;
+                    return Ok((CappedIo::new(io, permit, idle, &open), local, remote, scheme));
+                }
+                _ = stop.wait_for(|stopped| *stopped) => {}
+            }
+        }
+        // Stopped: take what is already queued (until the queue has been
+        // quiet for `SETTLE`, within `MOST_SETTLING`), then close.
+        let settle_by = *self
+            .settle_by
+            .get_or_insert_with(|| Instant::now() + MOST_SETTLING);
+        if let Some(inner) = self.inner.as_mut()
+            && Instant::now() < settle_by
+            && let Ok(permit) = self.permits.clone().try_acquire_owned()
+            && let Ok(accepted) = tokio::time::timeout(SETTLE, inner.accept()).await
+        {
+            let (io, local, remote, scheme) = accepted?;
+            return Ok((
+                CappedIo::new(io, permit, idle, &open),
+                local,
+                remote,
+                scheme,
+            ));
+        }
+        self.inner = None;
+        std::future::pending().await
+    }
+}
+
+/// One open connection in `Capped::open`, until dropped.
+struct Counted(Arc<AtomicUsize>);
+
+impl Counted {
+    fn new(open: &Arc<AtomicUsize>) -> Self {
+        open.fetch_add(1, Ordering::Relaxed);
+        Self(open.clone())
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl<T> CappedIo<T> {
+    fn new(io: T, permit: OwnedSemaphorePermit, idle: Duration, open: &Arc<AtomicUsize>) -> Self {
+        CappedIo {
+            io,
+            _permit: permit,
+            _counted: Counted::new(open),
+            idle,
+            deadline: Box::pin(tokio::time::sleep(idle)),
+        }
     }
 }
 
@@ -142,5 +270,59 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for CappedIo<T> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use poem::listener::{Listener, TcpListener};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn ask(socket: &mut tokio::net::TcpStream) -> String {
+        socket
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("request sent");
+        let mut answer = vec![0u8; 1024];
+        let read = socket.read(&mut answer).await.expect("answer read");
+        String::from_utf8_lossy(&answer[..read]).into_owned()
+    }
+
+    #[tokio::test]
+    async fn a_stopped_acceptor_refuses_new_connections_and_keeps_serving_its_own() {
+        let acceptor = TcpListener::bind("127.0.0.1:0")
+            .into_acceptor()
+            .await
+            .expect("a listener");
+        let address = acceptor.local_addr()[0]
+            .as_socket_addr()
+            .copied()
+            .expect("an address");
+        let capped = Capped::new(acceptor, 10, Duration::from_secs(60));
+        let listening = capped.listening();
+        let app = poem::Route::new().at("/", poem::get(poem::endpoint::make_sync(|_| "ok")));
+        tokio::spawn(poem::Server::new_with_acceptor(capped).run(app));
+
+        let mut kept = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("connect");
+        assert!(ask(&mut kept).await.starts_with("HTTP/1.1 200"));
+        assert_eq!(listening.open(), 1);
+
+        listening.stop();
+        tokio::time::sleep(MOST_SETTLING + Duration::from_millis(100)).await;
+        let refused = tokio::net::TcpStream::connect(address).await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.kind() == io::ErrorKind::ConnectionRefused),
+            "a new connection is refused: {refused:?}"
+        );
+        // The connection it had still gets answers.
+        assert!(ask(&mut kept).await.starts_with("HTTP/1.1 200"));
+        assert!(!listening.closed(Duration::from_millis(50)).await);
+        drop(kept);
+        assert!(listening.closed(Duration::from_secs(2)).await);
     }
 }

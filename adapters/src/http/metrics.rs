@@ -4,8 +4,10 @@
 //! Two kinds of series. Request series (counts and latency per route,
 //! requests in flight, problems by `code`) live in `HttpMetrics`, which the
 //! request middleware updates. Everything else (the outbox, the seat maps,
-//! each concert's room) is read at scrape time into a registry made for that
-//! scrape, so nothing is counted twice and no store is asked between scrapes.
+//! each concert's room, and what each dependency reports through
+//! `Ping::metrics`: the database pools, Redis failures) is read at scrape
+//! time into a registry made for that scrape, so nothing is counted twice
+//! and no store is asked between scrapes.
 
 use super::AppState;
 use poem::http::StatusCode;
@@ -218,6 +220,9 @@ async fn scraped(state: &AppState) -> Registry {
         "Occurred-to-published time of the newest event of the last batch",
         gauge(stats.last_lag_ms.load(Ordering::Relaxed)),
     );
+    for (_, dependency) in &state.dependencies {
+        dependency.metrics(&mut registry);
+    }
     registry.register(
         "seat_map_loads",
         "Whole seat maps read from the database (start, unfillable gaps, age)",

@@ -8,6 +8,7 @@ mod admin;
 pub mod catalogue;
 pub mod connections;
 mod health;
+mod limits;
 mod metrics;
 mod payments;
 mod points;
@@ -16,6 +17,7 @@ mod queue;
 mod request_id;
 mod reservations;
 mod security;
+mod sse;
 mod text;
 mod users;
 mod web;
@@ -32,7 +34,7 @@ use frontrow_application::seating::SeatingService;
 use frontrow_application::users::Users;
 use poem::http::{StatusCode, header};
 use poem::middleware::Tracing;
-use poem::{Endpoint, EndpointExt, IntoEndpoint, Request, Route};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Route};
 use poem_openapi::{OpenApiService, Tags};
 use std::sync::Arc;
 
@@ -44,12 +46,19 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// frontrow reads needs more than a few hundred bytes.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
-/// A dependency the readiness check asks.
+/// A dependency the readiness check asks, and whose own series (a pool's
+/// connections and waits, a client's failures) `/metrics` shows.
 #[async_trait]
 pub trait Ping: Send + Sync {
     /// `Ok` while the dependency answers; the error says why not (logged,
     /// never shown to clients).
     async fn ping(&self) -> Result<(), String>;
+
+    /// Adds this dependency's series to a `/metrics` scrape (the registry
+    /// carries the `frontrow` prefix). None by default.
+    fn metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        let _ = registry;
+    }
 }
 
 /// Everything a request may need, built once at start.
@@ -141,8 +150,18 @@ pub fn openapi_json(state: &Arc<AppState>) -> String {
     service(state).spec()
 }
 
-/// The whole HTTP application.
+/// The whole HTTP application (for a server whose shutdown does not stop
+/// its acceptor first; see `app_on`).
 pub fn app(state: Arc<AppState>) -> impl Endpoint {
+    app_on(state, connections::Listening::default())
+}
+
+/// The whole HTTP application, served by the acceptor behind `listening`
+/// (`connections::Capped::listening`): once that stops taking connections,
+/// every answer says `Connection: close`, so each open connection (a load
+/// balancer's pooled ones above all) ends cleanly after its next answer
+/// instead of being closed under a request (see `connections`).
+pub fn app_on(state: Arc<AppState>, listening: connections::Listening) -> impl Endpoint {
     let api = service(&state);
     let methods = Arc::new(RouteMethods::from_spec(&api.spec()));
     let spec = api.spec_endpoint();
@@ -160,13 +179,21 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint {
         .at("/", web::page("index.html"))
         .at("/admin", web::page("admin.html"))
         .nest("/assets", web::assets())
-        .around(|endpoint, request| async move { endpoint.call(limit_body(request).await?).await })
+        .around(|endpoint, request| async move {
+            match limit_body(request).await {
+                Ok(request) => endpoint
+                    .call(request)
+                    .await
+                    .map(IntoResponse::into_response),
+                Err(refused) => Ok(refused.into_response()),
+            }
+        })
         .data(state)
         .data(http_metrics.clone())
         .catch_all_error(|error| async move { problem::from_poem_error(error) })
         .with(Tracing)
         .around(move |endpoint, request| {
-            let methods = methods.clone();
+            let (methods, listening) = (methods.clone(), listening.clone());
             async move {
                 let path = request.uri().path().to_owned();
                 let mut response = endpoint.get_response(request).await;
@@ -175,6 +202,18 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint {
                     && let Ok(value) = header::HeaderValue::from_str(&allow)
                 {
                     response.headers_mut().insert(header::ALLOW, value);
+                }
+                // A stopping instance tells its clients (the load balancer's
+                // pooled connections above all) not to send another request
+                // on this connection, so none is cut off when it stops.
+                // Not before the acceptor stops: while it still takes
+                // connections, closing them only makes new ones, and a new
+                // one in the listen queue is reset when the socket closes.
+                if listening.is_stopped() {
+                    response.headers_mut().insert(
+                        header::CONNECTION,
+                        header::HeaderValue::from_static("close"),
+                    );
                 }
                 Ok(response)
             }
@@ -224,34 +263,106 @@ impl RouteMethods {
     }
 }
 
+/// How much of a refused body is read and thrown away before the 413. A
+/// client sends its whole body before it reads the answer; a server that
+/// answers and closes with the rest unread makes the kernel reset the
+/// connection, and the client sees a broken pipe instead of the 413. A
+/// larger body, or one that does not arrive within `DRAIN_TIME`, is cut off
+/// (with `Connection: close`) rather than read.
+const MAX_DRAINED_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The most time spent reading a refused body.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A request refused before it reached a handler: 413 or 431, and whether
+/// the connection must close because the rest of the body was not read.
+struct Refusal {
+    status: StatusCode,
+    close: bool,
+}
+
+impl Refusal {
+    fn into_response(self) -> poem::Response {
+        let mut response = problem::from_poem_error(poem::Error::from_status(self.status));
+        if self.close {
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+        }
+        response
+    }
+}
+
+/// Reads and discards what is left of a refused body, up to
+/// `MAX_DRAINED_BYTES` and `DRAIN_TIME`: true when it was all read, so the
+/// connection can serve the next request.
+async fn drained(body: impl tokio::io::AsyncRead + Unpin) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut rest = body.take(MAX_DRAINED_BYTES + 1);
+    let copied = tokio::time::timeout(
+        DRAIN_TIME,
+        tokio::io::copy(&mut rest, &mut tokio::io::sink()),
+    )
+    .await;
+    matches!(copied, Ok(Ok(n)) if n <= MAX_DRAINED_BYTES)
+}
+
 /// Refuses headers over `MAX_HEADER_BYTES` with 431, and bodies over
 /// `MAX_BODY_BYTES` with 413: by their declared length, or, for a chunked
-/// body, by reading at most that much.
-async fn limit_body(mut request: Request) -> poem::Result<Request> {
+/// body, by reading at most that much. A refused body is drained first (see
+/// `MAX_DRAINED_BYTES`), unless the client asked `Expect: 100-continue` and
+/// so has not sent it.
+async fn limit_body(mut request: Request) -> Result<Request, Refusal> {
+    use tokio::io::AsyncReadExt;
     let header_bytes: usize = request
         .headers()
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len())
         .sum();
     if header_bytes > MAX_HEADER_BYTES {
-        return Err(poem::Error::from_status(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-        ));
+        return Err(Refusal {
+            status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            close: false,
+        });
     }
-    let too_large = || poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE);
+    let waits_for_continue = request
+        .headers()
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let too_large = |close: bool| Refusal {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        close,
+    };
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     match declared {
-        Some(length) if length > MAX_BODY_BYTES as u64 => Err(too_large()),
+        Some(length) if length > MAX_BODY_BYTES as u64 => {
+            let whole = !waits_for_continue
+                && length <= MAX_DRAINED_BYTES
+                && drained(request.take_body().into_async_read()).await;
+            Err(too_large(!whole))
+        }
         Some(_) => Ok(request),
         None if request.headers().contains_key(header::TRANSFER_ENCODING) => {
-            let body = request
-                .take_body()
-                .into_bytes_limit(MAX_BODY_BYTES)
-                .await
-                .map_err(|_| too_large())?;
+            let mut reader = request.take_body().into_async_read();
+            let mut body = Vec::new();
+            let read = (&mut reader)
+                .take(MAX_BODY_BYTES as u64 + 1)
+                .read_to_end(&mut body)
+                .await;
+            if read.is_err() {
+                return Err(Refusal {
+                    status: StatusCode::BAD_REQUEST,
+                    close: true,
+                });
+            }
+            if body.len() > MAX_BODY_BYTES {
+                let whole = drained(reader).await;
+                return Err(too_large(!whole));
+            }
             request.set_body(body);
             Ok(request)
         }

@@ -1,5 +1,6 @@
 //! `POST /api/v1/payments`.
 
+use super::limits::QueueTokenHeader;
 use super::problem::ProblemResponse;
 use super::security::Buyer;
 use super::{AppState, Tag};
@@ -57,12 +58,12 @@ impl PaymentsApi {
         &self,
         buyer: Buyer,
         request: Json<Pay>,
-        #[oai(name = "X-Queue-Token")] token: Header<Option<String>>,
+        #[oai(name = "X-Queue-Token")] token: Header<QueueTokenHeader>,
     ) -> Result<PayResponse, ProblemResponse> {
         let (receipt, created) = self
             .0
             .payments
-            .pay(buyer.0, token.0.as_deref(), request.reservation_id)
+            .pay(buyer.0, token.as_deref(), request.reservation_id)
             .await?;
         Ok(if created {
             PayResponse::Paid(body(receipt))

@@ -1,8 +1,10 @@
 //! `GET /api/v1/points`, `POST /api/v1/points/charge`.
 
+use super::limits::{IdempotencyKeyHeader, Int};
 use super::problem::ProblemResponse;
 use super::security::Buyer;
 use super::{AppState, Tag};
+use frontrow_domain::points::MAX_CHARGE;
 use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
@@ -20,7 +22,7 @@ struct Balance {
 #[oai(rename_all = "camelCase")]
 struct Charge {
     /// Whole points, 1 to 1,000,000.
-    amount: i64,
+    amount: Int<1, MAX_CHARGE>,
 }
 
 #[OpenApi(tag = "Tag::Points")]
@@ -42,12 +44,12 @@ impl PointsApi {
         &self,
         buyer: Buyer,
         body: Json<Charge>,
-        #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
+        #[oai(name = "Idempotency-Key")] key: Header<Option<IdempotencyKeyHeader>>,
     ) -> Result<Json<Balance>, ProblemResponse> {
         let balance = self
             .0
             .points
-            .charge(buyer.0, body.amount, key.0.as_deref())
+            .charge(buyer.0, body.amount.0, key.0.as_ref().map(|k| k.0.as_str()))
             .await?;
         Ok(Json(Balance {
             balance: balance.get(),

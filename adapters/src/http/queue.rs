@@ -1,5 +1,6 @@
 //! The waiting room: join, poll (or follow a stream), leave.
 
+use super::limits::QueueTokenHeader;
 use super::problem::ProblemResponse;
 use super::security::Buyer;
 use super::{AppState, Tag};
@@ -12,9 +13,6 @@ use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// A heartbeat comment this often keeps proxies from closing a quiet stream.
-const HEARTBEAT: Duration = Duration::from_secs(15);
 
 pub struct QueueApi(pub Arc<AppState>);
 
@@ -85,10 +83,11 @@ enum JoinResponse {
 enum StreamResponse {
     /// `text/event-stream`: the place now, then again whenever it changes;
     /// ends after EXPIRED or SOLD_OUT. Reconnecting is safe (the first event
-    /// is always the current place).
+    /// is always the current place). A `retry:` field comes first and, when
+    /// the instance shuts down, last: reconnect after that many milliseconds.
     #[oai(status = 200)]
     Stream(
-        EventStream<BoxStream<'static, Status>>,
+        EventStream<BoxStream<'static, super::sse::Frame<Status>>>,
         /// `no`: tells nginx not to buffer the stream.
         #[oai(header = "X-Accel-Buffering")]
         String,
@@ -184,9 +183,9 @@ impl QueueApi {
     async fn status(
         &self,
         buyer: Buyer,
-        #[oai(name = "X-Queue-Token")] token: Header<Option<String>>,
+        #[oai(name = "X-Queue-Token")] token: Header<QueueTokenHeader>,
     ) -> Result<Json<Status>, ProblemResponse> {
-        let place = self.0.queue.status(buyer.0, token.0.as_deref()).await?;
+        let place = self.0.queue.status(buyer.0, token.as_deref()).await?;
         Ok(Json(status_of(&place)))
     }
 
@@ -200,13 +199,13 @@ impl QueueApi {
     async fn stream(
         &self,
         buyer: Buyer,
-        #[oai(name = "X-Queue-Token")] token: Header<Option<String>>,
+        #[oai(name = "X-Queue-Token")] token: Header<QueueTokenHeader>,
     ) -> Result<StreamResponse, ProblemResponse> {
-        let first = status_of(&self.0.queue.status(buyer.0, token.0.as_deref()).await?);
-        let token = token.0.unwrap_or_default();
+        let first = status_of(&self.0.queue.status(buyer.0, token.as_deref()).await?);
+        let token = token.0.0.unwrap_or_default();
         let changes = place_changes(self.0.clone(), buyer.0, token, first);
         Ok(StreamResponse::Stream(
-            EventStream::new(changes).keep_alive(HEARTBEAT),
+            super::sse::framed(self.0.clone(), changes),
             "no".to_owned(),
             "no-cache".to_owned(),
         ))
@@ -217,9 +216,9 @@ impl QueueApi {
     async fn leave(
         &self,
         buyer: Buyer,
-        #[oai(name = "X-Queue-Token")] token: Header<Option<String>>,
+        #[oai(name = "X-Queue-Token")] token: Header<QueueTokenHeader>,
     ) -> Result<LeaveResponse, ProblemResponse> {
-        self.0.queue.leave(buyer.0, token.0.as_deref()).await?;
+        self.0.queue.leave(buyer.0, token.as_deref()).await?;
         Ok(LeaveResponse::Left)
     }
 }

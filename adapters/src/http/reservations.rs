@@ -1,11 +1,14 @@
 //! Seat holds: create, read, list, cancel.
 
 use super::catalogue::datetime;
+use super::limits::{Int, QueueTokenHeader};
 use super::problem::ProblemResponse;
 use super::security::Buyer;
 use super::{AppState, Tag};
 use chrono::{DateTime, Utc};
+use frontrow_application::reservations::MAX_PAGE;
 use frontrow_domain::reservation::Reservation;
+use frontrow_domain::seat::MAX_SEATS_PER_SCHEDULE;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -17,7 +20,8 @@ pub struct ReservationsApi(pub Arc<AppState>);
 #[oai(rename_all = "camelCase")]
 struct Hold {
     schedule_id: i64,
-    seat_number: i64,
+    /// From 1 to the schedule's seat count.
+    seat_number: Int<1, MAX_SEATS_PER_SCHEDULE>,
 }
 
 #[derive(Object)]
@@ -81,16 +85,16 @@ impl ReservationsApi {
         &self,
         buyer: Buyer,
         request: Json<Hold>,
-        #[oai(name = "X-Queue-Token")] token: Header<Option<String>>,
+        #[oai(name = "X-Queue-Token")] token: Header<QueueTokenHeader>,
     ) -> Result<HoldResponse, ProblemResponse> {
         let held = self
             .0
             .reservations
             .hold(
                 buyer.0,
-                token.0.as_deref(),
+                token.as_deref(),
                 request.schedule_id,
-                request.seat_number,
+                request.seat_number.0,
             )
             .await?;
         Ok(HoldResponse::Held(Json(body(&held, &self.0))))
@@ -104,10 +108,11 @@ impl ReservationsApi {
     async fn list(
         &self,
         buyer: Buyer,
-        limit: Query<Option<i64>>,
-        after: Query<Option<i64>>,
+        limit: Query<Option<Int<1, MAX_PAGE>>>,
+        after: Query<Option<Int<1, { i64::MAX }>>>,
     ) -> Result<Json<ReservationList>, ProblemResponse> {
-        let page = self.0.reservations.mine(buyer.0, limit.0, after.0).await?;
+        let (limit, after) = (limit.0.map(|l| l.0), after.0.map(|a| a.0));
+        let page = self.0.reservations.mine(buyer.0, limit, after).await?;
         Ok(Json(ReservationList {
             reservations: page
                 .reservations

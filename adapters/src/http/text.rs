@@ -1,33 +1,40 @@
 //! `Text`: a JSON string and only a string. poem-openapi's `String` also
 //! takes a number or a boolean and turns it into text (`false` became the
-//! name "false"); request bodies use `Text` for what people type.
+//! name "false"); request bodies use `Text` for what people type. Its
+//! schema states the length the domain allows (`minLength` 1, `maxLength`
+//! `MAX_CHARS`); the domain still decides (see `limits`).
 
-use poem_openapi::registry::MetaSchemaRef;
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use serde_json::Value;
 use std::borrow::Cow;
 
+/// A JSON string of 1 to `MAX_CHARS` characters (as documented).
 #[derive(Debug, Clone)]
-pub struct Text(pub String);
+pub struct Text<const MAX_CHARS: usize>(pub String);
 
-impl std::ops::Deref for Text {
+impl<const MAX_CHARS: usize> std::ops::Deref for Text<MAX_CHARS> {
     type Target = str;
     fn deref(&self) -> &str {
         &self.0
     }
 }
 
-impl Type for Text {
+impl<const MAX_CHARS: usize> Type for Text<MAX_CHARS> {
     const IS_REQUIRED: bool = true;
     type RawValueType = String;
     type RawElementValueType = String;
 
     fn name() -> Cow<'static, str> {
-        String::name()
+        format!("string_1_{MAX_CHARS}").into()
     }
 
     fn schema_ref() -> MetaSchemaRef {
-        String::schema_ref()
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            min_length: Some(1),
+            max_length: Some(MAX_CHARS),
+            ..MetaSchema::new("string")
+        }))
     }
 
     fn as_raw_value(&self) -> Option<&String> {
@@ -39,7 +46,7 @@ impl Type for Text {
     }
 }
 
-impl ParseFromJSON for Text {
+impl<const MAX_CHARS: usize> ParseFromJSON for Text<MAX_CHARS> {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
         match value {
             Some(Value::String(text)) => Ok(Text(text)),
@@ -48,7 +55,7 @@ impl ParseFromJSON for Text {
     }
 }
 
-impl ToJSON for Text {
+impl<const MAX_CHARS: usize> ToJSON for Text<MAX_CHARS> {
     fn to_json(&self) -> Option<Value> {
         Some(Value::String(self.0.clone()))
     }

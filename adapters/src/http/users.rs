@@ -13,7 +13,7 @@ pub struct UsersApi(pub Arc<AppState>);
 struct NewUser {
     /// 1 to 100 characters, at least one of which shows (not only spaces or
     /// zero-width characters); a JSON string, not a number or a boolean.
-    name: super::text::Text,
+    name: super::text::Text<{ frontrow_domain::user::MAX_NAME_CHARS }>,
 }
 
 #[derive(Object)]

@@ -60,7 +60,7 @@ impl Catalogue for SqlStore {
     ) -> Result<(ConcertId, Vec<Schedule>), StoreError> {
         let now = self.clock.now();
         let run = async {
-            let mut tx = self.write.begin().await?;
+            let mut tx = self.begin_write().await?;
             let insert = self.sql(insert_returning_id!(
                 "INSERT INTO concerts (title, created_at_ms, opens_at_ms, pre_queue_minutes) VALUES (?, ?, ?, ?)"
             ));

@@ -17,6 +17,7 @@ mod catalogue;
 mod outbox;
 mod payments;
 mod points;
+mod pool;
 mod reservations;
 mod users;
 
@@ -55,6 +56,8 @@ pub struct SqlStore {
     writer: Option<Arc<WriterThread>>,
     /// Creation times of rows the store stamps itself: the service's clock.
     clock: Arc<dyn frontrow_application::Clock>,
+    /// How long transactions waited for a connection (see `pool`).
+    waits: pool::PoolWaits,
 }
 
 /// A thread of its own for SQLite's single writer. A transaction is a
@@ -165,6 +168,7 @@ impl SqlStore {
                 backend: Backend::Sqlite,
                 writer: Some(Arc::new(writer)),
                 clock: clock.clone(),
+                waits: Default::default(),
             })
         } else {
             let pool = AnyPoolOptions::new()
@@ -178,6 +182,7 @@ impl SqlStore {
                 backend: Backend::MySql,
                 writer: None,
                 clock: clock.clone(),
+                waits: Default::default(),
             })
         }
     }
@@ -242,6 +247,27 @@ impl SqlStore {
     /// the load test.
     pub fn reader(&self) -> &AnyPool {
         &self.read
+    }
+
+    /// A write transaction, its wait for a connection recorded.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        self.waits.timed(self.write.begin()).await
+    }
+
+    /// A connection of the write pool, its wait recorded.
+    pub(crate) async fn write_connection(
+        &self,
+    ) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, sqlx::Error> {
+        self.waits.timed(self.write.acquire()).await
+    }
+
+    /// A connection of the read pool, its wait recorded.
+    pub(crate) async fn read_connection(
+        &self,
+    ) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, sqlx::Error> {
+        self.waits.timed(self.read.acquire()).await
     }
 }
 
@@ -479,5 +505,9 @@ pub(crate) async fn balance_in(
 impl crate::http::Ping for SqlStore {
     async fn ping(&self) -> Result<(), String> {
         SqlStore::ping(self).await.map_err(|e| e.to_string())
+    }
+
+    fn metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        self.register_pool_metrics(registry);
     }
 }

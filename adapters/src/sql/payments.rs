@@ -96,7 +96,7 @@ impl SqlStore {
         id: ReservationId,
         now: Timestamp,
     ) -> Result<PaymentError, sqlx::Error> {
-        let mut conn = self.read.acquire().await?;
+        let mut conn = self.read_connection().await?;
         Ok(refusal(load_reservation(&mut conn, user, id).await?, now))
     }
 
@@ -112,7 +112,7 @@ impl SqlStore {
         now: Timestamp,
     ) -> Result<(Receipt, u64), Fail<PaymentError>> {
         let id = found.id;
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Lock order: reservation, user, seat (see the module doc of `sql`).
         let confirmed = sqlx::query(
             "UPDATE reservations SET status = 'CONFIRMED', updated_at_ms = ? \
@@ -238,9 +238,14 @@ impl PaymentStore for SqlStore {
         &self,
         user: UserId,
         reservation: ReservationId,
-    ) -> Result<Option<Receipt>, StoreError> {
+    ) -> Result<Option<(Receipt, u64)>, StoreError> {
+        // The sold seat's version: a sold seat's row never changes again, so
+        // it is the version the payment gave it.
         let row = sqlx::query(
-            "SELECT id, amount, balance_after FROM payments WHERE reservation_id = ? AND user_id = ?",
+            "SELECT p.id, p.amount, p.balance_after, s.version FROM payments p \
+             JOIN reservations r ON r.id = p.reservation_id \
+             JOIN seats s ON s.schedule_id = r.schedule_id AND s.seat_number = r.seat_number \
+             WHERE p.reservation_id = ? AND p.user_id = ?",
         )
         .bind(reservation.get())
         .bind(user.get())
@@ -248,13 +253,16 @@ impl PaymentStore for SqlStore {
         .await
         .or_store()?;
         let Some(row) = row else { return Ok(None) };
-        let read = || -> Result<Receipt, sqlx::Error> {
-            Ok(Receipt {
+        let read = || -> Result<(Receipt, u64), sqlx::Error> {
+            let receipt = Receipt {
                 payment: PaymentId::from_store(row.try_get(0)?),
                 reservation,
                 amount: super::stored_points(row.try_get(1)?)?,
                 balance: super::stored_points(row.try_get(2)?)?,
-            })
+            };
+            let version = u64::try_from(row.try_get::<i64, _>(3)?)
+                .map_err(|_| sqlx::Error::Protocol("negative seat version".into()))?;
+            Ok((receipt, version))
         };
         read().map(Some).or_store()
     }

@@ -23,7 +23,7 @@ impl SqlStore {
         key: Option<&IdempotencyKey>,
     ) -> Result<Points, Fail<PointsError>> {
         let now = self.clock.now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         if let Some(key) = key {
             // The primary key makes a second use of the key fail here; in MySQL
             // a concurrent second use waits for the first to commit, then fails.

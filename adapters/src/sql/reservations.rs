@@ -213,7 +213,7 @@ impl SqlStore {
                 return Err(Fail::Rule(ReservationError::SeatUnavailable));
             }
         }
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Takes the user's row lock first, so one user's concurrent holds run one
         // at a time and the seat limit below counts every earlier hold. SQLite
         // has one writer, which already runs every transaction one at a time.
@@ -290,7 +290,7 @@ impl SqlStore {
         id: ReservationId,
         now: Timestamp,
     ) -> Result<(Reservation, Option<u64>), Fail<ReservationError>> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let reservation = end_live_hold(&mut tx, user, id, now, ReservationStatus::Cancelled)
             .await?
             .map_err(|refusal| {
@@ -324,7 +324,7 @@ impl SqlStore {
         reservation: &Reservation,
         now: Timestamp,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let expired = sqlx::query(
             "UPDATE reservations SET status = 'EXPIRED', updated_at_ms = ? \
              WHERE id = ? AND status = 'HELD' AND hold_expires_at_ms <= ?",
@@ -373,7 +373,7 @@ impl SeatHolds for SqlStore {
         user: UserId,
         id: ReservationId,
     ) -> Result<Option<Reservation>, StoreError> {
-        let mut conn = self.read.acquire().await.or_store()?;
+        let mut conn = self.read_connection().await.or_store()?;
         load_reservation(&mut conn, user, id).await.or_store()
     }
 

@@ -12,7 +12,7 @@ use frontrow_domain::user::UserName;
 impl UserStore for SqlStore {
     async fn create_user(&self, name: &UserName) -> Result<UserId, StoreError> {
         let create = async {
-            let mut conn = self.write.acquire().await?;
+            let mut conn = self.write_connection().await?;
             let insert = self.sql(super::insert_returning_id!(
                 "INSERT INTO users (name, balance, lock_seq, created_at_ms) VALUES (?, 0, 0, ?)"
             ));
