@@ -339,6 +339,26 @@ contract!(
 );
 
 contract!(
+    joining_again_once_every_seat_is_sold_is_sold_out_even_with_a_live_place,
+    |app: TestApp| async move {
+        let (concert, schedule) = app.concert(1, 0).await;
+        app.set_queue(concert, 2, 1000, false).await;
+        let buyer = app.buyer("buyer").await;
+        let token = app.active_token(&buyer, concert).await;
+        let other = app.buyer("other").await;
+        app.active_token(&other, concert).await;
+        let held = app.hold(&buyer, &token, schedule, 1).await;
+        assert_eq!(held.status, StatusCode::CREATED);
+        let paid = app.pay(&buyer, &token, held.i64("reservationId")).await;
+        assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
+        // The other buyer's place is still ACTIVE, but nothing is left to buy.
+        let again = app.join(&other, concert).await;
+        assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+        assert_eq!(again.code(), "SOLD_OUT");
+    }
+);
+
+contract!(
     every_waiting_answer_carries_the_pace_to_poll_at,
     |app: TestApp| async move {
         let (concert, _) = app.concert(5, 0).await;

@@ -476,15 +476,8 @@ impl WaitingRoom for MemoryWaitingRoom {
                     false,
                 );
             }
-            let existing = room
-                .users
-                .get(&user)
-                .cloned()
-                .filter(|t| room.status(t).0 != QueueStatus::Expired);
-            if let Some(token) = existing {
-                room.touch(&token, settings, now);
-                return (room.place(&token, concert, user, settings, now), false);
-            }
+            // Sold out before anything else, even for a live place, as in
+            // the Redis room (join.lua): nothing is left to buy.
             if room.stock(now).is_some_and(Stock::closed) {
                 let place = room.place(&fresh, concert, user, settings, now);
                 return (
@@ -494,6 +487,15 @@ impl WaitingRoom for MemoryWaitingRoom {
                     },
                     false,
                 );
+            }
+            let existing = room
+                .users
+                .get(&user)
+                .cloned()
+                .filter(|t| room.status(t).0 != QueueStatus::Expired);
+            if let Some(token) = existing {
+                room.touch(&token, settings, now);
+                return (room.place(&token, concert, user, settings, now), false);
             }
             if room.phase(now) == SalePhase::PreQueue {
                 room.pre_line.insert((draw, fresh.clone()));
