@@ -777,15 +777,14 @@ impl QueueService {
     }
 
     /// Sets (or, with `None`, clears) the concert's scheduled opening in
-    /// its room, which decides the phase from then on; returns the room.
-    /// The opening is kept with the concert by `SaleService`.
+    /// its room, which decides the phase from then on. The opening is kept
+    /// with the concert by `SaleService`.
     pub async fn set_opening(
         &self,
         concert: ConcertId,
         opening: Option<SaleOpening>,
-    ) -> Result<RoomStats, StoreError> {
-        self.room.set_opening(concert, opening).await?;
-        self.room.stats(concert).await
+    ) -> Result<(), StoreError> {
+        self.room.set_opening(concert, opening).await
     }
 
     /// The concert's room at a glance, for operators.

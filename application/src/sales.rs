@@ -52,7 +52,8 @@ impl SaleService {
         if !self.catalogue.schedule_opening(concert, opening).await? {
             return Err(QueueError::ConcertNotFound);
         }
-        Ok(self.queue.set_opening(concert, opening).await?)
+        self.queue.set_opening(concert, opening).await?;
+        self.queue.stats(concert.get()).await
     }
 
     /// Tells the rooms the openings kept with the concerts (an in-process
