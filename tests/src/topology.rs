@@ -84,6 +84,59 @@ fn log_file(path: &Path) -> std::fs::File {
         .expect("a log file")
 }
 
+/// A child process this harness owns: SIGKILLed and reaped when asked,
+/// and when dropped, so a failed test leaves nothing running.
+#[derive(Default)]
+struct Process(Option<Child>);
+
+impl Process {
+    fn run(&mut self, child: Child) {
+        self.kill();
+        self.0 = Some(child);
+    }
+
+    fn is_running(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// The child, to stop some other way (or `None` if none runs).
+    fn take(&mut self) -> Option<Child> {
+        self.0.take()
+    }
+
+    /// SIGKILL: no chance to write anything more.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `ready` every `every` until it says yes; fails the test with
+/// `never` after `within`.
+async fn wait_until<F, Fut>(
+    within: Duration,
+    every: Duration,
+    never: impl Fn() -> String,
+    mut ready: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    while !ready().await {
+        assert!(Instant::now() < deadline, "{}", never());
+        tokio::time::sleep(every).await;
+    }
+}
+
 /// The `frontrow` binary: `FRONTROW_BIN`, or the debug (or release) binary
 /// beside this test, built once per test process by `cargo build -p
 /// frontrow` (an integration test of another package does not get it built
@@ -130,7 +183,7 @@ pub fn frontrow_binary() -> PathBuf {
 pub struct MariaDb {
     dir: PathBuf,
     pub port: u16,
-    child: Option<Child>,
+    process: Process,
 }
 
 impl MariaDb {
@@ -153,7 +206,7 @@ impl MariaDb {
         MariaDb {
             dir: dir.to_owned(),
             port: free_port(),
-            child: None,
+            process: Process::default(),
         }
     }
 
@@ -189,40 +242,31 @@ impl MariaDb {
         if running_as_root() {
             server.arg("--user=root");
         }
-        self.child = Some(
+        self.process.run(
             server
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("mariadbd starts"),
         );
-        let deadline = Instant::now() + Duration::from_secs(30);
         sqlx::any::install_default_drivers();
-        loop {
-            let url = self.url("mysql");
-            if <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
-                .await
-                .is_ok()
-            {
-                return;
-            }
-            assert!(Instant::now() < deadline, "mariadbd never took connections");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let url = self.url("mysql");
+        wait_until(
+            Duration::from_secs(30),
+            Duration::from_millis(50),
+            || "mariadbd never took connections".to_owned(),
+            || async {
+                <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+                    .await
+                    .is_ok()
+            },
+        )
+        .await;
     }
 
     /// SIGKILL: the database dies as in a crash; committed work survives.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for MariaDb {
-    fn drop(&mut self) {
-        self.kill();
+        self.process.kill();
     }
 }
 
@@ -231,7 +275,7 @@ impl Drop for MariaDb {
 pub struct Redis {
     dir: PathBuf,
     pub port: u16,
-    child: Option<Child>,
+    process: Process,
 }
 
 impl Redis {
@@ -242,7 +286,7 @@ impl Redis {
     pub async fn start(&mut self) {
         let data = self.dir.join("redis");
         std::fs::create_dir_all(&data).expect("redis dir");
-        self.child = Some(
+        self.process.run(
             Command::new(tool("redis-server").expect("checked"))
                 .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--appendonly", "yes", "--appendfsync", "always"])
@@ -256,37 +300,30 @@ impl Redis {
                 .spawn()
                 .expect("redis-server starts"),
         );
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let answered =
-                frontrow_adapters::redis::connect(&self.url(), Duration::from_millis(200)).await;
-            if answered.is_ok() {
-                return;
-            }
-            assert!(Instant::now() < deadline, "redis-server never answered");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let url = self.url();
+        wait_until(
+            Duration::from_secs(20),
+            Duration::from_millis(20),
+            || "redis-server never answered".to_owned(),
+            || async {
+                frontrow_adapters::redis::connect(&url, Duration::from_millis(200))
+                    .await
+                    .is_ok()
+            },
+        )
+        .await;
     }
 
     /// SIGKILL: no chance to write anything more.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.kill();
+        self.process.kill();
     }
 }
 
 /// One `frontrow serve` process on its own port.
 pub struct Instance {
     pub port: u16,
-    child: Option<Child>,
+    process: Process,
     environment: Vec<(String, String)>,
     log: PathBuf,
 }
@@ -304,44 +341,40 @@ impl Instance {
             .envs(self.environment.iter().map(|(k, v)| (k, v)))
             .stdout(log_file(&self.log))
             .stderr(log_file(&self.log));
-        self.child = Some(command.spawn().expect("frontrow starts"));
+        self.process.run(command.spawn().expect("frontrow starts"));
     }
 
     /// Waits until `/health/ready` answers 200 (at most 30 s).
     pub async fn wait_ready(&self) {
         let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let ready = http
-                .get(format!("{}/health/ready", self.base()))
-                .timeout(Duration::from_secs(2))
-                .send()
-                .await;
-            if ready.is_ok_and(|r| r.status() == StatusCode::OK) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "instance on {} never became ready; see {}",
-                self.port,
-                self.log.display()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        let url = format!("{}/health/ready", self.base());
+        wait_until(
+            Duration::from_secs(30),
+            Duration::from_millis(25),
+            || {
+                format!(
+                    "instance on {} never became ready; see {}",
+                    self.port,
+                    self.log.display()
+                )
+            },
+            || async {
+                let ready = http.get(&url).timeout(Duration::from_secs(2)).send().await;
+                ready.is_ok_and(|r| r.status() == StatusCode::OK)
+            },
+        )
+        .await;
     }
 
     /// SIGKILL, as the OOM killer or a failed host does it.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.process.kill();
     }
 
     /// SIGTERM, as systemd stops it, then waits for the exit: how long the
     /// instance took to drain and stop.
     pub async fn terminate(&mut self) -> Duration {
-        let mut child = self.child.take().expect("a running instance");
+        let mut child = self.process.take().expect("a running instance");
         let asked = Instant::now();
         signal(&child, "-TERM");
         let gone = tokio::task::spawn_blocking(move || {
@@ -361,18 +394,12 @@ impl Instance {
     }
 }
 
-impl Drop for Instance {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 /// nginx, a private process (not a daemon) on the rendered template.
 pub struct Nginx {
     pub port: u16,
     run: PathBuf,
     upstreams: Vec<u16>,
-    child: Option<Child>,
+    process: Process,
 }
 
 impl Nginx {
@@ -400,7 +427,7 @@ impl Nginx {
             port: free_port(),
             run: run.clone(),
             upstreams: upstreams.to_vec(),
-            child: None,
+            process: Process::default(),
         };
         nginx.render();
         let child = Command::new(tool("nginx").expect("checked"))
@@ -415,7 +442,7 @@ impl Nginx {
             .stderr(log_file(&run.join("nginx-stderr.log")))
             .spawn()
             .expect("nginx starts");
-        nginx.child = Some(child);
+        nginx.process.run(child);
         nginx
     }
 }
@@ -423,7 +450,7 @@ impl Nginx {
 impl Nginx {
     /// SIGTERM, then waits for the master to exit.
     fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
+        if let Some(mut child) = self.process.take() {
             // SIGTERM: the master stops its workers (a SIGKILLed master
             // would leave them running).
             signal(&child, "-TERM");
@@ -486,7 +513,7 @@ impl Topology {
         let mut redis = Redis {
             dir: dir.clone(),
             port: free_port(),
-            child: None,
+            process: Process::default(),
         };
         tokio::join!(mariadb.start(), redis.start());
         let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&mariadb.url("mysql"))
@@ -524,7 +551,7 @@ impl Topology {
             .collect();
             let mut instance = Instance {
                 port,
-                child: None,
+                process: Process::default(),
                 environment,
                 log: dir.join(format!("frontrow-{port}.log")),
             };
@@ -567,7 +594,7 @@ impl Topology {
     pub async fn all_ready(&self) -> Duration {
         let started = Instant::now();
         for instance in &self.instances {
-            if instance.child.is_some() {
+            if instance.process.is_running() {
                 instance.wait_ready().await;
             }
         }
