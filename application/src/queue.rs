@@ -269,61 +269,7 @@ pub trait QueueTokenSeal: Send + Sync {
     fn open(&self, token: &QueueToken) -> Option<QueueClaims>;
 }
 
-/// What every room of an instance starts from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RoomSettings {
-    /// The policy of a room whose operator set none.
-    pub default_policy: AdmissionPolicy,
-    /// How long an admitted place stays ACTIVE at most.
-    pub active_ms: i64,
-    /// An ACTIVE place whose holder asked for nothing for this long lapses,
-    /// and the next buyer is admitted (0: never).
-    pub active_idle_ms: i64,
-    /// A WAITING (or PRE_QUEUE) place whose holder has not asked for its
-    /// status for this long is skipped when the line reaches it, and its
-    /// holder is told EXPIRED (0: never). A store records presence only near
-    /// the front, so a long line's polls are not writes.
-    pub waiting_idle_ms: i64,
-}
-
-impl RoomSettings {
-    /// A waiting buyer is admitted while it sleeps between polls, and its
-    /// idle time runs from admission: it is asked to poll at least twice per
-    /// idle time, so it always sees ACTIVE before the place could lapse.
-    /// The same holds for a waiting place, whose presence must be seen
-    /// at least once per waiting idle time.
-    pub fn longest_refresh_seconds(&self) -> i64 {
-        [self.active_idle_ms, self.waiting_idle_ms]
-            .into_iter()
-            .filter(|&idle| idle > 0)
-            .map(|idle| (idle / 2_000).max(1))
-            .min()
-            .unwrap_or(i64::MAX)
-    }
-}
-
-/// A room at a glance, for operators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RoomStats {
-    /// Places in line, the pre-queue included.
-    pub waiting: i64,
-    /// ACTIVE places.
-    pub active: i64,
-    /// Places admitted since the room began counting (a counter: a
-    /// console derives admissions per minute from two readings).
-    pub admitted: i64,
-    /// The policy in force: the operator's, or the instance's default.
-    pub policy: AdmissionPolicy,
-    /// What is left to sell, if the room was told the concert's seats.
-    pub stock: Option<Stock>,
-    /// The scheduled opening the room keeps, if any.
-    pub opening: Option<SaleOpening>,
-    /// Places that ended unused: waiting places skipped for absence, and
-    /// ACTIVE places that ran out of time or idled.
-    pub lapsed: i64,
-    /// How long the first buyer in line has waited (0 while nobody waits).
-    pub longest_wait_ms: i64,
-}
+pub use frontrow_domain::room::{RoomSettings, RoomStats};
 
 /// Every call first admits whoever the policy lets in, atomically, so that
 /// admission needs no background job and stays correct with many instances.

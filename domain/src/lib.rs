@@ -68,6 +68,7 @@ pub mod points;
 mod properties;
 pub mod queue;
 pub mod reservation;
+pub mod room;
 pub mod seat;
 pub mod text;
 pub mod time;

@@ -1,11 +1,12 @@
--- ARGV[7] user, ARGV[8] fresh token (sealed by the app), ARGV[9] the
+-- ARGV[8] user, ARGV[9] fresh token (sealed by the app), ARGV[10] the
 -- place's secret pre-queue draw, a fraction in [0, 1).
--- One place per user per concert: a live place is returned as it is. One
+-- One place per user per concert: a live place is returned, and asking
+-- again counts as its holder's presence (as a poll or any request). One
 -- admission round per join, after the new place is in line, so a joiner
 -- the policy can let in at once is ACTIVE in its first answer.
 -- Answers {token, status, position, capacity, rate, paused, created, total,
 -- sold, held, opens, pre-queue start}.
-local user, fresh, draw = ARGV[7], ARGV[8], ARGV[9]
+local user, fresh, draw = ARGV[8], ARGV[9], ARGV[10]
 local now = now_ms()
 local token, created = fresh, 1
 local opens, pre = opening_of(unpack(redis.call('HMGET', r.policy, 'opens', 'preq')))
@@ -44,5 +45,12 @@ end
 local capacity, rate, paused
 capacity, rate, paused, opens, pre = admit(now)
 local s, position = status(token, now, opens)
+if created == 0 then
+  if s == 'ACTIVE' then
+    touch(token, now)
+  elseif s == 'WAITING' or s == 'PRE_QUEUE' then
+    present(token, position, rate, now)
+  end
+end
 total, sold, held = stock(now)
 return {token, s, position, capacity, rate, paused, created, total, sold, held, opens, pre}

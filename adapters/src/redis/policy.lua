@@ -1,3 +1,3 @@
--- ARGV[7] capacity, ARGV[8] admissions per second, ARGV[9] paused (1 or 0).
-redis.call('HSET', r.policy, 'capacity', ARGV[7], 'rate', ARGV[8], 'paused', ARGV[9])
+-- ARGV[8] capacity, ARGV[9] admissions per second, ARGV[10] paused (1 or 0).
+redis.call('HSET', r.policy, 'capacity', ARGV[8], 'rate', ARGV[9], 'paused', ARGV[10])
 return 1

@@ -1,14 +1,19 @@
--- Shared by every waiting-room script. Mirrors AdmissionPolicy::admissions in
--- frontrow-domain exactly; Redis runs each script atomically, so admission is
--- correct with any number of app instances.
+-- Shared by every waiting-room script: a checked copy of the room machine
+-- in frontrow-domain (domain/src/room.rs, `Room`), which holds every rule;
+-- the spec suite (tests/tests/spec/room.rs) compares the two step by step.
+-- Redis runs each script atomically, so the room is correct with any number
+-- of app instances.
 -- KEYS[1..11]: the concert's room (keys.rs `room` spells them, in this
 -- order); a script's own keys follow. No script builds a key name, and all of
 -- a room's keys share the concert's hash tag, so on a Redis Cluster every
 -- script runs on the one node that holds the sale.
 -- ARGV[1] the subject (a token, or ''), ARGV[2] default capacity, ARGV[3]
 -- default rate, ARGV[4] active milliseconds, ARGV[5] active idle
--- milliseconds (0: off), ARGV[6] waiting idle milliseconds (0: off).
--- A script's own arguments start at ARGV[7].
+-- milliseconds (0: off), ARGV[6] waiting idle milliseconds (0: off),
+-- ARGV[7] the time to decide at (epoch ms), or '' for Redis's own clock:
+-- production always sends '' so every instance agrees on the moment; the
+-- spec suite pins it to move time. A script's own arguments start at
+-- ARGV[8].
 local default_capacity = tonumber(ARGV[2])
 local default_rate = tonumber(ARGV[3])
 local active_ms = tonumber(ARGV[4])
@@ -22,7 +27,9 @@ local function lapse_at(hard, now)
   return hard
 end
 
+local pinned_now = tonumber(ARGV[7])
 local function now_ms()
+  if pinned_now then return pinned_now end
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
@@ -181,7 +188,7 @@ end
 local function present(token, position, rate, now)
   if waiting_idle_ms <= 0 or position > 2 * rate * waiting_idle_ms / 1000 then return end
   local seen = tonumber(redis.call('HGET', r.seen, token))
-  if seen == nil or seen < now - waiting_idle_ms / 4 then
+  if seen == nil or seen < now - math.floor(waiting_idle_ms / 4) then
     redis.call('HSET', r.seen, token, now)
   end
 end
@@ -206,4 +213,22 @@ local function place(token)
   if s ~= 'ACTIVE' and s ~= 'EXPIRED' then present(token, position, rate, now) end
   local total, sold, held = stock(now)
   return {s, position, capacity, rate, paused, total, sold, held, opens, pre}
+end
+
+-- The holder of an ACTIVE place asked for something: it lapses idle_ms
+-- from now, never after its hard deadline (kept in deadlines). Written
+-- only when the place would lapse within three quarters of the idle time,
+-- so a busy buyer's requests are not all writes. Returns when the place
+-- lapses now (0: not ACTIVE).
+local function touch(token, now)
+  local score = tonumber(redis.call('ZSCORE', r.active, token))
+  if not score or score <= now then return 0 end
+  if idle_ms <= 0 then return score end
+  local deadlines = redis.call('HGET', r.deadlines, token)
+  local hard = deadlines and tonumber(string.match(deadlines, '^(%d+)'))
+  if not hard or hard <= now or score > now + math.floor(idle_ms * 3 / 4) then return score end
+  local lapse = lapse_at(hard, now)
+  redis.call('ZADD', r.active, 'XX', lapse, token)
+  redis.call('HSET', r.deadlines, token, hard .. ':' .. lapse)
+  return lapse
 end

@@ -50,6 +50,8 @@ pub struct RedisWaitingRoom {
     /// one per request, and none right after admission.
     lapses: BoundedMap<QueueToken, Timestamp>,
     clock: Arc<dyn Clock>,
+    /// Decide at `clock` instead of Redis's clock (the spec suite only).
+    pinned_time: bool,
     draws: Draws,
     join: Script,
     place: Script,
@@ -136,6 +138,7 @@ impl RedisWaitingRoom {
             prefix: prefix.to_owned(),
             lapses: BoundedMap::new(MAX_TOUCHED),
             clock,
+            pinned_time: false,
             draws: Draws::os(),
             touch: Script::new(script!("touch.lua")),
             active: Script::new(include_str!("active.lua")),
@@ -155,6 +158,24 @@ impl RedisWaitingRoom {
         self
     }
 
+    /// Decide at this instance's clock instead of Redis's, so a test can
+    /// move time (the spec suite compares the scripts with the domain's
+    /// room this way). Never in production: instances' clocks differ, and
+    /// Redis's clock is the one they agree on.
+    pub fn deciding_at_own_clock(mut self) -> Self {
+        self.pinned_time = true;
+        self
+    }
+
+    /// The time a script decides at: '' for Redis's own clock.
+    fn decision_time(&self) -> String {
+        if self.pinned_time {
+            self.clock.now().millis().to_string()
+        } else {
+            String::new()
+        }
+    }
+
     /// The room's keys and the arguments every script starts with (see
     /// prelude.lua).
     fn invocation<'a>(
@@ -172,7 +193,8 @@ impl RedisWaitingRoom {
             .arg(self.settings.default_policy.admit_per_second())
             .arg(self.settings.active_ms)
             .arg(self.settings.active_idle_ms)
-            .arg(self.settings.waiting_idle_ms);
+            .arg(self.settings.waiting_idle_ms)
+            .arg(self.decision_time());
         call
     }
 
@@ -256,7 +278,7 @@ impl RedisWaitingRoom {
         if let Some(schedule) = schedule {
             call.key(keys::seat_map(&self.prefix, concert, schedule));
         }
-        call.arg(token.as_str());
+        call.arg(token.as_str()).arg(self.decision_time());
         let (value, version): (String, u64) =
             call.invoke_async(&mut self.conn.clone()).await.or_store()?;
         let value = (!value.is_empty()).then_some(value);
@@ -360,7 +382,10 @@ impl WaitingRoom for RedisWaitingRoom {
             return Ok(());
         };
         let call = self.invocation(&self.touch, concert, token.as_str());
-        let _: i64 = call.invoke_async(&mut self.conn.clone()).await.or_store()?;
+        let lapse: i64 = call.invoke_async(&mut self.conn.clone()).await.or_store()?;
+        if lapse > 0 {
+            self.remember_lapse(token, Timestamp(lapse));
+        }
         Ok(())
     }
 

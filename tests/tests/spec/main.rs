@@ -7,18 +7,19 @@
 //!   against `SqlStore` on SQLite and on MariaDB (whose holds and payments
 //!   run in the stored procedures `frontrow_hold` and `frontrow_pay`); the
 //!   model is `SeatState`, `Reservation`, `PointBalance` and `SeatLimit`.
-//! - `admission`: joins, polls, leaves, policy and seat changes against the
-//!   Lua waiting room on Redis; the model admits with
-//!   `AdmissionPolicy::admissions` and counts stock with `Stock`.
+//! - `room`: joins, polls, ACTIVE checks, touches, leaves, stats, policy,
+//!   openings, seat changes and clock moves against the Lua waiting room on
+//!   Redis and the in-process room; the model is the domain's room machine
+//!   (`frontrow_domain::room::Room`), the one home of the room's rules.
 //!
-//! Cases (each a sequence of up to 30 steps): 128 on SQLite, 24 on MariaDB,
-//! 32 on Redis; about 10 s in all on a 2-core machine. Under CI (`CI` set)
+//! Cases (each a sequence of up to 30 steps, 40 for the room): 128 on
+//! SQLite, 24 on MariaDB, 48 on the rooms; about 10 s in all on a 2-core machine. Under CI (`CI` set)
 //! the seed is fixed, so a run is repeatable; elsewhere it is random unless
 //! `PROPTEST_RNG_SEED` says otherwise. No failure file is ever written. When
 //! MariaDB or Redis is missing, its spec fails under CI and is skipped
 //! elsewhere, like the rest of the suite.
 
-mod admission;
+mod room;
 mod sql;
 
 use proptest::strategy::Strategy;

@@ -1,0 +1,692 @@
+//! One concert's waiting room as a pure machine: the line, the ACTIVE
+//! places, presence and both idle lapses, the pre-queue and its shuffle,
+//! the stock it follows and the admission it decides. Time comes in as
+//! `now`; nothing here does IO.
+//!
+//! This is the one home of the room's rules. The in-process room is a lock
+//! around a [`Room`] per concert; the Redis room runs the same rules as Lua
+//! (`adapters/src/redis/*.lua`), a checked copy: the spec suite
+//! (`tests/tests/spec/room.rs`) drives random sequences through both and
+//! compares every answer and every place after every step.
+//!
+//! The rules, each in the method that applies it:
+//! - **Admission** ([`Room::admit`]): every call first lets in, from the
+//!   head of the line, what [`AdmissionPolicy::admissions`] allows, while a
+//!   seat is AVAILABLE and the sale is open. A round drops at most
+//!   [`MAX_DROPPED`] lapsed ACTIVE places and skips at most [`MAX_SKIPPED`]
+//!   absent waiting ones; the next round goes on.
+//! - **A waiting place lapses** when the line reaches it and its holder has
+//!   not asked for its status for `waiting_idle_ms` ([`Room::place`] records
+//!   presence near the front only, at most every quarter of the idle time).
+//! - **An ACTIVE place lapses** at its hard deadline (`active_ms` after
+//!   admission) or `active_idle_ms` after its holder last asked for
+//!   anything ([`Room::touch`]), whichever is first.
+//! - **One place per holder**: a join with a live place returns it, and
+//!   counts as the holder's presence.
+//! - **The pre-queue** of a scheduled sale takes joins from
+//!   [`SaleOpening::pre_queue_from`]; each place's secret draw orders it,
+//!   and at the opening the pre-queue joins the back of the line in draw
+//!   order (a uniform shuffle), ahead of every later arrival.
+//! - **Stock**: a room told its seats ([`Room::open_stock`]) follows every
+//!   committed seat change; with nothing AVAILABLE it admits nobody, and
+//!   with every seat sold it takes no join.
+
+use crate::queue::{
+    AdmissionBucket, AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, SalePhase, Stock,
+};
+use crate::seat::{SeatNumber, SeatState};
+use crate::{ScheduleId, Timestamp, UserId};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Most lapsed ACTIVE places one admission round drops.
+pub const MAX_DROPPED: usize = 2_000;
+/// Most absent waiting places one admission round skips.
+pub const MAX_SKIPPED: usize = 1_000;
+
+/// What every room of an instance starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomSettings {
+    /// The policy of a room whose operator set none.
+    pub default_policy: AdmissionPolicy,
+    /// How long an admitted place stays ACTIVE at most.
+    pub active_ms: i64,
+    /// An ACTIVE place whose holder asked for nothing for this long lapses
+    /// (0: never).
+    pub active_idle_ms: i64,
+    /// A waiting place whose holder has not asked for its status for this
+    /// long is skipped when the line reaches it (0: never).
+    pub waiting_idle_ms: i64,
+}
+
+impl RoomSettings {
+    /// The longest pause between polls the server may ask for: at least
+    /// two polls per idle time, so a holder always sees ACTIVE, and is seen
+    /// waiting, before its place could lapse.
+    pub fn longest_refresh_seconds(&self) -> i64 {
+        [self.active_idle_ms, self.waiting_idle_ms]
+            .into_iter()
+            .filter(|&idle| idle > 0)
+            .map(|idle| (idle / 2_000).max(1))
+            .min()
+            .unwrap_or(i64::MAX)
+    }
+}
+
+/// A room at a glance, for operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomStats {
+    /// Places in line, the pre-queue included.
+    pub waiting: i64,
+    /// ACTIVE places.
+    pub active: i64,
+    /// Places admitted since the room began counting.
+    pub admitted: i64,
+    /// The policy in force: the operator's, or the instance's default.
+    pub policy: AdmissionPolicy,
+    /// What is left to sell, if the room was told the concert's seats.
+    pub stock: Option<Stock>,
+    /// The scheduled opening the room keeps, if any.
+    pub opening: Option<SaleOpening>,
+    /// Places that ended unused: waiting places skipped for absence, and
+    /// ACTIVE places that ran out of time or idled.
+    pub lapsed: i64,
+    /// How long the first buyer in line has waited (0 while nobody waits).
+    pub longest_wait_ms: i64,
+}
+
+/// A place as the room answers it: where it stands, and what a buyer's
+/// view needs of the room (its policy, stock and opening).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answer {
+    /// The place's status; NOT_OPEN and SOLD_OUT only answer a refused join.
+    pub status: QueueStatus,
+    /// 1-based position while WAITING, else 0.
+    pub position: i64,
+    /// The policy in force.
+    pub policy: AdmissionPolicy,
+    /// What is left to sell, if known.
+    pub stock: Option<Stock>,
+    /// The room's scheduled opening, if any.
+    pub opening: Option<SaleOpening>,
+}
+
+/// What a join made: the holder's place (a live one, or the new one) and
+/// whether it is new.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joined {
+    /// The live place's token: the fresh one when `created`.
+    pub token: QueueToken,
+    /// A new place was made.
+    pub created: bool,
+    /// The place now.
+    pub answer: Answer,
+}
+
+/// Every place of a room, in order, for comparing two copies of the
+/// machine: the line front to back (the pre-queue at its end, in draw
+/// order), the ACTIVE places with the moment each lapses, and the counters.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RoomSnapshot {
+    /// Waiting and pre-queued places, front first.
+    pub line: Vec<QueueToken>,
+    /// ACTIVE places (lapsed ones not yet dropped included) by token, with
+    /// the moment each lapses.
+    pub active: BTreeMap<QueueToken, Timestamp>,
+    /// Places that ended unused.
+    pub lapsed: i64,
+    /// Places admitted so far.
+    pub admitted: i64,
+}
+
+/// Counts of waiting arrivals by arrival number, for positions in
+/// O(log n) although places leave from the middle of the line.
+#[derive(Debug, Default, Clone)]
+struct Fenwick(Vec<i64>);
+
+impl Fenwick {
+    fn add(&mut self, index: usize, delta: i64) {
+        if index >= self.0.len() {
+            // Grow by doubling and rebuild: amortised O(log n) per arrival.
+            let old = Fenwick(std::mem::take(&mut self.0));
+            let counts: Vec<i64> = (0..old.0.len())
+                .map(|i| old.before(i + 1) - old.before(i))
+                .collect();
+            self.0 = vec![0; (index + 1).next_power_of_two().max(64)];
+            for (i, c) in counts.into_iter().enumerate().filter(|(_, c)| *c != 0) {
+                self.add(i, c);
+            }
+        }
+        let mut i = index + 1;
+        while i <= self.0.len() {
+            self.0[i - 1] += delta;
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    /// Sum of counts at indices < `index`.
+    fn before(&self, index: usize) -> i64 {
+        let mut sum = 0;
+        let mut i = index.min(self.0.len());
+        while i > 0 {
+            sum += self.0[i - 1];
+            i -= i & i.wrapping_neg();
+        }
+        sum
+    }
+}
+
+/// An ACTIVE place: its hard deadline and when it lapses now (the hard
+/// deadline, or `active_idle_ms` after its holder was last seen).
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    hard: Timestamp,
+    lapse: Timestamp,
+}
+
+/// What is left to sell, kept from the committed seat changes.
+#[derive(Debug, Clone)]
+struct StockBook {
+    total: i64,
+    sold: i64,
+    /// Live holds by deadline (a lapsed one stops counting at its deadline).
+    holds: BTreeSet<(Timestamp, ScheduleId, SeatNumber)>,
+    /// Each changed seat's seat version and the hold deadline it carries.
+    seats: HashMap<(ScheduleId, SeatNumber), (u64, Option<Timestamp>)>,
+}
+
+impl StockBook {
+    /// Holds whose deadline has passed stop counting (the room's clock
+    /// only moves forward), so they are dropped as they are passed.
+    fn stock(&mut self, now: Timestamp) -> Stock {
+        while self
+            .holds
+            .first()
+            .is_some_and(|(until, _, _)| *until <= now)
+        {
+            self.holds.pop_first();
+        }
+        Stock {
+            total: self.total,
+            sold: self.sold,
+            held: self.holds.len() as i64,
+        }
+    }
+}
+
+/// One concert's waiting room (see the module doc for its rules).
+#[derive(Debug, Clone, Default)]
+pub struct Room {
+    next_arrival: usize,
+    line: BTreeMap<usize, QueueToken>,
+    arrivals: HashMap<QueueToken, usize>,
+    positions: Fenwick,
+    /// The pre-queue by secret draw (ties by token).
+    pre_line: BTreeSet<(u64, QueueToken)>,
+    pre_draws: HashMap<QueueToken, u64>,
+    active: HashMap<QueueToken, Slot>,
+    /// ACTIVE places by the moment they lapse.
+    lapses: BTreeSet<(Timestamp, QueueToken)>,
+    /// Each holder's live place, and each live place's holder.
+    holders: HashMap<UserId, QueueToken>,
+    holder_of: HashMap<QueueToken, UserId>,
+    /// Waiting places: when each joined, and was last seen near the front.
+    joined: HashMap<QueueToken, Timestamp>,
+    seen: HashMap<QueueToken, Timestamp>,
+    policy: Option<AdmissionPolicy>,
+    bucket: Option<AdmissionBucket>,
+    stock: Option<StockBook>,
+    opening: Option<SaleOpening>,
+    lapsed: i64,
+    admitted: i64,
+}
+
+impl Room {
+    /// The policy in force.
+    pub fn policy(&self, settings: &RoomSettings) -> AdmissionPolicy {
+        self.policy.unwrap_or(settings.default_policy)
+    }
+
+    /// The operator's policy for this room.
+    pub fn set_policy(&mut self, policy: AdmissionPolicy) {
+        self.policy = Some(policy);
+    }
+
+    /// Sets (or clears) the scheduled opening.
+    pub fn set_opening(&mut self, opening: Option<SaleOpening>) {
+        self.opening = opening;
+    }
+
+    /// The concert's seats, once: the room starts following its stock.
+    pub fn open_stock(&mut self, total: i64) {
+        if self.stock.is_none() {
+            self.stock = Some(StockBook {
+                total,
+                sold: 0,
+                holds: BTreeSet::new(),
+                seats: HashMap::new(),
+            });
+        }
+    }
+
+    /// A committed seat change, applied once and in seat-version order (an
+    /// older or repeated change is ignored); nothing before `open_stock`.
+    pub fn seat_changed(
+        &mut self,
+        schedule: ScheduleId,
+        seat: SeatNumber,
+        seat_version: u64,
+        state: SeatState,
+    ) {
+        let Some(book) = self.stock.as_mut() else {
+            return;
+        };
+        let key = (schedule, seat);
+        let old = book.seats.get(&key).copied();
+        if old.is_some_and(|(known, _)| seat_version <= known) {
+            return;
+        }
+        if let Some((_, Some(until))) = old {
+            book.holds.remove(&(until, schedule, seat));
+        }
+        let deadline = match state {
+            SeatState::Held { until, .. } => {
+                book.holds.insert((until, schedule, seat));
+                Some(until)
+            }
+            SeatState::Sold { .. } => {
+                book.sold += 1;
+                None
+            }
+            SeatState::Available => None,
+        };
+        book.seats.insert(key, (seat_version, deadline));
+    }
+
+    /// What is left to sell now, if the room was told.
+    pub fn stock(&mut self, now: Timestamp) -> Option<Stock> {
+        self.stock.as_mut().map(|book| book.stock(now))
+    }
+
+    fn phase(&self, now: Timestamp) -> SalePhase {
+        self.opening.map_or(SalePhase::Open, |o| o.phase(now))
+    }
+
+    /// `user` asks for a place, with `fresh` to use if a new one is made
+    /// and `draw` (below 2^53) to order it in a pre-queue. A closed room
+    /// answers SOLD_OUT and a sale before its pre-queue NOT_OPEN, making
+    /// nothing; a live place is returned (and its holder is present);
+    /// otherwise a new place joins the back of the line (or the pre-queue).
+    pub fn join(
+        &mut self,
+        user: UserId,
+        fresh: QueueToken,
+        draw: u64,
+        settings: &RoomSettings,
+        now: Timestamp,
+    ) -> Joined {
+        let closed = self.stock(now).is_some_and(Stock::closed);
+        if closed || self.phase(now) == SalePhase::NotOpen {
+            let status = if closed {
+                QueueStatus::SoldOut
+            } else {
+                QueueStatus::NotOpen
+            };
+            let answer = Answer {
+                status,
+                position: 0,
+                ..self.answer(&fresh, settings, now)
+            };
+            return Joined {
+                token: fresh,
+                created: false,
+                answer,
+            };
+        }
+        let live = self
+            .holders
+            .get(&user)
+            .filter(|token| self.status(token, now).0 != QueueStatus::Expired)
+            .cloned();
+        let (token, created) = match live {
+            Some(token) => (token, false),
+            None => {
+                if self.phase(now) == SalePhase::PreQueue {
+                    self.pre_line.insert((draw, fresh.clone()));
+                    self.pre_draws.insert(fresh.clone(), draw);
+                } else {
+                    self.open_if_due(now);
+                    self.enqueue(fresh.clone());
+                }
+                self.holders.insert(user, fresh.clone());
+                self.holder_of.insert(fresh.clone(), user);
+                self.joined.insert(fresh.clone(), now);
+                self.seen.insert(fresh.clone(), now);
+                (fresh, true)
+            }
+        };
+        self.admit(settings, now);
+        if !created {
+            // Asking again for a live place is a sign of life, like a poll.
+            self.touch(&token, settings, now);
+            self.present(&token, settings, now);
+        }
+        let answer = self.answer(&token, settings, now);
+        Joined {
+            token,
+            created,
+            answer,
+        }
+    }
+
+    /// The place of `token` as its holder polls it: an ACTIVE place is
+    /// answered as it is; any other call first admits, and a waiting
+    /// holder near the front is recorded present. A token the room does
+    /// not hold is EXPIRED.
+    pub fn place(&mut self, token: &QueueToken, settings: &RoomSettings, now: Timestamp) -> Answer {
+        if self.active_lapse(token, now).is_none() {
+            self.admit(settings, now);
+            self.present(token, settings, now);
+        }
+        self.answer(token, settings, now)
+    }
+
+    /// When `token`'s ACTIVE place lapses, if it is ACTIVE now; no
+    /// admission round (the gate's hot path).
+    pub fn active_lapse(&self, token: &QueueToken, now: Timestamp) -> Option<Timestamp> {
+        self.active
+            .get(token)
+            .map(|slot| slot.lapse)
+            .filter(|&lapse| lapse > now)
+    }
+
+    /// The holder of an ACTIVE place asked for something: it lapses
+    /// `active_idle_ms` from now, never after its hard deadline. Recorded
+    /// only when the place would lapse within three quarters of the idle
+    /// time, so a busy buyer's requests are not all writes. Returns when
+    /// the place lapses now (`None`: not ACTIVE).
+    pub fn touch(
+        &mut self,
+        token: &QueueToken,
+        settings: &RoomSettings,
+        now: Timestamp,
+    ) -> Option<Timestamp> {
+        let idle = settings.active_idle_ms;
+        let slot = self.active.get(token).copied()?;
+        if slot.lapse <= now {
+            return None;
+        }
+        if idle <= 0 || slot.hard <= now || slot.lapse.millis() > now.millis() + idle * 3 / 4 {
+            return Some(slot.lapse);
+        }
+        let lapse = slot.hard.min(Timestamp(now.millis().saturating_add(idle)));
+        self.lapses.remove(&(slot.lapse, token.clone()));
+        self.lapses.insert((lapse, token.clone()));
+        self.active.insert(token.clone(), Slot { lapse, ..slot });
+        Some(lapse)
+    }
+
+    /// The holder gives up the place (or paid): it ends, and its slot goes
+    /// to the next buyer at once.
+    pub fn leave(&mut self, token: &QueueToken, settings: &RoomSettings, now: Timestamp) {
+        if let Some(draw) = self.pre_draws.remove(token) {
+            self.pre_line.remove(&(draw, token.clone()));
+        }
+        if let Some(arrival) = self.arrivals.remove(token) {
+            self.line.remove(&arrival);
+            self.positions.add(arrival, -1);
+        }
+        if let Some(slot) = self.active.remove(token) {
+            self.lapses.remove(&(slot.lapse, token.clone()));
+        }
+        self.seen.remove(token);
+        self.joined.remove(token);
+        self.ended(token);
+        self.admit(settings, now);
+    }
+
+    /// The place of `token` ended: its holder has no live place here any
+    /// more (unless they joined again since), so nothing of it is kept.
+    fn ended(&mut self, token: &QueueToken) {
+        if let Some(user) = self.holder_of.remove(token)
+            && self.holders.get(&user) == Some(token)
+        {
+            self.holders.remove(&user);
+        }
+    }
+
+    /// The room at a glance, after an admission round.
+    pub fn stats(&mut self, settings: &RoomSettings, now: Timestamp) -> RoomStats {
+        self.admit(settings, now);
+        self.drop_lapsed(now);
+        let stock = self.stock(now);
+        let head = self
+            .line
+            .first_key_value()
+            .map(|(_, token)| token)
+            .or_else(|| self.pre_line.first().map(|(_, token)| token));
+        RoomStats {
+            waiting: (self.line.len() + self.pre_line.len()) as i64,
+            active: self.active.len() as i64,
+            admitted: self.admitted,
+            policy: self.policy(settings),
+            stock,
+            opening: self.opening,
+            lapsed: self.lapsed,
+            longest_wait_ms: head
+                .and_then(|token| self.joined.get(token))
+                .map_or(0, |joined| (now.millis() - joined.millis()).max(0)),
+        }
+    }
+
+    /// Every place, for comparing copies of the machine.
+    pub fn snapshot(&self) -> RoomSnapshot {
+        RoomSnapshot {
+            line: self
+                .line
+                .values()
+                .chain(self.pre_line.iter().map(|(_, token)| token))
+                .cloned()
+                .collect(),
+            active: self
+                .active
+                .iter()
+                .map(|(token, slot)| (token.clone(), slot.lapse))
+                .collect(),
+            lapsed: self.lapsed,
+            admitted: self.admitted,
+        }
+    }
+
+    /// True when the room holds no place and no holder (all ended).
+    pub fn is_idle(&self) -> bool {
+        self.line.is_empty()
+            && self.pre_line.is_empty()
+            && self.active.is_empty()
+            && self.holders.is_empty()
+            && self.seen.is_empty()
+            && self.joined.is_empty()
+            && self.lapses.is_empty()
+    }
+
+    /// The place of `token` now, with what its view needs of the room.
+    fn answer(&mut self, token: &QueueToken, settings: &RoomSettings, now: Timestamp) -> Answer {
+        let (status, position) = self.status(token, now);
+        Answer {
+            status,
+            position,
+            policy: self.policy(settings),
+            stock: self.stock(now),
+            opening: self.opening,
+        }
+    }
+
+    /// WAITING with its position (PRE_QUEUE, with none, before the
+    /// opening), ACTIVE until it lapses, or EXPIRED.
+    fn status(&self, token: &QueueToken, now: Timestamp) -> (QueueStatus, i64) {
+        let open = self.phase(now) == SalePhase::Open;
+        if self.pre_draws.contains_key(token) {
+            return if open {
+                // Not moved yet: behind the whole line, in draw order.
+                let ahead = self.pre_draws[token];
+                let before = self
+                    .pre_line
+                    .iter()
+                    .take_while(|(draw, t)| (*draw, t) < (ahead, token))
+                    .count();
+                (
+                    QueueStatus::Waiting,
+                    self.line.len() as i64 + before as i64 + 1,
+                )
+            } else {
+                (QueueStatus::PreQueue, 0)
+            };
+        }
+        if let Some(&arrival) = self.arrivals.get(token) {
+            return if open {
+                (QueueStatus::Waiting, self.positions.before(arrival) + 1)
+            } else {
+                (QueueStatus::PreQueue, 0)
+            };
+        }
+        if self.active_lapse(token, now).is_some() {
+            return (QueueStatus::Active, 0);
+        }
+        (QueueStatus::Expired, 0)
+    }
+
+    /// Moves the pre-queue, in draw order, to the back of the line once
+    /// the sale is open: all of it in one step.
+    fn open_if_due(&mut self, now: Timestamp) {
+        if self.pre_line.is_empty() || self.phase(now) != SalePhase::Open {
+            return;
+        }
+        for (_, token) in std::mem::take(&mut self.pre_line) {
+            self.pre_draws.remove(&token);
+            self.enqueue(token);
+        }
+    }
+
+    fn enqueue(&mut self, token: QueueToken) {
+        let arrival = self.next_arrival;
+        self.next_arrival += 1;
+        self.line.insert(arrival, token.clone());
+        self.arrivals.insert(token, arrival);
+        self.positions.add(arrival, 1);
+    }
+
+    /// Drops up to [`MAX_DROPPED`] lapsed ACTIVE places, counting them.
+    fn drop_lapsed(&mut self, now: Timestamp) {
+        for _ in 0..MAX_DROPPED {
+            match self.lapses.first() {
+                Some((at, _)) if *at <= now => {}
+                _ => break,
+            }
+            if let Some((_, token)) = self.lapses.pop_first() {
+                self.active.remove(&token);
+                self.ended(&token);
+                self.lapsed += 1;
+            }
+        }
+    }
+
+    /// A waiting place whose holder was last seen longer than the idle
+    /// time ago is absent.
+    fn absent(&self, token: &QueueToken, settings: &RoomSettings, now: Timestamp) -> bool {
+        let idle = settings.waiting_idle_ms;
+        idle > 0
+            && self
+                .seen
+                .get(token)
+                .is_some_and(|seen| seen.millis() < now.millis() - idle)
+    }
+
+    /// A waiting holder asked for its status: it is present. Recorded only
+    /// within what two idle times admit at the current rate, and at most
+    /// every quarter of the idle time, so a long line's polls are reads.
+    fn present(&mut self, token: &QueueToken, settings: &RoomSettings, now: Timestamp) {
+        let idle = settings.waiting_idle_ms;
+        let (status, position) = self.status(token, now);
+        let waiting = matches!(status, QueueStatus::Waiting | QueueStatus::PreQueue);
+        let near = position <= 2 * self.policy(settings).admit_per_second() * idle / 1000;
+        if idle <= 0 || !waiting || !near {
+            return;
+        }
+        let stale = self
+            .seen
+            .get(token)
+            .is_none_or(|seen| seen.millis() < now.millis() - idle / 4);
+        if stale {
+            self.seen.insert(token.clone(), now);
+        }
+    }
+
+    /// Admits from the head of the line as far as the policy allows (see
+    /// [`AdmissionPolicy::admissions`]); nobody before the opening.
+    pub fn admit(&mut self, settings: &RoomSettings, now: Timestamp) {
+        self.open_if_due(now);
+        if self.phase(now) != SalePhase::Open {
+            return;
+        }
+        let policy = self.policy(settings);
+        let bucket = self.bucket.unwrap_or_else(|| policy.fresh_bucket(now));
+        // Whole admissions in the bucket: the count and drop are only
+        // needed when one may be made.
+        let (possible, _) = policy.admissions(0, 1, true, bucket, now);
+        if possible == 0 {
+            return;
+        }
+        self.drop_lapsed(now);
+        let sellable = self.stock(now).is_none_or(|stock| !stock.sold_out());
+        let (admit, after) = policy.admissions(
+            self.active.len() as i64,
+            self.line.len() as i64,
+            sellable,
+            bucket,
+            now,
+        );
+        let (mut admitted, mut skipped) = (0, 0);
+        // In batches of what is still to admit, as ZPOPMIN pops them: the
+        // skip bound is checked between batches.
+        while admitted < admit && skipped < MAX_SKIPPED as i64 {
+            let batch: Vec<(usize, QueueToken)> = (0..admit - admitted)
+                .map_while(|_| self.line.pop_first())
+                .collect();
+            if batch.is_empty() {
+                break;
+            }
+            for (arrival, token) in batch {
+                self.arrivals.remove(&token);
+                self.positions.add(arrival, -1);
+                let absent = self.absent(&token, settings, now);
+                self.seen.remove(&token);
+                self.joined.remove(&token);
+                if absent {
+                    // Skipped, not admitted: a later status says EXPIRED.
+                    skipped += 1;
+                    self.ended(&token);
+                    continue;
+                }
+                admitted += 1;
+                let hard = Timestamp(now.millis().saturating_add(settings.active_ms));
+                let lapse = if settings.active_idle_ms > 0 {
+                    hard.min(Timestamp(
+                        now.millis().saturating_add(settings.active_idle_ms),
+                    ))
+                } else {
+                    hard
+                };
+                self.lapses.insert((lapse, token.clone()));
+                self.active.insert(token, Slot { hard, lapse });
+            }
+        }
+        self.lapsed += skipped;
+        self.admitted += admitted;
+        if admitted > 0 {
+            // Tokens go only to those admitted; a skipped place spends none.
+            self.bucket = Some(AdmissionBucket {
+                milli_tokens: after.milli_tokens + (admit - admitted) * 1000,
+                ..after
+            });
+        }
+    }
+}
