@@ -7,33 +7,24 @@
 
 import { ApiError, call, sleep } from './api.js';
 import { countdown, date, h, number, replace, time } from './dom.js';
+import { clearNotice, showError, showNotice } from './notice.js';
 
 const view = document.getElementById('view');
-const notice = document.getElementById('notice');
 const POLL_MS = 2000;
 const WINDOW_MS = 5 * 60 * 1000;
 
 const adminKey = () => sessionStorage.getItem('frontrow.adminKey');
 let screen = new AbortController();
 
-function showNotice(message, kind = 'error') {
-  notice.textContent = message;
-  notice.className = `notice notice--${kind}`;
-  notice.hidden = false;
-}
-
-function clearNotice() {
-  notice.hidden = true;
-}
-
+/** Shows an error as a sentence; a refused key goes back to the key screen. */
 function fail(error) {
-  if (error instanceof ApiError && error.status === 401) {
-    sessionStorage.removeItem('frontrow.adminKey');
-    showNotice('That admin key was not accepted. Please enter it again.');
-    route();
-    return;
-  }
-  showNotice(error instanceof ApiError ? error.message : 'Something went wrong.');
+  showError(error, {
+    onUnauthorized() {
+      sessionStorage.removeItem('frontrow.adminKey');
+      showNotice('That admin key was not accepted. Please enter it again.');
+      route();
+    },
+  });
 }
 
 const admin = (path, options = {}) => call(path, { ...options, admin: adminKey() });
