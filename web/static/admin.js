@@ -185,8 +185,11 @@ function niceCeiling(n) {
   return 10 * power;
 }
 
-function chart(samples) {
-  const width = 600;
+/**
+ * The chart, drawn `width` units wide: the box's own width in pixels (300
+ * to 600), so its 11-unit labels stay 11 px on a phone instead of shrinking.
+ */
+function chart(samples, width = 600) {
   const height = 180;
   const pad = { left: 40, right: 10, top: 10, bottom: 22 };
   const now = samples.length ? samples[samples.length - 1].t : Date.now();
@@ -333,7 +336,7 @@ async function consoleScreen(concert, signal) {
       capacity.value = state.capacity;
       rate.value = state.admitPerSecond;
     }
-    replace(chartBox, chart(samples));
+    replace(chartBox, chart(samples, Math.round(Math.min(600, Math.max(300, chartBox.clientWidth || 600)))));
     if (seatCounts) {
       replace(seats, h('table', {},
         h('thead', {}, h('tr', {}, ['Performance', 'Available', 'Held', 'Sold'].map((t) => h('th', { scope: 'col' }, t)),

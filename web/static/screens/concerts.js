@@ -71,7 +71,7 @@ function card(concert) {
       badge.textContent = upcoming ? `Opens in ${countdown(opensAt - now)}` : 'Opening now';
       // Rewritten only when the fact changes, so a refusal said here stays.
       const fact = waitForPreQueue
-        ? `The pre-queue opens ${date(concert.preQueueFrom)}, in ${countdown(preQueueFrom - now)}.`
+        ? `The pre-queue opens in ${countdown(preQueueFrom - now)} (${date(concert.preQueueFrom)}).`
         : upcoming ? 'The pre-queue is open.' : 'The sale is open.';
       if (note.dataset.fact !== fact) {
         note.dataset.fact = fact;
