@@ -24,9 +24,12 @@ const STREAM_FAILURES_BEFORE_POLLING = 3;
  * `queueToken` headers, calling `onData(data)` with each event or poll
  * answer. `pace` is the server's refresh interval in seconds until the data
  * carries its own (`refreshIntervalSeconds`). Resolves with the last data
- * once `until(data)` is true, or when `signal` aborts.
+ * once `until(data)` is true, or when `signal` aborts. `wait(ms, signal)`
+ * is how it waits between attempts (a test passes its own clock).
  */
-export async function streamOrPoll({ stream, poll, auth, queueToken, signal, onData, pace = 5, until = () => false }) {
+export async function streamOrPoll({
+  stream, poll, auth, queueToken, signal, onData, pace = 5, until = () => false, wait = sleep,
+}) {
   let last = null;
   let failures = 0;
   let streaming = true;
@@ -71,8 +74,8 @@ export async function streamOrPoll({ stream, poll, auth, queueToken, signal, onD
     }
     if (streaming && failures >= STREAM_FAILURES_BEFORE_POLLING) streaming = false;
     if (done()) break;
-    const wait = streaming && lived ? 1 + Math.random() : Math.max(1, pace) * 2 ** Math.min(failures, 4);
-    await sleep(wait * 1000, signal);
+    const seconds = streaming && lived ? 1 + Math.random() : Math.max(1, pace) * 2 ** Math.min(failures, 4);
+    await wait(seconds * 1000, signal);
   }
   return last;
 }
