@@ -1,8 +1,9 @@
 // The one notice both pages show: a sentence hanging under the sticky bar,
 // over the page rather than in its flow, so showing or clearing it never
 // moves what is under a finger (a refusal on the seat map leaves every seat
-// where it was). Errors stay until dismissed or the next action; a success
-// fades after a few seconds. The markup is in index.html and admin.html:
+// where it was). Errors stay until dismissed (its button or Escape) or the
+// next action; a success fades after a few seconds. The markup, in
+// index.html and admin.html:
 //
 //   <div class="notice" id="notice-box" hidden>
 //     <p id="notice" role="alert"></p>
@@ -17,6 +18,11 @@ const OK_FADES_MS = 6000;
 let fading = null;
 
 document.getElementById('notice-close').addEventListener('click', () => clearNotice());
+// Escape dismisses it too (unless a dialog is open: Escape is the dialog's),
+// so it never stays over what a keyboard user is focused on.
+document.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape' && !box.hidden && !document.querySelector('dialog[open]')) clearNotice();
+});
 
 /**
  * Shows `message`. `kind`: `error` (red), `ok` (green), `info` (amber: a

@@ -192,10 +192,15 @@ for (const backend of await backends()) {
       await waitForText(page, '#notice', /Seat 5 is held by another buyer/);
       assert.equal(await page.locator('#notice').isVisible(), true);
       assert.deepEqual(await Promise.all([1, 5, 20].map((n) => seat(page, n).boundingBox())), before, 'the seats moved');
-      // Dismissed, it leaves them where they are too.
+      // Dismissed (its button, or Escape), it leaves them where they are too.
       await page.getByRole('button', { name: 'Dismiss the message' }).click();
       assert.equal(await page.locator('#notice').isVisible(), false);
       assert.deepEqual(await Promise.all([1, 5, 20].map((n) => seat(page, n).boundingBox())), before, 'the seats moved');
+      await seat(page, 5).focus();
+      await page.keyboard.press('Enter');
+      await waitForText(page, '#notice', /Seat 5 is held by another buyer/);
+      await page.keyboard.press('Escape');
+      assert.equal(await page.locator('#notice').isVisible(), false);
       await page.context().close();
     });
 
