@@ -7,34 +7,27 @@
 
 import { ApiError, call, sleep } from './api.js';
 import { countdown, date, h, number, replace, time } from './dom.js';
+import { clearNotice, showError, showNotice } from './notice.js';
 
 const view = document.getElementById('view');
-const notice = document.getElementById('notice');
 const POLL_MS = 2000;
 const WINDOW_MS = 5 * 60 * 1000;
 
 const adminKey = () => sessionStorage.getItem('frontrow.adminKey');
 let screen = new AbortController();
 
-function showNotice(message, kind = 'error') {
-  notice.textContent = message;
-  notice.className = `notice notice--${kind}`;
-  notice.hidden = false;
-}
-
-function clearNotice() {
-  notice.hidden = true;
-}
-
+/** Shows an error as a sentence; a refused key goes back to the key screen. */
 function fail(error) {
-  if (error instanceof ApiError && error.status === 401) {
-    sessionStorage.removeItem('frontrow.adminKey');
-    showNotice('That admin key was not accepted. Please enter it again.');
-    route();
-    return;
-  }
-  showNotice(error instanceof ApiError ? error.message : 'Something went wrong.');
+  showError(error, {
+    onUnauthorized() {
+      sessionStorage.removeItem('frontrow.adminKey');
+      showNotice('That admin key was not accepted. Please enter it again.');
+      route();
+    },
+  });
 }
+
+const plural = (n, one, many = `${one}s`) => `${number(n)} ${n === 1 ? one : many}`;
 
 const admin = (path, options = {}) => call(path, { ...options, admin: adminKey() });
 
@@ -62,23 +55,31 @@ document.getElementById('sign-out').addEventListener('click', () => {
 
 // ---------------------------------------------------------------- key
 
+/**
+ * Reads the first concert's room with `key`: 200 for a good key, 401 for
+ * a wrong one. The admin API has no call that answers for no concert at
+ * all, so on a deployment without concerts the key is taken as given and
+ * checked by the first admin call (a 401 there brings back this screen).
+ */
+async function checkKey(key) {
+  const { concerts } = await call('/api/v1/concerts');
+  if (concerts.length) await call(`/api/v1/admin/concerts/${concerts[0].concertId}/queue`, { admin: key });
+}
+
 function keyScreen() {
   const input = h('input', { id: 'admin-key', type: 'password', autocomplete: 'off', required: true });
   const form = h('form', { class: 'card stack', onsubmit: async (event) => {
     event.preventDefault();
     const key = input.value.trim();
     try {
-      // Any answer but 401 means the key is right (concert 0 never exists).
-      await call('/api/v1/admin/concerts/0/seats', { admin: key });
+      await checkKey(key);
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
         showNotice('That admin key was not accepted.');
         return;
       }
-      if (!(error instanceof ApiError) || error.status >= 500) {
-        fail(error);
-        return;
-      }
+      fail(error);
+      return;
     }
     sessionStorage.setItem('frontrow.adminKey', key);
     clearNotice();
@@ -102,8 +103,8 @@ async function concertsScreen() {
       h('div', { class: 'row spread' }, h('h1', {}, 'Concerts'), h('a', { class: 'button primary', href: '#/new' }, 'New concert')),
       concerts.length ? h('ul', { class: 'list' }, concerts.map((c) => h('li', { class: 'card row spread' },
         h('div', {}, h('h2', {}, c.title), h('p', { class: 'muted small' },
-          `${c.dates.length} performance${c.dates.length === 1 ? '' : 's'} · ${number(c.availableSeats)} of ${number(c.totalSeats)} seats free`)),
-        h('a', { class: 'button', href: `#/concerts/${c.concertId}`, 'aria-label': `Open the console for ${c.title}` }, 'Open console'))))
+          `${plural(c.dates.length, 'performance')} · ${number(c.availableSeats)} of ${plural(c.totalSeats, 'seat')} free`)),
+        h('a', { class: 'button', href: `#/concerts/${c.concertId}`, 'aria-label': `Open console for ${c.title}` }, 'Open console'))))
         : h('p', { class: 'muted' }, 'No concerts yet.'));
   } catch (error) {
     fail(error);
@@ -184,8 +185,11 @@ function niceCeiling(n) {
   return 10 * power;
 }
 
-function chart(samples) {
-  const width = 600;
+/**
+ * The chart, drawn `width` units wide: the box's own width in pixels (300
+ * to 600), so its 11-unit labels stay 11 px on a phone instead of shrinking.
+ */
+function chart(samples, width = 600) {
   const height = 180;
   const pad = { left: 40, right: 10, top: 10, bottom: 22 };
   const now = samples.length ? samples[samples.length - 1].t : Date.now();
@@ -246,26 +250,43 @@ async function consoleScreen(concert, signal) {
   capacity.addEventListener('input', () => { dirty = true; });
   rate.addEventListener('input', () => { dirty = true; });
 
-  const apply = async (policy, message) => {
+  const apply = async (policy, message, kind = 'ok') => {
     try {
       state = await admin(`/api/v1/admin/concerts/${concert}/queue`, { method: 'PUT', body: policy });
       dirty = false;
-      showNotice(message, 'ok');
+      showNotice(message, kind);
       render();
     } catch (error) {
       fail(error);
     }
   };
+  // Pausing stops a sale for everyone in line, so it is asked for twice;
+  // its report is a fact, not a success. Resuming needs no confirmation.
+  const setPaused = (paused) => apply({ capacity: state.capacity, admitPerSecond: state.admitPerSecond, paused },
+    paused ? 'Admissions are paused: nobody is admitted until you resume.' : 'Admissions have resumed.', 'neutral');
+  const confirmPause = h('dialog', { id: 'pause-dialog', 'aria-labelledby': 'pause-title', 'aria-describedby': 'pause-what' },
+    h('form', { method: 'dialog', class: 'stack' },
+      h('h2', { id: 'pause-title' }, 'Pause admissions?'),
+      h('p', { id: 'pause-what' }, 'Nobody in the line is admitted until you resume. Buyers already choosing seats carry on; those waiting are told the sale is paused and keep their places.'),
+      h('div', { class: 'row' },
+        h('button', { type: 'submit', value: 'keep', class: 'secondary' }, 'Keep admitting'),
+        h('button', { type: 'submit', value: 'pause', class: 'primary' }, 'Pause admissions'))));
+  confirmPause.addEventListener('close', () => {
+    if (confirmPause.returnValue === 'pause' && state && !state.paused) setPaused(true);
+  });
   pauseButton.addEventListener('click', () => {
     if (!state) return;
-    const paused = !state.paused;
-    apply({ capacity: state.capacity, admitPerSecond: state.admitPerSecond, paused },
-      paused ? 'The room is paused: nobody is admitted until you resume.' : 'The room is admitting again.');
+    if (state.paused) {
+      setPaused(false);
+      return;
+    }
+    confirmPause.returnValue = '';
+    confirmPause.showModal();
   });
   const controls = h('form', { class: 'card controls', onsubmit: (event) => {
     event.preventDefault();
     apply({ capacity: Number(capacity.value), admitPerSecond: Number(rate.value), paused: state?.paused ?? false },
-      `Capacity ${number(Number(capacity.value))}, ${number(Number(rate.value))} admissions per second.`);
+      `Capacity ${number(Number(capacity.value))}, ${plural(Number(rate.value), 'admission')} per second.`);
   } },
   h('h2', {}, 'Controls'),
   h('div', { class: 'row' }, pauseButton, pausedFlag),
@@ -285,7 +306,8 @@ async function consoleScreen(concert, signal) {
         h('p', { class: 'chart-legend' }, h('span', {}, h('i', { class: 'key-waiting' }), 'Waiting'), h('span', {}, h('i', { class: 'key-active' }), 'Active'))),
       controls),
     h('section', { class: 'card', 'aria-labelledby': 'seats-title' }, h('h2', { id: 'seats-title' }, 'Seats per performance'), seats),
-    h('p', { class: 'muted small', id: 'updated' }));
+    h('p', { class: 'muted small', id: 'updated' }),
+    confirmPause);
 
   function tile(label, value, id) {
     return h('div', { class: 'tile' }, h('span', {}, label), h('strong', { id }, value));
@@ -314,10 +336,11 @@ async function consoleScreen(concert, signal) {
       capacity.value = state.capacity;
       rate.value = state.admitPerSecond;
     }
-    replace(chartBox, chart(samples));
+    replace(chartBox, chart(samples, Math.round(Math.min(600, Math.max(300, chartBox.clientWidth || 600)))));
     if (seatCounts) {
       replace(seats, h('table', {},
-        h('thead', {}, h('tr', {}, ['Performance', 'Available', 'Held', 'Sold', ''].map((t) => h('th', { scope: 'col' }, t)))),
+        h('thead', {}, h('tr', {}, ['Performance', 'Available', 'Held', 'Sold'].map((t) => h('th', { scope: 'col' }, t)),
+          h('th', { scope: 'col', class: 'col-bar' }, h('span', { class: 'visually-hidden' }, 'Share sold and held')))),
         h('tbody', {}, seatCounts.map((s) => {
           const bar = h('div', { class: 'bars', role: 'img', 'aria-label': `${s.sold} sold, ${s.held} held of ${s.seatCount}` },
             h('span', { class: 'bar-sold' }), h('span', { class: 'bar-held' }));
@@ -328,7 +351,7 @@ async function consoleScreen(concert, signal) {
             h('td', { 'data-count': 'available' }, number(s.available)),
             h('td', { 'data-count': 'held' }, number(s.held)),
             h('td', { 'data-count': 'sold' }, number(s.sold)),
-            h('td', {}, bar));
+            h('td', { class: 'col-bar' }, bar));
         }))));
     }
     document.getElementById('updated').textContent = `Updated ${time(Date.now())}; refreshes every ${POLL_MS / 1000} s.`;

@@ -175,6 +175,82 @@ for (const backend of await backends()) {
       await page.context().close();
     });
 
+    test('a refusal notice does not move the seat map under the finger', { timeout: 90000 }, async () => {
+      const concert = await api.concert({ seats: 20, price: 10 });
+      const other = await api.buyer('other');
+      const otherToken = await api.join(other, concert.concertId, 'ACTIVE');
+      await api.call('/api/v1/reservations', {
+        method: 'POST', token: other.token, queueToken: otherToken, body: { scheduleId: concert.scheduleId, seatNumber: 5 },
+      });
+      const page = await phone(browser, server.base);
+      await signUp(page, 'Steady');
+      await toSeatMap(page, concert);
+      await eventually(async () => (await seatState(page, 5)) === 'held', 'seat 5 held on the map');
+      const before = await Promise.all([1, 5, 20].map((n) => seat(page, n).boundingBox()));
+      // aria-disabled, not disabled: a tap on it explains.
+      await seat(page, 5).click({ force: true });
+      await waitForText(page, '#notice', /Seat 5 is held by another buyer/);
+      assert.equal(await page.locator('#notice').isVisible(), true);
+      assert.deepEqual(await Promise.all([1, 5, 20].map((n) => seat(page, n).boundingBox())), before, 'the seats moved');
+      // Dismissed (its button, or Escape), it leaves them where they are too.
+      await page.getByRole('button', { name: 'Dismiss the message' }).click();
+      assert.equal(await page.locator('#notice').isVisible(), false);
+      assert.deepEqual(await Promise.all([1, 5, 20].map((n) => seat(page, n).boundingBox())), before, 'the seats moved');
+      await seat(page, 5).focus();
+      await page.keyboard.press('Enter');
+      await waitForText(page, '#notice', /Seat 5 is held by another buyer/);
+      await page.keyboard.press('Escape');
+      assert.equal(await page.locator('#notice').isVisible(), false);
+      await page.context().close();
+    });
+
+    test('the list says when a pre-queue opens and names a sold-out concert so; My tickets lists only live holds and tickets', { timeout: 90000 }, async () => {
+      const later = await api.concert({ seats: 5, opensAt: new Date(Date.now() + 3600000).toISOString(), preQueueMinutes: 10 });
+      const gone = await api.concert({ seats: 1, price: 10 });
+      const buyer = await api.buyer('buyer', 100);
+      const token = await api.join(buyer, gone.concertId, 'ACTIVE');
+      const held = await api.call('/api/v1/reservations', {
+        method: 'POST', token: buyer.token, queueToken: token, body: { scheduleId: gone.scheduleId, seatNumber: 1 },
+      });
+      await api.call('/api/v1/payments', { method: 'POST', token: buyer.token, queueToken: token, body: { reservationId: held.reservationId } });
+
+      const page = await phone(browser, server.base);
+      await signUp(page, 'Planner');
+      const early = page.getByRole('button', { name: `Join the pre-queue for ${later.title}` });
+      assert.equal(await early.isDisabled(), true, 'the pre-queue button waits for the pre-queue');
+      const note = page.locator(`li:has-text("${later.title}") .sale-note`);
+      assert.match(await note.textContent(), /^The pre-queue opens in (49|50):\d\d \(.+\)\.$/);
+      assert.match(await early.getAttribute('aria-describedby'), /^sale-note-/);
+      const soldOut = page.getByRole('button', { name: `Sold out: ${gone.title}` });
+      assert.equal(await soldOut.isDisabled(), true);
+      assert.equal(await page.getByRole('button', { name: `Get tickets for ${gone.title}` }).count(), 0);
+
+      // A hold cancelled, a hold paid, a hold live: the list shows the last two.
+      const concert = await api.concert({ seats: 6, price: 10 });
+      const user = await page.evaluate(() => JSON.parse(localStorage.getItem('frontrow.user')));
+      const me = { token: user.accessToken, name: 'Planner' };
+      await api.call('/api/v1/points/charge', { method: 'POST', token: me.token, body: { amount: 100 } });
+      const mine = await api.join(me, concert.concertId, 'ACTIVE');
+      const hold = (n) => api.call('/api/v1/reservations', {
+        method: 'POST', token: me.token, queueToken: mine, body: { scheduleId: concert.scheduleId, seatNumber: n },
+      });
+      const cancelled = await hold(1);
+      await api.call(`/api/v1/reservations/${cancelled.reservationId}`, { method: 'DELETE', token: me.token });
+      const paid = await hold(2);
+      await hold(3);
+      await api.call('/api/v1/payments', { method: 'POST', token: me.token, queueToken: mine, body: { reservationId: paid.reservationId } });
+      await page.getByRole('link', { name: 'My tickets' }).click();
+      await page.locator('#tickets li').first().waitFor();
+      await eventually(async () => (await page.locator('#tickets li').count()) === 2, 'two entries');
+      const statuses = await page.locator('#tickets li').evaluateAll((items) => items.map((li) => li.dataset.status).sort());
+      assert.deepEqual(statuses, ['CONFIRMED', 'HELD']);
+      assert.doesNotMatch(await page.locator('#tickets').textContent(), /Seat 1 /);
+      assert.deepEqual(await audit(page), [], 'My tickets with a live hold');
+      await page.getByRole('button', { name: /^Cancel hold on seat 3/ }).click();
+      await eventually(async () => (await page.locator('#tickets li').count()) === 1, 'the cancelled hold gone from the list');
+      await page.context().close();
+    });
+
     describe('on a server whose holds last 6 seconds', () => {
       let short;
       before(async () => {
@@ -243,6 +319,9 @@ for (const backend of await backends()) {
         await seat(page, 4).click();
         await page.getByRole('heading', { name: 'Seat 4 is held for you' }).waitFor();
         await check('hold, short of points');
+        await seat(page, 6).click();
+        await waitForText(page, '#notice', /You are holding seat 4/);
+        await check('seat map with a notice');
         await screenshot(page, '13-hold-short-of-points');
         await page.getByRole('button', { name: 'Add 100 points and pay' }).click();
         await page.getByRole('heading', { name: 'Your ticket is confirmed' }).waitFor();
@@ -283,6 +362,13 @@ for (const backend of await backends()) {
         await page.locator('[data-state="expired"]').waitFor({ timeout: 15000 });
         await check('place expired');
         await screenshot(page, '18-place-expired');
+
+        // A scheduled sale: the list with its countdown, then the pre-queue.
+        const scheduled = await api.concert({ seats: 5, opensAt: new Date(Date.now() + 3600000).toISOString(), preQueueMinutes: 120 });
+        await page.goto('/');
+        await page.getByRole('button', { name: `Join the pre-queue for ${scheduled.title}` }).click();
+        await page.locator('[data-state="pre-queue"]').waitFor({ timeout: 10000 });
+        await check('pre-queue');
 
         await page.evaluate(() => { location.hash = '#/concerts/999999'; });
         await page.getByRole('button', { name: 'Join the line' }).click();

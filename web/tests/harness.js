@@ -158,12 +158,15 @@ export class Api {
     return json;
   }
 
-  /** A concert with one performance: { concertId, scheduleId, title }; `opensAt` schedules its sale. */
-  async concert({ seats = 10, price = 120, capacity = 1000, title = `Browser test ${unique()}`, opensAt } = {}) {
+  /**
+   * A concert with one performance: { concertId, scheduleId, title };
+   * `opensAt` schedules its sale, `preQueueMinutes` before it.
+   */
+  async concert({ seats = 10, price = 120, capacity = 1000, title = `Browser test ${unique()}`, opensAt, preQueueMinutes } = {}) {
     const created = await this.call('/api/v1/admin/concerts', {
       method: 'POST',
       admin: true,
-      body: { title, schedules: [{ startsAt: '2031-05-01T19:30:00Z', seatCount: seats, price }], opensAt },
+      body: { title, schedules: [{ startsAt: '2031-05-01T19:30:00Z', seatCount: seats, price }], opensAt, preQueueMinutes },
     });
     await this.policy(created.concertId, { capacity });
     return { concertId: created.concertId, scheduleId: created.schedules[0].scheduleId, title };

@@ -9,14 +9,19 @@ import { ADMIN_KEY, Api, audit, backends, eventually, launch, phone, screenshot,
 const browser = await launch();
 after(() => browser.close());
 
-async function console_(base) {
-  const context = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 860 } });
+async function console_(base, viewport = { width: 1280, height: 860 }) {
+  const context = await browser.newContext({ baseURL: base, viewport });
   const page = await context.newPage();
   page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
+  const missing = [];
+  const note = (response) => { if (response.status() === 404) missing.push(response.url()); };
+  page.on('response', note);
   await page.goto('/admin');
   await page.getByLabel('Admin key').fill(ADMIN_KEY);
   await page.getByRole('button', { name: 'Open the console' }).click();
   await page.getByRole('heading', { name: 'Concerts' }).waitFor();
+  page.off('response', note);
+  assert.deepEqual(missing, [], 'the key is checked with an endpoint that exists');
   return page;
 }
 
@@ -42,12 +47,21 @@ for (const backend of await backends()) {
       await eventually(async () => (await buyer.locator('#position').getAttribute('data-position').catch(() => null)) === '1', 'first in line');
 
       const admin = await console_(server.base);
-      await admin.getByRole('link', { name: `Open the console for ${concert.title}` }).click();
+      await admin.getByRole('link', { name: `Open console for ${concert.title}` }).click();
       await eventually(async () => (await text(admin, '#stat-waiting')) === '1', 'one waiting on the console');
       assert.equal(await text(admin, '#stat-active'), '1 / 1');
 
+      // Pausing asks first; "Keep admitting" changes nothing.
       await admin.getByRole('button', { name: 'Pause' }).click();
+      await admin.getByRole('dialog', { name: 'Pause admissions?' }).waitFor();
+      await admin.getByRole('button', { name: 'Keep admitting' }).click();
+      assert.equal((await api.call(`/api/v1/admin/concerts/${concert.concertId}/queue`, { admin: true })).paused, false);
+      await admin.getByRole('button', { name: 'Pause' }).click();
+      await admin.getByRole('button', { name: 'Pause admissions' }).click();
       await buyer.locator('[data-state="paused"]').waitFor({ timeout: 15000 });
+      // Reported as a fact, not a success.
+      await eventually(async () => /Admissions are paused/.test(await text(admin, '#notice')), 'the pause reported');
+      assert.match(await admin.locator('#notice-box').getAttribute('class'), /notice--neutral/);
       assert.match(await text(buyer, '.room'), /The sale is paused/);
       await admin.locator('.paused-flag:not([hidden])').waitFor();
 
@@ -82,6 +96,7 @@ for (const backend of await backends()) {
       await admin.getByLabel('Admissions per second').fill('7');
       await admin.getByRole('button', { name: 'Apply capacity and rate' }).click();
       await eventually(async () => (await text(admin, '#stat-active')) === '0 / 5', 'capacity 5');
+      assert.match(await text(admin, '#notice'), /Capacity 5, 7 admissions per second/);
       const concertId = Number(admin.url().match(/concerts\/(\d+)/)[1]);
       const state = await api.call(`/api/v1/admin/concerts/${concertId}/queue`, { admin: true });
       assert.equal(state.capacity, 5);
@@ -89,5 +104,40 @@ for (const backend of await backends()) {
       if (backend === 'embedded') assert.deepEqual(await audit(admin), []);
       await admin.context().close();
     });
+
+    if (backend === 'embedded') {
+      test('every console screen fits a 390 px phone and has no serious or critical axe violations', { timeout: 90000 }, async () => {
+        const concert = await api.concert({ seats: 30, price: 10, capacity: 2 });
+        const page = await console_(server.base, { width: 390, height: 844 });
+        const problems = [];
+        const check = async (screen) => {
+          const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+          if (scroll > width) problems.push(`${screen}: ${scroll} px wide on a ${width} px screen`);
+          for (const violation of await audit(page)) problems.push(`${screen}: ${violation}`);
+        };
+        await check('concerts');
+        await page.getByRole('link', { name: `Open console for ${concert.title}` }).click();
+        await eventually(async () => (await text(page, '#stat-waiting')) === '0', 'the live numbers');
+        await page.locator('tbody tr').first().waitFor();
+        await check('live console');
+        await screenshot(page, '21-console-phone');
+        await page.getByRole('button', { name: 'Pause' }).click();
+        await page.getByRole('dialog', { name: 'Pause admissions?' }).waitFor();
+        await check('pause confirmation');
+        await page.getByRole('button', { name: 'Keep admitting' }).click();
+        await page.getByRole('link', { name: 'New concert' }).first().click();
+        await page.getByLabel('Title').waitFor();
+        await check('new concert');
+        await page.getByRole('button', { name: 'Forget key' }).click();
+        await page.getByLabel('Admin key').waitFor();
+        await check('key');
+        await page.getByLabel('Admin key').fill('not the key');
+        await page.getByRole('button', { name: 'Open the console' }).click();
+        await eventually(async () => /not accepted/.test(await text(page, '#notice')), 'a wrong key refused');
+        await check('key refused');
+        assert.deepEqual(problems, []);
+        await page.context().close();
+      });
+    }
   });
 }

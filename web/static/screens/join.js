@@ -1,0 +1,63 @@
+// Taking a place in a concert's line, the screen that offers it (first
+// time, or after a place ended), and what a refusal at the gate means for a
+// buyer whose turn it was.
+
+import { ApiError, call } from '../api.js';
+import { date, h } from '../dom.js';
+import { fail, focusHeading, go, heading, setTitle, show } from '../shell.js';
+import { store } from '../store.js';
+
+/**
+ * Joins the line (or the pre-queue) and shows the waiting room. A sale
+ * that is not open yet is said in `note` (next to the button pressed) when
+ * given.
+ */
+export async function join(concert, note = null) {
+  try {
+    const ticket = await call('/api/v1/queue/tokens', { method: 'POST', auth: store.auth(), body: { concertId: concert } });
+    store.setPlace(concert, { token: ticket.token, firstPosition: Math.max(ticket.position, 1), pace: ticket.refreshIntervalSeconds });
+    go(`#/concerts/${concert}`);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'SALE_NOT_OPEN' && error.body?.opensAt) {
+      const from = store.concerts.get(concert)?.preQueueFrom;
+      const message = `The sale opens ${date(error.body.opensAt)}.${from ? ` You can join the pre-queue from ${date(from)}.` : ''}`;
+      if (note) note.textContent = message;
+      else fail(error);
+      return;
+    }
+    fail(error);
+  }
+}
+
+/** Offers to join; `message` says why a place ended (null: never had one). */
+export function joinScreen(concert, title, message) {
+  setTitle(message ? 'Place expired' : title);
+  const note = h('p', { class: 'small', id: 'join-note', 'aria-live': 'polite' });
+  show(h('p', { class: 'eyebrow' }, title), heading(message ? 'Your place has expired' : 'Join the line'),
+    h('div', { class: 'state', 'data-state': message ? 'expired' : 'join' },
+      h('p', {}, message || 'Join the waiting room to get your place in line.'),
+      h('div', { class: 'row' },
+        h('button', { class: 'primary', type: 'button', 'aria-describedby': 'join-note', onclick: () => join(concert, note) },
+          message ? 'Join again' : 'Join the line'),
+        h('a', { class: 'button secondary', href: '#/' }, 'Back to concerts')),
+      note));
+  focusHeading();
+}
+
+const GATE_REFUSALS = new Set(['QUEUE_TOKEN_EXPIRED', 'QUEUE_NOT_ACTIVE', 'QUEUE_TOKEN_INVALID', 'QUEUE_TOKEN_MISSING']);
+
+/**
+ * What a gate refusal means for a buyer who was ACTIVE: back to the line
+ * when it is not the turn yet, the join screen when the turn ended. True
+ * when `error` was such a refusal (and is handled).
+ */
+export function turnEnded(concert, title, error) {
+  if (!(error instanceof ApiError) || !GATE_REFUSALS.has(error.code)) return false;
+  if (error.code === 'QUEUE_NOT_ACTIVE') {
+    go(`#/concerts/${concert}`);
+    return true;
+  }
+  store.forgetPlace(concert);
+  joinScreen(concert, title, 'Your turn has ended. Join the line again to continue.');
+  return true;
+}
