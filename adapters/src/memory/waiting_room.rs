@@ -1,5 +1,5 @@
 //! The waiting room in process: a lock around one
-//! [`Room`](frontrow_domain::room::Room) per concert, the domain machine
+//! [`Room`] per concert, the domain machine
 //! that holds every rule of the room (the Redis room runs the same rules in
 //! Lua, checked against it by the spec suite). This file only finds the
 //! room, reads the clock and the pre-queue draw, and turns the machine's

@@ -1,0 +1,114 @@
+//! One holder's place as a buyer reads it: the room's answer with what
+//! follows from its policy, stock and opening (estimate, pace).
+
+use super::RoomSettings;
+use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, Stock};
+use frontrow_domain::{ConcertId, Timestamp, UserId};
+
+/// One holder's place, as the room sees it right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// The place's token, as the seal issued it.
+    pub token: QueueToken,
+    /// The concert whose room this is.
+    pub concert: ConcertId,
+    /// The holder.
+    pub user: UserId,
+    /// Where the place stands now.
+    pub status: QueueStatus,
+    /// 1 for the first waiting user, 0 unless WAITING.
+    pub position: i64,
+    /// From the room's policy (`AdmissionPolicy::estimated_wait_seconds`);
+    /// `None` while nobody can say: the room is paused or has nothing to sell.
+    pub estimated_wait_seconds: Option<i64>,
+    /// The operator paused admission.
+    pub paused: bool,
+    /// Nothing is AVAILABLE now; `held_seats` are held and may return.
+    pub sold_out: bool,
+    /// Seats under live holds, which may still return (0 when unknown).
+    pub held_seats: i64,
+    /// How long the holder should wait before asking again
+    /// (`AdmissionPolicy::refresh_seconds`).
+    pub refresh_seconds: i64,
+    /// In a scheduled sale's pre-queue: when it opens, and the whole seconds
+    /// left until then (see `Place::with_opening`).
+    pub opens_at: Option<Timestamp>,
+    /// Whole seconds until `opens_at`, rounded up (PRE_QUEUE only).
+    pub seconds_until_open: Option<i64>,
+}
+
+impl Place {
+    /// A place as a room found it, with what follows from the room's policy
+    /// and stock (`None`: the room was never told the concert's seats). A
+    /// waiting place in a room whose every seat is sold is SOLD_OUT.
+    pub fn new(
+        token: QueueToken,
+        concert: ConcertId,
+        user: UserId,
+        found: (QueueStatus, i64),
+        policy: AdmissionPolicy,
+        stock: Option<Stock>,
+    ) -> Self {
+        let (mut status, position) = found;
+        let sold_out = stock.is_some_and(Stock::sold_out);
+        if status == QueueStatus::Waiting && stock.is_some_and(Stock::closed) {
+            status = QueueStatus::SoldOut;
+        }
+        let waiting = status == QueueStatus::Waiting;
+        let position = if waiting { position } else { 0 };
+        Self {
+            token,
+            concert,
+            user,
+            status,
+            position,
+            estimated_wait_seconds: (!(waiting && (policy.paused() || sold_out)))
+                .then(|| policy.estimated_wait_seconds(position)),
+            paused: policy.paused(),
+            sold_out,
+            held_seats: stock.map_or(0, |s| s.held),
+            refresh_seconds: policy.refresh_seconds(status, position, sold_out),
+            opens_at: None,
+            seconds_until_open: None,
+        }
+    }
+
+    /// A PRE_QUEUE place learns its sale's opening; it is asked to look again
+    /// by the opening at the latest. Other places are left as they are.
+    pub fn with_opening(mut self, opening: Option<SaleOpening>, now: Timestamp) -> Self {
+        let scheduled = matches!(self.status, QueueStatus::PreQueue | QueueStatus::NotOpen);
+        if let (true, Some(opening)) = (scheduled, opening) {
+            let left = opening.seconds_until_open(now);
+            self.opens_at = Some(opening.opens_at());
+            self.seconds_until_open = Some(left);
+            self.estimated_wait_seconds = None;
+            self.refresh_seconds = self.refresh_seconds.min(left.max(1));
+        }
+        self
+    }
+
+    /// The same place with its refresh interval capped by the room's
+    /// settings (see `RoomSettings::longest_refresh_seconds`).
+    pub fn paced(mut self, settings: &RoomSettings) -> Self {
+        self.refresh_seconds = self.refresh_seconds.min(settings.longest_refresh_seconds());
+        self
+    }
+
+    /// An ACTIVE place from a read that knows nothing else of the room.
+    pub fn active(token: QueueToken, concert: ConcertId, user: UserId) -> Self {
+        Self {
+            token,
+            concert,
+            user,
+            status: QueueStatus::Active,
+            position: 0,
+            estimated_wait_seconds: Some(0),
+            paused: false,
+            sold_out: false,
+            held_seats: 0,
+            refresh_seconds: frontrow_domain::queue::ACTIVE_REFRESH_SECONDS,
+            opens_at: None,
+            seconds_until_open: None,
+        }
+    }
+}
