@@ -228,7 +228,7 @@ async fn turn(
             Err(PaymentError::InsufficientPoints) => {
                 engine
                     .reservations
-                    .cancel(user, reservation.id.get())
+                    .cancel(user, reservation.id.get(), None)
                     .await?;
                 engine.queue.leave(user, token).await?;
                 Ok(Outcome::CouldNotPay)

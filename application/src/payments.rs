@@ -252,11 +252,9 @@ impl PaymentService {
                 CatalogueError::Store(e) => PaymentError::Store(e),
                 _ => PaymentError::ReservationNotFound,
             })?;
-        let token = match self
-            .queue
-            .require_active(user, token, schedule.concert)
-            .await
-        {
+        // A live hold is the right to pay for it, whether or not the turn
+        // has ended since: only the token's owner and concert are checked.
+        let token = match self.queue.own_token_for(user, token, schedule.concert) {
             Ok(token) => token,
             // A retry after paying comes with a spent token (or none): it
             // gets the first receipt. Asked only here, so a first payment
@@ -288,10 +286,10 @@ impl PaymentService {
                 Err(other) => return Err(other),
             };
         self.log_sale(&schedule, &reservation, seat_version).await;
-        if let Err(error) = self.queue.finish(&token).await {
-            // Paid and committed; the slot frees itself when the active time runs out.
-            tracing::warn!(%error, "could not end the queue token after payment");
-        }
+        // The place ends with its cart: only when nothing else is held.
+        self.reservations
+            .settle_cart(user, schedule.concert, &token)
+            .await;
         Ok((receipt, created))
     }
 

@@ -12,7 +12,10 @@ use crate::queue::{QueueError, QueueService};
 use crate::seat_changes::SeatChange;
 use crate::{Clock, StoreError};
 use async_trait::async_trait;
+use frontrow_domain::ConcertId;
 use frontrow_domain::catalogue::Schedule;
+use frontrow_domain::queue::QueueToken;
+use frontrow_domain::reservation::ReservationStatus;
 use frontrow_domain::reservation::{Reservation, SeatLimit, TransitionError};
 use frontrow_domain::seat::{SeatError, SeatNumber, SeatState, SeatStatus};
 use frontrow_domain::{ReservationId, Timestamp, UserId};
@@ -273,6 +276,9 @@ pub trait SeatHolds: Send + Sync {
 
 /// The most reservations one page lists.
 pub const MAX_PAGE: i64 = 100;
+/// How many of a buyer's newest reservations `cart_ends` reads: far more
+/// than the per-buyer limit of live holds.
+const CART_WINDOW: u32 = 50;
 /// How many a page lists when the caller does not say.
 pub const DEFAULT_PAGE: i64 = 20;
 
@@ -340,9 +346,9 @@ impl ReservationService {
         let schedule = self.catalogue.schedule(schedule).await?;
         let seat = SeatNumber::parse(seat, schedule.seat_count)
             .map_err(|_| ReservationError::SeatOutOfRange)?;
-        let (_, version) = self
+        let (token, version) = self
             .queue
-            .require_active_for_seats(user, token, &schedule)
+            .require_turn_for_seats(user, token, &schedule)
             .await?;
         let now = self.clock.now();
         let known = self.catalogue.cached_seat(schedule.id, seat, version);
@@ -371,6 +377,11 @@ impl ReservationService {
                         state,
                         seat_version,
                     })
+                    .await;
+                // Holds are made now + hold_seconds, so the newest is the
+                // last of the cart to lapse.
+                self.queue
+                    .keep_cart(&token, Some(reservation.hold_expires_at))
                     .await;
                 Ok(reservation)
             }
@@ -424,12 +435,29 @@ impl ReservationService {
     /// The caller lets go of a live hold; the seat is free at once, on
     /// every instance. Needs no queue token, so a buyer whose place lapsed
     /// can still release what they hold.
-    #[tracing::instrument(skip(self), fields(user = %user))]
-    pub async fn cancel(&self, user: UserId, id: i64) -> Result<Reservation, ReservationError> {
+    ///
+    /// With the caller's queue token for the concert, the place learns its
+    /// cart: emptied, the place lapses with its own turn (at once, if that
+    /// has ended).
+    #[tracing::instrument(skip(self, token), fields(user = %user))]
+    pub async fn cancel(
+        &self,
+        user: UserId,
+        id: i64,
+        token: Option<&str>,
+    ) -> Result<Reservation, ReservationError> {
         let id = ReservationId::parse(id).ok_or(ReservationError::NotFound)?;
         let (cancelled, seat_version) = self.holds.cancel(user, id, self.clock.now()).await?;
+        let schedule = self.catalogue.schedule(cancelled.schedule.get()).await?;
+        if token.is_some()
+            && let Ok(token) = self.queue.own_token_for(user, token, schedule.concert)
+        {
+            match self.cart_ends(user, schedule.concert).await {
+                Ok(ends) => self.queue.keep_cart(&token, ends).await,
+                Err(error) => tracing::warn!(%error, "could not read the cart of a place"),
+            }
+        }
         if let Some(seat_version) = seat_version {
-            let schedule = self.catalogue.schedule(cancelled.schedule.get()).await?;
             self.catalogue
                 .seat_changed(&SeatChange {
                     concert: schedule.concert,
@@ -441,6 +469,43 @@ impl ReservationService {
                 .await;
         }
         Ok(cancelled)
+    }
+
+    /// When the caller's cart in the concert lapses: the latest deadline of
+    /// their live holds there (`None`: nothing held). Reads the newest
+    /// reservations only: a live hold is among the last `CART_WINDOW`.
+    pub async fn cart_ends(
+        &self,
+        user: UserId,
+        concert: ConcertId,
+    ) -> Result<Option<Timestamp>, ReservationError> {
+        let now = self.clock.now();
+        let mut ends = None;
+        for reservation in self.holds.list(user, None, CART_WINDOW).await? {
+            if reservation.status_at(now) != ReservationStatus::Held {
+                continue;
+            }
+            let schedule = self.catalogue.schedule(reservation.schedule.get()).await?;
+            if schedule.concert == concert {
+                ends = ends.max(Some(reservation.hold_expires_at));
+            }
+        }
+        Ok(ends)
+    }
+
+    /// After a payment: the place ends when nothing is held any more (its
+    /// slot goes to the next buyer), and is kept for what still is. Best
+    /// effort, as the holds decide what may be paid.
+    pub async fn settle_cart(&self, user: UserId, concert: ConcertId, token: &QueueToken) {
+        match self.cart_ends(user, concert).await {
+            Ok(None) => {
+                if let Err(error) = self.queue.finish(token).await {
+                    tracing::warn!(%error, "could not end a place whose cart is empty");
+                }
+            }
+            Ok(Some(ends)) => self.queue.keep_cart(token, Some(ends)).await,
+            Err(error) => tracing::warn!(%error, "could not read the cart of a place"),
+        }
     }
 
     /// Writes EXPIRED (and the event) for up to `limit` lapsed holds;
@@ -509,6 +574,10 @@ mod tests {
         ));
         let mut room = MockWaitingRoom::new();
         room.expect_touch().returning(|_| Ok(()));
+        // The place is kept for the cart a hold starts.
+        room.expect_keep()
+            .withf(|_, cart| cart.is_some())
+            .returning(|_, _| Ok(()));
         room.expect_place().returning(move |_| {
             Ok(Some(Place::new(
                 QueueToken::parse(TOKEN).unwrap(),

@@ -504,8 +504,23 @@ impl Client {
         self.send("cancel", request).await
     }
 
+    /// `DELETE /api/v1/reservations/{id}` with the queue token, so the
+    /// place learns its cart: emptied, it lapses with its own turn.
+    /// Observed as `cancel`.
+    pub async fn cancel_in_line(
+        &self,
+        buyer: &Buyer,
+        queue: &str,
+        reservation: i64,
+    ) -> Result<Reply, reqwest::Error> {
+        let path = format!("/api/v1/reservations/{reservation}");
+        let request = self.gated(Method::DELETE, &path, buyer, queue);
+        self.send("cancel", request).await
+    }
+
     /// `POST /api/v1/payments`: pays for a held seat with points (201; 200
-    /// with the first receipt when paid already; ACTIVE queue token).
+    /// with the first receipt when paid already). The queue token need not
+    /// be ACTIVE: a live hold is the right to pay for it.
     /// Observed as `pay`.
     pub async fn pay(
         &self,

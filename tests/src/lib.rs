@@ -525,6 +525,10 @@ impl TestApp {
         answered(self.api.cancel(buyer, reservation).await)
     }
 
+    pub async fn cancel_in_line(&self, buyer: &Buyer, token: &str, reservation: i64) -> Reply {
+        answered(self.api.cancel_in_line(buyer, token, reservation).await)
+    }
+
     pub async fn reservation(&self, buyer: &Buyer, reservation: i64) -> Reply {
         answered(self.api.reservation(buyer, reservation).await)
     }

@@ -174,6 +174,7 @@ impl From<QueueError> for ProblemResponse {
             QueueError::WrongConcert => (StatusCode::FORBIDDEN, "QUEUE_TOKEN_WRONG_CONCERT"),
             QueueError::NotActive => (StatusCode::FORBIDDEN, "QUEUE_NOT_ACTIVE"),
             QueueError::Expired => (StatusCode::FORBIDDEN, "QUEUE_TOKEN_EXPIRED"),
+            QueueError::TurnOver => (StatusCode::FORBIDDEN, "QUEUE_TURN_OVER"),
             QueueError::SoldOut => (StatusCode::CONFLICT, "SOLD_OUT"),
             QueueError::SaleNotOpen { opens_at } => {
                 let mut problem =

@@ -53,6 +53,10 @@ pub(super) struct Status {
     /// PRE_QUEUE only: when the sale opens, and whole seconds until then.
     opens_at: Option<chrono::DateTime<chrono::Utc>>,
     seconds_until_open: Option<i64>,
+    /// ACTIVE only: when the turn ends. While seats are held the place
+    /// stays ACTIVE past it until they are paid, released or lapse, but no
+    /// more seats may be held (403 `QUEUE_TURN_OVER`).
+    turn_ends_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub(super) fn status_of(place: &Place) -> Status {
@@ -66,6 +70,7 @@ pub(super) fn status_of(place: &Place) -> Status {
         held_seats: place.held_seats,
         opens_at: place.opens_at.map(super::catalogue::datetime),
         seconds_until_open: place.seconds_until_open,
+        turn_ends_at: place.turn_ends_at.map(super::catalogue::datetime),
     }
 }
 

@@ -139,16 +139,21 @@ impl ReservationsApi {
     }
 
     /// Cancel one of the caller's holds; the seat is free at once
+    ///
+    /// With the caller's queue token, the place learns its cart: emptied,
+    /// the place lapses with its own turn (at once, if that has ended).
     #[oai(path = "/api/v1/reservations/:reservation_id", method = "delete")]
     async fn cancel(
         &self,
         buyer: Buyer,
         reservation_id: Path<i64>,
+        #[oai(name = "X-Queue-Token")] token: Header<Option<QueueTokenHeader>>,
     ) -> Result<Json<ReservationBody>, ProblemResponse> {
+        let token = token.0.as_ref().and_then(|t| t.as_deref());
         let cancelled = self
             .0
             .reservations
-            .cancel(buyer.0, reservation_id.0)
+            .cancel(buyer.0, reservation_id.0, token)
             .await?;
         Ok(Json(body(&cancelled, &self.0)))
     }

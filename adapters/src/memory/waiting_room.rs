@@ -37,6 +37,7 @@ pub(crate) fn place_of(
     )
     .paced(settings)
     .with_opening(answer.opening, now)
+    .with_turn(answer.turn_ends_at)
 }
 
 /// Every concert's room. A token names its concert and holder (its claims,
@@ -188,7 +189,8 @@ impl WaitingRoom for MemoryWaitingRoom {
             let QueueClaims { concert, user, .. } = QueueClaims::read(token)?;
             let room = state.rooms.get(&concert)?;
             room.active_lapse(token, now)?;
-            Some(Place::active(token.clone(), concert, user))
+            let turn = room.slot_times(token).map(|(own, _)| own);
+            Some(Place::active(token.clone(), concert, user).with_turn(turn))
         })
     }
 
@@ -199,6 +201,16 @@ impl WaitingRoom for MemoryWaitingRoom {
                 && let Some(room) = state.rooms.get_mut(&claims.concert)
             {
                 room.touch(token, settings, now);
+            }
+        })
+    }
+
+    async fn keep(&self, token: &QueueToken, cart: Option<Timestamp>) -> Result<(), StoreError> {
+        self.with_rooms(|state, now| {
+            if let Some(claims) = QueueClaims::read(token)
+                && let Some(room) = state.rooms.get_mut(&claims.concert)
+            {
+                room.keep(token, cart, now);
             }
         })
     }

@@ -4,8 +4,7 @@
 -- again counts as its holder's presence (as a poll or any request). One
 -- admission round per join, after the new place is in line, so a joiner
 -- the policy can let in at once is ACTIVE in its first answer.
--- Answers {token, status, position, capacity, rate, paused, created, total,
--- sold, held, opens, pre-queue start}.
+-- Answers {token, created, then the place as place() spells it}.
 local user, fresh, draw = ARGV[8], ARGV[9], ARGV[10]
 local now = now_ms()
 local token, created = fresh, 1
@@ -16,7 +15,7 @@ local total, sold, held = stock(now)
 local refusal = (total >= 0 and sold >= total and 'SOLD_OUT') or (now < pre and 'NOT_OPEN')
 if refusal then
   local capacity, rate, paused = policy()
-  return {fresh, refusal, 0, capacity, rate, paused and 1 or 0, 0, total, sold, held, opens, pre}
+  return {fresh, 0, {refusal, 0, capacity, rate, paused and 1 or 0, total, sold, held, opens, pre, -1}}
 end
 -- Most joins in a rush are first joins: claim the user's slot in one call.
 if redis.call('HSETNX', r.users, user, fresh) == 0 then
@@ -53,4 +52,5 @@ if created == 0 then
   end
 end
 total, sold, held = stock(now)
-return {token, s, position, capacity, rate, paused, created, total, sold, held, opens, pre}
+local turn = s == 'ACTIVE' and turn_end(token) or -1
+return {token, created, {s, position, capacity, rate, paused, total, sold, held, opens, pre, turn}}

@@ -193,8 +193,54 @@ local function present(token, position, rate, now)
   end
 end
 
+-- An ACTIVE place's slot in deadlines: `hard:own`, or `hard:own:kept`
+-- while its holder holds seats (Slot in domain/src/room/parts.rs): the
+-- turn's hard deadline, when the turn lapses now, and when the cart does.
+-- The active set scores each place by when it lapses: its turn, or its
+-- cart if that lasts longer.
+local function slot_of(token)
+  local value = redis.call('HGET', r.deadlines, token)
+  if not value then return nil end
+  local hard, own, kept = string.match(value, '^(%d+):(%d+):?(%d*)$')
+  return tonumber(hard), tonumber(own), tonumber(kept)
+end
+
+local function put_slot(token, hard, own, kept)
+  local lapse = own
+  if kept and kept > own then lapse = kept end
+  redis.call('ZADD', r.active, 'XX', lapse, token)
+  if kept then
+    redis.call('HSET', r.deadlines, token, hard .. ':' .. own .. ':' .. kept)
+  else
+    redis.call('HSET', r.deadlines, token, hard .. ':' .. own)
+  end
+  return lapse
+end
+
+-- The holder of an ACTIVE place asked for something: its turn lapses
+-- idle_ms from now, never after its hard deadline. Written only when the
+-- turn would lapse within three quarters of the idle time, so a busy
+-- buyer's requests are not all writes. Returns when the turn lapses now
+-- (0: not ACTIVE).
+local function touch(token, now)
+  local score = tonumber(redis.call('ZSCORE', r.active, token))
+  if not score or score <= now then return 0 end
+  local hard, own, kept = slot_of(token)
+  if not hard then return 0 end
+  if idle_ms <= 0 or hard <= now or own > now + math.floor(idle_ms * 3 / 4) then return own end
+  own = lapse_at(hard, now)
+  put_slot(token, hard, own, kept)
+  return own
+end
+
+-- When the ACTIVE place of `token` lapses for its turn (-1 when unknown).
+local function turn_end(token)
+  local _, own = slot_of(token)
+  return own or -1
+end
+
 -- A token's place: {status, position, capacity, rate, paused, total, sold,
--- held, opens, pre-queue start}. The token names its concert and holder
+-- held, opens, pre-queue start, when an ACTIVE place's turn lapses (-1)}. The token names its concert and holder
 -- (the app checked its seal), so a token this room no longer has is EXPIRED.
 local function place(token)
   local now = now_ms()
@@ -206,29 +252,13 @@ local function place(token)
     local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused')
     local total, sold, held = stock(now)
     return {'ACTIVE', 0, tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate,
-      p[3] == '1' and 1 or 0, total, sold, held, -1, -1}
+      p[3] == '1' and 1 or 0, total, sold, held, -1, -1, turn_end(token)}
   end
   local capacity, rate, paused, opens, pre = admit(now)
   local s, position = status(token, now, opens)
   if s ~= 'ACTIVE' and s ~= 'EXPIRED' then present(token, position, rate, now) end
   local total, sold, held = stock(now)
-  return {s, position, capacity, rate, paused, total, sold, held, opens, pre}
+  local turn = s == 'ACTIVE' and turn_end(token) or -1
+  return {s, position, capacity, rate, paused, total, sold, held, opens, pre, turn}
 end
 
--- The holder of an ACTIVE place asked for something: it lapses idle_ms
--- from now, never after its hard deadline (kept in deadlines). Written
--- only when the place would lapse within three quarters of the idle time,
--- so a busy buyer's requests are not all writes. Returns when the place
--- lapses now (0: not ACTIVE).
-local function touch(token, now)
-  local score = tonumber(redis.call('ZSCORE', r.active, token))
-  if not score or score <= now then return 0 end
-  if idle_ms <= 0 then return score end
-  local deadlines = redis.call('HGET', r.deadlines, token)
-  local hard = deadlines and tonumber(string.match(deadlines, '^(%d+)'))
-  if not hard or hard <= now or score > now + math.floor(idle_ms * 3 / 4) then return score end
-  local lapse = lapse_at(hard, now)
-  redis.call('ZADD', r.active, 'XX', lapse, token)
-  redis.call('HSET', r.deadlines, token, hard .. ':' .. lapse)
-  return lapse
-end

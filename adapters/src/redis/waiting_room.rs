@@ -58,6 +58,7 @@ pub struct RedisWaitingRoom {
     gate: Script,
     leave: Script,
     touch: Script,
+    keep: Script,
     active: Script,
     policy: Script,
     opening: Script,
@@ -141,6 +142,7 @@ impl RedisWaitingRoom {
             pinned_time: false,
             draws: Draws::os(),
             touch: Script::new(script!("touch.lua")),
+            keep: Script::new(script!("keep.lua")),
             active: Script::new(include_str!("active.lua")),
             join: Script::new(script!("join.lua")),
             place: Script::new(script!("place.lua")),
@@ -225,14 +227,15 @@ impl RedisWaitingRoom {
             .insert(token.clone(), at, |_, lapse| *lapse <= now);
     }
 
-    /// Notes the lapse a `deadlines` value (`hard:lapse`) carries.
-    fn saw_active(&self, token: &QueueToken, active: Option<&str>) {
-        let lapse = active
-            .and_then(|value| value.split_once(':'))
-            .and_then(|(_, lapse)| lapse.parse::<i64>().ok());
-        if let Some(lapse) = lapse {
-            self.remember_lapse(token, Timestamp(lapse));
-        }
+    /// Notes when the turn a `deadlines` value (`hard:own[:kept]`) carries
+    /// lapses, and returns it.
+    fn saw_active(&self, token: &QueueToken, active: Option<&str>) -> Option<Timestamp> {
+        let own = active
+            .and_then(|value| value.split(':').nth(1))
+            .and_then(|own| own.parse::<i64>().ok())
+            .map(Timestamp)?;
+        self.remember_lapse(token, own);
+        Some(own)
     }
 }
 
@@ -249,9 +252,10 @@ fn place_from(
     found: Vec<redis::Value>,
     now: Timestamp,
 ) -> Result<Place, StoreError> {
-    type Found = (String, i64, i64, i64, i64, i64, i64, i64, i64, i64);
-    let (status, position, capacity, rate, paused, total, sold, held, opens, pre): Found =
+    type Found = (String, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+    let (status, position, capacity, rate, paused, total, sold, held, opens, pre, turn): Found =
         redis::FromRedisValue::from_redis_value(&redis::Value::Array(found)).or_store()?;
+    let turn = (turn >= 0).then_some(Timestamp(turn));
     Ok(Place::new(
         token.clone(),
         concert,
@@ -260,18 +264,19 @@ fn place_from(
         policy_from(capacity, rate, paused)?,
         stock_from(total, sold, held),
     )
-    .with_opening(opening_from(opens, pre)?, now))
+    .with_opening(opening_from(opens, pre)?, now)
+    .with_turn(turn))
 }
 
 impl RedisWaitingRoom {
-    /// active.lua: `hard:lapse` of the token's ACTIVE place ('' when it is
-    /// not ACTIVE) and, with a schedule, its seat-map version.
+    /// active.lua: for a token ACTIVE now, when its turn lapses (`Some`),
+    /// and, with a schedule, its seat-map version.
     async fn active_check(
         &self,
         token: &QueueToken,
         concert: ConcertId,
         schedule: Option<ScheduleId>,
-    ) -> Result<(Option<String>, u64), StoreError> {
+    ) -> Result<(Option<Option<Timestamp>>, u64), StoreError> {
         let [_, active, .., deadlines] = keys::room(&self.prefix, concert);
         let mut call = self.active.prepare_invoke();
         call.key(active).key(deadlines);
@@ -281,9 +286,10 @@ impl RedisWaitingRoom {
         call.arg(token.as_str()).arg(self.decision_time());
         let (value, version): (String, u64) =
             call.invoke_async(&mut self.conn.clone()).await.or_store()?;
-        let value = (!value.is_empty()).then_some(value);
-        self.saw_active(token, value.as_deref());
-        Ok((value, version))
+        if value.is_empty() {
+            return Ok((None, version));
+        }
+        Ok((Some(self.saw_active(token, Some(&value))), version))
     }
 }
 
@@ -301,46 +307,12 @@ impl WaitingRoom for RedisWaitingRoom {
         call.arg(user.get())
             .arg(fresh.as_str())
             .arg(format!("{draw:.17}"));
-        type Joined = (
-            String,
-            String,
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-        );
-        let (
-            token,
-            status,
-            position,
-            capacity,
-            rate,
-            paused,
-            created,
-            total,
-            sold,
-            held,
-            opens,
-            pre,
-        ): Joined = call.invoke_async(&mut self.conn.clone()).await.or_store()?;
+        let (token, created, found): (String, i64, Vec<redis::Value>) =
+            call.invoke_async(&mut self.conn.clone()).await.or_store()?;
         let token =
             QueueToken::parse(&token).ok_or_else(|| StoreError::new("malformed token in Redis"))?;
-        let place = Place::new(
-            token,
-            concert,
-            user,
-            (status_from(&status)?, position),
-            policy_from(capacity, rate, paused)?,
-            stock_from(total, sold, held),
-        )
-        .paced(&self.settings)
-        .with_opening(opening_from(opens, pre)?, self.clock.now());
+        let place =
+            place_from(&token, (concert, user), found, self.clock.now())?.paced(&self.settings);
         Ok((place, created == 1))
     }
 
@@ -362,7 +334,17 @@ impl WaitingRoom for RedisWaitingRoom {
             return Ok(None);
         };
         let (active, _) = self.active_check(token, concert, None).await?;
-        Ok(active.map(|_| Place::active(token.clone(), concert, user)))
+        Ok(active.map(|turn| Place::active(token.clone(), concert, user).with_turn(turn)))
+    }
+
+    async fn keep(&self, token: &QueueToken, cart: Option<Timestamp>) -> Result<(), StoreError> {
+        let Some((concert, _)) = holder(token) else {
+            return Ok(());
+        };
+        let mut call = self.invocation(&self.keep, concert, token.as_str());
+        call.arg(cart.map_or(0, Timestamp::millis));
+        let _: i64 = call.invoke_async(&mut self.conn.clone()).await.or_store()?;
+        Ok(())
     }
 
     async fn leave(&self, token: &QueueToken) -> Result<(), StoreError> {
@@ -466,8 +448,9 @@ impl SeatGate for RedisWaitingRoom {
         // else gets the full one, which admits and tells WAITING from
         // EXPIRED.
         let (active, version) = self.active_check(token, concert, Some(schedule)).await?;
-        if active.is_some() {
-            return Ok((Some(Place::active(token.clone(), concert, user)), version));
+        if let Some(turn) = active {
+            let place = Place::active(token.clone(), concert, user).with_turn(turn);
+            return Ok((Some(place), version));
         }
         let mut call = self.invocation(&self.gate, concert, token.as_str());
         call.key(keys::seat_map(&self.prefix, concert, schedule));

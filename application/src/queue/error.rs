@@ -23,6 +23,10 @@ pub enum QueueError {
     /// Still waiting (or pre-queued): not admitted yet.
     #[error("your place in the queue is not active yet")]
     NotActive,
+    /// The turn has ended: the place is kept only for the seats already
+    /// held, which may be paid or released but not added to.
+    #[error("your turn has ended: pay for or release the seats you hold")]
+    TurnOver,
     /// The place ended (paid, left, lapsed): join again.
     #[error("this queue token has expired; join the queue again")]
     Expired,

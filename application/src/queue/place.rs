@@ -35,6 +35,10 @@ pub struct Place {
     pub opens_at: Option<Timestamp>,
     /// Whole seconds until `opens_at`, rounded up (PRE_QUEUE only).
     pub seconds_until_open: Option<i64>,
+    /// When an ACTIVE place's turn lapses (its hard deadline, or sooner if
+    /// its holder goes quiet). A place whose holder holds seats stays
+    /// ACTIVE past it until the cart lapses, but may hold no more seats.
+    pub turn_ends_at: Option<Timestamp>,
 }
 
 impl Place {
@@ -70,6 +74,7 @@ impl Place {
             refresh_seconds: policy.refresh_seconds(status, position, sold_out),
             opens_at: None,
             seconds_until_open: None,
+            turn_ends_at: None,
         }
     }
 
@@ -94,6 +99,15 @@ impl Place {
         self
     }
 
+    /// The same place with its turn's end, when the room told it (ACTIVE
+    /// places only).
+    pub fn with_turn(mut self, turn_ends_at: Option<Timestamp>) -> Self {
+        if self.status == QueueStatus::Active {
+            self.turn_ends_at = turn_ends_at;
+        }
+        self
+    }
+
     /// An ACTIVE place from a read that knows nothing else of the room.
     pub fn active(token: QueueToken, concert: ConcertId, user: UserId) -> Self {
         Self {
@@ -109,6 +123,7 @@ impl Place {
             refresh_seconds: frontrow_domain::queue::ACTIVE_REFRESH_SECONDS,
             opens_at: None,
             seconds_until_open: None,
+            turn_ends_at: None,
         }
     }
 }

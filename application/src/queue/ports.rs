@@ -6,7 +6,7 @@ use crate::StoreError;
 use crate::seat_changes::SeatChangeLog;
 use async_trait::async_trait;
 use frontrow_domain::queue::{AdmissionPolicy, QueueToken, SaleOpening};
-use frontrow_domain::{ConcertId, ScheduleId, UserId};
+use frontrow_domain::{ConcertId, ScheduleId, Timestamp, UserId};
 use std::sync::Arc;
 
 /// A concert's waiting room. The rules live in the domain's room machine
@@ -50,6 +50,10 @@ pub trait WaitingRoom: Send + Sync {
     /// calls, as long as a place asked for at least every quarter of the
     /// idle time never lapses for idleness.
     async fn touch(&self, token: &QueueToken) -> Result<(), StoreError>;
+    /// The holder of an ACTIVE place holds seats until `cart` (`None`: no
+    /// longer): the place lapses no earlier (`Room::keep`). Does nothing to
+    /// a place that is not ACTIVE.
+    async fn keep(&self, token: &QueueToken, cart: Option<Timestamp>) -> Result<(), StoreError>;
     /// Ends the place (after payment, or when the user leaves), freeing its slot.
     async fn leave(&self, token: &QueueToken) -> Result<(), StoreError>;
     /// Replaces the room's policy (creating the room if need be); the

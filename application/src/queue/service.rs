@@ -4,13 +4,13 @@
 //! ACTIVE may read seats for a moment without asking again. Holds and
 //! payments never use a lease: they always ask the room.
 
-use super::{Place, QueueError, QueueTokenSeal, RoomStats, SeatGate, WaitingRoom};
+use super::{Place, QueueClaims, QueueError, QueueTokenSeal, RoomStats, SeatGate, WaitingRoom};
 use crate::catalogue::Catalogue;
 use crate::read_leases::ReadLeases;
 use crate::{Clock, StoreError};
 use frontrow_domain::catalogue::Schedule;
 use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening};
-use frontrow_domain::{ConcertId, UserId};
+use frontrow_domain::{ConcertId, Timestamp, UserId};
 use std::sync::Arc;
 
 /// The waiting-room use cases, and the gate every seat call passes: a
@@ -124,6 +124,57 @@ impl QueueService {
             .place_and_version(&token, schedule.id)
             .await?;
         Ok((self.admitted(place, user, schedule.concert).await?, version))
+    }
+
+    /// The gate in front of a hold: `require_active_for_seats`, and the
+    /// place's turn still running ([`QueueError::TurnOver`] once only its
+    /// cart keeps it ACTIVE), so a cart cannot keep a place for ever.
+    pub async fn require_turn_for_seats(
+        &self,
+        user: UserId,
+        token: Option<&str>,
+        schedule: &Schedule,
+    ) -> Result<(QueueToken, u64), QueueError> {
+        let token = self.genuine(token, user)?;
+        let (place, version) = self
+            .seat_gate
+            .place_and_version(&token, schedule.id)
+            .await?;
+        let turn_over = place
+            .as_ref()
+            .and_then(|place| place.turn_ends_at)
+            .is_some_and(|ends| ends <= self.clock.now());
+        let token = self.admitted(place, user, schedule.concert).await?;
+        if turn_over {
+            return Err(QueueError::TurnOver);
+        }
+        Ok((token, version))
+    }
+
+    /// The caller's own genuine token for this concert, checked by the seal
+    /// alone, with no store asked: what paying or releasing a live hold
+    /// needs, since the hold itself is the right to pay for it, whether or
+    /// not the turn has ended since.
+    pub fn own_token_for(
+        &self,
+        user: UserId,
+        token: Option<&str>,
+        concert: ConcertId,
+    ) -> Result<QueueToken, QueueError> {
+        let token = self.genuine(token, user)?;
+        match QueueClaims::read(&token) {
+            Some(claims) if claims.concert == concert => Ok(token),
+            _ => Err(QueueError::WrongConcert),
+        }
+    }
+
+    /// The holder's cart now lasts until `cart` (`None`: it is empty): the
+    /// ACTIVE place lapses no earlier (see `Room::keep`). Best effort: the
+    /// holds themselves decide what may be paid.
+    pub async fn keep_cart(&self, token: &QueueToken, cart: Option<Timestamp>) {
+        if let Err(error) = self.room.keep(token, cart).await {
+            tracing::warn!(%error, "could not keep an ACTIVE place for its cart");
+        }
     }
 
     /// The gate's verdict on the room's answer; a pass also leases reads.

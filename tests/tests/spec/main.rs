@@ -13,7 +13,7 @@
 //!   (`frontrow_domain::room::Room`), the one home of the room's rules.
 //!
 //! Cases (each a sequence of up to 30 steps, 40 for the room): 128 on
-//! SQLite, 24 on MariaDB, 48 on the rooms; about 10 s in all on a 2-core machine. Under CI (`CI` set)
+//! SQLite, 24 on MariaDB, 128 on the rooms; about 10 s in all on a 2-core machine. Under CI (`CI` set)
 //! the seed is fixed, so a run is repeatable; elsewhere it is random unless
 //! `PROPTEST_RNG_SEED` says otherwise. No failure file is ever written. When
 //! MariaDB or Redis is missing, its spec fails under CI and is skipped

@@ -6,7 +6,8 @@
 //! One room per case: a default capacity of 1 to 3 and a rate of 1 to 3
 //! per second or 1,000, a turn of 20 s or 10 min, both idle lapses off or
 //! on (8 s), and 1 to 3 seats or a room never told its seats. Then random
-//! joins, polls, ACTIVE checks and touches, leaves of four users, stats,
+//! joins, polls, ACTIVE checks, touches, carts kept and emptied, leaves of
+//! four users, stats,
 //! policy changes, scheduled openings (with or without a pre-queue, past or
 //! future, or cleared), committed seat changes (holds that outlive the case
 //! or lapse within seconds, sales, releases, each allowed by `SeatState`
@@ -41,7 +42,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 /// Cases: each step is a few scripts and reads on Redis.
-const CASES: u32 = 48;
+const CASES: u32 = 128;
 /// Users who join, poll and leave.
 const USERS: usize = 4;
 const CONCERT: ConcertId = ConcertId::from_store(1);
@@ -87,6 +88,8 @@ enum Step {
     Active(usize),
     /// An ACTIVE holder's request.
     Touch(usize),
+    /// The holder's cart lasts this many ms from now (`None`: emptied).
+    Keep(usize, Option<i64>),
     Leave(usize),
     Stats,
     Policy {
@@ -153,6 +156,8 @@ fn steps() -> impl Strategy<Value = Vec<Step>> {
         4 => (0..USERS).prop_map(Step::Poll),
         1 => (0..USERS).prop_map(Step::Active),
         2 => (0..USERS).prop_map(Step::Touch),
+        2 => (0..USERS, proptest::option::weighted(0.7, prop_oneof![Just(5_000i64), Just(60_000i64)]))
+            .prop_map(|(user, cart)| Step::Keep(user, cart)),
         1 => (0..USERS).prop_map(Step::Leave),
         1 => Just(Step::Stats),
         1 => (1..=3i64, rate(), proptest::bool::weighted(0.2))
@@ -213,6 +218,7 @@ impl Sale {
         )
         .paced(&self.settings)
         .with_opening(answer.opening, self.now())
+        .with_turn(answer.turn_ends_at)
     }
 
     /// Every place of the Redis room, read from its keys.
@@ -325,19 +331,23 @@ impl Sale {
                 let Some(token) = self.tokens.get(&user).cloned() else {
                     return Ok(());
                 };
-                let expected = self.machine.active_lapse(&token, now).is_some();
+                let user_id = UserId::from_store(user as i64 + 1);
+                let expected = self.machine.active_lapse(&token, now).map(|_| {
+                    let turn = self.machine.slot_times(&token).map(|(own, _)| own);
+                    Place::active(token.clone(), CONCERT, user_id).with_turn(turn)
+                });
                 let redis = self
                     .redis
                     .active_place(&token)
                     .await
                     .map_err(|e| failed("active", e))?;
-                same("the Redis ACTIVE check", redis.is_some(), expected)?;
+                same("the Redis ACTIVE check", redis, expected.clone())?;
                 let memory = self
                     .memory
                     .active_place(&token)
                     .await
                     .map_err(|e| failed("active", e))?;
-                same("the in-process ACTIVE check", memory.is_some(), expected)
+                same("the in-process ACTIVE check", memory, expected)
             }
             Step::Touch(user) => {
                 let Some(token) = self.tokens.get(&user).cloned() else {
@@ -352,6 +362,21 @@ impl Sale {
                     .touch(&token)
                     .await
                     .map_err(|e| failed("touch", e))
+            }
+            Step::Keep(user, cart) => {
+                let Some(token) = self.tokens.get(&user).cloned() else {
+                    return Ok(());
+                };
+                let cart = cart.map(|ms| Timestamp(now.millis() + ms));
+                self.machine.keep(&token, cart, now);
+                self.redis
+                    .keep(&token, cart)
+                    .await
+                    .map_err(|e| failed("keep", e))?;
+                self.memory
+                    .keep(&token, cart)
+                    .await
+                    .map_err(|e| failed("keep", e))
             }
             Step::Leave(user) => {
                 let Some(token) = self.tokens.get(&user).cloned() else {

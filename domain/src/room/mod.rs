@@ -31,187 +31,23 @@
 //!   committed seat change; with nothing AVAILABLE it admits nobody, and
 //!   with every seat sold it takes no join.
 
+mod parts;
+mod view;
+
+pub use view::{Answer, Joined, RoomSettings, RoomSnapshot, RoomStats};
+
 use crate::queue::{
     AdmissionBucket, AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, SalePhase, Stock,
 };
 use crate::seat::{SeatNumber, SeatState};
 use crate::{ScheduleId, Timestamp, UserId};
+use parts::{Fenwick, Slot, StockBook};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Most lapsed ACTIVE places one admission round drops.
 pub const MAX_DROPPED: usize = 2_000;
 /// Most absent waiting places one admission round skips.
 pub const MAX_SKIPPED: usize = 1_000;
-
-/// What every room of an instance starts from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RoomSettings {
-    /// The policy of a room whose operator set none.
-    pub default_policy: AdmissionPolicy,
-    /// How long an admitted place stays ACTIVE at most.
-    pub active_ms: i64,
-    /// An ACTIVE place whose holder asked for nothing for this long lapses
-    /// (0: never).
-    pub active_idle_ms: i64,
-    /// A waiting place whose holder has not asked for its status for this
-    /// long is skipped when the line reaches it (0: never).
-    pub waiting_idle_ms: i64,
-}
-
-impl RoomSettings {
-    /// The longest pause between polls the server may ask for: at least
-    /// two polls per idle time, so a holder always sees ACTIVE, and is seen
-    /// waiting, before its place could lapse.
-    pub fn longest_refresh_seconds(&self) -> i64 {
-        [self.active_idle_ms, self.waiting_idle_ms]
-            .into_iter()
-            .filter(|&idle| idle > 0)
-            .map(|idle| (idle / 2_000).max(1))
-            .min()
-            .unwrap_or(i64::MAX)
-    }
-}
-
-/// A room at a glance, for operators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RoomStats {
-    /// Places in line, the pre-queue included.
-    pub waiting: i64,
-    /// ACTIVE places.
-    pub active: i64,
-    /// Places admitted since the room began counting.
-    pub admitted: i64,
-    /// The policy in force: the operator's, or the instance's default.
-    pub policy: AdmissionPolicy,
-    /// What is left to sell, if the room was told the concert's seats.
-    pub stock: Option<Stock>,
-    /// The scheduled opening the room keeps, if any.
-    pub opening: Option<SaleOpening>,
-    /// Places that ended unused: waiting places skipped for absence, and
-    /// ACTIVE places that ran out of time or idled.
-    pub lapsed: i64,
-    /// How long the first buyer in line has waited (0 while nobody waits).
-    pub longest_wait_ms: i64,
-}
-
-/// A place as the room answers it: where it stands, and what a buyer's
-/// view needs of the room (its policy, stock and opening).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Answer {
-    /// The place's status; NOT_OPEN and SOLD_OUT only answer a refused join.
-    pub status: QueueStatus,
-    /// 1-based position while WAITING, else 0.
-    pub position: i64,
-    /// The policy in force.
-    pub policy: AdmissionPolicy,
-    /// What is left to sell, if known.
-    pub stock: Option<Stock>,
-    /// The room's scheduled opening, if any.
-    pub opening: Option<SaleOpening>,
-}
-
-/// What a join made: the holder's place (a live one, or the new one) and
-/// whether it is new.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Joined {
-    /// The live place's token: the fresh one when `created`.
-    pub token: QueueToken,
-    /// A new place was made.
-    pub created: bool,
-    /// The place now.
-    pub answer: Answer,
-}
-
-/// Every place of a room, in order, for comparing two copies of the
-/// machine: the line front to back (the pre-queue at its end, in draw
-/// order), the ACTIVE places with the moment each lapses, and the counters.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RoomSnapshot {
-    /// Waiting and pre-queued places, front first.
-    pub line: Vec<QueueToken>,
-    /// ACTIVE places (lapsed ones not yet dropped included) by token, with
-    /// the moment each lapses.
-    pub active: BTreeMap<QueueToken, Timestamp>,
-    /// Places that ended unused.
-    pub lapsed: i64,
-    /// Places admitted so far.
-    pub admitted: i64,
-}
-
-/// Counts of waiting arrivals by arrival number, for positions in
-/// O(log n) although places leave from the middle of the line.
-#[derive(Debug, Default, Clone)]
-struct Fenwick(Vec<i64>);
-
-impl Fenwick {
-    fn add(&mut self, index: usize, delta: i64) {
-        if index >= self.0.len() {
-            // Grow by doubling and rebuild: amortised O(log n) per arrival.
-            let old = Fenwick(std::mem::take(&mut self.0));
-            let counts: Vec<i64> = (0..old.0.len())
-                .map(|i| old.before(i + 1) - old.before(i))
-                .collect();
-            self.0 = vec![0; (index + 1).next_power_of_two().max(64)];
-            for (i, c) in counts.into_iter().enumerate().filter(|(_, c)| *c != 0) {
-                self.add(i, c);
-            }
-        }
-        let mut i = index + 1;
-        while i <= self.0.len() {
-            self.0[i - 1] += delta;
-            i += i & i.wrapping_neg();
-        }
-    }
-
-    /// Sum of counts at indices < `index`.
-    fn before(&self, index: usize) -> i64 {
-        let mut sum = 0;
-        let mut i = index.min(self.0.len());
-        while i > 0 {
-            sum += self.0[i - 1];
-            i -= i & i.wrapping_neg();
-        }
-        sum
-    }
-}
-
-/// An ACTIVE place: its hard deadline and when it lapses now (the hard
-/// deadline, or `active_idle_ms` after its holder was last seen).
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    hard: Timestamp,
-    lapse: Timestamp,
-}
-
-/// What is left to sell, kept from the committed seat changes.
-#[derive(Debug, Clone)]
-struct StockBook {
-    total: i64,
-    sold: i64,
-    /// Live holds by deadline (a lapsed one stops counting at its deadline).
-    holds: BTreeSet<(Timestamp, ScheduleId, SeatNumber)>,
-    /// Each changed seat's seat version and the hold deadline it carries.
-    seats: HashMap<(ScheduleId, SeatNumber), (u64, Option<Timestamp>)>,
-}
-
-impl StockBook {
-    /// Holds whose deadline has passed stop counting (the room's clock
-    /// only moves forward), so they are dropped as they are passed.
-    fn stock(&mut self, now: Timestamp) -> Stock {
-        while self
-            .holds
-            .first()
-            .is_some_and(|(until, _, _)| *until <= now)
-        {
-            self.holds.pop_first();
-        }
-        Stock {
-            total: self.total,
-            sold: self.sold,
-            held: self.holds.len() as i64,
-        }
-    }
-}
 
 /// One concert's waiting room (see the module doc for its rules).
 #[derive(Debug, Clone, Default)]
@@ -395,15 +231,15 @@ impl Room {
     pub fn active_lapse(&self, token: &QueueToken, now: Timestamp) -> Option<Timestamp> {
         self.active
             .get(token)
-            .map(|slot| slot.lapse)
+            .map(|slot| slot.lapse())
             .filter(|&lapse| lapse > now)
     }
 
-    /// The holder of an ACTIVE place asked for something: it lapses
+    /// The holder of an ACTIVE place asked for something: its turn lapses
     /// `active_idle_ms` from now, never after its hard deadline. Recorded
-    /// only when the place would lapse within three quarters of the idle
+    /// only when the turn would lapse within three quarters of the idle
     /// time, so a busy buyer's requests are not all writes. Returns when
-    /// the place lapses now (`None`: not ACTIVE).
+    /// the turn lapses now (`None`: not ACTIVE).
     pub fn touch(
         &mut self,
         token: &QueueToken,
@@ -412,17 +248,55 @@ impl Room {
     ) -> Option<Timestamp> {
         let idle = settings.active_idle_ms;
         let slot = self.active.get(token).copied()?;
-        if slot.lapse <= now {
+        if slot.lapse() <= now {
             return None;
         }
-        if idle <= 0 || slot.hard <= now || slot.lapse.millis() > now.millis() + idle * 3 / 4 {
-            return Some(slot.lapse);
+        if idle <= 0 || slot.hard <= now || slot.own.millis() > now.millis() + idle * 3 / 4 {
+            return Some(slot.own);
         }
-        let lapse = slot.hard.min(Timestamp(now.millis().saturating_add(idle)));
-        self.lapses.remove(&(slot.lapse, token.clone()));
-        self.lapses.insert((lapse, token.clone()));
-        self.active.insert(token.clone(), Slot { lapse, ..slot });
-        Some(lapse)
+        let own = slot.hard.min(Timestamp(now.millis().saturating_add(idle)));
+        self.reslot(token, Slot { own, ..slot });
+        Some(own)
+    }
+
+    /// The holder of an ACTIVE place holds seats until `cart` (`None`: no
+    /// more): the place lapses no earlier than that, whatever its turn
+    /// says, so a live hold can always be paid and the buyer may still
+    /// read seats. Returns when the place lapses now (`None`: not ACTIVE,
+    /// and a cart does not bring an ended place back).
+    pub fn keep(
+        &mut self,
+        token: &QueueToken,
+        cart: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Option<Timestamp> {
+        let slot = self.active.get(token).copied()?;
+        if slot.lapse() <= now {
+            return None;
+        }
+        let kept = Slot { kept: cart, ..slot };
+        self.reslot(token, kept);
+        Some(kept.lapse())
+    }
+
+    /// Whether `token`'s turn is still running: an ACTIVE place whose own
+    /// time (not its cart's) has not lapsed. Only a running turn may hold
+    /// more seats, so a cart cannot keep a place for ever.
+    pub fn turn_running(&self, token: &QueueToken, now: Timestamp) -> bool {
+        self.active.get(token).is_some_and(|slot| slot.own > now)
+    }
+
+    /// The ACTIVE place of `token` and its turn's and cart's ends.
+    pub fn slot_times(&self, token: &QueueToken) -> Option<(Timestamp, Option<Timestamp>)> {
+        self.active.get(token).map(|slot| (slot.own, slot.kept))
+    }
+
+    /// Replaces an ACTIVE place's slot, keeping the lapse index in step.
+    fn reslot(&mut self, token: &QueueToken, slot: Slot) {
+        if let Some(old) = self.active.insert(token.clone(), slot) {
+            self.lapses.remove(&(old.lapse(), token.clone()));
+        }
+        self.lapses.insert((slot.lapse(), token.clone()));
     }
 
     /// The holder gives up the place (or paid): it ends, and its slot goes
@@ -436,7 +310,7 @@ impl Room {
             self.positions.add(arrival, -1);
         }
         if let Some(slot) = self.active.remove(token) {
-            self.lapses.remove(&(slot.lapse, token.clone()));
+            self.lapses.remove(&(slot.lapse(), token.clone()));
         }
         self.seen.remove(token);
         self.joined.remove(token);
@@ -490,7 +364,7 @@ impl Room {
             active: self
                 .active
                 .iter()
-                .map(|(token, slot)| (token.clone(), slot.lapse))
+                .map(|(token, slot)| (token.clone(), slot.lapse()))
                 .collect(),
             lapsed: self.lapsed,
             admitted: self.admitted,
@@ -511,12 +385,17 @@ impl Room {
     /// The place of `token` now, with what its view needs of the room.
     fn answer(&mut self, token: &QueueToken, settings: &RoomSettings, now: Timestamp) -> Answer {
         let (status, position) = self.status(token, now);
+        let turn_ends_at = match status {
+            QueueStatus::Active => self.active.get(token).map(|slot| slot.own),
+            _ => None,
+        };
         Answer {
             status,
             position,
             policy: self.policy(settings),
             stock: self.stock(now),
             opening: self.opening,
+            turn_ends_at,
         }
     }
 
@@ -676,7 +555,14 @@ impl Room {
                     hard
                 };
                 self.lapses.insert((lapse, token.clone()));
-                self.active.insert(token, Slot { hard, lapse });
+                self.active.insert(
+                    token,
+                    Slot {
+                        hard,
+                        own: lapse,
+                        kept: None,
+                    },
+                );
             }
         }
         self.lapsed += skipped;

@@ -1,0 +1,102 @@
+//! What the room answers and is configured with.
+
+use crate::Timestamp;
+use crate::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, Stock};
+use std::collections::BTreeMap;
+
+/// What every room of an instance starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomSettings {
+    /// The policy of a room whose operator set none.
+    pub default_policy: AdmissionPolicy,
+    /// How long an admitted place stays ACTIVE at most.
+    pub active_ms: i64,
+    /// An ACTIVE place whose holder asked for nothing for this long lapses
+    /// (0: never).
+    pub active_idle_ms: i64,
+    /// A waiting place whose holder has not asked for its status for this
+    /// long is skipped when the line reaches it (0: never).
+    pub waiting_idle_ms: i64,
+}
+
+impl RoomSettings {
+    /// The longest pause between polls the server may ask for: at least
+    /// two polls per idle time, so a holder always sees ACTIVE, and is seen
+    /// waiting, before its place could lapse.
+    pub fn longest_refresh_seconds(&self) -> i64 {
+        [self.active_idle_ms, self.waiting_idle_ms]
+            .into_iter()
+            .filter(|&idle| idle > 0)
+            .map(|idle| (idle / 2_000).max(1))
+            .min()
+            .unwrap_or(i64::MAX)
+    }
+}
+
+/// A room at a glance, for operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomStats {
+    /// Places in line, the pre-queue included.
+    pub waiting: i64,
+    /// ACTIVE places.
+    pub active: i64,
+    /// Places admitted since the room began counting.
+    pub admitted: i64,
+    /// The policy in force: the operator's, or the instance's default.
+    pub policy: AdmissionPolicy,
+    /// What is left to sell, if the room was told the concert's seats.
+    pub stock: Option<Stock>,
+    /// The scheduled opening the room keeps, if any.
+    pub opening: Option<SaleOpening>,
+    /// Places that ended unused: waiting places skipped for absence, and
+    /// ACTIVE places that ran out of time or idled.
+    pub lapsed: i64,
+    /// How long the first buyer in line has waited (0 while nobody waits).
+    pub longest_wait_ms: i64,
+}
+
+/// A place as the room answers it: where it stands, and what a buyer's
+/// view needs of the room (its policy, stock and opening).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answer {
+    /// The place's status; NOT_OPEN and SOLD_OUT only answer a refused join.
+    pub status: QueueStatus,
+    /// 1-based position while WAITING, else 0.
+    pub position: i64,
+    /// The policy in force.
+    pub policy: AdmissionPolicy,
+    /// What is left to sell, if known.
+    pub stock: Option<Stock>,
+    /// The room's scheduled opening, if any.
+    pub opening: Option<SaleOpening>,
+    /// When an ACTIVE place's turn lapses (see `Room::turn_running`).
+    pub turn_ends_at: Option<Timestamp>,
+}
+
+/// What a join made: the holder's place (a live one, or the new one) and
+/// whether it is new.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joined {
+    /// The live place's token: the fresh one when `created`.
+    pub token: QueueToken,
+    /// A new place was made.
+    pub created: bool,
+    /// The place now.
+    pub answer: Answer,
+}
+
+/// Every place of a room, in order, for comparing two copies of the
+/// machine: the line front to back (the pre-queue at its end, in draw
+/// order), the ACTIVE places with the moment each lapses, and the counters.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RoomSnapshot {
+    /// Waiting and pre-queued places, front first.
+    pub line: Vec<QueueToken>,
+    /// ACTIVE places (lapsed ones not yet dropped included) by token, with
+    /// the moment each lapses.
+    pub active: BTreeMap<QueueToken, Timestamp>,
+    /// Places that ended unused.
+    pub lapsed: i64,
+    /// Places admitted so far.
+    pub admitted: i64,
+}
