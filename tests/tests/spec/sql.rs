@@ -268,10 +268,11 @@ impl Books {
         let schedule =
             NewSchedule::parse(START, sale.seats, sale.price).map_err(|e| e.to_string())?;
         let concert = NewConcert::parse("The spec", vec![schedule]).map_err(|e| e.to_string())?;
-        let (_, schedules) = store
+        let schedules = store
             .create_concert(&concert)
             .await
-            .map_err(|e| failed("create_concert", e))?;
+            .map_err(|e| failed("create_concert", e))?
+            .schedules;
         let mut buyers = Vec::new();
         let mut balances = Vec::new();
         let name = UserName::parse("a buyer").map_err(|e| e.to_string())?;
