@@ -401,10 +401,16 @@ impl CatalogueService {
     /// A schedule by id (cached: schedules never change).
     pub async fn schedule(&self, raw: i64) -> Result<Schedule, CatalogueError> {
         let id = ScheduleId::parse(raw).ok_or(CatalogueError::ScheduleNotFound)?;
-        self.catalogue
-            .schedule(id)
+        self.find_schedule(id)
             .await?
             .ok_or(CatalogueError::ScheduleNotFound)
+    }
+
+    /// A schedule by id, `None` if there is none (cached). Other features
+    /// ask this rather than [`schedule`](Self::schedule), so that the only
+    /// failure they have to place is the store's.
+    pub async fn find_schedule(&self, id: ScheduleId) -> Result<Option<Schedule>, StoreError> {
+        self.catalogue.schedule(id).await
     }
 
     /// The schedule's live map, current as of now.

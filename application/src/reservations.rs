@@ -7,7 +7,7 @@
 //! "free" still goes to the database, and the cache never says "taken" for a
 //! seat that is free at its version.
 
-use crate::catalogue::{CatalogueError, CatalogueService};
+use crate::catalogue::CatalogueService;
 use crate::queue::{QueueError, QueueService};
 use crate::seat_changes::SeatChange;
 use crate::{Clock, StoreError};
@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use frontrow_domain::catalogue::Schedule;
 use frontrow_domain::reservation::{Reservation, SeatLimit, TransitionError};
 use frontrow_domain::seat::{SeatError, SeatNumber, SeatState, SeatStatus};
-use frontrow_domain::{ReservationId, Timestamp, UserId};
+use frontrow_domain::{ReservationId, ScheduleId, Timestamp, UserId};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -51,15 +51,6 @@ pub enum ReservationError {
     /// A store failed (a 503).
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl From<CatalogueError> for ReservationError {
-    fn from(error: CatalogueError) -> Self {
-        match error {
-            CatalogueError::Store(e) => ReservationError::Store(e),
-            _ => ReservationError::ScheduleNotFound,
-        }
-    }
 }
 
 /// Everything a store needs to decide a hold in one transaction.
@@ -337,7 +328,8 @@ impl ReservationService {
         schedule: i64,
         seat: i64,
     ) -> Result<Reservation, ReservationError> {
-        let schedule = self.catalogue.schedule(schedule).await?;
+        let schedule = ScheduleId::parse(schedule).ok_or(ReservationError::ScheduleNotFound)?;
+        let schedule = self.schedule(schedule).await?;
         let seat = SeatNumber::parse(seat, schedule.seat_count)
             .map_err(|_| ReservationError::SeatOutOfRange)?;
         let (_, version) = self
@@ -386,10 +378,29 @@ impl ReservationService {
     /// does not exist or is someone else's.
     pub async fn find(&self, user: UserId, id: i64) -> Result<Reservation, ReservationError> {
         let id = ReservationId::parse(id).ok_or(ReservationError::NotFound)?;
-        self.holds
-            .find(user, id)
+        self.lookup(user, id)
             .await?
             .ok_or(ReservationError::NotFound)
+    }
+
+    /// The caller's reservation, `None` for one that does not exist or is
+    /// someone else's: for other features, whose only failure to place is
+    /// the store's.
+    pub async fn lookup(
+        &self,
+        user: UserId,
+        id: ReservationId,
+    ) -> Result<Option<Reservation>, StoreError> {
+        self.holds.find(user, id).await
+    }
+
+    /// A schedule of the catalogue, [`ReservationError::ScheduleNotFound`]
+    /// when there is none.
+    async fn schedule(&self, id: ScheduleId) -> Result<Schedule, ReservationError> {
+        self.catalogue
+            .find_schedule(id)
+            .await?
+            .ok_or(ReservationError::ScheduleNotFound)
     }
 
     /// A page of the user's reservations, newest first, each with its
@@ -415,7 +426,7 @@ impl ReservationService {
         let next = more.then(|| found.last().map(|r| r.id)).flatten();
         let mut reservations = Vec::with_capacity(found.len());
         for reservation in found {
-            let schedule = self.catalogue.schedule(reservation.schedule.get()).await?;
+            let schedule = self.schedule(reservation.schedule).await?;
             reservations.push((reservation, schedule));
         }
         Ok(ReservationPage { reservations, next })
@@ -429,7 +440,7 @@ impl ReservationService {
         let id = ReservationId::parse(id).ok_or(ReservationError::NotFound)?;
         let (cancelled, seat_version) = self.holds.cancel(user, id, self.clock.now()).await?;
         if let Some(seat_version) = seat_version {
-            let schedule = self.catalogue.schedule(cancelled.schedule.get()).await?;
+            let schedule = self.schedule(cancelled.schedule).await?;
             self.catalogue
                 .seat_changed(&SeatChange {
                     concert: schedule.concert,
