@@ -511,6 +511,14 @@ mod tests {
             .expect_seats()
             .returning(move |_| Ok(seats.iter().map(|s| stored(*s, 0)).collect()));
         catalogue.expect_seat().returning(move |_, _| Ok(first));
+        service_over(catalogue, holds, status)
+    }
+
+    fn service_over(
+        catalogue: MockCatalogue,
+        holds: MockSeatHolds,
+        status: QueueStatus,
+    ) -> ReservationService {
         let log: Arc<dyn SeatChangeLog> = Arc::new(FakeLog::default());
         let clock: Arc<dyn Clock> = Arc::new(clock_at(1_000));
         let catalogue = Arc::new(CatalogueService::new(
@@ -621,6 +629,22 @@ mod tests {
                 .unwrap_err();
             assert!(matches!(err, ReservationError::SeatOutOfRange));
         }
+    }
+
+    #[tokio::test]
+    async fn a_catalogue_outage_during_a_hold_is_a_store_failure_not_a_missing_schedule() {
+        let mut catalogue = MockCatalogue::new();
+        catalogue
+            .expect_schedule()
+            .returning(|_| Err(StoreError::new("database: refused")));
+        let mut holds = MockSeatHolds::new();
+        holds.expect_hold().never();
+        let service = service_over(catalogue, holds, QueueStatus::Active);
+        let err = service
+            .hold(UserId::from_store(1), Some(TOKEN), 5, 1)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ReservationError::Store(_)), "{err:?}");
     }
 
     #[tokio::test]
