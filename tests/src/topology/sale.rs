@@ -331,7 +331,7 @@ impl Sale {
             .await
             .expect("reservations")
             .iter()
-            .map(|r| r.try_get::<i64, _>(0).expect("id"))
+            .map(|r| r.try_get::<i64, _>("id").expect("id"))
             .collect();
             match outcome {
                 Outcome::Paid { reservation, .. } => {
