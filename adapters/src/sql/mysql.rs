@@ -18,10 +18,10 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 /// The one row a procedure answers: its outcome word, then the numbers
-/// that outcome reports. The procedures answer with bare `SELECT`s whose
-/// column names are their first values (`'PAID'`, `v_payment`, ...), which
-/// differ by outcome, so this is the one place columns are read by
-/// position; changing that would mean redefining both procedures.
+/// that outcome reports. This is the one place columns are read by
+/// position: sqlx knows a statement's column names from its prepare, and a
+/// `CALL`'s prepare reports none (naming them in the procedures was tried:
+/// "no column found for name: outcome").
 struct Answer {
     outcome: String,
     row: AnyRow,
