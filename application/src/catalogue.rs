@@ -23,6 +23,7 @@ use async_trait::async_trait;
 use frontrow_domain::catalogue::{
     CatalogueError as Rule, Concert, NewConcert, NewSchedule, Schedule,
 };
+use frontrow_domain::points::IdempotencyKey;
 use frontrow_domain::queue::SaleOpening;
 use frontrow_domain::seat::{SeatNumber, SeatState, SeatStatus};
 use frontrow_domain::{ConcertId, ScheduleId, Timestamp};
@@ -38,6 +39,12 @@ pub enum CatalogueError {
     /// The operator's scheduled opening does not parse.
     #[error(transparent)]
     InvalidOpening(frontrow_domain::queue::QueueRuleError),
+    /// The `Idempotency-Key` is empty, too long or not printable ASCII.
+    #[error("Idempotency-Key must be 1 to 100 visible ASCII characters")]
+    InvalidIdempotencyKey,
+    /// The key was used before for a different concert; nothing was written.
+    #[error("this Idempotency-Key was used for a different concert")]
+    IdempotencyKeyReused,
     /// No such concert (or an id that cannot exist).
     #[error("concert not found")]
     ConcertNotFound,
@@ -52,9 +59,15 @@ pub enum CatalogueError {
 /// Concerts, schedules and seat rows: the system of record's catalogue.
 ///
 /// Contract:
-/// - `create_concert` writes the concert, its schedules in the order given
-///   and every seat (AVAILABLE, version 0) in one transaction, and returns
-///   the concert's id and the schedules as created, in that order.
+/// - `create_concert` writes the concert *unlisted*, its schedules in the
+///   order given and every seat (AVAILABLE, version 0) in one transaction,
+///   and returns them as stored. With a `key` the store already holds it
+///   writes nothing and returns the concert that key made, listed or not,
+///   whatever it was asked (the use case compares). MUST NOT make two
+///   concerts for one key, even when two creates race.
+/// - `list_concert` lists a concert: only listed concerts are found by
+///   `concerts`, `concert_exists` and `schedule_opening`, so nobody joins
+///   the room of a concert whose creation did not finish.
 /// - Reads answer "no such thing" with `false`, `None` or an empty list,
 ///   never with an error: `concerts` by id, `schedules` by start time then
 ///   id, `seats` by seat number (one per seat, each with its version).
@@ -69,10 +82,11 @@ pub enum CatalogueError {
 ///
 /// ```
 /// use async_trait::async_trait;
-/// use frontrow_application::catalogue::Catalogue;
+/// use frontrow_application::catalogue::{Catalogue, StoredConcert};
 /// use frontrow_application::seat_changes::StoredSeat;
 /// use frontrow_application::StoreError;
 /// use frontrow_domain::catalogue::{Concert, NewConcert, NewSchedule, Schedule};
+/// use frontrow_domain::points::IdempotencyKey;
 /// use frontrow_domain::queue::SaleOpening;
 /// use frontrow_domain::seat::{SeatNumber, SeatState};
 /// use frontrow_domain::{ConcertId, ScheduleId, Timestamp};
@@ -82,6 +96,8 @@ pub enum CatalogueError {
 /// #[derive(Default)]
 /// struct Rows {
 ///     concerts: Vec<Concert>,
+///     listed: Vec<ConcertId>,
+///     keys: Vec<(IdempotencyKey, ConcertId)>,
 ///     schedules: Vec<Schedule>,
 ///     seats: HashMap<ScheduleId, Vec<StoredSeat>>,
 /// }
@@ -97,13 +113,21 @@ pub enum CatalogueError {
 ///
 /// #[async_trait]
 /// impl Catalogue for MemoryCatalogue {
-///     async fn create_concert(
-///         &self,
-///         new: &NewConcert,
-///     ) -> Result<(ConcertId, Vec<Schedule>), StoreError> {
+///     async fn create_concert(&self, new: &NewConcert) -> Result<StoredConcert, StoreError> {
 ///         let mut rows = self.rows()?; // the lock is the transaction
+///         if let Some(key) = &new.key {
+///             if let Some(&(_, id)) = rows.keys.iter().find(|(k, _)| k == key) {
+///                 let concert = rows.concerts.iter().find(|c| c.id == id).cloned();
+///                 let concert = concert.ok_or_else(|| StoreError::new("a key without its concert"))?;
+///                 let schedules = rows.schedules.iter().filter(|s| s.concert == id).copied().collect();
+///                 return Ok(StoredConcert { listed: rows.listed.contains(&id), concert, schedules });
+///             }
+///             let id = ConcertId::from_store(rows.concerts.len() as i64 + 1);
+///             rows.keys.push((key.clone(), id));
+///         }
 ///         let id = ConcertId::from_store(rows.concerts.len() as i64 + 1);
-///         rows.concerts.push(Concert { id, title: new.title.clone(), opening: new.opening });
+///         let concert = Concert { id, title: new.title.clone(), opening: new.opening };
+///         rows.concerts.push(concert.clone());
 ///         let mut created = Vec::new();
 ///         for s in &new.schedules {
 ///             let schedule = Schedule {
@@ -118,11 +142,17 @@ pub enum CatalogueError {
 ///             rows.schedules.push(schedule);
 ///             created.push(schedule);
 ///         }
-///         Ok((id, created))
+///         Ok(StoredConcert { concert, schedules: created, listed: false })
+///     }
+///
+///     async fn list_concert(&self, concert: ConcertId) -> Result<(), StoreError> {
+///         self.rows()?.listed.push(concert);
+///         Ok(())
 ///     }
 ///
 ///     async fn concerts(&self) -> Result<Vec<Concert>, StoreError> {
-///         Ok(self.rows()?.concerts.clone())
+///         let rows = self.rows()?;
+///         Ok(rows.concerts.iter().filter(|c| rows.listed.contains(&c.id)).cloned().collect())
 ///     }
 ///
 ///     async fn schedule_opening(
@@ -131,12 +161,15 @@ pub enum CatalogueError {
 ///         opening: Option<SaleOpening>,
 ///     ) -> Result<bool, StoreError> {
 ///         let mut rows = self.rows()?;
+///         if !rows.listed.contains(&concert) {
+///             return Ok(false);
+///         }
 ///         let found = rows.concerts.iter_mut().find(|c| c.id == concert);
 ///         Ok(found.map(|c| c.opening = opening).is_some())
 ///     }
 ///
 ///     async fn concert_exists(&self, concert: ConcertId) -> Result<bool, StoreError> {
-///         Ok(self.rows()?.concerts.iter().any(|c| c.id == concert))
+///         Ok(self.rows()?.listed.contains(&concert))
 ///     }
 ///
 ///     async fn schedules(&self, concert: ConcertId) -> Result<Vec<Schedule>, StoreError> {
@@ -170,30 +203,35 @@ pub enum CatalogueError {
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let catalogue = MemoryCatalogue::default();
 /// let friday = NewSchedule::parse(Timestamp(1_900_000_000_000), 3, 120)?;
-/// let (concert, schedules) = catalogue.create_concert(&NewConcert::parse("Proms", vec![friday])?).await?;
-/// assert_eq!(catalogue.schedules(concert).await?, schedules);
-/// assert_eq!(catalogue.seats(schedules[0].id).await?.len(), 3);
+/// let created = catalogue.create_concert(&NewConcert::parse("Proms", vec![friday])?).await?;
+/// let concert = created.concert.id;
+/// assert!(!catalogue.concert_exists(concert).await?, "unlisted until its room is told");
+/// catalogue.list_concert(concert).await?;
+/// assert!(catalogue.concert_exists(concert).await?);
+/// assert_eq!(catalogue.schedules(concert).await?, created.schedules);
+/// assert_eq!(catalogue.seats(created.schedules[0].id).await?.len(), 3);
 /// assert!(!catalogue.concert_exists(ConcertId::from_store(99)).await?);
 /// # Ok(()) }
 /// ```
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait Catalogue: Send + Sync {
-    /// Creates the concert, its schedules and every seat in one transaction.
-    async fn create_concert(
-        &self,
-        concert: &NewConcert,
-    ) -> Result<(ConcertId, Vec<Schedule>), StoreError>;
-    /// Every concert, with its scheduled opening, by id.
+    /// Creates the concert (unlisted), its schedules and every seat in one
+    /// transaction; or, for a key it holds, answers that key's concert.
+    async fn create_concert(&self, concert: &NewConcert) -> Result<StoredConcert, StoreError>;
+    /// Lists the concert (see the contract); listing twice is harmless.
+    async fn list_concert(&self, concert: ConcertId) -> Result<(), StoreError>;
+    /// Every listed concert, with its scheduled opening, by id.
     async fn concerts(&self) -> Result<Vec<Concert>, StoreError>;
     /// Sets or clears the concert's scheduled opening; false for an unknown
-    /// concert.
+    /// (or unlisted) concert.
     async fn schedule_opening(
         &self,
         concert: ConcertId,
         opening: Option<SaleOpening>,
     ) -> Result<bool, StoreError>;
-    /// Whether the concert exists (concerts are never deleted).
+    /// Whether the concert exists and is listed (concerts are never
+    /// deleted, nor unlisted).
     async fn concert_exists(&self, concert: ConcertId) -> Result<bool, StoreError>;
     /// The concert's schedules by start time, then id; empty for an
     /// unknown concert.
@@ -209,6 +247,18 @@ pub trait Catalogue: Send + Sync {
         schedule: ScheduleId,
         seat: SeatNumber,
     ) -> Result<Option<SeatState>, StoreError>;
+}
+
+/// A concert as [`Catalogue::create_concert`] stored it (or found it by its
+/// key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredConcert {
+    /// The concert, with its scheduled opening.
+    pub concert: Concert,
+    /// Its schedules, in the order they were asked for.
+    pub schedules: Vec<Schedule>,
+    /// Whether [`Catalogue::list_concert`] has listed it: creation finished.
+    pub listed: bool,
 }
 
 /// One seat's status at a moment (see `seating::SeatMap::statuses`).
@@ -259,30 +309,49 @@ impl CatalogueService {
         self.catalogue.clone()
     }
 
-    /// Creates the concert, then tells its waiting room how many seats it
-    /// has (a room that was never told simply never reports sold out).
+    /// Writes the concert unlisted (`Catalogue::create_concert`), or finds
+    /// the one its retry key made; refuses a key reused for a different
+    /// concert. `SaleService::create_concert` tells the room, then lists it.
     #[tracing::instrument(skip_all)]
     pub async fn create_concert(
         &self,
         title: &str,
         schedules: &[(Timestamp, i64, i64)],
         opening: Option<SaleOpening>,
-    ) -> Result<(ConcertId, Vec<Schedule>), CatalogueError> {
+        key: Option<&str>,
+    ) -> Result<StoredConcert, CatalogueError> {
         let schedules = schedules
             .iter()
             .map(|&(starts_at, seats, price)| NewSchedule::parse(starts_at, seats, price))
             .collect::<Result<Vec<_>, _>>()?;
         let mut concert = NewConcert::parse(title, schedules)?;
         concert.opening = opening;
-        let (id, created) = self.catalogue.create_concert(&concert).await?;
-        if let Err(error) = self.open_sale(id, &created).await {
-            tracing::warn!(%error, concert = %id, "the waiting room does not know this concert's seats");
+        concert.key = key
+            .map(|raw| IdempotencyKey::parse(raw).ok_or(CatalogueError::InvalidIdempotencyKey))
+            .transpose()?;
+        let stored = self.catalogue.create_concert(&concert).await?;
+        if !concert.is_answered_by(&stored.concert, &stored.schedules) {
+            return Err(CatalogueError::IdempotencyKeyReused);
         }
-        Ok((id, created))
+        Ok(stored)
+    }
+
+    /// Lists a created concert: buyers find it and may join its room.
+    pub async fn list_concert(&self, concert: ConcertId) -> Result<(), StoreError> {
+        self.catalogue.list_concert(concert).await
     }
 
     /// Starts the concert's logs and tells its room how many seats it has.
-    async fn open_sale(
+    /// A failure is only logged: a room that was never told its seats
+    /// admits as if they were endless and never reports a sold-out sale,
+    /// which the in-process room's restart (`reopen_sales`) repairs.
+    pub async fn open_sale(&self, concert: ConcertId, schedules: &[Schedule]) {
+        if let Err(error) = self.tell_seats(concert, schedules).await {
+            tracing::warn!(%error, concert = %concert, "the waiting room does not know this concert's seats");
+        }
+    }
+
+    async fn tell_seats(
         &self,
         concert: ConcertId,
         schedules: &[Schedule],
@@ -332,10 +401,16 @@ impl CatalogueService {
     /// A schedule by id (cached: schedules never change).
     pub async fn schedule(&self, raw: i64) -> Result<Schedule, CatalogueError> {
         let id = ScheduleId::parse(raw).ok_or(CatalogueError::ScheduleNotFound)?;
-        self.catalogue
-            .schedule(id)
+        self.find_schedule(id)
             .await?
             .ok_or(CatalogueError::ScheduleNotFound)
+    }
+
+    /// A schedule by id, `None` if there is none (cached). Other features
+    /// ask this rather than [`schedule`](Self::schedule), so that the only
+    /// failure they have to place is the store's.
+    pub async fn find_schedule(&self, id: ScheduleId) -> Result<Option<Schedule>, StoreError> {
+        self.catalogue.schedule(id).await
     }
 
     /// The schedule's live map, current as of now.
@@ -478,7 +553,7 @@ impl CatalogueService {
         let concerts = self.catalogue.concerts().await?;
         for concert in &concerts {
             let schedules = self.catalogue.schedules(concert.id).await?;
-            self.open_sale(concert.id, &schedules).await?;
+            self.tell_seats(concert.id, &schedules).await?;
             for schedule in &schedules {
                 let seats = self.catalogue.seats(schedule.id).await?;
                 for (index, seat) in seats.iter().enumerate() {
@@ -619,7 +694,7 @@ mod tests {
     async fn an_invalid_concert_writes_nothing() {
         let service = service(MockCatalogue::new(), Arc::new(FakeLog::default()), 0);
         let err = service
-            .create_concert("Show", &[(Timestamp(0), 0, 10)], None)
+            .create_concert("Show", &[(Timestamp(0), 0, 10)], None, None)
             .await
             .unwrap_err();
         assert!(matches!(

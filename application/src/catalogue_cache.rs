@@ -6,7 +6,7 @@
 
 use crate::StoreError;
 use crate::cache::BoundedMap;
-use crate::catalogue::Catalogue;
+use crate::catalogue::{Catalogue, StoredConcert};
 use crate::seat_changes::StoredSeat;
 use async_trait::async_trait;
 use frontrow_domain::catalogue::{Concert, NewConcert, Schedule};
@@ -63,11 +63,12 @@ impl CachedCatalogue {
 
 #[async_trait]
 impl Catalogue for CachedCatalogue {
-    async fn create_concert(
-        &self,
-        concert: &NewConcert,
-    ) -> Result<(ConcertId, Vec<Schedule>), StoreError> {
+    async fn create_concert(&self, concert: &NewConcert) -> Result<StoredConcert, StoreError> {
         self.store.create_concert(concert).await
+    }
+
+    async fn list_concert(&self, concert: ConcertId) -> Result<(), StoreError> {
+        self.store.list_concert(concert).await
     }
 
     async fn concerts(&self) -> Result<Vec<Concert>, StoreError> {
@@ -82,7 +83,8 @@ impl Catalogue for CachedCatalogue {
         self.store.schedule_opening(concert, opening).await
     }
 
-    /// A yes is kept for good: concerts are never deleted.
+    /// A yes is kept for good: concerts are never deleted nor unlisted. A
+    /// no is not kept: an unlisted concert may be listed a moment later.
     async fn concert_exists(&self, concert: ConcertId) -> Result<bool, StoreError> {
         if self.concerts_seen.contains(&concert) {
             return Ok(true);

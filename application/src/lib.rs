@@ -26,6 +26,7 @@
 //! | [`catalogue`] | [`catalogue::CatalogueService`] | [`catalogue::Catalogue`], [`seat_changes::SeatChangeLog`] | `SqlStore`; `RedisSeatChangeLog`, `MemorySeatChangeLog` |
 //! | [`queue`] | [`queue::QueueService`] | [`queue::WaitingRoom`], [`queue::SeatGate`], [`queue::QueueTokenSeal`] | `RedisWaitingRoom`, `MemoryWaitingRoom`, [`queue::SeparateSeatGate`]; `HmacQueueSeal` |
 //! | [`seating`] | [`seating::SeatingService`] | (the catalogue's and the queue's) | |
+//! | [`streams`] | [`streams::PlaceFollower`], [`streams::SeatFollower`] (what a live stream sends) | | |
 //! | [`reservations`] | [`reservations::ReservationService`] | [`reservations::SeatHolds`] | `SqlStore` |
 //! | [`payments`] | [`payments::PaymentService`] | [`payments::PaymentStore`] | `SqlStore` |
 //! | [`events`] | [`events::EventRelay`] | [`events::Outbox`], [`events::EventSink`] | `SqlStore`; `KafkaSink`, `InProcessBus` |
@@ -133,6 +134,7 @@ pub mod seat_changes;
 pub mod seat_maps;
 pub mod seating;
 pub mod store;
+pub mod streams;
 pub mod users;
 pub mod version_reads;
 

@@ -6,9 +6,8 @@
 //! twice charges once; a retry of a finished payment returns the same receipt
 //! even though the queue token was spent by the first call.
 
-use crate::catalogue::{CatalogueError, CatalogueService};
+use crate::catalogue::CatalogueService;
 use crate::queue::{QueueError, QueueService};
-use crate::reservations::ReservationError;
 use crate::seat_changes::SeatChange;
 use crate::{Clock, StoreError};
 use async_trait::async_trait;
@@ -39,17 +38,6 @@ pub enum PaymentError {
     /// A store failed (a 503).
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl From<ReservationError> for PaymentError {
-    fn from(error: ReservationError) -> Self {
-        match error {
-            ReservationError::Store(e) => PaymentError::Store(e),
-            ReservationError::Queue(e) => PaymentError::Queue(e),
-            ReservationError::Transition(e) => PaymentError::Transition(e),
-            _ => PaymentError::ReservationNotFound,
-        }
-    }
 }
 
 /// A completed payment.
@@ -243,15 +231,19 @@ impl PaymentService {
         reservation: i64,
     ) -> Result<(Receipt, bool), PaymentError> {
         let id = ReservationId::parse(reservation).ok_or(PaymentError::ReservationNotFound)?;
-        let reservation = self.reservations.find(user, reservation).await?;
+        let reservation = self
+            .reservations
+            .lookup(user, id)
+            .await?
+            .ok_or(PaymentError::ReservationNotFound)?;
+        // A reservation names a schedule that exists (schedules are never
+        // deleted); one that does not is a store that lost rows, not a
+        // buyer's mistake.
         let schedule = self
             .catalogue
-            .schedule(reservation.schedule.get())
-            .await
-            .map_err(|error| match error {
-                CatalogueError::Store(e) => PaymentError::Store(e),
-                _ => PaymentError::ReservationNotFound,
-            })?;
+            .find_schedule(reservation.schedule)
+            .await?
+            .ok_or_else(|| StoreError::new("a reservation's schedule is missing"))?;
         // A live hold is the right to pay for it, whether or not the turn
         // has ended since: only the token's owner and concert are checked.
         let token = match self.queue.own_token_for(user, token, schedule.concert) {

@@ -7,7 +7,7 @@
 //! "free" still goes to the database, and the cache never says "taken" for a
 //! seat that is free at its version.
 
-use crate::catalogue::{CatalogueError, CatalogueService};
+use crate::catalogue::CatalogueService;
 use crate::queue::{QueueError, QueueService};
 use crate::seat_changes::SeatChange;
 use crate::{Clock, StoreError};
@@ -18,7 +18,7 @@ use frontrow_domain::queue::QueueToken;
 use frontrow_domain::reservation::ReservationStatus;
 use frontrow_domain::reservation::{Reservation, SeatLimit, TransitionError};
 use frontrow_domain::seat::{SeatError, SeatNumber, SeatState, SeatStatus};
-use frontrow_domain::{ReservationId, Timestamp, UserId};
+use frontrow_domain::{ReservationId, ScheduleId, Timestamp, UserId};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -54,15 +54,6 @@ pub enum ReservationError {
     /// A store failed (a 503).
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl From<CatalogueError> for ReservationError {
-    fn from(error: CatalogueError) -> Self {
-        match error {
-            CatalogueError::Store(e) => ReservationError::Store(e),
-            _ => ReservationError::ScheduleNotFound,
-        }
-    }
 }
 
 /// Everything a store needs to decide a hold in one transaction.
@@ -343,7 +334,8 @@ impl ReservationService {
         schedule: i64,
         seat: i64,
     ) -> Result<Reservation, ReservationError> {
-        let schedule = self.catalogue.schedule(schedule).await?;
+        let schedule = ScheduleId::parse(schedule).ok_or(ReservationError::ScheduleNotFound)?;
+        let schedule = self.schedule(schedule).await?;
         let seat = SeatNumber::parse(seat, schedule.seat_count)
             .map_err(|_| ReservationError::SeatOutOfRange)?;
         let (token, version) = self
@@ -397,10 +389,29 @@ impl ReservationService {
     /// does not exist or is someone else's.
     pub async fn find(&self, user: UserId, id: i64) -> Result<Reservation, ReservationError> {
         let id = ReservationId::parse(id).ok_or(ReservationError::NotFound)?;
-        self.holds
-            .find(user, id)
+        self.lookup(user, id)
             .await?
             .ok_or(ReservationError::NotFound)
+    }
+
+    /// The caller's reservation, `None` for one that does not exist or is
+    /// someone else's: for other features, whose only failure to place is
+    /// the store's.
+    pub async fn lookup(
+        &self,
+        user: UserId,
+        id: ReservationId,
+    ) -> Result<Option<Reservation>, StoreError> {
+        self.holds.find(user, id).await
+    }
+
+    /// A schedule of the catalogue, [`ReservationError::ScheduleNotFound`]
+    /// when there is none.
+    async fn schedule(&self, id: ScheduleId) -> Result<Schedule, ReservationError> {
+        self.catalogue
+            .find_schedule(id)
+            .await?
+            .ok_or(ReservationError::ScheduleNotFound)
     }
 
     /// A page of the user's reservations, newest first, each with its
@@ -426,7 +437,7 @@ impl ReservationService {
         let next = more.then(|| found.last().map(|r| r.id)).flatten();
         let mut reservations = Vec::with_capacity(found.len());
         for reservation in found {
-            let schedule = self.catalogue.schedule(reservation.schedule.get()).await?;
+            let schedule = self.schedule(reservation.schedule).await?;
             reservations.push((reservation, schedule));
         }
         Ok(ReservationPage { reservations, next })
@@ -448,7 +459,7 @@ impl ReservationService {
     ) -> Result<Reservation, ReservationError> {
         let id = ReservationId::parse(id).ok_or(ReservationError::NotFound)?;
         let (cancelled, seat_version) = self.holds.cancel(user, id, self.clock.now()).await?;
-        let schedule = self.catalogue.schedule(cancelled.schedule.get()).await?;
+        let schedule = self.schedule(cancelled.schedule).await?;
         if token.is_some()
             && let Ok(token) = self.queue.own_token_for(user, token, schedule.concert)
         {
@@ -485,7 +496,7 @@ impl ReservationService {
             if reservation.status_at(now) != ReservationStatus::Held {
                 continue;
             }
-            let schedule = self.catalogue.schedule(reservation.schedule.get()).await?;
+            let schedule = self.schedule(reservation.schedule).await?;
             if schedule.concert == concert {
                 ends = ends.max(Some(reservation.hold_expires_at));
             }
@@ -565,6 +576,14 @@ mod tests {
             .expect_seats()
             .returning(move |_| Ok(seats.iter().map(|s| stored(*s, 0)).collect()));
         catalogue.expect_seat().returning(move |_, _| Ok(first));
+        service_over(catalogue, holds, status)
+    }
+
+    fn service_over(
+        catalogue: MockCatalogue,
+        holds: MockSeatHolds,
+        status: QueueStatus,
+    ) -> ReservationService {
         let log: Arc<dyn SeatChangeLog> = Arc::new(FakeLog::default());
         let clock: Arc<dyn Clock> = Arc::new(clock_at(1_000));
         let catalogue = Arc::new(CatalogueService::new(
@@ -679,6 +698,22 @@ mod tests {
                 .unwrap_err();
             assert!(matches!(err, ReservationError::SeatOutOfRange));
         }
+    }
+
+    #[tokio::test]
+    async fn a_catalogue_outage_during_a_hold_is_a_store_failure_not_a_missing_schedule() {
+        let mut catalogue = MockCatalogue::new();
+        catalogue
+            .expect_schedule()
+            .returning(|_| Err(StoreError::new("database: refused")));
+        let mut holds = MockSeatHolds::new();
+        holds.expect_hold().never();
+        let service = service_over(catalogue, holds, QueueStatus::Active);
+        let err = service
+            .hold(UserId::from_store(1), Some(TOKEN), 5, 1)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ReservationError::Store(_)), "{err:?}");
     }
 
     #[tokio::test]

@@ -777,7 +777,7 @@ pub async fn payment_lines(
     .await?;
     let holds: BTreeMap<i64, i64> = rows
         .iter()
-        .map(|r| Ok((r.try_get::<i64, _>(1)?, r.try_get::<i64, _>(0)?)))
+        .map(|r| Ok((r.try_get::<i64, _>("user_id")?, r.try_get::<i64, _>("id")?)))
         .collect::<Result<_, sqlx::Error>>()?;
     let active = std::fs::read_to_string(dir.join("active.txt"))?;
     let lines: Vec<String> = active

@@ -77,7 +77,10 @@ pub(crate) async fn seed_demo(state: &AppState) -> anyhow::Result<()> {
             .into_iter()
             .map(|(at, seats, price)| (Timestamp(at), seats, price))
             .collect();
-        let (id, _) = state.sales.create_concert(title, &schedules, None).await?;
+        let (id, _) = state
+            .sales
+            .create_concert(title, &schedules, None, None)
+            .await?;
         tracing::info!(concert = %id, title, "created demo concert");
     }
     Ok(())

@@ -4,6 +4,7 @@
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -57,6 +58,9 @@ pub enum EventsCommand {
     },
 }
 
+/// Every setting. It derives `Debug`, so its secrets are `SecretString`s,
+/// whose `Debug` prints no value: a logged or printed configuration never
+/// shows them (`a_printed_configuration_shows_no_secret`).
 #[derive(Args, Clone, Debug)]
 pub struct Config {
     /// Address to listen on.
@@ -184,7 +188,7 @@ pub struct Config {
         hide_env_values = true,
         global = true
     )]
-    pub admin_key: Option<String>,
+    pub admin_key: Option<SecretString>,
     /// HS256 secret for access tokens. Required with MySQL; embedded: generated into --data-dir.
     #[arg(
         long,
@@ -192,7 +196,7 @@ pub struct Config {
         hide_env_values = true,
         global = true
     )]
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<SecretString>,
     /// HMAC key that seals queue tokens. Default: derived from the JWT secret.
     /// To rotate, set the new key here and the old one as the previous key.
     #[arg(
@@ -201,7 +205,7 @@ pub struct Config {
         hide_env_values = true,
         global = true
     )]
-    pub queue_token_secret: Option<String>,
+    pub queue_token_secret: Option<SecretString>,
     /// The previous queue-token key, still accepted while keys rotate.
     #[arg(
         long,
@@ -209,7 +213,7 @@ pub struct Config {
         hide_env_values = true,
         global = true
     )]
-    pub queue_token_previous_secret: Option<String>,
+    pub queue_token_previous_secret: Option<SecretString>,
     /// How long an access token stays valid.
     #[arg(
         long,
@@ -327,7 +331,36 @@ pub(crate) fn redact(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{Cli, redact};
+    use clap::Parser;
+
+    #[test]
+    fn a_printed_configuration_shows_no_secret() {
+        let cli = Cli::try_parse_from([
+            "frontrow",
+            "--admin-key",
+            "admin-key-do-not-print",
+            "--jwt-secret",
+            "jwt-secret-do-not-print",
+            "--queue-token-secret",
+            "queue-key-do-not-print",
+            "--queue-token-previous-secret",
+            "old-queue-key-do-not-print",
+        ])
+        .expect("the flags parse");
+        let printed = format!("{:?} {:#?}", cli.config, cli.config);
+        assert!(!printed.contains("do-not-print"), "{printed}");
+        assert!(printed.contains("REDACTED"), "{printed}");
+        let admin = cli
+            .config
+            .admin_key
+            .as_ref()
+            .expect("the admin key is kept");
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(admin),
+            "admin-key-do-not-print"
+        );
+    }
 
     #[test]
     fn a_password_never_reaches_a_log_line() {

@@ -9,14 +9,16 @@ use crate::config::Config;
 use anyhow::{Context, bail};
 use frontrow_adapters::auth::{HmacQueueSeal, derive_key};
 use frontrow_adapters::sql::Backend;
+use secrecy::{ExposeSecret, SecretString};
 use std::path::Path;
 
-/// The secrets the service runs with.
+/// The secrets the service runs with, each shown by nothing but an
+/// explicit `expose_secret` where it is used.
 pub(crate) struct Secrets {
     /// `X-Admin-Key` of the admin API.
-    pub admin_key: String,
+    pub admin_key: SecretString,
     /// The HS256 key of access tokens.
-    pub jwt_secret: String,
+    pub jwt_secret: SecretString,
 }
 
 impl Secrets {
@@ -43,23 +45,29 @@ impl Secrets {
     /// The queue-token seal: the configured key, or one derived from the JWT
     /// secret (an HMAC of a fixed label, so the two keys are never the same).
     pub(crate) fn queue_seal(&self, config: &Config) -> HmacQueueSeal {
-        let given = |secret: &Option<String>| secret.clone().filter(|s| !s.is_empty());
-        let current = given(&config.queue_token_secret)
-            .unwrap_or_else(|| derive_key(&self.jwt_secret, "frontrow queue tokens"));
+        let given = |secret: &Option<SecretString>| {
+            secret.clone().filter(|s| !s.expose_secret().is_empty())
+        };
+        let current = given(&config.queue_token_secret).unwrap_or_else(|| {
+            derive_key(self.jwt_secret.expose_secret(), "frontrow queue tokens").into()
+        });
         let previous = given(&config.queue_token_previous_secret);
-        HmacQueueSeal::new(current.as_bytes(), previous.as_deref().map(str::as_bytes))
+        HmacQueueSeal::new(
+            current.expose_secret().as_bytes(),
+            previous.as_ref().map(|key| key.expose_secret().as_bytes()),
+        )
     }
 }
 
 /// A secret from its flag, or (embedded only) from a file generated once.
 fn secret(
     config: &Config,
-    given: &Option<String>,
+    given: &Option<SecretString>,
     file: &str,
     flag: &str,
     backend: Backend,
-) -> anyhow::Result<String> {
-    if let Some(secret) = given.as_ref().filter(|s| !s.is_empty()) {
+) -> anyhow::Result<SecretString> {
+    if let Some(secret) = given.as_ref().filter(|s| !s.expose_secret().is_empty()) {
         return Ok(secret.clone());
     }
     if backend == Backend::MySql {
@@ -67,7 +75,7 @@ fn secret(
             "{flag} is required when DATABASE_URL points at MySQL (every instance must share it)"
         );
     }
-    read_or_create_secret(&config.data_dir.join(file))
+    read_or_create_secret(&config.data_dir.join(file)).map(SecretString::from)
 }
 
 fn read_or_create_secret(path: &Path) -> anyhow::Result<String> {

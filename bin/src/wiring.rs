@@ -35,6 +35,7 @@ use frontrow_application::seating::SeatingService;
 use frontrow_application::users::Users;
 use frontrow_domain::queue::AdmissionPolicy;
 use frontrow_domain::reservation::SeatLimit;
+use secrecy::ExposeSecret;
 use std::sync::Arc;
 
 /// Connects to the database and applies its migrations.
@@ -211,7 +212,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         users: Users::new(
             shared.clone(),
             Arc::new(Hs256Tokens::new(
-                secrets.jwt_secret.as_bytes(),
+                secrets.jwt_secret.expose_secret().as_bytes(),
                 config.access_token_seconds,
                 clock.clone(),
             )),

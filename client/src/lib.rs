@@ -541,6 +541,20 @@ impl Client {
         self.send("create_concert", request.json(concert)).await
     }
 
+    /// [`Client::create_concert`] with an idempotency `key`: a retry with the
+    /// same key and concert answers the concert the first call made (201
+    /// again) instead of making another. Observed as `create_concert`.
+    pub async fn create_concert_with_key(
+        &self,
+        concert: &NewConcert,
+        key: &str,
+    ) -> Result<Reply, reqwest::Error> {
+        let request = self
+            .operators(Method::POST, "/api/v1/admin/concerts")
+            .header(IDEMPOTENCY_KEY, key);
+        self.send("create_concert", request.json(concert)).await
+    }
+
     /// `PUT /api/v1/admin/concerts/{concert}/queue`: the room's admission
     /// policy; answers the room's state. Observed as `set_queue`.
     pub async fn set_queue(

@@ -18,7 +18,7 @@
 //! # Ok::<(), CatalogueError>(())
 //! ```
 
-use crate::points::Points;
+use crate::points::{IdempotencyKey, Points};
 use crate::seat::MAX_SEATS_PER_SCHEDULE;
 use crate::{ConcertId, ScheduleId, Timestamp};
 use thiserror::Error;
@@ -118,6 +118,11 @@ pub struct NewConcert {
     /// A scheduled sale's opening; `None` (what `parse` sets) opens the
     /// sale as soon as the concert exists.
     pub opening: Option<crate::queue::SaleOpening>,
+    /// The operator's retry key (`None`, what `parse` sets: none). A create
+    /// repeated with the same key makes nothing and answers the concert the
+    /// first one made, provided it asks for the same concert
+    /// ([`NewConcert::is_answered_by`]).
+    pub key: Option<IdempotencyKey>,
 }
 
 impl NewConcert {
@@ -135,7 +140,24 @@ impl NewConcert {
             title: title.to_owned(),
             schedules,
             opening: None,
+            key: None,
         })
+    }
+
+    /// Whether `concert` with `schedules` (in the order created) is what
+    /// this asks for: the same title, opening and schedules. A retry key
+    /// sent again with a different concert is the client's mistake, not a
+    /// retry, and must not be answered with the first concert.
+    pub fn is_answered_by(&self, concert: &Concert, schedules: &[Schedule]) -> bool {
+        concert.title == self.title
+            && concert.opening == self.opening
+            && schedules.len() == self.schedules.len()
+            && schedules.iter().zip(&self.schedules).all(|(made, asked)| {
+                made.concert == concert.id
+                    && made.starts_at == asked.starts_at
+                    && made.seat_count == asked.seat_count
+                    && made.price == asked.price
+            })
     }
 }
 
@@ -163,6 +185,44 @@ mod tests {
             Err(CatalogueError::InvalidPrice)
         );
         assert!(NewSchedule::parse(at, 10, 0).is_ok());
+    }
+
+    #[test]
+    fn a_retry_is_answered_only_by_the_concert_it_asks_for() {
+        let friday = NewSchedule::parse(Timestamp(1_000), 10, 50).unwrap();
+        let asked = NewConcert::parse("Show", vec![friday]).unwrap();
+        let id = ConcertId::from_store(7);
+        let made = Concert {
+            id,
+            title: "Show".to_owned(),
+            opening: None,
+        };
+        let schedule = Schedule {
+            id: ScheduleId::from_store(3),
+            concert: id,
+            starts_at: friday.starts_at,
+            seat_count: friday.seat_count,
+            price: friday.price,
+        };
+        assert!(asked.is_answered_by(&made, &[schedule]));
+
+        let renamed = Concert {
+            title: "Other show".to_owned(),
+            ..made.clone()
+        };
+        assert!(!asked.is_answered_by(&renamed, &[schedule]));
+        let bigger = Schedule {
+            seat_count: 11,
+            ..schedule
+        };
+        assert!(!asked.is_answered_by(&made, &[bigger]));
+        assert!(!asked.is_answered_by(&made, &[schedule, schedule]));
+        let opening = crate::queue::SaleOpening::new(Timestamp(500), 0).unwrap();
+        let scheduled = Concert {
+            opening: Some(opening),
+            ..made.clone()
+        };
+        assert!(!asked.is_answered_by(&scheduled, &[schedule]));
     }
 
     #[test]

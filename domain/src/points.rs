@@ -67,9 +67,10 @@ impl ChargeAmount {
 /// The longest `IdempotencyKey`, in (ASCII) characters.
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 100;
 
-/// A client's retry key for a charge: 1 to 100 visible ASCII characters.
-/// A charge repeated with the same key adds nothing and answers what the
-/// first one answered, so a client may retry after a timeout.
+/// A client's retry key for a charge (or an operator's for a new concert):
+/// 1 to 100 visible ASCII characters. A charge repeated with the same key
+/// adds nothing and answers what the first one answered, so a client may
+/// retry after a timeout.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IdempotencyKey(String);
 

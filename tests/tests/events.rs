@@ -253,7 +253,7 @@ async fn outbox_ids(app: &TestApp, published: bool) -> HashSet<String> {
         .await
         .expect("outbox")
         .iter()
-        .map(|r| r.try_get::<String, _>(0).expect("event id"))
+        .map(|r| r.try_get::<String, _>("event_id").expect("event id"))
         .collect()
 }
 

@@ -236,3 +236,80 @@ async fn a_cluster_master_killed_is_a_503_not_a_500_and_the_room_recovers_when_i
     let again = app.buyer("back").await;
     assert_eq!(app.join(&again, concert).await.status, StatusCode::CREATED);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_concert_whose_room_could_not_be_told_its_opening_is_not_listed_until_a_retry_with_its_key()
+ {
+    let Some(redis) = PrivateRedis::start() else {
+        if std::env::var_os("CI").is_some() {
+            panic!("CI needs redis-server");
+        }
+        eprintln!("SKIPPED: redis-server is not installed");
+        return;
+    };
+    wait_for_redis(&redis).await;
+    let url = redis.url();
+    let Some(app) = TestApp::spawn_with(Stores::MySqlRedis, |c| {
+        c.redis_url = Some(url);
+        c.store_timeout_ms = 500;
+    })
+    .await
+    else {
+        return;
+    };
+    let title = format!("Half made {}", frontrow_tests::unique());
+    let key = format!("create-{}", frontrow_tests::unique());
+    let opens_at = (chrono::Utc::now() + Duration::from_secs(7200)).to_rfc3339();
+    let schedule = frontrow_client::NewSchedule::new("2030-01-01T19:00:00Z", 5, 10);
+    let concert =
+        frontrow_client::NewConcert::new(title.clone(), vec![schedule]).opening(opens_at, 30);
+    // How many concerts of that title are on sale, once the list answers
+    // (the instance may take a moment to reach a Redis that came back).
+    let listed = || async {
+        for _ in 0..50 {
+            let all = app.api.concerts().await.expect("answered");
+            if all.status == StatusCode::OK {
+                return all.body["concerts"].as_array().map_or(0, |all| {
+                    all.iter().filter(|c| c["title"] == title.as_str()).count()
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the concert list did not recover within 5 s");
+    };
+
+    // The room's store does not answer: the concert is written, its room
+    // is not told the opening, and the operator hears a 503.
+    redis.signal("-STOP");
+    let failed = app
+        .api
+        .create_concert_with_key(&concert, &key)
+        .await
+        .expect("answered");
+    assert_eq!(
+        failed.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        failed.body
+    );
+    redis.signal("-CONT");
+    wait_for_redis(&redis).await;
+    assert_eq!(
+        listed().await,
+        0,
+        "a concert whose room has no opening is not on sale"
+    );
+
+    // The retry with the same key finishes that concert: one concert, on
+    // sale, whose room keeps buyers out until the pre-queue.
+    let retried = app
+        .api
+        .create_concert_with_key(&concert, &key)
+        .await
+        .expect("answered");
+    assert_eq!(retried.status, StatusCode::CREATED, "{}", retried.body);
+    assert_eq!(listed().await, 1);
+    let buyer = app.buyer("early").await;
+    let joined = app.join(&buyer, retried.i64("concertId")).await;
+    assert_eq!(joined.code(), "SALE_NOT_OPEN", "{}", joined.body);
+}

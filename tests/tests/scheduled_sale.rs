@@ -38,6 +38,63 @@ contract!(
 );
 
 contract!(
+    a_create_retried_with_its_idempotency_key_makes_one_concert_and_a_different_one_is_refused,
+    |app: TestApp| async move {
+        let title = format!("Retried {}", frontrow_tests::unique());
+        let key = format!("create-{}", frontrow_tests::unique());
+        let opens_at = (chrono::Utc::now() + Duration::from_secs(7200)).to_rfc3339();
+        let schedule = NewSchedule::new("2030-01-01T19:00:00Z", 5, 10);
+        let concert = NewConcert::new(title.clone(), vec![schedule.clone()]).opening(opens_at, 30);
+        let first = app
+            .api
+            .create_concert_with_key(&concert, &key)
+            .await
+            .expect("answered");
+        let retry = app
+            .api
+            .create_concert_with_key(&concert, &key)
+            .await
+            .expect("answered");
+        assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+        assert_eq!(retry.status, StatusCode::CREATED, "{}", retry.body);
+        assert_eq!(
+            retry.body, first.body,
+            "the retry answers the first concert"
+        );
+
+        let other = NewConcert::new(format!("{title} (2)"), vec![schedule]);
+        let reused = app
+            .api
+            .create_concert_with_key(&other, &key)
+            .await
+            .expect("answered");
+        assert_eq!(
+            reused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            reused.body
+        );
+        assert_eq!(reused.code(), "IDEMPOTENCY_KEY_REUSED");
+
+        let listed = app.api.concerts().await.expect("answered");
+        let same_title = listed.body["concerts"].as_array().map_or(0, |all| {
+            all.iter()
+                .filter(|c| c["title"].as_str().is_some_and(|t| t.starts_with(&title)))
+                .count()
+        });
+        assert_eq!(same_title, 1, "{}", listed.body);
+        let buyer = app.buyer("early").await;
+        let joined = app.join(&buyer, first.i64("concertId")).await;
+        assert_eq!(
+            joined.code(),
+            "SALE_NOT_OPEN",
+            "the room has the opening: {}",
+            joined.body
+        );
+    }
+);
+
+contract!(
     pre_queued_buyers_are_shuffled_ahead_of_every_later_arrival,
     |app: TestApp| async move {
         let app = Arc::new(app);

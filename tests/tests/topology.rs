@@ -12,7 +12,6 @@
 use frontrow_tests::topology::{
     Buyer, Client, Outcome, Sale, Tally, Topology, rush, sample, sign_up, when_done,
 };
-use reqwest::Method;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -180,14 +179,7 @@ async fn a_restarted_redis_with_aof_keeps_every_place_in_line() {
     // Buyers ask while it is down.
     for (buyer, token) in buyers.iter().zip(&tokens).take(10) {
         let asked = client
-            .send(
-                "status",
-                Method::GET,
-                "/api/v1/queue/status",
-                Some(&buyer.access),
-                &[("X-Queue-Token", token)],
-                None,
-            )
+            .send("status", |api| api.queue_status(&buyer.api, token))
             .await;
         let status = asked.map(|a| (a.status, a.body));
         assert!(
@@ -293,28 +285,12 @@ async fn a_rolling_restart_with_sigterm_fails_no_request() {
         let (client, restarting) = (client.clone(), restarting.clone());
         browsers.spawn(async move {
             while restarting.load(Ordering::Relaxed) {
+                client.send("concerts", |api| api.concerts()).await;
                 client
-                    .send("concerts", Method::GET, "/api/v1/concerts", None, &[], None)
+                    .send("balance", |api| api.balance(&browser.api))
                     .await;
                 client
-                    .send(
-                        "balance",
-                        Method::GET,
-                        "/api/v1/points",
-                        Some(&browser.access),
-                        &[],
-                        None,
-                    )
-                    .await;
-                client
-                    .send(
-                        "join",
-                        Method::POST,
-                        "/api/v1/queue/tokens",
-                        Some(&browser.access),
-                        &[],
-                        Some(serde_json::json!({ "concertId": elsewhere.concert })),
-                    )
+                    .send("join", |api| api.join(&browser.api, elsewhere.concert))
                     .await;
             }
         });

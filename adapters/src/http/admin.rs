@@ -1,7 +1,7 @@
 //! Operators: create concerts, set and watch a waiting room and its seats.
 
 use super::catalogue::datetime;
-use super::limits::{Int, Items};
+use super::limits::{IdempotencyKeyHeader, Int, Items};
 use super::problem::ProblemResponse;
 use super::security::Operator;
 use super::{AppState, Tag};
@@ -15,7 +15,7 @@ use frontrow_domain::queue::{
     QueueRuleError, SaleOpening,
 };
 use frontrow_domain::seat::MAX_SEATS_PER_SCHEDULE;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use std::sync::Arc;
@@ -187,11 +187,17 @@ fn queue_state(stats: RoomStats) -> Json<QueueState> {
 #[OpenApi(tag = "Tag::Admin")]
 impl AdminApi {
     /// Create a concert with its schedules and seats
+    ///
+    /// With an `Idempotency-Key`, a retry (say after a timeout or a 503)
+    /// answers the concert the first call made instead of making another;
+    /// the same key with a different concert is 422 `IDEMPOTENCY_KEY_REUSED`.
+    /// Buyers find the concert only once its waiting room knows its opening.
     #[oai(path = "/api/v1/admin/concerts", method = "post")]
     async fn create_concert(
         &self,
         _operator: Operator,
         body: Json<NewConcert>,
+        #[oai(name = "Idempotency-Key")] key: Header<Option<IdempotencyKeyHeader>>,
     ) -> Result<CreateConcertResponse, ProblemResponse> {
         let schedules: Vec<_> = body
             .schedules
@@ -210,7 +216,12 @@ impl AdminApi {
         let (concert, schedules) = self
             .0
             .sales
-            .create_concert(&body.title, &schedules, opening)
+            .create_concert(
+                &body.title,
+                &schedules,
+                opening,
+                key.0.as_ref().map(|k| k.0.as_str()),
+            )
             .await?;
         Ok(CreateConcertResponse::Created(Json(CreatedConcert {
             concert_id: concert.get(),

@@ -8,7 +8,10 @@ use super::{AppState, Tag};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use frontrow_application::cache::BoundedMap;
-use frontrow_application::seating::{FOLLOW_GATE_MS, FOLLOW_TICK_MS, SeatMap};
+use frontrow_application::catalogue::CatalogueError;
+use frontrow_application::queue::QueueError;
+use frontrow_application::seating::{FOLLOW_GATE_MS, FOLLOW_TICK_MS, SeatMap, SeatingError};
+use frontrow_application::streams::SeatFollower;
 use frontrow_domain::seat::{SeatState, SeatStatus};
 use frontrow_domain::{ScheduleId, Timestamp, UserId};
 use futures_util::stream::{self, BoxStream, StreamExt};
@@ -131,10 +134,11 @@ fn seat_status(seat: i64, status: SeatStatus) -> SeatStatusBody {
 
 /// The seat map `first` as a snapshot, then its changes: each tick reads
 /// the instance's newest map of the schedule (shared by every follower, see
-/// `SeatingService::latest`) and sends the seats whose status differs from
-/// what this follower was last sent. The follower passes the gate again
-/// every `FOLLOW_GATE_MS`; when it no longer does, or a store fails, the
-/// stream ends, and a reconnect hears the reason as a problem.
+/// `SeatingService::latest`) and sends what `SeatFollower` finds changed.
+/// The follower passes the gate again every `FOLLOW_GATE_MS`; when it no
+/// longer does, or a store fails, the stream ends (logged with the id of
+/// the request that opened it), and a reconnect hears the reason as a
+/// problem.
 fn seat_changes(
     state: Arc<AppState>,
     user: UserId,
@@ -149,19 +153,28 @@ fn seat_changes(
             .map(|v| seat_status(v.seat.get(), v.status))
             .collect(),
     };
-    let seen: Vec<SeatStatus> = first.statuses().map(|v| v.status).collect();
+    let request = super::request_id::current().unwrap_or_default();
     let schedule = first.schedule;
     let tick = Duration::from_millis(FOLLOW_TICK_MS);
     let gate_every = Duration::from_millis(FOLLOW_GATE_MS);
     let start = (
-        seen,
-        first.version,
+        SeatFollower::new(&first),
         tokio::time::Instant::now() + gate_every,
     );
     let later = stream::unfold(Some(start), move |follower| {
-        let (state, token) = (state.clone(), token.clone());
+        let (state, token, request) = (state.clone(), token.clone(), request.clone());
         async move {
-            let (mut seen, mut version, mut gate_due) = follower?;
+            let (mut follower, mut gate_due) = follower?;
+            let ends = |error: SeatingError| {
+                match &error {
+                    SeatingError::Catalogue(CatalogueError::Store(_))
+                    | SeatingError::Queue(QueueError::Store(_)) => {
+                        tracing::warn!(%error, request = %request, "the seat stream ends: a store failed")
+                    }
+                    _ => tracing::info!(%error, request = %request, "the seat stream ends"),
+                }
+                None
+            };
             loop {
                 tokio::time::sleep(tick).await;
                 // A draining instance ends its streams; the client
@@ -173,32 +186,27 @@ fn seat_changes(
                     let gate = state
                         .seating
                         .still_admitted(user, token.as_deref(), &schedule);
-                    gate.await.ok()?;
+                    if let Err(error) = gate.await {
+                        return ends(error);
+                    }
                     gate_due = tokio::time::Instant::now() + gate_every;
                 }
-                let map = state.seating.latest(&schedule).await.ok()?;
-                // A map older than what was sent (read by another follower
-                // just before this one's snapshot) would undo newer states.
-                if map.version < version {
-                    continue;
-                }
-                version = map.version;
-                let changed = map.changed_since(&seen);
-                if changed.is_empty() {
-                    continue;
-                }
-                for view in &changed {
-                    seen[view.seat.get() as usize - 1] = view.status;
-                }
-                let event = SeatsEvent {
-                    version: version as i64,
-                    snapshot: false,
-                    seats: changed
-                        .iter()
-                        .map(|v| seat_status(v.seat.get(), v.status))
-                        .collect(),
+                let map = match state.seating.latest(&schedule).await {
+                    Ok(map) => map,
+                    Err(error) => return ends(error),
                 };
-                return Some((event, Some((seen, version, gate_due))));
+                if let Some(changes) = follower.next(&map) {
+                    let event = SeatsEvent {
+                        version: changes.version as i64,
+                        snapshot: false,
+                        seats: changes
+                            .seats
+                            .iter()
+                            .map(|v| seat_status(v.seat.get(), v.status))
+                            .collect(),
+                    };
+                    return Some((event, Some((follower, gate_due))));
+                }
             }
         }
     });

@@ -79,8 +79,8 @@ pub struct AppState {
     pub reservations: Arc<ReservationService>,
     /// Payments.
     pub payments: PaymentService,
-    /// The `X-Admin-Key` operators send.
-    pub admin_key: String,
+    /// The `X-Admin-Key` operators send (its `Debug` shows no value).
+    pub admin_key: secrecy::SecretString,
     /// What `/health/ready` asks, by name.
     pub dependencies: Vec<(&'static str, Arc<dyn Ping>)>,
     /// The outbox relay, for `/metrics`.

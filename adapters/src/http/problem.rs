@@ -153,6 +153,14 @@ impl From<CatalogueError> for ProblemResponse {
             CatalogueError::Invalid(_) | CatalogueError::InvalidOpening(_) => {
                 ProblemResponse::new(StatusCode::BAD_REQUEST, "INVALID_CONCERT", detail)
             }
+            CatalogueError::InvalidIdempotencyKey => {
+                ProblemResponse::new(StatusCode::BAD_REQUEST, "INVALID_IDEMPOTENCY_KEY", detail)
+            }
+            CatalogueError::IdempotencyKeyReused => ProblemResponse::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "IDEMPOTENCY_KEY_REUSED",
+                detail,
+            ),
             CatalogueError::ConcertNotFound => {
                 ProblemResponse::new(StatusCode::NOT_FOUND, "CONCERT_NOT_FOUND", detail)
             }

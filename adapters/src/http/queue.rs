@@ -4,15 +4,14 @@ use super::limits::QueueTokenHeader;
 use super::problem::ProblemResponse;
 use super::security::Buyer;
 use super::{AppState, Tag};
-use frontrow_application::queue::Place;
+use frontrow_application::queue::{Place, QueueError};
+use frontrow_application::streams::{self, PlaceFollower};
 use frontrow_domain::UserId;
-use frontrow_domain::queue::QueueStatus;
 use futures_util::stream::{self, BoxStream, StreamExt};
 use poem_openapi::param::Header;
 use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use std::sync::Arc;
-use std::time::Duration;
 
 pub struct QueueApi(pub Arc<AppState>);
 
@@ -32,7 +31,7 @@ struct Ticket {
 }
 
 /// A place in line, as the room sees it now.
-#[derive(Object, Clone, PartialEq)]
+#[derive(Object)]
 #[oai(rename_all = "camelCase")]
 pub(super) struct Status {
     /// PRE_QUEUE (a scheduled sale's pre-queue: placed in random order at
@@ -100,56 +99,55 @@ enum StreamResponse {
     ),
 }
 
-/// The places of one holder as they change: the room is asked at the pace it
-/// asks of polling clients (at most every 5 s, at least every second), and
-/// only a change is sent. Each look counts as the holder's presence.
+/// The places of one holder as they change, as `PlaceFollower` decides:
+/// the room is asked at its pace and only a change is sent. Each look
+/// counts as the holder's presence. A failed look ends the stream (the
+/// client reconnects and hears the reason then), logged with the id of the
+/// request that opened it.
 fn place_changes(
     state: Arc<super::AppState>,
     user: UserId,
     token: String,
-    first: Status,
+    first: Place,
 ) -> BoxStream<'static, Status> {
-    let pace = |status: &Status| {
-        Duration::from_secs((status.refresh_interval_seconds / 2).clamp(1, 5) as u64)
-    };
-    let app = state;
-    let state = Some((first.clone(), pace(&first)));
-    let later = stream::unfold(state, move |state| {
-        let (app, token) = (app.clone(), token.clone());
+    let request = super::request_id::current().unwrap_or_default();
+    let follower = PlaceFollower::new(first.clone());
+    let later = stream::unfold(Some(follower), move |follower| {
+        let (app, token, request) = (state.clone(), token.clone(), request.clone());
         async move {
-            let (mut last, mut wait) = state?;
+            let mut follower = follower?;
             loop {
-                tokio::time::sleep(wait).await;
+                tokio::time::sleep(follower.pace()).await;
                 // A draining instance ends its streams; the client
                 // reconnects through the load balancer to another one.
                 if app.is_draining() {
                     return None;
                 }
-                let status = match app.queue.status(user, Some(&token)).await {
-                    Ok(place) => status_of(&place),
-                    // The client reconnects and hears the reason then.
-                    Err(_) => return None,
+                let place = match app.queue.status(user, Some(&token)).await {
+                    Ok(place) => place,
+                    Err(QueueError::Store(error)) => {
+                        tracing::warn!(%error, request = %request, "the queue stream ends: a store failed");
+                        return None;
+                    }
+                    Err(refused) => {
+                        tracing::info!(error = %refused, request = %request, "the queue stream ends");
+                        return None;
+                    }
                 };
-                wait = pace(&status);
-                if status != last {
-                    let ended = ended(&status);
-                    last = status.clone();
-                    return Some((status, (!ended).then_some((last, wait))));
+                if let Some(place) = follower.next(place) {
+                    let going_on = (!follower.ended()).then_some(follower);
+                    return Some((status_of(&place), going_on));
                 }
             }
         }
     });
-    let ended_at_once = ended(&first);
-    let first = stream::once(async move { first });
-    if ended_at_once {
+    let first_ends = streams::ended(first.status);
+    let first = stream::once(async move { status_of(&first) });
+    if first_ends {
         first.boxed()
     } else {
         first.chain(later).boxed()
     }
-}
-
-fn ended(status: &Status) -> bool {
-    status.status == QueueStatus::Expired.as_str() || status.status == QueueStatus::SoldOut.as_str()
 }
 
 #[derive(ApiResponse)]
@@ -206,7 +204,7 @@ impl QueueApi {
         buyer: Buyer,
         #[oai(name = "X-Queue-Token")] token: Header<QueueTokenHeader>,
     ) -> Result<StreamResponse, ProblemResponse> {
-        let first = status_of(&self.0.queue.status(buyer.0, token.as_deref()).await?);
+        let first = self.0.queue.status(buyer.0, token.as_deref()).await?;
         let token = token.0.0.unwrap_or_default();
         let changes = place_changes(self.0.clone(), buyer.0, token, first);
         Ok(StreamResponse::Stream(

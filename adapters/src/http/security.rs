@@ -29,7 +29,8 @@ async fn check_user(req: &Request, bearer: Bearer) -> Option<UserId> {
 pub struct Operator(#[allow(dead_code)] pub ());
 
 async fn check_admin(req: &Request, key: ApiKey) -> Option<()> {
-    let expected = req.data::<Arc<AppState>>()?.admin_key.as_bytes();
+    let state = req.data::<Arc<AppState>>()?;
+    let expected = secrecy::ExposeSecret::expose_secret(&state.admin_key).as_bytes();
     let given = key.key.as_bytes();
     // Constant-time comparison: the key's bytes do not leak through timing.
     let same = given.len() == expected.len()

@@ -1,24 +1,41 @@
 //! The system of record: MySQL/MariaDB in production, SQLite embedded.
 //!
-//! One `SqlStore` implements every SQL port through sqlx's `Any` driver; the
-//! queries are written once in the SQL both databases share (times are epoch
-//! milliseconds, ids are BIGINT). Each guarantee is one transaction whose
-//! deciding statement is a conditional UPDATE: the database, not the app,
-//! decides who gets a seat and whether points suffice.
+//! One `SqlStore` implements every SQL port through sqlx's `Any` driver.
+//! Each guarantee is one transaction whose deciding statement is a
+//! conditional UPDATE: the database, not the app, decides who gets a seat
+//! and whether points suffice.
+//!
+//! The two databases run different code where it pays, and the same where
+//! it is truly the same:
+//! - `mysql.rs`: what only MySQL runs, the hold and the payment as one
+//!   procedure call each (one round trip instead of eight);
+//! - `sqlite.rs`: what only SQLite runs, its pools and writer thread, and
+//!   the hold and the payment as statements one by one (`RETURNING`);
+//! - the rest (`catalogue`, `users`, `points`, `outbox`, cancel and expiry
+//!   in `reservations`, reading a receipt in `payments`) is SQL both accept
+//!   (times are epoch milliseconds, ids BIGINT); where a statement must
+//!   report a value back, its two spellings sit side by side
+//!   (`insert_returning_id!`, `seat_update!`).
+//!
+//! Columns are read by name, except a procedure's answer (see `mysql.rs`).
+//! Queries are checked by running them, not by `sqlx::query!`: its
+//! compile-time check needs one concrete database per query, so each query
+//! would be written twice with offline data for each, and it cannot
+//! describe a procedure's answer; the spec suite (`tests/tests/spec/sql.rs`)
+//! runs every statement against SQLite and MariaDB and compares the results
+//! with the domain's machines instead.
 //!
 //! Lock order, to keep transactions deadlock-free: reservation row, then user
 //! row, then seat row. Transient lock failures are retried a few times.
-//!
-//! SQLite allows one writer at a time, so the store keeps a one-connection
-//! write pool (writers queue in the pool instead of failing with BUSY) and a
-//! separate read pool (WAL readers never wait for the writer).
 
 mod catalogue;
+mod mysql;
 mod outbox;
 mod payments;
 mod points;
 mod pool;
 mod reservations;
+mod sqlite;
 mod users;
 
 use crate::events::to_outbox;
@@ -27,7 +44,7 @@ use frontrow_application::store::OrStoreError;
 use frontrow_domain::Timestamp;
 use frontrow_domain::events::DomainEvent;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyConnection, AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool};
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -53,49 +70,11 @@ pub struct SqlStore {
     backend: Backend,
     /// SQLite only: the thread that drives every buyer-facing write
     /// transaction (see `SqlStore::on_writer`).
-    writer: Option<Arc<WriterThread>>,
+    writer: Option<Arc<sqlite::WriterThread>>,
     /// Creation times of rows the store stamps itself: the service's clock.
     clock: Arc<dyn frontrow_application::Clock>,
     /// How long transactions waited for a connection (see `pool`).
     waits: pool::PoolWaits,
-}
-
-/// A thread of its own for SQLite's single writer. A transaction is a
-/// series of statements, each a hop to sqlx's SQLite worker and back; driven
-/// from the HTTP runtime, the task holding the only write connection waits
-/// in a run queue behind every request between two statements, and in a
-/// rush the writer sits idle while holds queue for it. On a thread that does
-/// nothing else, the next statement goes out as soon as the last returns.
-struct WriterThread {
-    runtime: tokio::runtime::Handle,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl WriterThread {
-    fn start() -> std::io::Result<Self> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let handle = runtime.handle().clone();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        std::thread::Builder::new()
-            .name("sqlite-writer".into())
-            .spawn(move || {
-                let _ = runtime.block_on(stopped);
-            })?;
-        Ok(Self {
-            runtime: handle,
-            stop: Some(stop),
-        })
-    }
-}
-
-impl Drop for WriterThread {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
 }
 
 impl SqlStore {
@@ -142,26 +121,8 @@ impl SqlStore {
         sqlx::any::install_default_drivers();
         let options = AnyConnectOptions::from_str(url)?;
         if url.starts_with("sqlite:") {
-            let pool = |size: u32| {
-                AnyPoolOptions::new()
-                    .max_connections(size)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute(sqlx::raw_sql(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-                            ))
-                            .await?;
-                            Ok(())
-                        })
-                    })
-            };
-            let write = pool(1).connect_with(options.clone()).await?;
-            let read = pool(max_connections.clamp(1, 8))
-                .connect_with(options)
-                .await?;
-            let writer = WriterThread::start().map_err(sqlx::Error::Io)?;
+            let (read, write) = sqlite::pools(options, max_connections).await?;
+            let writer = sqlite::WriterThread::start().map_err(sqlx::Error::Io)?;
             Ok(Self {
                 read,
                 write,
@@ -326,8 +287,9 @@ where
     }
 }
 
-/// The two spellings of a seat UPDATE that also bumps the row's version and
-/// hands the new version back without another round trip: MySQL through
+/// The two spellings of a seat UPDATE that both databases run (a cancel's
+/// release) and that also bumps the row's version and hands the new
+/// version back without another round trip: MySQL through
 /// `LAST_INSERT_ID(expr)`, which the server reports with the result; SQLite
 /// through `RETURNING`. Use with `seat_version_after`.
 macro_rules! seat_update {
@@ -385,80 +347,36 @@ pub(crate) async fn inserted<'q>(
             .await?
             .last_insert_id()
             .ok_or_else(|| sqlx::Error::Protocol("no insert id reported".into())),
-        Backend::Sqlite => query.fetch_one(conn).await?.try_get(0),
-    }
-}
-
-/// Runs an UPDATE of one row that also reports one value of it (a
-/// `seat_update!` statement, or the payment's spend): the value when exactly
-/// one row changed, `None` when none did. MySQL reports it as the
-/// `LAST_INSERT_ID(expr)` of the result, SQLite as the `RETURNING` row.
-pub(crate) async fn reported_by_update<'q>(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-) -> Result<Option<i64>, sqlx::Error> {
-    use sqlx::Row;
-    match backend {
-        Backend::MySql => {
-            let result = query.execute(conn).await?;
-            if result.rows_affected() != 1 {
-                return Ok(None);
-            }
-            result
-                .last_insert_id()
-                .map(Some)
-                .ok_or_else(|| sqlx::Error::Protocol("no value reported by the update".into()))
-        }
-        Backend::Sqlite => match query.fetch_optional(conn).await? {
-            Some(row) => Ok(Some(row.try_get::<i64, _>(0)?)),
-            None => Ok(None),
-        },
+        Backend::Sqlite => query.fetch_one(conn).await?.try_get("id"),
     }
 }
 
 /// Runs a `seat_update!` statement: the seat's new version when exactly one
-/// row changed, `None` when none did.
+/// row changed, `None` when none did. MySQL reports it as the
+/// `LAST_INSERT_ID(expr)` of the result, SQLite as the `RETURNING` row.
 pub(crate) async fn seat_version_after<'q>(
     conn: &mut AnyConnection,
     backend: Backend,
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
 ) -> Result<Option<u64>, sqlx::Error> {
-    reported_by_update(conn, backend, query)
-        .await?
-        .map(|version| {
-            u64::try_from(version)
-                .map_err(|_| sqlx::Error::Protocol("negative seat version".into()))
-        })
-        .transpose()
-}
-
-/// The one row a stored procedure answers with: its outcome word first,
-/// then the values that outcome reports.
-pub(crate) fn procedure_answer(
-    procedure: &str,
-    rows: Vec<sqlx::any::AnyRow>,
-) -> Result<(String, sqlx::any::AnyRow), sqlx::Error> {
-    let row = rows
-        .into_iter()
-        .next()
-        .ok_or_else(|| sqlx::Error::Protocol(format!("{procedure} answered no row")))?;
-    let outcome: String = sqlx::Row::try_get(&row, 0)?;
-    Ok((outcome, row))
-}
-
-/// A stored procedure's outcome word this code does not know: the
-/// procedure and the code disagree, a store failure.
-pub(crate) fn unknown_outcome(procedure: &str, outcome: &str) -> sqlx::Error {
-    sqlx::Error::Protocol(format!("{procedure} answered {outcome}"))
-}
-
-/// A seat version a procedure reported in column `index`.
-pub(crate) fn reported_seat_version(
-    row: &sqlx::any::AnyRow,
-    index: usize,
-) -> Result<u64, sqlx::Error> {
-    u64::try_from(sqlx::Row::try_get::<i64, _>(row, index)?)
+    use sqlx::Row;
+    let version = match backend {
+        Backend::MySql => {
+            let result = query.execute(conn).await?;
+            if result.rows_affected() != 1 {
+                return Ok(None);
+            }
+            result.last_insert_id().ok_or_else(|| {
+                sqlx::Error::Protocol("no seat version reported by the update".into())
+            })?
+        }
+        Backend::Sqlite => match query.fetch_optional(conn).await? {
+            Some(row) => row.try_get::<i64, _>("version")?,
+            None => return Ok(None),
+        },
+    };
+    u64::try_from(version)
+        .map(Some)
         .map_err(|_| sqlx::Error::Protocol("negative seat version".into()))
 }
 
@@ -498,7 +416,7 @@ pub(crate) async fn balance_in(
         .bind(user.get())
         .fetch_one(conn)
         .await?
-        .try_get(0)
+        .try_get("balance")
 }
 
 #[async_trait::async_trait]

@@ -42,12 +42,12 @@ impl Outbox for SqlStore {
         rows.iter()
             .map(|r| {
                 Ok(OutboxRecord {
-                    id: r.try_get(0)?,
-                    event_id: r.try_get(1)?,
-                    event_type: r.try_get(2)?,
-                    key: r.try_get(3)?,
-                    payload: r.try_get(4)?,
-                    occurred_at: Timestamp(r.try_get(5)?),
+                    id: r.try_get("id")?,
+                    event_id: r.try_get("event_id")?,
+                    event_type: r.try_get("event_type")?,
+                    key: r.try_get("event_key")?,
+                    payload: r.try_get("payload")?,
+                    occurred_at: Timestamp(r.try_get("occurred_at_ms")?),
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -83,15 +83,16 @@ impl Outbox for SqlStore {
 
     async fn backlog(&self) -> Result<Backlog, StoreError> {
         let row = sqlx::query(
-            "SELECT COUNT(*), MIN(occurred_at_ms) FROM outbox WHERE published_at_ms IS NULL",
+            "SELECT COUNT(*) AS unpublished, MIN(occurred_at_ms) AS oldest FROM outbox \
+             WHERE published_at_ms IS NULL",
         )
         .fetch_one(&self.read)
         .await
         .or_store()?;
         let read = || -> Result<Backlog, sqlx::Error> {
             Ok(Backlog {
-                unpublished: row.try_get(0)?,
-                oldest_unpublished_at: row.try_get::<Option<i64>, _>(1)?.map(Timestamp),
+                unpublished: row.try_get("unpublished")?,
+                oldest_unpublished_at: row.try_get::<Option<i64>, _>("oldest")?.map(Timestamp),
             })
         };
         read().or_store()

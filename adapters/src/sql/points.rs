@@ -117,7 +117,8 @@ impl SqlStore {
         .bind(key.as_str())
         .fetch_one(&self.write)
         .await?;
-        let (requested, balance): (i64, Option<i64>) = (row.try_get(0)?, row.try_get(1)?);
+        let requested: i64 = row.try_get("request_amount")?;
+        let balance: Option<i64> = row.try_get("response_balance")?;
         if requested != amount.points().get() {
             return Err(Fail::Rule(PointsError::IdempotencyKeyReused));
         }
@@ -137,9 +138,12 @@ impl Ledger for SqlStore {
             .fetch_optional(&self.read)
             .await
             .or_store()?;
-        row.map(|r| r.try_get::<i64, _>(0).and_then(super::stored_points))
-            .transpose()
-            .or_store()
+        row.map(|r| {
+            r.try_get::<i64, _>("balance")
+                .and_then(super::stored_points)
+        })
+        .transpose()
+        .or_store()
     }
 
     async fn charge(

@@ -1,18 +1,17 @@
 //! Seat holds. `hold` and `cancel` are each one transaction whose deciding
-//! statement is a conditional UPDATE of the seat row.
+//! statement is a conditional UPDATE of the seat row. A hold is one
+//! procedure call on MySQL (`sql/mysql.rs`) and statements one by one on
+//! SQLite (`sql/sqlite.rs`); cancel, expiry and the reads are the same SQL
+//! on both, here.
 
-use super::{
-    Backend, Fail, SqlStore, insert_returning_id, inserted, procedure_answer, record_event,
-    reported_seat_version, retrying, seat_update, seat_version_after, unknown_outcome,
-};
-use crate::events::to_outbox;
+use super::{Backend, Fail, SqlStore, record_event, retrying, seat_update, seat_version_after};
 use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::reservations::{HoldRequest, ReservationError, SeatHolds};
 use frontrow_application::store::OrStoreError;
 use frontrow_domain::events::DomainEvent;
 use frontrow_domain::reservation::{Reservation, ReservationStatus, TransitionError};
-use frontrow_domain::seat::{SeatNumber, SeatStatus};
+use frontrow_domain::seat::SeatNumber;
 use frontrow_domain::{ReservationId, ScheduleId, Timestamp, UserId};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -21,17 +20,17 @@ const SELECT_RESERVATION: &str = "SELECT id, user_id, schedule_id, seat_number, 
      FROM reservations WHERE id = ? AND user_id = ?";
 
 pub(crate) fn reservation_from(row: &AnyRow) -> Result<Reservation, sqlx::Error> {
-    let status: String = row.try_get(5)?;
+    let status: String = row.try_get("status")?;
     Ok(Reservation {
-        id: ReservationId::from_store(row.try_get(0)?),
-        user: UserId::from_store(row.try_get(1)?),
-        schedule: ScheduleId::from_store(row.try_get(2)?),
-        seat: SeatNumber::from_store(row.try_get(3)?),
-        price: super::stored_points(row.try_get(4)?)?,
+        id: ReservationId::from_store(row.try_get("id")?),
+        user: UserId::from_store(row.try_get("user_id")?),
+        schedule: ScheduleId::from_store(row.try_get("schedule_id")?),
+        seat: SeatNumber::from_store(row.try_get("seat_number")?),
+        price: super::stored_points(row.try_get("price")?)?,
         stored_status: ReservationStatus::parse(&status).ok_or_else(|| {
             sqlx::Error::Decode(format!("unknown reservation status {status}").into())
         })?,
-        hold_expires_at: Timestamp(row.try_get(6)?),
+        hold_expires_at: Timestamp(row.try_get("hold_expires_at_ms")?),
     })
 }
 
@@ -84,7 +83,7 @@ pub(crate) async fn end_live_hold(
 }
 
 /// The reservation a granted hold made.
-fn held(request: &HoldRequest, id: ReservationId) -> Reservation {
+pub(super) fn held(request: &HoldRequest, id: ReservationId) -> Reservation {
     Reservation {
         id,
         user: request.user,
@@ -97,7 +96,7 @@ fn held(request: &HoldRequest, id: ReservationId) -> Reservation {
 }
 
 /// The event of a granted hold.
-fn held_event(request: &HoldRequest, reservation: ReservationId) -> DomainEvent {
+pub(super) fn held_event(request: &HoldRequest, reservation: ReservationId) -> DomainEvent {
     DomainEvent::ReservationHeld {
         reservation,
         user: request.user,
@@ -105,27 +104,6 @@ fn held_event(request: &HoldRequest, reservation: ReservationId) -> DomainEvent 
         seat: request.seat,
         hold_expires_at: request.until,
     }
-}
-
-/// Whether the seat reads AVAILABLE at `now` (`SeatState::status_at`), as
-/// `conn` sees it. Outside a transaction (SQLite's read pool) it is only a
-/// filter that keeps most losers of a rush out of the one writer's queue:
-/// the conditional UPDATE of a hold decides.
-async fn seat_free(
-    conn: &mut AnyConnection,
-    schedule: ScheduleId,
-    seat: SeatNumber,
-    now: Timestamp,
-) -> Result<bool, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT reservation_id, held_until_ms, sold FROM seats WHERE schedule_id = ? AND seat_number = ?",
-    )
-    .bind(schedule.get())
-    .bind(seat.get())
-    .fetch_optional(conn)
-    .await?;
-    let state = row.as_ref().map(super::catalogue::seat_from).transpose()?;
-    Ok(state.is_some_and(|state| state.status_at(now) == SeatStatus::Available))
 }
 
 impl SqlStore {
@@ -137,151 +115,6 @@ impl SqlStore {
             Backend::MySql => self.hold_in_server(request).await,
             Backend::Sqlite => self.hold_statements(request).await,
         }
-    }
-
-    /// MySQL: one `CALL` of `frontrow_hold` (migrations/mysql/
-    /// 0007_hold_seat_first.sql), the statements of `hold_statements` run
-    /// inside the server.
-    async fn hold_in_server(
-        &self,
-        request: HoldRequest,
-    ) -> Result<(Reservation, u64), Fail<ReservationError>> {
-        let HoldRequest {
-            user,
-            schedule,
-            seat,
-            now,
-            until,
-            limit,
-        } = request;
-        // The event with reservation id 0; the procedure sets the real one
-        // into the payload and after the key's prefix.
-        let event = held_event(&request, ReservationId::from_store(0));
-        let key = event.key();
-        let key_prefix = key.strip_suffix('0').unwrap_or(&key).to_owned();
-        let event = to_outbox(&event, now).map_err(sqlx::Error::Io)?;
-        let rows = sqlx::query("CALL frontrow_hold(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            .bind(user.get())
-            .bind(schedule.id.get())
-            .bind(seat.get())
-            .bind(schedule.price.get())
-            .bind(now.millis())
-            .bind(until.millis())
-            .bind(i64::from(limit.0))
-            .bind(event.event_id)
-            .bind(event.event_type)
-            .bind(key_prefix)
-            .bind(event.payload)
-            .fetch_all(&self.write)
-            .await?;
-        let (outcome, row) = procedure_answer("frontrow_hold", rows)?;
-        let refusal = match outcome.as_str() {
-            "HELD" => None,
-            "NO_USER" => Some(ReservationError::NotFound),
-            "LIMIT" => Some(ReservationError::SeatLimitReached),
-            "TAKEN" => Some(ReservationError::SeatUnavailable),
-            other => return Err(Fail::Db(unknown_outcome("frontrow_hold", other))),
-        };
-        if let Some(refusal) = refusal {
-            return Err(Fail::Rule(refusal));
-        }
-        let id = ReservationId::from_store(row.try_get(1)?);
-        let seat_version = reported_seat_version(&row, 2)?;
-        Ok((held(&request, id), seat_version))
-    }
-
-    /// SQLite (in process): the seat read outside the write lock (a taken
-    /// seat goes no further), BEGIN, the limit's count (at the limit, the
-    /// seat read again says which refusal), the reservation, the seat's
-    /// claim, the outbox row, COMMIT. Also correct on MySQL, where it first
-    /// takes the user's row lock.
-    async fn hold_statements(
-        &self,
-        request: HoldRequest,
-    ) -> Result<(Reservation, u64), Fail<ReservationError>> {
-        let HoldRequest {
-            user,
-            schedule,
-            seat,
-            now,
-            until,
-            limit,
-        } = request;
-        if self.backend == Backend::Sqlite {
-            let mut read = self.read.acquire().await?;
-            if !seat_free(&mut read, schedule.id, seat, now).await? {
-                return Err(Fail::Rule(ReservationError::SeatUnavailable));
-            }
-        }
-        let mut tx = self.begin_write().await?;
-        // Takes the user's row lock first, so one user's concurrent holds run one
-        // at a time and the seat limit below counts every earlier hold. SQLite
-        // has one writer, which already runs every transaction one at a time.
-        if self.backend == Backend::MySql {
-            let locked = sqlx::query("UPDATE users SET lock_seq = lock_seq + 1 WHERE id = ?")
-                .bind(user.get())
-                .execute(&mut *tx)
-                .await?;
-            if locked.rows_affected() != 1 {
-                return Err(Fail::Rule(ReservationError::NotFound));
-            }
-        }
-        let taken: i64 = sqlx::query(
-            "SELECT COUNT(*) FROM reservations WHERE user_id = ? AND schedule_id = ? \
-             AND (status = 'CONFIRMED' OR (status = 'HELD' AND hold_expires_at_ms > ?))",
-        )
-        .bind(user.get())
-        .bind(schedule.id.get())
-        .bind(now.millis())
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-        if !limit.allows_another(u32::try_from(taken).unwrap_or(u32::MAX)) {
-            // The seat first, then the limit: a taken seat is unavailable to
-            // a buyer at the limit too, as frontrow_hold and a cached seat
-            // map answer it.
-            return Err(Fail::Rule(
-                if seat_free(&mut tx, schedule.id, seat, now).await? {
-                    ReservationError::SeatLimitReached
-                } else {
-                    ReservationError::SeatUnavailable
-                },
-            ));
-        }
-        let insert = self.sql(insert_returning_id!(
-            "INSERT INTO reservations (user_id, schedule_id, seat_number, price, status, hold_expires_at_ms, \
-             created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, 'HELD', ?, ?, ?)"
-        ));
-        let insert = sqlx::query(insert)
-            .bind(user.get())
-            .bind(schedule.id.get())
-            .bind(seat.get())
-            .bind(schedule.price.get())
-            .bind(until.millis())
-            .bind(now.millis())
-            .bind(now.millis());
-        let id = ReservationId::from_store(inserted(&mut tx, self.backend, insert).await?);
-        // Invariant: a seat has at most one live hold or sale. This statement
-        // alone decides it: only a seat that is unsold and not held past `now`
-        // changes, and the database applies it to one transaction at a time.
-        let claim = self.sql(seat_update!(
-            "reservation_id = ?, held_until_ms = ?",
-            "schedule_id = ? AND seat_number = ? AND sold = 0 \
-             AND (held_until_ms IS NULL OR held_until_ms <= ?)"
-        ));
-        let claimed = sqlx::query(claim)
-            .bind(id.get())
-            .bind(until.millis())
-            .bind(schedule.id.get())
-            .bind(seat.get())
-            .bind(now.millis());
-        let Some(seat_version) = seat_version_after(&mut tx, self.backend, claimed).await? else {
-            return Err(Fail::Rule(ReservationError::SeatUnavailable));
-        };
-        let event = held_event(&request, id);
-        record_event(&mut tx, &event, now).await?;
-        tx.commit().await?;
-        Ok((held(&request, id), seat_version))
     }
 
     async fn cancel_once(

@@ -268,10 +268,11 @@ impl Books {
         let schedule =
             NewSchedule::parse(START, sale.seats, sale.price).map_err(|e| e.to_string())?;
         let concert = NewConcert::parse("The spec", vec![schedule]).map_err(|e| e.to_string())?;
-        let (_, schedules) = store
+        let schedules = store
             .create_concert(&concert)
             .await
-            .map_err(|e| failed("create_concert", e))?;
+            .map_err(|e| failed("create_concert", e))?
+            .schedules;
         let mut buyers = Vec::new();
         let mut balances = Vec::new();
         let name = UserName::parse("a buyer").map_err(|e| e.to_string())?;
@@ -525,12 +526,12 @@ impl Books {
     async fn ledgers_explain_balances(&self, store: &SqlStore) -> Result<(), String> {
         for (buyer, &user) in self.buyers.iter().enumerate() {
             let sum: i64 = sqlx::query(
-                "SELECT CAST(COALESCE(SUM(delta), 0) AS SIGNED) FROM point_ledger WHERE user_id = ?",
+                "SELECT CAST(COALESCE(SUM(delta), 0) AS SIGNED) AS total FROM point_ledger WHERE user_id = ?",
             )
             .bind(user.get())
             .fetch_one(store.reader())
             .await
-            .and_then(|row| row.try_get(0))
+            .and_then(|row| row.try_get("total"))
             .map_err(|e| failed("the ledger's sum", e))?;
             same(
                 &format!("buyer {buyer}'s ledger sum"),

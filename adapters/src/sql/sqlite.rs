@@ -1,0 +1,292 @@
+//! What only SQLite runs: its pools and writer thread, and the hold and the
+//! payment as statements sent one by one (MySQL runs the same rules as one
+//! procedure call each, `sql/mysql.rs`). Every statement here is spelled
+//! for SQLite (`RETURNING`), since no other database runs it; the spec
+//! suite (`tests/tests/spec/sql.rs`) drives both spellings against the
+//! domain's machines, which keeps them in step.
+
+use super::payments::{payment_completed, receipt, refusal};
+use super::reservations::{held, held_event, load_reservation};
+use super::{Fail, SqlStore, record_event};
+use crate::sql::catalogue::seat_from;
+use frontrow_application::payments::{PaymentError, Receipt};
+use frontrow_application::reservations::{HoldRequest, ReservationError};
+use frontrow_domain::points::LedgerReason;
+use frontrow_domain::reservation::{Reservation, TransitionError};
+use frontrow_domain::seat::{SeatNumber, SeatStatus};
+use frontrow_domain::{PaymentId, ReservationId, ScheduleId, Timestamp, UserId};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool, Executor, Row};
+use std::time::Duration;
+
+/// A thread of its own for SQLite's single writer. A transaction is a
+/// series of statements, each a hop to sqlx's SQLite worker and back; driven
+/// from the HTTP runtime, the task holding the only write connection waits
+/// in a run queue behind every request between two statements, and in a
+/// rush the writer sits idle while holds queue for it. On a thread that does
+/// nothing else, the next statement goes out as soon as the last returns.
+pub(super) struct WriterThread {
+    pub(super) runtime: tokio::runtime::Handle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl WriterThread {
+    pub(super) fn start() -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || {
+                let _ = runtime.block_on(stopped);
+            })?;
+        Ok(Self {
+            runtime: handle,
+            stop: Some(stop),
+        })
+    }
+}
+
+impl Drop for WriterThread {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The read pool (WAL: readers never wait for the writer; at most 8) and
+/// the one-connection write pool (writers queue in it for up to 30 s,
+/// which is load, not an outage, instead of failing with `SQLITE_BUSY`).
+pub(super) async fn pools(
+    options: AnyConnectOptions,
+    max_connections: u32,
+) -> Result<(AnyPool, AnyPool), sqlx::Error> {
+    let pool = |size: u32| {
+        AnyPoolOptions::new()
+            .max_connections(size)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(sqlx::raw_sql(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                    ))
+                    .await?;
+                    Ok(())
+                })
+            })
+    };
+    let write = pool(1).connect_with(options.clone()).await?;
+    let read = pool(max_connections.clamp(1, 8))
+        .connect_with(options)
+        .await?;
+    Ok((read, write))
+}
+
+/// Whether the seat reads AVAILABLE at `now` (`SeatState::status_at`), as
+/// `conn` sees it. Outside a transaction (the read pool) it is only a
+/// filter that keeps most losers of a rush out of the one writer's queue:
+/// the conditional UPDATE of a hold decides.
+async fn seat_free(
+    conn: &mut AnyConnection,
+    schedule: ScheduleId,
+    seat: SeatNumber,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT reservation_id, held_until_ms, sold FROM seats WHERE schedule_id = ? AND seat_number = ?",
+    )
+    .bind(schedule.get())
+    .bind(seat.get())
+    .fetch_optional(conn)
+    .await?;
+    let state = row.as_ref().map(seat_from).transpose()?;
+    Ok(state.is_some_and(|state| state.status_at(now) == SeatStatus::Available))
+}
+
+/// A seat version a `RETURNING version` row reports.
+fn returned_version(row: &sqlx::any::AnyRow) -> Result<u64, sqlx::Error> {
+    u64::try_from(row.try_get::<i64, _>("version")?)
+        .map_err(|_| sqlx::Error::Protocol("negative seat version".into()))
+}
+
+/// The id a `RETURNING id` row reports.
+async fn inserted_id<'q>(
+    conn: &mut AnyConnection,
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> Result<i64, sqlx::Error> {
+    query.fetch_one(conn).await?.try_get("id")
+}
+
+impl SqlStore {
+    /// A hold: the seat read outside the write lock (a taken seat goes no
+    /// further), BEGIN, the limit's count (at the limit, the seat read again
+    /// says which refusal), the reservation, the seat's claim, the outbox
+    /// row, COMMIT. The user-row lock MySQL's procedure takes first is not
+    /// needed: the one writer already runs every transaction alone.
+    pub(super) async fn hold_statements(
+        &self,
+        request: HoldRequest,
+    ) -> Result<(Reservation, u64), Fail<ReservationError>> {
+        let HoldRequest {
+            user,
+            schedule,
+            seat,
+            now,
+            until,
+            limit,
+        } = request;
+        let mut read = self.read.acquire().await?;
+        if !seat_free(&mut read, schedule.id, seat, now).await? {
+            return Err(Fail::Rule(ReservationError::SeatUnavailable));
+        }
+        drop(read);
+        let mut tx = self.begin_write().await?;
+        let taken: i64 = sqlx::query(
+            "SELECT COUNT(*) AS taken FROM reservations WHERE user_id = ? AND schedule_id = ? \
+             AND (status = 'CONFIRMED' OR (status = 'HELD' AND hold_expires_at_ms > ?))",
+        )
+        .bind(user.get())
+        .bind(schedule.id.get())
+        .bind(now.millis())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("taken")?;
+        if !limit.allows_another(u32::try_from(taken).unwrap_or(u32::MAX)) {
+            // The seat first, then the limit: a taken seat is unavailable to
+            // a buyer at the limit too, as frontrow_hold and a cached seat
+            // map answer it.
+            return Err(Fail::Rule(
+                if seat_free(&mut tx, schedule.id, seat, now).await? {
+                    ReservationError::SeatLimitReached
+                } else {
+                    ReservationError::SeatUnavailable
+                },
+            ));
+        }
+        let insert = sqlx::query(
+            "INSERT INTO reservations (user_id, schedule_id, seat_number, price, status, hold_expires_at_ms, \
+             created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, 'HELD', ?, ?, ?) RETURNING id",
+        )
+        .bind(user.get())
+        .bind(schedule.id.get())
+        .bind(seat.get())
+        .bind(schedule.price.get())
+        .bind(until.millis())
+        .bind(now.millis())
+        .bind(now.millis());
+        let id = ReservationId::from_store(inserted_id(&mut tx, insert).await?);
+        // Invariant: a seat has at most one live hold or sale. This statement
+        // alone decides it: only a seat that is unsold and not held past `now`
+        // changes, and the database applies it to one transaction at a time.
+        let claimed = sqlx::query(
+            "UPDATE seats SET reservation_id = ?, held_until_ms = ?, version = version + 1 \
+             WHERE schedule_id = ? AND seat_number = ? AND sold = 0 \
+             AND (held_until_ms IS NULL OR held_until_ms <= ?) RETURNING version",
+        )
+        .bind(id.get())
+        .bind(until.millis())
+        .bind(schedule.id.get())
+        .bind(seat.get())
+        .bind(now.millis())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(claimed) = claimed else {
+            return Err(Fail::Rule(ReservationError::SeatUnavailable));
+        };
+        let seat_version = returned_version(&claimed)?;
+        record_event(&mut tx, &held_event(&request, id), now).await?;
+        tx.commit().await?;
+        Ok((held(&request, id), seat_version))
+    }
+
+    /// A payment: BEGIN, the reservation's HELD -> CONFIRMED, the spend
+    /// (which reports the new balance), the seat's sale (which reports the
+    /// seat's version), the payment, ledger and outbox rows, and COMMIT. The
+    /// reservation's price, schedule and seat were read before (they never
+    /// change), so nothing is read back on the way to a sale.
+    pub(super) async fn pay_statements(
+        &self,
+        user: UserId,
+        found: &Reservation,
+        now: Timestamp,
+    ) -> Result<(Receipt, u64), Fail<PaymentError>> {
+        let id = found.id;
+        let mut tx = self.begin_write().await?;
+        // Lock order: reservation, user, seat (see the module doc of `sql`).
+        let confirmed = sqlx::query(
+            "UPDATE reservations SET status = 'CONFIRMED', updated_at_ms = ? \
+             WHERE id = ? AND user_id = ? AND status = 'HELD' AND hold_expires_at_ms > ?",
+        )
+        .bind(now.millis())
+        .bind(id.get())
+        .bind(user.get())
+        .bind(now.millis())
+        .execute(&mut *tx)
+        .await?;
+        if confirmed.rows_affected() != 1 {
+            // Only a refusal reads the row back, to say why.
+            let stored = load_reservation(&mut tx, user, id).await?;
+            return Err(Fail::Rule(refusal(stored, now)));
+        }
+        let price = found.price.get();
+        // Invariant: a balance never goes below zero, decided by this statement.
+        let spent = sqlx::query(
+            "UPDATE users SET balance = balance - ? WHERE id = ? AND balance >= ? RETURNING balance",
+        )
+        .bind(price)
+        .bind(user.get())
+        .bind(price)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(spent) = spent else {
+            return Err(Fail::Rule(PaymentError::InsufficientPoints));
+        };
+        let balance: i64 = spent.try_get("balance")?;
+        // Invariant: only the live hold of this reservation becomes a sale. If
+        // the hold lapsed and someone else took the seat, nothing is charged.
+        let sold = sqlx::query(
+            "UPDATE seats SET sold = 1, held_until_ms = NULL, version = version + 1 \
+             WHERE schedule_id = ? AND seat_number = ? AND reservation_id = ? AND sold = 0 \
+             AND held_until_ms > ? RETURNING version",
+        )
+        .bind(found.schedule.get())
+        .bind(found.seat.get())
+        .bind(id.get())
+        .bind(now.millis())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(sold) = sold else {
+            return Err(Fail::Rule(TransitionError::HoldExpired.into()));
+        };
+        let seat_version = returned_version(&sold)?;
+        let insert = sqlx::query(
+            "INSERT INTO payments (reservation_id, user_id, amount, balance_after, created_at_ms) \
+             VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(id.get())
+        .bind(user.get())
+        .bind(price)
+        .bind(balance)
+        .bind(now.millis());
+        let payment = PaymentId::from_store(inserted_id(&mut tx, insert).await?);
+        sqlx::query(
+            "INSERT INTO point_ledger (user_id, delta, balance_after, reason, payment_id, created_at_ms) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(user.get())
+        .bind(-price)
+        .bind(balance)
+        .bind(LedgerReason::Payment.as_str())
+        .bind(payment.get())
+        .bind(now.millis())
+        .execute(&mut *tx)
+        .await?;
+        record_event(&mut tx, &payment_completed(payment, user, found), now).await?;
+        tx.commit().await?;
+        Ok((receipt(payment, user, found, balance)?, seat_version))
+    }
+}
