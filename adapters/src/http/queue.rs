@@ -56,6 +56,10 @@ pub(super) struct Status {
     /// stays ACTIVE past it until they are paid, released or lapse, but no
     /// more seats may be held (403 `QUEUE_TURN_OVER`).
     turn_ends_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// EXPIRED only: why the place ended, when the room still knows:
+    /// PAID, LEFT, LAPSED (the line reached a place whose holder had gone
+    /// quiet for longer than the grace) or TURN_ENDED.
+    expired_reason: Option<String>,
 }
 
 pub(super) fn status_of(place: &Place) -> Status {
@@ -70,6 +74,7 @@ pub(super) fn status_of(place: &Place) -> Status {
         opens_at: place.opens_at.map(super::catalogue::datetime),
         seconds_until_open: place.seconds_until_open,
         turn_ends_at: place.turn_ends_at.map(super::catalogue::datetime),
+        expired_reason: place.ended.map(|why| why.as_str().to_owned()),
     }
 }
 

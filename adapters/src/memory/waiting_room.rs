@@ -12,7 +12,7 @@ use frontrow_application::seat_changes::SeatChange;
 use frontrow_application::store::OrStoreError;
 use frontrow_application::{Clock, StoreError};
 use frontrow_domain::queue::{AdmissionPolicy, QueueToken, SaleOpening};
-use frontrow_domain::room::{Answer, Room, RoomSnapshot};
+use frontrow_domain::room::{Answer, Ending, Room, RoomSnapshot};
 use frontrow_domain::{ConcertId, Timestamp, UserId};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -38,6 +38,7 @@ pub(crate) fn place_of(
     .paced(settings)
     .with_opening(answer.opening, now)
     .with_turn(answer.turn_ends_at)
+    .with_ending(answer.ended)
 }
 
 /// Every concert's room. A token names its concert and holder (its claims,
@@ -215,13 +216,13 @@ impl WaitingRoom for MemoryWaitingRoom {
         })
     }
 
-    async fn leave(&self, token: &QueueToken) -> Result<(), StoreError> {
+    async fn leave(&self, token: &QueueToken, why: Ending) -> Result<(), StoreError> {
         let settings = &self.settings;
         self.with_rooms(|state, now| {
             if let Some(claims) = QueueClaims::read(token)
                 && let Some(room) = state.rooms.get_mut(&claims.concert)
             {
-                room.leave(token, settings, now);
+                room.leave(token, why, settings, now);
             }
         })
     }
@@ -271,7 +272,7 @@ mod tests {
                 .await
                 .expect("joined");
             assert!(created);
-            room.leave(&place.token).await.expect("left");
+            room.leave(&place.token, Ending::Left).await.expect("left");
             let after = room.place(&place.token).await.expect("read");
             assert_eq!(after.map(|p| p.status), Some(QueueStatus::Expired));
         }

@@ -13,7 +13,7 @@ use frontrow_domain::{ConcertId, ScheduleId};
 
 /// The room's keys, in the order prelude.lua's `room()` reads them from
 /// `KEYS[1..ROOM_KEYS]`.
-pub const ROOM_KEYS: usize = 11;
+pub const ROOM_KEYS: usize = 12;
 
 /// The hash tag of a concert's keys.
 fn tag(prefix: &str, concert: ConcertId) -> String {
@@ -30,7 +30,8 @@ fn tag(prefix: &str, concert: ConcertId) -> String {
 /// - `stock`: HASH total, sold; `holds`: ZSET schedule:seat -> deadline;
 ///   `seats`: HASH schedule:seat -> seat version (seat_change.lua);
 /// - `seen`, `joined`: HASH token -> ms, for the lapse of absent waiters;
-/// - `deadlines`: HASH token -> `hard:lapse` of each ACTIVE place.
+/// - `deadlines`: HASH token -> `hard:own[:kept]` of each ACTIVE place;
+/// - `ended`: HASH token -> why an ended place ended (bounded).
 pub fn room(prefix: &str, concert: ConcertId) -> [String; ROOM_KEYS] {
     let tag = tag(prefix, concert);
     [
@@ -45,6 +46,7 @@ pub fn room(prefix: &str, concert: ConcertId) -> [String; ROOM_KEYS] {
         "seen",
         "joined",
         "deadlines",
+        "ended",
     ]
     .map(|name| format!("{tag}:{name}"))
 }

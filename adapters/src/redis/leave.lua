@@ -1,9 +1,10 @@
--- ARGV[1] token. Ends the place and lets the next user in at once.
+-- ARGV[1] token, ARGV[8] why ('PAID' or 'LEFT'). Ends the place, records
+-- why for its holder's next status, and lets the next user in at once.
 local token = ARGV[1]
-redis.call('ZREM', r.wait, token)
-redis.call('ZREM', r.active, token)
+local removed = redis.call('ZREM', r.wait, token) + redis.call('ZREM', r.active, token)
 redis.call('HDEL', r.seen, token)
 redis.call('HDEL', r.joined, token)
 redis.call('HDEL', r.deadlines, token)
+if removed > 0 then record_ending({token}, ARGV[8]) end
 admit(now_ms())
 return 1

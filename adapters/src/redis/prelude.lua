@@ -3,7 +3,7 @@
 -- the spec suite (tests/tests/spec/room.rs) compares the two step by step.
 -- Redis runs each script atomically, so the room is correct with any number
 -- of app instances.
--- KEYS[1..11]: the concert's room (keys.rs `room` spells them, in this
+-- KEYS[1..12]: the concert's room (keys.rs `room` spells them, in this
 -- order); a script's own keys follow. No script builds a key name, and all of
 -- a room's keys share the concert's hash tag, so on a Redis Cluster every
 -- script runs on the one node that holds the sale.
@@ -42,8 +42,23 @@ end
 local r = {
   wait = KEYS[1], active = KEYS[2], policy = KEYS[3], seq = KEYS[4], users = KEYS[5],
   stock = KEYS[6], holds = KEYS[7], seats = KEYS[8], seen = KEYS[9], joined = KEYS[10],
-  deadlines = KEYS[11],
+  deadlines = KEYS[11], ended = KEYS[12],
 }
+
+-- Why ended places ended (Ending in domain/src/room/view.rs), read with
+-- EXPIRED. Bounded: past MAX_ENDED the record starts over, and a reason
+-- forgotten that way reads as a plain EXPIRED.
+local MAX_ENDED = 100000
+local function record_ending(tokens, why)
+  if #tokens == 0 then return end
+  if redis.call('HLEN', r.ended) + #tokens > MAX_ENDED then redis.call('DEL', r.ended) end
+  local args = {}
+  for i, token in ipairs(tokens) do
+    args[2 * i - 1] = token
+    args[2 * i] = why
+  end
+  redis.call('HSET', r.ended, unpack(args))
+end
 
 -- What is left to sell: total, sold and live holds; total is -1 for a room
 -- that was never told its concert's seats. Mirrors queue::Stock. Read once
@@ -78,6 +93,7 @@ local function counts(now)
     redis.call('ZREM', r.active, unpack(gone))
     redis.call('HDEL', r.deadlines, unpack(gone))
     redis.call('HINCRBY', r.policy, 'lapsed', #gone)
+    record_ending(gone, 'TURN_ENDED')
   end
   return redis.call('ZCARD', r.active), redis.call('ZCARD', r.wait)
 end
@@ -135,15 +151,16 @@ local function admit(now)
   if n > 0 then
     local hard = now + active_ms
     local lapse = lapse_at(hard, now)
-    local admitted, skipped = 0, 0
+    local admitted, skipped, lapsed = 0, 0, {}
     while admitted < n and skipped < MAX_SKIPPED do
       local popped = redis.call('ZPOPMIN', r.wait, n - admitted)
       if #popped == 0 then break end
       for i = 1, #popped, 2 do
         local token = popped[i]
         if absent(token, now) then
-          -- Skipped, not admitted: a later status says EXPIRED.
+          -- Skipped, not admitted: a later status says EXPIRED (LAPSED).
           skipped = skipped + 1
+          lapsed[skipped] = token
         else
           admitted = admitted + 1
           redis.call('ZADD', r.active, lapse, token)
@@ -155,7 +172,10 @@ local function admit(now)
         redis.call('HDEL', r.joined, token)
       end
     end
-    if skipped > 0 then redis.call('HINCRBY', r.policy, 'lapsed', skipped) end
+    if skipped > 0 then
+      redis.call('HINCRBY', r.policy, 'lapsed', skipped)
+      record_ending(lapsed, 'LAPSED')
+    end
     -- Refill is linear and capped, so an unwritten bucket recomputes to the
     -- same value later: write it only when tokens were spent.
     -- `admitted` counts every admission for the operator's console.
@@ -168,7 +188,7 @@ local function admit(now)
 end
 
 -- WAITING with its 1-based position (PRE_QUEUE, with none, before the
--- opening), ACTIVE, or EXPIRED. An ACTIVE entry past its deadline is
+-- opening), ACTIVE, or EXPIRED with why it ended ('' when not known). An ACTIVE entry past its deadline is
 -- EXPIRED even before an admission round removes it.
 local function status(token, now, opens)
   local rank = redis.call('ZRANK', r.wait, token)
@@ -176,7 +196,10 @@ local function status(token, now, opens)
   if rank then return 'WAITING', rank + 1 end
   local deadline = tonumber(redis.call('ZSCORE', r.active, token))
   if deadline and deadline > now then return 'ACTIVE', 0 end
-  return 'EXPIRED', 0
+  -- An ACTIVE place past its lapse that no round has dropped yet ended
+  -- with its turn.
+  if deadline then return 'EXPIRED', 0, 'TURN_ENDED' end
+  return 'EXPIRED', 0, redis.call('HGET', r.ended, token) or ''
 end
 
 -- A waiting holder asked for its status: it is present. Written only near
@@ -240,7 +263,8 @@ local function turn_end(token)
 end
 
 -- A token's place: {status, position, capacity, rate, paused, total, sold,
--- held, opens, pre-queue start, when an ACTIVE place's turn lapses (-1)}. The token names its concert and holder
+-- held, opens, pre-queue start, when an ACTIVE place's turn lapses (-1),
+-- why an EXPIRED place ended ('' when not known)}. The token names its concert and holder
 -- (the app checked its seal), so a token this room no longer has is EXPIRED.
 local function place(token)
   local now = now_ms()
@@ -252,13 +276,13 @@ local function place(token)
     local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused')
     local total, sold, held = stock(now)
     return {'ACTIVE', 0, tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate,
-      p[3] == '1' and 1 or 0, total, sold, held, -1, -1, turn_end(token)}
+      p[3] == '1' and 1 or 0, total, sold, held, -1, -1, turn_end(token), ''}
   end
   local capacity, rate, paused, opens, pre = admit(now)
-  local s, position = status(token, now, opens)
+  local s, position, ended = status(token, now, opens)
   if s ~= 'ACTIVE' and s ~= 'EXPIRED' then present(token, position, rate, now) end
   local total, sold, held = stock(now)
   local turn = s == 'ACTIVE' and turn_end(token) or -1
-  return {s, position, capacity, rate, paused, total, sold, held, opens, pre, turn}
+  return {s, position, capacity, rate, paused, total, sold, held, opens, pre, turn, ended or ''}
 end
 

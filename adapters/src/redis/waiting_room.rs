@@ -21,6 +21,7 @@ use frontrow_application::store::OrStoreError;
 use frontrow_application::{Clock, StoreError};
 use frontrow_domain::Timestamp;
 use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, Stock};
+use frontrow_domain::room::Ending;
 use frontrow_domain::{ConcertId, ScheduleId, UserId};
 use redis::Script;
 use std::sync::Arc;
@@ -252,10 +253,29 @@ fn place_from(
     found: Vec<redis::Value>,
     now: Timestamp,
 ) -> Result<Place, StoreError> {
-    type Found = (String, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
-    let (status, position, capacity, rate, paused, total, sold, held, opens, pre, turn): Found =
+    type Found = (
+        String,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        String,
+    );
+    let (status, position, capacity, rate, paused, total, sold, held, opens, pre, turn, ended): Found =
         redis::FromRedisValue::from_redis_value(&redis::Value::Array(found)).or_store()?;
     let turn = (turn >= 0).then_some(Timestamp(turn));
+    let ended = match ended.as_str() {
+        "" => None,
+        raw => Some(
+            Ending::parse(raw).ok_or_else(|| StoreError::new(format!("unknown ending {raw}")))?,
+        ),
+    };
     Ok(Place::new(
         token.clone(),
         concert,
@@ -265,7 +285,8 @@ fn place_from(
         stock_from(total, sold, held),
     )
     .with_opening(opening_from(opens, pre)?, now)
-    .with_turn(turn))
+    .with_turn(turn)
+    .with_ending(ended))
 }
 
 impl RedisWaitingRoom {
@@ -277,7 +298,7 @@ impl RedisWaitingRoom {
         concert: ConcertId,
         schedule: Option<ScheduleId>,
     ) -> Result<(Option<Option<Timestamp>>, u64), StoreError> {
-        let [_, active, .., deadlines] = keys::room(&self.prefix, concert);
+        let [_, active, .., deadlines, _] = keys::room(&self.prefix, concert);
         let mut call = self.active.prepare_invoke();
         call.key(active).key(deadlines);
         if let Some(schedule) = schedule {
@@ -347,11 +368,12 @@ impl WaitingRoom for RedisWaitingRoom {
         Ok(())
     }
 
-    async fn leave(&self, token: &QueueToken) -> Result<(), StoreError> {
+    async fn leave(&self, token: &QueueToken, why: Ending) -> Result<(), StoreError> {
         let Some((concert, _)) = holder(token) else {
             return Ok(());
         };
-        let call = self.invocation(&self.leave, concert, token.as_str());
+        let mut call = self.invocation(&self.leave, concert, token.as_str());
+        call.arg(why.as_str());
         let _: i64 = call.invoke_async(&mut self.conn.clone()).await.or_store()?;
         Ok(())
     }

@@ -3,6 +3,7 @@
 
 use super::RoomSettings;
 use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, Stock};
+use frontrow_domain::room::Ending;
 use frontrow_domain::{ConcertId, Timestamp, UserId};
 
 /// One holder's place, as the room sees it right now.
@@ -39,6 +40,8 @@ pub struct Place {
     /// its holder goes quiet). A place whose holder holds seats stays
     /// ACTIVE past it until the cart lapses, but may hold no more seats.
     pub turn_ends_at: Option<Timestamp>,
+    /// Why an EXPIRED place ended, when the room still knows.
+    pub ended: Option<Ending>,
 }
 
 impl Place {
@@ -75,6 +78,7 @@ impl Place {
             opens_at: None,
             seconds_until_open: None,
             turn_ends_at: None,
+            ended: None,
         }
     }
 
@@ -108,6 +112,15 @@ impl Place {
         self
     }
 
+    /// The same place with why it ended, when the room told it (EXPIRED
+    /// places only).
+    pub fn with_ending(mut self, ended: Option<Ending>) -> Self {
+        if self.status == QueueStatus::Expired {
+            self.ended = ended;
+        }
+        self
+    }
+
     /// An ACTIVE place from a read that knows nothing else of the room.
     pub fn active(token: QueueToken, concert: ConcertId, user: UserId) -> Self {
         Self {
@@ -124,6 +137,7 @@ impl Place {
             opens_at: None,
             seconds_until_open: None,
             turn_ends_at: None,
+            ended: None,
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::StoreError;
 use crate::seat_changes::SeatChangeLog;
 use async_trait::async_trait;
 use frontrow_domain::queue::{AdmissionPolicy, QueueToken, SaleOpening};
+use frontrow_domain::room::Ending;
 use frontrow_domain::{ConcertId, ScheduleId, Timestamp, UserId};
 use std::sync::Arc;
 
@@ -54,8 +55,9 @@ pub trait WaitingRoom: Send + Sync {
     /// longer): the place lapses no earlier (`Room::keep`). Does nothing to
     /// a place that is not ACTIVE.
     async fn keep(&self, token: &QueueToken, cart: Option<Timestamp>) -> Result<(), StoreError>;
-    /// Ends the place (after payment, or when the user leaves), freeing its slot.
-    async fn leave(&self, token: &QueueToken) -> Result<(), StoreError>;
+    /// Ends the place (`why`: paid, or the user left), freeing its slot; its
+    /// holder reads EXPIRED with `why` from then on.
+    async fn leave(&self, token: &QueueToken, why: Ending) -> Result<(), StoreError>;
     /// Replaces the room's policy (creating the room if need be); the
     /// next call admits under it.
     async fn set_policy(

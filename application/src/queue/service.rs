@@ -10,6 +10,7 @@ use crate::read_leases::ReadLeases;
 use crate::{Clock, StoreError};
 use frontrow_domain::catalogue::Schedule;
 use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening};
+use frontrow_domain::room::Ending;
 use frontrow_domain::{ConcertId, Timestamp, UserId};
 use std::sync::Arc;
 
@@ -218,14 +219,14 @@ impl QueueService {
     /// The caller gives up their own place; its slot goes to the next buyer.
     pub async fn leave(&self, user: UserId, token: Option<&str>) -> Result<(), QueueError> {
         let place = self.status(user, token).await?;
-        self.room.leave(&place.token).await?;
+        self.room.leave(&place.token, Ending::Left).await?;
         self.end_lease(&place.token);
         Ok(())
     }
 
     /// Frees the slot of a token whose holder has finished (paid).
     pub async fn finish(&self, token: &QueueToken) -> Result<(), QueueError> {
-        self.room.leave(token).await?;
+        self.room.leave(token, Ending::Paid).await?;
         self.end_lease(token);
         Ok(())
     }
@@ -543,7 +544,7 @@ mod tests {
         let concert = ConcertId::from_store(1);
         for leave in [false, true] {
             let mut room = room_with(place(1, 1, QueueStatus::Active));
-            room.expect_leave().returning(|_| Ok(()));
+            room.expect_leave().returning(|_, _| Ok(()));
             let service = service(room);
             let token = service
                 .require_active(me, Some(TOKEN), concert)

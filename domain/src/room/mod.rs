@@ -34,7 +34,7 @@
 mod parts;
 mod view;
 
-pub use view::{Answer, Joined, RoomSettings, RoomSnapshot, RoomStats};
+pub use view::{Answer, Ending, Joined, RoomSettings, RoomSnapshot, RoomStats};
 
 use crate::queue::{
     AdmissionBucket, AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, SalePhase, Stock,
@@ -48,6 +48,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 pub const MAX_DROPPED: usize = 2_000;
 /// Most absent waiting places one admission round skips.
 pub const MAX_SKIPPED: usize = 1_000;
+/// Most endings a room remembers; past it the record starts over, and a
+/// forgotten ending reads as a plain EXPIRED.
+pub const MAX_ENDED: usize = 100_000;
 
 /// One concert's waiting room (see the module doc for its rules).
 #[derive(Debug, Clone, Default)]
@@ -74,6 +77,8 @@ pub struct Room {
     opening: Option<SaleOpening>,
     lapsed: i64,
     admitted: i64,
+    /// Why ended places ended (bounded by [`MAX_ENDED`]).
+    endings: HashMap<QueueToken, Ending>,
 }
 
 impl Room {
@@ -301,7 +306,16 @@ impl Room {
 
     /// The holder gives up the place (or paid): it ends, and its slot goes
     /// to the next buyer at once.
-    pub fn leave(&mut self, token: &QueueToken, settings: &RoomSettings, now: Timestamp) {
+    pub fn leave(
+        &mut self,
+        token: &QueueToken,
+        why: Ending,
+        settings: &RoomSettings,
+        now: Timestamp,
+    ) {
+        let live = self.arrivals.contains_key(token)
+            || self.pre_draws.contains_key(token)
+            || self.active.contains_key(token);
         if let Some(draw) = self.pre_draws.remove(token) {
             self.pre_line.remove(&(draw, token.clone()));
         }
@@ -315,7 +329,24 @@ impl Room {
         self.seen.remove(token);
         self.joined.remove(token);
         self.ended(token);
+        if live {
+            self.record_endings(vec![token.clone()], why);
+        }
         self.admit(settings, now);
+    }
+
+    /// Remembers why these places ended; past [`MAX_ENDED`] the record
+    /// starts over (as `record_ending` in prelude.lua).
+    fn record_endings(&mut self, tokens: Vec<QueueToken>, why: Ending) {
+        if tokens.is_empty() {
+            return;
+        }
+        if self.endings.len() + tokens.len() > MAX_ENDED {
+            self.endings.clear();
+        }
+        for token in tokens {
+            self.endings.insert(token, why);
+        }
     }
 
     /// The place of `token` ended: its holder has no live place here any
@@ -389,6 +420,10 @@ impl Room {
             QueueStatus::Active => self.active.get(token).map(|slot| slot.own),
             _ => None,
         };
+        let ended = match status {
+            QueueStatus::Expired => self.ending(token),
+            _ => None,
+        };
         Answer {
             status,
             position,
@@ -396,6 +431,7 @@ impl Room {
             stock: self.stock(now),
             opening: self.opening,
             turn_ends_at,
+            ended,
         }
     }
 
@@ -433,6 +469,16 @@ impl Room {
         (QueueStatus::Expired, 0)
     }
 
+    /// Why `token`'s place ended, if it has and the room still knows: an
+    /// ACTIVE place past its lapse that no round has dropped yet ended with
+    /// its turn.
+    fn ending(&self, token: &QueueToken) -> Option<Ending> {
+        if self.active.contains_key(token) {
+            return Some(Ending::TurnEnded);
+        }
+        self.endings.get(token).copied()
+    }
+
     /// Moves the pre-queue, in draw order, to the back of the line once
     /// the sale is open: all of it in one step.
     fn open_if_due(&mut self, now: Timestamp) {
@@ -455,6 +501,7 @@ impl Room {
 
     /// Drops up to [`MAX_DROPPED`] lapsed ACTIVE places, counting them.
     fn drop_lapsed(&mut self, now: Timestamp) {
+        let mut gone = Vec::new();
         for _ in 0..MAX_DROPPED {
             match self.lapses.first() {
                 Some((at, _)) if *at <= now => {}
@@ -464,8 +511,10 @@ impl Room {
                 self.active.remove(&token);
                 self.ended(&token);
                 self.lapsed += 1;
+                gone.push(token);
             }
         }
+        self.record_endings(gone, Ending::TurnEnded);
     }
 
     /// A waiting place whose holder was last seen longer than the idle
@@ -523,7 +572,7 @@ impl Room {
             bucket,
             now,
         );
-        let (mut admitted, mut skipped) = (0, 0);
+        let (mut admitted, mut skipped, mut lapsed) = (0, 0, Vec::new());
         // In batches of what is still to admit, as ZPOPMIN pops them: the
         // skip bound is checked between batches.
         while admitted < admit && skipped < MAX_SKIPPED as i64 {
@@ -543,6 +592,7 @@ impl Room {
                     // Skipped, not admitted: a later status says EXPIRED.
                     skipped += 1;
                     self.ended(&token);
+                    lapsed.push(token);
                     continue;
                 }
                 admitted += 1;
@@ -566,6 +616,7 @@ impl Room {
             }
         }
         self.lapsed += skipped;
+        self.record_endings(lapsed, Ending::Lapsed);
         self.admitted += admitted;
         if admitted > 0 {
             // Tokens go only to those admitted; a skipped place spends none.
@@ -576,3 +627,6 @@ impl Room {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -71,6 +71,8 @@ pub struct Answer {
     pub opening: Option<SaleOpening>,
     /// When an ACTIVE place's turn lapses (see `Room::turn_running`).
     pub turn_ends_at: Option<Timestamp>,
+    /// Why an EXPIRED place ended, when the room still knows.
+    pub ended: Option<Ending>,
 }
 
 /// What a join made: the holder's place (a live one, or the new one) and
@@ -99,4 +101,43 @@ pub struct RoomSnapshot {
     pub lapsed: i64,
     /// Places admitted so far.
     pub admitted: i64,
+}
+
+/// Why a place ended, as its holder reads it with EXPIRED.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ending {
+    /// The holder paid, and nothing else was held.
+    Paid,
+    /// The holder left the line.
+    Left,
+    /// The line reached a waiting place whose holder had gone quiet for
+    /// longer than the grace (`waiting_idle_ms`).
+    Lapsed,
+    /// The ACTIVE place's turn ended (its time, or its holder went quiet),
+    /// with no live hold keeping it.
+    TurnEnded,
+}
+
+impl Ending {
+    /// The wire form (`PAID`, `LEFT`, `LAPSED`, `TURN_ENDED`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ending::Paid => "PAID",
+            Ending::Left => "LEFT",
+            Ending::Lapsed => "LAPSED",
+            Ending::TurnEnded => "TURN_ENDED",
+        }
+    }
+
+    /// The ending a wire form names.
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            Ending::Paid,
+            Ending::Left,
+            Ending::Lapsed,
+            Ending::TurnEnded,
+        ]
+        .into_iter()
+        .find(|ending| ending.as_str() == raw)
+    }
 }

@@ -31,7 +31,7 @@ use frontrow_application::Clock;
 use frontrow_application::queue::{Place, RoomSettings, WaitingRoom};
 use frontrow_application::seat_changes::{SeatChange, SeatChangeLog};
 use frontrow_domain::queue::{AdmissionPolicy, QueueToken, SaleOpening};
-use frontrow_domain::room::{Answer, Room, RoomSnapshot};
+use frontrow_domain::room::{Answer, Ending, Room, RoomSnapshot};
 use frontrow_domain::seat::{SeatNumber, SeatState};
 use frontrow_domain::{ConcertId, ReservationId, ScheduleId, Timestamp, UserId};
 use proptest::prelude::*;
@@ -219,6 +219,7 @@ impl Sale {
         .paced(&self.settings)
         .with_opening(answer.opening, self.now())
         .with_turn(answer.turn_ends_at)
+        .with_ending(answer.ended)
     }
 
     /// Every place of the Redis room, read from its keys.
@@ -382,13 +383,18 @@ impl Sale {
                 let Some(token) = self.tokens.get(&user).cloned() else {
                     return Ok(());
                 };
-                self.machine.leave(&token, &settings, now);
+                let why = if user % 2 == 0 {
+                    Ending::Left
+                } else {
+                    Ending::Paid
+                };
+                self.machine.leave(&token, why, &settings, now);
                 self.redis
-                    .leave(&token)
+                    .leave(&token, why)
                     .await
                     .map_err(|e| failed("leave", e))?;
                 self.memory
-                    .leave(&token)
+                    .leave(&token, why)
                     .await
                     .map_err(|e| failed("leave", e))
             }

@@ -1,0 +1,106 @@
+//! The room's rules, each as a short story.
+
+use super::*;
+
+const IDLE: i64 = 8_000;
+
+fn settings() -> RoomSettings {
+    RoomSettings {
+        default_policy: AdmissionPolicy::new(1, 1_000, false).expect("a policy"),
+        active_ms: 20_000,
+        active_idle_ms: IDLE,
+        waiting_idle_ms: IDLE,
+    }
+}
+
+fn token(n: u64) -> QueueToken {
+    QueueToken::parse(&format!("1.{n}.0.ab")).expect("a token")
+}
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp(ms)
+}
+
+/// A room where user 1 is ACTIVE from 0 ms.
+fn room_with_one_active() -> Room {
+    let mut room = Room::default();
+    let joined = room.join(UserId::from_store(1), token(1), 0, &settings(), at(0));
+    assert_eq!(joined.answer.status, QueueStatus::Active);
+    room
+}
+
+#[test]
+fn a_turn_never_ends_under_a_live_hold_but_takes_no_new_hold() {
+    let mut room = room_with_one_active();
+    room.keep(&token(1), Some(at(60_000)), at(1_000));
+    // The idle lapse (8 s) and the turn (20 s) pass; the cart keeps it.
+    assert_eq!(
+        room.place(&token(1), &settings(), at(30_000)).status,
+        QueueStatus::Active
+    );
+    assert!(!room.turn_running(&token(1), at(30_000)), "no more holds");
+    let lapsed = room.place(&token(1), &settings(), at(60_000));
+    assert_eq!(
+        (lapsed.status, lapsed.ended),
+        (QueueStatus::Expired, Some(Ending::TurnEnded))
+    );
+}
+
+#[test]
+fn an_emptied_cart_after_the_turn_ends_the_place_at_once() {
+    let mut room = room_with_one_active();
+    room.keep(&token(1), Some(at(60_000)), at(1_000));
+    assert_eq!(
+        room.keep(&token(1), None, at(30_000)),
+        None,
+        "the turn had ended"
+    );
+    assert_eq!(
+        room.place(&token(1), &settings(), at(30_000)).status,
+        QueueStatus::Expired
+    );
+}
+
+#[test]
+fn asking_again_for_a_live_place_is_a_sign_of_life() {
+    let mut room = room_with_one_active();
+    let again = room.join(UserId::from_store(1), token(9), 0, &settings(), at(7_000));
+    assert!(!again.created && again.token == token(1));
+    // Without the re-join the place would have idled out at 8 s.
+    assert_eq!(
+        room.place(&token(1), &settings(), at(10_000)).status,
+        QueueStatus::Active
+    );
+}
+
+#[test]
+fn a_place_says_why_it_ended() {
+    let mut room = room_with_one_active();
+    // User 2 waits behind a full room, then goes quiet past the grace.
+    room.join(UserId::from_store(2), token(2), 0, &settings(), at(0));
+    room.leave(&token(1), Ending::Paid, &settings(), at(20_000));
+    assert_eq!(
+        room.place(&token(1), &settings(), at(20_000)).ended,
+        Some(Ending::Paid)
+    );
+    let skipped = room.place(&token(2), &settings(), at(20_000));
+    assert_eq!(
+        (skipped.status, skipped.ended),
+        (QueueStatus::Expired, Some(Ending::Lapsed))
+    );
+}
+
+#[test]
+fn endings_are_remembered_within_a_bound() {
+    let mut room = Room::default();
+    let settings = RoomSettings {
+        default_policy: AdmissionPolicy::new(1_000_000, 100_000, false).expect("a policy"),
+        ..settings()
+    };
+    for n in 0..(MAX_ENDED as u64 + 10) {
+        room.join(UserId::from_store(n as i64), token(n), 0, &settings, at(0));
+        room.leave(&token(n), Ending::Left, &settings, at(0));
+    }
+    assert!(room.endings.len() <= MAX_ENDED);
+    assert!(room.is_idle());
+}
