@@ -50,10 +50,11 @@ fn a_turn_never_ends_under_a_live_hold_but_takes_no_new_hold() {
 fn an_emptied_cart_after_the_turn_ends_the_place_at_once() {
     let mut room = room_with_one_active();
     room.keep(&token(1), Some(at(60_000)), at(1_000));
+    room.keep(&token(1), None, at(30_000));
     assert_eq!(
-        room.keep(&token(1), None, at(30_000)),
-        None,
-        "the turn had ended"
+        room.place(&token(1), &settings(), at(30_000)).ended,
+        Some(Ending::TurnEnded),
+        "the turn had ended: nothing keeps the place"
     );
     assert_eq!(
         room.place(&token(1), &settings(), at(30_000)).status,
