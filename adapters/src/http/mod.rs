@@ -33,7 +33,6 @@ use frontrow_application::sales::SaleService;
 use frontrow_application::seating::SeatingService;
 use frontrow_application::users::Users;
 use poem::http::{StatusCode, header};
-use poem::middleware::Tracing;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Route};
 use poem_openapi::{OpenApiService, Tags};
 use std::sync::Arc;
@@ -191,7 +190,6 @@ pub fn app_on(state: Arc<AppState>, listening: connections::Listening) -> impl E
         .data(state)
         .data(http_metrics.clone())
         .catch_all_error(|error| async move { problem::from_poem_error(error) })
-        .with(Tracing)
         .around(move |endpoint, request| {
             let (methods, listening) = (methods.clone(), listening.clone());
             async move {
