@@ -306,12 +306,15 @@ impl Config {
         if let Some(url) = &self.database_url {
             return Ok(url.clone());
         }
-        std::fs::create_dir_all(&self.data_dir)
+        // Names, balances and payments: the folder and the database are the
+        // owner's only, from creation on (SQLite gives its -wal and -shm
+        // files the database file's mode).
+        crate::secrets::create_private_dir(&self.data_dir)
             .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
-        Ok(format!(
-            "sqlite://{}?mode=rwc",
-            self.data_dir.join("frontrow.db").display()
-        ))
+        let database = self.data_dir.join("frontrow.db");
+        crate::secrets::create_private_file(&database)
+            .with_context(|| format!("cannot create {}", database.display()))?;
+        Ok(format!("sqlite://{}?mode=rwc", database.display()))
     }
 }
 
