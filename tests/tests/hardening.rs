@@ -3,7 +3,8 @@
 //! head without bound, and a signed token of a user that does not exist
 //! joins no queue.
 
-use frontrow_tests::{Stores, TestApp};
+use frontrow_tests::{Stores, TestApp, contract};
+use reqwest::StatusCode;
 
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -41,3 +42,31 @@ async fn the_embedded_data_is_readable_by_its_owner_only_from_creation() {
     assert!(files >= 4);
 }
 
+contract!(
+    a_signed_token_of_a_user_who_does_not_exist_joins_no_queue,
+    |app: TestApp| async move {
+        use frontrow_application::clock::SystemClock;
+        use frontrow_application::users::AccessTokens;
+        use frontrow_domain::UserId;
+        // Signed with the service's own key, for an id it never issued.
+        let key = app.config.jwt_secret.clone().expect("the tests' key");
+        let tokens = frontrow_adapters::auth::Hs256Tokens::new(
+            key.as_bytes(),
+            3600,
+            std::sync::Arc::new(SystemClock),
+        );
+        let ghost = frontrow_tests::Buyer {
+            user_id: i64::from(i32::MAX),
+            access_token: tokens.issue(UserId::from_store(i64::from(i32::MAX))),
+        };
+        let (concert, _) = app.concert(5, 10).await;
+        let refused = app.join(&ghost, concert).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.body);
+        assert_eq!(refused.code(), "UNAUTHORIZED");
+        let room = app.queue_state(concert).await;
+        assert_eq!(room.i64("waiting") + room.i64("active"), 0, "{}", room.body);
+        // A registered buyer still joins.
+        let buyer = app.buyer("ada").await;
+        assert_eq!(app.join(&buyer, concert).await.status, StatusCode::CREATED);
+    }
+);

@@ -8,6 +8,7 @@ use frontrow_application::queue::Place;
 use frontrow_domain::UserId;
 use frontrow_domain::queue::QueueStatus;
 use futures_util::stream::{self, BoxStream, StreamExt};
+use poem::http::StatusCode;
 use poem_openapi::param::Header;
 use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -169,6 +170,21 @@ impl QueueApi {
     /// A concert whose every seat is sold takes nobody (409 `SOLD_OUT`).
     #[oai(path = "/api/v1/queue/tokens", method = "post")]
     async fn join(&self, buyer: Buyer, body: Json<Join>) -> Result<JoinResponse, ProblemResponse> {
+        // A token is checked by its signature alone, with no store asked, on
+        // every request. Only a token signed with our key names a user who
+        // does not exist (a leaked key, or a database restored without the
+        // users the key signed for); such a caller could join a room and
+        // take a place (an admission) from a real buyer. Holds and payments
+        // already find no user in the database, so joining is the one place
+        // left to look, and a cheap one: one read by primary key per join,
+        // against the many polls and holds a place leads to.
+        if !self.0.users.is_registered(buyer.0).await? {
+            return Err(ProblemResponse::new(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "the access token names no registered user",
+            ));
+        }
         let (place, created) = self.0.queue.join(buyer.0, body.concert_id).await?;
         let body = Json(ticket(&place));
         Ok(if created {
