@@ -273,6 +273,24 @@ pub struct Config {
         global = true
     )]
     pub idle_timeout_seconds: u64,
+    /// A request head (its request line and headers) must arrive within
+    /// this long of its first byte, however steadily it trickles in.
+    #[arg(
+        long,
+        env = "FRONTROW_REQUEST_HEAD_TIMEOUT_SECONDS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub request_head_timeout_seconds: u64,
+    /// Most HTTP/2 streams (requests) open at once on one connection
+    /// (`SETTINGS_MAX_CONCURRENT_STREAMS`); one more is refused.
+    #[arg(
+        long,
+        env = "FRONTROW_HTTP2_MAX_STREAMS",
+        default_value_t = 100,
+        global = true
+    )]
+    pub http2_max_streams: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -273,6 +273,8 @@ pub fn base_config() -> Config {
         log_format: frontrow::LogFormat::Text,
         max_connections: 20_000,
         idle_timeout_seconds: 60,
+        request_head_timeout_seconds: 10,
+        http2_max_streams: 100,
         shutdown_grace_seconds: 10,
         hold_seconds: 300,
         active_seconds: 600,

@@ -193,6 +193,9 @@ pub fn app_on(state: Arc<AppState>, listening: connections::Listening) -> impl E
         .around(move |endpoint, request| {
             let (methods, listening) = (methods.clone(), listening.clone());
             async move {
+                // The request's head is complete: its connection's head
+                // deadline stops (see `connections`).
+                let _answering = listening.exchange(request.remote_addr());
                 let path = request.uri().path().to_owned();
                 let mut response = endpoint.get_response(request).await;
                 if response.status() == StatusCode::METHOD_NOT_ALLOWED
