@@ -14,9 +14,10 @@ use frontrow_client::{Client, NewConcert, NewSchedule};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::OnceCell;
 
+pub mod openapi;
 pub mod topology;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,8 +305,12 @@ pub struct TestApp {
     /// purpose, the web app's pages.
     pub http: reqwest::Client,
     /// The typed API client (with the admin key): every endpoint, spelled
-    /// once in `frontrow-client`.
+    /// once in `frontrow-client`. Every answer it receives is checked
+    /// against `/openapi.json` (see `openapi`).
     pub api: Client,
+    /// The server's OpenAPI document, as a contract to check answers and
+    /// stream events against.
+    pub openapi: Arc<openapi::OpenApi>,
     pub config: Config,
     pub running: Running,
 }
@@ -372,8 +377,18 @@ impl TestApp {
             .build()
             .expect("client");
         let base = format!("http://{}", running.addr);
+        let spec = async {
+            let answer = http.get(format!("{base}/openapi.json")).send().await?;
+            answer.error_for_status()?.text().await
+        };
+        let spec = spec.await.expect("the server serves /openapi.json");
+        let openapi = Arc::new(openapi::OpenApi::new(&spec).expect("a readable document"));
+        openapi::serving(&running.addr.to_string(), openapi.clone());
         TestApp {
-            api: Client::new(http.clone(), &base).with_admin_key(ADMIN_KEY),
+            api: Client::new(http.clone(), &base)
+                .with_admin_key(ADMIN_KEY)
+                .inspected_by(openapi.clone()),
+            openapi,
             base,
             http,
             config,
@@ -642,7 +657,8 @@ macro_rules! contract {
 }
 
 /// Reads Server-Sent Events from `response` until one satisfies `until` (or
-/// the stream ends): their JSON data, in order.
+/// the stream ends): their JSON data, in order. Each event is checked
+/// against the OpenAPI document of the server that sent it.
 pub async fn events_until(
     response: &mut reqwest::Response,
     until: impl Fn(&serde_json::Value) -> bool,
@@ -660,6 +676,9 @@ pub async fn events_until(
             let block: String = buffer.drain(..end + 2).collect();
             for line in block.lines() {
                 if let Some(data) = line.strip_prefix("data: ") {
+                    if let Err(drift) = openapi::check_event(response.url(), data) {
+                        panic!("the event is not what /openapi.json says: {drift}");
+                    }
                     let event: serde_json::Value = serde_json::from_str(data).expect("JSON event");
                     let done = until(&event);
                     events.push(event);

@@ -1,9 +1,10 @@
-//! What issue 23's probe found, each fixed and held here: the embedded data
-//! stays its owner's, a connection cannot open streams or trickle a request
-//! head without bound, and a signed token of a user that does not exist
-//! joins no queue.
+//! What issue 23's probe found, held here: the embedded data stays its
+//! owner's, a signed token of a user that does not exist joins no queue,
+//! and what the streams send is what the OpenAPI document says (the
+//! connection limits are in `connections.rs`, the labels in `metrics.rs`).
 
-use frontrow_tests::{Stores, TestApp, contract};
+use frontrow_client::{NewConcert, NewSchedule};
+use frontrow_tests::{Stores, TestApp, contract, events_until};
 use reqwest::StatusCode;
 
 #[cfg(unix)]
@@ -68,5 +69,50 @@ contract!(
         // A registered buyer still joins.
         let buyer = app.buyer("ada").await;
         assert_eq!(app.join(&buyer, concert).await.status, StatusCode::CREATED);
+    }
+);
+
+contract!(
+    a_queue_streams_events_are_what_the_document_says_null_fields_included,
+    |app: TestApp| async move {
+        // Issue 23: `opensAt`, `preQueueFrom` and `secondsUntilOpen` came
+        // back null where the document said string or integer, so each
+        // stream event failed its schema. `TestApp` checks every answer and
+        // `events_until` every event; here both kinds of place are streamed.
+        let opens_at = chrono::Utc::now() + chrono::Duration::hours(1);
+        let scheduled = NewConcert::new(
+            "Scheduled",
+            vec![NewSchedule::new("2030-01-01T19:00:00Z", 5, 10)],
+        )
+        .opening(opens_at.to_rfc3339(), 120);
+        let scheduled = app.api.create_concert(&scheduled).await.expect("answered");
+        assert_eq!(scheduled.status, StatusCode::CREATED, "{}", scheduled.body);
+        let early = app.buyer("early").await;
+        let joined = app.join(&early, scheduled.i64("concertId")).await;
+        assert_eq!(joined.str("status"), "PRE_QUEUE", "{}", joined.body);
+        let mut stream = app
+            .api
+            .queue_stream(&early, joined.str("token"))
+            .await
+            .expect("a stream");
+        let events = events_until(&mut stream, |_| true).await;
+        assert!(events[0]["secondsUntilOpen"].is_i64(), "{}", events[0]);
+        assert!(events[0]["opensAt"].is_string(), "{}", events[0]);
+
+        let (open, _) = app.concert(5, 10).await;
+        let buyer = app.buyer("ada").await;
+        let token = app.active_token(&buyer, open).await;
+        let mut stream = app.api.queue_stream(&buyer, &token).await.expect("a stream");
+        let events = events_until(&mut stream, |_| true).await;
+        assert_eq!(events[0]["status"], "ACTIVE", "{}", events[0]);
+        assert!(events[0]["opensAt"].is_null(), "{}", events[0]);
+        assert!(events[0]["secondsUntilOpen"].is_null(), "{}", events[0]);
+        // The concert list and the room's state carry the same nulls.
+        let listed = app.api.concerts().await.expect("answered");
+        assert!(listed.body["concerts"].as_array().is_some_and(|all| all
+            .iter()
+            .any(|c| c["opensAt"].is_null() && c["preQueueFrom"].is_null())));
+        let room = app.queue_state(open).await;
+        assert!(room.body["opensAt"].is_null(), "{}", room.body);
     }
 );

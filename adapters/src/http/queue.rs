@@ -42,7 +42,8 @@ pub(super) struct Status {
     status: String,
     /// 1 for the first waiting user; 0 unless WAITING.
     position: i64,
-    /// Absent while the room is paused or has nothing to sell.
+    /// null while the room is paused or has nothing to sell.
+    #[oai(nullable)]
     estimated_wait_seconds: Option<i64>,
     /// Ask again after this many seconds (0: nothing will change).
     refresh_interval_seconds: i64,
@@ -51,8 +52,11 @@ pub(super) struct Status {
     /// No seat is AVAILABLE now; `heldSeats` are held and may still return.
     sold_out: bool,
     held_seats: i64,
-    /// PRE_QUEUE only: when the sale opens, and whole seconds until then.
+    /// PRE_QUEUE only (null otherwise): when the sale opens, and whole
+    /// seconds until then.
+    #[oai(nullable)]
     opens_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[oai(nullable)]
     seconds_until_open: Option<i64>,
 }
 
