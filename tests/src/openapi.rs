@@ -85,7 +85,13 @@ impl OpenApi {
         let content = responses[&response]["content"]
             .as_object()
             .ok_or_else(|| format!("{method} {route} {response}: no body documented"))?;
-        let essence = |t: &str| t.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let essence = |t: &str| {
+            t.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        };
         let media = content
             .keys()
             .find(|key| essence(key) == essence(media_type))
@@ -287,7 +293,13 @@ mod tests {
         });
         let api = OpenApi::new(&spec.to_string()).expect("a document");
         let check = |body: Value| {
-            api.check(&Method::GET, "/a/7", 200, "application/json", body.to_string().as_bytes())
+            api.check(
+                &Method::GET,
+                "/a/7",
+                200,
+                "application/json",
+                body.to_string().as_bytes(),
+            )
         };
         assert!(check(json!({ "n": 1, "m": null })).is_ok());
         assert!(check(json!({ "n": null })).is_err());

@@ -103,7 +103,9 @@ async fn a_request_head_trickled_in_is_closed_at_its_deadline() {
         .await
         .expect("closed within 6 s, not kept open by the trickle");
     assert!(
-        answer.as_ref().is_none_or(|a| !a.starts_with("HTTP/1.1 200")),
+        answer
+            .as_ref()
+            .is_none_or(|a| !a.starts_with("HTTP/1.1 200")),
         "{answer:?}"
     );
     let took = started.elapsed();

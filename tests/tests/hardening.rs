@@ -102,16 +102,21 @@ contract!(
         let (open, _) = app.concert(5, 10).await;
         let buyer = app.buyer("ada").await;
         let token = app.active_token(&buyer, open).await;
-        let mut stream = app.api.queue_stream(&buyer, &token).await.expect("a stream");
+        let mut stream = app
+            .api
+            .queue_stream(&buyer, &token)
+            .await
+            .expect("a stream");
         let events = events_until(&mut stream, |_| true).await;
         assert_eq!(events[0]["status"], "ACTIVE", "{}", events[0]);
         assert!(events[0]["opensAt"].is_null(), "{}", events[0]);
         assert!(events[0]["secondsUntilOpen"].is_null(), "{}", events[0]);
         // The concert list and the room's state carry the same nulls.
         let listed = app.api.concerts().await.expect("answered");
-        assert!(listed.body["concerts"].as_array().is_some_and(|all| all
-            .iter()
-            .any(|c| c["opensAt"].is_null() && c["preQueueFrom"].is_null())));
+        assert!(listed.body["concerts"].as_array().is_some_and(|all| {
+            all.iter()
+                .any(|c| c["opensAt"].is_null() && c["preQueueFrom"].is_null())
+        }));
         let room = app.queue_state(open).await;
         assert!(room.body["opensAt"].is_null(), "{}", room.body);
     }

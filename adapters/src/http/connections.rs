@@ -26,10 +26,10 @@
 //! drains (see `http::app`), and ends only when they have closed themselves
 //! or the grace runs out.
 
+use parking_lot::Mutex;
 use poem::http::uri::Scheme;
 use poem::listener::Acceptor;
 use poem::web::{LocalAddr, RemoteAddr};
-use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;

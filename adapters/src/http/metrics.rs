@@ -363,7 +363,10 @@ mod tests {
     fn a_path_or_method_a_client_makes_up_shares_one_label() {
         let routes = routes();
         assert_eq!(route_label(&routes, "/api/zz/1x"), "unmatched");
-        assert_eq!(route_label(&routes, "/api/v1/reservations/1/x"), "unmatched");
+        assert_eq!(
+            route_label(&routes, "/api/v1/reservations/1/x"),
+            "unmatched"
+        );
         assert_eq!(route_label(&routes, "/wp-login.php"), "unmatched");
         let made_up = poem::http::Method::from_bytes(b"BREW").expect("a token");
         assert_eq!(method_label(&made_up), "other");

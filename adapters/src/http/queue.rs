@@ -178,10 +178,11 @@ impl QueueApi {
         // every request. Only a token signed with our key names a user who
         // does not exist (a leaked key, or a database restored without the
         // users the key signed for); such a caller could join a room and
-        // take a place (an admission) from a real buyer. Holds and payments
-        // already find no user in the database, so joining is the one place
-        // left to look, and a cheap one: one read by primary key per join,
-        // against the many polls and holds a place leads to.
+        // take a place (an admission) from a real buyer. A charge finds no
+        // user in its transaction; holds and payments need a place, so
+        // joining is the one place left to look, and a cheap one: one read
+        // by primary key per join, against the many polls and holds a place
+        // leads to.
         if !self.0.users.is_registered(buyer.0).await? {
             return Err(ProblemResponse::new(
                 StatusCode::UNAUTHORIZED,

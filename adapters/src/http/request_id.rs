@@ -98,7 +98,10 @@ mod tests {
 
     impl Write for Captured {
         fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().map_err(|_| std::io::ErrorKind::Other)?.extend_from_slice(bytes);
+            self.0
+                .lock()
+                .map_err(|_| std::io::ErrorKind::Other)?
+                .extend_from_slice(bytes);
             Ok(bytes.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -145,7 +148,10 @@ mod tests {
             .send()
             .await;
         answer.assert_status_is_ok();
-        let echoed = answer.0.headers()[HEADER].to_str().expect("ascii").to_owned();
+        let echoed = answer.0.headers()[HEADER]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
         assert_ne!(echoed, forged, "a new id replaces the forged one");
 
         let log = captured.text();
