@@ -425,10 +425,31 @@ impl TestApp {
         self.raw(request).await
     }
 
-    /// Sends a request built by hand and reads its answer.
+    /// Sends a request built by hand and reads its answer. An answer to an
+    /// operation the document names (a malformed request to a real
+    /// endpoint) is checked against it like the typed client's; a path or
+    /// method it does not name has nothing to be checked against.
     pub async fn raw(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = request.send().await.expect("request sent");
-        answered(Reply::read(response).await)
+        let (client, request) = request.build_split();
+        let request = request.expect("a request");
+        let (method, path) = (request.method().clone(), request.url().path().to_owned());
+        let response = client.execute(request).await.expect("request sent");
+        let reply = answered(Reply::read(response).await);
+        if self.openapi.documents(&method, &path) {
+            let body = serde_json::to_vec(&reply.body).expect("JSON");
+            let body = if reply.body.is_null() { &[][..] } else { &body };
+            frontrow_client::Inspector::inspect(
+                &*self.openapi,
+                &frontrow_client::Exchange {
+                    method: &method,
+                    path: &path,
+                    status: reply.status,
+                    headers: &reply.headers,
+                    body,
+                },
+            );
+        }
+        reply
     }
 
     pub async fn buyer(&self, name: &str) -> Buyer {

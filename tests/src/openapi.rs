@@ -57,6 +57,14 @@ impl OpenApi {
         })
     }
 
+    /// Whether the document names the operation `method path`.
+    pub fn documents(&self, method: &Method, path: &str) -> bool {
+        self.route(path).is_some_and(|route| {
+            let operation = method.as_str().to_ascii_lowercase();
+            self.document["paths"][route][&operation].is_object()
+        })
+    }
+
     /// The JSON pointer of the schema of one answer's body: the operation's
     /// response for `status` (or its `default`), in `media_type`.
     fn schema_pointer(
