@@ -63,19 +63,17 @@ struct SaleOpeningBody {
     pre_queue_minutes: Option<Minutes>,
 }
 
-/// The opening as the domain takes it; bad minutes are a 400.
+/// The opening as the domain takes it; bad minutes are a 400, also beside
+/// no opening (where they mean nothing, but the document says 0 to 1,440;
+/// schemathesis found -1 accepted there).
 fn opening(
     opens_at: Option<DateTime<Utc>>,
     minutes: Option<Minutes>,
 ) -> Result<Option<SaleOpening>, QueueRuleError> {
-    opens_at
-        .map(|at| {
-            SaleOpening::new(
-                Timestamp(at.timestamp_millis()),
-                minutes.map_or(DEFAULT_PRE_QUEUE_MINUTES, |m| m.0),
-            )
-        })
-        .transpose()
+    let minutes = minutes.map_or(DEFAULT_PRE_QUEUE_MINUTES, |m| m.0);
+    let at = opens_at.map_or(0, |at| at.timestamp_millis());
+    let opening = SaleOpening::new(Timestamp(at), minutes)?;
+    Ok(opens_at.is_some().then_some(opening))
 }
 
 #[derive(Object)]
