@@ -198,7 +198,15 @@ struct Registered {
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        self.registry.lock().remove(&self.remote);
+        // Only this connection's entry: a new connection from the same
+        // address and port may have registered already.
+        let mut registry = self.registry.lock();
+        if registry
+            .get(&self.remote)
+            .is_some_and(|entry| Arc::ptr_eq(entry, &self.exchanges))
+        {
+            registry.remove(&self.remote);
+        }
     }
 }
 
