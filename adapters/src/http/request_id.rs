@@ -9,7 +9,8 @@
 //! in a URL stays out of the log).
 
 use poem::http::HeaderValue;
-use poem::{Endpoint, IntoResponse, Request, Response};
+use poem::web::RealIp;
+use poem::{Endpoint, FromRequest, IntoResponse, Request, Response};
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument;
@@ -53,12 +54,21 @@ fn id_of(request: &Request) -> String {
 /// echoes the id.
 pub async fn around<E: Endpoint>(endpoint: Arc<E>, request: Request) -> poem::Result<Response> {
     let id = id_of(&request);
+    // The client's address as the load balancer forwards it: a claim (a
+    // client without one in front may send any), so it has a field of its
+    // own beside the socket's peer, and it is logged only as a parsed IP.
+    let forwarded_for = RealIp::from_request_without_body(&request)
+        .await
+        .ok()
+        .and_then(|ip| ip.0)
+        .map(|ip| ip.to_string());
     // The method is an HTTP token (no spaces or braces); the path is quoted
     // (`?`) so no character of it can end the field.
     let span = tracing::info_span!(
         "request",
         id = %id,
         remote_addr = %request.remote_addr(),
+        forwarded_for = forwarded_for.as_deref(),
         method = %request.method(),
         path = ?request.uri().path(),
     );
@@ -141,10 +151,12 @@ mod tests {
         })
         .around(around);
         let forged = "zz}:request{remote_addr=6.6.6.6";
-        let answer = TestClient::new(app)
+        let client = TestClient::new(app);
+        let answer = client
             .get("/api/v1/points")
             .query("token", &"hunter2")
             .header(HEADER, forged)
+            .header("x-forwarded-for", "zz}:request{remote_addr=6.6.6.6")
             .send()
             .await;
         answer.assert_status_is_ok();
@@ -160,5 +172,15 @@ mod tests {
         assert!(!log.contains("hunter2"), "{log}");
         assert!(log.contains(&format!("id={echoed}")), "{log}");
         assert!(log.contains(r#"path="/api/v1/points""#), "{log}");
+
+        // The address a load balancer forwards is logged as a parsed IP,
+        // beside the socket's peer.
+        client
+            .get("/health/live")
+            .header("x-forwarded-for", "203.0.113.7")
+            .send()
+            .await
+            .assert_status_is_ok();
+        assert!(captured.text().contains(r#"forwarded_for="203.0.113.7""#));
     }
 }
