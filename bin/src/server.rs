@@ -95,10 +95,14 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
     // Cleartext HTTP/2 (prior knowledge) stays on, bounded: at most
     // `--http2-max-streams` streams open per connection (one more is
-    // refused with REFUSED_STREAM), with poem's bounds on header lists
-    // (16 KB) and on streams reset before they are served (20).
+    // refused with REFUSED_STREAM), header lists no larger than HTTP/1's
+    // limit, and at most 20 streams reset before they are served (a rapid
+    // reset closes the connection). The last two are poem's defaults,
+    // stated here so that an upgrade cannot widen them unseen.
     let server = poem::Server::new_with_acceptor(acceptor)
-        .http2_max_concurrent_streams(config.http2_max_streams.max(1));
+        .http2_max_concurrent_streams(config.http2_max_streams.max(1))
+        .http2_max_header_list_size(u32::try_from(http::MAX_HEADER_BYTES).unwrap_or(u32::MAX))
+        .http2_max_pending_accept_reset_streams(20);
     let server = tokio::spawn(async move {
         server
             .run_with_graceful_shutdown(
