@@ -26,8 +26,9 @@ pub enum UserError {
 /// Where users are kept.
 ///
 /// Contract: `create_user` stores a new user with a zero balance and returns
-/// an id never issued before (names need not be unique); it fails only with
-/// [`StoreError`]. The user's balance is then the [`Ledger`]'s to change,
+/// an id never issued before (names need not be unique); `exists` is true
+/// for every id `create_user` returned and false for any other. Both fail
+/// only with [`StoreError`]. The user's balance is then the [`Ledger`]'s to change,
 /// so a store that serves both ports must keep them on the same rows.
 ///
 /// [`Ledger`]: crate::points::Ledger
@@ -58,6 +59,10 @@ pub enum UserError {
 ///     async fn create_user(&self, _name: &UserName) -> Result<UserId, StoreError> {
 ///         Ok(UserId::from_store(self.0.fetch_add(1, Ordering::SeqCst) + 1))
 ///     }
+///
+///     async fn exists(&self, user: UserId) -> Result<bool, StoreError> {
+///         Ok(user.get() <= self.0.load(Ordering::SeqCst))
+///     }
 /// }
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -74,6 +79,8 @@ pub enum UserError {
 pub trait UserStore: Send + Sync {
     /// Stores a new user and returns their new id.
     async fn create_user(&self, name: &UserName) -> Result<UserId, StoreError>;
+    /// Whether `user` was ever created.
+    async fn exists(&self, user: UserId) -> Result<bool, StoreError>;
 }
 
 /// Issues and verifies the bearer tokens that identify a user.
@@ -162,6 +169,12 @@ impl Users {
     /// The user a bearer token names, or `None` (a 401): no store is asked.
     pub fn authenticate(&self, token: &str) -> Option<UserId> {
         self.tokens.verify(token)
+    }
+
+    /// Whether an authenticated user is registered: false only for a token
+    /// signed with the service's key for an id it never issued.
+    pub async fn is_registered(&self, user: UserId) -> Result<bool, StoreError> {
+        self.store.exists(user).await
     }
 }
 

@@ -277,6 +277,24 @@ pub struct Config {
         global = true
     )]
     pub idle_timeout_seconds: u64,
+    /// A request head (its request line and headers) must arrive within
+    /// this long of its first byte, however steadily it trickles in.
+    #[arg(
+        long,
+        env = "FRONTROW_REQUEST_HEAD_TIMEOUT_SECONDS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub request_head_timeout_seconds: u64,
+    /// Most HTTP/2 streams (requests) open at once on one connection
+    /// (`SETTINGS_MAX_CONCURRENT_STREAMS`); one more is refused.
+    #[arg(
+        long,
+        env = "FRONTROW_HTTP2_MAX_STREAMS",
+        default_value_t = 100,
+        global = true
+    )]
+    pub http2_max_streams: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -310,12 +328,15 @@ impl Config {
         if let Some(url) = &self.database_url {
             return Ok(url.clone());
         }
-        std::fs::create_dir_all(&self.data_dir)
+        // Names, balances and payments: the folder and the database are the
+        // owner's only, from creation on (SQLite gives its -wal and -shm
+        // files the database file's mode).
+        crate::secrets::create_private_dir(&self.data_dir)
             .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
-        Ok(format!(
-            "sqlite://{}?mode=rwc",
-            self.data_dir.join("frontrow.db").display()
-        ))
+        let database = self.data_dir.join("frontrow.db");
+        crate::secrets::create_private_file(&database)
+            .with_context(|| format!("cannot create {}", database.display()))?;
+        Ok(format!("sqlite://{}?mode=rwc", database.display()))
     }
 }
 

@@ -83,7 +83,7 @@ fn read_or_create_secret(path: &Path) -> anyhow::Result<String> {
         return Ok(existing.trim().to_owned());
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        create_private_dir(dir)?;
     }
     let secret = format!(
         "{}{}",
@@ -102,6 +102,39 @@ fn read_or_create_secret(path: &Path) -> anyhow::Result<String> {
         .and_then(|mut f| f.write_all(secret.as_bytes()))
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(secret)
+}
+
+/// Creates `dir` (and its missing parents) readable by its owner only
+/// (0700). A folder that already exists is left as the operator made it.
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Makes `path` a file readable by its owner only (0600): created so when
+/// missing (the mode is set at creation, so no byte is ever readable by
+/// others), and narrowed when an older version left it wider.
+pub(crate) fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        file.mode(0o600);
+    }
+    let file = file.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

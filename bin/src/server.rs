@@ -77,6 +77,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         acceptor,
         config.max_connections,
         Duration::from_secs(config.idle_timeout_seconds.max(1)),
+        Duration::from_secs(config.request_head_timeout_seconds.max(1)),
     );
     let addr = acceptor
         .local_addr()
@@ -92,8 +93,18 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     let (shutdown, mut stopped) = tokio::sync::watch::channel(false);
     let app = http::app_on(state.clone(), listening.clone());
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
+    // Cleartext HTTP/2 (prior knowledge) stays on, bounded: at most
+    // `--http2-max-streams` streams open per connection (one more is
+    // refused with REFUSED_STREAM), header lists no larger than HTTP/1's
+    // limit, and at most 20 streams reset before they are served (a rapid
+    // reset closes the connection). The last two are poem's defaults,
+    // stated here so that an upgrade cannot widen them unseen.
+    let server = poem::Server::new_with_acceptor(acceptor)
+        .http2_max_concurrent_streams(config.http2_max_streams.max(1))
+        .http2_max_header_list_size(u32::try_from(http::MAX_HEADER_BYTES).unwrap_or(u32::MAX))
+        .http2_max_pending_accept_reset_streams(20);
     let server = tokio::spawn(async move {
-        poem::Server::new_with_acceptor(acceptor)
+        server
             .run_with_graceful_shutdown(
                 app,
                 async move {

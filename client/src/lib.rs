@@ -16,7 +16,9 @@
 //!
 //! An [`Observer`] given with [`Client::observed_by`] hears of every answer:
 //! its endpoint's name, its status and how long it took, body included. The
-//! load test records its latencies that way.
+//! load test records its latencies that way. An [`Inspector`] given with
+//! [`Client::inspected_by`] reads every whole answer, body included: the
+//! contract tests check each against the OpenAPI document.
 //!
 //! ```no_run
 //! use frontrow_client::{Client, NewConcert, NewSchedule};
@@ -72,6 +74,29 @@ where
     fn observe(&self, endpoint: &'static str, status: StatusCode, elapsed: Duration) {
         self(endpoint, status, elapsed);
     }
+}
+
+/// One whole answer and the request it answered, for an [`Inspector`].
+#[derive(Debug)]
+pub struct Exchange<'a> {
+    /// The request's method.
+    pub method: &'a Method,
+    /// The request's path, without its query.
+    pub path: &'a str,
+    /// The answer's status.
+    pub status: StatusCode,
+    /// The answer's headers.
+    pub headers: &'a HeaderMap,
+    /// The answer's body, as received.
+    pub body: &'a [u8],
+}
+
+/// Reads every whole answer a [`Client`] receives (a stream's body is the
+/// caller's to read, so a stream is not inspected). It may panic: a test
+/// fails on an answer its inspector finds wrong.
+pub trait Inspector: Send + Sync {
+    /// One answer and its request.
+    fn inspect(&self, exchange: &Exchange<'_>);
 }
 
 /// A registered buyer: the id and the bearer token `POST /api/v1/users` gave.
@@ -228,6 +253,7 @@ pub struct Client {
     base: Arc<str>,
     admin_key: Option<Arc<str>>,
     observer: Option<Arc<dyn Observer>>,
+    inspector: Option<Arc<dyn Inspector>>,
 }
 
 impl Client {
@@ -239,6 +265,7 @@ impl Client {
             base: base.trim_end_matches('/').into(),
             admin_key: None,
             observer: None,
+            inspector: None,
         }
     }
 
@@ -255,6 +282,14 @@ impl Client {
     pub fn observed_by(self, observer: Arc<dyn Observer>) -> Client {
         Client {
             observer: Some(observer),
+            ..self
+        }
+    }
+
+    /// The same client, letting `inspector` read every whole answer.
+    pub fn inspected_by(self, inspector: Arc<dyn Inspector>) -> Client {
+        Client {
+            inspector: Some(inspector),
             ..self
         }
     }
@@ -297,13 +332,26 @@ impl Client {
         request: RequestBuilder,
         read: impl FnOnce(StatusCode, HeaderMap, &[u8]) -> T,
     ) -> Result<T, reqwest::Error> {
+        let request = request.build()?;
+        let method = request.method().clone();
+        let path = request.url().path().to_owned();
         let started = Instant::now();
-        let mut response = request.send().await?;
+        let mut response = self.http.execute(request).await?;
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
         let body = response.bytes().await;
         self.observe(endpoint, status, started);
-        Ok(read(status, headers, &body?))
+        let body = body?;
+        if let Some(inspector) = &self.inspector {
+            inspector.inspect(&Exchange {
+                method: &method,
+                path: &path,
+                status,
+                headers: &headers,
+                body: &body,
+            });
+        }
+        Ok(read(status, headers, &body))
     }
 
     async fn send(

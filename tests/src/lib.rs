@@ -14,9 +14,10 @@ use frontrow_client::{Client, NewConcert, NewSchedule};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::OnceCell;
 
+pub mod openapi;
 pub mod topology;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,6 +262,9 @@ fn temp_dir() -> PathBuf {
     root.join(unique())
 }
 
+/// The access-token key every test app signs with.
+pub const JWT_SECRET: &str = "test-jwt-secret";
+
 /// The configuration a test starts from: generous queue, short nothing.
 pub fn base_config() -> Config {
     Config {
@@ -273,6 +277,8 @@ pub fn base_config() -> Config {
         log_format: frontrow::LogFormat::Text,
         max_connections: 20_000,
         idle_timeout_seconds: 60,
+        request_head_timeout_seconds: 10,
+        http2_max_streams: 100,
         shutdown_grace_seconds: 10,
         hold_seconds: 300,
         active_seconds: 600,
@@ -284,7 +290,7 @@ pub fn base_config() -> Config {
         admit_per_second: 100_000,
         max_seats_per_user: 4,
         admin_key: Some(ADMIN_KEY.into()),
-        jwt_secret: Some("test-jwt-secret".into()),
+        jwt_secret: Some(JWT_SECRET.into()),
         queue_token_secret: None,
         queue_token_previous_secret: None,
         access_token_seconds: 3600,
@@ -302,8 +308,12 @@ pub struct TestApp {
     /// purpose, the web app's pages.
     pub http: reqwest::Client,
     /// The typed API client (with the admin key): every endpoint, spelled
-    /// once in `frontrow-client`.
+    /// once in `frontrow-client`. Every answer it receives is checked
+    /// against `/openapi.json` (see `openapi`).
     pub api: Client,
+    /// The server's OpenAPI document, as a contract to check answers and
+    /// stream events against.
+    pub openapi: Arc<openapi::OpenApi>,
     pub config: Config,
     pub running: Running,
 }
@@ -370,8 +380,18 @@ impl TestApp {
             .build()
             .expect("client");
         let base = format!("http://{}", running.addr);
+        let spec = async {
+            let answer = http.get(format!("{base}/openapi.json")).send().await?;
+            answer.error_for_status()?.text().await
+        };
+        let spec = spec.await.expect("the server serves /openapi.json");
+        let openapi = Arc::new(openapi::OpenApi::new(&spec).expect("a readable document"));
+        openapi::serving(&running.addr.to_string(), openapi.clone());
         TestApp {
-            api: Client::new(http.clone(), &base).with_admin_key(ADMIN_KEY),
+            api: Client::new(http.clone(), &base)
+                .with_admin_key(ADMIN_KEY)
+                .inspected_by(openapi.clone()),
+            openapi,
             base,
             http,
             config,
@@ -408,10 +428,31 @@ impl TestApp {
         self.raw(request).await
     }
 
-    /// Sends a request built by hand and reads its answer.
+    /// Sends a request built by hand and reads its answer. An answer to an
+    /// operation the document names (a malformed request to a real
+    /// endpoint) is checked against it like the typed client's; a path or
+    /// method it does not name has nothing to be checked against.
     pub async fn raw(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = request.send().await.expect("request sent");
-        answered(Reply::read(response).await)
+        let (client, request) = request.build_split();
+        let request = request.expect("a request");
+        let (method, path) = (request.method().clone(), request.url().path().to_owned());
+        let response = client.execute(request).await.expect("request sent");
+        let reply = answered(Reply::read(response).await);
+        if self.openapi.documents(&method, &path) {
+            let body = serde_json::to_vec(&reply.body).expect("JSON");
+            let body = if reply.body.is_null() { &[][..] } else { &body };
+            frontrow_client::Inspector::inspect(
+                &*self.openapi,
+                &frontrow_client::Exchange {
+                    method: &method,
+                    path: &path,
+                    status: reply.status,
+                    headers: &reply.headers,
+                    body,
+                },
+            );
+        }
+        reply
     }
 
     pub async fn buyer(&self, name: &str) -> Buyer {
@@ -644,7 +685,8 @@ macro_rules! contract {
 }
 
 /// Reads Server-Sent Events from `response` until one satisfies `until` (or
-/// the stream ends): their JSON data, in order.
+/// the stream ends): their JSON data, in order. Each event is checked
+/// against the OpenAPI document of the server that sent it.
 pub async fn events_until(
     response: &mut reqwest::Response,
     until: impl Fn(&serde_json::Value) -> bool,
@@ -662,6 +704,9 @@ pub async fn events_until(
             let block: String = buffer.drain(..end + 2).collect();
             for line in block.lines() {
                 if let Some(data) = line.strip_prefix("data: ") {
+                    if let Err(drift) = openapi::check_event(response.url(), data) {
+                        panic!("the event is not what /openapi.json says: {drift}");
+                    }
                     let event: serde_json::Value = serde_json::from_str(data).expect("JSON event");
                     let done = until(&event);
                     events.push(event);

@@ -736,3 +736,37 @@ async fn the_openapi_document_states_the_limits_and_requires_the_queue_token() {
         (StatusCode::BAD_REQUEST, "SEAT_OUT_OF_RANGE")
     );
 }
+
+contract!(
+    an_idempotency_key_that_is_not_visible_ascii_is_refused_and_charges_nothing,
+    |app: TestApp| async move {
+        // Issue 23's probe: these two keys were read as no key at all, so
+        // two identical charges credited twice (balance 7, then 14).
+        let buyer = app.buyer("ada").await;
+        let keys: [&[u8]; 2] = ["ключ".as_bytes(), b"\xff\xfe"];
+        for key in keys {
+            for _retry in 0..2 {
+                let key = reqwest::header::HeaderValue::from_bytes(key).expect("obs-text");
+                let reply = app
+                    .raw(
+                        app.http
+                            .post(format!("{}/api/v1/points/charge", app.base))
+                            .bearer_auth(&buyer.access_token)
+                            .header("Idempotency-Key", key)
+                            .json(&json!({ "amount": 7 })),
+                    )
+                    .await;
+                assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+                assert_eq!(reply.code(), "INVALID_IDEMPOTENCY_KEY");
+                assert!(reply.content_type.starts_with("application/problem+json"));
+            }
+        }
+        assert_eq!(app.balance(&buyer).await, 0, "nothing was charged");
+        // A visible ASCII key still works, once.
+        for _retry in 0..2 {
+            let reply = app.charge(&buyer, 7, Some("order-7")).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        }
+        assert_eq!(app.balance(&buyer).await, 7);
+    }
+);

@@ -219,3 +219,47 @@ async fn an_embedded_instance_has_no_redis_series() {
         Some("gauge")
     );
 }
+
+/// Issue 23: every made-up path and method used to get a label of its own,
+/// so 20,000 requests grew `/metrics` to 37 MB. Now they share `unmatched`
+/// and `other`, and the exposition stays the size it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn made_up_paths_and_methods_do_not_grow_the_metrics() {
+    let Some(app) = TestApp::spawn(Stores::Embedded).await else {
+        return;
+    };
+    let scrape = || async {
+        let (status, text) = app.api.metrics().await.expect("metrics");
+        assert_eq!(status, StatusCode::OK);
+        text
+    };
+    // Every label a made-up request can reach exists once before measuring.
+    let send = |method: &'static [u8], path: String| {
+        let method = reqwest::Method::from_bytes(method).expect("a method token");
+        let request = app.api.request(method, &path);
+        async move { request.send().await.expect("an answer").status() }
+    };
+    assert_eq!(send(b"GET", "/api/zz/0x".into()).await, 404);
+    send(b"BREW", "/api/zz/0x".into()).await;
+    scrape().await;
+    let before = scrape().await.len();
+    for n in 1..=10_000 {
+        let method: &[u8] = if n % 2 == 0 { b"GET" } else { b"BREW" };
+        send(method, format!("/api/zz/{n}x")).await;
+    }
+    let after = scrape().await;
+    // The counts' digits may grow; 10,000 new labels would add megabytes.
+    assert!(
+        after.len() < before + 2_000,
+        "/metrics grew from {before} to {} bytes",
+        after.len()
+    );
+    let (_, samples) = parse(&after);
+    let unmatched = samples
+        .iter()
+        .filter(|s| s.name == "frontrow_http_requests_total")
+        .filter(|s| s.labels.get("route").is_some_and(|r| r == "unmatched"))
+        .map(|s| s.value)
+        .sum::<f64>();
+    assert!(unmatched >= 10_000.0, "{after}");
+}

@@ -168,6 +168,14 @@ contract!(
             .await
             .expect("answered");
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        // Minutes beside no opening mean nothing, but are still checked as
+        // documented (schemathesis found -1 accepted there).
+        let r = app
+            .api
+            .set_opening(concert, None, Some(-1))
+            .await
+            .expect("answered");
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
     }
 );
 

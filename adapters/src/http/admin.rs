@@ -41,9 +41,11 @@ struct NewConcert {
     schedules: Items<NewSchedule, 1, MAX_SCHEDULES_PER_CONCERT>,
     /// A scheduled sale: buyers may join a pre-queue from `preQueueMinutes`
     /// before this moment, are placed in random order at it, and admission
-    /// starts then. Absent: the sale is open at once.
+    /// starts then. Absent or null: the sale is open at once.
+    #[oai(nullable)]
     opens_at: Option<DateTime<Utc>>,
     /// 0 to 1,440; 30 if absent.
+    #[oai(nullable)]
     pre_queue_minutes: Option<Minutes>,
 }
 
@@ -54,24 +56,24 @@ type Minutes = Int<0, MAX_PRE_QUEUE_MINUTES>;
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 struct SaleOpeningBody {
+    #[oai(nullable)]
     opens_at: Option<DateTime<Utc>>,
     /// 0 to 1,440; 30 if absent.
+    #[oai(nullable)]
     pre_queue_minutes: Option<Minutes>,
 }
 
-/// The opening as the domain takes it; bad minutes are a 400.
+/// The opening as the domain takes it; bad minutes are a 400, also beside
+/// no opening (where they mean nothing, but the document says 0 to 1,440;
+/// schemathesis found -1 accepted there).
 fn opening(
     opens_at: Option<DateTime<Utc>>,
     minutes: Option<Minutes>,
 ) -> Result<Option<SaleOpening>, QueueRuleError> {
-    opens_at
-        .map(|at| {
-            SaleOpening::new(
-                Timestamp(at.timestamp_millis()),
-                minutes.map_or(DEFAULT_PRE_QUEUE_MINUTES, |m| m.0),
-            )
-        })
-        .transpose()
+    let minutes = minutes.map_or(DEFAULT_PRE_QUEUE_MINUTES, |m| m.0);
+    let at = opens_at.map_or(0, |at| at.timestamp_millis());
+    let opening = SaleOpening::new(Timestamp(at), minutes)?;
+    Ok(opens_at.is_some().then_some(opening))
 }
 
 #[derive(Object)]
@@ -116,16 +118,20 @@ struct QueueState {
     capacity: i64,
     admit_per_second: i64,
     paused: bool,
-    /// What is left to sell, as the room knows it from seat changes; absent
-    /// for a concert created before the room counted seats.
+    /// What is left to sell, as the room knows it from seat changes;
+    /// null for a concert created before the room counted seats.
+    #[oai(nullable)]
     stock: Option<StockState>,
     /// Places that ended unused: waiting places skipped because their
     /// holder stopped asking, and ACTIVE places that ran out or idled.
     lapsed: i64,
     /// How long the first buyer in line has waited, in seconds.
     longest_wait_seconds: i64,
-    /// A scheduled sale's opening, and when its pre-queue starts.
+    /// A scheduled sale's opening, and when its pre-queue starts (null
+    /// when the sale is open).
+    #[oai(nullable)]
     opens_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pre_queue_from: Option<DateTime<Utc>>,
 }
 

@@ -48,8 +48,10 @@ struct ConcertBody {
     /// Every seat is sold: the sale is over.
     sold_out: bool,
     /// A scheduled sale: when it opens, and when its pre-queue starts taking
-    /// joins. Absent: the sale is open.
+    /// joins. null: the sale is open.
+    #[oai(nullable)]
     opens_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pre_queue_from: Option<DateTime<Utc>>,
 }
 

@@ -8,6 +8,13 @@
 //! own idle timeout waits for a half-read request to finish). An open stream
 //! writes a heartbeat every 15 s, so it stays.
 //!
+//! The idle timer does not stop a client that sends a header line every
+//! few seconds: each line is activity. So a request head has a deadline of
+//! its own: from its first byte until the request reaches the application
+//! (the middleware reports each request through `Listening::exchange`). On
+//! HTTP/2 it covers the connection's start, until its first request; after
+//! that the stream limits bound a connection (see `bin/src/server.rs`).
+//!
 //! `Listening` is the shutdown's handle on the same acceptor. A load
 //! balancer without health checks (nginx) learns that an instance stops only
 //! when connecting to it fails, and it resends a request elsewhere only if
@@ -19,14 +26,17 @@
 //! drains (see `http::app`), and ends only when they have closed themselves
 //! or the grace runs out.
 
+use parking_lot::Mutex;
 use poem::http::uri::Scheme;
 use poem::listener::Acceptor;
 use poem::web::{LocalAddr, RemoteAddr};
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -39,6 +49,8 @@ pub struct Capped<A> {
     inner: Option<A>,
     permits: Arc<Semaphore>,
     idle: Duration,
+    /// The longest a request head may take to arrive.
+    head: Duration,
     listening: Listening,
     stop: tokio::sync::watch::Receiver<bool>,
     /// Once stopped: until when queued connections are still taken.
@@ -46,12 +58,15 @@ pub struct Capped<A> {
 }
 
 impl<A> Capped<A> {
-    pub fn new(inner: A, max: usize, idle: Duration) -> Self {
+    /// At most `max` connections, each closed after `idle` without a byte
+    /// either way, or when a request head takes longer than `head`.
+    pub fn new(inner: A, max: usize, idle: Duration, head: Duration) -> Self {
         let listening = Listening::default();
         Self {
             inner: Some(inner),
             permits: Arc::new(Semaphore::new(max.max(1))),
             idle,
+            head,
             stop: listening.0.stop.subscribe(),
             listening,
             settle_by: None,
@@ -76,6 +91,27 @@ struct ListeningState {
     stop: tokio::sync::watch::Sender<bool>,
     /// Connections open now (each `CappedIo` counts itself while it lives).
     open: Arc<AtomicUsize>,
+    /// Each open connection's requests, by its peer's address (unique among
+    /// open connections), for the head deadline.
+    exchanges: Arc<Mutex<HashMap<SocketAddr, Arc<Exchanges>>>>,
+}
+
+/// What the application tells a connection of its requests.
+#[derive(Default)]
+struct Exchanges {
+    /// Requests whose head was complete (they reached the application).
+    started: AtomicU64,
+    /// Requests the application is answering now.
+    answering: AtomicUsize,
+}
+
+/// A request being answered on its connection, until dropped.
+pub struct Answering(Arc<Exchanges>);
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        self.0.answering.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Listening {
@@ -90,6 +126,17 @@ impl Listening {
     /// `Connection: close`, so each connection ends after its next answer.
     pub fn is_stopped(&self) -> bool {
         *self.0.stop.borrow()
+    }
+
+    /// A request from `remote` reached the application: its head is
+    /// complete. It is being answered until the guard is dropped. `None`
+    /// for a connection of no `Capped` acceptor.
+    pub fn exchange(&self, remote: &RemoteAddr) -> Option<Answering> {
+        let remote = remote.as_socket_addr()?;
+        let exchanges = self.0.exchanges.lock().get(remote).cloned()?;
+        exchanges.answering.fetch_add(1, Ordering::Relaxed);
+        exchanges.started.fetch_add(1, Ordering::Relaxed);
+        Some(Answering(exchanges))
     }
 
     /// Connections open now.
@@ -125,6 +172,106 @@ pub struct CappedIo<T> {
     _counted: Counted,
     idle: Duration,
     deadline: Pin<Box<Sleep>>,
+    head: HeadDeadline,
+}
+
+/// When the request head now arriving must be complete.
+struct HeadDeadline {
+    limit: Duration,
+    /// The connection's requests; `None` when its peer has no socket
+    /// address (no deadline then).
+    exchanges: Option<Registered>,
+    /// Whether the connection speaks HTTP/2, known from its first bytes.
+    http2: Option<bool>,
+    /// While a head is arriving: how many requests had started when its
+    /// first byte came. One more means it is complete.
+    arriving_after: Option<u64>,
+    timer: Pin<Box<Sleep>>,
+}
+
+/// A connection's entry in `ListeningState::exchanges`, removed on drop.
+struct Registered {
+    exchanges: Arc<Exchanges>,
+    registry: Arc<Mutex<HashMap<SocketAddr, Arc<Exchanges>>>>,
+    remote: SocketAddr,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        // Only this connection's entry: a new connection from the same
+        // address and port may have registered already.
+        let mut registry = self.registry.lock();
+        if registry
+            .get(&self.remote)
+            .is_some_and(|entry| Arc::ptr_eq(entry, &self.exchanges))
+        {
+            registry.remove(&self.remote);
+        }
+    }
+}
+
+impl HeadDeadline {
+    fn new(limit: Duration, remote: &RemoteAddr, listening: &ListeningState) -> Self {
+        let exchanges = remote.as_socket_addr().map(|&remote| {
+            let exchanges = Arc::new(Exchanges::default());
+            let registry = listening.exchanges.clone();
+            registry.lock().insert(remote, exchanges.clone());
+            Registered {
+                exchanges,
+                registry,
+                remote,
+            }
+        });
+        Self {
+            limit,
+            exchanges,
+            http2: None,
+            arriving_after: None,
+            timer: Box::pin(tokio::time::sleep(limit)),
+        }
+    }
+
+    /// Bytes came in: the first of a head starts its clock. On HTTP/1 that
+    /// is any byte while no request is being answered; on HTTP/2 (which
+    /// multiplexes, and whose frames flow between requests) only the bytes
+    /// before its first request.
+    fn read(&mut self, bytes: &[u8]) {
+        const PREFACE: &[u8] = b"PRI * HTTP/2.0";
+        let (Some(registered), false) = (&self.exchanges, bytes.is_empty()) else {
+            return;
+        };
+        let http2 = *self.http2.get_or_insert_with(|| {
+            let n = bytes.len().min(PREFACE.len());
+            bytes[..n] == PREFACE[..n]
+        });
+        if self.arriving_after.is_some() {
+            return;
+        }
+        let exchanges = &registered.exchanges;
+        let started = exchanges.started.load(Ordering::Relaxed);
+        let head_starts = if http2 {
+            started == 0
+        } else {
+            exchanges.answering.load(Ordering::Relaxed) == 0
+        };
+        if head_starts {
+            self.arriving_after = Some(started);
+            self.timer.as_mut().reset(Instant::now() + self.limit);
+        }
+    }
+
+    /// Whether the head now arriving is overdue (a waker is registered
+    /// for the deadline while it is not).
+    fn overdue(&mut self, cx: &mut Context<'_>) -> bool {
+        let (Some(after), Some(registered)) = (self.arriving_after, &self.exchanges) else {
+            return false;
+        };
+        if registered.exchanges.started.load(Ordering::Relaxed) > after {
+            self.arriving_after = None;
+            return false;
+        }
+        self.timer.as_mut().poll(cx).is_ready()
+    }
 }
 
 impl<T> CappedIo<T> {
@@ -141,7 +288,11 @@ impl<A: Acceptor> Acceptor for Capped<A> {
     }
 
     async fn accept(&mut self) -> io::Result<(Self::Io, LocalAddr, RemoteAddr, Scheme)> {
-        let (idle, open) = (self.idle, self.listening.0.open.clone());
+        let (idle, head, listening) = (self.idle, self.head, self.listening.0.clone());
+        let wrap = |io, permit, remote: &RemoteAddr| {
+            let head = HeadDeadline::new(head, remote, &listening);
+            CappedIo::new(io, permit, idle, &listening.open, head)
+        };
         if !*self.stop.borrow() {
             let permits = self.permits.clone();
             let (Some(inner), stop) = (self.inner.as_mut(), &mut self.stop) else {
@@ -154,7 +305,7 @@ impl<A: Acceptor> Acceptor for Capped<A> {
             tokio::select! {
                 accepted = accepted => {
                     let ((io, local, remote, scheme), permit) = accepted?;
-                    return Ok((CappedIo::new(io, permit, idle, &open), local, remote, scheme));
+                    return Ok((wrap(io, permit, &remote), local, remote, scheme));
                 }
                 _ = stop.wait_for(|stopped| *stopped) => {}
             }
@@ -170,12 +321,7 @@ impl<A: Acceptor> Acceptor for Capped<A> {
             && let Ok(accepted) = tokio::time::timeout(SETTLE, inner.accept()).await
         {
             let (io, local, remote, scheme) = accepted?;
-            return Ok((
-                CappedIo::new(io, permit, idle, &open),
-                local,
-                remote,
-                scheme,
-            ));
+            return Ok((wrap(io, permit, &remote), local, remote, scheme));
         }
         self.inner = None;
         std::future::pending().await
@@ -199,13 +345,20 @@ impl Drop for Counted {
 }
 
 impl<T> CappedIo<T> {
-    fn new(io: T, permit: OwnedSemaphorePermit, idle: Duration, open: &Arc<AtomicUsize>) -> Self {
+    fn new(
+        io: T,
+        permit: OwnedSemaphorePermit,
+        idle: Duration,
+        open: &Arc<AtomicUsize>,
+        head: HeadDeadline,
+    ) -> Self {
         CappedIo {
             io,
             _permit: permit,
             _counted: Counted::new(open),
             idle,
             deadline: Box::pin(tokio::time::sleep(idle)),
+            head,
         }
     }
 }
@@ -217,11 +370,17 @@ impl<T: AsyncRead + Unpin> AsyncRead for CappedIo<T> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        let before = buf.filled().len();
         match Pin::new(&mut this.io).poll_read(cx, buf) {
             Poll::Ready(result) => {
                 this.active();
+                this.head.read(&buf.filled()[before..]);
                 Poll::Ready(result)
             }
+            Poll::Pending if this.head.overdue(cx) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "request head not complete in time",
+            ))),
             Poll::Pending => match this.deadline.as_mut().poll(cx) {
                 Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::TimedOut,
@@ -299,7 +458,12 @@ mod tests {
             .as_socket_addr()
             .copied()
             .expect("an address");
-        let capped = Capped::new(acceptor, 10, Duration::from_secs(60));
+        let capped = Capped::new(
+            acceptor,
+            10,
+            Duration::from_secs(60),
+            Duration::from_secs(10),
+        );
         let listening = capped.listening();
         let app = poem::Route::new().at("/", poem::get(poem::endpoint::make_sync(|_| "ok")));
         tokio::spawn(poem::Server::new_with_acceptor(capped).run(app));

@@ -9,7 +9,7 @@
 //! time into a registry made for that scrape, so nothing is counted twice
 //! and no store is asked between scrapes.
 
-use super::AppState;
+use super::{AppState, RouteMethods};
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem::{Endpoint, IntoResponse, Request, Response, handler};
@@ -54,6 +54,8 @@ fn latency_histogram() -> Histogram {
 
 /// The request series, updated by `record` for every response.
 pub struct HttpMetrics {
+    /// The API's routes, which name the `route` label (see `route_label`).
+    routes: Arc<RouteMethods>,
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
@@ -61,8 +63,9 @@ pub struct HttpMetrics {
     problems: Family<ProblemLabels, Counter>,
 }
 
-impl Default for HttpMetrics {
-    fn default() -> Self {
+impl HttpMetrics {
+    /// The series of an application whose API answers `routes`.
+    pub(super) fn new(routes: Arc<RouteMethods>) -> Self {
         let mut registry = Registry::with_prefix("frontrow_http");
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
@@ -91,6 +94,7 @@ impl Default for HttpMetrics {
             problems.clone(),
         );
         Self {
+            routes,
             registry,
             requests,
             latency,
@@ -100,19 +104,48 @@ impl Default for HttpMetrics {
     }
 }
 
-/// The route a path belongs to, for labels: numeric segments become `{id}`,
-/// so a label names a route, not a resource.
-fn route_of(path: &str) -> String {
-    path.split('/')
-        .map(|segment| {
-            if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
-                "{id}"
-            } else {
-                segment
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
+/// The pages beside the API, each its own label.
+const PAGES: [&str; 4] = ["/", "/admin", "/openapi.json", "/metrics"];
+
+/// The `route` label of a path: the API route it belongs to, with each
+/// parameter written `{id}` (so a label names a route, not a resource), a
+/// page of the web app, or `unmatched`. Only a route or page can name a
+/// label: a label per path a client makes up would grow `/metrics` without
+/// bound (issue 23: 20,000 made-up paths grew it to 37 MB).
+fn route_label(routes: &RouteMethods, path: &str) -> String {
+    if let Some(route) = routes.route(path) {
+        return route;
+    }
+    if PAGES.contains(&path) {
+        path.to_owned()
+    } else if path == "/docs" || path.starts_with("/docs/") {
+        "/docs".to_owned()
+    } else if path.starts_with("/assets/") {
+        "/assets/{file}".to_owned()
+    } else {
+        "unmatched".to_owned()
+    }
+}
+
+/// The `method` label: the methods HTTP defines, or `other`, for the same
+/// reason as `route_label` (a method is any token a client sends).
+fn method_label(method: &poem::http::Method) -> &'static str {
+    use poem::http::Method;
+    const KNOWN: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::PATCH, "PATCH"),
+        (Method::DELETE, "DELETE"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(known, _)| known == method)
+        .map_or("other", |(_, label)| label)
 }
 
 impl HttpMetrics {
@@ -123,19 +156,13 @@ impl HttpMetrics {
         endpoint: E,
         request: Request,
     ) -> poem::Result<Response> {
-        let method = request.method().to_string();
-        let path = request.uri().path().to_owned();
+        let method = method_label(request.method()).to_owned();
+        let route = route_label(&self.routes, request.uri().path());
         let started = Instant::now();
         self.in_flight.inc();
         let mut response = endpoint.get_response(request).await;
         self.in_flight.dec();
         let status = response.status();
-        // A path no route matched is not a route: one label for all of them.
-        let route = if status == StatusCode::NOT_FOUND && !path.starts_with("/api/") {
-            "unmatched".to_owned()
-        } else {
-            route_of(&path)
-        };
         let is_problem = response
             .content_type()
             .is_some_and(|t| t.starts_with("application/problem+json"));
@@ -302,16 +329,47 @@ pub async fn metrics(state: Data<&Arc<AppState>>, http: Data<&Arc<HttpMetrics>>)
 mod tests {
     use super::*;
 
+    fn routes() -> RouteMethods {
+        RouteMethods::from_spec(
+            r#"{"paths": {
+                "/api/v1/reservations/{reservation_id}": {"get": {}},
+                "/api/v1/concerts/{concert_id}/schedules": {"get": {}},
+                "/health/live": {"get": {}}
+            }}"#,
+        )
+    }
+
     #[test]
     fn a_route_label_names_the_route_not_the_resource() {
+        let routes = routes();
+        let label = |path| route_label(&routes, path);
         assert_eq!(
-            route_of("/api/v1/reservations/42"),
+            label("/api/v1/reservations/42"),
             "/api/v1/reservations/{id}"
         );
         assert_eq!(
-            route_of("/api/v1/concerts/7/schedules"),
+            label("/api/v1/reservations/not-a-number"),
+            "/api/v1/reservations/{id}"
+        );
+        assert_eq!(
+            label("/api/v1/concerts/7/schedules"),
             "/api/v1/concerts/{id}/schedules"
         );
-        assert_eq!(route_of("/health/live"), "/health/live");
+        assert_eq!(label("/health/live"), "/health/live");
+        assert_eq!(label("/assets/app.js"), "/assets/{file}");
+    }
+
+    #[test]
+    fn a_path_or_method_a_client_makes_up_shares_one_label() {
+        let routes = routes();
+        assert_eq!(route_label(&routes, "/api/zz/1x"), "unmatched");
+        assert_eq!(
+            route_label(&routes, "/api/v1/reservations/1/x"),
+            "unmatched"
+        );
+        assert_eq!(route_label(&routes, "/wp-login.php"), "unmatched");
+        let made_up = poem::http::Method::from_bytes(b"BREW").expect("a token");
+        assert_eq!(method_label(&made_up), "other");
+        assert_eq!(method_label(&poem::http::Method::POST), "POST");
     }
 }

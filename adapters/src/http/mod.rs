@@ -33,7 +33,6 @@ use frontrow_application::sales::SaleService;
 use frontrow_application::seating::SeatingService;
 use frontrow_application::users::Users;
 use poem::http::{StatusCode, header};
-use poem::middleware::Tracing;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Route};
 use poem_openapi::{OpenApiService, Tags};
 use std::sync::Arc;
@@ -167,7 +166,7 @@ pub fn app_on(state: Arc<AppState>, listening: connections::Listening) -> impl E
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let api = Arc::new(api.into_endpoint());
-    let http_metrics = Arc::new(metrics::HttpMetrics::default());
+    let http_metrics = Arc::new(metrics::HttpMetrics::new(methods.clone()));
     Route::new()
         .at("/openapi.json", spec)
         .at("/metrics", poem::get(metrics::metrics))
@@ -191,10 +190,12 @@ pub fn app_on(state: Arc<AppState>, listening: connections::Listening) -> impl E
         .data(state)
         .data(http_metrics.clone())
         .catch_all_error(|error| async move { problem::from_poem_error(error) })
-        .with(Tracing)
         .around(move |endpoint, request| {
             let (methods, listening) = (methods.clone(), listening.clone());
             async move {
+                // The request's head is complete: its connection's head
+                // deadline stops (see `connections`).
+                let _answering = listening.exchange(request.remote_addr());
                 let path = request.uri().path().to_owned();
                 let mut response = endpoint.get_response(request).await;
                 if response.status() == StatusCode::METHOD_NOT_ALLOWED
@@ -224,7 +225,7 @@ pub fn app_on(state: Arc<AppState>, listening: connections::Listening) -> impl E
 
 /// Which methods each route of the API answers, read from the OpenAPI
 /// document (so it cannot drift from the routes): a 405 names them in
-/// `Allow` (RFC 9110).
+/// `Allow` (RFC 9110), and `/metrics` labels requests by route.
 struct RouteMethods(Vec<(Vec<String>, Vec<String>)>);
 
 impl RouteMethods {
@@ -249,18 +250,36 @@ impl RouteMethods {
         Self(routes)
     }
 
-    /// `GET, POST` for a path a route matches (`{param}` matches any segment).
-    fn allowed(&self, path: &str) -> Option<String> {
+    /// The route and methods of a path (`{param}` matches any segment).
+    fn matching(&self, path: &str) -> Option<&(Vec<String>, Vec<String>)> {
         let segments: Vec<&str> = path.split('/').collect();
-        self.0.iter().find_map(|(route, methods)| {
-            let matches = route.len() == segments.len()
+        self.0.iter().find(|(route, _)| {
+            route.len() == segments.len()
                 && route
                     .iter()
                     .zip(&segments)
-                    .all(|(r, s)| r == s || (r.starts_with('{') && r.ends_with('}')));
-            matches.then(|| methods.join(", "))
+                    .all(|(r, s)| r == s || is_parameter(r))
         })
     }
+
+    /// `GET, POST` for a path a route matches.
+    fn allowed(&self, path: &str) -> Option<String> {
+        self.matching(path).map(|(_, methods)| methods.join(", "))
+    }
+
+    /// The route a path matches, each parameter written `{id}`.
+    fn route(&self, path: &str) -> Option<String> {
+        let (route, _) = self.matching(path)?;
+        let segments: Vec<&str> = route
+            .iter()
+            .map(|r| if is_parameter(r) { "{id}" } else { r })
+            .collect();
+        Some(segments.join("/"))
+    }
+}
+
+fn is_parameter(segment: &str) -> bool {
+    segment.starts_with('{') && segment.ends_with('}')
 }
 
 /// How much of a refused body is read and thrown away before the 413. A

@@ -4,6 +4,7 @@ use super::limits::{IdempotencyKeyHeader, Int};
 use super::problem::ProblemResponse;
 use super::security::Buyer;
 use super::{AppState, Tag};
+use frontrow_application::points::PointsError;
 use frontrow_domain::points::MAX_CHARGE;
 use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
@@ -45,7 +46,15 @@ impl PointsApi {
         buyer: Buyer,
         body: Json<Charge>,
         #[oai(name = "Idempotency-Key")] key: Header<Option<IdempotencyKeyHeader>>,
+        request: &poem::Request,
     ) -> Result<Json<Balance>, ProblemResponse> {
+        // A key that is not visible ASCII (`ключ`, raw bytes) never reaches
+        // `key`: the header parser skips what is not a string, as if none was
+        // sent, and a retry would be applied twice. A key was sent, so it is
+        // refused like any other malformed key.
+        if key.0.is_none() && request.headers().contains_key("idempotency-key") {
+            return Err(PointsError::InvalidIdempotencyKey.into());
+        }
         let balance = self
             .0
             .points

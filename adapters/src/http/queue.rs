@@ -8,6 +8,7 @@ use frontrow_application::queue::{Place, QueueError};
 use frontrow_application::streams::{self, PlaceFollower};
 use frontrow_domain::UserId;
 use futures_util::stream::{self, BoxStream, StreamExt};
+use poem::http::StatusCode;
 use poem_openapi::param::Header;
 use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -40,7 +41,8 @@ pub(super) struct Status {
     status: String,
     /// 1 for the first waiting user; 0 unless WAITING.
     position: i64,
-    /// Absent while the room is paused or has nothing to sell.
+    /// null while the room is paused or has nothing to sell.
+    #[oai(nullable)]
     estimated_wait_seconds: Option<i64>,
     /// Ask again after this many seconds (0: nothing will change).
     refresh_interval_seconds: i64,
@@ -49,8 +51,11 @@ pub(super) struct Status {
     /// No seat is AVAILABLE now; `heldSeats` are held and may still return.
     sold_out: bool,
     held_seats: i64,
-    /// PRE_QUEUE only: when the sale opens, and whole seconds until then.
+    /// PRE_QUEUE only (null otherwise): when the sale opens, and whole
+    /// seconds until then.
+    #[oai(nullable)]
     opens_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[oai(nullable)]
     seconds_until_open: Option<i64>,
     /// ACTIVE only: when the turn ends. While seats are held the place
     /// stays ACTIVE past it until they are paid, released or lapse, but no
@@ -177,6 +182,22 @@ impl QueueApi {
     /// A concert whose every seat is sold takes nobody (409 `SOLD_OUT`).
     #[oai(path = "/api/v1/queue/tokens", method = "post")]
     async fn join(&self, buyer: Buyer, body: Json<Join>) -> Result<JoinResponse, ProblemResponse> {
+        // A token is checked by its signature alone, with no store asked, on
+        // every request. Only a token signed with our key names a user who
+        // does not exist (a leaked key, or a database restored without the
+        // users the key signed for); such a caller could join a room and
+        // take a place (an admission) from a real buyer. A charge finds no
+        // user in its transaction; holds and payments need a place, so
+        // joining is the one place left to look, and a cheap one: one read
+        // by primary key per join, against the many polls and holds a place
+        // leads to.
+        if !self.0.users.is_registered(buyer.0).await? {
+            return Err(ProblemResponse::new(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "the access token names no registered user",
+            ));
+        }
         let (place, created) = self.0.queue.join(buyer.0, body.concert_id).await?;
         let body = Json(ticket(&place));
         Ok(if created {

@@ -23,4 +23,13 @@ impl UserStore for SqlStore {
         };
         Ok(UserId::from_store(create.await.or_store()?))
     }
+
+    async fn exists(&self, user: UserId) -> Result<bool, StoreError> {
+        let found = sqlx::query("SELECT 1 FROM users WHERE id = ?")
+            .bind(user.get())
+            .fetch_optional(&self.read)
+            .await
+            .or_store()?;
+        Ok(found.is_some())
+    }
 }
