@@ -124,10 +124,16 @@ pub struct Config {
     pub active_idle_seconds: u64,
     /// A waiting buyer who has not asked for their status (poll or stream)
     /// for this long loses the place when the line reaches it (0: never).
+    /// The grace for a locked phone: a locked screen stops the page's polls
+    /// within seconds, and a buyer who takes a call or pockets the phone is
+    /// usually back within a few minutes; 5 minutes keeps them. The cost is
+    /// bounded: a place whose holder really left and reaches the front
+    /// inside the grace is admitted and lapses after
+    /// `--active-idle-seconds`.
     #[arg(
         long,
         env = "FRONTROW_WAITING_IDLE_SECONDS",
-        default_value_t = 60,
+        default_value_t = 300,
         global = true
     )]
     pub waiting_idle_seconds: u64,

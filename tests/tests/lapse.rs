@@ -38,7 +38,11 @@ contract!(
             "the absent buyer ahead was skipped"
         );
         let (_, gone1, g1) = &line[0];
-        assert_eq!(app.status(gone1, g1).await.str("status"), "EXPIRED");
+        let gone = app.status(gone1, g1).await;
+        assert_eq!(gone.str("status"), "EXPIRED");
+        assert_eq!(gone.str("expiredReason"), "LAPSED", "the page can say why");
+        let first_left = app.status(&first, &t1).await;
+        assert_eq!(first_left.str("expiredReason"), "LEFT");
         let state = app.queue_state(concert).await;
         assert_eq!(state.i64("lapsed"), 1, "{}", state.body);
         // Back again, the absent buyer joins at the back of the line.
@@ -73,7 +77,9 @@ contract!(
             admitted < Duration::from_millis(3200),
             "admitted {admitted:?} after the idle buyer's last request"
         );
-        assert_eq!(app.status(&idle, &t1).await.str("status"), "EXPIRED");
+        let ended = app.status(&idle, &t1).await;
+        assert_eq!(ended.str("status"), "EXPIRED");
+        assert_eq!(ended.str("expiredReason"), "TURN_ENDED");
         assert!(app.queue_state(concert).await.i64("lapsed") >= 1);
     }
 );

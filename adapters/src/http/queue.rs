@@ -57,13 +57,15 @@ pub(super) struct Status {
     opens_at: Option<chrono::DateTime<chrono::Utc>>,
     #[oai(nullable)]
     seconds_until_open: Option<i64>,
-    /// ACTIVE only: when the turn ends. While seats are held the place
-    /// stays ACTIVE past it until they are paid, released or lapse, but no
-    /// more seats may be held (403 `QUEUE_TURN_OVER`).
+    /// ACTIVE only (null otherwise): when the turn ends. While seats are
+    /// held the place stays ACTIVE past it until they are paid, released
+    /// or lapse, but no more seats may be held (403 `QUEUE_TURN_OVER`).
+    #[oai(nullable)]
     turn_ends_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// EXPIRED only: why the place ended, when the room still knows:
-    /// PAID, LEFT, LAPSED (the line reached a place whose holder had gone
-    /// quiet for longer than the grace) or TURN_ENDED.
+    /// EXPIRED only (null otherwise, or when the room no longer knows): why
+    /// the place ended: PAID, LEFT, LAPSED (the line reached a place whose
+    /// holder had gone quiet for longer than the grace) or TURN_ENDED.
+    #[oai(nullable)]
     expired_reason: Option<String>,
 }
 
