@@ -75,13 +75,13 @@ async fn run(out: impl Write + Send + 'static) -> Result<usize, Error> {
         Arc::new(SqlStore::connect(&url, 4, Duration::from_secs(2), Arc::new(SystemClock)).await?);
     store.migrate().await?;
 
-    let users = Users::new(
-        store.clone(),
+    let users = store.users(
         Arc::new(Hs256Tokens::new(
             b"access-token key of this example",
             3600,
             Arc::new(SystemClock),
         )),
+        Arc::new(SystemClock),
     );
     let points = PointsService::new(store.clone());
     let bus = Arc::new(InProcessBus::default());
@@ -95,7 +95,7 @@ async fn run(out: impl Write + Send + 'static) -> Result<usize, Error> {
     );
 
     for (name, amount) in [("Ada", 500), ("Bob", 120), ("Cy", 90)] {
-        let user = users.register(name).await?.user;
+        let user = users.register(name, None).await?.user;
         points.charge(user, amount, None).await?;
     }
     while relay.relay_once().await? > 0 {}

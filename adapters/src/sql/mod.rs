@@ -14,6 +14,7 @@
 //! separate read pool (WAL readers never wait for the writer).
 
 mod catalogue;
+mod credentials;
 mod outbox;
 mod payments;
 mod points;
