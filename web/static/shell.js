@@ -41,13 +41,13 @@ export function go(hash) {
   else location.hash = hash;
 }
 
-/** Shows an API error as a sentence; a lost session goes back to sign-up. */
+/** Shows an API error as a sentence; a lost session goes to sign-in. */
 export function fail(error) {
   showError(error, {
     onUnauthorized(lost) {
       store.forgetUser();
+      go('#/sign-in');
       showNotice(lost.message);
-      window.dispatchEvent(new Event(REROUTE));
     },
   });
 }

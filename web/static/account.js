@@ -1,0 +1,22 @@
+// Signing out from the bar: the server ends the session (its token is
+// refused from then on, on every device that has it), and this browser
+// forgets the account. Places in line stay keyed by the user, so signing
+// back in finds them.
+
+import { call } from './api.js';
+import { clearNotice, go, showNotice } from './shell.js';
+import { store } from './store.js';
+
+document.getElementById('sign-out').addEventListener('click', async () => {
+  const token = store.auth();
+  try {
+    await call('/api/v1/sessions/current', { method: 'DELETE', auth: token });
+  } catch {
+    // Already ended, or the server cannot be reached: this browser forgets
+    // the token either way, and an unreachable server's token expires.
+  }
+  store.forgetUser();
+  clearNotice();
+  go('#/sign-in');
+  showNotice('You are signed out.', 'neutral');
+});
