@@ -4,7 +4,7 @@
 // back in finds them.
 
 import { call } from './api.js';
-import { clearNotice, go, showNotice } from './shell.js';
+import { goAndTell } from './shell.js';
 import { store } from './store.js';
 
 document.getElementById('sign-out').addEventListener('click', async () => {
@@ -16,7 +16,5 @@ document.getElementById('sign-out').addEventListener('click', async () => {
     // the token either way, and an unreachable server's token expires.
   }
   store.forgetUser();
-  clearNotice();
-  go('#/sign-in');
-  showNotice('You are signed out.', 'neutral');
+  goAndTell('#/sign-in', 'You are signed out. Sign in again with your name and password.', 'neutral');
 });

@@ -80,6 +80,7 @@ for (const backend of await backends()) {
       await first.getByRole('button', { name: 'Sign out' }).click();
       await first.getByRole('heading', { name: 'Sign in' }).waitFor();
       assert.equal(await first.evaluate(() => localStorage.getItem('frontrow.user')), null);
+      await eventually(async () => /You are signed out/.test(await first.locator('#notice').textContent()), 'the signed-out notice');
       if (record) await shots(first, 'account-04-signed-out');
       const refused = await fetch(`${server.base}/api/v1/points`, { headers: { authorization: `Bearer ${buyer.token}` } });
       assert.equal(refused.status, 401);
