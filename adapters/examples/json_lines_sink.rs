@@ -20,7 +20,6 @@ use frontrow_application::StoreError;
 use frontrow_application::clock::SystemClock;
 use frontrow_application::events::{EventRelay, EventSink, OutboxRecord};
 use frontrow_application::points::PointsService;
-use frontrow_application::users::Users;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
