@@ -4,8 +4,10 @@
 //!
 //! Signing out through this instance forgets the session at once; through
 //! another instance, a token this instance confirmed can still pass here
-//! for at most `SESSION_RECHECK_MS`. At most [`MAX_LIVE_SESSIONS`] are kept;
-//! lapsed ones go first.
+//! for at most `SESSION_RECHECK_MS`. While the store cannot answer, a
+//! session confirmed here before is still trusted (see
+//! `Users::authenticate`). At most [`MAX_LIVE_SESSIONS`] are kept; lapsed
+//! ones go first.
 
 use crate::cache::BoundedMap;
 use frontrow_domain::user::SessionId;
@@ -54,7 +56,13 @@ impl LiveSessions {
             .insert(session, Confirmed { user, until }, |_, c| c.until <= now);
     }
 
-    /// The session ended (signed out here).
+    /// Whether the store said `session` of `user` was live at some time
+    /// (lapsed confirmations included): what an outage falls back on.
+    pub fn known(&self, session: SessionId, user: UserId) -> bool {
+        self.0.read(&session, |c| c.user == user).unwrap_or(false)
+    }
+
+    /// The session ended (signed out here, or the store said so).
     pub fn forget(&self, session: SessionId) {
         self.0.remove(&session);
     }

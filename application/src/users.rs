@@ -350,7 +350,11 @@ impl Users {
 
     /// The user a bearer token names, or `None` (a 401): forged, expired,
     /// or its session ended. A session confirmed open within
-    /// `SESSION_RECHECK_MS` is not asked about again.
+    /// `SESSION_RECHECK_MS` is not asked about again. When the store cannot
+    /// answer, a session this instance confirmed before (and did not see
+    /// end) still passes, so buyers keep polling their place in line
+    /// through a database blip; any other is a [`StoreError`] (a 503, never
+    /// a 401 that would sign the buyer out).
     pub async fn authenticate(&self, token: &str) -> Result<Option<UserId>, StoreError> {
         let Some(claims) = self.ports.tokens.verify(token) else {
             return Ok(None);
@@ -362,16 +366,24 @@ impl Users {
         if self.live.trusts(session, claims.user, now) {
             return Ok(Some(claims.user));
         }
-        if !self
-            .ports
-            .accounts
-            .session_live(session, claims.user)
-            .await?
-        {
-            return Ok(None);
+        match self.ports.accounts.session_live(session, claims.user).await {
+            Ok(true) => {
+                self.live.confirm(session, claims.user, now);
+                Ok(Some(claims.user))
+            }
+            Ok(false) => {
+                self.live.forget(session);
+                Ok(None)
+            }
+            Err(error) if self.live.known(session, claims.user) => {
+                tracing::warn!(
+                    error = &error as &dyn std::error::Error,
+                    "session check failed; trusting a session confirmed here before"
+                );
+                Ok(Some(claims.user))
+            }
+            Err(error) => Err(error),
         }
-        self.live.confirm(session, claims.user, now);
-        Ok(Some(claims.user))
     }
 
     async fn signed_in(&self, user: UserId) -> Result<NewUser, UserError> {

@@ -166,3 +166,60 @@ async fn name_with_password(app: &TestApp) -> String {
     let _ = app.api.sign_up(&other, PASSWORD).await.unwrap();
     other
 }
+
+/// Two instances on one MariaDB: a token signed out through one is refused
+/// by the other at once if it never vouched for it, and within
+/// `SESSION_RECHECK_MS` (10 s) if it did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_token_signed_out_on_one_instance_is_refused_by_another() {
+    let Some(first) = TestApp::spawn(frontrow_tests::Stores::MySqlRedis).await else {
+        return;
+    };
+    let second = first.sibling().await;
+    let name = fresh("Katherine");
+    let _ = first.api.sign_up(&name, PASSWORD).await.unwrap();
+    let unseen = second
+        .api
+        .sign_in(&name, PASSWORD)
+        .await
+        .unwrap()
+        .buyer()
+        .unwrap();
+    let seen = first
+        .api
+        .sign_in(&name, PASSWORD)
+        .await
+        .unwrap()
+        .buyer()
+        .unwrap();
+    assert_eq!(
+        second.api.balance(&seen).await.unwrap().status,
+        StatusCode::OK
+    );
+
+    assert_eq!(
+        first.api.sign_out(&unseen).await.unwrap().status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        first.api.sign_out(&seen).await.unwrap().status,
+        StatusCode::NO_CONTENT
+    );
+    let at_once = second.api.balance(&unseen).await.unwrap();
+    assert_eq!(at_once.status, StatusCode::UNAUTHORIZED);
+
+    let signed_out = std::time::Instant::now();
+    loop {
+        let answer = second.api.balance(&seen).await.unwrap();
+        if answer.status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert_eq!(answer.status, StatusCode::OK);
+        assert!(
+            signed_out.elapsed() < std::time::Duration::from_millis(11_000),
+            "still accepted {:?} after signing out elsewhere",
+            signed_out.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}

@@ -62,13 +62,17 @@ impl Ports {
     }
 
     fn users(self) -> Users {
+        self.users_on(clock_at(1_000))
+    }
+
+    fn users_on(self, clock: crate::clock::MockClock) -> Users {
         Users::new(UserPorts {
             users: Arc::new(self.users),
             accounts: Arc::new(self.accounts),
             tokens: Arc::new(plain_tokens()),
             passwords: Arc::new(self.passwords),
             throttle: Arc::new(self.throttle),
-            clock: Arc::new(clock_at(1_000)),
+            clock: Arc::new(clock),
         })
     }
 }
@@ -264,11 +268,35 @@ async fn an_open_session_is_asked_about_once_per_recheck_not_per_request() {
 }
 
 #[tokio::test]
-async fn a_store_outage_while_authenticating_is_a_store_failure_not_a_refusal() {
+async fn an_outage_is_a_store_failure_except_for_a_session_confirmed_here_before() {
     let mut ports = Ports::new();
-    ports
-        .accounts
-        .expect_session_live()
-        .returning(|_, _| Err(StoreError::new("database down")));
-    assert!(ports.users().authenticate("7.9").await.is_err());
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let outage = down.clone();
+    ports.accounts.expect_session_live().returning(move |_, _| {
+        if outage.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(StoreError::new("database down"))
+        } else {
+            Ok(true)
+        }
+    });
+    let now = Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let mut clock = crate::clock::MockClock::new();
+    let read = now.clone();
+    clock
+        .expect_now()
+        .returning(move || Timestamp(read.load(std::sync::atomic::Ordering::SeqCst)));
+    let users = ports.users_on(clock);
+    assert!(users.authenticate("7.9").await.unwrap().is_some());
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    now.store(
+        crate::live_sessions::SESSION_RECHECK_MS * 3,
+        std::sync::atomic::Ordering::SeqCst,
+    );
+    // Seen open here before: a buyer keeps polling through the blip.
+    assert_eq!(
+        users.authenticate("7.9").await.unwrap(),
+        Some(UserId::from_store(7))
+    );
+    // Never seen here: the store cannot vouch for it, so a 503, not a 401.
+    assert!(users.authenticate("7.10").await.is_err());
 }
