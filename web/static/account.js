@@ -7,7 +7,13 @@ import { call } from './api.js';
 import { goAndTell } from './shell.js';
 import { store } from './store.js';
 
+// An account made before passwords (this browser kept only its token) has
+// no way back in once signed out: the buyer is asked first.
+const NO_WAY_BACK = 'This account has no password, so once signed out you cannot sign in to it again, '
+  + 'and its points and tickets stay with it. Sign out anyway?';
+
 document.getElementById('sign-out').addEventListener('click', async () => {
+  if (!store.user()?.signsIn && !window.confirm(NO_WAY_BACK)) return;
   const token = store.auth();
   try {
     await call('/api/v1/sessions/current', { method: 'DELETE', auth: token });

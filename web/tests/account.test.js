@@ -91,5 +91,30 @@ for (const backend of await backends()) {
       await first.context().close();
       await second.context().close();
     });
+
+    test('a buyer whose account has no password is asked before signing out for good', { timeout: 60000 }, async () => {
+      // What a browser kept before passwords: the token of a name-only sign-up.
+      const created = await api.call('/api/v1/users', { method: 'POST', body: { name: 'Old Timer' } });
+      const page = await phone(browser, server.base);
+      await page.goto('/');
+      await page.evaluate((user) => localStorage.setItem('frontrow.user', JSON.stringify(user)),
+        { userId: created.userId, accessToken: created.accessToken, name: 'Old Timer' });
+      await page.goto('/#/');
+      await page.getByRole('heading', { name: 'Concerts' }).waitFor();
+
+      const asked = [];
+      page.once('dialog', (dialog) => { asked.push(dialog.message()); dialog.dismiss(); });
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await eventually(async () => asked.length === 1, 'the question');
+      assert.match(asked[0], /no password/);
+      assert.ok(await page.evaluate(() => localStorage.getItem('frontrow.user')), 'declined: still signed in');
+
+      page.once('dialog', (dialog) => dialog.accept());
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      const refused = await fetch(`${server.base}/api/v1/points`, { headers: { authorization: `Bearer ${created.accessToken}` } });
+      assert.equal(refused.status, 401, 'its session ended too');
+      await page.context().close();
+    });
   });
 }

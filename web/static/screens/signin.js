@@ -20,7 +20,7 @@ export function signInScreen() {
       const signedIn = await call('/api/v1/sessions', {
         method: 'POST', body: { name: typed, password: password.value },
       });
-      store.setUser({ userId: signedIn.userId, accessToken: signedIn.accessToken, name: typed });
+      store.setUser({ userId: signedIn.userId, accessToken: signedIn.accessToken, name: typed, signsIn: true });
       clearNotice();
       go('#/');
     } catch (error) {

@@ -31,7 +31,7 @@ export function signUpScreen() {
       const created = await call('/api/v1/users', {
         method: 'POST', body: { name: typed, password: password.value },
       });
-      store.setUser({ userId: created.userId, accessToken: created.accessToken, name: typed });
+      store.setUser({ userId: created.userId, accessToken: created.accessToken, name: typed, signsIn: true });
       clearNotice();
       go(location.hash === '#/sign-in' ? '#/' : location.hash);
     } catch (error) {
