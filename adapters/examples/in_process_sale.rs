@@ -129,13 +129,13 @@ async fn engine(database_url: &str) -> Result<Engine, Error> {
     ));
     let bus = Arc::new(InProcessBus::default());
     Ok(Engine {
-        users: Users::new(
-            shared.clone(),
+        users: shared.users(
             Arc::new(Hs256Tokens::new(
                 b"access-token key of this example",
                 3600,
                 clock.clone(),
             )),
+            clock.clone(),
         ),
         points: PointsService::new(shared.clone()),
         seating: SeatingService::new(catalogue.clone(), queue.clone(), clock.clone()),
@@ -283,10 +283,11 @@ async fn main() -> Result<(), Error> {
     let mut buyers = Vec::with_capacity(BUYERS);
     let mut charged = 0;
     for index in 0..BUYERS {
-        let registered = engine.users.register(&format!("fan {index}")).await?;
+        let registered = engine.users.register(&format!("fan {index}"), None).await?;
         let user = engine
             .users
             .authenticate(&registered.access_token)
+            .await?
             .ok_or("a fresh access token must verify")?;
         let amount = 50 + (index as i64 * 37) % 200;
         engine

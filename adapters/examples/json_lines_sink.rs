@@ -20,7 +20,6 @@ use frontrow_application::StoreError;
 use frontrow_application::clock::SystemClock;
 use frontrow_application::events::{EventRelay, EventSink, OutboxRecord};
 use frontrow_application::points::PointsService;
-use frontrow_application::users::Users;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -75,13 +74,13 @@ async fn run(out: impl Write + Send + 'static) -> Result<usize, Error> {
         Arc::new(SqlStore::connect(&url, 4, Duration::from_secs(2), Arc::new(SystemClock)).await?);
     store.migrate().await?;
 
-    let users = Users::new(
-        store.clone(),
+    let users = store.users(
         Arc::new(Hs256Tokens::new(
             b"access-token key of this example",
             3600,
             Arc::new(SystemClock),
         )),
+        Arc::new(SystemClock),
     );
     let points = PointsService::new(store.clone());
     let bus = Arc::new(InProcessBus::default());
@@ -95,7 +94,7 @@ async fn run(out: impl Write + Send + 'static) -> Result<usize, Error> {
     );
 
     for (name, amount) in [("Ada", 500), ("Bob", 120), ("Cy", 90)] {
-        let user = users.register(name).await?.user;
+        let user = users.register(name, None).await?.user;
         points.charge(user, amount, None).await?;
     }
     while relay.relay_once().await? > 0 {}

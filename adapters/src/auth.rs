@@ -1,5 +1,5 @@
 //! The built-in access-token issuer: HS256-signed JWTs (RFC 7519) whose `sub`
-//! is the user id. To use an external identity provider instead, implement
+//! is the user id and `sid` the session (see `Users::sign_out`). To use an external identity provider instead, implement
 //! `AccessTokens::verify` against its keys (e.g. RS256 with its JWKS) and
 //! wire that in `bin/` in place of `Hs256Tokens`.
 
@@ -9,8 +9,9 @@ use frontrow_application::Clock;
 use frontrow_application::StoreError;
 use frontrow_application::queue::{QueueClaims, QueueTokenSeal};
 use frontrow_application::store::OrStoreError;
-use frontrow_application::users::AccessTokens;
+use frontrow_application::users::{AccessClaims, AccessTokens};
 use frontrow_domain::queue::QueueToken;
+use frontrow_domain::user::SessionId;
 use frontrow_domain::{ConcertId, Timestamp, UserId};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -23,12 +24,16 @@ const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 #[derive(Serialize, Deserialize)]
 struct Claims {
     sub: String,
+    /// The session; absent from tokens issued before sessions, which stay
+    /// valid until `exp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<i64>,
     iat: i64,
     exp: i64,
 }
 
-/// The built-in `AccessTokens`: HS256 JWTs with `sub` (the user id), `iat`
-/// and `exp`, signed with one shared secret. Every instance must share the
+/// The built-in `AccessTokens`: HS256 JWTs with `sub` (the user id), `sid`
+/// (the session), `iat` and `exp`, signed with one shared secret. Every instance must share the
 /// secret; `verify` accepts only tokens with exactly this issuer's header,
 /// so `alg: none` and algorithm confusion are refused by construction.
 pub struct Hs256Tokens {
@@ -49,14 +54,15 @@ impl Hs256Tokens {
     /// use frontrow_adapters::auth::Hs256Tokens;
     /// use frontrow_application::clock::SystemClock;
     /// use frontrow_application::users::AccessTokens;
+    /// use frontrow_domain::user::SessionId;
     /// use frontrow_domain::UserId;
     /// use std::sync::Arc;
     ///
     /// let clock = Arc::new(SystemClock);
     /// let tokens = Hs256Tokens::new(b"a secret every instance shares", 86_400, clock.clone());
     /// let ada = UserId::from_store(7);
-    /// let token = tokens.issue(ada);
-    /// assert_eq!(tokens.verify(&token), Some(ada));
+    /// let token = tokens.issue(ada, SessionId::from_store(1));
+    /// assert_eq!(tokens.verify(&token).map(|c| c.user), Some(ada));
     /// assert_eq!(Hs256Tokens::new(b"another secret", 86_400, clock).verify(&token), None);
     /// ```
     pub fn new(secret: &[u8], ttl_seconds: i64, clock: Arc<dyn Clock>) -> Self {
@@ -78,10 +84,11 @@ impl Hs256Tokens {
 }
 
 impl AccessTokens for Hs256Tokens {
-    fn issue(&self, user: UserId) -> String {
+    fn issue(&self, user: UserId, session: SessionId) -> String {
         let now = self.clock.now().millis() / 1000;
         let claims = Claims {
             sub: user.to_string(),
+            sid: Some(session.get()),
             iat: now,
             exp: now + self.ttl_seconds,
         };
@@ -91,7 +98,7 @@ impl AccessTokens for Hs256Tokens {
         format!("{signing_input}.{signature}")
     }
 
-    fn verify(&self, token: &str) -> Option<UserId> {
+    fn verify(&self, token: &str) -> Option<AccessClaims> {
         let (signing_input, signature) = token.rsplit_once('.')?;
         let (header, claims) = signing_input.split_once('.')?;
         if header != self.encoded_header {
@@ -104,7 +111,10 @@ impl AccessTokens for Hs256Tokens {
         if claims.exp <= self.clock.now().millis() / 1000 {
             return None;
         }
-        UserId::parse(claims.sub.parse().ok()?)
+        Some(AccessClaims {
+            user: UserId::parse(claims.sub.parse().ok()?)?,
+            session: claims.sid.map(SessionId::from_store),
+        })
     }
 }
 
@@ -112,6 +122,8 @@ impl AccessTokens for Hs256Tokens {
 mod tests {
     use super::*;
     use frontrow_application::clock::SystemClock;
+
+    const SID: SessionId = SessionId::from_store(3);
 
     struct At(std::sync::atomic::AtomicI64);
 
@@ -125,11 +137,14 @@ mod tests {
     fn an_access_token_expires_by_the_clock_it_was_given() {
         let clock = Arc::new(At(std::sync::atomic::AtomicI64::new(1_000_000)));
         let tokens = Hs256Tokens::new(b"s", 60, clock.clone());
-        let token = tokens.issue(UserId::from_store(1));
+        let token = tokens.issue(UserId::from_store(1), SID);
         clock
             .0
             .store(1_000_000 + 59_000, std::sync::atomic::Ordering::SeqCst);
-        assert_eq!(tokens.verify(&token), Some(UserId::from_store(1)));
+        assert_eq!(
+            tokens.verify(&token).map(|c| c.user),
+            Some(UserId::from_store(1))
+        );
         clock
             .0
             .store(1_000_000 + 60_000, std::sync::atomic::Ordering::SeqCst);
@@ -139,8 +154,11 @@ mod tests {
     #[test]
     fn a_token_verifies_only_with_its_own_secret() {
         let tokens = Hs256Tokens::new(b"secret-one", 3600, Arc::new(SystemClock));
-        let token = tokens.issue(UserId::from_store(42));
-        assert_eq!(tokens.verify(&token), Some(UserId::from_store(42)));
+        let token = tokens.issue(UserId::from_store(42), SID);
+        assert_eq!(
+            tokens.verify(&token).map(|c| c.user),
+            Some(UserId::from_store(42))
+        );
         assert_eq!(
             Hs256Tokens::new(b"secret-two", 3600, Arc::new(SystemClock)).verify(&token),
             None
@@ -150,7 +168,7 @@ mod tests {
     #[test]
     fn a_tampered_or_expired_token_is_refused() {
         let tokens = Hs256Tokens::new(b"s", 3600, Arc::new(SystemClock));
-        let token = tokens.issue(UserId::from_store(1));
+        let token = tokens.issue(UserId::from_store(1), SID);
         let (head, rest) = token.split_once('.').unwrap();
         let (_, sig) = rest.split_once('.').unwrap();
         let forged_claims = B64.encode(r#"{"sub":"2","iat":0,"exp":99999999999}"#);
@@ -161,8 +179,21 @@ mod tests {
         assert_eq!(tokens.verify("not-a-token"), None);
         assert_eq!(tokens.verify(""), None);
         let expired =
-            Hs256Tokens::new(b"s", -1, Arc::new(SystemClock)).issue(UserId::from_store(1));
+            Hs256Tokens::new(b"s", -1, Arc::new(SystemClock)).issue(UserId::from_store(1), SID);
         assert_eq!(tokens.verify(&expired), None);
+    }
+
+    #[test]
+    fn a_token_names_its_session_and_one_from_before_sessions_still_verifies() {
+        let tokens = Hs256Tokens::new(b"s", 3600, Arc::new(SystemClock));
+        let claims = tokens.verify(&tokens.issue(UserId::from_store(1), SID));
+        assert_eq!(claims.and_then(|c| c.session), Some(SID));
+        // What the issuer signed before sessions: no `sid` claim.
+        let old_claims = B64.encode(r#"{"sub":"1","iat":0,"exp":99999999999}"#);
+        let input = format!("{}.{old_claims}", tokens.encoded_header);
+        let old = format!("{input}.{}", B64.encode(tokens.signature(&input)));
+        let claims = tokens.verify(&old).unwrap();
+        assert_eq!((claims.user, claims.session), (UserId::from_store(1), None));
     }
 }
 

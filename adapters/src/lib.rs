@@ -7,17 +7,19 @@
 //!   app instance.
 //! - `memory`: the same two ports in process, for the embedded default.
 //! - `http`: poem + poem-openapi; the one place errors become problems.
-//! - `auth`: HS256 access tokens and HMAC-sealed queue tokens.
+//! - `auth`: HS256 access tokens and HMAC-sealed queue tokens;
+//!   `passwords`: Argon2id; `throttle`: failed sign-ins slowed down.
 //! - `kafka` and `events`: the outbox's sink and wire form.
 //!
 //! Which adapter serves which port:
 //!
 //! | port (frontrow-application) | adapters |
 //! |---|---|
-//! | `UserStore`, `Ledger`, `Catalogue`, `SeatHolds`, `PaymentStore`, `Outbox` | [`sql::SqlStore`] (MySQL/MariaDB, SQLite) |
+//! | `UserStore`, `AccountStore`, `Ledger`, `Catalogue`, `SeatHolds`, `PaymentStore`, `Outbox` | [`sql::SqlStore`] (MySQL/MariaDB, SQLite) |
 //! | `WaitingRoom`, `SeatGate` | [`redis::waiting_room::RedisWaitingRoom`]; [`memory::waiting_room::MemoryWaitingRoom`] (with `SeparateSeatGate`) |
 //! | `SeatChangeLog` | [`redis::seat_log::RedisSeatChangeLog`]; [`memory::seat_log::MemorySeatChangeLog`] |
 //! | `AccessTokens`, `QueueTokenSeal` | [`auth::Hs256Tokens`], [`auth::HmacQueueSeal`] |
+//! | `PasswordHasher`, `SignInThrottle` | [`passwords::Argon2Passwords`], [`throttle::SignInLimits`] |
 //! | `EventSink` | [`kafka::KafkaSink`]; [`memory::bus::InProcessBus`] |
 //!
 //! The in-process adapters are correct for one instance; with more, use
@@ -32,7 +34,6 @@
 //! use frontrow_adapters::sql::SqlStore;
 //! use frontrow_application::clock::SystemClock;
 //! use frontrow_application::points::PointsService;
-//! use frontrow_application::users::Users;
 //! use std::sync::Arc;
 //! use std::time::Duration;
 //!
@@ -44,11 +45,14 @@
 //!
 //!     let store = Arc::new(SqlStore::connect(&url, 4, Duration::from_secs(2), Arc::new(SystemClock)).await?);
 //!     store.migrate().await?;
-//!     let users = Users::new(store.clone(), Arc::new(Hs256Tokens::new(b"a secret", 3600, Arc::new(SystemClock))));
+//!     let tokens = Hs256Tokens::new(b"a secret", 3600, Arc::new(SystemClock));
+//!     let users = store.users(Arc::new(tokens), Arc::new(SystemClock));
 //!     let points = PointsService::new(store);
 //!
-//!     let ada = users.register("Ada").await?;
-//!     assert_eq!(users.authenticate(&ada.access_token), Some(ada.user));
+//!     let ada = users.register("Ada", Some("correct horse")).await?;
+//!     assert_eq!(users.authenticate(&ada.access_token).await?, Some(ada.user));
+//!     let again = users.sign_in("ada", "correct horse").await?; // on any device
+//!     assert_eq!(again.user, ada.user);
 //!     points.charge(ada.user, 500, Some("first-top-up")).await?;
 //!     points.charge(ada.user, 500, Some("first-top-up")).await?; // a retry adds nothing
 //!     assert_eq!(points.balance(ada.user).await?.get(), 500);
@@ -67,6 +71,8 @@ pub mod events;
 pub mod http;
 pub mod kafka;
 pub mod memory;
+pub mod passwords;
 pub mod random;
 pub mod redis;
 pub mod sql;
+pub mod throttle;

@@ -21,7 +21,7 @@
 //!
 //! | module | use case | ports | shipped adapters (frontrow-adapters) |
 //! |---|---|---|---|
-//! | [`users`] | [`users::Users`] | [`users::UserStore`], [`users::AccessTokens`] | `SqlStore`; `Hs256Tokens` |
+//! | [`users`] | [`users::Users`] | [`users::UserStore`], [`users::AccountStore`], [`users::AccessTokens`], [`users::PasswordHasher`], [`users::SignInThrottle`] | `SqlStore`; `Hs256Tokens`; `Argon2Passwords`; `SignInLimits` |
 //! | [`points`] | [`points::PointsService`] | [`points::Ledger`] | `SqlStore` |
 //! | [`catalogue`] | [`catalogue::CatalogueService`] | [`catalogue::Catalogue`], [`seat_changes::SeatChangeLog`] | `SqlStore`; `RedisSeatChangeLog`, `MemorySeatChangeLog` |
 //! | [`queue`] | [`queue::QueueService`] | [`queue::WaitingRoom`], [`queue::SeatGate`], [`queue::QueueTokenSeal`] | `RedisWaitingRoom`, `MemoryWaitingRoom`, [`queue::SeparateSeatGate`]; `HmacQueueSeal` |
@@ -123,6 +123,7 @@ pub mod catalogue;
 pub mod catalogue_cache;
 pub mod clock;
 pub mod events;
+pub mod live_sessions;
 pub mod lost_seats;
 pub mod payments;
 pub mod points;

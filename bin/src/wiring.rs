@@ -32,7 +32,6 @@ use frontrow_application::reservations::{HoldSettings, ReservationService};
 use frontrow_application::sales::SaleService;
 use frontrow_application::seat_changes::SeatChangeLog;
 use frontrow_application::seating::SeatingService;
-use frontrow_application::users::Users;
 use frontrow_domain::queue::AdmissionPolicy;
 use frontrow_domain::reservation::SeatLimit;
 use secrecy::ExposeSecret;
@@ -209,13 +208,13 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         clock.clone(),
     ));
     let state = Arc::new(AppState {
-        users: Users::new(
-            shared.clone(),
+        users: shared.users(
             Arc::new(Hs256Tokens::new(
                 secrets.jwt_secret.expose_secret().as_bytes(),
                 config.access_token_seconds,
                 clock.clone(),
             )),
+            clock.clone(),
         ),
         points: PointsService::new(shared.clone()),
         seating: SeatingService::new(catalogue.clone(), queue.clone(), clock.clone()),

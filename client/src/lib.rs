@@ -383,6 +383,31 @@ impl Client {
             .await
     }
 
+    /// `POST /api/v1/users` with a password: an account that can sign in
+    /// on any device by its name (201, [`Reply::buyer`]; 409 `NAME_TAKEN`).
+    /// Observed as `users`.
+    pub async fn sign_up(&self, name: &str, password: &str) -> Result<Reply, reqwest::Error> {
+        let request = self.request(Method::POST, "/api/v1/users");
+        let body = json!({ "name": name, "password": password });
+        self.send("users", request.json(&body)).await
+    }
+
+    /// `POST /api/v1/sessions`: signs in with a name and password (201,
+    /// [`Reply::buyer`]; 401 `INVALID_CREDENTIALS`; 429
+    /// `TOO_MANY_ATTEMPTS` with `Retry-After`). Observed as `sign_in`.
+    pub async fn sign_in(&self, name: &str, password: &str) -> Result<Reply, reqwest::Error> {
+        let request = self.request(Method::POST, "/api/v1/sessions");
+        let body = json!({ "name": name, "password": password });
+        self.send("sign_in", request.json(&body)).await
+    }
+
+    /// `DELETE /api/v1/sessions/current`: signs the buyer's token out (204);
+    /// it is refused (401) from then on. Observed as `sign_out`.
+    pub async fn sign_out(&self, buyer: &Buyer) -> Result<Reply, reqwest::Error> {
+        let request = self.buyers(Method::DELETE, "/api/v1/sessions/current", buyer);
+        self.send("sign_out", request).await
+    }
+
     /// `POST /api/v1/points/charge`: adds `amount` points; a retry with the
     /// same idempotency `key` applies once. Observed as `charge`.
     pub async fn charge(

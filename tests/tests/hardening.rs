@@ -57,7 +57,10 @@ contract!(
         );
         let ghost = frontrow_tests::Buyer {
             user_id: i64::from(i32::MAX),
-            access_token: tokens.issue(UserId::from_store(i64::from(i32::MAX))),
+            access_token: tokens.issue(
+                UserId::from_store(i64::from(i32::MAX)),
+                frontrow_domain::user::SessionId::from_store(i64::from(i32::MAX)),
+            ),
         };
         let (concert, _) = app.concert(5, 10).await;
         let refused = app.join(&ghost, concert).await;

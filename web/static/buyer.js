@@ -1,4 +1,4 @@
-// The buyer's app: one page whose hash names the screen (#/, #/concerts/1,
+// The buyer's app: one page whose hash names the screen (#/, #/sign-in, #/concerts/1,
 // #/concerts/1/schedules/2, #/receipt/9, #/tickets), so Back works and a
 // reload comes back to the same screen. Each screen is a module under
 // screens/; this one routes. A screen gets an AbortSignal that ends its
@@ -9,6 +9,8 @@ import { clearNotice, fail, REROUTE } from './shell.js';
 import { refreshBalance } from './points.js';
 import { store } from './store.js';
 import { signUpScreen } from './screens/signup.js';
+import { signInScreen } from './screens/signin.js';
+import './account.js';
 import { concertsScreen } from './screens/concerts.js';
 import { roomScreen } from './screens/queue.js';
 import { seatsScreen } from './screens/seats.js';
@@ -22,9 +24,9 @@ function route() {
   screen = new AbortController();
   const { signal } = screen;
   document.getElementById('account').hidden = !store.auth();
-  if (!store.auth()) return signUpScreen();
-  refreshBalance().catch(fail);
   const path = location.hash.replace(/^#/, '') || '/';
+  if (!store.auth()) return path === '/sign-in' ? signInScreen() : signUpScreen();
+  refreshBalance().catch(fail);
   let match;
   if ((match = path.match(/^\/concerts\/(\d+)\/schedules\/(\d+)$/))) {
     return seatsScreen(Number(match[1]), Number(match[2]), signal);

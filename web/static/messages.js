@@ -15,6 +15,10 @@ const SENTENCES = {
   UNSUPPORTED_MEDIA_TYPE: 'That request was sent in a form frontrow does not accept.',
 
   INVALID_NAME: 'Please enter a name of 1 to 100 characters.',
+  INVALID_PASSWORD: 'Please choose a password of 8 to 128 characters.',
+  NAME_TAKEN: 'That name already has an account. Sign in with it, or choose another name.',
+  INVALID_CREDENTIALS: 'That name and password do not match an account.',
+  TOO_MANY_ATTEMPTS: 'Too many wrong passwords for this name. Please wait a little and try again.',
   INVALID_AMOUNT: 'You can add 1 to 1,000,000 points at a time.',
   BALANCE_LIMIT: 'That would take your balance over the limit of 1,000,000,000 points.',
   INSUFFICIENT_POINTS: 'You do not have enough points for this seat.',

@@ -41,13 +41,28 @@ export function go(hash) {
   else location.hash = hash;
 }
 
-/** Shows an API error as a sentence; a lost session goes back to sign-up. */
+/**
+ * Shows the screen `hash` names, then `message`: shown before, it would be
+ * cleared by the navigation (buyer.js clears the notice on `hashchange`,
+ * and its listener runs first, being older).
+ */
+export function goAndTell(hash, message, kind) {
+  const tell = () => showNotice(message, kind);
+  if (location.hash === hash) {
+    go(hash);
+    tell();
+    return;
+  }
+  window.addEventListener('hashchange', tell, { once: true });
+  go(hash);
+}
+
+/** Shows an API error as a sentence; a lost session goes to sign-in. */
 export function fail(error) {
   showError(error, {
     onUnauthorized(lost) {
       store.forgetUser();
-      showNotice(lost.message);
-      window.dispatchEvent(new Event(REROUTE));
+      goAndTell('#/sign-in', lost.message);
     },
   });
 }

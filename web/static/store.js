@@ -1,6 +1,6 @@
 // Everything the buyer's app remembers, in one place. Kept in localStorage,
-// so a reload or a second tab finds them: the account (name, user id and
-// access token) and, per concert, the place in line (its queue token, the
+// so a reload or a second tab finds them: the account (name, user id,
+// access token, and `signsIn` when it has a password) and, per concert, the place in line (its queue token, the
 // position it started from, the server's last pace). Kept in memory: the
 // balance, the concerts last listed, a charge being sent, and whether the
 // "your turn" notification was shown.

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Api, audit, backends, eventually, launch, phone, screenshot, signUp, startServer } from './harness.js';
+import { Api, PASSWORD, audit, backends, eventually, launch, phone, screenshot, signUp, startServer } from './harness.js';
 
 const browser = await launch();
 after(() => browser.close());
@@ -51,7 +51,8 @@ for (const backend of await backends()) {
       await page.getByLabel('Your name').waitFor();
       if (shots) await screenshot(page, '01-sign-up');
       await page.getByLabel('Your name').fill('Ada');
-      await page.getByRole('button', { name: 'Start' }).click();
+      await page.getByLabel('Choose a password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Create account' }).click();
       await page.getByRole('heading', { name: 'Concerts' }).waitFor();
       await page.getByRole('button', { name: `Get tickets for ${concert.title}` }).waitFor();
       if (shots) await screenshot(page, '02-concerts');
@@ -295,7 +296,8 @@ for (const backend of await backends()) {
         await page.getByLabel('Your name').waitFor();
         await check('sign up');
         await page.getByLabel('Your name').fill('Axe');
-        await page.getByRole('button', { name: 'Start' }).click();
+        await page.getByLabel('Choose a password').fill(PASSWORD);
+        await page.getByRole('button', { name: 'Create account' }).click();
         await page.getByRole('button', { name: `Get tickets for ${concert.title}` }).waitFor();
         await check('concerts');
         await page.getByRole('button', { name: /Balance/ }).click();

@@ -243,11 +243,15 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
 }
 
-/** Signs up on the page and waits for the concerts list. */
-export async function signUp(page, name) {
+/** The password the browser tests sign up with. */
+export const PASSWORD = 'correct horse battery';
+
+/** Signs up on the page (name and password) and waits for the concerts list. */
+export async function signUp(page, name, password = PASSWORD) {
   await page.goto('/');
   await page.getByLabel('Your name').fill(name);
-  await page.getByRole('button', { name: 'Start' }).click();
+  await page.getByLabel('Choose a password').fill(password);
+  await page.getByRole('button', { name: 'Create account' }).click();
   await page.getByRole('heading', { name: 'Concerts' }).waitFor();
 }
 

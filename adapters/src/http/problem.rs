@@ -12,6 +12,7 @@ use frontrow_application::reservations::ReservationError;
 use frontrow_application::users::UserError;
 use frontrow_domain::points::PointsError as PointsRule;
 use frontrow_domain::reservation::TransitionError;
+use frontrow_domain::user::UserError as NameRule;
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
 use poem_openapi::payload::Json;
@@ -51,7 +52,7 @@ pub enum ProblemResponse {
         /// On 401: `Bearer` (RFC 6750).
         #[oai(header = "WWW-Authenticate")]
         Option<String>,
-        /// On 503: seconds to wait before retrying.
+        /// On 503 and 429: seconds to wait before retrying.
         #[oai(header = "Retry-After")]
         Option<String>,
     ),
@@ -78,6 +79,14 @@ impl ProblemResponse {
         let retry_after =
             (status == StatusCode::SERVICE_UNAVAILABLE).then(|| RETRY_AFTER_SECONDS.to_owned());
         ProblemResponse::Default(status, Json(problem), challenge, retry_after)
+    }
+
+    /// The same problem, telling the client to wait `seconds` (at least 1)
+    /// before asking again: a 429's `Retry-After`.
+    pub fn retry_after(self, seconds: u64) -> Self {
+        let ProblemResponse::Default(status, body, challenge, _) = self;
+        let seconds = seconds.max(1).to_string();
+        ProblemResponse::Default(status, body, challenge, Some(seconds))
     }
 }
 
@@ -108,10 +117,24 @@ impl From<StoreError> for ProblemResponse {
 
 impl From<UserError> for ProblemResponse {
     fn from(error: UserError) -> Self {
+        let detail = error.to_string();
         match error {
-            UserError::InvalidName(e) => {
-                ProblemResponse::new(StatusCode::BAD_REQUEST, "INVALID_NAME", e.to_string())
+            UserError::Invalid(NameRule::InvalidName) => {
+                ProblemResponse::new(StatusCode::BAD_REQUEST, "INVALID_NAME", detail)
             }
+            UserError::Invalid(NameRule::InvalidPassword) => {
+                ProblemResponse::new(StatusCode::BAD_REQUEST, "INVALID_PASSWORD", detail)
+            }
+            UserError::NameTaken => {
+                ProblemResponse::new(StatusCode::CONFLICT, "NAME_TAKEN", detail)
+            }
+            UserError::InvalidCredentials => {
+                ProblemResponse::new(StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS", detail)
+            }
+            UserError::TooManyAttempts {
+                retry_after_seconds,
+            } => ProblemResponse::new(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_ATTEMPTS", detail)
+                .retry_after(retry_after_seconds),
             UserError::Store(e) => unavailable(&e),
         }
     }

@@ -2,20 +2,32 @@
 
 use super::AppState;
 use frontrow_domain::UserId;
-use poem::Request;
+use poem::{IntoResponse, Request};
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::{ApiKey, Bearer};
 use std::sync::Arc;
 
-/// `Authorization: Bearer <accessToken>` from `POST /api/v1/users`.
+/// `Authorization: Bearer <accessToken>` from `POST /api/v1/users` or
+/// `POST /api/v1/sessions`.
 #[derive(SecurityScheme)]
 #[oai(ty = "bearer", bearer_format = "JWT", checker = "check_user")]
 pub struct Buyer(pub UserId);
 
-async fn check_user(req: &Request, bearer: Bearer) -> Option<UserId> {
-    req.data::<Arc<AppState>>()?
-        .users
-        .authenticate(&bearer.token)
+/// A forged, expired or signed-out token is a 401; a store that cannot say
+/// whether the session is open is a 503, never a 401 that would sign the
+/// buyer out.
+async fn check_user(req: &Request, bearer: Bearer) -> poem::Result<UserId> {
+    let state = req
+        .data::<Arc<AppState>>()
+        .ok_or(poem_openapi::error::AuthorizationError)?;
+    match state.users.authenticate(&bearer.token).await {
+        Ok(Some(user)) => Ok(user),
+        Ok(None) => Err(poem_openapi::error::AuthorizationError.into()),
+        Err(error) => {
+            let problem = super::problem::ProblemResponse::from(error);
+            Err(poem::Error::from_response(problem.into_response()))
+        }
+    }
 }
 
 /// `X-Admin-Key: <key>`: operators only.

@@ -1,7 +1,12 @@
-//! `POST /api/v1/users`.
+//! `POST /api/v1/users` (sign up), `POST /api/v1/sessions` (sign in) and
+//! `DELETE /api/v1/sessions/current` (sign out).
 
 use super::problem::ProblemResponse;
+use super::security::Buyer;
+use super::text::Text;
 use super::{AppState, Tag};
+use frontrow_domain::user::{MAX_NAME_CHARS, MAX_PASSWORD_CHARS};
+use poem::http::header;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use std::sync::Arc;
@@ -13,7 +18,21 @@ pub struct UsersApi(pub Arc<AppState>);
 struct NewUser {
     /// 1 to 100 characters, at least one of which shows (not only spaces or
     /// zero-width characters); a JSON string, not a number or a boolean.
-    name: super::text::Text<{ frontrow_domain::user::MAX_NAME_CHARS }>,
+    /// With a password it must be free (case aside): it is what signs in.
+    name: Text<MAX_NAME_CHARS>,
+    /// 8 to 128 characters, kept exactly as typed. With it the account can
+    /// sign in on any device (`POST /api/v1/sessions`); without it, the
+    /// access token is the only way in.
+    password: Option<Text<MAX_PASSWORD_CHARS>>,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct Credentials {
+    /// The name the account signed up with (case does not matter).
+    name: Text<MAX_NAME_CHARS>,
+    /// The account's password.
+    password: Text<MAX_PASSWORD_CHARS>,
 }
 
 #[derive(Object)]
@@ -31,15 +50,64 @@ enum CreateUserResponse {
     Created(Json<CreatedUser>),
 }
 
+#[derive(ApiResponse)]
+enum SignOutResponse {
+    /// The session has ended: its access token is refused from now on.
+    #[oai(status = 204)]
+    SignedOut,
+}
+
 #[OpenApi(tag = "Tag::Users")]
 impl UsersApi {
     /// Register a ticket buyer
+    ///
+    /// With a password, the name must be free (409 `NAME_TAKEN`).
     #[oai(path = "/api/v1/users", method = "post")]
     async fn create(&self, body: Json<NewUser>) -> Result<CreateUserResponse, ProblemResponse> {
-        let created = self.0.users.register(&body.name).await?;
+        let password = body.password.as_deref();
+        let created = self.0.users.register(&body.name, password).await?;
         Ok(CreateUserResponse::Created(Json(CreatedUser {
             user_id: created.user.get(),
             access_token: created.access_token,
         })))
+    }
+
+    /// Sign in with a name and password
+    ///
+    /// A wrong name or password is 401 `INVALID_CREDENTIALS` (the same for
+    /// both); after 5 failures for one name, more are 429
+    /// `TOO_MANY_ATTEMPTS` with `Retry-After` (one more every 30 s).
+    #[oai(path = "/api/v1/sessions", method = "post")]
+    async fn sign_in(
+        &self,
+        body: Json<Credentials>,
+    ) -> Result<CreateUserResponse, ProblemResponse> {
+        let signed_in = self.0.users.sign_in(&body.name, &body.password).await?;
+        Ok(CreateUserResponse::Created(Json(CreatedUser {
+            user_id: signed_in.user.get(),
+            access_token: signed_in.access_token,
+        })))
+    }
+
+    /// Sign out
+    ///
+    /// Ends the session of the access token sent: it is refused from then
+    /// on (at once on this instance, within 10 s on every other). A token
+    /// issued before sessions existed cannot be ended; it lapses when it
+    /// expires.
+    #[oai(path = "/api/v1/sessions/current", method = "delete")]
+    async fn sign_out(
+        &self,
+        _buyer: Buyer,
+        request: &poem::Request,
+    ) -> Result<SignOutResponse, ProblemResponse> {
+        let token = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        self.0.users.sign_out(token).await?;
+        Ok(SignOutResponse::SignedOut)
     }
 }

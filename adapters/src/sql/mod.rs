@@ -29,6 +29,7 @@
 //! row, then seat row. Transient lock failures are retried a few times.
 
 mod catalogue;
+mod credentials;
 mod mysql;
 mod outbox;
 mod payments;
