@@ -533,6 +533,22 @@ impl Client {
         self.send("pay", request.json(&body)).await
     }
 
+    /// `POST /api/v1/payments` with `reservationIds`: pays for a cart of
+    /// held seats in one payment, all or nothing (201 with a receipt line
+    /// per seat; 200 with the first receipt when the same cart was paid
+    /// already; a refusal names the reservation in `reservationId`).
+    /// Observed as `pay_cart`.
+    pub async fn pay_cart(
+        &self,
+        buyer: &Buyer,
+        queue: &str,
+        reservations: &[i64],
+    ) -> Result<Reply, reqwest::Error> {
+        let request = self.gated(Method::POST, "/api/v1/payments", buyer, queue);
+        let body = json!({ "reservationIds": reservations });
+        self.send("pay_cart", request.json(&body)).await
+    }
+
     /// `POST /api/v1/admin/concerts`: creates a concert with its schedules
     /// and seats (201: `concertId` and each schedule's `scheduleId`).
     /// Observed as `create_concert`.
