@@ -35,6 +35,10 @@ pub enum PaymentError {
     /// No such reservation of this user's.
     #[error("reservation {0} not found")]
     ReservationNotFound(i64),
+    /// The user's reservation exists but is in no payment (asked for its
+    /// receipt).
+    #[error("reservation {0} is not paid")]
+    NotPaid(i64),
     /// The balance is below the cart's total.
     #[error("not enough points")]
     InsufficientPoints,
@@ -60,7 +64,7 @@ impl PaymentError {
     /// The reservation a refusal is about, when it is about one.
     pub fn reservation(&self) -> Option<i64> {
         match self {
-            PaymentError::ReservationNotFound(id) => Some(*id),
+            PaymentError::ReservationNotFound(id) | PaymentError::NotPaid(id) => Some(*id),
             PaymentError::Transition { reservation, .. } => Some(reservation.get()),
             _ => None,
         }
@@ -274,6 +278,21 @@ impl PaymentService {
         // The place ends with its cart: only when nothing else is held.
         self.reservations.settle_cart(user, concert, &token).await;
         Ok((receipt, created))
+    }
+
+    /// The receipt of the payment that paid the caller's reservation:
+    /// every line of it, so one seat's ticket shows what it was bought
+    /// with. Asks no queue: a receipt is the buyer's for good.
+    pub async fn receipt(&self, user: UserId, reservation: i64) -> Result<Receipt, PaymentError> {
+        let id = ReservationId::parse(reservation)
+            .ok_or(PaymentError::ReservationNotFound(reservation))?;
+        if let Some((receipt, _)) = self.payments.receipt(user, id).await? {
+            return Ok(receipt);
+        }
+        match self.reservations.lookup(user, id).await? {
+            Some(_) => Err(PaymentError::NotPaid(reservation)),
+            None => Err(PaymentError::ReservationNotFound(reservation)),
+        }
     }
 
     /// The payment of exactly this cart, if one was made: the payment of

@@ -533,6 +533,15 @@ impl Client {
         self.send("pay", request.json(&body)).await
     }
 
+    /// `GET /api/v1/reservations/{id}/receipt`: the receipt the reservation
+    /// was paid with, every line of it (404 `NOT_PAID` when unpaid).
+    /// Observed as `receipt`.
+    pub async fn receipt(&self, buyer: &Buyer, reservation: i64) -> Result<Reply, reqwest::Error> {
+        let path = format!("/api/v1/reservations/{reservation}/receipt");
+        let request = self.buyers(Method::GET, &path, buyer);
+        self.send("receipt", request).await
+    }
+
     /// `POST /api/v1/payments` with `reservationIds`: pays for a cart of
     /// held seats in one payment, all or nothing (201 with a receipt line
     /// per seat; 200 with the first receipt when the same cart was paid

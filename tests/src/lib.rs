@@ -511,6 +511,10 @@ impl TestApp {
         answered(self.api.pay(buyer, token, reservation).await)
     }
 
+    pub async fn receipt(&self, buyer: &Buyer, reservation: i64) -> Reply {
+        answered(self.api.receipt(buyer, reservation).await)
+    }
+
     pub async fn pay_cart(&self, buyer: &Buyer, token: &str, reservations: &[i64]) -> Reply {
         answered(self.api.pay_cart(buyer, token, reservations).await)
     }

@@ -267,6 +267,15 @@ contract!(
             "the cart is paid: the place ends"
         );
 
+        for reservation in &cart {
+            let receipt = app.receipt(&buyer, *reservation).await;
+            assert_eq!(receipt.status, StatusCode::OK, "{}", receipt.body);
+            assert_eq!(receipt.body, paid.body, "each seat's receipt is the cart's");
+        }
+        let (bob, _) = app.admitted("bob", 0, concert).await;
+        let theirs = app.receipt(&bob, cart[0]).await;
+        assert_eq!(theirs.code(), "RESERVATION_NOT_FOUND", "{}", theirs.body);
+
         let again = app.pay_cart(&buyer, &token, &cart).await;
         assert_eq!(again.status, StatusCode::OK, "{}", again.body);
         assert_eq!(again.body, paid.body, "a retry answers the first receipt");
@@ -301,6 +310,13 @@ contract!(
         );
         assert!(payment_events(&app, cart[0]).await.is_empty());
         assert_eq!(app.status(&buyer, &token).await.str("status"), "ACTIVE");
+        let unpaid = app.receipt(&buyer, cart[0]).await;
+        assert_eq!(
+            (unpaid.status, unpaid.code()),
+            (StatusCode::NOT_FOUND, "NOT_PAID"),
+            "{}",
+            unpaid.body
+        );
 
         // Two of the three are covered: the cart of those two pays.
         let two = app.pay_cart(&buyer, &token, &cart[..2]).await;

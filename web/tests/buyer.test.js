@@ -159,6 +159,9 @@ for (const backend of await backends()) {
       await page.getByRole('link', { name: 'My tickets' }).first().click();
       await page.locator('#tickets li').nth(1).waitFor();
       assert.equal(await page.locator('#tickets li[data-status="CONFIRMED"]').count(), 2);
+      await waitForText(page, '#tickets li .receipt-line', /Paid together: seats 2, 5 · 200 points/);
+      assert.equal(await page.locator('#tickets li .receipt-line').count(), 2, 'each ticket shows its receipt');
+      if (backend === 'embedded') await screenshot(page, '11b-cart-my-tickets');
       await context.close();
     });
 

@@ -5,7 +5,7 @@ use super::problem::{ProblemResponse, invalid_cart};
 use super::security::Buyer;
 use super::{AppState, Tag};
 use frontrow_application::payments::Receipt;
-use poem_openapi::param::Header;
+use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use std::sync::Arc;
@@ -48,6 +48,13 @@ struct ReceiptBody {
     balance: i64,
     /// A line per seat, ascending by reservation.
     lines: Vec<ReceiptLineBody>,
+}
+
+#[derive(ApiResponse)]
+enum ReceiptResponse {
+    /// The payment that paid this reservation, with every line of it.
+    #[oai(status = 200)]
+    Found(Json<ReceiptBody>),
 }
 
 #[derive(ApiResponse)]
@@ -115,5 +122,20 @@ impl PaymentsApi {
         } else {
             PayResponse::AlreadyPaid(body(receipt))
         })
+    }
+
+    /// The receipt a reservation was paid with
+    ///
+    /// Every line of the payment (a cart paid together shares one
+    /// receipt). 404 `NOT_PAID` for a reservation of yours that is in no
+    /// payment, `RESERVATION_NOT_FOUND` for one that is not yours.
+    #[oai(path = "/api/v1/reservations/:reservation_id/receipt", method = "get")]
+    async fn receipt(
+        &self,
+        buyer: Buyer,
+        reservation_id: Path<i64>,
+    ) -> Result<ReceiptResponse, ProblemResponse> {
+        let receipt = self.0.payments.receipt(buyer.0, reservation_id.0).await?;
+        Ok(ReceiptResponse::Found(body(receipt)))
     }
 }

@@ -236,6 +236,9 @@ impl From<PaymentError> for ProblemResponse {
             PaymentError::ReservationNotFound(_) => {
                 ProblemResponse::new(StatusCode::NOT_FOUND, "RESERVATION_NOT_FOUND", detail)
             }
+            PaymentError::NotPaid(_) => {
+                ProblemResponse::new(StatusCode::NOT_FOUND, "NOT_PAID", detail)
+            }
             PaymentError::InsufficientPoints => {
                 ProblemResponse::new(StatusCode::CONFLICT, "INSUFFICIENT_POINTS", detail)
             }
