@@ -1,7 +1,9 @@
 //! The place and its cart (the room machine's `keep`, `ReservationService`
 //! and `PaymentService`): a live hold can always be paid, the turn never
 //! ends under a live hold, paying ends the place only when nothing else is
-//! held, and a cart cannot keep a place for ever. On every backend.
+//! held, and a cart cannot keep a place for ever; a cart of several holds
+//! is paid in one payment, all or nothing, with one receipt and one event.
+//! On every backend.
 
 use frontrow_tests::{TestApp, contract};
 use reqwest::StatusCode;
@@ -360,6 +362,28 @@ contract!(
                 (refused.status, refused.code()),
                 (StatusCode::BAD_REQUEST, "INVALID_CART"),
                 "{bad:?}: {}",
+                refused.body
+            );
+        }
+        let auth = Some(buyer.access_token.as_str());
+        let gate = [("X-Queue-Token", token.as_str())];
+        for body in [
+            serde_json::json!({ "reservationId": cart[0], "reservationIds": [cart[0]] }),
+            serde_json::json!({}),
+        ] {
+            let refused = app
+                .call(
+                    reqwest::Method::POST,
+                    "/api/v1/payments",
+                    auth,
+                    &gate,
+                    Some(body.clone()),
+                )
+                .await;
+            assert_eq!(
+                (refused.status, refused.code()),
+                (StatusCode::BAD_REQUEST, "INVALID_CART"),
+                "{body}: {}",
                 refused.body
             );
         }
