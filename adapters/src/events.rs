@@ -57,9 +57,14 @@ pub fn to_outbox(event: &DomainEvent, occurred_at: Timestamp) -> std::io::Result
             schedule,
             seat,
             amount,
+            lines,
         } => json!({
             "paymentId": payment.get(), "reservationId": reservation.get(), "userId": user.get(),
             "scheduleId": schedule.get(), "seatNumber": seat.get(), "amount": amount.get(),
+            "lines": lines.iter().map(|line| json!({
+                "reservationId": line.reservation.get(), "scheduleId": line.schedule.get(),
+                "seatNumber": line.seat.get(), "amount": line.amount.get(),
+            })).collect::<Vec<_>>(),
         }),
         DomainEvent::PointsCharged {
             user,

@@ -1,16 +1,22 @@
-//! Payment: the step that turns a hold into a ticket.
+//! Payment: the step that turns a cart of holds into tickets.
 //!
-//! `PaymentStore::pay` is one transaction: points deducted (never below zero),
-//! payment row, reservation CONFIRMED, seat SOLD, ledger entry and outbox
-//! event. A reservation has at most one payment (a unique key), so paying
-//! twice charges once; a retry of a finished payment returns the same receipt
-//! even though the queue token was spent by the first call.
+//! `PaymentStore::pay` is one transaction for the whole cart: every
+//! reservation CONFIRMED, the total deducted (never below zero), every seat
+//! SOLD, one payment row with a line per seat, one ledger entry and one
+//! `payment.completed` event, or nothing at all.
+//!
+//! Idempotency: a reservation is paid at most once (the store's unique key
+//! on payment lines), so no seat is ever charged twice. A retry of exactly
+//! the same cart (the same set of reservations, in any order) answers the
+//! first receipt; a cart that shares a reservation with another payment but
+//! is not that payment is refused, naming the reservation paid already.
 
 use crate::catalogue::CatalogueService;
 use crate::queue::{QueueError, QueueService};
 use crate::seat_changes::SeatChange;
 use crate::{Clock, StoreError};
 use async_trait::async_trait;
+use frontrow_domain::cart::{Cart, CartError, PaymentLine};
 use frontrow_domain::catalogue::Schedule;
 use frontrow_domain::points::Points;
 use frontrow_domain::reservation::{Reservation, TransitionError};
@@ -22,16 +28,30 @@ use thiserror::Error;
 /// Why a payment failed. Nothing was charged in any of these cases.
 #[derive(Debug, Error)]
 pub enum PaymentError {
+    /// The reservations are no cart: none, too many, one twice, or of two
+    /// concerts. Nothing was read.
+    #[error(transparent)]
+    InvalidCart(#[from] CartError),
     /// No such reservation of this user's.
-    #[error("reservation not found")]
-    ReservationNotFound,
-    /// The balance is below the reservation's price.
+    #[error("reservation {0} not found")]
+    ReservationNotFound(i64),
+    /// The user's reservation exists but is in no payment (asked for its
+    /// receipt).
+    #[error("reservation {0} is not paid")]
+    NotPaid(i64),
+    /// The balance is below the cart's total.
     #[error("not enough points")]
     InsufficientPoints,
-    /// The reservation is not a live hold: lapsed, cancelled, or (from a
-    /// store) already paid.
-    #[error(transparent)]
-    Transition(#[from] TransitionError),
+    /// A reservation of the cart is not a live hold: lapsed, cancelled, or
+    /// already paid (in another payment, or by a concurrent call).
+    #[error("reservation {reservation}: {error}")]
+    Transition {
+        /// The reservation that refused.
+        reservation: ReservationId,
+        /// Why.
+        #[source]
+        error: TransitionError,
+    },
     /// The queue gate refused (and no earlier payment was found).
     #[error(transparent)]
     Queue(#[from] QueueError),
@@ -40,151 +60,99 @@ pub enum PaymentError {
     Store(#[from] StoreError),
 }
 
+impl PaymentError {
+    /// The reservation a refusal is about, when it is about one.
+    pub fn reservation(&self) -> Option<i64> {
+        match self {
+            PaymentError::ReservationNotFound(id) | PaymentError::NotPaid(id) => Some(*id),
+            PaymentError::Transition { reservation, .. } => Some(reservation.get()),
+            _ => None,
+        }
+    }
+}
+
 /// A completed payment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {
-    /// The payment, one per reservation.
+    /// The payment: one per cart.
     pub payment: PaymentId,
-    /// What was paid for, now CONFIRMED.
-    pub reservation: ReservationId,
-    /// The points taken: the reservation's price.
+    /// A line per seat, ascending by reservation (never empty).
+    pub lines: Vec<PaymentLine>,
+    /// The points taken: the sum of the lines.
     pub amount: Points,
     /// The payer's balance right after this payment.
     pub balance: Points,
 }
 
-/// Payments: where a hold becomes a sold seat.
+impl Receipt {
+    /// The reservations paid, ascending.
+    pub fn reservations(&self) -> Vec<ReservationId> {
+        self.lines.iter().map(|line| line.reservation).collect()
+    }
+}
+
+/// The sum of a cart's prices, `None` past `i64` (no balance covers it).
+pub fn total(cart: &[Reservation]) -> Option<Points> {
+    cart.iter()
+        .try_fold(0i64, |sum, r| sum.checked_add(r.price.get()))
+        .and_then(Points::new)
+}
+
+/// The lines a cart's payment writes, in the cart's order.
+pub fn lines(cart: &[Reservation]) -> Vec<PaymentLine> {
+    cart.iter()
+        .map(|r| PaymentLine {
+            reservation: r.id,
+            schedule: r.schedule,
+            seat: r.seat,
+            amount: r.price,
+        })
+        .collect()
+}
+
+/// Payments: where a cart of holds becomes sold seats.
 ///
 /// Contract:
 /// - `pay` is one transaction that decides on the *stored* rows (the
-///   `reservation` passed in was read earlier and may be stale): the
-///   user's reservation is HELD and its deadline is after `now`, the seat
-///   is held by it, and the balance covers the price. Then the balance
-///   drops by the price, the payment row (at most one per reservation,
-///   enforced by the store), the CONFIRMED reservation, the SOLD seat
-///   (with a new version), a `PAYMENT` ledger entry and the
-///   `payment.completed` event are written together.
+///   reservations passed in, ascending by id, were read earlier and may be
+///   stale): each is the user's, HELD with its deadline after `now`, its
+///   seat held by it, and the balance covers the total. Then every
+///   reservation is CONFIRMED and its seat SOLD (a new version each), the
+///   balance drops by the total, and one payment row, a line per seat (a
+///   reservation in at most one line, enforced by the store), one `PAYMENT`
+///   ledger entry and one `payment.completed` event are written together.
+///   Any refusal writes nothing.
 /// - Refusals: [`PaymentError::ReservationNotFound`] (not the user's),
-///   [`PaymentError::Transition`] (lapsed, cancelled, or
-///   `AlreadyConfirmed` for a reservation paid already, also by a
-///   concurrent call), [`PaymentError::InsufficientPoints`]. Store
-///   failures are [`PaymentError::Store`] or [`StoreError`].
-/// - `receipt` is the payment of the user's reservation, or `None`, with
-///   the sold seat's version (the one its payment gave the seat row: a
-///   sold seat never changes again), so a retry can log the sale again.
+///   [`PaymentError::Transition`] naming the first reservation that is not
+///   a live hold (`AlreadyConfirmed` for one paid already, also by a
+///   concurrent call), [`PaymentError::InsufficientPoints`]. Store failures
+///   are [`PaymentError::Store`].
+/// - `receipt` is the payment that holds the user's reservation, or `None`,
+///   with each line's sold seat version (the one the payment gave the seat
+///   row: a sold seat never changes again), so a retry can log the sales
+///   again.
 ///
-/// The shipped store is `SqlStore`. In memory, every check is a domain
-/// move and nothing is written until all of them passed:
-///
-/// ```
-/// use async_trait::async_trait;
-/// use frontrow_application::payments::{PaymentError, PaymentStore, Receipt};
-/// use frontrow_application::StoreError;
-/// use frontrow_domain::points::{PointBalance, Points};
-/// use frontrow_domain::reservation::{Reservation, ReservationStatus, TransitionError};
-/// use frontrow_domain::seat::{SeatNumber, SeatState};
-/// use frontrow_domain::{PaymentId, ReservationId, ScheduleId, Timestamp, UserId};
-/// use std::collections::HashMap;
-/// use std::sync::Mutex;
-///
-/// #[derive(Default)]
-/// struct Rows {
-///     reservations: HashMap<ReservationId, Reservation>,
-///     seats: HashMap<(ScheduleId, SeatNumber), (SeatState, u64)>,
-///     balances: HashMap<UserId, PointBalance>,
-///     receipts: HashMap<ReservationId, (Receipt, u64)>,
-/// }
-///
-/// #[derive(Default)]
-/// struct MemoryPayments(Mutex<Rows>);
-///
-/// #[async_trait]
-/// impl PaymentStore for MemoryPayments {
-///     async fn pay(
-///         &self,
-///         user: UserId,
-///         reservation: &Reservation,
-///         now: Timestamp,
-///     ) -> Result<(Receipt, u64), PaymentError> {
-///         let mut rows = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
-///         let stored = rows.reservations.get(&reservation.id).filter(|r| r.user == user);
-///         let stored = stored.cloned().ok_or(PaymentError::ReservationNotFound)?;
-///         let confirmed = stored.clone().confirm(now)?; // HoldExpired, AlreadyConfirmed, Cancelled
-///         let key = (stored.schedule, stored.seat);
-///         let (seat, version) = rows.seats.get(&key).copied().ok_or(PaymentError::ReservationNotFound)?;
-///         let sold = seat.sell(stored.id, now).map_err(|_| TransitionError::HoldExpired)?;
-///         let balance = rows.balances.get(&user).copied().unwrap_or(PointBalance::new(Points::ZERO));
-///         let balance = balance.spend(stored.price).map_err(|_| PaymentError::InsufficientPoints)?;
-///         let receipt = Receipt {
-///             payment: PaymentId::from_store(rows.receipts.len() as i64 + 1),
-///             reservation: stored.id,
-///             amount: stored.price,
-///             balance: balance.points(),
-///         };
-///         rows.reservations.insert(stored.id, confirmed);
-///         rows.seats.insert(key, (sold, version + 1));
-///         rows.balances.insert(user, balance);
-///         rows.receipts.insert(stored.id, (receipt, version + 1));
-///         Ok((receipt, version + 1))
-///     }
-///
-///     async fn receipt(&self, user: UserId, id: ReservationId) -> Result<Option<(Receipt, u64)>, StoreError> {
-///         let rows = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
-///         let theirs = rows.reservations.get(&id).is_some_and(|r| r.user == user);
-///         Ok(rows.receipts.get(&id).filter(|_| theirs).copied())
-///     }
-/// }
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let (ada, now) = (UserId::from_store(1), Timestamp(1_000));
-/// let held = Reservation {
-///     id: ReservationId::from_store(1),
-///     user: ada,
-///     schedule: ScheduleId::from_store(1),
-///     seat: SeatNumber::from_store(7),
-///     price: Points::new(120).ok_or("negative")?,
-///     stored_status: ReservationStatus::Held,
-///     hold_expires_at: now.plus_seconds(300),
-/// };
-/// let payments = MemoryPayments::default();
-/// {
-///     let mut rows = payments.0.lock().map_err(|_| "poisoned")?;
-///     rows.reservations.insert(held.id, held.clone());
-///     let hold = SeatState::Held { reservation: held.id, until: held.hold_expires_at };
-///     rows.seats.insert((held.schedule, held.seat), (hold, 1));
-///     rows.balances.insert(ada, PointBalance::new(Points::new(100).ok_or("negative")?));
-/// }
-/// assert!(matches!(payments.pay(ada, &held, now).await, Err(PaymentError::InsufficientPoints)));
-///
-/// payments.0.lock().map_err(|_| "poisoned")?
-///     .balances.insert(ada, PointBalance::new(Points::new(200).ok_or("negative")?));
-/// let (receipt, seat_version) = payments.pay(ada, &held, now).await?;
-/// assert_eq!((receipt.balance.get(), seat_version), (80, 2));
-/// let again = payments.pay(ada, &held, now).await;
-/// assert!(matches!(again, Err(PaymentError::Transition(TransitionError::AlreadyConfirmed))));
-/// assert_eq!(payments.receipt(ada, held.id).await?, Some((receipt, 2)));
-/// # Ok(()) }
-/// ```
+/// The shipped store is `SqlStore`; the spec suite
+/// (`tests/tests/spec/sql.rs`) runs it against the domain machines.
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait PaymentStore: Send + Sync {
-    /// The whole payment of the user's `reservation` (as found before), in
-    /// one transaction (see the module doc). Returns the receipt and the
-    /// seat row's new version.
+    /// The whole payment of the user's `cart` (as found before, ascending
+    /// by id), in one transaction (see the trait doc). Returns the receipt
+    /// and each line's new seat version.
     async fn pay(
         &self,
         user: UserId,
-        reservation: &Reservation,
+        cart: &[Reservation],
         now: Timestamp,
-    ) -> Result<(Receipt, u64), PaymentError>;
-    /// The payment of the user's reservation, if it was paid, with the sold
-    /// seat row's version.
+    ) -> Result<(Receipt, Vec<u64>), PaymentError>;
+    /// The payment holding the user's reservation, if it was paid, with
+    /// each line's sold seat version.
     async fn receipt(
         &self,
         user: UserId,
         reservation: ReservationId,
-    ) -> Result<Option<(Receipt, u64)>, StoreError>;
+    ) -> Result<Option<(Receipt, Vec<u64>)>, StoreError>;
 }
 
 /// Payment, behind the queue gate.
@@ -198,8 +166,8 @@ pub struct PaymentService {
 
 impl PaymentService {
     /// The service over the payment store, with the reservations (to find
-    /// the hold), the catalogue (its schedule and seat maps) and the queue
-    /// gate.
+    /// the holds), the catalogue (their schedules and seat maps) and the
+    /// queue gate.
     pub fn new(
         payments: Arc<dyn PaymentStore>,
         reservations: Arc<crate::reservations::ReservationService>,
@@ -216,45 +184,73 @@ impl PaymentService {
         }
     }
 
-    /// Pays for a reservation; the bool is true when this call made the payment.
-    ///
-    /// The caller's queue token must be ACTIVE for the concert. A retry
-    /// after a payment went through (its token now spent, or a concurrent
-    /// call that won) gets the first receipt and `false`, never a second
-    /// charge. On success the sale is logged for every instance and the
-    /// caller's place in the queue ends, which admits the next buyer.
-    #[tracing::instrument(skip(self, token), fields(user = %user))]
+    /// Pays for one reservation: a cart of one.
     pub async fn pay(
         &self,
         user: UserId,
         token: Option<&str>,
         reservation: i64,
     ) -> Result<(Receipt, bool), PaymentError> {
-        let id = ReservationId::parse(reservation).ok_or(PaymentError::ReservationNotFound)?;
-        let reservation = self
-            .reservations
-            .lookup(user, id)
-            .await?
-            .ok_or(PaymentError::ReservationNotFound)?;
-        // A reservation names a schedule that exists (schedules are never
-        // deleted); one that does not is a store that lost rows, not a
-        // buyer's mistake.
-        let schedule = self
-            .catalogue
-            .find_schedule(reservation.schedule)
-            .await?
-            .ok_or_else(|| StoreError::new("a reservation's schedule is missing"))?;
-        // A live hold is the right to pay for it, whether or not the turn
-        // has ended since: only the token's owner and concert are checked.
-        let token = match self.queue.own_token_for(user, token, schedule.concert) {
+        self.pay_cart(user, token, &[reservation]).await
+    }
+
+    /// Pays for a cart of the caller's holds; the bool is true when this
+    /// call made the payment.
+    ///
+    /// The queue token must be the caller's own for the cart's concert (a
+    /// live hold is the right to pay for it, whatever the turn). A retry of
+    /// the same cart after it was paid (its token now spent, or a
+    /// concurrent call that won) gets the first receipt and `false`, never
+    /// a second charge. On success every sale is logged for every instance,
+    /// and the caller's place ends when nothing else is held.
+    #[tracing::instrument(skip(self, token), fields(user = %user))]
+    pub async fn pay_cart(
+        &self,
+        user: UserId,
+        token: Option<&str>,
+        reservations: &[i64],
+    ) -> Result<(Receipt, bool), PaymentError> {
+        let cart = match Cart::new(reservations, self.reservations.seat_limit()) {
+            Ok(cart) => cart,
+            // Today's one-reservation clients were told 404 for an id that
+            // cannot exist; they still are.
+            Err(CartError::BadId(raw)) => return Err(PaymentError::ReservationNotFound(raw)),
+            Err(other) => return Err(other.into()),
+        };
+        let mut found = Vec::with_capacity(cart.ids().len());
+        let mut schedules: Vec<Schedule> = Vec::new();
+        for &id in cart.ids() {
+            let reservation = self
+                .reservations
+                .lookup(user, id)
+                .await?
+                .ok_or(PaymentError::ReservationNotFound(id.get()))?;
+            if !schedules.iter().any(|s| s.id == reservation.schedule) {
+                // A reservation names a schedule that exists (schedules are
+                // never deleted); one that does not is a store that lost
+                // rows, not a buyer's mistake.
+                let schedule = self
+                    .catalogue
+                    .find_schedule(reservation.schedule)
+                    .await?
+                    .ok_or_else(|| StoreError::new("a reservation's schedule is missing"))?;
+                schedules.push(schedule);
+            }
+            found.push(reservation);
+        }
+        let concert = schedules[0].concert;
+        if schedules.iter().any(|s| s.concert != concert) {
+            return Err(CartError::ManyConcerts.into());
+        }
+        let token = match self.queue.own_token_for(user, token, concert) {
             Ok(token) => token,
             // A retry after paying comes with a spent token (or none): it
             // gets the first receipt. Asked only here, so a first payment
             // does not pay for the lookup.
             Err(refused) => {
-                return match self.payments.receipt(user, id).await? {
-                    Some((receipt, seat_version)) => {
-                        self.log_sale(&schedule, &reservation, seat_version).await;
+                return match self.earlier(user, &cart).await? {
+                    Some((receipt, versions)) => {
+                        self.log_sales(&schedules, &receipt, &versions).await;
                         Ok((receipt, false))
                     }
                     None => Err(refused.into()),
@@ -262,48 +258,78 @@ impl PaymentService {
             }
         };
         let now = self.clock.now();
-        let (receipt, seat_version, created) =
-            match self.payments.pay(user, &reservation, now).await {
-                Ok((receipt, seat_version)) => (receipt, seat_version, true),
-                // Paid already, by a concurrent call or by a first call whose
-                // answer was lost (its token still ACTIVE): answer as it did.
-                Err(PaymentError::Transition(TransitionError::AlreadyConfirmed)) => {
-                    let (receipt, seat_version) = self
-                        .payments
-                        .receipt(user, id)
-                        .await?
-                        .ok_or(PaymentError::Transition(TransitionError::AlreadyConfirmed))?;
-                    (receipt, seat_version, false)
-                }
-                Err(other) => return Err(other),
-            };
-        self.log_sale(&schedule, &reservation, seat_version).await;
+        let (receipt, versions, created) = match self.payments.pay(user, &found, now).await {
+            Ok((receipt, versions)) => (receipt, versions, true),
+            // Paid already, by a concurrent call or by a first call whose
+            // answer was lost: the same cart answers as it did; a different
+            // cart sharing a paid reservation is refused.
+            Err(
+                refused @ PaymentError::Transition {
+                    error: TransitionError::AlreadyConfirmed,
+                    ..
+                },
+            ) => match self.earlier(user, &cart).await? {
+                Some((receipt, versions)) => (receipt, versions, false),
+                None => return Err(refused),
+            },
+            Err(other) => return Err(other),
+        };
+        self.log_sales(&schedules, &receipt, &versions).await;
         // The place ends with its cart: only when nothing else is held.
-        self.reservations
-            .settle_cart(user, schedule.concert, &token)
-            .await;
+        self.reservations.settle_cart(user, concert, &token).await;
         Ok((receipt, created))
     }
 
-    /// Logs the sale of the reservation's seat for every instance and the
-    /// room's stock. A retry logs it again: the first call may have
-    /// committed and then died before logging (its instance killed, or the
-    /// database gone before the commit's answer), and the room would count
-    /// the seat as held until the hold's deadline, admitting nobody while
-    /// nothing else is free and never closing. A change logged twice is
-    /// applied once (by seat version).
-    async fn log_sale(&self, schedule: &Schedule, reservation: &Reservation, seat_version: u64) {
-        self.catalogue
-            .seat_changed(&SeatChange {
-                concert: schedule.concert,
-                schedule: schedule.id,
-                seat: reservation.seat,
-                state: SeatState::Sold {
-                    reservation: reservation.id,
-                },
-                seat_version,
-            })
-            .await;
+    /// The receipt of the payment that paid the caller's reservation:
+    /// every line of it, so one seat's ticket shows what it was bought
+    /// with. Asks no queue: a receipt is the buyer's for good.
+    pub async fn receipt(&self, user: UserId, reservation: i64) -> Result<Receipt, PaymentError> {
+        let id = ReservationId::parse(reservation)
+            .ok_or(PaymentError::ReservationNotFound(reservation))?;
+        if let Some((receipt, _)) = self.payments.receipt(user, id).await? {
+            return Ok(receipt);
+        }
+        match self.reservations.lookup(user, id).await? {
+            Some(_) => Err(PaymentError::NotPaid(reservation)),
+            None => Err(PaymentError::ReservationNotFound(reservation)),
+        }
+    }
+
+    /// The payment of exactly this cart, if one was made: the payment of
+    /// its first reservation, when its lines are the cart's reservations.
+    async fn earlier(
+        &self,
+        user: UserId,
+        cart: &Cart,
+    ) -> Result<Option<(Receipt, Vec<u64>)>, StoreError> {
+        let found = self.payments.receipt(user, cart.ids()[0]).await?;
+        Ok(found.filter(|(receipt, _)| receipt.reservations() == cart.ids()))
+    }
+
+    /// Logs the sale of each line's seat for every instance and the room's
+    /// stock. A retry logs them again: the first call may have committed
+    /// and then died before logging (its instance killed, or the database
+    /// gone before the commit's answer), and the room would count the seats
+    /// as held until the holds' deadline, admitting nobody while nothing
+    /// else is free and never closing. A change logged twice is applied
+    /// once (by seat version).
+    async fn log_sales(&self, schedules: &[Schedule], receipt: &Receipt, versions: &[u64]) {
+        for (line, &seat_version) in receipt.lines.iter().zip(versions) {
+            let Some(schedule) = schedules.iter().find(|s| s.id == line.schedule) else {
+                continue;
+            };
+            self.catalogue
+                .seat_changed(&SeatChange {
+                    concert: schedule.concert,
+                    schedule: schedule.id,
+                    seat: line.seat,
+                    state: SeatState::Sold {
+                        reservation: line.reservation,
+                    },
+                    seat_version,
+                })
+                .await;
+        }
     }
 }
 
@@ -315,6 +341,7 @@ mod tests {
     use crate::queue::QueueError;
     use crate::queue::{MockSeatGate, MockWaitingRoom};
     use crate::reservations::{HoldSettings, MockSeatHolds, ReservationService};
+    use frontrow_domain::cart::{CartError, PaymentLine};
     use frontrow_domain::catalogue::Schedule;
     use frontrow_domain::reservation::{Reservation, ReservationStatus, SeatLimit};
     use frontrow_domain::seat::SeatNumber;
@@ -390,14 +417,20 @@ mod tests {
     {
         let receipt = Receipt {
             payment: PaymentId::from_store(3),
-            reservation: ReservationId::from_store(2),
+            lines: vec![PaymentLine {
+                reservation: ReservationId::from_store(2),
+                schedule: ScheduleId::from_store(5),
+                seat: SeatNumber::from_store(1),
+                amount: Points::new(100).unwrap(),
+            }],
             amount: Points::new(100).unwrap(),
             balance: Points::new(0).unwrap(),
         };
         let mut payments = MockPaymentStore::new();
+        let stored = receipt.clone();
         payments
             .expect_receipt()
-            .returning(move |_, _| Ok(Some((receipt, 7))));
+            .returning(move |_, _| Ok(Some((stored.clone(), vec![7]))));
         let log = Arc::new(FakeLog::default());
         let (again, created) = service_logging_to(payments, false, log.clone())
             .pay(UserId::from_store(1), None, 2)
@@ -445,6 +478,61 @@ mod tests {
             .pay(UserId::from_store(1), None, 0)
             .await
             .unwrap_err();
-        assert!(matches!(err, PaymentError::ReservationNotFound));
+        assert!(matches!(err, PaymentError::ReservationNotFound(0)));
+    }
+
+    #[tokio::test]
+    async fn a_cart_that_is_no_cart_is_refused_before_anything_is_read() {
+        let mut payments = MockPaymentStore::new();
+        payments.expect_pay().times(0);
+        payments.expect_receipt().times(0);
+        let service = service(payments);
+        for (cart, expected) in [
+            (vec![], CartError::Empty),
+            (
+                vec![2, 2],
+                CartError::Repeated(ReservationId::from_store(2)),
+            ),
+            (vec![1, 2, 3, 4, 5], CartError::TooMany { limit: 4 }),
+        ] {
+            let err = service
+                .pay_cart(UserId::from_store(1), Some(crate::fixtures::TOKEN), &cart)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&err, PaymentError::InvalidCart(e) if *e == expected),
+                "{cart:?}: {err:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_retry_of_a_different_cart_sharing_a_paid_seat_is_refused_naming_it() {
+        let receipt = Receipt {
+            payment: PaymentId::from_store(3),
+            lines: vec![PaymentLine {
+                reservation: ReservationId::from_store(2),
+                schedule: ScheduleId::from_store(5),
+                seat: SeatNumber::from_store(1),
+                amount: Points::new(100).unwrap(),
+            }],
+            amount: Points::new(100).unwrap(),
+            balance: Points::new(0).unwrap(),
+        };
+        let mut payments = MockPaymentStore::new();
+        payments
+            .expect_receipt()
+            .returning(move |_, _| Ok(Some((receipt.clone(), vec![7]))));
+        payments.expect_pay().times(0);
+        // Reservations 2 and 3 without a token: 2 was paid alone, so this
+        // is not a retry of that payment.
+        let err = service(payments)
+            .pay_cart(UserId::from_store(1), None, &[3, 2])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, PaymentError::Queue(QueueError::MissingToken)),
+            "{err:?}"
+        );
     }
 }

@@ -532,6 +532,11 @@ impl ReservationService {
         self.holds.expire_due(self.clock.now(), limit).await
     }
 
+    /// How many seats one buyer may hold: also the most a cart may pay for.
+    pub fn seat_limit(&self) -> SeatLimit {
+        self.settings.seats_per_user
+    }
+
     /// The clock holds are decided by.
     pub fn now(&self) -> Timestamp {
         self.clock.now()

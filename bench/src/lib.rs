@@ -516,14 +516,14 @@ async fn invariants(
              WHERE r.user_id BETWEEN ? AND ? AND s.sold = 1 AND r.status <> 'CONFIRMED'",
         ),
         (
-            "a confirmed reservation without exactly one payment",
+            "a confirmed reservation without exactly one payment line",
             "SELECT COUNT(*) FROM reservations r WHERE r.user_id BETWEEN ? AND ? AND r.status = 'CONFIRMED' \
-             AND (SELECT COUNT(*) FROM payments p WHERE p.reservation_id = r.id) <> 1",
+             AND (SELECT COUNT(*) FROM payment_lines l WHERE l.reservation_id = r.id) <> 1",
         ),
         (
-            "a payment without a confirmed reservation",
-            "SELECT COUNT(*) FROM payments p JOIN reservations r ON r.id = p.reservation_id \
-             WHERE p.user_id BETWEEN ? AND ? AND r.status <> 'CONFIRMED'",
+            "a payment line without a confirmed reservation",
+            "SELECT COUNT(*) FROM payment_lines l JOIN reservations r ON r.id = l.reservation_id \
+             WHERE r.user_id BETWEEN ? AND ? AND r.status <> 'CONFIRMED'",
         ),
         (
             "points: charged - spent <> balances (points differing)",

@@ -606,6 +606,31 @@ impl Client {
         self.send("pay", request.json(&body)).await
     }
 
+    /// `GET /api/v1/reservations/{id}/receipt`: the receipt the reservation
+    /// was paid with, every line of it (404 `NOT_PAID` when unpaid).
+    /// Observed as `receipt`.
+    pub async fn receipt(&self, buyer: &Buyer, reservation: i64) -> Result<Reply, reqwest::Error> {
+        let path = format!("/api/v1/reservations/{reservation}/receipt");
+        let request = self.buyers(Method::GET, &path, buyer);
+        self.send("receipt", request).await
+    }
+
+    /// `POST /api/v1/payments` with `reservationIds`: pays for a cart of
+    /// held seats in one payment, all or nothing (201 with a receipt line
+    /// per seat; 200 with the first receipt when the same cart was paid
+    /// already; a refusal names the reservation in `reservationId`).
+    /// Observed as `pay_cart`.
+    pub async fn pay_cart(
+        &self,
+        buyer: &Buyer,
+        queue: &str,
+        reservations: &[i64],
+    ) -> Result<Reply, reqwest::Error> {
+        let request = self.gated(Method::POST, "/api/v1/payments", buyer, queue);
+        let body = json!({ "reservationIds": reservations });
+        self.send("pay_cart", request.json(&body)).await
+    }
+
     /// `POST /api/v1/admin/concerts`: creates a concert with its schedules
     /// and seats (201: `concertId` and each schedule's `scheduleId`).
     /// Observed as `create_concert`.

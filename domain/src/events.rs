@@ -68,20 +68,26 @@ pub enum DomainEvent {
         /// The seat that was free from the deadline.
         seat: SeatNumber,
     },
-    /// A hold was paid for: the seat is sold for good.
+    /// A cart was paid for: its seats are sold for good. One event per
+    /// payment, however many seats it sold.
     PaymentCompleted {
-        /// The payment, one per reservation.
+        /// The payment.
         payment: PaymentId,
-        /// The reservation, now confirmed.
+        /// The first (lowest) reservation of the cart: with `schedule` and
+        /// `seat`, what a one-seat payment always carried, kept so its
+        /// consumers keep working.
         reservation: ReservationId,
         /// Who paid.
         user: UserId,
-        /// The performance the seat belongs to.
+        /// The first line's performance.
         schedule: ScheduleId,
-        /// The seat sold.
+        /// The first line's seat.
         seat: SeatNumber,
-        /// The points taken: the reservation's price.
+        /// The points taken: the sum of the lines (a one-seat payment's
+        /// price, as before).
         amount: Points,
+        /// Every seat paid, ascending by reservation.
+        lines: Vec<crate::cart::PaymentLine>,
     },
     /// Points were added to a balance.
     PointsCharged {

@@ -60,6 +60,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cart;
 pub mod catalogue;
 pub mod events;
 pub mod ids;

@@ -552,6 +552,14 @@ impl TestApp {
         answered(self.api.pay(buyer, token, reservation).await)
     }
 
+    pub async fn receipt(&self, buyer: &Buyer, reservation: i64) -> Reply {
+        answered(self.api.receipt(buyer, reservation).await)
+    }
+
+    pub async fn pay_cart(&self, buyer: &Buyer, token: &str, reservations: &[i64]) -> Reply {
+        answered(self.api.pay_cart(buyer, token, reservations).await)
+    }
+
     /// Holds `seat` and pays for it: the reservation's id and the payment's
     /// answer (whatever it is).
     pub async fn buy(&self, buyer: &Buyer, token: &str, schedule: i64, seat: i64) -> (i64, Reply) {

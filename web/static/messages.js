@@ -21,7 +21,7 @@ const SENTENCES = {
   TOO_MANY_ATTEMPTS: 'Too many wrong passwords for this name. Please wait a little and try again.',
   INVALID_AMOUNT: 'You can add 1 to 1,000,000 points at a time.',
   BALANCE_LIMIT: 'That would take your balance over the limit of 1,000,000,000 points.',
-  INSUFFICIENT_POINTS: 'You do not have enough points for this seat.',
+  INSUFFICIENT_POINTS: 'You do not have enough points for these seats.',
   INVALID_IDEMPOTENCY_KEY: 'That charge could not be sent safely. Please try again.',
   IDEMPOTENCY_KEY_REUSED: 'That charge was already sent with a different amount. Please try again.',
 
@@ -46,6 +46,7 @@ const SENTENCES = {
   HOLD_EXPIRED: 'Your hold has expired and the seat was released.',
   ALREADY_CONFIRMED: 'This seat is already paid for.',
   RESERVATION_CANCELLED: 'This hold was cancelled.',
+  INVALID_CART: 'Those seats cannot be paid together: pick up to your seat limit, each once, for one concert.',
   INVALID_PAGE: 'That page of tickets could not be shown.',
 
   ADMIN_KEY: 'That admin key was not accepted.',

@@ -38,6 +38,9 @@ pub struct Problem {
     /// On `SALE_NOT_OPEN`: when the sale opens.
     #[oai(rename = "opensAt", skip_serializing_if_is_none)]
     pub opens_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// On a refused payment: the reservation of the cart that refused.
+    #[oai(rename = "reservationId", skip_serializing_if_is_none)]
+    pub reservation_id: Option<i64>,
 }
 
 /// Every error response of the API: a [`Problem`] with its status and, where
@@ -74,6 +77,7 @@ impl ProblemResponse {
             code: code.to_owned(),
             request_id: super::request_id::current(),
             opens_at: None,
+            reservation_id: None,
         };
         let challenge = (status == StatusCode::UNAUTHORIZED).then(|| "Bearer".to_owned());
         let retry_after =
@@ -240,20 +244,39 @@ impl From<ReservationError> for ProblemResponse {
     }
 }
 
+/// A payment request that names its cart neither or both ways: the same
+/// code as a cart that breaks the cart's rules.
+pub fn invalid_cart(detail: &str) -> ProblemResponse {
+    ProblemResponse::new(StatusCode::BAD_REQUEST, "INVALID_CART", detail)
+}
+
 impl From<PaymentError> for ProblemResponse {
     fn from(error: PaymentError) -> Self {
         let detail = error.to_string();
-        match error {
-            PaymentError::ReservationNotFound => {
+        let reservation = error.reservation();
+        let mut response = match error {
+            PaymentError::InvalidCart(_) => invalid_cart(&detail),
+            PaymentError::ReservationNotFound(_) => {
                 ProblemResponse::new(StatusCode::NOT_FOUND, "RESERVATION_NOT_FOUND", detail)
+            }
+            PaymentError::NotPaid(_) => {
+                ProblemResponse::new(StatusCode::NOT_FOUND, "NOT_PAID", detail)
             }
             PaymentError::InsufficientPoints => {
                 ProblemResponse::new(StatusCode::CONFLICT, "INSUFFICIENT_POINTS", detail)
             }
-            PaymentError::Transition(e) => transition(e),
+            PaymentError::Transition { error, .. } => {
+                let mut response = transition(error);
+                let ProblemResponse::Default(_, Json(problem), ..) = &mut response;
+                problem.detail = detail;
+                response
+            }
             PaymentError::Queue(e) => e.into(),
             PaymentError::Store(e) => unavailable(&e),
-        }
+        };
+        let ProblemResponse::Default(_, Json(problem), ..) = &mut response;
+        problem.reservation_id = reservation;
+        response
     }
 }
 

@@ -7,12 +7,13 @@
 //!
 //! The two databases run different code where it pays, and the same where
 //! it is truly the same:
-//! - `mysql.rs`: what only MySQL runs, the hold and the payment as one
-//!   procedure call each (one round trip instead of eight);
+//! - `mysql.rs`: what only MySQL runs, the hold as one procedure call (one
+//!   round trip instead of eight);
 //! - `sqlite.rs`: what only SQLite runs, its pools and writer thread, and
-//!   the hold and the payment as statements one by one (`RETURNING`);
+//!   the hold as statements one by one (`RETURNING`);
 //! - the rest (`catalogue`, `users`, `points`, `outbox`, cancel and expiry
-//!   in `reservations`, reading a receipt in `payments`) is SQL both accept
+//!   in `reservations`, a cart's payment and its receipt in `payments`) is
+//!   SQL both accept
 //!   (times are epoch milliseconds, ids BIGINT); where a statement must
 //!   report a value back, its two spellings sit side by side
 //!   (`insert_returning_id!`, `seat_update!`).

@@ -1,19 +1,18 @@
-//! What only MySQL/MariaDB runs: the hold and the payment, each one `CALL`
-//! of a stored procedure, so each costs one round trip instead of eight
-//! (`frontrow_hold`, `migrations/mysql/0007_hold_seat_first.sql`;
-//! `frontrow_pay`, `migrations/mysql/0004_pay_procedure.sql`). They decide
-//! by the same conditional statements SQLite runs one by one
-//! (`sql/sqlite.rs`); the spec suite drives both against the domain's
-//! machines at every step.
+//! What only MySQL/MariaDB runs: the hold, one `CALL` of a stored
+//! procedure, so it costs one round trip instead of eight (`frontrow_hold`,
+//! `migrations/mysql/0007_hold_seat_first.sql`). It decides by the same
+//! conditional statements SQLite runs one by one (`sql/sqlite.rs`); the
+//! spec suite drives both against the domain's machines at every step. A
+//! payment is a cart, a list, and runs as the same client-side transaction
+//! on both (`sql/payments.rs`; `migrations/mysql/0010_cart_payments.sql`
+//! says why).
 
-use super::payments::{payment_completed, receipt, refusal};
-use super::reservations::{held, held_event, load_reservation};
+use super::reservations::{held, held_event};
 use super::{Fail, SqlStore};
 use crate::events::to_outbox;
-use frontrow_application::payments::{PaymentError, Receipt};
 use frontrow_application::reservations::{HoldRequest, ReservationError};
-use frontrow_domain::reservation::{Reservation, TransitionError};
-use frontrow_domain::{PaymentId, ReservationId, Timestamp, UserId};
+use frontrow_domain::ReservationId;
+use frontrow_domain::reservation::Reservation;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -106,56 +105,5 @@ impl SqlStore {
         }
         let id = ReservationId::from_store(answer.number(1)?);
         Ok((held(&request, id), answer.seat_version(2)?))
-    }
-
-    /// A payment: one `CALL frontrow_pay`, whose answer names a refusal or
-    /// reports the payment, the balance after it and the seat's new version.
-    pub(super) async fn pay_in_server(
-        &self,
-        user: UserId,
-        found: &Reservation,
-        now: Timestamp,
-    ) -> Result<(Receipt, u64), Fail<PaymentError>> {
-        // The event with payment id 0; the procedure sets the real one.
-        let event = to_outbox(
-            &payment_completed(PaymentId::from_store(0), user, found),
-            now,
-        )
-        .map_err(sqlx::Error::Io)?;
-        let rows = sqlx::query("CALL frontrow_pay(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            .bind(found.id.get())
-            .bind(user.get())
-            .bind(found.price.get())
-            .bind(found.schedule.get())
-            .bind(found.seat.get())
-            .bind(now.millis())
-            .bind(event.event_id)
-            .bind(event.event_type)
-            .bind(event.key)
-            .bind(event.payload)
-            .fetch_all(&self.write)
-            .await?;
-        let answer = Answer::of("frontrow_pay", rows)?;
-        match answer.outcome.as_str() {
-            "PAID" => {}
-            "NOT_HELD" => return Err(Fail::Rule(self.why_not_held(user, found.id, now).await?)),
-            "INSUFFICIENT_POINTS" => return Err(Fail::Rule(PaymentError::InsufficientPoints)),
-            "HOLD_EXPIRED" => return Err(Fail::Rule(TransitionError::HoldExpired.into())),
-            other => return Err(Fail::Db(unknown_outcome("frontrow_pay", other))),
-        }
-        let payment = PaymentId::from_store(answer.number(1)?);
-        let receipt = receipt(payment, user, found, answer.number(2)?)?;
-        Ok((receipt, answer.seat_version(3)?))
-    }
-
-    /// Why a reservation could not be confirmed, read after the refusal.
-    async fn why_not_held(
-        &self,
-        user: UserId,
-        id: ReservationId,
-        now: Timestamp,
-    ) -> Result<PaymentError, sqlx::Error> {
-        let mut conn = self.read_connection().await?;
-        Ok(refusal(load_reservation(&mut conn, user, id).await?, now))
     }
 }

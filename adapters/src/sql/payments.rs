@@ -1,75 +1,199 @@
-//! Payment: one transaction that confirms the reservation, spends the points,
-//! sells the seat and records payment, ledger entry and event. MySQL runs it
-//! as one procedure call (`sql/mysql.rs`), SQLite as statements one by one
-//! (`sql/sqlite.rs`); what both share is here: the refusal's reason, the
-//! event, the receipt, and reading a receipt back.
+//! Payment of a cart: one transaction that confirms every reservation,
+//! spends the total, sells every seat and records one payment with a line
+//! per seat, one ledger entry and one event.
+//!
+//! The same statements run on MySQL and SQLite, as a client-side
+//! transaction: a cart is a list, which a MySQL procedure could only take
+//! as JSON and loop over, a second copy of the rules in another language.
+//! The price is round trips (about 7 + 2 per seat instead of one `CALL`);
+//! correctness is the same, since every rule is a conditional statement
+//! the database decides under its row locks. Lock order, as for a hold:
+//! reservations (ascending, so two carts sharing one never wait in a
+//! circle), the user, the seats.
 
-use super::{Backend, Fail, SqlStore, retrying};
+use super::reservations::load_reservation;
+use super::{
+    Fail, SqlStore, insert_returning_id, inserted, record_event, retrying, seat_update,
+    seat_version_after,
+};
 use async_trait::async_trait;
 use frontrow_application::StoreError;
-use frontrow_application::payments::{PaymentError, PaymentStore, Receipt};
+use frontrow_application::payments::{PaymentError, PaymentStore, Receipt, lines, total};
 use frontrow_application::store::OrStoreError;
+use frontrow_domain::cart::PaymentLine;
 use frontrow_domain::events::DomainEvent;
-use frontrow_domain::points::Points;
+use frontrow_domain::points::LedgerReason;
 use frontrow_domain::reservation::{Reservation, TransitionError};
-use frontrow_domain::{PaymentId, ReservationId, Timestamp, UserId};
-use sqlx::Row;
+use frontrow_domain::seat::SeatNumber;
+use frontrow_domain::{PaymentId, ReservationId, ScheduleId, Timestamp, UserId};
+use sqlx::{AnyConnection, Row};
+
+/// Why a reservation that did not go `HELD → CONFIRMED` was refused, by
+/// the domain's rule on the stored row.
+fn refusal(id: ReservationId, stored: Option<Reservation>, now: Timestamp) -> PaymentError {
+    match stored {
+        None => PaymentError::ReservationNotFound(id.get()),
+        Some(stored) => PaymentError::Transition {
+            reservation: id,
+            error: stored
+                .confirm(now)
+                .err()
+                .unwrap_or(TransitionError::HoldExpired),
+        },
+    }
+}
+
+/// The one event of a payment: the first line's fields at the top (what a
+/// one-seat payment always carried), the total, and every line.
+fn payment_completed(payment: PaymentId, user: UserId, receipt: &Receipt) -> Option<DomainEvent> {
+    let first = receipt.lines.first()?;
+    Some(DomainEvent::PaymentCompleted {
+        payment,
+        reservation: first.reservation,
+        user,
+        schedule: first.schedule,
+        seat: first.seat,
+        amount: receipt.amount,
+        lines: receipt.lines.clone(),
+    })
+}
+
+fn version_of(raw: i64) -> Result<u64, sqlx::Error> {
+    u64::try_from(raw).map_err(|_| sqlx::Error::Protocol("negative seat version".into()))
+}
 
 impl SqlStore {
     async fn pay_once(
         &self,
         user: UserId,
-        found: &Reservation,
+        cart: &[Reservation],
         now: Timestamp,
-    ) -> Result<(Receipt, u64), Fail<PaymentError>> {
-        match self.backend {
-            Backend::MySql => self.pay_in_server(user, found, now).await,
-            Backend::Sqlite => self.pay_statements(user, found, now).await,
+    ) -> Result<(Receipt, Vec<u64>), Fail<PaymentError>> {
+        let Some(first) = cart.first() else {
+            return Err(Fail::Db(sqlx::Error::Protocol("an empty cart".into())));
+        };
+        // No balance covers a total past i64.
+        let amount = total(cart).ok_or(Fail::Rule(PaymentError::InsufficientPoints))?;
+        let mut tx = self.begin_write().await?;
+        for reservation in cart {
+            let confirmed = sqlx::query(
+                "UPDATE reservations SET status = 'CONFIRMED', updated_at_ms = ? \
+                 WHERE id = ? AND user_id = ? AND status = 'HELD' AND hold_expires_at_ms > ?",
+            )
+            .bind(now.millis())
+            .bind(reservation.id.get())
+            .bind(user.get())
+            .bind(now.millis())
+            .execute(&mut *tx)
+            .await?;
+            if confirmed.rows_affected() != 1 {
+                // Only a refusal reads the row back, to say why; dropping
+                // the transaction undoes the lines confirmed before it.
+                let stored = load_reservation(&mut tx, user, reservation.id).await?;
+                return Err(Fail::Rule(refusal(reservation.id, stored, now)));
+            }
         }
+        // Invariant: a balance never goes below zero, decided by this
+        // statement for the whole cart at once. (A free cart changes no row,
+        // which MySQL would count as none: it spends nothing.)
+        if amount.get() > 0 {
+            let spent =
+                sqlx::query("UPDATE users SET balance = balance - ? WHERE id = ? AND balance >= ?")
+                    .bind(amount.get())
+                    .bind(user.get())
+                    .bind(amount.get())
+                    .execute(&mut *tx)
+                    .await?;
+            if spent.rows_affected() != 1 {
+                return Err(Fail::Rule(PaymentError::InsufficientPoints));
+            }
+        }
+        let balance: i64 = sqlx::query("SELECT balance FROM users WHERE id = ?")
+            .bind(user.get())
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("balance")?;
+        let mut versions = Vec::with_capacity(cart.len());
+        for reservation in cart {
+            versions.push(self.sell(&mut tx, reservation, now).await?);
+        }
+        let receipt = Receipt {
+            payment: PaymentId::from_store(0),
+            lines: lines(cart),
+            amount,
+            balance: super::stored_points(balance)?,
+        };
+        let insert = sqlx::query(self.sql(insert_returning_id!(
+            "INSERT INTO payments (reservation_id, user_id, amount, balance_after, created_at_ms) \
+             VALUES (?, ?, ?, ?, ?)"
+        )))
+        .bind(first.id.get())
+        .bind(user.get())
+        .bind(amount.get())
+        .bind(balance)
+        .bind(now.millis());
+        let payment = PaymentId::from_store(inserted(&mut tx, self.backend, insert).await?);
+        for line in &receipt.lines {
+            // Invariant: a reservation is paid at most once (the primary key
+            // of payment_lines).
+            sqlx::query(
+                "INSERT INTO payment_lines (reservation_id, payment_id, schedule_id, seat_number, amount) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(line.reservation.get())
+            .bind(payment.get())
+            .bind(line.schedule.get())
+            .bind(line.seat.get())
+            .bind(line.amount.get())
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO point_ledger (user_id, delta, balance_after, reason, payment_id, created_at_ms) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(user.get())
+        .bind(-amount.get())
+        .bind(balance)
+        .bind(LedgerReason::Payment.as_str())
+        .bind(payment.get())
+        .bind(now.millis())
+        .execute(&mut *tx)
+        .await?;
+        let receipt = Receipt { payment, ..receipt };
+        if let Some(event) = payment_completed(payment, user, &receipt) {
+            record_event(&mut tx, &event, now).await?;
+        }
+        tx.commit().await?;
+        Ok((receipt, versions))
     }
-}
 
-/// Why a reservation that did not go `HELD → CONFIRMED` was refused.
-pub(super) fn refusal(stored: Option<Reservation>, now: Timestamp) -> PaymentError {
-    match stored {
-        None => PaymentError::ReservationNotFound,
-        Some(stored) => stored
-            .confirm(now)
-            .err()
-            .unwrap_or(TransitionError::HoldExpired)
-            .into(),
+    /// The sale of one reservation's seat; its new version.
+    async fn sell(
+        &self,
+        conn: &mut AnyConnection,
+        reservation: &Reservation,
+        now: Timestamp,
+    ) -> Result<u64, Fail<PaymentError>> {
+        // Invariant: only the live hold of this reservation becomes a sale.
+        // If the hold lapsed and someone else took the seat, nothing is
+        // charged.
+        let sale = sqlx::query(self.sql(seat_update!(
+            "sold = 1, held_until_ms = NULL",
+            "schedule_id = ? AND seat_number = ? AND reservation_id = ? AND sold = 0 \
+             AND held_until_ms > ?"
+        )))
+        .bind(reservation.schedule.get())
+        .bind(reservation.seat.get())
+        .bind(reservation.id.get())
+        .bind(now.millis());
+        seat_version_after(conn, self.backend, sale)
+            .await?
+            .ok_or(Fail::Rule(PaymentError::Transition {
+                reservation: reservation.id,
+                error: TransitionError::HoldExpired,
+            }))
     }
-}
-
-pub(super) fn payment_completed(
-    payment: PaymentId,
-    user: UserId,
-    paid: &Reservation,
-) -> DomainEvent {
-    DomainEvent::PaymentCompleted {
-        payment,
-        reservation: paid.id,
-        user,
-        schedule: paid.schedule,
-        seat: paid.seat,
-        amount: paid.price,
-    }
-}
-
-pub(super) fn receipt(
-    payment: PaymentId,
-    user: UserId,
-    paid: &Reservation,
-    balance: i64,
-) -> Result<Receipt, sqlx::Error> {
-    Ok(Receipt {
-        payment,
-        reservation: paid.id,
-        amount: paid.price,
-        balance: Points::new(balance).ok_or_else(|| {
-            sqlx::Error::Decode(format!("balance {balance} of user {user} is out of range").into())
-        })?,
-    })
 }
 
 #[async_trait]
@@ -77,13 +201,13 @@ impl PaymentStore for SqlStore {
     async fn pay(
         &self,
         user: UserId,
-        reservation: &Reservation,
+        cart: &[Reservation],
         now: Timestamp,
-    ) -> Result<(Receipt, u64), PaymentError> {
-        let reservation = reservation.clone();
-        self.on_writer(move |store| async move {
-            retrying(|| store.pay_once(user, &reservation, now)).await
-        })
+    ) -> Result<(Receipt, Vec<u64>), PaymentError> {
+        let cart = cart.to_vec();
+        self.on_writer(
+            move |store| async move { retrying(|| store.pay_once(user, &cart, now)).await },
+        )
         .await
     }
 
@@ -91,31 +215,52 @@ impl PaymentStore for SqlStore {
         &self,
         user: UserId,
         reservation: ReservationId,
-    ) -> Result<Option<(Receipt, u64)>, StoreError> {
-        // The sold seat's version: a sold seat's row never changes again, so
-        // it is the version the payment gave it.
-        let row = sqlx::query(
-            "SELECT p.id, p.amount, p.balance_after, s.version FROM payments p \
-             JOIN reservations r ON r.id = p.reservation_id \
-             JOIN seats s ON s.schedule_id = r.schedule_id AND s.seat_number = r.seat_number \
-             WHERE p.reservation_id = ? AND p.user_id = ?",
+    ) -> Result<Option<(Receipt, Vec<u64>)>, StoreError> {
+        let payment = sqlx::query(
+            "SELECT p.id, p.amount, p.balance_after FROM payment_lines l \
+             JOIN payments p ON p.id = l.payment_id \
+             WHERE l.reservation_id = ? AND p.user_id = ?",
         )
         .bind(reservation.get())
         .bind(user.get())
         .fetch_optional(&self.read)
         .await
         .or_store()?;
-        let Some(row) = row else { return Ok(None) };
-        let read = || -> Result<(Receipt, u64), sqlx::Error> {
+        let Some(payment) = payment else {
+            return Ok(None);
+        };
+        let id: i64 = payment.try_get("id").or_store()?;
+        // Each sold seat's version: a sold seat's row never changes again,
+        // so it is the version the payment gave it.
+        let rows = sqlx::query(
+            "SELECT l.reservation_id, l.schedule_id, l.seat_number, l.amount, s.version \
+             FROM payment_lines l \
+             JOIN seats s ON s.schedule_id = l.schedule_id AND s.seat_number = l.seat_number \
+             WHERE l.payment_id = ? ORDER BY l.reservation_id",
+        )
+        .bind(id)
+        .fetch_all(&self.read)
+        .await
+        .or_store()?;
+        let read = || -> Result<(Receipt, Vec<u64>), sqlx::Error> {
+            let mut lines = Vec::with_capacity(rows.len());
+            let mut versions = Vec::with_capacity(rows.len());
+            for row in &rows {
+                lines.push(PaymentLine {
+                    reservation: ReservationId::from_store(row.try_get("reservation_id")?),
+                    schedule: ScheduleId::from_store(row.try_get("schedule_id")?),
+                    seat: SeatNumber::from_store(row.try_get("seat_number")?),
+                    amount: super::stored_points(row.try_get("amount")?)?,
+                });
+                versions.push(version_of(row.try_get("version")?)?);
+            }
             let receipt = Receipt {
-                payment: PaymentId::from_store(row.try_get("id")?),
-                reservation,
-                amount: super::stored_points(row.try_get("amount")?)?,
-                balance: super::stored_points(row.try_get("balance_after")?)?,
+                payment: PaymentId::from_store(id),
+                lines,
+                amount: super::stored_points(payment.try_get("amount")?)?,
+                balance: super::stored_points(payment.try_get("balance_after")?)?,
             };
-            let version = u64::try_from(row.try_get::<i64, _>("version")?)
-                .map_err(|_| sqlx::Error::Protocol("negative seat version".into()))?;
-            Ok((receipt, version))
+            Ok((receipt, versions))
         };
         read().map(Some).or_store()
     }

@@ -1,20 +1,18 @@
-//! What only SQLite runs: its pools and writer thread, and the hold and the
-//! payment as statements sent one by one (MySQL runs the same rules as one
-//! procedure call each, `sql/mysql.rs`). Every statement here is spelled
+//! What only SQLite runs: its pools and writer thread, and the hold as
+//! statements sent one by one (MySQL runs the same rules as one procedure
+//! call, `sql/mysql.rs`; a payment is the same statements on both,
+//! `sql/payments.rs`). Every statement here is spelled
 //! for SQLite (`RETURNING`), since no other database runs it; the spec
 //! suite (`tests/tests/spec/sql.rs`) drives both spellings against the
 //! domain's machines, which keeps them in step.
 
-use super::payments::{payment_completed, receipt, refusal};
-use super::reservations::{held, held_event, load_reservation};
+use super::reservations::{held, held_event};
 use super::{Fail, SqlStore, record_event};
 use crate::sql::catalogue::seat_from;
-use frontrow_application::payments::{PaymentError, Receipt};
 use frontrow_application::reservations::{HoldRequest, ReservationError};
-use frontrow_domain::points::LedgerReason;
-use frontrow_domain::reservation::{Reservation, TransitionError};
+use frontrow_domain::reservation::Reservation;
 use frontrow_domain::seat::{SeatNumber, SeatStatus};
-use frontrow_domain::{PaymentId, ReservationId, ScheduleId, Timestamp, UserId};
+use frontrow_domain::{ReservationId, ScheduleId, Timestamp};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Executor, Row};
 use std::time::Duration;
@@ -201,92 +199,5 @@ impl SqlStore {
         record_event(&mut tx, &held_event(&request, id), now).await?;
         tx.commit().await?;
         Ok((held(&request, id), seat_version))
-    }
-
-    /// A payment: BEGIN, the reservation's HELD -> CONFIRMED, the spend
-    /// (which reports the new balance), the seat's sale (which reports the
-    /// seat's version), the payment, ledger and outbox rows, and COMMIT. The
-    /// reservation's price, schedule and seat were read before (they never
-    /// change), so nothing is read back on the way to a sale.
-    pub(super) async fn pay_statements(
-        &self,
-        user: UserId,
-        found: &Reservation,
-        now: Timestamp,
-    ) -> Result<(Receipt, u64), Fail<PaymentError>> {
-        let id = found.id;
-        let mut tx = self.begin_write().await?;
-        // Lock order: reservation, user, seat (see the module doc of `sql`).
-        let confirmed = sqlx::query(
-            "UPDATE reservations SET status = 'CONFIRMED', updated_at_ms = ? \
-             WHERE id = ? AND user_id = ? AND status = 'HELD' AND hold_expires_at_ms > ?",
-        )
-        .bind(now.millis())
-        .bind(id.get())
-        .bind(user.get())
-        .bind(now.millis())
-        .execute(&mut *tx)
-        .await?;
-        if confirmed.rows_affected() != 1 {
-            // Only a refusal reads the row back, to say why.
-            let stored = load_reservation(&mut tx, user, id).await?;
-            return Err(Fail::Rule(refusal(stored, now)));
-        }
-        let price = found.price.get();
-        // Invariant: a balance never goes below zero, decided by this statement.
-        let spent = sqlx::query(
-            "UPDATE users SET balance = balance - ? WHERE id = ? AND balance >= ? RETURNING balance",
-        )
-        .bind(price)
-        .bind(user.get())
-        .bind(price)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(spent) = spent else {
-            return Err(Fail::Rule(PaymentError::InsufficientPoints));
-        };
-        let balance: i64 = spent.try_get("balance")?;
-        // Invariant: only the live hold of this reservation becomes a sale. If
-        // the hold lapsed and someone else took the seat, nothing is charged.
-        let sold = sqlx::query(
-            "UPDATE seats SET sold = 1, held_until_ms = NULL, version = version + 1 \
-             WHERE schedule_id = ? AND seat_number = ? AND reservation_id = ? AND sold = 0 \
-             AND held_until_ms > ? RETURNING version",
-        )
-        .bind(found.schedule.get())
-        .bind(found.seat.get())
-        .bind(id.get())
-        .bind(now.millis())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(sold) = sold else {
-            return Err(Fail::Rule(TransitionError::HoldExpired.into()));
-        };
-        let seat_version = returned_version(&sold)?;
-        let insert = sqlx::query(
-            "INSERT INTO payments (reservation_id, user_id, amount, balance_after, created_at_ms) \
-             VALUES (?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(id.get())
-        .bind(user.get())
-        .bind(price)
-        .bind(balance)
-        .bind(now.millis());
-        let payment = PaymentId::from_store(inserted_id(&mut tx, insert).await?);
-        sqlx::query(
-            "INSERT INTO point_ledger (user_id, delta, balance_after, reason, payment_id, created_at_ms) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(user.get())
-        .bind(-price)
-        .bind(balance)
-        .bind(LedgerReason::Payment.as_str())
-        .bind(payment.get())
-        .bind(now.millis())
-        .execute(&mut *tx)
-        .await?;
-        record_event(&mut tx, &payment_completed(payment, user, found), now).await?;
-        tx.commit().await?;
-        Ok((receipt(payment, user, found, balance)?, seat_version))
     }
 }

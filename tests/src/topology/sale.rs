@@ -297,7 +297,7 @@ impl Sale {
             one("SELECT COUNT(*) FROM reservations WHERE status = 'CONFIRMED'").await,
             self.seats
         );
-        assert_eq!(one("SELECT COUNT(*) FROM payments").await, self.seats);
+        assert_eq!(one("SELECT COUNT(*) FROM payment_lines").await, self.seats);
         assert_eq!(
             one("SELECT COUNT(*) FROM reservations WHERE status = 'HELD'").await,
             0,

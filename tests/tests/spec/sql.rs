@@ -1,9 +1,10 @@
 //! The SQL store against the domain's machines. One sale per case (a
 //! schedule of 2 to 4 seats, a price, a seat limit, three buyers with
 //! their starting balances), then random charges (with and without retry
-//! keys, and by a user that does not exist), holds, cancels and payments
-//! (of the buyer's own reservations, someone else's, and one that does not
-//! exist), expiry sweeps, and clock moves that often land exactly on a hold's
+//! keys, and by a user that does not exist), holds, cancels and payments of
+//! carts of one to three reservations (the buyer's own, someone else's, one
+//! that does not exist, mixed: the first that refuses is named and nothing
+//! of the cart is kept), expiry sweeps, and clock moves that often land exactly on a hold's
 //! deadline. The store is asked at the model's `now` (`HoldRequest::now`,
 //! the `now` of cancel, pay and sweep; its own `Clock` for what it stamps).
 //!
@@ -23,6 +24,7 @@ use frontrow_application::points::{Ledger, PointsError};
 use frontrow_application::reservations::{HoldRequest, ReservationError, SeatHolds};
 use frontrow_application::seat_changes::StoredSeat;
 use frontrow_application::users::UserStore;
+use frontrow_domain::cart::PaymentLine;
 use frontrow_domain::catalogue::{NewConcert, NewSchedule, Schedule};
 use frontrow_domain::points::{
     ChargeAmount, IdempotencyKey, MAX_BALANCE, MAX_CHARGE, PointBalance, Points,
@@ -131,9 +133,12 @@ enum Step {
         pick: usize,
         mine: bool,
     },
+    /// A cart: each pick as for `Cancel`, all acted on by the first
+    /// pick's actor; the store gets them ascending and distinct, as the
+    /// service hands them over.
     Pay {
         buyer: usize,
-        pick: usize,
+        picks: Vec<usize>,
         mine: bool,
     },
     /// The sweeper writes EXPIRED down.
@@ -177,8 +182,12 @@ fn steps() -> impl Strategy<Value = Vec<Step>> {
         5 => (buyer.clone(), 1..=4i64).prop_map(|(buyer, seat)| Step::Hold { buyer, seat }),
         2 => (buyer.clone(), 0..PICKS, proptest::bool::weighted(0.8))
             .prop_map(|(buyer, pick, mine)| Step::Cancel { buyer, pick, mine }),
-        3 => (buyer, 0..PICKS, proptest::bool::weighted(0.8))
-            .prop_map(|(buyer, pick, mine)| Step::Pay { buyer, pick, mine }),
+        3 => (
+            buyer,
+            proptest::collection::vec(0..PICKS, 1..=3),
+            proptest::bool::weighted(0.8)
+        )
+            .prop_map(|(buyer, picks, mine)| Step::Pay { buyer, picks, mine }),
         1 => Just(Step::Sweep),
         2 => prop_oneof![Just(1), Just(HOLD_MS - 1), Just(HOLD_MS), 0..=HOLD_MS * 2]
             .prop_map(|ms| Step::Wait { ms }),
@@ -193,7 +202,7 @@ enum Answer {
     Charged(Points),
     Held(Reservation, u64),
     Cancelled(Reservation, Option<u64>),
-    Paid(Receipt, u64),
+    Paid(Receipt, Vec<u64>),
     Swept(u64),
     Refused(Refusal),
     /// The step asks the store nothing (the clock moved).
@@ -210,6 +219,8 @@ enum Refusal {
     NotFound,
     Transition(TransitionError),
     InsufficientPoints,
+    /// A payment's refusal, with the reservation of the cart it names.
+    NotPaid(ReservationId, Option<TransitionError>),
 }
 
 fn failed(what: &str, error: impl Display) -> String {
@@ -238,9 +249,13 @@ fn refused_hold(error: ReservationError) -> Result<Answer, String> {
 
 fn refused_payment(error: PaymentError) -> Result<Answer, String> {
     Ok(Answer::Refused(match error {
-        PaymentError::ReservationNotFound => Refusal::NotFound,
+        PaymentError::ReservationNotFound(id) => {
+            Refusal::NotPaid(ReservationId::parse(id).unwrap_or(NO_RESERVATION), None)
+        }
         PaymentError::InsufficientPoints => Refusal::InsufficientPoints,
-        PaymentError::Transition(error) => Refusal::Transition(error),
+        PaymentError::Transition { reservation, error } => {
+            Refusal::NotPaid(reservation, Some(error))
+        }
         other => return Err(failed("pay", other)),
     }))
 }
@@ -431,40 +446,69 @@ impl Books {
         Answer::Cancelled(cancelled, released)
     }
 
-    /// The reservation, the balance and the seat must all agree, in that
-    /// order; nothing is kept until all three did. `payment` is the id the
-    /// store issued.
-    fn pay(&mut self, buyer: usize, id: ReservationId, payment: PaymentId) -> Answer {
+    /// Every reservation of the cart (ascending), then the balance for the
+    /// total, then every seat must agree, in that order; the first that
+    /// refuses is named and nothing is kept until all did. `payment` is the
+    /// id the store issued.
+    fn pay(&mut self, buyer: usize, cart: &[Reservation], payment: PaymentId) -> Answer {
         let now = self.now;
-        let Some(index) = self.theirs(buyer, id) else {
-            return Answer::Refused(Refusal::NotFound);
-        };
-        let reservation = self.reservations[index].clone();
-        let confirmed = match reservation.clone().confirm(now) {
-            Ok(confirmed) => confirmed,
-            Err(error) => return Answer::Refused(Refusal::Transition(error)),
-        };
-        let Ok(balance) = self.balances[buyer].spend(reservation.price) else {
+        let mut confirmed = Vec::new();
+        for reservation in cart {
+            let Some(index) = self.theirs(buyer, reservation.id) else {
+                return Answer::Refused(Refusal::NotPaid(reservation.id, None));
+            };
+            let stored = self.reservations[index].clone();
+            match stored.clone().confirm(now) {
+                Ok(done) => confirmed.push((index, stored, done)),
+                Err(error) => {
+                    return Answer::Refused(Refusal::NotPaid(reservation.id, Some(error)));
+                }
+            }
+        }
+        let total: i64 = confirmed.iter().map(|(_, r, _)| r.price.get()).sum();
+        let Some(total) = Points::new(total) else {
             return Answer::Refused(Refusal::InsufficientPoints);
         };
-        let row = *self.seat(reservation.seat);
-        let Ok(sold) = row.state.sell(id, now) else {
-            return Answer::Refused(Refusal::Transition(TransitionError::HoldExpired));
+        let Ok(balance) = self.balances[buyer].spend(total) else {
+            return Answer::Refused(Refusal::InsufficientPoints);
         };
-        *self.seat(reservation.seat) = StoredSeat {
-            state: sold,
-            version: row.version + 1,
-        };
-        self.reservations[index] = confirmed;
-        self.balances[buyer] = balance;
+        let mut sold = Vec::new();
+        for (_, reservation, _) in &confirmed {
+            let row = *self.seat(reservation.seat);
+            let Ok(state) = row.state.sell(reservation.id, now) else {
+                return Answer::Refused(Refusal::NotPaid(
+                    reservation.id,
+                    Some(TransitionError::HoldExpired),
+                ));
+            };
+            sold.push((reservation.seat, state, row.version + 1));
+        }
+        let mut versions = Vec::new();
+        for (seat, state, version) in sold {
+            *self.seat(seat) = StoredSeat { state, version };
+            versions.push(version);
+        }
+        let lines = confirmed
+            .iter()
+            .map(|(_, r, _)| PaymentLine {
+                reservation: r.id,
+                schedule: r.schedule,
+                seat: r.seat,
+                amount: r.price,
+            })
+            .collect();
         let receipt = Receipt {
             payment,
-            reservation: id,
-            amount: reservation.price,
+            lines,
+            amount: total,
             balance: balance.points(),
         };
-        self.receipts.insert(id, receipt);
-        Answer::Paid(receipt, row.version + 1)
+        for (index, reservation, done) in confirmed {
+            self.reservations[index] = done;
+            self.receipts.insert(reservation.id, receipt.clone());
+        }
+        self.balances[buyer] = balance;
+        Answer::Paid(receipt, versions)
     }
 
     fn sweep(&mut self) -> Answer {
@@ -516,7 +560,7 @@ impl Books {
             same(
                 &format!("the receipt of reservation {}", reservation.id),
                 receipt.map(|(receipt, _seat_version)| receipt),
-                self.receipts.get(&reservation.id).copied(),
+                self.receipts.get(&reservation.id).cloned(),
             )?;
         }
         Ok(())
@@ -647,22 +691,29 @@ async fn one_step(
             };
             (answer, books.cancel(buyer, picked.id))
         }
-        Step::Pay { buyer, pick, mine } => {
-            let (buyer, picked) = books.picked(buyer, pick, mine);
-            let (answer, payment) = match store.pay(books.buyer(buyer), &picked, now).await {
-                Ok((receipt, version)) => {
-                    if books
-                        .receipts
-                        .values()
-                        .any(|r| r.payment == receipt.payment)
-                    {
-                        return Err(format!("payment id {} is not new", receipt.payment));
+        Step::Pay {
+            buyer,
+            ref picks,
+            mine,
+        } => {
+            let (buyer, first) = books.picked(buyer, picks[0], mine);
+            let mut cart = vec![first];
+            for &pick in &picks[1..] {
+                cart.push(books.picked(buyer, pick, false).1);
+            }
+            cart.sort_by_key(|r| r.id);
+            cart.dedup_by_key(|r| r.id);
+            let (answer, payment) = match store.pay(books.buyer(buyer), &cart, now).await {
+                Ok((receipt, versions)) => {
+                    let payment = receipt.payment;
+                    if books.receipts.values().any(|r| r.payment == payment) {
+                        return Err(format!("payment id {payment} is not new"));
                     }
-                    (Answer::Paid(receipt, version), receipt.payment)
+                    (Answer::Paid(receipt, versions), payment)
                 }
                 Err(error) => (refused_payment(error)?, PaymentId::from_store(0)),
             };
-            (answer, books.pay(buyer, picked.id, payment))
+            (answer, books.pay(buyer, &cart, payment))
         }
         Step::Sweep => {
             let expired = store

@@ -23,19 +23,24 @@ export async function receiptScreen(reservation) {
       return;
     }
   }
-  show(heading('Your ticket is confirmed'),
+  const lines = receipt.lines || [];
+  const many = lines.length > 1;
+  const confirmed = many ? `Your ${lines.length} tickets are confirmed` : 'Your ticket is confirmed';
+  show(heading(confirmed),
     h('div', { class: 'card ticket', 'data-state': 'paid' },
       receipt.title ? h('h2', {}, receipt.title) : null,
       receipt.startsAt ? h('p', {}, date(receipt.startsAt)) : null,
+      many ? h('ul', { class: 'receipt-lines', id: 'receipt-lines' }, lines.map((line) =>
+        h('li', {}, `Seat ${line.seatNumber} · ${number(line.amount)} points · reservation #${line.reservationId}`))) : null,
       h('dl', { class: 'facts' },
-        h('dt', {}, 'Seat'), h('dd', {}, String(receipt.seatNumber)),
+        many ? null : [h('dt', {}, 'Seat'), h('dd', {}, String(receipt.seatNumber))],
         h('dt', {}, 'Paid'), h('dd', {}, `${number(receipt.amount)} points`),
         receipt.balance != null ? [h('dt', {}, 'Balance now'), h('dd', {}, `${number(receipt.balance)} points`)] : null,
         receipt.paymentId != null ? [h('dt', {}, 'Payment'), h('dd', {}, `#${receipt.paymentId}`)] : null,
-        h('dt', {}, 'Reservation'), h('dd', {}, `#${receipt.reservationId}`))),
+        many ? null : [h('dt', {}, 'Reservation'), h('dd', {}, `#${receipt.reservationId}`)])),
     h('div', { class: 'row' },
       h('a', { class: 'button primary', href: '#/tickets' }, 'My tickets'),
       h('a', { class: 'button secondary', href: '#/' }, 'Back to concerts')));
   focusHeading();
-  say('Your ticket is confirmed.');
+  say(`${confirmed}.`);
 }

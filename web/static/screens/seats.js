@@ -1,6 +1,8 @@
 // A performance's seat map, followed live through `streamOrPoll`, and the
-// buyer's hold: a countdown to `holdExpiresAt`, pay (offering to add the
-// points that are missing), cancel, and what happens when it lapses.
+// buyer's cart: every seat held here, one countdown (to the first hold's
+// `holdExpiresAt`: the cart is only whole until then), one payment for all
+// of them (offering to add the points that are missing), releasing one
+// seat, and what happens when a hold lapses.
 
 import { call, serverNow } from '../api.js';
 import { clock, date, h, number, replace } from '../dom.js';
@@ -65,10 +67,10 @@ export async function seatsScreen(concert, schedule, signal) {
   try {
     const mine = await myReservations(schedule);
     map.setMine(mine.map((r) => r.seatNumber));
-    panel.show(mine.find((r) => r.status === 'HELD' && Date.parse(r.holdExpiresAt) > serverNow()) || null);
+    panel.show(mine.filter((r) => r.status === 'HELD' && Date.parse(r.holdExpiresAt) > serverNow()));
   } catch (error) {
     fail(error);
-    panel.show(null);
+    panel.show([]);
   }
 
   async function pick(seat, state) {
@@ -78,10 +80,6 @@ export async function seatsScreen(concert, schedule, signal) {
       return;
     }
     if (state === 'yours') return;
-    if (panel.hold) {
-      showNotice(`You are holding seat ${panel.hold.seatNumber}. Pay for it or cancel the hold to pick another.`, 'info');
-      return;
-    }
     try {
       const hold = await call('/api/v1/reservations', {
         method: 'POST', auth: store.auth(), queueToken: token, body: { scheduleId: schedule, seatNumber: seat },
@@ -89,7 +87,7 @@ export async function seatsScreen(concert, schedule, signal) {
       map.update([{ seatNumber: seat, status: 'HELD' }]);
       map.setMine([...map.mine, seat]);
       say(`Seat ${seat} is held for you for ${clock(Date.parse(hold.holdExpiresAt) - serverNow())}.`);
-      panel.show(hold);
+      panel.show([...panel.holds, hold]);
       updateSummary();
     } catch (error) {
       if (turnEnded(concert, title, error)) return;
@@ -124,63 +122,77 @@ export async function seatsScreen(concert, schedule, signal) {
   }
 }
 
+/** "3", "3 and 5", "1, 2 and 4". */
+function seatList(seats) {
+  return seats.length < 2 ? String(seats[0]) : `${seats.slice(0, -1).join(', ')} and ${seats[seats.length - 1]}`;
+}
+
 /**
- * The panel under the map: nothing held, a hold (countdown, pay, cancel,
- * the points missing) or a hold that lapsed. `show(hold)` draws it; `hold`
- * is the reservation held now, or null.
+ * The panel under the map: nothing held, the cart (one countdown, one
+ * payment for every seat, release one, the points missing) or a cart that
+ * lapsed. `show(holds)` draws it; `holds` are the live holds here.
  */
 function holdPanel(sale, map, updateSummary) {
   const { concert, title, token, info, signal } = sale;
-  const element = h('aside', { class: 'hold-panel', 'aria-label': 'Your seat', 'aria-live': 'polite' });
-  const panel = { element, hold: null, show: draw };
+  const element = h('aside', { class: 'hold-panel', 'aria-label': 'Your seats', 'aria-live': 'polite' });
+  const panel = { element, holds: [], show: draw };
   let ticking = null;
   signal.addEventListener('abort', () => clearInterval(ticking), { once: true });
   // Adding points from the bar draws the balance line and the offer again.
-  const redraw = () => { if (panel.hold) draw(panel.hold); };
+  const redraw = () => { if (panel.holds.length) draw(panel.holds); };
   document.addEventListener('balance', redraw);
   signal.addEventListener('abort', () => document.removeEventListener('balance', redraw), { once: true });
 
   function released(seat) {
     map.setMine([...map.mine].filter((n) => n !== seat));
     map.update([{ seatNumber: seat, status: 'AVAILABLE' }]);
-    panel.hold = null;
   }
 
-  function draw(hold) {
+  function draw(holds) {
     clearInterval(ticking);
-    panel.hold = hold;
-    if (!hold) {
-      replace(element, h('p', { class: 'muted' }, 'Pick an available seat to hold it for a few minutes while you pay.'));
+    holds = [...holds].sort((a, b) => a.seatNumber - b.seatNumber);
+    panel.holds = holds;
+    if (!holds.length) {
+      replace(element, h('p', { class: 'muted' }, 'Pick available seats to hold them for a few minutes while you pay.'));
       element.dataset.state = 'none';
       return;
     }
-    const seat = hold.seatNumber;
-    const until = Date.parse(hold.holdExpiresAt);
+    const seats = holds.map((r) => r.seatNumber);
+    const total = holds.reduce((sum, r) => sum + r.price, 0);
+    // The cart's one timer: it is whole only until its first hold lapses.
+    const first = holds.reduce((a, b) => (Date.parse(a.holdExpiresAt) <= Date.parse(b.holdExpiresAt) ? a : b));
+    const until = Date.parse(first.holdExpiresAt);
+    const one = holds.length === 1;
     const left = h('strong', { class: 'countdown', id: 'countdown', role: 'timer', 'aria-label': 'Time left on your hold' }, clock(until - serverNow()));
-    const payButton = h('button', { class: 'primary', type: 'button', onclick: () => pay() }, `Pay ${number(hold.price)} points`);
+    const payButton = h('button', { class: 'primary', type: 'button', onclick: () => pay() },
+      one ? `Pay ${number(total)} points` : `Pay for ${holds.length} seats: ${number(total)} points`);
     const shortfall = h('div', { class: 'shortfall', hidden: true });
     element.dataset.state = 'held';
     replace(element,
-      h('h2', {}, `Seat ${seat} is held for you`),
+      h('h2', {}, one ? `Seat ${seats[0]} is held for you` : `Seats ${seatList(seats)} are held for you`),
       h('p', { class: 'countdown-line' }, 'Time left to pay: ', left),
-      h('p', { class: 'muted small' }, `Your balance: ${number(store.balance)} points.`),
+      one ? null : h('ul', { class: 'cart-lines', id: 'cart' }, holds.map((r) =>
+        h('li', { class: 'row' },
+          h('span', {}, `Seat ${r.seatNumber} · ${number(r.price)} points`),
+          h('button', { class: 'link', type: 'button', 'aria-label': `Release seat ${r.seatNumber}`, onclick: () => cancel(r) }, 'Release')))),
+      h('p', { class: 'muted small' }, `Your balance: ${number(store.balance)} points. Pick more seats to pay for them together.`),
       shortfall,
       h('div', { class: 'row' },
         payButton,
-        h('button', { class: 'secondary', type: 'button', onclick: () => cancel() }, 'Cancel hold')));
-    const short = hold.price - store.balance;
+        one ? h('button', { class: 'secondary', type: 'button', onclick: () => cancel(holds[0]) }, 'Cancel hold') : null));
+    const short = total - store.balance;
     if (short > 0) offerCharge(short);
     ticking = setInterval(() => {
       const ms = until - serverNow();
       left.textContent = clock(ms);
       left.classList.toggle('countdown--soon', ms < 60000);
-      if (ms <= 0) expired();
+      if (ms <= 0) expired(first);
     }, 250);
 
     function offerCharge(missing) {
       shortfall.hidden = false;
       replace(shortfall,
-        h('p', {}, `You need ${number(missing)} more points for this seat.`),
+        h('p', {}, one ? `You need ${number(missing)} more points for this seat.` : `You need ${number(missing)} more points for these seats.`),
         h('button', { class: 'primary', type: 'button', onclick: async (event) => {
           event.target.disabled = true;
           try {
@@ -199,13 +211,13 @@ function holdPanel(sale, map, updateSummary) {
       payButton.disabled = true;
       try {
         const receipt = await call('/api/v1/payments', {
-          method: 'POST', auth: store.auth(), queueToken: token, body: { reservationId: hold.reservationId },
+          method: 'POST', auth: store.auth(), queueToken: token, body: { reservationIds: holds.map((r) => r.reservationId) },
         });
         clearInterval(ticking);
         sessionStorage.setItem(`frontrow.receipt.${receipt.reservationId}`, JSON.stringify({
-          ...receipt, seatNumber: seat, concert, title, startsAt: info.startsAt,
+          ...receipt, seatNumber: receipt.lines[0].seatNumber, concert, title, startsAt: info.startsAt,
         }));
-        // Paying spends the place in line.
+        // A paid cart ends the place in line when nothing else is held.
         store.forgetPlace(concert);
         setBalance(receipt.balance);
         go(`#/receipt/${receipt.reservationId}`);
@@ -213,39 +225,44 @@ function holdPanel(sale, map, updateSummary) {
         payButton.disabled = false;
         if (error.code === 'INSUFFICIENT_POINTS') {
           await refreshBalance().catch(() => {});
-          offerCharge(Math.max(1, hold.price - store.balance));
+          offerCharge(Math.max(1, total - store.balance));
           showNotice(error.message, 'info');
           return;
         }
-        if (error.code === 'HOLD_EXPIRED') return expired();
+        const lapsed = holds.find((r) => r.reservationId === error.body?.reservationId);
+        if (error.code === 'HOLD_EXPIRED') return expired(lapsed || first);
         if (turnEnded(concert, title, error)) return;
         fail(error);
       }
     }
 
-    async function cancel() {
+    async function cancel(hold) {
       try {
         await call(`/api/v1/reservations/${hold.reservationId}`, { method: 'DELETE', auth: store.auth() });
-        released(seat);
-        say(`Your hold on seat ${seat} is cancelled.`);
-        draw(null);
+        released(hold.seatNumber);
+        say(`Your hold on seat ${hold.seatNumber} is cancelled.`);
+        draw(holds.filter((r) => r !== hold));
         updateSummary();
       } catch (error) {
-        if (error.code === 'HOLD_EXPIRED') return expired();
+        if (error.code === 'HOLD_EXPIRED') return expired(hold);
         fail(error);
       }
     }
 
-    function expired() {
+    function expired(hold) {
       clearInterval(ticking);
+      const seat = hold.seatNumber;
       released(seat);
+      showNotice(`Your hold on seat ${seat} has expired. The seat is free for others again.`, 'info');
+      say(`Your hold on seat ${seat} has expired.`);
+      updateSummary();
+      const rest = holds.filter((r) => r !== hold);
+      if (rest.length) return draw(rest);
+      panel.holds = [];
       element.dataset.state = 'expired';
       replace(element,
         h('h2', {}, 'Your hold has expired'),
         h('p', {}, `Time ran out, so seat ${seat} was released for other buyers. You can pick a seat again.`));
-      showNotice(`Your hold on seat ${seat} has expired. The seat is free for others again.`, 'info');
-      say(`Your hold on seat ${seat} has expired.`);
-      updateSummary();
     }
   }
 

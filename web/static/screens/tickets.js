@@ -2,7 +2,8 @@
 // time. Cancelled and lapsed holds are history nobody can act on, so they
 // are left out (the API lists them; this screen filters). A live hold links
 // to its seat map, where it can be paid while the turn lasts, and can be
-// cancelled here.
+// cancelled here. A ticket shows the receipt it was paid with: every seat
+// of that payment, so seats bought together read as one purchase.
 
 import { call, serverNow } from '../api.js';
 import { date, h, number, time } from '../dom.js';
@@ -11,6 +12,13 @@ import { store } from '../store.js';
 import { loadConcerts } from './concerts.js';
 
 const live = (r) => r.status === 'CONFIRMED' || (r.status === 'HELD' && Date.parse(r.holdExpiresAt) > serverNow());
+
+/** The receipt line under a ticket: what its payment paid, in all. */
+function receiptLine(receipt) {
+  const seats = receipt.lines.map((l) => l.seatNumber);
+  const what = seats.length > 1 ? `Paid together: seats ${seats.join(', ')}` : `Paid: seat ${seats[0]}`;
+  return h('p', { class: 'small muted receipt-line' }, `${what} · ${number(receipt.amount)} points · payment #${receipt.paymentId}`);
+}
 
 function item(r, list) {
   const concert = store.concerts.get(r.concertId);
@@ -34,7 +42,8 @@ function item(r, list) {
           } catch (error) {
             fail(error);
           }
-        } }, 'Cancel hold')) : null),
+        } }, 'Cancel hold')) : null,
+      held ? null : h('div', { class: 'receipt-slot' })),
     h('span', { class: `badge badge--${r.status.toLowerCase()}` }, held ? 'Held' : 'Ticket'));
   return li;
 }
@@ -48,6 +57,16 @@ export async function ticketsScreen(signal) {
   show(heading('My tickets'), list, more);
   await loadConcerts().catch(() => {});
   let after = null;
+  // Receipts already read, by each reservation they paid: a cart's other
+  // tickets need no second request.
+  const receipts = new Map();
+  const showReceipt = async (r, li) => {
+    if (!receipts.has(r.reservationId)) {
+      const receipt = await call(`/api/v1/reservations/${r.reservationId}/receipt`, { auth: store.auth() });
+      for (const line of receipt.lines) receipts.set(line.reservationId, receipt);
+    }
+    li.querySelector('.receipt-slot')?.replaceWith(receiptLine(receipts.get(r.reservationId)));
+  };
   // A page may hold only history: read on until something is shown or
   // nothing is left.
   const load = async () => {
@@ -58,7 +77,9 @@ export async function ticketsScreen(signal) {
         const page = await call(`/api/v1/reservations?limit=10${after ? `&after=${after}` : ''}`, { auth: store.auth() });
         if (signal.aborted) return;
         for (const r of page.reservations.filter(live)) {
-          list.append(item(r, list));
+          const li = item(r, list);
+          list.append(li);
+          if (r.status === 'CONFIRMED') await showReceipt(r, li).catch(() => {});
           shown += 1;
         }
         after = page.next ?? null;
