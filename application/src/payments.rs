@@ -412,10 +412,9 @@ mod tests {
         PaymentService::new(Arc::new(payments), reservations, catalogue, queue, clock)
     }
 
-    #[tokio::test]
-    async fn a_retried_payment_returns_the_first_receipt_without_the_queue_and_logs_the_sale_again()
-    {
-        let receipt = Receipt {
+    /// Reservation 2 (schedule 5, seat 1) paid in payment 3 for 100.
+    fn paid_receipt() -> Receipt {
+        Receipt {
             payment: PaymentId::from_store(3),
             lines: vec![PaymentLine {
                 reservation: ReservationId::from_store(2),
@@ -425,7 +424,13 @@ mod tests {
             }],
             amount: Points::new(100).unwrap(),
             balance: Points::new(0).unwrap(),
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn a_retried_payment_returns_the_first_receipt_without_the_queue_and_logs_the_sale_again()
+    {
+        let receipt = paid_receipt();
         let mut payments = MockPaymentStore::new();
         let stored = receipt.clone();
         payments
@@ -508,17 +513,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_retry_of_a_different_cart_sharing_a_paid_seat_is_refused_naming_it() {
-        let receipt = Receipt {
-            payment: PaymentId::from_store(3),
-            lines: vec![PaymentLine {
-                reservation: ReservationId::from_store(2),
-                schedule: ScheduleId::from_store(5),
-                seat: SeatNumber::from_store(1),
-                amount: Points::new(100).unwrap(),
-            }],
-            amount: Points::new(100).unwrap(),
-            balance: Points::new(0).unwrap(),
-        };
+        let receipt = paid_receipt();
         let mut payments = MockPaymentStore::new();
         payments
             .expect_receipt()

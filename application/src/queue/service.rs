@@ -119,12 +119,8 @@ impl QueueService {
         token: Option<&str>,
         schedule: &Schedule,
     ) -> Result<(QueueToken, u64), QueueError> {
-        let token = self.genuine(token, user)?;
-        let (place, version) = self
-            .seat_gate
-            .place_and_version(&token, schedule.id)
-            .await?;
-        Ok((self.admitted(place, user, schedule.concert).await?, version))
+        let (token, version, _) = self.seat_pass(user, token, schedule).await?;
+        Ok((token, version))
     }
 
     /// The gate in front of a hold: `require_active_for_seats`, and the
@@ -136,20 +132,29 @@ impl QueueService {
         token: Option<&str>,
         schedule: &Schedule,
     ) -> Result<(QueueToken, u64), QueueError> {
+        let (token, version, turn_ends_at) = self.seat_pass(user, token, schedule).await?;
+        if turn_ends_at.is_some_and(|ends| ends <= self.clock.now()) {
+            return Err(QueueError::TurnOver);
+        }
+        Ok((token, version))
+    }
+
+    /// The seat gate's verdict: the caller's ACTIVE token, the seat-map
+    /// version, and when the place's turn ends (if the room said).
+    async fn seat_pass(
+        &self,
+        user: UserId,
+        token: Option<&str>,
+        schedule: &Schedule,
+    ) -> Result<(QueueToken, u64, Option<Timestamp>), QueueError> {
         let token = self.genuine(token, user)?;
         let (place, version) = self
             .seat_gate
             .place_and_version(&token, schedule.id)
             .await?;
-        let turn_over = place
-            .as_ref()
-            .and_then(|place| place.turn_ends_at)
-            .is_some_and(|ends| ends <= self.clock.now());
+        let turn_ends_at = place.as_ref().and_then(|place| place.turn_ends_at);
         let token = self.admitted(place, user, schedule.concert).await?;
-        if turn_over {
-            return Err(QueueError::TurnOver);
-        }
-        Ok((token, version))
+        Ok((token, version, turn_ends_at))
     }
 
     /// The caller's own genuine token for this concert, checked by the seal
