@@ -8,6 +8,7 @@
 import { clearNotice, fail, REROUTE } from './shell.js';
 import { refreshBalance } from './points.js';
 import { store } from './store.js';
+import { keepPlaces } from './inline.js';
 import { signUpScreen } from './screens/signup.js';
 import { signInScreen } from './screens/signin.js';
 import './account.js';
@@ -25,9 +26,16 @@ function route() {
   const { signal } = screen;
   document.getElementById('account').hidden = !store.auth();
   const path = location.hash.replace(/^#/, '') || '/';
-  if (!store.auth()) return path === '/sign-in' ? signInScreen() : signUpScreen();
+  if (!store.auth()) {
+    keepPlaces(signal);
+    return path === '/sign-in' ? signInScreen() : signUpScreen();
+  }
   refreshBalance().catch(fail);
   let match;
+  // Places in line on other screens stay seen (see inline.js); the screen
+  // of a concert follows its own.
+  const concert = path.match(/^\/concerts\/(\d+)/);
+  keepPlaces(signal, concert ? Number(concert[1]) : null);
   if ((match = path.match(/^\/concerts\/(\d+)\/schedules\/(\d+)$/))) {
     return seatsScreen(Number(match[1]), Number(match[2]), signal);
   }

@@ -35,6 +35,7 @@ const SENTENCES = {
   QUEUE_TOKEN_WRONG_CONCERT: 'Your place in line is for another concert.',
   QUEUE_NOT_ACTIVE: 'It is not your turn yet. Please wait in line.',
   QUEUE_TOKEN_EXPIRED: 'Your turn has ended. Join the line again to continue.',
+  QUEUE_TURN_OVER: 'Your turn has ended: pay for or release the seats you hold.',
   SOLD_OUT: 'Every seat for this concert is sold.',
   SALE_NOT_OPEN: 'The sale has not opened yet.',
   INVALID_QUEUE_POLICY: 'Capacity must be 1 to 1,000,000 and the rate 1 to 100,000 per second.',

@@ -28,13 +28,26 @@ export const store = {
   /** The access token, or undefined when signed out. */
   auth: () => read(USER)?.accessToken,
 
-  /** `{ token, firstPosition, pace }` for a concert, or null. */
+  /**
+   * `{ token, firstPosition, pace }` for a concert, or null; `ended` (the
+   * status) once a background look saw it end, so only its screen asks again.
+   */
   place: (concert) => read(placeKey(concert)),
   setPlace(concert, place) {
     localStorage.setItem(placeKey(concert), JSON.stringify(place));
   },
   forgetPlace(concert) {
     localStorage.removeItem(placeKey(concert));
+  },
+  /** The concerts this account has a place for (live or not yet seen ended). */
+  placesHeld() {
+    const prefix = placeKey('');
+    const concerts = [];
+    for (let i = 0; i < localStorage.length; i += 1) {
+      const key = localStorage.key(i);
+      if (key.startsWith(prefix)) concerts.push(Number(key.slice(prefix.length)));
+    }
+    return concerts.filter((c) => Number.isFinite(c)).sort((a, b) => a - b);
   },
 
   /** Points, as the last answer said. */

@@ -29,12 +29,28 @@ export async function join(concert, note = null) {
   }
 }
 
-/** Offers to join; `message` says why a place ended (null: never had one). */
-export function joinScreen(concert, title, message) {
+/** Why a place ended, from the status's `expiredReason` (null: unknown). */
+const REASONS = {
+  PAID: 'Your place ended because you paid for your seats.',
+  LEFT: 'You left the line, so your place was given up.',
+  LAPSED: 'You were away longer than 5 minutes when your turn came, so your place went to the next buyer.',
+  TURN_ENDED: 'Your turn ran out before you held a seat.',
+};
+
+/** The sentence for an ended place: why, when known, and what to do next. */
+export function endedMessage(reason) {
+  return `${REASONS[reason] || 'Your place in line has expired.'} You can join the line again.`;
+}
+
+/**
+ * Offers to join; `message` says why a place ended (null: never had one),
+ * `reason` is the status's `expiredReason` when the room said it.
+ */
+export function joinScreen(concert, title, message, reason = null) {
   setTitle(message ? 'Place expired' : title);
   const note = h('p', { class: 'small', id: 'join-note', 'aria-live': 'polite' });
   show(h('p', { class: 'eyebrow' }, title), heading(message ? 'Your place has expired' : 'Join the line'),
-    h('div', { class: 'state', 'data-state': message ? 'expired' : 'join' },
+    h('div', { class: 'state', 'data-state': message ? 'expired' : 'join', 'data-reason': reason },
       h('p', {}, message || 'Join the waiting room to get your place in line.'),
       h('div', { class: 'row' },
         h('button', { class: 'primary', type: 'button', 'aria-describedby': 'join-note', onclick: () => join(concert, note) },

@@ -9,7 +9,7 @@ import { streamOrPoll } from '../live.js';
 import { fail, focusHeading, go, heading, say, setTitle, show } from '../shell.js';
 import { store } from '../store.js';
 import { concertTitle } from './concerts.js';
-import { joinScreen } from './join.js';
+import { endedMessage, joinScreen } from './join.js';
 import { schedulesScreen } from './schedules.js';
 
 const ENDED = new Set(['EXPIRED', 'SOLD_OUT']);
@@ -53,8 +53,30 @@ async function leave(concert) {
   go('#/');
 }
 
+/**
+ * "Leave the line", saying what it costs and asking before it does it. One
+ * node per screen, reused by every redraw, so a live update never closes a
+ * question the buyer is answering.
+ */
+function leaveControl(concert, label) {
+  const element = h('div', { class: 'leave' });
+  const ask = () => {
+    replace(element, h('div', { class: 'state state--held leave-confirm', role: 'group', 'aria-labelledby': 'leave-question' },
+      h('p', { id: 'leave-question' }, h('strong', {}, `${label}?`), ' You will lose your place in line, and joining again puts you at the back.'),
+      h('div', { class: 'row' },
+        h('button', { type: 'button', class: 'secondary', onclick: () => leave(concert) }, `Yes, ${label.toLowerCase()}`),
+        h('button', { type: 'button', class: 'primary', onclick: () => { offer(); element.querySelector('button')?.focus(); } }, 'Stay in line'))));
+    element.querySelector('button.primary')?.focus();
+  };
+  const offer = () => replace(element,
+    h('button', { type: 'button', class: 'link', 'aria-describedby': 'leave-cost', onclick: ask }, label),
+    h('p', { class: 'muted small', id: 'leave-cost' }, 'You will lose your place in line.'));
+  offer();
+  return element;
+}
+
 /** The waiting part of the screen for a WAITING place. */
-function waiting(concert, place, s) {
+function waiting(concert, place, s, leaving) {
   const first = Math.max(place.firstPosition || s.position, s.position);
   // The share of the line ahead at arrival that has gone in since.
   const percent = Math.max(3, Math.round(Math.min(1, Math.max(0, (first - s.position) / first)) * 100));
@@ -85,13 +107,13 @@ function waiting(concert, place, s) {
       state,
       h('p', { class: 'muted small' }, 'Keep this tab open: it updates live, and a reload keeps your place.'),
       notifyButton(),
-      h('button', { type: 'button', class: 'link', onclick: () => leave(concert) }, 'Leave the line'),
+      leaving,
     ],
   };
 }
 
 /** The pre-queue part of the screen, with a local countdown to the opening. */
-function preQueue(concert, s, signal) {
+function preQueue(concert, s, signal, leaving) {
   const opensAt = s.opensAt || new Date(serverNow() + (s.secondsUntilOpen || 0) * 1000).toISOString();
   const counter = h('strong', { 'data-opens': opensAt, role: 'timer' }, '');
   const tick = () => {
@@ -113,7 +135,7 @@ function preQueue(concert, s, signal) {
         h('p', {}, 'At the opening everyone in the pre-queue gets a place in random order, ahead of everyone who comes later. Arriving earlier or reloading gives no advantage, and you lose nothing by waiting calmly.')),
       h('p', { class: 'muted small' }, 'Keep this tab open: your place appears here when the sale opens.'),
       notifyButton(),
-      h('button', { type: 'button', class: 'link', onclick: () => leave(concert) }, 'Leave the pre-queue'),
+      leaving,
     ],
   };
 }
@@ -136,6 +158,8 @@ export async function roomScreen(concert, signal) {
   show(h('p', { class: 'eyebrow' }, title), heading('Waiting room'), room);
   let lastSaid = 0;
   let countdownShown = null;
+  let leaveLine = null;
+  let leavePreQueue = null;
   const render = (s) => {
     room.removeAttribute('aria-busy');
     countdownShown?.stop();
@@ -145,7 +169,8 @@ export async function roomScreen(concert, signal) {
       store.setPlace(concert, place);
     }
     if (s.status === 'WAITING') {
-      const shown = waiting(concert, place, s);
+      leaveLine ||= leaveControl(concert, 'Leave the line');
+      const shown = waiting(concert, place, s, leaveLine);
       if (shown.first !== place.firstPosition) {
         place.firstPosition = shown.first;
         store.setPlace(concert, place);
@@ -158,7 +183,8 @@ export async function roomScreen(concert, signal) {
       }
     } else if (s.status === 'PRE_QUEUE') {
       setTitle('Waiting for the sale');
-      countdownShown = preQueue(concert, s, signal);
+      leavePreQueue ||= leaveControl(concert, 'Leave the pre-queue');
+      countdownShown = preQueue(concert, s, signal, leavePreQueue);
       replace(room, countdownShown.nodes);
     }
   };
@@ -191,5 +217,5 @@ export async function roomScreen(concert, signal) {
   }
   store.forgetPlace(concert);
   if (last.status === 'SOLD_OUT') return soldOutScreen(title);
-  return joinScreen(concert, title, 'Your place in line has expired. You can join the line again.');
+  return joinScreen(concert, title, endedMessage(last.expiredReason), last.expiredReason);
 }

@@ -1,11 +1,38 @@
 // "It's your turn": the concert's performances with their free seats,
 // refreshed at the ACTIVE pace the server gave.
 
-import { call, sleep } from '../api.js';
-import { date, h, number, replace } from '../dom.js';
+import { call, serverNow, sleep } from '../api.js';
+import { clock, date, h, number, replace } from '../dom.js';
 import { fail, focusHeading, heading, show } from '../shell.js';
 import { store } from '../store.js';
 import { turnEnded } from './join.js';
+
+/**
+ * How long the turn has left (to the status's `turnEndsAt`), ticking until
+ * `signal` aborts; null without one. Shown only before the first hold: from
+ * then on the cart's countdown is the one timer.
+ */
+export function turnTimer(turnEndsAt, signal) {
+  if (!turnEndsAt) return null;
+  const until = Date.parse(turnEndsAt);
+  const left = h('strong', { class: 'countdown', id: 'turn-left', role: 'timer', 'aria-label': 'Time left in your turn' });
+  const line = h('p', { class: 'turn-line', 'data-turn-ends': turnEndsAt });
+  const tick = () => {
+    const ms = until - serverNow();
+    if (ms <= 0) {
+      clearInterval(timer);
+      replace(line, 'Your turn has ended.');
+      return;
+    }
+    left.textContent = clock(ms);
+    left.classList.toggle('countdown--soon', ms < 60000);
+  };
+  replace(line, 'Time left in your turn: ', left);
+  const timer = setInterval(tick, 1000);
+  tick();
+  signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+  return line;
+}
 
 export async function schedulesScreen(concert, title, token, signal, status, fresh) {
   const list = h('ul', { class: 'list' });
@@ -13,6 +40,7 @@ export async function schedulesScreen(concert, title, token, signal, status, fre
     h('p', { class: 'eyebrow' }, title),
     heading(fresh ? "It's your turn!" : 'Choose a performance'),
     h('p', { class: 'turn', 'data-state': 'active' }, 'You are in. Pick a performance, then your seats.'),
+    turnTimer(status?.turnEndsAt, signal),
     list,
   );
   if (fresh) focusHeading();

@@ -13,6 +13,7 @@ import { SeatMap, legend } from '../seatmap.js';
 import { store } from '../store.js';
 import { concertTitle } from './concerts.js';
 import { joinScreen, turnEnded } from './join.js';
+import { turnTimer } from './schedules.js';
 
 /** The buyer's live holds and seats bought, in one schedule. */
 async function myReservations(schedule) {
@@ -40,7 +41,15 @@ export async function seatsScreen(concert, schedule, signal) {
     showNotice('That performance does not exist.');
     return;
   }
-  const sale = { concert, schedule, title, token, info, signal };
+  // When the turn ends (shown until the first hold); none if unknown.
+  let turnEndsAt = null;
+  try {
+    ({ turnEndsAt } = await call('/api/v1/queue/status', { auth: store.auth(), queueToken: token }));
+  } catch {
+    // The seat map still works; a refusal at the gate says the rest.
+  }
+  if (signal.aborted) return;
+  const sale = { concert, schedule, title, token, info, signal, turnEndsAt };
   const summary = h('p', { class: 'muted small', id: 'seat-summary' });
   const map = new SeatMap({
     seatCount: info.seatCount,
@@ -92,7 +101,9 @@ export async function seatsScreen(concert, schedule, signal) {
     } catch (error) {
       if (turnEnded(concert, title, error)) return;
       if (error.code === 'SEAT_UNAVAILABLE') map.update([{ seatNumber: seat, status: 'HELD' }], { flash: true });
-      fail(error);
+      // No fault of the buyer's: the held seats can still be paid.
+      if (error.code === 'QUEUE_TURN_OVER') showNotice(error.message, 'info');
+      else fail(error);
       updateSummary();
     }
   }
@@ -133,7 +144,10 @@ function seatList(seats) {
  * lapsed. `show(holds)` draws it; `holds` are the live holds here.
  */
 function holdPanel(sale, map, updateSummary) {
-  const { concert, title, token, info, signal } = sale;
+  const { concert, title, token, info, signal, turnEndsAt } = sale;
+  // The turn's timer, while nothing is held.
+  let turn = new AbortController();
+  signal.addEventListener('abort', () => turn.abort(), { once: true });
   const element = h('aside', { class: 'hold-panel', 'aria-label': 'Your seats', 'aria-live': 'polite' });
   const panel = { element, holds: [], show: draw };
   let ticking = null;
@@ -150,10 +164,13 @@ function holdPanel(sale, map, updateSummary) {
 
   function draw(holds) {
     clearInterval(ticking);
+    turn.abort();
     holds = [...holds].sort((a, b) => a.seatNumber - b.seatNumber);
     panel.holds = holds;
     if (!holds.length) {
-      replace(element, h('p', { class: 'muted' }, 'Pick available seats to hold them for a few minutes while you pay.'));
+      turn = new AbortController();
+      replace(element, turnTimer(turnEndsAt, turn.signal),
+        h('p', { class: 'muted' }, 'Pick available seats to hold them for a few minutes while you pay.'));
       element.dataset.state = 'none';
       return;
     }
@@ -238,7 +255,8 @@ function holdPanel(sale, map, updateSummary) {
 
     async function cancel(hold) {
       try {
-        await call(`/api/v1/reservations/${hold.reservationId}`, { method: 'DELETE', auth: store.auth() });
+        // The queue token tells the room the cart shrank.
+        await call(`/api/v1/reservations/${hold.reservationId}`, { method: 'DELETE', auth: store.auth(), queueToken: token });
         released(hold.seatNumber);
         say(`Your hold on seat ${hold.seatNumber} is cancelled.`);
         draw(holds.filter((r) => r !== hold));

@@ -29,7 +29,7 @@ function item(r, list) {
       h('h2', {}, title),
       h('p', { class: 'muted' }, `${date(r.startsAt)} · Seat ${r.seatNumber} · ${number(r.price)} points`),
       held ? h('p', { class: 'small row' }, `Held until ${time(Date.parse(r.holdExpiresAt))}.`,
-        store.place(r.concertId)
+        store.place(r.concertId) && !store.place(r.concertId).ended
           ? h('a', { href: `#/concerts/${r.concertId}/schedules/${r.scheduleId}`, 'aria-label': `Pay for seat ${r.seatNumber}, ${title}` }, 'Pay')
           : null,
         h('button', { type: 'button', class: 'link', 'aria-label': `Cancel hold on seat ${r.seatNumber}, ${title}`, onclick: async () => {
