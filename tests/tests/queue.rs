@@ -436,3 +436,27 @@ async fn a_restarted_embedded_server_still_knows_a_concert_is_sold_out() {
     assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.body);
     assert_eq!(late.code(), "SOLD_OUT");
 }
+
+contract!(
+    a_full_room_that_does_not_move_reads_a_growing_wait,
+    |app: TestApp| async move {
+        let (concert, _) = app.concert(5, 0).await;
+        app.set_queue(concert, 1, 1000, false).await;
+        let stayer = app.buyer("stayer").await;
+        let active = app.join(&stayer, concert).await;
+        assert_eq!(active.str("status"), "ACTIVE");
+        let waiter = app.buyer("waiter").await;
+        let token = app.join(&waiter, concert).await.str("token").to_owned();
+        let first = app.status(&waiter, &token).await;
+        assert_eq!(first.str("status"), "WAITING");
+        tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+        let later = app.status(&waiter, &token).await;
+        let (before, after) = (
+            first.i64("estimatedWaitSeconds"),
+            later.i64("estimatedWaitSeconds"),
+        );
+        // The rate alone (1,000/s) would say 1 s for ever; nobody has left
+        // the full room for 2.5 s, so the estimate says at least that.
+        assert!(after >= 3 && after > before, "{before} s, then {after} s");
+    }
+);

@@ -35,6 +35,7 @@ pub(crate) fn place_of(
         answer.policy,
         answer.stock,
     )
+    .with_outflow(answer.outflow, now)
     .paced(settings)
     .with_opening(answer.opening, now)
     .with_turn(answer.turn_ends_at)

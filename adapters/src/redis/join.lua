@@ -15,7 +15,7 @@ local total, sold, held = stock(now)
 local refusal = (total >= 0 and sold >= total and 'SOLD_OUT') or (now < pre and 'NOT_OPEN')
 if refusal then
   local capacity, rate, paused = policy()
-  return {fresh, 0, {refusal, 0, capacity, rate, paused and 1 or 0, total, sold, held, opens, pre, -1, ''}}
+  return {fresh, 0, {refusal, 0, capacity, rate, paused and 1 or 0, total, sold, held, opens, pre, -1, '', -1, -1, -1}}
 end
 -- Most joins in a rush are first joins: claim the user's slot in one call.
 if redis.call('HSETNX', r.users, user, fresh) == 0 then
@@ -53,4 +53,5 @@ if created == 0 then
 end
 total, sold, held = stock(now)
 local turn = s == 'ACTIVE' and turn_end(token) or -1
-return {token, created, {s, position, capacity, rate, paused, total, sold, held, opens, pre, turn, ended or ''}}
+local full, at, gap = outflow(s, capacity)
+return {token, created, {s, position, capacity, rate, paused, total, sold, held, opens, pre, turn, ended or '', full, at, gap}}

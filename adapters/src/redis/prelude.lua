@@ -82,6 +82,28 @@ local function policy()
   return tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate, p[3] == '1'
 end
 
+-- `k` ACTIVE slots were freed at `now`: the room's outflow (Room::moved in
+-- domain/src/room): the policy hash keeps when the line last moved out
+-- (`moved`) and the smoothed gap between frees (`gap`, as
+-- gap = floor((3 * gap + latest) / 4)).
+local function moved(k, now)
+  if k <= 0 then return end
+  local m = redis.call('HMGET', r.policy, 'moved', 'gap')
+  local at, gap = tonumber(m[1]), tonumber(m[2])
+  for _ = 1, k do
+    if at then
+      local latest = math.max(now - at, 0)
+      if gap then gap = math.floor((3 * gap + latest) / 4) else gap = latest end
+    end
+    at = now
+  end
+  if gap then
+    redis.call('HSET', r.policy, 'moved', at, 'gap', gap)
+  else
+    redis.call('HSET', r.policy, 'moved', at)
+  end
+end
+
 -- Most lapsed ACTIVE places one call drops; the next call goes on.
 local MAX_DROPPED = 2000
 
@@ -93,6 +115,7 @@ local function counts(now)
     redis.call('ZREM', r.active, unpack(gone))
     redis.call('HDEL', r.deadlines, unpack(gone))
     redis.call('HINCRBY', r.policy, 'lapsed', #gone)
+    moved(#gone, now)
     record_ending(gone, 'TURN_ENDED')
   end
   return redis.call('ZCARD', r.active), redis.call('ZCARD', r.wait)
@@ -182,6 +205,8 @@ local function admit(now)
     if admitted > 0 then
       redis.call('HSET', r.policy, 'milli', milli - admitted * 1000, 'ts', now,
         'admitted', (tonumber(p[8]) or 0) + admitted)
+      -- The line starts moving: the first admission.
+      redis.call('HSETNX', r.policy, 'moved', now)
     end
   end
   return capacity, rate, 0, opens, pre
@@ -262,9 +287,19 @@ local function turn_end(token)
   return own or -1
 end
 
+-- A WAITING place's view of the outflow: full (1/0), moved, gap (-1 when
+-- unknown); -1, -1, -1 for any other status.
+local function outflow(s, capacity)
+  if s ~= 'WAITING' then return -1, -1, -1 end
+  local m = redis.call('HMGET', r.policy, 'moved', 'gap')
+  local full = redis.call('ZCARD', r.active) >= capacity and 1 or 0
+  return full, tonumber(m[1]) or -1, tonumber(m[2]) or -1
+end
+
 -- A token's place: {status, position, capacity, rate, paused, total, sold,
 -- held, opens, pre-queue start, when an ACTIVE place's turn lapses (-1),
--- why an EXPIRED place ended ('' when not known)}. The token names its concert and holder
+-- why an EXPIRED place ended ('' when not known), and for a WAITING place
+-- the outflow: full (1 or 0; -1 when not WAITING), moved (-1), gap (-1)}. The token names its concert and holder
 -- (the app checked its seal), so a token this room no longer has is EXPIRED.
 local function place(token)
   local now = now_ms()
@@ -276,13 +311,14 @@ local function place(token)
     local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused')
     local total, sold, held = stock(now)
     return {'ACTIVE', 0, tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate,
-      p[3] == '1' and 1 or 0, total, sold, held, -1, -1, turn_end(token), ''}
+      p[3] == '1' and 1 or 0, total, sold, held, -1, -1, turn_end(token), '', -1, -1, -1}
   end
   local capacity, rate, paused, opens, pre = admit(now)
   local s, position, ended = status(token, now, opens)
   if s ~= 'ACTIVE' and s ~= 'EXPIRED' then present(token, position, rate, now) end
   local total, sold, held = stock(now)
   local turn = s == 'ACTIVE' and turn_end(token) or -1
-  return {s, position, capacity, rate, paused, total, sold, held, opens, pre, turn, ended or ''}
+  local full, at, gap = outflow(s, capacity)
+  return {s, position, capacity, rate, paused, total, sold, held, opens, pre, turn, ended or '', full, at, gap}
 end
 

@@ -21,7 +21,7 @@ use frontrow_application::store::OrStoreError;
 use frontrow_application::{Clock, StoreError};
 use frontrow_domain::Timestamp;
 use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, Stock};
-use frontrow_domain::room::Ending;
+use frontrow_domain::room::{Ending, Outflow};
 use frontrow_domain::{ConcertId, ScheduleId, UserId};
 use redis::Script;
 use std::sync::Arc;
@@ -253,39 +253,59 @@ fn place_from(
     found: Vec<redis::Value>,
     now: Timestamp,
 ) -> Result<Place, StoreError> {
-    type Found = (
-        String,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        i64,
-        String,
-    );
-    let (status, position, capacity, rate, paused, total, sold, held, opens, pre, turn, ended): Found =
-        redis::FromRedisValue::from_redis_value(&redis::Value::Array(found)).or_store()?;
-    let turn = (turn >= 0).then_some(Timestamp(turn));
-    let ended = match ended.as_str() {
+    let [
+        status,
+        position,
+        capacity,
+        rate,
+        paused,
+        total,
+        sold,
+        held,
+        opens,
+        pre,
+        turn,
+        ended,
+        full,
+        moved,
+        gap,
+    ] = <[redis::Value; 15]>::try_from(found)
+        .map_err(|found| StoreError::new(format!("a place of {} fields, not 15", found.len())))?;
+    let int = |value: redis::Value| -> Result<i64, StoreError> {
+        redis::FromRedisValue::from_redis_value(&value).or_store()
+    };
+    let text = |value: redis::Value| -> Result<String, StoreError> {
+        redis::FromRedisValue::from_redis_value(&value).or_store()
+    };
+    let known = |raw: i64| (raw >= 0).then_some(raw);
+    let ended = match text(ended)?.as_str() {
         "" => None,
         raw => Some(
             Ending::parse(raw).ok_or_else(|| StoreError::new(format!("unknown ending {raw}")))?,
         ),
     };
+    // full is -1 for a place that is not WAITING: no outflow to read.
+    let full = int(full)?;
+    let outflow = if full >= 0 {
+        Some(Outflow {
+            full: full == 1,
+            moved_at: known(int(moved)?).map(Timestamp),
+            gap_ms: known(int(gap)?),
+        })
+    } else {
+        None
+    };
     Ok(Place::new(
         token.clone(),
         concert,
         user,
-        (status_from(&status)?, position),
-        policy_from(capacity, rate, paused)?,
-        stock_from(total, sold, held),
+        (status_from(&text(status)?)?, int(position)?),
+        policy_from(int(capacity)?, int(rate)?, int(paused)?)?,
+        stock_from(int(total)?, int(sold)?, int(held)?),
     )
-    .with_opening(opening_from(opens, pre)?, now)
-    .with_turn(turn)
+    .with_outflow(outflow, now)
+    .with_opening(opening_from(int(opens)?, int(pre)?)?, now)
+    .with_turn(known(int(turn)?).map(Timestamp))
     .with_ending(ended))
 }
 

@@ -3,7 +3,8 @@
 
 use super::RoomSettings;
 use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, Stock};
-use frontrow_domain::room::Ending;
+use frontrow_domain::queue::{MAX_REFRESH_SECONDS, MIN_REFRESH_SECONDS};
+use frontrow_domain::room::{Ending, Outflow};
 use frontrow_domain::{ConcertId, Timestamp, UserId};
 
 /// One holder's place, as the room sees it right now.
@@ -108,6 +109,26 @@ impl Place {
     pub fn with_turn(mut self, turn_ends_at: Option<Timestamp>) -> Self {
         if self.status == QueueStatus::Active {
             self.turn_ends_at = turn_ends_at;
+        }
+        self
+    }
+
+    /// A WAITING place's estimate from the room's outflow while the room
+    /// is full: admissions then wait for slots to free, not for the rate,
+    /// so each place ahead takes [`Outflow::per_place_ms`] (the smoothed
+    /// gap between frees, or the time since the line last moved if longer)
+    /// and the estimate is `ceil(position × per_place / 1000)` seconds,
+    /// never less than the rate's. A line that does not move reads a wait
+    /// that grows, never "less than a minute".
+    pub fn with_outflow(mut self, outflow: Option<Outflow>, now: Timestamp) -> Self {
+        let per_place = outflow.and_then(|o| o.per_place_ms(now));
+        if let (Some(per_place), Some(by_rate)) = (per_place, self.estimated_wait_seconds)
+            && self.status == QueueStatus::Waiting
+        {
+            let by_outflow = (self.position.saturating_mul(per_place) + 999) / 1000;
+            let estimate = by_rate.max(by_outflow);
+            self.estimated_wait_seconds = Some(estimate);
+            self.refresh_seconds = (estimate / 2).clamp(MIN_REFRESH_SECONDS, MAX_REFRESH_SECONDS);
         }
         self
     }

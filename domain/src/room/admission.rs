@@ -42,6 +42,7 @@ impl Room {
                 gone.push(token);
             }
         }
+        self.moved(gone.len(), now);
         self.record_endings(gone, Ending::TurnEnded);
     }
 
@@ -152,6 +153,10 @@ impl Room {
         self.lapsed += skipped;
         self.record_endings(lapsed, Ending::Lapsed);
         self.admitted += admitted;
+        if admitted > 0 && self.moved_at.is_none() {
+            // The line starts moving: the first admission.
+            self.moved_at = Some(now);
+        }
         if admitted > 0 {
             // Tokens go only to those admitted; a skipped place spends none.
             self.bucket = Some(AdmissionBucket {

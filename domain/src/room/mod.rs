@@ -35,7 +35,7 @@ mod admission;
 mod parts;
 mod view;
 
-pub use view::{Answer, Ending, Joined, RoomSettings, RoomSnapshot, RoomStats};
+pub use view::{Answer, Ending, Joined, Outflow, RoomSettings, RoomSnapshot, RoomStats};
 
 use crate::queue::{
     AdmissionBucket, AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, SalePhase, Stock,
@@ -80,6 +80,10 @@ pub struct Room {
     admitted: i64,
     /// Why ended places ended (bounded by [`MAX_ENDED`]).
     endings: HashMap<QueueToken, Ending>,
+    /// When the line last moved out (an ACTIVE slot freed, or the first
+    /// admission), and the smoothed gap between slots freed.
+    moved_at: Option<Timestamp>,
+    gap_ms: Option<i64>,
 }
 
 impl Room {
@@ -326,6 +330,7 @@ impl Room {
         }
         if let Some(slot) = self.active.remove(token) {
             self.lapses.remove(&(slot.lapse(), token.clone()));
+            self.moved(1, now);
         }
         self.seen.remove(token);
         self.joined.remove(token);
@@ -334,6 +339,20 @@ impl Room {
             self.record_endings(vec![token.clone()], why);
         }
         self.admit(settings, now);
+    }
+
+    /// `freed` ACTIVE slots were freed at `now`: the room's outflow, which
+    /// a waiting buyer's estimate follows while the room is full. The gap
+    /// between frees is smoothed as `gap = (3 * gap + latest) / 4`
+    /// (integers, as `moved` in prelude.lua).
+    fn moved(&mut self, freed: usize, now: Timestamp) {
+        for _ in 0..freed {
+            if let Some(at) = self.moved_at {
+                let latest = (now.millis() - at.millis()).max(0);
+                self.gap_ms = Some(self.gap_ms.map_or(latest, |gap| (3 * gap + latest) / 4));
+            }
+            self.moved_at = Some(now);
+        }
     }
 
     /// Remembers why these places ended; past [`MAX_ENDED`] the record
@@ -425,6 +444,11 @@ impl Room {
             QueueStatus::Expired => self.ending(token),
             _ => None,
         };
+        let outflow = (status == QueueStatus::Waiting).then(|| Outflow {
+            full: self.active.len() as i64 >= self.policy(settings).capacity(),
+            moved_at: self.moved_at,
+            gap_ms: self.gap_ms,
+        });
         Answer {
             status,
             position,
@@ -433,6 +457,7 @@ impl Room {
             opening: self.opening,
             turn_ends_at,
             ended,
+            outflow,
         }
     }
 

@@ -73,6 +73,34 @@ pub struct Answer {
     pub turn_ends_at: Option<Timestamp>,
     /// Why an EXPIRED place ended, when the room still knows.
     pub ended: Option<Ending>,
+    /// WAITING only: how the line moves out (see [`Outflow`]).
+    pub outflow: Option<Outflow>,
+}
+
+/// How the line moves out, for a waiting buyer's estimate: while the room
+/// is full, admissions wait for slots to free, not for the rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outflow {
+    /// Every ACTIVE slot is taken.
+    pub full: bool,
+    /// When a slot was last freed (or the first buyer admitted).
+    pub moved_at: Option<Timestamp>,
+    /// The smoothed gap between slots freed, once two were.
+    pub gap_ms: Option<i64>,
+}
+
+impl Outflow {
+    /// How long one place ahead takes at `now`, in ms, when the room is
+    /// full: the smoothed gap between frees, or the time since the line
+    /// last moved if that is longer, so a line that does not move reads a
+    /// growing wait. `None` while the room is not full, or has never moved.
+    pub fn per_place_ms(self, now: Timestamp) -> Option<i64> {
+        if !self.full {
+            return None;
+        }
+        let since = (now.millis() - self.moved_at?.millis()).max(0);
+        Some(self.gap_ms.unwrap_or(0).max(since))
+    }
 }
 
 /// What a join made: the holder's place (a live one, or the new one) and

@@ -216,6 +216,7 @@ impl Sale {
             answer.policy,
             answer.stock,
         )
+        .with_outflow(answer.outflow, self.now())
         .paced(&self.settings)
         .with_opening(answer.opening, self.now())
         .with_turn(answer.turn_ends_at)
