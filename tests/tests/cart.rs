@@ -439,3 +439,31 @@ contract!(
         assert_eq!(app.status(&buyer, &token).await.str("status"), "EXPIRED");
     }
 );
+
+contract!(
+    a_lapsed_cart_ends_the_place_whose_turn_is_over,
+    |config: &mut frontrow::Config| {
+        config.active_seconds = 1;
+        config.hold_seconds = 2;
+    },
+    |app: TestApp| async move {
+        let (concert, schedule) = app.concert(10, 100).await;
+        let (buyer, token) = app.admitted("ada", 500, concert).await;
+        let held = app.hold(&buyer, &token, schedule, 6).await;
+        assert_eq!(held.status, StatusCode::CREATED, "{}", held.body);
+        tokio::time::sleep(Duration::from_millis(1_400)).await;
+        assert_eq!(
+            app.status(&buyer, &token).await.str("status"),
+            "ACTIVE",
+            "the turn is over but the cart is live"
+        );
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        let ended = app.status(&buyer, &token).await;
+        assert_eq!(
+            (ended.str("status"), ended.str("expiredReason")),
+            ("EXPIRED", "TURN_ENDED"),
+            "the cart lapsed, and nothing keeps the place: {}",
+            ended.body
+        );
+    }
+);

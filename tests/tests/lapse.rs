@@ -120,3 +120,26 @@ contract!(
         );
     }
 );
+
+contract!(
+    a_waiting_buyer_quiet_for_less_than_the_grace_keeps_the_place,
+    |c: &mut frontrow::Config| c.waiting_idle_seconds = 3,
+    |app: TestApp| async move {
+        let (concert, _) = app.concert(5, 0).await;
+        app.set_queue(concert, 1, 1000, false).await;
+        let first = app.buyer("first").await;
+        let t1 = app.join(&first, concert).await.str("token").to_owned();
+        let quiet = app.buyer("quiet").await;
+        let token = app.join(&quiet, concert).await.str("token").to_owned();
+        // A locked phone for less than the grace, then back.
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        assert_eq!(app.status(&quiet, &token).await.str("status"), "WAITING");
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        app.leave(&first, &t1).await;
+        assert_eq!(
+            app.status(&quiet, &token).await.str("status"),
+            "ACTIVE",
+            "back within the grace: the place was kept"
+        );
+    }
+);
