@@ -230,6 +230,9 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         queue,
         reservations,
         admin_key: secrets.admin_key,
+        tickets: frontrow_adapters::tickets::TicketSigner::from_secret(
+            secrets.ticket_signing_key.expose_secret(),
+        ),
         dependencies,
         relay: relay.clone(),
         seat_pages: Default::default(),
