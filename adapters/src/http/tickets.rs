@@ -17,7 +17,7 @@ pub struct TicketsApi(pub Arc<AppState>);
 
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
-struct Ticket {
+struct SeatTicket {
     reservation_id: i64,
     concert_id: i64,
     schedule_id: i64,
@@ -33,7 +33,7 @@ struct Ticket {
 
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
-struct PublicKey {
+struct TicketPublicKey {
     /// Always `Ed25519`.
     algorithm: String,
     /// The 32-byte public key, base64url without padding.
@@ -53,7 +53,7 @@ impl TicketsApi {
         &self,
         buyer: Buyer,
         reservation_id: Path<i64>,
-    ) -> Result<Json<Ticket>, ProblemResponse> {
+    ) -> Result<Json<SeatTicket>, ProblemResponse> {
         let state = &self.0;
         let found = state.reservations.find(buyer.0, reservation_id.0).await?;
         let status = found.status_at(state.reservations.now());
@@ -74,7 +74,7 @@ impl TicketsApi {
             starts_at: schedule.starts_at.millis().div_euclid(1000),
         });
         let qr_svg = qr_svg(&code).map_err(|e| qr_failed(&e))?;
-        Ok(Json(Ticket {
+        Ok(Json(SeatTicket {
             reservation_id: found.id.get(),
             concert_id: schedule.concert.get(),
             schedule_id: found.schedule.get(),
@@ -90,8 +90,8 @@ impl TicketsApi {
     /// Public and cacheable: a scanner fetches it once and then checks
     /// codes without calling the service.
     #[oai(path = "/api/v1/tickets/public-key", method = "get")]
-    async fn public_key(&self) -> Json<PublicKey> {
-        Json(PublicKey {
+    async fn public_key(&self) -> Json<TicketPublicKey> {
+        Json(TicketPublicKey {
             algorithm: "Ed25519".to_owned(),
             public_key: self.0.tickets.public_key(),
             prefix: crate::tickets::PREFIX.to_owned(),
