@@ -696,6 +696,14 @@ impl Client {
             .await
     }
 
+    /// `GET /api/v1/admin/concerts/{concert}/queue/history`: the room's
+    /// recent readings, oldest first. Observed as `queue_history`.
+    pub async fn queue_history(&self, concert: i64) -> Result<Reply, reqwest::Error> {
+        let path = format!("/api/v1/admin/concerts/{concert}/queue/history");
+        self.send("queue_history", self.operators(Method::GET, &path))
+            .await
+    }
+
     /// `GET /api/v1/admin/concerts/{concert}/seats`: seats available, held
     /// and sold in each schedule. Observed as `seat_counts`.
     pub async fn seat_counts(&self, concert: i64) -> Result<Reply, reqwest::Error> {

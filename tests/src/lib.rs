@@ -511,6 +511,10 @@ impl TestApp {
         answered(self.api.set_queue(concert, capacity, rate, paused).await)
     }
 
+    pub async fn queue_history(&self, concert: i64) -> Reply {
+        answered(self.api.queue_history(concert).await)
+    }
+
     pub async fn queue_state(&self, concert: i64) -> Reply {
         answered(self.api.queue_state(concert).await)
     }

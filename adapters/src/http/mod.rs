@@ -81,6 +81,8 @@ pub struct AppState {
     pub payments: PaymentService,
     /// The `X-Admin-Key` operators send (its `Debug` shows no value).
     pub admin_key: secrecy::SecretString,
+    /// Recent readings of each room, for the console's chart.
+    pub room_history: frontrow_application::room_history::RoomHistory,
     /// Signs the ticket codes of paid seats.
     pub tickets: crate::tickets::TicketSigner,
     /// What `/health/ready` asks, by name.
