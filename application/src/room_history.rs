@@ -8,16 +8,19 @@
 //! reads spread over them and each keeps the points it served; a restart
 //! loses its history, which a 5-minute chart refills in 5 minutes. Nothing
 //! decides with these numbers, so they are not worth a store round trip.
+//! (Not a `cache::BoundedMap`, whose eviction clears what is stale: here
+//! a full map drops only the concert sampled longest ago.)
 
 use frontrow_domain::time::Timestamp;
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 
-/// The closest two kept samples of one room may be: the console polls
-/// every 2 s; more consoles (or instances) add no points.
-pub const SAMPLE_EVERY_MS: i64 = 2_000;
-/// Samples kept per concert: five minutes at one per 2 s (the chart's span).
-pub const MAX_SAMPLES: usize = 150;
+/// The closest two kept samples of one room may be: under the console's
+/// 2 s poll (so timing jitter drops none of one console's reads), while
+/// more consoles (or instances) add few points.
+pub const SAMPLE_EVERY_MS: i64 = 1_500;
+/// Samples kept per concert: five minutes (the chart's span) at the closest.
+pub const MAX_SAMPLES: usize = 200;
 /// Concerts with a history; past it, the one sampled longest ago goes.
 pub const MAX_CONCERTS: usize = 1_000;
 

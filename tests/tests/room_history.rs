@@ -1,6 +1,6 @@
 //! The console's chart history (`application::room_history`, served by
 //! `GET /api/v1/admin/concerts/{id}/queue/history`): each admin read of a
-//! room is a sample, at most one per 2 s, bounded (the bound itself is
+//! room is a sample, at most one per 1.5 s, bounded (the bound itself is
 //! the unit test `samples_are_spaced_and_bounded_per_concert`). On every
 //! backend.
 

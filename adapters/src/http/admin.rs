@@ -150,7 +150,7 @@ struct RoomSampleBody {
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 struct RoomHistoryBody {
-    /// Oldest first: at most one per 2 s, the last 5 minutes of reads this
+    /// Oldest first: at most one per 1.5 s, the last 5 minutes of reads this
     /// instance served (see docs/architecture.md, "In-memory state").
     samples: Vec<RoomSampleBody>,
 }
@@ -328,7 +328,7 @@ impl AdminApi {
     ) -> Result<Json<QueueState>, ProblemResponse> {
         let stats = self.0.queue.stats(concert_id.0).await?;
         // Each read is a sample of the chart's history (kept at most one
-        // per 2 s, so more consoles add nothing).
+        // per 1.5 s, so more consoles add little).
         self.0.room_history.record(
             concert_id.0,
             RoomSample {
