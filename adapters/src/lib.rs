@@ -9,6 +9,7 @@
 //! - `http`: poem + poem-openapi; the one place errors become problems.
 //! - `auth`: HS256 access tokens and HMAC-sealed queue tokens;
 //!   `passwords`: Argon2id; `throttle`: failed sign-ins slowed down.
+//! - `tickets`: Ed25519-signed ticket codes a door checks offline.
 //! - `kafka` and `events`: the outbox's sink and wire form.
 //!
 //! Which adapter serves which port:
@@ -76,3 +77,4 @@ pub mod random;
 pub mod redis;
 pub mod sql;
 pub mod throttle;
+pub mod tickets;

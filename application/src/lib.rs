@@ -130,6 +130,7 @@ pub mod points;
 pub mod queue;
 pub mod read_leases;
 pub mod reservations;
+pub mod room_history;
 pub mod sales;
 pub mod seat_changes;
 pub mod seat_maps;

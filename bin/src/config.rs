@@ -220,6 +220,15 @@ pub struct Config {
         global = true
     )]
     pub queue_token_previous_secret: Option<SecretString>,
+    /// Secret the Ed25519 key of ticket codes is derived from (its SHA-256 is the seed).
+    /// Embedded: generated into --data-dir. MySQL: derived from the JWT secret unless given.
+    #[arg(
+        long,
+        env = "FRONTROW_TICKET_SIGNING_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub ticket_signing_key: Option<SecretString>,
     /// How long an access token stays valid.
     #[arg(
         long,

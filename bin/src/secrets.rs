@@ -1,4 +1,5 @@
-//! Secrets: the admin key, the access-token key and the queue-token seal.
+//! Secrets: the admin key, the access-token key, the queue-token seal and
+//! the ticket-signing key.
 //!
 //! With MySQL every instance must share them, so each is required as a flag.
 //! The embedded default generates each once into `--data-dir`, in a file
@@ -19,24 +20,38 @@ pub(crate) struct Secrets {
     pub admin_key: SecretString,
     /// The HS256 key of access tokens.
     pub jwt_secret: SecretString,
+    /// What the Ed25519 key of ticket codes is derived from.
+    pub ticket_signing_key: SecretString,
 }
 
 impl Secrets {
     /// From the flags, or (embedded only) from files generated once.
     pub(crate) fn read(config: &Config, backend: Backend) -> anyhow::Result<Self> {
+        let jwt_secret = secret(
+            config,
+            &config.jwt_secret,
+            "jwt-secret",
+            "--jwt-secret / FRONTROW_JWT_SECRET",
+            backend,
+        )?;
+        // With MySQL every instance already shares the JWT secret, so a key
+        // derived from it (under its own label) signs alike everywhere
+        // without one more required flag; embedded, it is its own file.
+        let ticket_signing_key = match &config.ticket_signing_key {
+            Some(given) if !given.expose_secret().is_empty() => given.clone(),
+            _ if backend == Backend::MySql => {
+                derive_key(jwt_secret.expose_secret(), "frontrow ticket codes").into()
+            }
+            _ => read_or_create_secret(&config.data_dir.join("ticket-signing-key"))?.into(),
+        };
         Ok(Self {
+            ticket_signing_key,
+            jwt_secret,
             admin_key: secret(
                 config,
                 &config.admin_key,
                 "admin-key",
                 "--admin-key / FRONTROW_ADMIN_KEY",
-                backend,
-            )?,
-            jwt_secret: secret(
-                config,
-                &config.jwt_secret,
-                "jwt-secret",
-                "--jwt-secret / FRONTROW_JWT_SECRET",
                 backend,
             )?,
         })

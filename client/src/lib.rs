@@ -615,6 +615,22 @@ impl Client {
         self.send("receipt", request).await
     }
 
+    /// `GET /api/v1/reservations/{id}/ticket`: a paid seat's signed ticket
+    /// code and its QR (409 `TICKET_NOT_ISSUED` when not CONFIRMED).
+    /// Observed as `ticket`.
+    pub async fn ticket(&self, buyer: &Buyer, reservation: i64) -> Result<Reply, reqwest::Error> {
+        let path = format!("/api/v1/reservations/{reservation}/ticket");
+        let request = self.buyers(Method::GET, &path, buyer);
+        self.send("ticket", request).await
+    }
+
+    /// `GET /api/v1/tickets/public-key`: the Ed25519 key that checks ticket
+    /// codes. Observed as `ticket_public_key`.
+    pub async fn ticket_public_key(&self) -> Result<Reply, reqwest::Error> {
+        let request = self.request(Method::GET, "/api/v1/tickets/public-key");
+        self.send("ticket_public_key", request).await
+    }
+
     /// `POST /api/v1/payments` with `reservationIds`: pays for a cart of
     /// held seats in one payment, all or nothing (201 with a receipt line
     /// per seat; 200 with the first receipt when the same cart was paid
@@ -677,6 +693,14 @@ impl Client {
     pub async fn queue_state(&self, concert: i64) -> Result<Reply, reqwest::Error> {
         let path = format!("/api/v1/admin/concerts/{concert}/queue");
         self.send("queue_state", self.operators(Method::GET, &path))
+            .await
+    }
+
+    /// `GET /api/v1/admin/concerts/{concert}/queue/history`: the room's
+    /// recent readings, oldest first. Observed as `queue_history`.
+    pub async fn queue_history(&self, concert: i64) -> Result<Reply, reqwest::Error> {
+        let path = format!("/api/v1/admin/concerts/{concert}/queue/history");
+        self.send("queue_history", self.operators(Method::GET, &path))
             .await
     }
 

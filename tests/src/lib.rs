@@ -293,6 +293,7 @@ pub fn base_config() -> Config {
         jwt_secret: Some(JWT_SECRET.into()),
         queue_token_secret: None,
         queue_token_previous_secret: None,
+        ticket_signing_key: None,
         access_token_seconds: 3600,
         kafka_brokers: None,
         kafka_topic: format!("frontrow-test-{}", unique()),
@@ -510,6 +511,10 @@ impl TestApp {
         answered(self.api.set_queue(concert, capacity, rate, paused).await)
     }
 
+    pub async fn queue_history(&self, concert: i64) -> Reply {
+        answered(self.api.queue_history(concert).await)
+    }
+
     pub async fn queue_state(&self, concert: i64) -> Reply {
         answered(self.api.queue_state(concert).await)
     }
@@ -554,6 +559,14 @@ impl TestApp {
 
     pub async fn receipt(&self, buyer: &Buyer, reservation: i64) -> Reply {
         answered(self.api.receipt(buyer, reservation).await)
+    }
+
+    pub async fn ticket(&self, buyer: &Buyer, reservation: i64) -> Reply {
+        answered(self.api.ticket(buyer, reservation).await)
+    }
+
+    pub async fn ticket_public_key(&self) -> Reply {
+        answered(self.api.ticket_public_key().await)
     }
 
     pub async fn pay_cart(&self, buyer: &Buyer, token: &str, reservations: &[i64]) -> Reply {

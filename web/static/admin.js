@@ -166,7 +166,11 @@ function newConcertScreen() {
 
 // ---------------------------------------------------------------- console
 
-/** Per concert: samples of the room, kept while the page is open. */
+/**
+ * Per concert: samples of the room. Seeded from the server's history
+ * (`queue/history`: the reads it served, at most one per 1.5 s, the last five
+ * minutes), so a reload keeps the chart; then one per poll.
+ */
 const history = new Map();
 
 function perMinute(samples) {
@@ -238,6 +242,14 @@ async function consoleScreen(concert, signal) {
   document.title = `${title} · frontrow console`;
   const samples = history.get(concert) || [];
   history.set(concert, samples);
+  if (!samples.length) {
+    try {
+      const kept = await admin(`/api/v1/admin/concerts/${concert}/queue/history`);
+      samples.push(...kept.samples.map((s) => ({ t: Date.parse(s.at), waiting: s.waiting, active: s.active, admitted: s.admitted })));
+    } catch {
+      // No history is a chart that starts now; the poll below reports errors.
+    }
+  }
   const tiles = h('div', { class: 'tiles', 'aria-live': 'off' });
   const pausedFlag = h('span', { class: 'paused-flag', hidden: true }, 'Paused');
   const chartBox = h('div', { class: 'chart' });

@@ -17,6 +17,7 @@ import { roomScreen } from './screens/queue.js';
 import { seatsScreen } from './screens/seats.js';
 import { receiptScreen } from './screens/receipt.js';
 import { ticketsScreen } from './screens/tickets.js';
+import { ticketScreen } from './screens/ticket.js';
 
 let screen = new AbortController();
 
@@ -41,6 +42,7 @@ function route() {
   }
   if ((match = path.match(/^\/concerts\/(\d+)$/))) return roomScreen(Number(match[1]), signal);
   if ((match = path.match(/^\/receipt\/(\d+)$/))) return receiptScreen(Number(match[1]));
+  if ((match = path.match(/^\/tickets\/(\d+)$/))) return ticketScreen(Number(match[1]));
   if (path === '/tickets') return ticketsScreen(signal);
   return concertsScreen(signal);
 }

@@ -1,6 +1,6 @@
 // The operator's console in real Chromium, on every backend: the key, a new
-// concert, the live numbers and chart, and pause and resume reaching a
-// waiting buyer's page at once.
+// concert, the live numbers and chart (kept across a reload), and pause
+// and resume reaching a waiting buyer's page at once.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -77,6 +77,23 @@ for (const backend of await backends()) {
       await eventually(async () => !/…/.test(await text(admin, '#stat-admitted')), 'an admission rate');
       if (backend === 'embedded') await screenshot(admin, '14-console');
       await buyer.context().close();
+      await admin.context().close();
+    });
+
+    test("the console's chart keeps its points across a reload (from the server's history)", { timeout: 60000 }, async () => {
+      const concert = await api.concert({ seats: 8, price: 10, capacity: 5 });
+      const admin = await console_(server.base);
+      await admin.getByRole('link', { name: `Open console for ${concert.title}` }).click();
+      const points = async () => ((await admin.locator('.chart polyline.waiting').getAttribute('points').catch(() => null)) || '')
+        .split(' ').filter(Boolean).length;
+      const kept = async () => (await api.call(`/api/v1/admin/concerts/${concert.concertId}/queue/history`, { admin: true })).samples.length;
+      await eventually(async () => (await kept()) >= 3, 'three samples kept by the server', 20000);
+      await eventually(async () => (await points()) >= 3, 'three samples on the chart');
+      await admin.reload();
+      await admin.getByRole('heading', { name: concert.title }).waitFor();
+      // Within the first poll (2 s), the chart already has the server's points.
+      await eventually(async () => (await points()) >= 3, 'the chart redrawn from the history', 1500);
+      if (backend === 'embedded') await screenshot(admin, '14b-console-after-reload');
       await admin.context().close();
     });
 

@@ -8,8 +8,10 @@ use super::{AppState, Tag};
 use chrono::{DateTime, Utc};
 use frontrow_application::catalogue::CatalogueError;
 use frontrow_application::queue::{QueueError, RoomStats};
+use frontrow_application::room_history::RoomSample;
 use frontrow_domain::Timestamp;
 use frontrow_domain::catalogue::{MAX_PRICE, MAX_SCHEDULES_PER_CONCERT, MAX_TITLE_CHARS};
+use frontrow_domain::ids::ConcertId;
 use frontrow_domain::queue::{
     DEFAULT_PRE_QUEUE_MINUTES, MAX_ADMIT_PER_SECOND, MAX_CAPACITY, MAX_PRE_QUEUE_MINUTES,
     QueueRuleError, SaleOpening,
@@ -133,6 +135,24 @@ struct QueueState {
     opens_at: Option<DateTime<Utc>>,
     #[oai(nullable)]
     pre_queue_from: Option<DateTime<Utc>>,
+}
+
+/// One reading of a room, for the console's chart.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct RoomSampleBody {
+    at: DateTime<Utc>,
+    waiting: i64,
+    active: i64,
+    admitted: i64,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct RoomHistoryBody {
+    /// Oldest first: at most one per 1.5 s, the last 5 minutes of reads this
+    /// instance served (see docs/architecture.md, "In-memory state").
+    samples: Vec<RoomSampleBody>,
 }
 
 #[derive(Object)]
@@ -306,6 +326,47 @@ impl AdminApi {
         _operator: Operator,
         concert_id: Path<i64>,
     ) -> Result<Json<QueueState>, ProblemResponse> {
-        Ok(queue_state(self.0.queue.stats(concert_id.0).await?))
+        let stats = self.0.queue.stats(concert_id.0).await?;
+        // Each read is a sample of the chart's history (kept at most one
+        // per 1.5 s, so more consoles add little).
+        self.0.room_history.record(
+            concert_id.0,
+            RoomSample {
+                at: self.0.reservations.now(),
+                waiting: stats.waiting,
+                active: stats.active,
+                admitted: stats.admitted,
+            },
+        );
+        Ok(queue_state(stats))
+    }
+
+    /// A room's recent readings, for the console's chart after a reload
+    #[oai(
+        path = "/api/v1/admin/concerts/:concert_id/queue/history",
+        method = "get"
+    )]
+    async fn queue_history(
+        &self,
+        _operator: Operator,
+        concert_id: Path<i64>,
+    ) -> Result<Json<RoomHistoryBody>, ProblemResponse> {
+        let concert = ConcertId::parse(concert_id.0).ok_or(CatalogueError::ConcertNotFound)?;
+        let exists = self.0.catalogue.concert_exists(concert).await;
+        if !exists.map_err(CatalogueError::from)? {
+            return Err(CatalogueError::ConcertNotFound.into());
+        }
+        let samples = self.0.room_history.samples(concert_id.0);
+        Ok(Json(RoomHistoryBody {
+            samples: samples
+                .into_iter()
+                .map(|s| RoomSampleBody {
+                    at: datetime(s.at),
+                    waiting: s.waiting,
+                    active: s.active,
+                    admitted: s.admitted,
+                })
+                .collect(),
+        }))
     }
 }

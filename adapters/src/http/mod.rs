@@ -19,6 +19,7 @@ mod reservations;
 mod security;
 mod sse;
 mod text;
+mod tickets;
 mod users;
 mod web;
 
@@ -80,6 +81,10 @@ pub struct AppState {
     pub payments: PaymentService,
     /// The `X-Admin-Key` operators send (its `Debug` shows no value).
     pub admin_key: secrecy::SecretString,
+    /// Recent readings of each room, for the console's chart.
+    pub room_history: frontrow_application::room_history::RoomHistory,
+    /// Signs the ticket codes of paid seats.
+    pub tickets: crate::tickets::TicketSigner,
     /// What `/health/ready` asks, by name.
     pub dependencies: Vec<(&'static str, Arc<dyn Ping>)>,
     /// The outbox relay, for `/metrics`.
@@ -112,6 +117,8 @@ enum Tag {
     Reservations,
     /// Paying for a hold
     Payments,
+    /// Paid seats' ticket codes, checked at the door
+    Tickets,
     /// Running a sale
     Admin,
     /// Liveness and readiness
@@ -125,6 +132,7 @@ type Apis = (
     catalogue::CatalogueApi,
     reservations::ReservationsApi,
     payments::PaymentsApi,
+    tickets::TicketsApi,
     admin::AdminApi,
     health::HealthApi,
 );
@@ -137,6 +145,7 @@ fn service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
         catalogue::CatalogueApi(state.clone()),
         reservations::ReservationsApi(state.clone()),
         payments::PaymentsApi(state.clone()),
+        tickets::TicketsApi(state.clone()),
         admin::AdminApi(state.clone()),
         health::HealthApi(state.clone()),
     );

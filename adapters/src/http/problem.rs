@@ -308,6 +308,27 @@ pub fn from_poem_error(error: poem::Error) -> Response {
     ProblemResponse::new(status, code, detail).into_response()
 }
 
+/// A ticket asked for a reservation that is not paid: 409
+/// `TICKET_NOT_ISSUED` (a missing or someone else's one is 404 as usual).
+pub(super) fn ticket_not_issued(status: &str) -> ProblemResponse {
+    ProblemResponse::new(
+        StatusCode::CONFLICT,
+        "TICKET_NOT_ISSUED",
+        format!("the reservation is {status}; only a CONFIRMED one has a ticket"),
+    )
+}
+
+/// A ticket code that cannot be drawn as a QR code (it always fits, so
+/// this is a bug): logged with its cause, answered 500.
+pub(super) fn qr_failed(error: &qrcode::types::QrError) -> ProblemResponse {
+    tracing::error!(error = error as &dyn std::error::Error, "ticket QR failed");
+    ProblemResponse::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL",
+        "internal error",
+    )
+}
+
 impl From<frontrow_application::seating::SeatingError> for ProblemResponse {
     fn from(error: frontrow_application::seating::SeatingError) -> Self {
         match error {

@@ -3,7 +3,8 @@
 // are left out (the API lists them; this screen filters). A live hold links
 // to its seat map, where it can be paid while the turn lasts, and can be
 // cancelled here. A ticket shows the receipt it was paid with: every seat
-// of that payment, so seats bought together read as one purchase.
+// of that payment, so seats bought together read as one purchase, and
+// links to its detail (screens/ticket.js): the code the door checks.
 
 import { call, serverNow } from '../api.js';
 import { date, h, number, time } from '../dom.js';
@@ -43,7 +44,8 @@ function item(r, list) {
             fail(error);
           }
         } }, 'Cancel hold')) : null,
-      held ? null : h('div', { class: 'receipt-slot' })),
+      held ? null : h('div', { class: 'receipt-slot' }),
+      held ? null : h('a', { href: `#/tickets/${r.reservationId}`, class: 'ticket-link', 'aria-label': `Show ticket for seat ${r.seatNumber}, ${title}` }, 'Show ticket')),
     h('span', { class: `badge badge--${r.status.toLowerCase()}` }, held ? 'Held' : 'Ticket'));
   return li;
 }
