@@ -128,12 +128,12 @@ for (const backend of await backends()) {
       await page.context().close();
     });
 
-    test('two seats in one checkout on a 390×844 phone: one payment, one receipt with a line per seat', { timeout: 120000 }, async () => {
+    for (const [width, height] of [[390, 844], [1366, 900]]) test(`two seats in one checkout at ${width}×${height}: one payment, one receipt with a line per seat`, { timeout: 120000 }, async () => {
       const concert = await api.concert({ seats: 10, price: 100 });
-      const context = await browser.newContext({ baseURL: server.base, viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
+      const context = await browser.newContext({ baseURL: server.base, viewport: { width, height }, deviceScaleFactor: 1 });
       const page = await context.newPage();
       page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
-      await signUp(page, 'Cara');
+      await signUp(page, `Cara${width}`);
       await page.getByRole('button', { name: /Balance/ }).click();
       await page.getByLabel('Points to add').fill('250');
       await page.getByRole('button', { name: 'Add points' }).click();
@@ -146,7 +146,7 @@ for (const backend of await backends()) {
       await page.getByRole('heading', { name: 'Seats 2 and 5 are held for you' }).waitFor();
       assert.equal(await seatState(page, 5), 'yours');
       assert.equal(await page.locator('#cart li').count(), 2, 'the cart lists both seats');
-      if (backend === 'embedded') await screenshot(page, '10-cart-two-seats');
+      if (backend === 'embedded') await screenshot(page, `10-cart-two-seats-${width}`);
 
       await page.getByRole('button', { name: 'Pay for 2 seats: 200 points' }).click();
       await page.getByRole('heading', { name: 'Your 2 tickets are confirmed' }).waitFor();
@@ -155,14 +155,14 @@ for (const backend of await backends()) {
       assert.match(await lines.nth(0).textContent(), /Seat 2 · 100 points/);
       assert.match(await lines.nth(1).textContent(), /Seat 5 · 100 points/);
       await waitForText(page, '.ticket', /200 points.*50 points/);
-      if (backend === 'embedded') await screenshot(page, '11-cart-receipt');
+      if (backend === 'embedded') await screenshot(page, `11-cart-receipt-${width}`);
 
       await page.getByRole('link', { name: 'My tickets' }).first().click();
       await page.locator('#tickets li').nth(1).waitFor();
       assert.equal(await page.locator('#tickets li[data-status="CONFIRMED"]').count(), 2);
       await waitForText(page, '#tickets li .receipt-line', /Paid together: seats 2, 5 · 200 points/);
       assert.equal(await page.locator('#tickets li .receipt-line').count(), 2, 'each ticket shows its receipt');
-      if (backend === 'embedded') await screenshot(page, '11b-cart-my-tickets');
+      if (backend === 'embedded') await screenshot(page, `11b-cart-my-tickets-${width}`);
       await context.close();
     });
 
