@@ -3,7 +3,6 @@
 
 use super::RoomSettings;
 use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, Stock};
-use frontrow_domain::queue::{MAX_REFRESH_SECONDS, MIN_REFRESH_SECONDS};
 use frontrow_domain::room::{Ending, Outflow};
 use frontrow_domain::{ConcertId, Timestamp, UserId};
 
@@ -126,9 +125,10 @@ impl Place {
             && self.status == QueueStatus::Waiting
         {
             let by_outflow = (self.position.saturating_mul(per_place) + 999) / 1000;
-            let estimate = by_rate.max(by_outflow);
-            self.estimated_wait_seconds = Some(estimate);
-            self.refresh_seconds = (estimate / 2).clamp(MIN_REFRESH_SECONDS, MAX_REFRESH_SECONDS);
+            // Only what the buyer reads changes: the polling pace stays the
+            // rate's, so a buyer far back still hears "sold out" within it
+            // (a pace from a growing estimate delayed it by up to a minute).
+            self.estimated_wait_seconds = Some(by_rate.max(by_outflow));
         }
         self
     }
