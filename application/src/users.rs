@@ -11,6 +11,7 @@
 //! then on. A token without a session (issued before sessions existed) is
 //! valid until it expires.
 
+use crate::cache::BoundedMap;
 use crate::live_sessions::LiveSessions;
 use crate::{Clock, StoreError};
 use async_trait::async_trait;
@@ -265,10 +266,17 @@ pub struct UserPorts {
     pub clock: Arc<dyn Clock>,
 }
 
+/// Most users an instance remembers as registered.
+const MAX_REGISTERED: usize = 200_000;
+
 /// Registration, sign-in, sign-out and authentication.
 pub struct Users {
     ports: UserPorts,
     live: LiveSessions,
+    /// Users known to exist: a session the store confirmed belongs to a
+    /// user it stores, and users are never deleted, so a positive answer
+    /// never goes stale (bounded; a forgotten one costs one read).
+    registered: BoundedMap<UserId, ()>,
 }
 
 impl Users {
@@ -277,6 +285,7 @@ impl Users {
         Self {
             ports,
             live: LiveSessions::default(),
+            registered: BoundedMap::new(MAX_REGISTERED),
         }
     }
 
@@ -376,6 +385,7 @@ impl Users {
         match self.ports.accounts.session_live(session, claims.user).await {
             Ok(true) => {
                 self.live.confirm(session, claims.user, now);
+                self.registered.insert(claims.user, (), |_, _| false);
                 Ok(Some(claims.user))
             }
             Ok(false) => {
@@ -404,8 +414,17 @@ impl Users {
 
     /// Whether an authenticated user is registered: false only for a token
     /// signed with the service's key for an id it never issued.
+    /// A user whose session the store confirmed costs no read: in a rush
+    /// every join would otherwise read the users table once more.
     pub async fn is_registered(&self, user: UserId) -> Result<bool, StoreError> {
-        self.ports.users.exists(user).await
+        if self.registered.contains(&user) {
+            return Ok(true);
+        }
+        let exists = self.ports.users.exists(user).await?;
+        if exists {
+            self.registered.insert(user, (), |_, _| false);
+        }
+        Ok(exists)
     }
 }
 
