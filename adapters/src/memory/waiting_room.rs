@@ -12,35 +12,11 @@ use frontrow_application::seat_changes::SeatChange;
 use frontrow_application::store::OrStoreError;
 use frontrow_application::{Clock, StoreError};
 use frontrow_domain::queue::{AdmissionPolicy, QueueToken, SaleOpening};
-use frontrow_domain::room::{Answer, Ending, Room, RoomSnapshot};
+use frontrow_domain::room::{Ending, Room, RoomSnapshot};
 use frontrow_domain::{ConcertId, Timestamp, UserId};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// The machine's answer as a buyer's `Place`.
-pub(crate) fn place_of(
-    token: QueueToken,
-    concert: ConcertId,
-    user: UserId,
-    answer: Answer,
-    settings: &RoomSettings,
-    now: Timestamp,
-) -> Place {
-    Place::new(
-        token,
-        concert,
-        user,
-        (answer.status, answer.position),
-        answer.policy,
-        answer.stock,
-    )
-    .with_outflow(answer.outflow, now)
-    .paced(settings)
-    .with_opening(answer.opening, now)
-    .with_turn(answer.turn_ends_at)
-    .with_ending(answer.ended)
-}
 
 /// Every concert's room. A token names its concert and holder (its claims,
 /// checked by the seal before any store call), so no map from tokens is
@@ -163,7 +139,8 @@ impl WaitingRoom for MemoryWaitingRoom {
         self.with_rooms(|state, now| {
             let room = state.rooms.entry(concert).or_default();
             let joined = room.join(user, fresh, draw, settings, now);
-            let place = place_of(joined.token, concert, user, joined.answer, settings, now);
+            let place =
+                Place::from_answer(joined.token, concert, user, joined.answer, settings, now);
             (place, joined.created)
         })
     }
@@ -174,7 +151,7 @@ impl WaitingRoom for MemoryWaitingRoom {
             let QueueClaims { concert, user, .. } = QueueClaims::read(token)?;
             let room = state.rooms.get_mut(&concert)?;
             let answer = room.place(token, settings, now);
-            Some(place_of(
+            Some(Place::from_answer(
                 token.clone(),
                 concert,
                 user,

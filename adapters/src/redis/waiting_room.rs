@@ -21,7 +21,7 @@ use frontrow_application::store::OrStoreError;
 use frontrow_application::{Clock, StoreError};
 use frontrow_domain::Timestamp;
 use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, Stock};
-use frontrow_domain::room::{Ending, Outflow};
+use frontrow_domain::room::{Answer, Ending, Outflow};
 use frontrow_domain::{ConcertId, ScheduleId, UserId};
 use redis::Script;
 use std::sync::Arc;
@@ -251,6 +251,7 @@ fn place_from(
     token: &QueueToken,
     (concert, user): (ConcertId, UserId),
     found: Vec<redis::Value>,
+    settings: &RoomSettings,
     now: Timestamp,
 ) -> Result<Place, StoreError> {
     let [
@@ -295,18 +296,24 @@ fn place_from(
     } else {
         None
     };
-    Ok(Place::new(
+    let answer = Answer {
+        status: status_from(&text(status)?)?,
+        position: int(position)?,
+        policy: policy_from(int(capacity)?, int(rate)?, int(paused)?)?,
+        stock: stock_from(int(total)?, int(sold)?, int(held)?),
+        opening: opening_from(int(opens)?, int(pre)?)?,
+        turn_ends_at: known(int(turn)?).map(Timestamp),
+        ended,
+        outflow,
+    };
+    Ok(Place::from_answer(
         token.clone(),
         concert,
         user,
-        (status_from(&text(status)?)?, int(position)?),
-        policy_from(int(capacity)?, int(rate)?, int(paused)?)?,
-        stock_from(int(total)?, int(sold)?, int(held)?),
-    )
-    .with_outflow(outflow, now)
-    .with_opening(opening_from(int(opens)?, int(pre)?)?, now)
-    .with_turn(known(int(turn)?).map(Timestamp))
-    .with_ending(ended))
+        answer,
+        settings,
+        now,
+    ))
 }
 
 impl RedisWaitingRoom {
@@ -352,8 +359,13 @@ impl WaitingRoom for RedisWaitingRoom {
             call.invoke_async(&mut self.conn.clone()).await.or_store()?;
         let token =
             QueueToken::parse(&token).ok_or_else(|| StoreError::new("malformed token in Redis"))?;
-        let place =
-            place_from(&token, (concert, user), found, self.clock.now())?.paced(&self.settings);
+        let place = place_from(
+            &token,
+            (concert, user),
+            found,
+            &self.settings,
+            self.clock.now(),
+        )?;
         Ok((place, created == 1))
     }
 
@@ -364,9 +376,13 @@ impl WaitingRoom for RedisWaitingRoom {
         let call = self.invocation(&self.place, holder.0, token.as_str());
         let found: Vec<redis::Value> =
             call.invoke_async(&mut self.conn.clone()).await.or_store()?;
-        Ok(Some(
-            place_from(token, holder, found, self.clock.now())?.paced(&self.settings),
-        ))
+        Ok(Some(place_from(
+            token,
+            holder,
+            found,
+            &self.settings,
+            self.clock.now(),
+        )?))
     }
 
     /// One small script, no admission round (active.lua).
@@ -498,7 +514,13 @@ impl SeatGate for RedisWaitingRoom {
         call.key(keys::seat_map(&self.prefix, concert, schedule));
         let (version, found): (u64, Vec<redis::Value>) =
             call.invoke_async(&mut self.conn.clone()).await.or_store()?;
-        let place = place_from(token, (concert, user), found, self.clock.now())?;
-        Ok((Some(place.paced(&self.settings)), version))
+        let place = place_from(
+            token,
+            (concert, user),
+            found,
+            &self.settings,
+            self.clock.now(),
+        )?;
+        Ok((Some(place), version))
     }
 }

@@ -3,7 +3,7 @@
 
 use super::RoomSettings;
 use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, Stock};
-use frontrow_domain::room::{Ending, Outflow};
+use frontrow_domain::room::{Answer, Ending, Outflow};
 use frontrow_domain::{ConcertId, Timestamp, UserId};
 
 /// One holder's place, as the room sees it right now.
@@ -140,6 +140,33 @@ impl Place {
             self.ended = ended;
         }
         self
+    }
+
+    /// A place from the room machine's answer (or a store's copy of it),
+    /// with everything that follows: the outflow's estimate, the pace the
+    /// room's settings allow, the opening, the turn and the ending. Every
+    /// room builds its places here, so they differ only if the answers do.
+    pub fn from_answer(
+        token: QueueToken,
+        concert: ConcertId,
+        user: UserId,
+        answer: Answer,
+        settings: &RoomSettings,
+        now: Timestamp,
+    ) -> Self {
+        Self::new(
+            token,
+            concert,
+            user,
+            (answer.status, answer.position),
+            answer.policy,
+            answer.stock,
+        )
+        .with_outflow(answer.outflow, now)
+        .paced(settings)
+        .with_opening(answer.opening, now)
+        .with_turn(answer.turn_ends_at)
+        .with_ending(answer.ended)
     }
 
     /// An ACTIVE place from a read that knows nothing else of the room.

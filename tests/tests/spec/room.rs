@@ -208,19 +208,14 @@ impl Sale {
 
     /// The machine's answer as the rooms turn theirs into a `Place`.
     fn expected(&self, token: &QueueToken, user: UserId, answer: Answer) -> Place {
-        Place::new(
+        Place::from_answer(
             token.clone(),
             CONCERT,
             user,
-            (answer.status, answer.position),
-            answer.policy,
-            answer.stock,
+            answer,
+            &self.settings,
+            self.now(),
         )
-        .with_outflow(answer.outflow, self.now())
-        .paced(&self.settings)
-        .with_opening(answer.opening, self.now())
-        .with_turn(answer.turn_ends_at)
-        .with_ending(answer.ended)
     }
 
     /// Every place of the Redis room, read from its keys.
