@@ -7,9 +7,10 @@
 use super::{Backend, Fail, SqlStore, record_event, retrying, seat_update, seat_version_after};
 use async_trait::async_trait;
 use frontrow_application::StoreError;
-use frontrow_application::reservations::{HoldRequest, ReservationError, SeatHolds};
+use frontrow_application::reservations::{GroupHoldRequest, ReservationError, SeatHolds};
 use frontrow_application::store::OrStoreError;
 use frontrow_domain::events::DomainEvent;
+use frontrow_domain::points::Points;
 use frontrow_domain::reservation::{Reservation, ReservationStatus, TransitionError};
 use frontrow_domain::seat::SeatNumber;
 use frontrow_domain::{ReservationId, ScheduleId, Timestamp, UserId};
@@ -82,26 +83,36 @@ pub(crate) async fn end_live_hold(
     Ok(Err(Some(refusal.unwrap_or(TransitionError::HoldExpired))))
 }
 
-/// The reservation a granted hold made.
-pub(super) fn held(request: &HoldRequest, id: ReservationId) -> Reservation {
+/// The reservation a granted hold made of `seat`, at the price its seat
+/// row carried.
+pub(super) fn held(
+    request: &GroupHoldRequest,
+    seat: SeatNumber,
+    id: ReservationId,
+    price: Points,
+) -> Reservation {
     Reservation {
         id,
         user: request.user,
         schedule: request.schedule.id,
-        seat: request.seat,
-        price: request.schedule.price,
+        seat,
+        price,
         stored_status: ReservationStatus::Held,
         hold_expires_at: request.until,
     }
 }
 
-/// The event of a granted hold.
-pub(super) fn held_event(request: &HoldRequest, reservation: ReservationId) -> DomainEvent {
+/// The event of a granted hold of `seat`.
+pub(super) fn held_event(
+    request: &GroupHoldRequest,
+    seat: SeatNumber,
+    reservation: ReservationId,
+) -> DomainEvent {
     DomainEvent::ReservationHeld {
         reservation,
         user: request.user,
         schedule: request.schedule.id,
-        seat: request.seat,
+        seat,
         hold_expires_at: request.until,
     }
 }
@@ -109,8 +120,8 @@ pub(super) fn held_event(request: &HoldRequest, reservation: ReservationId) -> D
 impl SqlStore {
     async fn hold_once(
         &self,
-        request: HoldRequest,
-    ) -> Result<(Reservation, u64), Fail<ReservationError>> {
+        request: &GroupHoldRequest,
+    ) -> Result<Vec<(Reservation, u64)>, Fail<ReservationError>> {
         match self.backend {
             Backend::MySql => self.hold_in_server(request).await,
             Backend::Sqlite => self.hold_statements(request).await,
@@ -184,8 +195,11 @@ impl SqlStore {
 
 #[async_trait]
 impl SeatHolds for SqlStore {
-    async fn hold(&self, request: HoldRequest) -> Result<(Reservation, u64), ReservationError> {
-        self.on_writer(move |store| async move { retrying(|| store.hold_once(request)).await })
+    async fn hold_together(
+        &self,
+        request: GroupHoldRequest,
+    ) -> Result<Vec<(Reservation, u64)>, ReservationError> {
+        self.on_writer(move |store| async move { retrying(|| store.hold_once(&request)).await })
             .await
     }
 

@@ -5,7 +5,7 @@
 //! carts of one to three reservations (the buyer's own, someone else's, one
 //! that does not exist, mixed: the first that refuses is named and nothing
 //! of the cart is kept), expiry sweeps, and clock moves that often land exactly on a hold's
-//! deadline. The store is asked at the model's `now` (`HoldRequest::now`,
+//! deadline. The store is asked at the model's `now` (`GroupHoldRequest::now`,
 //! the `now` of cancel, pay and sweep; its own `Clock` for what it stamps).
 //!
 //! After every step: the answer (with the reservation, receipt, balance and
@@ -21,7 +21,7 @@ use frontrow_application::Clock;
 use frontrow_application::catalogue::Catalogue;
 use frontrow_application::payments::{PaymentError, PaymentStore, Receipt};
 use frontrow_application::points::{Ledger, PointsError};
-use frontrow_application::reservations::{HoldRequest, ReservationError, SeatHolds};
+use frontrow_application::reservations::{GroupHoldRequest, ReservationError, SeatHolds};
 use frontrow_application::seat_changes::StoredSeat;
 use frontrow_application::users::UserStore;
 use frontrow_domain::cart::PaymentLine;
@@ -30,7 +30,9 @@ use frontrow_domain::points::{
     ChargeAmount, IdempotencyKey, MAX_BALANCE, MAX_CHARGE, PointBalance, Points,
     PointsError as Rule,
 };
-use frontrow_domain::reservation::{Reservation, ReservationStatus, SeatLimit, TransitionError};
+use frontrow_domain::reservation::{
+    Reservation, ReservationStatus, SeatGroup, SeatLimit, TransitionError,
+};
 use frontrow_domain::seat::{SeatNumber, SeatState};
 use frontrow_domain::user::UserName;
 use frontrow_domain::{PaymentId, ReservationId, Timestamp, UserId};
@@ -663,16 +665,21 @@ async fn one_step(
         }
         Step::Hold { buyer, seat } => {
             let seat = SeatNumber::from_store((seat - 1) % sale.seats + 1);
-            let request = HoldRequest {
+            let request = GroupHoldRequest {
                 user: books.buyer(buyer),
                 schedule: books.schedule,
-                seat,
+                seats: SeatGroup::one(seat),
                 now,
                 until: Timestamp(now.0 + HOLD_MS),
                 limit: books.limit,
             };
-            let (answer, fresh) = match store.hold(request).await {
-                Ok((reservation, version)) => {
+            let (answer, fresh) = match store
+                .hold_together(request)
+                .await
+                .map(|mut held| held.pop())
+            {
+                Ok(None) => return Err("a granted hold answered no reservation".into()),
+                Ok(Some((reservation, version))) => {
                     let fresh = reservation.id;
                     if books.reservations.iter().any(|r| r.id >= fresh) {
                         return Err(format!("reservation id {fresh} is not new"));
