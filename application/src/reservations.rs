@@ -14,6 +14,7 @@ use crate::{Clock, StoreError};
 use async_trait::async_trait;
 use frontrow_domain::ConcertId;
 use frontrow_domain::catalogue::Schedule;
+use frontrow_domain::hold_cost::CoverError;
 use frontrow_domain::queue::QueueToken;
 use frontrow_domain::reservation::ReservationStatus;
 use frontrow_domain::reservation::{
@@ -33,6 +34,10 @@ pub enum ReservationError {
     /// Not a seat number of this schedule.
     #[error("seat number is outside this schedule's seats")]
     SeatOutOfRange,
+    /// The hold costs more than the user's available points, and cannot be
+    /// their one short uncovered hold of the concert.
+    #[error(transparent)]
+    Cover(#[from] CoverError),
     /// A group hold that names no seat, too many or one twice.
     #[error(transparent)]
     InvalidSeats(#[from] SeatGroupError),
@@ -73,8 +78,11 @@ pub struct GroupHoldRequest {
     pub seats: SeatGroup,
     /// The instant the seats must be free at (a lapsed hold counts as free).
     pub now: Timestamp,
-    /// The new holds' deadline.
+    /// The new holds' deadline when the user's points cover them.
     pub until: Timestamp,
+    /// The deadline of an uncovered hold (sooner): see
+    /// [`frontrow_domain::hold_cost`].
+    pub uncovered_until: Timestamp,
     /// How many seats of the schedule the user may hold or own at once.
     pub limit: SeatLimit,
 }
@@ -91,7 +99,13 @@ pub struct GroupHoldRequest {
 ///   is bumped. Refusals, the seats first:
 ///   [`ReservationError::SeatUnavailable`] (a live hold or a sale has one of
 ///   the seats, whatever the limit, as a cached seat map answers it), then
-///   [`ReservationError::SeatLimitReached`] (for free seats). Nothing is
+///   [`ReservationError::SeatLimitReached`] (for free seats), then
+///   [`ReservationError::Cover`]: the group's price (from its seat rows)
+///   must be covered by the user's balance less what their live covered
+///   holds reserve, or else be one seat that is the account's first
+///   uncovered hold in the concert, which gets `uncovered_until` as its
+///   deadline ([`frontrow_domain::hold_cost`], decided after the user's row
+///   lock so one user's holds and payments see each other). Nothing is
 ///   written on a refusal. The schedule and seat numbers were checked
 ///   before the call.
 /// - `cancel` is one transaction: the user's live hold becomes CANCELLED,
@@ -168,6 +182,9 @@ pub struct HoldSettings {
     pub hold_seconds: u64,
     /// Seats one user may hold or own per schedule (the default: 4).
     pub seats_per_user: SeatLimit,
+    /// How long a hold the user's points do not cover lasts (the
+    /// default: 60; never longer than `hold_seconds`).
+    pub uncovered_hold_seconds: u64,
 }
 
 /// Holds, cancels and the expiry sweep, behind the queue gate.
@@ -260,6 +277,11 @@ impl ReservationService {
             seats: seats.clone(),
             now,
             until: now.plus_seconds(self.settings.hold_seconds),
+            uncovered_until: now.plus_seconds(
+                self.settings
+                    .uncovered_hold_seconds
+                    .min(self.settings.hold_seconds),
+            ),
             limit: self.settings.seats_per_user,
         };
         match self.holds.hold_together(request).await {
@@ -542,6 +564,7 @@ mod tests {
         let settings = HoldSettings {
             hold_seconds: 300,
             seats_per_user: SeatLimit(4),
+            uncovered_hold_seconds: 60,
         };
         ReservationService::new(Arc::new(holds), catalogue, queue, settings, clock)
     }
@@ -555,6 +578,7 @@ mod tests {
             price: Points::new(100).unwrap(),
             stored_status: frontrow_domain::reservation::ReservationStatus::Held,
             hold_expires_at: Timestamp(2_000),
+            cover: frontrow_domain::hold_cost::Cover::Covered,
         }
     }
 
@@ -717,6 +741,7 @@ mod tests {
                     price: r.schedule.price,
                     stored_status: frontrow_domain::reservation::ReservationStatus::Held,
                     hold_expires_at: r.until,
+                    cover: frontrow_domain::hold_cost::Cover::Covered,
                 };
                 Ok(vec![(reservation, 1)])
             });

@@ -9,6 +9,7 @@
 //! A HELD reservation whose deadline has passed *is* EXPIRED, whether or not a
 //! sweeper has written that down yet: `status_at` is the only way to read it.
 
+use crate::hold_cost::Cover;
 use crate::points::Points;
 use crate::seat::SeatNumber;
 use crate::{ReservationId, ScheduleId, Timestamp, UserId};
@@ -150,6 +151,7 @@ impl SeatGroup {
 /// A user's claim on one seat, from hold to payment.
 ///
 /// ```
+/// use frontrow_domain::hold_cost::Cover;
 /// use frontrow_domain::points::Points;
 /// use frontrow_domain::reservation::{Reservation, ReservationStatus, TransitionError};
 /// use frontrow_domain::seat::SeatNumber;
@@ -164,6 +166,7 @@ impl SeatGroup {
 ///     price: Points::new(120).ok_or(TransitionError::HoldExpired)?,
 ///     stored_status: ReservationStatus::Held,
 ///     hold_expires_at: deadline,
+///     cover: Cover::Covered,
 /// };
 ///
 /// // Still HELD as stored, but EXPIRED as read from the deadline on.
@@ -191,6 +194,8 @@ pub struct Reservation {
     pub stored_status: ReservationStatus,
     /// When the hold lapses unless paid.
     pub hold_expires_at: Timestamp,
+    /// Whether the hold reserved its points ([`crate::hold_cost`]).
+    pub cover: Cover,
 }
 
 impl Reservation {
@@ -250,6 +255,7 @@ mod tests {
             price: Points::new(100).unwrap(),
             stored_status: ReservationStatus::Held,
             hold_expires_at: Timestamp(10_000),
+            cover: Cover::Covered,
         }
     }
 

@@ -281,6 +281,7 @@ pub fn base_config() -> Config {
         http2_max_streams: 100,
         shutdown_grace_seconds: 10,
         hold_seconds: 300,
+        uncovered_hold_seconds: 60,
         active_seconds: 600,
         active_idle_seconds: 0,
         waiting_idle_seconds: 0,

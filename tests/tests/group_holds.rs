@@ -61,7 +61,8 @@ fn request(user: UserId, schedule: Schedule, seats: &[i64]) -> GroupHoldRequest 
         schedule,
         seats: group(seats),
         now: NOW,
-        until: Timestamp(NOW.millis() + 60_000),
+        until: Timestamp(NOW.millis() + 300_000),
+        uncovered_until: Timestamp(NOW.millis() + 60_000),
         limit: SeatLimit(4),
     }
 }
@@ -79,6 +80,12 @@ async fn the_store_holds_overlapping_groups_all_or_nothing_and_never_a_seat_twic
     let mut tasks = Vec::new();
     for i in 0..GROUPS {
         let user = store.create_user(&name).await.expect("a user");
+        // Points enough for any group: every hold is covered.
+        sqlx::query("UPDATE users SET balance = 100000 WHERE id = ?")
+            .bind(user.get())
+            .execute(store.reader())
+            .await
+            .expect("a balance");
         // Groups of 2 to 4 seats that overlap their neighbours', given in
         // an order of their own.
         let first = i % (SEATS - 4) + 1;

@@ -7,11 +7,12 @@
 //! on both (`sql/payments.rs`; `migrations/mysql/0010_cart_payments.sql`
 //! says why).
 
-use super::reservations::{held, held_event};
+use super::reservations::{cover_of, held, held_event};
 use super::{Fail, SqlStore};
 use crate::events::to_outbox;
 use frontrow_application::reservations::{GroupHoldRequest, ReservationError};
 use frontrow_domain::ReservationId;
+use frontrow_domain::hold_cost::CoverError;
 use frontrow_domain::reservation::Reservation;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -63,7 +64,8 @@ fn numbers(list: &str) -> Result<Vec<i64>, sqlx::Error> {
 
 impl SqlStore {
     /// A hold of a group of seats: one `CALL frontrow_hold`, which takes the
-    /// user's row lock, counts the limit, and for each seat inserts the
+    /// user's row lock, counts the limit, decides the cover, and for each
+    /// seat inserts the
     /// reservation at the seat row's price, claims the seat and writes the
     /// outbox row; or names its refusal, with nothing written. The seats,
     /// their event ids and payloads go as JSON lists; the procedure answers
@@ -80,7 +82,7 @@ impl SqlStore {
         for &seat in seats {
             // The event with reservation id 0; the procedure sets the real
             // one into the payload and after the key's prefix.
-            let event = held_event(request, seat, ReservationId::from_store(0));
+            let event = held_event(request, seat, ReservationId::from_store(0), request.until);
             let key = event.key();
             key_prefix = key.strip_suffix('0').unwrap_or(&key).to_owned();
             let event = to_outbox(&event, request.now).map_err(sqlx::Error::Io)?;
@@ -94,12 +96,14 @@ impl SqlStore {
             serde_json::to_string(&event_ids).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
         // Each payload is a JSON document already: the list is their join.
         let payload_list = format!("[{}]", payloads.join(","));
-        let rows = sqlx::query("CALL frontrow_hold(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        let rows = sqlx::query("CALL frontrow_hold(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(request.user.get())
             .bind(request.schedule.id.get())
+            .bind(request.schedule.concert.get())
             .bind(seat_list)
             .bind(request.now.millis())
             .bind(request.until.millis())
+            .bind(request.uncovered_until.millis())
             .bind(i64::from(request.limit.0))
             .bind(id_list)
             .bind(event_type)
@@ -113,6 +117,7 @@ impl SqlStore {
             "NO_USER" => Some(ReservationError::NotFound),
             "NO_SEAT" => Some(ReservationError::SeatOutOfRange),
             "LIMIT" => Some(ReservationError::SeatLimitReached),
+            "COVER" => Some(ReservationError::Cover(CoverError::PointsNeeded)),
             "TAKEN" => Some(ReservationError::SeatUnavailable),
             other => return Err(Fail::Db(unknown_outcome("frontrow_hold", other))),
         };
@@ -122,6 +127,7 @@ impl SqlStore {
         let ids = numbers(&answer.text(1)?)?;
         let versions = numbers(&answer.text(2)?)?;
         let prices = numbers(&answer.text(3)?)?;
+        let cover = cover_of(answer.row.try_get(4)?);
         if ids.len() != seats.len() || versions.len() != seats.len() || prices.len() != seats.len()
         {
             return Err(Fail::Db(sqlx::Error::Protocol(
@@ -134,7 +140,7 @@ impl SqlStore {
                 .map_err(|_| sqlx::Error::Protocol("negative seat version".into()))?;
             let price = super::stored_points(prices[i])?;
             let id = ReservationId::from_store(ids[i]);
-            held_seats.push((held(request, seat, id, price), version));
+            held_seats.push((held(request, seat, id, price, cover), version));
         }
         Ok(held_seats)
     }

@@ -6,10 +6,12 @@
 //! suite (`tests/tests/spec/sql.rs`) drives both spellings against the
 //! domain's machines, which keeps them in step.
 
-use super::reservations::{held, held_event};
+use super::reservations::{deadline, held, held_event, reserved_points};
 use super::{Fail, SqlStore, record_event};
 use crate::sql::catalogue::seat_from;
 use frontrow_application::reservations::{GroupHoldRequest, ReservationError};
+use frontrow_domain::hold_cost::{Cover, CoverError, Purse};
+use frontrow_domain::points::Points;
 use frontrow_domain::reservation::Reservation;
 use frontrow_domain::seat::{SeatNumber, SeatStatus};
 use frontrow_domain::{ReservationId, ScheduleId, Timestamp};
@@ -105,6 +107,43 @@ async fn seat_free(
     Ok(state.is_some_and(|state| state.status_at(now) == SeatStatus::Available))
 }
 
+impl SqlStore {
+    /// What the user's points say of a hold costing `prices`
+    /// (`Purse::cover`), read inside the hold's transaction: the balance,
+    /// what their live covered holds reserve, and whether they had an
+    /// uncovered hold in the concert before.
+    async fn cover(
+        &self,
+        tx: &mut AnyConnection,
+        request: &GroupHoldRequest,
+        prices: &[Points],
+    ) -> Result<Result<Cover, CoverError>, sqlx::Error> {
+        let user = request.user;
+        let balance: i64 = sqlx::query("SELECT balance FROM users WHERE id = ?")
+            .bind(user.get())
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("balance")?;
+        let reserved = reserved_points(tx, user, request.now).await?;
+        let uncovered_before: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM reservations r JOIN schedules s ON s.id = r.schedule_id \
+             WHERE r.user_id = ? AND r.covered = 0 AND s.concert_id = ?",
+        )
+        .bind(user.get())
+        .bind(request.schedule.concert.get())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+        let price = prices.iter().map(|p| p.get()).sum::<i64>();
+        let purse = Purse::new(super::stored_points(balance)?, reserved);
+        Ok(purse.cover(
+            super::stored_points(price)?,
+            request.seats.len(),
+            uncovered_before > 0,
+        ))
+    }
+}
+
 /// Whether every one of `seats` reads AVAILABLE at `now`.
 async fn all_free(
     conn: &mut AnyConnection,
@@ -144,7 +183,8 @@ impl SqlStore {
             schedule,
             seats,
             now,
-            until,
+            until: _,
+            uncovered_until: _,
             limit,
         } = request;
         let (user, schedule, now) = (*user, schedule.id, *now);
@@ -176,28 +216,52 @@ impl SqlStore {
                 },
             ));
         }
-        let mut held_seats = Vec::with_capacity(seats.seats().len());
+        // The group's price, from its seat rows in this transaction: the
+        // database decides what the hold costs.
+        let mut prices = Vec::with_capacity(seats.seats().len());
         for &seat in seats.seats() {
-            // The price is the seat row's, read in this transaction: the
-            // database decides what the hold costs.
+            let price =
+                sqlx::query("SELECT price FROM seats WHERE schedule_id = ? AND seat_number = ?")
+                    .bind(schedule.get())
+                    .bind(seat.get())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some(price) = price else {
+                return Err(Fail::Rule(ReservationError::SeatOutOfRange));
+            };
+            prices.push(super::stored_points(price.try_get("price")?)?);
+        }
+        let cover = match self.cover(&mut tx, request, &prices).await? {
+            Ok(cover) => cover,
+            Err(refusal) => {
+                // The seats first, as for the limit.
+                return Err(Fail::Rule(
+                    if all_free(&mut tx, schedule, seats.seats(), now).await? {
+                        refusal.into()
+                    } else {
+                        ReservationError::SeatUnavailable
+                    },
+                ));
+            }
+        };
+        let until = deadline(request, cover);
+        let mut held_seats = Vec::with_capacity(seats.seats().len());
+        for (&seat, &price) in seats.seats().iter().zip(&prices) {
             let insert = sqlx::query(
                 "INSERT INTO reservations (user_id, schedule_id, seat_number, price, status, hold_expires_at_ms, \
-                 created_at_ms, updated_at_ms) SELECT ?, schedule_id, seat_number, price, 'HELD', ?, ?, ? \
-                 FROM seats WHERE schedule_id = ? AND seat_number = ? RETURNING id, price",
+                 created_at_ms, updated_at_ms, covered) VALUES (?, ?, ?, ?, 'HELD', ?, ?, ?, ?) RETURNING id",
             )
             .bind(user.get())
+            .bind(schedule.get())
+            .bind(seat.get())
+            .bind(price.get())
             .bind(until.millis())
             .bind(now.millis())
             .bind(now.millis())
-            .bind(schedule.get())
-            .bind(seat.get())
-            .fetch_optional(&mut *tx)
+            .bind(i64::from(cover == Cover::Covered))
+            .fetch_one(&mut *tx)
             .await?;
-            let Some(inserted) = insert else {
-                return Err(Fail::Rule(ReservationError::SeatOutOfRange));
-            };
-            let id = ReservationId::from_store(inserted.try_get("id")?);
-            let price = super::stored_points(inserted.try_get("price")?)?;
+            let id = ReservationId::from_store(insert.try_get("id")?);
             // Invariant: a seat has at most one live hold or sale. This
             // statement alone decides it: only a seat that is unsold and not
             // held past `now` changes, and the database applies it to one
@@ -218,8 +282,8 @@ impl SqlStore {
                 return Err(Fail::Rule(ReservationError::SeatUnavailable));
             };
             let seat_version = returned_version(&claimed)?;
-            record_event(&mut tx, &held_event(request, seat, id), now).await?;
-            held_seats.push((held(request, seat, id, price), seat_version));
+            record_event(&mut tx, &held_event(request, seat, id, until), now).await?;
+            held_seats.push((held(request, seat, id, price, cover), seat_version));
         }
         tx.commit().await?;
         Ok(held_seats)
