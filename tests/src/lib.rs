@@ -486,6 +486,11 @@ impl TestApp {
         answered(self.api.charge(buyer, amount, key).await)
     }
 
+    /// `GET /api/v1/points`: balance, reserved and available.
+    pub async fn points(&self, buyer: &Buyer) -> Reply {
+        answered(self.api.balance(buyer).await)
+    }
+
     pub async fn balance(&self, buyer: &Buyer) -> i64 {
         answered(self.api.balance(buyer).await).i64("balance")
     }
