@@ -124,6 +124,7 @@ async fn engine(database_url: &str) -> Result<Engine, Error> {
         HoldSettings {
             hold_seconds: HOLD_SECONDS,
             seats_per_user: SeatLimit(4),
+            uncovered_hold_seconds: 60,
         },
         clock.clone(),
     ));

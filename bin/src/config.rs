@@ -105,6 +105,17 @@ pub struct Config {
         global = true
     )]
     pub hold_seconds: u64,
+    /// How long a hold lasts when the buyer's available points do not cover
+    /// it (one seat, once per account per concert; at most
+    /// `--hold-seconds`). Long enough for a person to add points and pay,
+    /// short enough that an empty account locks little.
+    #[arg(
+        long,
+        env = "FRONTROW_UNCOVERED_HOLD_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub uncovered_hold_seconds: u64,
     /// How long an admitted user may stay ACTIVE.
     #[arg(
         long,

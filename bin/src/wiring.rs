@@ -199,6 +199,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
     let settings = HoldSettings {
         hold_seconds: config.hold_seconds,
         seats_per_user: SeatLimit(config.max_seats_per_user),
+        uncovered_hold_seconds: config.uncovered_hold_seconds,
     };
     let reservations = Arc::new(ReservationService::new(
         shared.clone(),

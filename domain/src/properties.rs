@@ -198,6 +198,7 @@ mod reservation {
             price: Points::ZERO,
             stored_status: ReservationStatus::Held,
             hold_expires_at: deadline,
+            cover: crate::hold_cost::Cover::Covered,
         }
     }
 

@@ -281,6 +281,7 @@ pub fn base_config() -> Config {
         http2_max_streams: 100,
         shutdown_grace_seconds: 10,
         hold_seconds: 300,
+        uncovered_hold_seconds: 60,
         active_seconds: 600,
         active_idle_seconds: 0,
         waiting_idle_seconds: 0,
@@ -483,6 +484,11 @@ impl TestApp {
 
     pub async fn charge(&self, buyer: &Buyer, amount: i64, key: Option<&str>) -> Reply {
         answered(self.api.charge(buyer, amount, key).await)
+    }
+
+    /// `GET /api/v1/points`: balance, reserved and available.
+    pub async fn points(&self, buyer: &Buyer) -> Reply {
+        answered(self.api.balance(buyer).await)
     }
 
     pub async fn balance(&self, buyer: &Buyer) -> i64 {
