@@ -11,6 +11,7 @@
 use crate::commands::seed_demo;
 use crate::config::Config;
 use crate::tasks::{Supervisor, service_tasks};
+use frontrow_domain::room::LatencyBudget;
 use crate::wiring::{Wiring, wire};
 use anyhow::Context;
 use frontrow_adapters::http::connections::Listening;
@@ -87,7 +88,15 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     tracing::info!(%addr, "frontrow listening; {description}");
     let listening = acceptor.listening();
     let tasks = Supervisor::spawn(
-        service_tasks(state.clone(), relay, config.outbox_retention_hours),
+        service_tasks(
+            state.clone(),
+            relay,
+            config.outbox_retention_hours,
+            LatencyBudget {
+                hold_p99_ms: config.hold_budget_ms,
+                pay_p99_ms: config.pay_budget_ms,
+            },
+        ),
         tasks,
     );
     let (shutdown, mut stopped) = tokio::sync::watch::channel(false);

@@ -5,9 +5,10 @@
 //!
 //! One room per case: a default capacity of 1 to 3 and a rate of 1 to 3
 //! per second or 1,000, a turn of 20 s or 10 min, both idle lapses off or
-//! on (8 s), and 1 to 3 seats or a room never told its seats. Then random
+//! on (8 s), 1 to 3 seats or a room never told its seats, and a stock rule
+//! of 100 %, 125 % or 300 % of the AVAILABLE seats plus 0 or 1. Then random
 //! joins, polls, ACTIVE checks, touches, carts kept and emptied, leaves of
-//! four users, stats,
+//! four users, stats, the admission controller's steps (slow or fine),
 //! policy changes, scheduled openings (with or without a pre-queue, past or
 //! future, or cleared), committed seat changes (holds that outlive the case
 //! or lapse within seconds, sales, releases, each allowed by `SeatState`
@@ -30,8 +31,8 @@ use frontrow_adapters::redis::{Connection, open};
 use frontrow_application::Clock;
 use frontrow_application::queue::{Place, RoomSettings, WaitingRoom};
 use frontrow_application::seat_changes::{SeatChange, SeatChangeLog};
-use frontrow_domain::queue::{AdmissionPolicy, QueueToken, SaleOpening};
-use frontrow_domain::room::{Answer, Ending, Room, RoomSnapshot};
+use frontrow_domain::queue::{AdmissionPolicy, QueueToken, SaleOpening, StockRule};
+use frontrow_domain::room::{Answer, Ending, RateController, Room, RoomSnapshot, WritePath};
 use frontrow_domain::seat::{SeatNumber, SeatState};
 use frontrow_domain::{ConcertId, ReservationId, ScheduleId, Timestamp, UserId};
 use proptest::prelude::*;
@@ -77,6 +78,7 @@ struct Case {
     idle: bool,
     /// `None`: the room is never told the concert's seats.
     seats: Option<i64>,
+    stock_rule: StockRule,
     seed: u64,
 }
 
@@ -92,6 +94,8 @@ enum Step {
     Keep(usize, Option<i64>),
     Leave(usize),
     Stats,
+    /// An instance's verdict on the write path.
+    Steer(WritePath),
     Policy {
         capacity: i64,
         rate: i64,
@@ -126,16 +130,20 @@ fn case() -> impl Strategy<Value = Case> {
         prop_oneof![Just(20_000i64), Just(600_000i64)],
         any::<bool>(),
         proptest::option::weighted(0.8, 1..=3i64),
+        (prop_oneof![Just(100i64), Just(125), Just(300)], 0..=1i64),
         any::<u64>(),
     )
-        .prop_map(|(capacity, rate, active_ms, idle, seats, seed)| Case {
-            capacity,
-            rate,
-            active_ms,
-            idle,
-            seats,
-            seed,
-        })
+        .prop_map(
+            |(capacity, rate, active_ms, idle, seats, (percent, spare), seed)| Case {
+                capacity,
+                rate,
+                active_ms,
+                idle,
+                seats,
+                stock_rule: StockRule::new(percent, spare).unwrap_or_default(),
+                seed,
+            },
+        )
 }
 
 fn steps() -> impl Strategy<Value = Vec<Step>> {
@@ -160,6 +168,7 @@ fn steps() -> impl Strategy<Value = Vec<Step>> {
             .prop_map(|(user, cart)| Step::Keep(user, cart)),
         1 => (0..USERS).prop_map(Step::Leave),
         1 => Just(Step::Stats),
+        2 => prop_oneof![Just(WritePath::Slow), Just(WritePath::Fine)].prop_map(Step::Steer),
         1 => (1..=3i64, rate(), proptest::bool::weighted(0.2))
             .prop_map(|(capacity, rate, paused)| Step::Policy { capacity, rate, paused }),
         1 => opening.prop_map(Step::Opening),
@@ -409,6 +418,21 @@ impl Sale {
                     .map_err(|e| failed("stats", e))?;
                 same("the in-process stats", memory, expected)
             }
+            Step::Steer(write_path) => {
+                let expected = self.machine.steer(write_path, &settings, now);
+                let redis = self
+                    .redis
+                    .steer(CONCERT, write_path)
+                    .await
+                    .map_err(|e| failed("steer", e))?;
+                same("the Redis steer", redis, expected)?;
+                let memory = self
+                    .memory
+                    .steer(CONCERT, write_path)
+                    .await
+                    .map_err(|e| failed("steer", e))?;
+                same("the in-process steer", memory, expected)
+            }
             Step::Policy {
                 capacity,
                 rate,
@@ -528,6 +552,8 @@ async fn run_in(
         active_ms: case.active_ms,
         active_idle_ms: idle,
         waiting_idle_ms: idle,
+        stock_rule: case.stock_rule,
+        controller: RateController::default(),
     };
     let clock = Arc::new(CaseClock(AtomicI64::new(START)));
     let redis = RedisWaitingRoom::new(conn.clone(), prefix, settings, clock.clone())
