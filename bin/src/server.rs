@@ -11,13 +11,13 @@
 use crate::commands::seed_demo;
 use crate::config::Config;
 use crate::tasks::{Supervisor, service_tasks};
-use frontrow_domain::room::LatencyBudget;
 use crate::wiring::{Wiring, wire};
 use anyhow::Context;
 use frontrow_adapters::http::connections::Listening;
 use frontrow_adapters::http::{self, AppState};
 use frontrow_adapters::memory::bus::InProcessBus;
 use frontrow_adapters::sql::SqlStore;
+use frontrow_domain::room::LatencyBudget;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -171,14 +171,25 @@ async fn control_admission(state: Arc<AppState>, budget: LatencyBudget, mut stop
         let concerts = match state.catalogue.concerts().await {
             Ok(concerts) => concerts,
             Err(error) => {
-                tracing::warn!(error = &error as &dyn std::error::Error, "admission control cannot list the concerts");
+                tracing::warn!(
+                    error = &error as &dyn std::error::Error,
+                    "admission control cannot list the concerts"
+                );
                 continue;
             }
         };
         for concert in concerts {
             match state.queue.steer(concert.id, write_path).await {
-                Ok(rate) => tracing::debug!(concert = concert.id.get(), ?write_path, rate, "admission rate"),
-                Err(error) => tracing::warn!(error = &error as &dyn std::error::Error, "admission control cannot steer a room"),
+                Ok(rate) => tracing::debug!(
+                    concert = concert.id.get(),
+                    ?write_path,
+                    rate,
+                    "admission rate"
+                ),
+                Err(error) => tracing::warn!(
+                    error = &error as &dyn std::error::Error,
+                    "admission control cannot steer a room"
+                ),
             }
         }
     }

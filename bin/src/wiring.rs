@@ -33,8 +33,8 @@ use frontrow_application::sales::SaleService;
 use frontrow_application::seat_changes::SeatChangeLog;
 use frontrow_application::seating::SeatingService;
 use frontrow_domain::queue::{AdmissionPolicy, StockRule};
-use frontrow_domain::room::RateController;
 use frontrow_domain::reservation::SeatLimit;
+use frontrow_domain::room::RateController;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 

@@ -265,7 +265,11 @@ impl QueueService {
 
     /// Steps the concert's admission rate with this instance's verdict on
     /// the write path (`WaitingRoom::steer`); the rate in force after.
-    pub async fn steer(&self, concert: ConcertId, write_path: WritePath) -> Result<i64, StoreError> {
+    pub async fn steer(
+        &self,
+        concert: ConcertId,
+        write_path: WritePath,
+    ) -> Result<i64, StoreError> {
         self.room.steer(concert, write_path).await
     }
 

@@ -112,7 +112,9 @@ impl RateController {
                     .max(floor)
                     .min(current)
             }
-            WritePath::Fine => (current + (ceiling * self.increase_percent / 100).max(1)).min(ceiling),
+            WritePath::Fine => {
+                (current + (ceiling * self.increase_percent / 100).max(1)).min(ceiling)
+            }
         }
     }
 }
@@ -206,7 +208,10 @@ mod tests {
         // once the period is over.
         assert_eq!(room.steer(WritePath::Fine, &settings, Timestamp(500)), 400);
         assert_eq!(room.steer(WritePath::Fine, &settings, Timestamp(900)), 400);
-        assert_eq!(room.steer(WritePath::Slow, &settings, Timestamp(1_000)), 300);
+        assert_eq!(
+            room.steer(WritePath::Slow, &settings, Timestamp(1_000)),
+            300
+        );
     }
 
     #[test]
@@ -222,7 +227,10 @@ mod tests {
                 };
                 rate = control.step(write_path, rate, ceiling);
                 assert!((1..=ceiling).contains(&rate), "{rate} under {ceiling}");
-                assert!(rate * 100 >= ceiling * control.floor_percent, "{rate} under {ceiling}");
+                assert!(
+                    rate * 100 >= ceiling * control.floor_percent,
+                    "{rate} under {ceiling}"
+                );
             }
         }
         // An operator who lowers the rate lowers the rate in force at once.

@@ -1,8 +1,8 @@
 //! The room's rules, each as a short story.
 
 use super::*;
-use crate::queue::StockRule;
 use crate::ReservationId;
+use crate::queue::StockRule;
 
 const IDLE: i64 = 8_000;
 
@@ -116,7 +116,13 @@ fn a_rush_for(seats: i64, settings: &RoomSettings) -> Room {
     let mut room = Room::default();
     room.open_stock(seats);
     for n in 0..1_000 {
-        room.join(UserId::from_store(n as i64 + 1), token(n), 0, settings, at(0));
+        room.join(
+            UserId::from_store(n as i64 + 1),
+            token(n),
+            0,
+            settings,
+            at(0),
+        );
     }
     room
 }
@@ -138,10 +144,7 @@ fn with_ten_seats_available_a_thousand_waiting_buyers_are_not_let_in() {
     let stats = room.stats(&settings, at(5_000));
     // ceil(10 × 125 %) + 2 = 15 ACTIVE, however many wait and whatever the
     // capacity and rate allow.
-    assert_eq!(
-        (stats.active, stats.waiting, stats.admitted),
-        (15, 985, 15)
-    );
+    assert_eq!((stats.active, stats.waiting, stats.admitted), (15, 985, 15));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! What the room answers and is configured with.
 
-use crate::Timestamp;
 use super::RateController;
+use crate::Timestamp;
 use crate::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, Stock, StockRule};
 use std::collections::BTreeMap;
 

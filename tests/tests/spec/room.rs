@@ -598,3 +598,95 @@ async fn run_in(
     }
     Ok(())
 }
+
+/// The stock rule on both rooms, as the domain's `Room` tests it
+/// (`room::tests::with_ten_seats_available_...`): a room of 10 seats at
+/// capacity 1,000 and 1,000/s, 1,000 buyers waiting. It lets in no more
+/// than ceil(10 × 125 %) + 2 = 15; with every seat held, nobody more, even
+/// when a place frees; when the holds lapse, it admits again, up to the
+/// rule.
+#[test]
+fn with_ten_seats_available_both_rooms_admit_no_more_than_the_stock_rule_allows() {
+    let runtime = runtime();
+    let Some(url) = runtime.block_on(frontrow_tests::test_redis()) else {
+        return;
+    };
+    let conn = runtime
+        .block_on(open(&url, false, Duration::from_secs(2)))
+        .expect("Redis answers");
+    let prefix = format!("frontrow-spec:{}:", frontrow_tests::unique());
+    let outcome = runtime.block_on(ten_seats_for_a_thousand(&conn, &prefix));
+    let mut doomed: Vec<String> = keys::room(&prefix, CONCERT).into();
+    doomed.push(keys::seat_map(&prefix, CONCERT, SCHEDULE));
+    doomed.push(keys::seat_log(&prefix, CONCERT, SCHEDULE));
+    doomed.push(keys::schedule_concert(&prefix, SCHEDULE));
+    let _: Result<i64, String> = runtime.block_on(query(&conn, redis::cmd("DEL").arg(doomed)));
+    outcome.expect("both rooms follow the stock rule");
+}
+
+async fn ten_seats_for_a_thousand(conn: &Connection, prefix: &str) -> Result<(), String> {
+    let settings = RoomSettings {
+        default_policy: AdmissionPolicy::new(1_000, 1_000, false).map_err(|e| e.to_string())?,
+        active_ms: 600_000,
+        active_idle_ms: 0,
+        waiting_idle_ms: 0,
+        stock_rule: StockRule::default(),
+        controller: RateController::default(),
+    };
+    let clock = Arc::new(CaseClock(AtomicI64::new(START)));
+    let redis = RedisWaitingRoom::new(conn.clone(), prefix, settings, clock.clone())
+        .deciding_at_own_clock();
+    let redis_log = RedisSeatChangeLog::new(conn.clone(), prefix);
+    let memory = Arc::new(MemoryWaitingRoom::new(settings, clock.clone()));
+    let memory_log = MemorySeatChangeLog::new(memory.clone());
+    let rooms: [(&str, &dyn WaitingRoom, &dyn SeatChangeLog); 2] = [
+        ("Redis", &redis, &redis_log),
+        ("in-process", memory.as_ref(), &memory_log),
+    ];
+    for (name, room, log) in rooms {
+        let counts = |stats: frontrow_application::queue::RoomStats| {
+            (stats.active, stats.waiting, stats.admitted)
+        };
+        log.open_sale(CONCERT, &[SCHEDULE], 10)
+            .await
+            .map_err(|e| failed("open_sale", e))?;
+        let mut tokens = Vec::new();
+        for user in 1..=1_000 {
+            let token = QueueToken::parse(&format!("{CONCERT}.{user}.0.0123456789abcdef"))
+                .ok_or("a token")?;
+            let (place, _) = room
+                .join(CONCERT, UserId::from_store(user), token)
+                .await
+                .map_err(|e| failed("join", e))?;
+            tokens.push(place.token);
+        }
+        let stats = room.stats(CONCERT).await.map_err(|e| failed("stats", e))?;
+        same(name, counts(stats), (15, 985, 15))?;
+        // Every seat held for a minute; an ACTIVE buyer leaves.
+        let until = Timestamp(clock.now().millis() + 60_000);
+        for seat in 1..=10 {
+            let change = SeatChange {
+                concert: CONCERT,
+                schedule: SCHEDULE,
+                seat: SeatNumber::from_store(seat),
+                state: SeatState::Held {
+                    reservation: ReservationId::from_store(seat),
+                    until,
+                },
+                seat_version: 1,
+            };
+            log.append(&change).await.map_err(|e| failed("append", e))?;
+        }
+        room.leave(&tokens[0], Ending::Left)
+            .await
+            .map_err(|e| failed("leave", e))?;
+        let stats = room.stats(CONCERT).await.map_err(|e| failed("stats", e))?;
+        same(name, counts(stats), (14, 985, 15))?;
+        // The holds lapse: ten seats return, and the room admits up to 15.
+        clock.0.fetch_add(60_000, Ordering::SeqCst);
+        let stats = room.stats(CONCERT).await.map_err(|e| failed("stats", e))?;
+        same(name, counts(stats), (15, 984, 16))?;
+        clock.0.store(START, Ordering::SeqCst);
+    }
+    Ok(())
+}
