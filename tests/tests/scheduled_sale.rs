@@ -307,7 +307,8 @@ mod opening_cost {
     use frontrow_application::Clock;
     use frontrow_application::clock::SystemClock;
     use frontrow_application::queue::{QueueTokenSeal, RoomSettings, WaitingRoom};
-    use frontrow_domain::queue::{AdmissionPolicy, SaleOpening};
+    use frontrow_domain::queue::{AdmissionPolicy, SaleOpening, StockRule};
+    use frontrow_domain::room::RateController;
     use frontrow_domain::{ConcertId, Timestamp, UserId};
     use std::sync::Arc;
     use std::time::Instant;
