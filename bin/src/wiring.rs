@@ -32,8 +32,9 @@ use frontrow_application::reservations::{HoldSettings, ReservationService};
 use frontrow_application::sales::SaleService;
 use frontrow_application::seat_changes::SeatChangeLog;
 use frontrow_application::seating::SeatingService;
-use frontrow_domain::queue::AdmissionPolicy;
+use frontrow_domain::queue::{AdmissionPolicy, StockRule};
 use frontrow_domain::reservation::SeatLimit;
+use frontrow_domain::room::RateController;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 
@@ -97,11 +98,15 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         ("database", Arc::new(store.clone())),
         ("background tasks", tasks.clone()),
     ];
+    let stock_rule = StockRule::new(config.stock_percent, config.stock_spare)
+        .context("invalid --stock-percent (1 to 1000) or --stock-spare (0 or more)")?;
     let room_settings = RoomSettings {
         default_policy: policy,
         active_ms: (config.active_seconds as i64).saturating_mul(1000),
         active_idle_ms: (config.active_idle_seconds as i64).saturating_mul(1000),
         waiting_idle_ms: (config.waiting_idle_seconds as i64).saturating_mul(1000),
+        stock_rule,
+        controller: RateController::default(),
     };
     let QueueStores {
         room,
@@ -237,6 +242,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         ),
         dependencies,
         relay: relay.clone(),
+        write_path: Default::default(),
         seat_pages: Default::default(),
         draining: Default::default(),
     });

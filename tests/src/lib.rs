@@ -289,6 +289,12 @@ pub fn base_config() -> Config {
         drain_ms: 0,
         queue_capacity: 100_000,
         admit_per_second: 100_000,
+        stock_percent: frontrow_domain::queue::DEFAULT_STOCK_PERCENT,
+        stock_spare: frontrow_domain::queue::DEFAULT_STOCK_SPARE,
+        // Off: a debug build's holds would trip a 100 ms budget and slow
+        // rooms that a test times; the controller has tests of its own.
+        hold_budget_ms: 0,
+        pay_budget_ms: 0,
         max_seats_per_user: 4,
         admin_key: Some(ADMIN_KEY.into()),
         jwt_secret: Some(JWT_SECRET.into()),

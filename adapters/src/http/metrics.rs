@@ -10,6 +10,7 @@
 //! and no store is asked between scrapes.
 
 use super::{AppState, RouteMethods};
+use frontrow_application::queue::{Write, WritePathLatency};
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem::{Endpoint, IntoResponse, Request, Response, handler};
@@ -61,11 +62,23 @@ pub struct HttpMetrics {
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     in_flight: Gauge,
     problems: Family<ProblemLabels, Counter>,
+    /// Holds' and payments' times also go to the admission controller.
+    write_path: Arc<WritePathLatency>,
+}
+
+/// The writes the admission controller watches, by route.
+fn write_of(method: &str, route: &str) -> Option<Write> {
+    match (method, route) {
+        ("POST", "/api/v1/reservations") => Some(Write::Hold),
+        ("POST", "/api/v1/payments") => Some(Write::Payment),
+        _ => None,
+    }
 }
 
 impl HttpMetrics {
-    /// The series of an application whose API answers `routes`.
-    pub(super) fn new(routes: Arc<RouteMethods>) -> Self {
+    /// The series of an application whose API answers `routes`; holds and
+    /// payments are also timed into `write_path`.
+    pub(super) fn new(routes: Arc<RouteMethods>, write_path: Arc<WritePathLatency>) -> Self {
         let mut registry = Registry::with_prefix("frontrow_http");
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
@@ -100,6 +113,7 @@ impl HttpMetrics {
             latency,
             in_flight,
             problems,
+            write_path,
         }
     }
 }
@@ -179,12 +193,16 @@ impl HttpMetrics {
             }
             response.set_body(body);
         }
+        let took = started.elapsed();
+        if let Some(write) = write_of(&method, &route) {
+            self.write_path.record(write, took);
+        }
         self.latency
             .get_or_create(&RouteLabels {
                 method: method.clone(),
                 route: route.clone(),
             })
-            .observe(started.elapsed().as_secs_f64());
+            .observe(took.as_secs_f64());
         self.requests
             .get_or_create(&RequestLabels {
                 method,
@@ -265,6 +283,7 @@ async fn scraped(state: &AppState) -> Registry {
     let admitted = Family::<ConcertLabels, Counter>::default();
     let lapsed = Family::<ConcertLabels, Counter>::default();
     let available = Family::<ConcertLabels, Gauge>::default();
+    let admission_rate = Family::<ConcertLabels, Gauge>::default();
     match state.catalogue.concerts().await {
         Ok(concerts) => {
             for concert in concerts {
@@ -282,6 +301,9 @@ async fn scraped(state: &AppState) -> Registry {
                 lapsed
                     .get_or_create(&labels)
                     .inc_by(u64::try_from(room.lapsed).unwrap_or(0));
+                admission_rate
+                    .get_or_create(&labels)
+                    .set(room.admission_rate);
                 if let Some(stock) = room.stock {
                     available.get_or_create(&labels).set(stock.available());
                 }
@@ -305,6 +327,22 @@ async fn scraped(state: &AppState) -> Registry {
         "room_seats_available",
         "Seats nobody holds or owns, as the room knows them, per concert",
         available,
+    );
+    registry.register(
+        "room_admission_rate",
+        "Admissions per second now: the operator's rate, or fewer while the write path is over budget, per concert",
+        admission_rate,
+    );
+    let window = state.write_path.last();
+    registry.register(
+        "write_path_hold_p99_milliseconds",
+        "This instance's hold p99 over the admission controller's last window (0: no hold)",
+        gauge(window.hold_p99_ms.unwrap_or(0)),
+    );
+    registry.register(
+        "write_path_payment_p99_milliseconds",
+        "This instance's payment p99 over the admission controller's last window (0: no payment)",
+        gauge(window.pay_p99_ms.unwrap_or(0)),
     );
     registry
 }

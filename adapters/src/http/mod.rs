@@ -89,6 +89,9 @@ pub struct AppState {
     pub dependencies: Vec<(&'static str, Arc<dyn Ping>)>,
     /// The outbox relay, for `/metrics`.
     pub relay: Arc<EventRelay>,
+    /// This instance's hold and payment latencies, the admission
+    /// controller's input (recorded by the `/metrics` middleware).
+    pub write_path: Arc<frontrow_application::queue::WritePathLatency>,
     /// Rendered seat-map pages, reused while the map is unchanged.
     pub seat_pages: catalogue::SeatPages,
     /// Set when the instance is shutting down: readiness answers 503 at
@@ -175,7 +178,10 @@ pub fn app_on(state: Arc<AppState>, listening: connections::Listening) -> impl E
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let api = Arc::new(api.into_endpoint());
-    let http_metrics = Arc::new(metrics::HttpMetrics::new(methods.clone()));
+    let http_metrics = Arc::new(metrics::HttpMetrics::new(
+        methods.clone(),
+        state.write_path.clone(),
+    ));
     Route::new()
         .at("/openapi.json", spec)
         .at("/metrics", poem::get(metrics::metrics))
