@@ -16,6 +16,7 @@ pub mod problem;
 mod queue;
 mod request_id;
 mod reservations;
+pub mod seat_pages;
 mod security;
 mod sse;
 mod text;
@@ -89,8 +90,9 @@ pub struct AppState {
     pub dependencies: Vec<(&'static str, Arc<dyn Ping>)>,
     /// The outbox relay, for `/metrics`.
     pub relay: Arc<EventRelay>,
-    /// Rendered seat-map pages, reused while the map is unchanged.
-    pub seat_pages: catalogue::SeatPages,
+    /// Rendered (and compressed) seat-map bodies, one per map, shared by
+    /// its readers.
+    pub seat_pages: seat_pages::SeatPages,
     /// Set when the instance is shutting down: readiness answers 503 at
     /// once, so the load balancer stops sending before the listener closes.
     pub draining: std::sync::atomic::AtomicBool,
