@@ -227,6 +227,12 @@ fn gauge(value: i64) -> Gauge {
     gauge
 }
 
+fn seconds(value: std::time::Duration) -> Gauge<f64, std::sync::atomic::AtomicU64> {
+    let gauge = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+    gauge.set(value.as_secs_f64());
+    gauge
+}
+
 /// What is read at scrape time: the outbox, the seat maps, every room.
 async fn scraped(state: &AppState) -> Registry {
     let mut registry = Registry::with_prefix("frontrow");
@@ -277,6 +283,27 @@ async fn scraped(state: &AppState) -> Registry {
         "seat_changes_applied",
         "Seat changes applied to this instance's maps from the change log",
         counter(state.catalogue.seat_changes_applied()),
+    );
+    let maps = state.catalogue.seat_maps();
+    registry.register(
+        "seat_map_catch_ups",
+        "Catch-ups of this instance's seat-map followers (one change-log read each)",
+        counter(maps.catch_ups()),
+    );
+    registry.register(
+        "seat_maps_followed",
+        "Schedules whose seat map this instance holds and follows",
+        gauge(maps.followed() as i64),
+    );
+    registry.register(
+        "seat_map_lag_seconds",
+        "The most stale followed seat map now: time since a catch-up or reader found it current",
+        seconds(maps.lag()),
+    );
+    registry.register(
+        "seat_map_read_lag_max_seconds",
+        "The most stale seat map a reader was handed since the previous scrape",
+        seconds(maps.take_read_lag()),
     );
     let waiting = Family::<ConcertLabels, Gauge>::default();
     let active = Family::<ConcertLabels, Gauge>::default();

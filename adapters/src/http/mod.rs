@@ -16,6 +16,7 @@ pub mod problem;
 mod queue;
 mod request_id;
 mod reservations;
+pub mod seat_pages;
 mod security;
 mod sse;
 mod text;
@@ -92,8 +93,9 @@ pub struct AppState {
     /// This instance's hold and payment latencies, the admission
     /// controller's input (recorded by the `/metrics` middleware).
     pub write_path: Arc<frontrow_application::queue::WritePathLatency>,
-    /// Rendered seat-map pages, reused while the map is unchanged.
-    pub seat_pages: catalogue::SeatPages,
+    /// Rendered (and compressed) seat-map bodies, one per map, shared by
+    /// its readers.
+    pub seat_pages: seat_pages::SeatPages,
     /// Set when the instance is shutting down: readiness answers 503 at
     /// once, so the load balancer stops sending before the listener closes.
     pub draining: std::sync::atomic::AtomicBool,
