@@ -28,6 +28,7 @@ use frontrow_application::seat_changes::StoredSeat;
 use frontrow_application::users::UserStore;
 use frontrow_domain::cart::PaymentLine;
 use frontrow_domain::catalogue::{NewConcert, NewSchedule, Schedule};
+use frontrow_domain::hold_cost::{self, Cover, Purse};
 use frontrow_domain::points::{
     ChargeAmount, IdempotencyKey, MAX_BALANCE, MAX_CHARGE, PointBalance, Points,
     PointsError as Rule,
@@ -35,7 +36,6 @@ use frontrow_domain::points::{
 use frontrow_domain::reservation::{
     Reservation, ReservationStatus, SeatGroup, SeatLimit, TransitionError,
 };
-use frontrow_domain::hold_cost::{self, Cover, Purse};
 use frontrow_domain::seat::{SeatNumber, SeatState, SeatStatus};
 use frontrow_domain::user::UserName;
 use frontrow_domain::{PaymentId, ReservationId, Timestamp, UserId};
@@ -618,7 +618,9 @@ impl Books {
             if let Some(purse) = purse
                 && purse.reserved() > purse.balance()
             {
-                return Err(format!("buyer {buyer} has more reserved than their balance"));
+                return Err(format!(
+                    "buyer {buyer} has more reserved than their balance"
+                ));
             }
         }
         for reservation in &self.reservations {
