@@ -191,8 +191,8 @@ pub struct Config {
     )]
     pub admit_per_second: i64,
     /// ACTIVE places per hundred AVAILABLE seats: a room admits nobody past
-    /// ceil(available × this / 100) + `--stock-spare`, so a rush does not
-    /// let in far more buyers than there are seats to buy. Above 100 for
+    /// held + ceil(available × this / 100) + `--stock-spare`, so a rush does
+    /// not let in far more buyers than there are seats to buy. Above 100 for
     /// the buyers who look and leave without buying.
     #[arg(
         long,

@@ -198,18 +198,22 @@ pub const DEFAULT_STOCK_SPARE: i64 = 2;
 /// The largest [`StockRule::percent`]: ten buyers per seat.
 pub const MAX_STOCK_PERCENT: i64 = 1_000;
 
-/// How many ACTIVE places the seats still to buy warrant: with `available`
-/// seats AVAILABLE, at most `ceil(available × percent / 100) + spare`, and
-/// none while nothing is AVAILABLE. The room admits nobody past it, so a
-/// rush does not let in a thousand buyers for the last ten seats; seats
-/// that return (a hold lapses or is released) raise it again.
+/// How many ACTIVE places the seats still to buy warrant: the buyers who
+/// hold seats (at most one place per live hold), and for the rest, with
+/// `available` seats AVAILABLE, at most `ceil(available × percent / 100) +
+/// spare`; none while nothing is AVAILABLE. The room admits nobody past it,
+/// so a rush does not let in a thousand buyers for the last ten seats;
+/// seats that return (a hold lapses or is released) raise it again. Holders
+/// count apart because they need no AVAILABLE seat: counted against the
+/// seats, buyers who hold and walk away would keep the last seats from
+/// every buyer in line until their holds lapse.
 ///
 /// ```
 /// use frontrow_domain::queue::{Stock, StockRule};
 ///
 /// let rule = StockRule::new(125, 2).ok_or("a rule")?;
 /// let stock = |held| Some(Stock { total: 100, sold: 80, held });
-/// assert_eq!(rule.most_active(stock(10)), 15); // 10 AVAILABLE: ceil(12.5) + 2
+/// assert_eq!(rule.most_active(stock(10)), 25); // 10 held, 10 AVAILABLE: ceil(12.5) + 2
 /// assert_eq!(rule.most_active(stock(20)), 0); // nothing AVAILABLE: nobody
 /// assert_eq!(rule.most_active(None), i64::MAX); // a room never told its seats
 /// # Ok::<(), &str>(())
@@ -250,10 +254,12 @@ impl StockRule {
     /// The most ACTIVE places `stock` warrants; unbounded for a room that
     /// was never told its seats (it admits by capacity and rate alone).
     pub fn most_active(self, stock: Option<Stock>) -> i64 {
-        match stock.map(Stock::available) {
-            None => i64::MAX,
-            Some(0) => 0,
-            Some(available) => (available * self.percent + 99) / 100 + self.spare,
+        let Some(stock) = stock else {
+            return i64::MAX;
+        };
+        match stock.available() {
+            0 => 0,
+            available => (available * self.percent + 99) / 100 + self.spare + stock.held,
         }
     }
 }

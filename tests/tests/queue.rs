@@ -475,10 +475,21 @@ contract!(
         for i in 0..8 {
             let buyer = app.buyer(&format!("fan{i}")).await;
             let place = app.join(&buyer, concert).await;
-            joined.push((place.str("status").to_owned(), buyer, place.str("token").to_owned()));
+            joined.push((
+                place.str("status").to_owned(),
+                buyer,
+                place.str("token").to_owned(),
+            ));
         }
         let statuses: Vec<&str> = joined.iter().map(|(s, ..)| s.as_str()).collect();
-        assert_eq!(statuses, ["ACTIVE"; 5].iter().chain(["WAITING"; 3].iter()).copied().collect::<Vec<_>>());
+        assert_eq!(
+            statuses,
+            ["ACTIVE"; 5]
+                .iter()
+                .chain(["WAITING"; 3].iter())
+                .copied()
+                .collect::<Vec<_>>()
+        );
         let state = app.queue_state(concert).await;
         assert_eq!((state.i64("active"), state.i64("waiting")), (5, 3));
         // The operator's rate is in force while the write path is within
@@ -495,7 +506,10 @@ contract!(
         // An ACTIVE buyer leaves: a slot under the rule frees, and the
         // first in line is let in.
         let (_, leaver, token) = &joined[1];
-        assert_eq!(app.leave(leaver, token).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            app.leave(leaver, token).await.status,
+            StatusCode::NO_CONTENT
+        );
         let state = app.queue_state(concert).await;
         assert_eq!((state.i64("active"), state.i64("waiting")), (4, 2));
     }

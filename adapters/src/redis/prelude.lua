@@ -23,11 +23,12 @@ local waiting_idle_ms = tonumber(ARGV[6])
 local stock_percent = tonumber(ARGV[8])
 local stock_spare = tonumber(ARGV[9])
 
--- The most ACTIVE places `available` seats warrant (StockRule::most_active):
--- none while nothing is AVAILABLE.
-local function most_active(available)
+-- The most ACTIVE places the stock warrants (StockRule::most_active): the
+-- holders of the `held` seats and a share of the `available` ones; none
+-- while nothing is AVAILABLE.
+local function most_active(available, held)
   if available <= 0 then return 0 end
-  return math.floor((available * stock_percent + 99) / 100) + stock_spare
+  return math.floor((available * stock_percent + 99) / 100) + stock_spare + held
 end
 
 -- The admission rate in force: the operator's (the ceiling), or the
@@ -193,7 +194,7 @@ local function admit(now)
     -- with nothing AVAILABLE (AdmissionPolicy's `most_active`); the bucket
     -- keeps refilling, as while paused.
     local total, sold, held = stock(now)
-    if total >= 0 then n = math.min(n, math.max(most_active(total - sold - held) - active, 0)) end
+    if total >= 0 then n = math.min(n, math.max(most_active(total - sold - held, held) - active, 0)) end
   end
   if n > 0 then
     local hard = now + active_ms

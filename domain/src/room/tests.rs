@@ -142,8 +142,8 @@ fn with_ten_seats_available_a_thousand_waiting_buyers_are_not_let_in() {
     let settings = rush_settings();
     let mut room = a_rush_for(10, &settings);
     let stats = room.stats(&settings, at(5_000));
-    // ceil(10 × 125 %) + 2 = 15 ACTIVE, however many wait and whatever the
-    // capacity and rate allow.
+    // Nobody holds: ceil(10 × 125 %) + 2 = 15 ACTIVE, however many wait and
+    // whatever the capacity and rate allow.
     assert_eq!((stats.active, stats.waiting, stats.admitted), (15, 985, 15));
 }
 
@@ -186,6 +186,16 @@ fn the_rule_is_a_share_of_the_seats_available_plus_a_spare() {
     assert_eq!(rule.most_active(available(10)), 15);
     assert_eq!(rule.most_active(available(100)), 127);
     assert_eq!(rule.most_active(None), i64::MAX);
+    let with_holds = Some(Stock {
+        total: 100,
+        sold: 50,
+        held: 40,
+    });
+    assert_eq!(
+        rule.most_active(with_holds),
+        15 + 40,
+        "and a place per hold"
+    );
     assert_eq!(StockRule::new(0, 2), None);
     assert_eq!(StockRule::new(100, -1), None);
 }
