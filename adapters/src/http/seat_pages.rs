@@ -26,13 +26,15 @@ use std::sync::{Arc, OnceLock};
 /// the header costs.
 const COMPRESS_FROM_BYTES: usize = 1_024;
 
-/// gzip level: 6 (zlib's default) shrinks a seat map nearly as much as 9,
-/// at a third of the time.
-const GZIP_LEVEL: u32 = 6;
-
-/// brotli quality 5 and a 4 MiB window: smaller than gzip at about the same
-/// time; qualities 10 and 11 take tens of times longer per page.
-const BROTLI_QUALITY: i32 = 5;
+/// gzip level 1 and brotli quality 2: a body is compressed once per map,
+/// and under churn a schedule gets a new map up to 200 times a second, so
+/// time per page matters more than the last bytes. On a 10,000-seat map
+/// (docs/benchmarks.md) gzip 1 takes a fifth of level 6's time for 10–25 %
+/// more bytes, and brotli 2 is smaller than gzip 6 at half of brotli 5's
+/// time; every form stays far under issue 24's 100 KB.
+const GZIP_LEVEL: u32 = 1;
+const BROTLI_QUALITY: i32 = 2;
+/// A 4 MiB window: the whole of any seat map.
 const BROTLI_WINDOW: i32 = 22;
 
 /// How a body travels, as the request's `Accept-Encoding` allows.
@@ -273,6 +275,67 @@ mod tests {
         assert_eq!(accepted("*"), BodyEncoding::Brotli);
         assert_eq!(accepted(""), BodyEncoding::Identity);
         assert_eq!(BodyEncoding::accepted(None), BodyEncoding::Identity);
+    }
+
+    /// A 10,000-seat schedule, all free (the opening) or mid-sale (a
+    /// pseudo-random 40 % sold and 10 % held): the sizes in
+    /// docs/benchmarks.md (`cargo test -p frontrow-adapters --release
+    /// ten_thousand -- --nocapture`), and the budget of issue 24 (a first
+    /// paint under 100 KB over the wire).
+    #[test]
+    fn a_ten_thousand_seat_map_travels_in_well_under_100_kb_compressed() {
+        use frontrow_domain::catalogue::Schedule;
+        use frontrow_domain::points::Points;
+        use frontrow_domain::{ConcertId, ReservationId};
+        let map = |seats: Vec<SeatState>| SeatMap {
+            schedule: Schedule {
+                id: ScheduleId::from_store(1),
+                concert: ConcertId::from_store(1),
+                starts_at: Timestamp(0),
+                seat_count: seats.len() as i64,
+                price: Points::new(120).expect("a price"),
+            },
+            seats: Arc::new(seats),
+            version: 1,
+            at: Timestamp(1_000),
+            lapsed_through: None,
+        };
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mid_sale = (0..10_000)
+            .map(|i| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let reservation = ReservationId::from_store(i + 1);
+                match seed % 10 {
+                    0..=3 => SeatState::Sold { reservation },
+                    4 => SeatState::Held {
+                        reservation,
+                        until: Timestamp(9_000),
+                    },
+                    _ => SeatState::Available,
+                }
+            })
+            .collect();
+        for (name, map) in [
+            ("all free", map(vec![SeatState::Available; 10_000])),
+            ("mid-sale", map(mid_sale)),
+        ] {
+            let page = SeatPage::new(&map);
+            let size = |encoding| {
+                let started = std::time::Instant::now();
+                let (body, _) = page.body(&map, encoding);
+                (body.len(), started.elapsed())
+            };
+            let (json, rendered) = size(BodyEncoding::Identity);
+            let (gzip, gzipped) = size(BodyEncoding::Gzip);
+            let (brotli, brotlied) = size(BodyEncoding::Brotli);
+            println!(
+                "{name}: JSON {json} B ({rendered:?}), gzip {gzip} B ({gzipped:?}), brotli {brotli} B ({brotlied:?})"
+            );
+            assert!(json > 500_000, "{json}");
+            assert!(gzip < 100_000 && brotli < 100_000, "{gzip} / {brotli}");
+        }
     }
 
     #[test]
