@@ -100,10 +100,7 @@ contract!(
             ("EMPTY_ROW", json!({"/sections/0/rows/1/seats": 0})),
             ("INVALID_GAP", json!({"/sections/0/rows/0/gaps": [10]})),
             ("DUPLICATE_TIER", json!({"/tiers/1/id": "floor"})),
-            (
-                "ROWS_OR_GRID",
-                json!({"/sections/1/rows": [{"label": "1", "seats": 3}]}),
-            ),
+            ("ROWS_OR_GRID", json!({"/sections/1/seatsPerRow": null})),
             (
                 "TOO_MANY_SEATS",
                 json!({"/sections/1/rowCount": 200, "/sections/1/seatsPerRow": 500}),
