@@ -75,6 +75,7 @@ pub mod seat;
 pub mod text;
 pub mod time;
 pub mod user;
+pub mod venue;
 
 pub use ids::{ConcertId, PaymentId, ReservationId, ScheduleId, UserId};
 pub use time::Timestamp;

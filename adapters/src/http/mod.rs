@@ -22,6 +22,7 @@ mod sse;
 mod text;
 mod tickets;
 mod users;
+pub mod venues;
 mod web;
 
 use async_trait::async_trait;
@@ -96,6 +97,10 @@ pub struct AppState {
     /// Rendered (and compressed) seat-map bodies, one per map, shared by
     /// its readers.
     pub seat_pages: seat_pages::SeatPages,
+    /// Layouts, availability by section and tier, best available.
+    pub venues: frontrow_application::venues::VenueService,
+    /// Rendered layouts with their `ETag`s (a layout never changes).
+    pub layout_pages: venues::LayoutPages,
     /// Set when the instance is shutting down: readiness answers 503 at
     /// once, so the load balancer stops sending before the listener closes.
     pub draining: std::sync::atomic::AtomicBool,
@@ -135,6 +140,7 @@ type Apis = (
     points::PointsApi,
     queue::QueueApi,
     catalogue::CatalogueApi,
+    venues::VenuesApi,
     reservations::ReservationsApi,
     payments::PaymentsApi,
     tickets::TicketsApi,
@@ -148,6 +154,7 @@ fn service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
         points::PointsApi(state.clone()),
         queue::QueueApi(state.clone()),
         catalogue::CatalogueApi(state.clone()),
+        venues::VenuesApi(state.clone()),
         reservations::ReservationsApi(state.clone()),
         payments::PaymentsApi(state.clone()),
         tickets::TicketsApi(state.clone()),
