@@ -11,6 +11,7 @@ use crate::Clock;
 use crate::StoreError;
 use crate::catalogue::{CatalogueError, CatalogueService};
 use crate::queue::QueueService;
+use crate::seat_maps::KnownVersion;
 use crate::seating::{SeatMap, SeatingError};
 use frontrow_domain::ScheduleId;
 use frontrow_domain::Timestamp;
@@ -176,23 +177,31 @@ impl VenueService {
         schedule: i64,
     ) -> Result<Availability, SeatingError> {
         let schedule = self.catalogue.schedule(schedule).await?;
-        let version = if self.queue.has_read_lease(user, token, schedule.concert) {
-            self.catalogue.version(schedule.id).await?
+        // As the seat map reads it (`SeatingService::seats`): the gate's
+        // version only tells the map's follower when it is behind.
+        let live = if self.queue.has_read_lease(user, token, schedule.concert) {
+            self.catalogue.seat_map(schedule.id).await?
         } else {
-            let gate = self.queue.require_active_for_seats(user, token, &schedule);
-            gate.await?.1
+            let asked_at = tokio::time::Instant::now();
+            let (_, version) = self
+                .queue
+                .require_active_for_seats(user, token, &schedule)
+                .await?;
+            let known = KnownVersion { version, asked_at };
+            self.catalogue.seat_map_knowing(schedule.id, known).await?
         };
-        let live = self.catalogue.seat_map_at(schedule.id, version).await?;
         let layout = self
             .catalogue
             .layout(&schedule)
             .await
             .map_err(CatalogueError::from)?;
+        let at = self.clock.now();
         let map = SeatMap {
             schedule,
             seats: live.seats.clone(),
             version: live.version,
-            at: self.clock.now(),
+            at,
+            lapsed_through: live.lapsed_through(at),
         };
         Ok(Availability { layout, map })
     }
