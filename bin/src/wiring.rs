@@ -238,6 +238,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         relay: relay.clone(),
         seat_pages: Default::default(),
         draining: Default::default(),
+        trusted_proxies: config.trusted_proxies.clone(),
     });
     let database = match backend {
         Backend::MySql => "mysql".to_owned(),

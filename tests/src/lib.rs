@@ -299,6 +299,7 @@ pub fn base_config() -> Config {
         kafka_topic: format!("frontrow-test-{}", unique()),
         outbox_retention_hours: 24,
         db_connections: 16,
+        trusted_proxies: Default::default(),
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod admin;
 pub mod catalogue;
+pub mod client_address;
 pub mod connections;
 mod health;
 mod limits;
@@ -94,6 +95,9 @@ pub struct AppState {
     /// Set when the instance is shutting down: readiness answers 503 at
     /// once, so the load balancer stops sending before the listener closes.
     pub draining: std::sync::atomic::AtomicBool,
+    /// The proxies whose `X-Forwarded-For` names the client
+    /// (`client_address`).
+    pub trusted_proxies: client_address::TrustedProxies,
 }
 
 impl AppState {
@@ -176,6 +180,7 @@ pub fn app_on(state: Arc<AppState>, listening: connections::Listening) -> impl E
     let docs = api.swagger_ui();
     let api = Arc::new(api.into_endpoint());
     let http_metrics = Arc::new(metrics::HttpMetrics::new(methods.clone()));
+    let trusted_proxies = Arc::new(state.trusted_proxies.clone());
     Route::new()
         .at("/openapi.json", spec)
         .at("/metrics", poem::get(metrics::metrics))
@@ -195,6 +200,10 @@ pub fn app_on(state: Arc<AppState>, listening: connections::Listening) -> impl E
                     .map(IntoResponse::into_response),
                 Err(refused) => Ok(refused.into_response()),
             }
+        })
+        .around(move |endpoint, request| {
+            let trusted = trusted_proxies.clone();
+            async move { client_address::around(endpoint, request, &trusted).await }
         })
         .data(state)
         .data(http_metrics.clone())
