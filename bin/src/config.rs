@@ -322,6 +322,9 @@ pub struct Config {
         global = true
     )]
     pub trusted_proxies: TrustedProxies,
+    /// Rate limits per client address and per account.
+    #[command(flatten)]
+    pub rate_limits: crate::rate_limits::RateLimitSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -9,16 +9,28 @@
 //! outside the trusted list has its header ignored entirely.
 
 use ipnet::IpNet;
+use poem::Request;
 use poem::http::HeaderMap;
-use poem::{Endpoint, IntoResponse, Request, Response};
 use std::net::IpAddr;
 use std::str::FromStr;
 
-/// The client's address, as decided once per request by [`around`] and put
+/// The client's address, as decided once per request by [`identify`] and put
 /// in the request's data (`req.data::<ClientAddress>()`, or poem's
 /// `Data<&ClientAddress>` in a handler).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ClientAddress(pub IpAddr);
+
+impl ClientAddress {
+    /// The block the address belongs to: its IPv4 /24 or IPv6 /64, what
+    /// one customer of a provider usually gets, so a farm spread over one
+    /// block's addresses still counts as one.
+    pub fn network(&self) -> IpNet {
+        let prefix = if self.0.is_ipv4() { 24 } else { 64 };
+        IpNet::new(self.0, prefix)
+            .map(|network| network.trunc())
+            .unwrap_or_else(|_| IpNet::from(self.0))
+    }
+}
 
 /// The proxies whose `X-Forwarded-For` is believed: a list of CIDRs
 /// (`10.0.0.0/8,127.0.0.1`; a bare address is one host). Empty by default:
@@ -90,15 +102,11 @@ impl FromStr for TrustedProxies {
     }
 }
 
-/// Middleware: decides the request's [`ClientAddress`] and puts it in the
-/// request's data before any handler runs. A request with no socket
-/// address (not one a TCP listener accepts) counts as the unspecified
-/// address, which limits all such requests together.
-pub async fn around<E: Endpoint>(
-    endpoint: E,
-    mut request: Request,
-    trusted: &TrustedProxies,
-) -> poem::Result<Response> {
+/// Decides the request's [`ClientAddress`] and puts it in the request's
+/// data (`http::app_on` does this before any handler runs). A request with
+/// no socket address (not one a TCP listener accepts) counts as the
+/// unspecified address, which limits all such requests together.
+pub fn identify(request: &mut Request, trusted: &TrustedProxies) {
     let peer = request
         .remote_addr()
         .as_socket_addr()
@@ -106,10 +114,6 @@ pub async fn around<E: Endpoint>(
         .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
     let address = trusted.client_address(peer, request.headers());
     request.set_data(ClientAddress(address));
-    endpoint
-        .call(request)
-        .await
-        .map(IntoResponse::into_response)
 }
 
 #[cfg(test)]
@@ -183,6 +187,20 @@ mod tests {
         assert_eq!(
             trusted.client_address(ip("::ffff:127.0.0.1"), &headers(&["2001:db8::1"])),
             ip("2001:db8::1")
+        );
+    }
+
+    #[test]
+    fn a_network_is_the_addresses_slash_24_or_slash_64() {
+        assert_eq!(
+            ClientAddress(ip("198.51.100.7")).network().to_string(),
+            "198.51.100.0/24"
+        );
+        assert_eq!(
+            ClientAddress(ip("2001:db8:1:2:3:4:5:6"))
+                .network()
+                .to_string(),
+            "2001:db8:1:2::/64"
         );
     }
 

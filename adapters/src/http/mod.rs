@@ -15,6 +15,7 @@ mod payments;
 mod points;
 pub mod problem;
 mod queue;
+pub mod rate_limits;
 mod request_id;
 mod reservations;
 mod security;
@@ -98,6 +99,8 @@ pub struct AppState {
     /// The proxies whose `X-Forwarded-For` names the client
     /// (`client_address`).
     pub trusted_proxies: client_address::TrustedProxies,
+    /// Rate limits per client address and per account (`rate_limits`).
+    pub rate_limits: frontrow_application::limits::RateLimits,
 }
 
 impl AppState {
@@ -201,9 +204,16 @@ pub fn app_on(state: Arc<AppState>, listening: connections::Listening) -> impl E
                 Err(refused) => Ok(refused.into_response()),
             }
         })
-        .around(move |endpoint, request| {
-            let trusted = trusted_proxies.clone();
-            async move { client_address::around(endpoint, request, &trusted).await }
+        // Who is calling, then whether that address is over a limit.
+        .around({
+            let state = state.clone();
+            move |endpoint, mut request| {
+                let (state, trusted) = (state.clone(), trusted_proxies.clone());
+                async move {
+                    client_address::identify(&mut request, &trusted);
+                    rate_limits::around(endpoint, request, &state).await
+                }
+            }
         })
         .data(state)
         .data(http_metrics.clone())
