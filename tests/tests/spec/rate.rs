@@ -9,7 +9,7 @@ use super::{MAX_STEPS, check, runtime, same};
 use frontrow_adapters::redis::rate::RedisRateLimiter;
 use frontrow_adapters::redis::{Connection, open};
 use frontrow_domain::Timestamp;
-use frontrow_domain::rate::{RateRule, Spend, decide};
+use frontrow_domain::rate::{RateRule, Spend, Verdict, decide};
 use proptest::prelude::*;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -27,6 +27,11 @@ enum Step {
     Peek(usize),
     /// The clock moves on this many milliseconds.
     Wait(i64),
+    /// The clock moves on exactly the last refusal's `retry_after_ms`, or
+    /// one millisecond less: the boundary where a copy's `>` or `>=` shows.
+    WaitForRetry {
+        early: bool,
+    },
 }
 
 /// Rules whose one-request interval is at least a third of a second: the
@@ -46,6 +51,7 @@ fn steps() -> impl Strategy<Value = Vec<Step>> {
         5 => (0..SUBJECTS).prop_map(Step::Take),
         1 => (0..SUBJECTS).prop_map(Step::Peek),
         2 => prop_oneof![0i64..=50, 0i64..=5_000, Just(60_000)].prop_map(Step::Wait),
+        1 => any::<bool>().prop_map(|early| Step::WaitForRetry { early }),
     ];
     proptest::collection::vec(step, 1..=MAX_STEPS)
 }
@@ -70,10 +76,15 @@ async fn run(conn: &Connection, rule: &RateRule, steps: &[Step]) -> Result<(), S
     let key = |subject: usize| format!("{prefix}rate:spec:{subject}");
     let mut tats: HashMap<usize, Timestamp> = HashMap::new();
     let mut now = START;
+    let mut retry_after = 0;
     for (n, step) in steps.iter().enumerate() {
         let (subject, spend) = match *step {
             Step::Wait(ms) => {
                 now += ms;
+                continue;
+            }
+            Step::WaitForRetry { early } => {
+                now += (retry_after - i64::from(early)).max(0);
                 continue;
             }
             Step::Take(subject) => (subject, Spend::Take),
@@ -92,6 +103,9 @@ async fn run(conn: &Connection, rule: &RateRule, steps: &[Step]) -> Result<(), S
             verdict,
             model.verdict,
         )?;
+        if let Verdict::Refused { retry_after_ms } = model.verdict {
+            retry_after = retry_after_ms;
+        }
         if let Some(tat) = model.new_tat {
             tats.insert(subject, tat);
         }
