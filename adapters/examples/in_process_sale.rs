@@ -36,8 +36,9 @@ use frontrow_application::sales::SaleService;
 use frontrow_application::seat_changes::SeatChangeLog;
 use frontrow_application::seating::SeatingService;
 use frontrow_application::users::Users;
-use frontrow_domain::queue::{AdmissionPolicy, QueueStatus};
+use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, StockRule};
 use frontrow_domain::reservation::SeatLimit;
+use frontrow_domain::room::RateController;
 use frontrow_domain::seat::{SeatNumber, SeatStatus};
 use frontrow_domain::{ScheduleId, Timestamp, UserId};
 use sqlx::Row;
@@ -99,6 +100,8 @@ async fn engine(database_url: &str) -> Result<Engine, Error> {
         // Every buyer here asks for their status each round; no place lapses.
         active_idle_ms: 0,
         waiting_idle_ms: 0,
+        stock_rule: StockRule::default(),
+        controller: RateController::default(),
     };
     let room = Arc::new(MemoryWaitingRoom::new(settings, clock.clone()));
     let log: Arc<dyn SeatChangeLog> = Arc::new(MemorySeatChangeLog::new(room.clone()));
@@ -124,6 +127,7 @@ async fn engine(database_url: &str) -> Result<Engine, Error> {
         HoldSettings {
             hold_seconds: HOLD_SECONDS,
             seats_per_user: SeatLimit(4),
+            uncovered_hold_seconds: 60,
         },
         clock.clone(),
     ));

@@ -103,6 +103,23 @@ impl<K: Eq + Hash, V> BoundedMap<K, V> {
         self.entries.write().remove(key)
     }
 
+    /// Forgets `key` if its value is the one `this` picks (e.g. the same
+    /// `Arc`, so an entry replaced meanwhile stays).
+    pub fn remove_if(&self, key: &K, this: impl FnOnce(&V) -> bool) -> Option<V> {
+        let mut entries = self.entries.write();
+        if entries.get(key).is_some_and(this) {
+            return entries.remove(key);
+        }
+        None
+    }
+
+    /// Calls `visit` with every entry, under the read lock (keep it short).
+    pub fn for_each(&self, mut visit: impl FnMut(&K, &V)) {
+        for (key, value) in self.entries.read().iter() {
+            visit(key, value);
+        }
+    }
+
     /// How many entries it holds.
     pub fn len(&self) -> usize {
         self.entries.read().len()

@@ -3,12 +3,13 @@
 //! What this service keeps in memory lives in modules named for it:
 //! - concerts and schedules never change once created, so they are read
 //!   through a [`CachedCatalogue`];
-//! - seat maps follow the seat-change log (`seat_maps`): a reader names the
-//!   log version it needs, and a map at that version or later answers
-//!   without the database. Writers append their change after they commit,
-//!   so a read that starts after a hold returns sees the hold. Seat status
-//!   is always computed at read time, so an expired hold reads AVAILABLE
-//!   from a cached map;
+//! - seat maps follow the seat-change log (`seat_maps`): a reader is
+//!   handed the map this instance holds, which a follower per schedule
+//!   keeps within a bounded lag of the log, and never waits for a store.
+//!   Writers append their change after they commit and apply it here
+//!   before they answer, so a read on this instance that starts after a
+//!   hold returns sees the hold. Seat status is always computed at read
+//!   time, so an expired hold reads AVAILABLE from a cached map;
 //! - version reads are coalesced (`version_reads`), never hiding a change
 //!   logged before a reader asked;
 //! - seats a hold just lost are remembered at their version (`lost_seats`).
@@ -16,7 +17,7 @@
 use crate::catalogue_cache::CachedCatalogue;
 use crate::lost_seats::LostSeats;
 use crate::seat_changes::{SeatChange, SeatChangeLog, StoredSeat};
-use crate::seat_maps::{LiveMap, SeatCounts, SeatMaps};
+use crate::seat_maps::{KnownVersion, LiveMap, SeatCounts, SeatMaps};
 use crate::version_reads::VersionReads;
 use crate::{Clock, StoreError};
 use async_trait::async_trait;
@@ -277,10 +278,11 @@ impl CatalogueService {
         self.catalogue.schedule(id).await
     }
 
-    /// The schedule's live map, current as of now.
+    /// The schedule's live map as this instance holds it now (see
+    /// [`SeatMaps::current`]): no store is asked, except on the schedule's
+    /// first read. What shows seats reads this.
     pub async fn seat_map(&self, schedule: ScheduleId) -> Result<Arc<LiveMap>, CatalogueError> {
-        let version = self.version(schedule).await?;
-        self.seat_map_at(schedule, version).await
+        Ok(self.maps.current(schedule).await?)
     }
 
     /// The schedule's seat-map version now; callers may read it alongside
@@ -289,13 +291,15 @@ impl CatalogueService {
         Ok(self.version_reads.read(self.log.as_ref(), schedule).await?)
     }
 
-    /// The schedule's map at `version` or later (see `seat_maps`).
-    pub async fn seat_map_at(
+    /// [`seat_map`](Self::seat_map) for a caller that read the log's
+    /// version (with its gate call): a map behind it is still answered, and
+    /// its follower is woken (see [`SeatMaps::read`]).
+    pub async fn seat_map_knowing(
         &self,
         schedule: ScheduleId,
-        version: u64,
+        known: KnownVersion,
     ) -> Result<Arc<LiveMap>, CatalogueError> {
-        Ok(self.maps.at(schedule, version, self.clock.now()).await?)
+        Ok(self.maps.read(schedule, Some(known)).await?)
     }
 
     /// One seat's stored state as far as this instance knows it at
@@ -309,7 +313,7 @@ impl CatalogueService {
     ) -> Option<SeatState> {
         let from_map = self
             .maps
-            .current(schedule, version, self.clock.now())
+            .held_at(schedule, version)
             .and_then(|map| map.seat(seat));
         from_map.or_else(|| self.lost_seats.at(schedule, seat, version))
     }
@@ -324,19 +328,14 @@ impl CatalogueService {
         }
     }
 
-    /// Free seats of each schedule now, in their order: every version in
-    /// one read, then the live maps' counts.
+    /// Free seats of each schedule now, in their order, from the live maps
+    /// (no store is asked once they are loaded).
     pub async fn available_seats_of(
         &self,
         schedules: &[ScheduleId],
     ) -> Result<Vec<i64>, CatalogueError> {
-        let versions = self.log.versions(schedules).await?;
-        let mut available = Vec::with_capacity(schedules.len());
-        for (&schedule, version) in schedules.iter().zip(versions) {
-            let map = self.seat_map_at(schedule, version).await?;
-            available.push(map.available_at(self.clock.now()));
-        }
-        Ok(available)
+        let counts = self.counts_of(schedules).await?;
+        Ok(counts.iter().map(|c| c.available).collect())
     }
 
     /// Each of a concert's schedules with its seats available, held and sold
@@ -385,13 +384,11 @@ impl CatalogueService {
             .collect())
     }
 
-    /// The seats of each schedule now, in their order: every version in one
-    /// read, then the live maps' counts.
+    /// The seats of each schedule now, in their order, from the live maps.
     async fn counts_of(&self, schedules: &[ScheduleId]) -> Result<Vec<SeatCounts>, CatalogueError> {
-        let versions = self.log.versions(schedules).await?;
         let mut counts = Vec::with_capacity(schedules.len());
-        for (&schedule, version) in schedules.iter().zip(versions) {
-            let map = self.seat_map_at(schedule, version).await?;
+        for &schedule in schedules {
+            let map = self.seat_map(schedule).await?;
             counts.push(map.counts_at(self.clock.now()));
         }
         Ok(counts)
@@ -447,6 +444,11 @@ impl CatalogueService {
     pub fn seat_changes_applied(&self) -> u64 {
         self.maps.changes_applied()
     }
+
+    /// This instance's live maps, for their metrics (lag, followers).
+    pub fn seat_maps(&self) -> &SeatMaps {
+        &self.maps
+    }
 }
 
 #[cfg(test)]
@@ -499,7 +501,13 @@ mod tests {
         assert_eq!(late, 1, "the late reader must not share the early read");
     }
 
-    #[tokio::test]
+    /// Long enough for a follower to poll the log twice.
+    async fn a_follower_polls() {
+        let poll = crate::seat_maps::FOLLOW_POLL_MS;
+        tokio::time::sleep(std::time::Duration::from_millis(poll * 2)).await;
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_seat_map_is_read_once_and_then_follows_the_log() {
         let mut catalogue = MockCatalogue::new();
         catalogue
@@ -511,6 +519,7 @@ mod tests {
         let schedule = ScheduleId::from_store(1);
         assert_eq!(service.available_seats_of(&[schedule]).await.unwrap()[0], 3);
         log.append(&held(1, 2, 1)).await.unwrap();
+        a_follower_polls().await;
         let map = service.seat_map(schedule).await.unwrap();
         assert_eq!(map.version, 1);
         assert!(matches!(map.seats[1], SeatState::Held { .. }));
@@ -518,7 +527,7 @@ mod tests {
         assert_eq!(service.seat_map_loads(), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_gap_the_log_cannot_fill_reloads_the_map() {
         let mut catalogue = MockCatalogue::new();
         catalogue
@@ -532,8 +541,10 @@ mod tests {
         log.append(&held(1, 2, 1)).await.unwrap();
         log.forget_before(5);
         log.append(&held(1, 3, 1)).await.unwrap();
-        service.seat_map(schedule).await.unwrap();
+        a_follower_polls().await;
+        let map = service.seat_map(schedule).await.unwrap();
         assert_eq!(service.seat_map_loads(), 2);
+        assert_eq!(map.version, 5);
     }
 
     #[tokio::test]

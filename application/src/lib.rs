@@ -77,7 +77,8 @@
 //! use frontrow_application::points::{Ledger, PointsError, PointsService};
 //! use frontrow_application::StoreError;
 //! use frontrow_domain::points::{ChargeAmount, IdempotencyKey, PointBalance, Points};
-//! use frontrow_domain::UserId;
+//! use frontrow_domain::hold_cost::Purse;
+//! use frontrow_domain::{Timestamp, UserId};
 //! use std::collections::HashMap;
 //! use std::sync::{Arc, Mutex};
 //!
@@ -101,6 +102,11 @@
 //!         let balance = balances.get_mut(&user).ok_or(PointsError::UnknownUser)?;
 //!         *balance = PointBalance::new(*balance).charge(amount)?.points();
 //!         Ok(*balance)
+//!     }
+//!
+//!     async fn purse(&self, user: UserId, _now: Timestamp) -> Result<Option<Purse>, StoreError> {
+//!         // No holds in this demo, so nothing is reserved.
+//!         Ok(self.balance(user).await?.map(|b| Purse::new(b, Points::ZERO)))
 //!     }
 //! }
 //!

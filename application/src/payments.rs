@@ -387,6 +387,7 @@ mod tests {
                 price: Points::new(100).unwrap(),
                 stored_status: ReservationStatus::Confirmed,
                 hold_expires_at: Timestamp(0),
+                cover: frontrow_domain::hold_cost::Cover::Covered,
             }))
         });
         let clock: Arc<dyn Clock> = Arc::new(clock);
@@ -400,6 +401,7 @@ mod tests {
         ));
         let settings = HoldSettings {
             hold_seconds: 300,
+            uncovered_hold_seconds: 60,
             seats_per_user: SeatLimit(4),
         };
         let reservations = Arc::new(ReservationService::new(

@@ -6,8 +6,9 @@
 
 use crate::StoreError;
 use async_trait::async_trait;
-use frontrow_domain::UserId;
+use frontrow_domain::hold_cost::Purse;
 use frontrow_domain::points::{ChargeAmount, IdempotencyKey, Points, PointsError as Rule};
+use frontrow_domain::{Timestamp, UserId};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -62,6 +63,10 @@ pub trait Ledger: Send + Sync {
         amount: ChargeAmount,
         key: Option<IdempotencyKey>,
     ) -> Result<Points, PointsError>;
+    /// The user's balance with what their live covered holds reserve at
+    /// `now` (the sum of those holds' prices), read together; `None` for an
+    /// unknown user.
+    async fn purse(&self, user: UserId, now: Timestamp) -> Result<Option<Purse>, StoreError>;
 }
 
 /// Balances and charges (see [`Ledger`] for an example).
@@ -79,6 +84,14 @@ impl PointsService {
     pub async fn balance(&self, user: UserId) -> Result<Points, PointsError> {
         self.ledger
             .balance(user)
+            .await?
+            .ok_or(PointsError::UnknownUser)
+    }
+
+    /// The caller's balance, reserved and available points at `now`.
+    pub async fn purse(&self, user: UserId, now: Timestamp) -> Result<Purse, PointsError> {
+        self.ledger
+            .purse(user, now)
             .await?
             .ok_or(PointsError::UnknownUser)
     }

@@ -14,9 +14,12 @@ use crate::{Clock, StoreError};
 use async_trait::async_trait;
 use frontrow_domain::ConcertId;
 use frontrow_domain::catalogue::Schedule;
+use frontrow_domain::hold_cost::CoverError;
 use frontrow_domain::queue::QueueToken;
 use frontrow_domain::reservation::ReservationStatus;
-use frontrow_domain::reservation::{Reservation, SeatLimit, TransitionError};
+use frontrow_domain::reservation::{
+    Reservation, SeatGroup, SeatGroupError, SeatLimit, TransitionError,
+};
 use frontrow_domain::seat::{SeatError, SeatNumber, SeatState, SeatStatus};
 use frontrow_domain::{ReservationId, ScheduleId, Timestamp, UserId};
 use std::sync::Arc;
@@ -31,6 +34,13 @@ pub enum ReservationError {
     /// Not a seat number of this schedule.
     #[error("seat number is outside this schedule's seats")]
     SeatOutOfRange,
+    /// The hold costs more than the user's available points, and cannot be
+    /// their one short uncovered hold of the concert.
+    #[error(transparent)]
+    Cover(#[from] CoverError),
+    /// A group hold that names no seat, too many or one twice.
+    #[error(transparent)]
+    InvalidSeats(#[from] SeatGroupError),
     /// Someone holds or owns the seat now.
     #[error("this seat is not available")]
     SeatUnavailable,
@@ -56,19 +66,23 @@ pub enum ReservationError {
     Store(#[from] StoreError),
 }
 
-/// Everything a store needs to decide a hold in one transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HoldRequest {
+/// Everything a store needs to decide a hold of one or more seats in one
+/// transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupHoldRequest {
     /// Who holds.
     pub user: UserId,
-    /// The performance (its price goes on the reservation).
+    /// The performance.
     pub schedule: Schedule,
-    /// The seat, already checked against the schedule's seat count.
-    pub seat: SeatNumber,
-    /// The instant the seat must be free at (a lapsed hold counts as free).
+    /// The seats, already checked against the schedule's seat count.
+    pub seats: SeatGroup,
+    /// The instant the seats must be free at (a lapsed hold counts as free).
     pub now: Timestamp,
-    /// The new hold's deadline.
+    /// The new holds' deadline when the user's points cover them.
     pub until: Timestamp,
+    /// The deadline of an uncovered hold (sooner): see
+    /// [`frontrow_domain::hold_cost`].
+    pub uncovered_until: Timestamp,
     /// How many seats of the schedule the user may hold or own at once.
     pub limit: SeatLimit,
 }
@@ -76,15 +90,24 @@ pub struct HoldRequest {
 /// Holds on seats: the only way a seat leaves AVAILABLE.
 ///
 /// Contract:
-/// - `hold` is one transaction that decides, in one conditional write, that
-///   the seat is free at `now` (unsold, and not held past `now`); checks
-///   that the user's live holds and bought seats on the schedule are under
-///   `limit`; writes the HELD reservation (at the schedule's price) and its
-///   `reservation.held` event; and bumps the seat's version. Refusals, the
-///   seat first: [`ReservationError::SeatUnavailable`] (a live hold or a
-///   sale has the seat, whatever the limit, as a cached seat map answers
-///   it), then [`ReservationError::SeatLimitReached`] (for a free seat).
-///   The schedule and seat number were checked before the call.
+/// - `hold_together` is one transaction, all or nothing: for each seat of
+///   the group (ascending) one conditional write decides that the seat is
+///   free at `now` (unsold, and not held past `now`); the user's live holds
+///   and bought seats on the schedule plus the group must fit `limit`; each
+///   seat gets a HELD reservation at the price its seat row carries (read in
+///   the same transaction) and a `reservation.held` event, and its version
+///   is bumped. Refusals, the seats first:
+///   [`ReservationError::SeatUnavailable`] (a live hold or a sale has one of
+///   the seats, whatever the limit, as a cached seat map answers it), then
+///   [`ReservationError::SeatLimitReached`] (for free seats), then
+///   [`ReservationError::Cover`]: the group's price (from its seat rows)
+///   must be covered by the user's balance less what their live covered
+///   holds reserve, or else be one seat that is the account's first
+///   uncovered hold in the concert, which gets `uncovered_until` as its
+///   deadline ([`frontrow_domain::hold_cost`], decided after the user's row
+///   lock so one user's holds and payments see each other). Nothing is
+///   written on a refusal. The schedule and seat numbers were checked
+///   before the call.
 /// - `cancel` is one transaction: the user's live hold becomes CANCELLED,
 ///   its seat is free again (with a new version), and its event is
 ///   written. [`ReservationError::NotFound`] when it is not the user's;
@@ -100,10 +123,14 @@ pub struct HoldRequest {
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait SeatHolds: Send + Sync {
-    /// In one transaction: the seat goes from free (at `now`) to held, the
-    /// user stays within `limit`, the reservation and its event are written.
-    /// Returns the reservation and the seat row's new version.
-    async fn hold(&self, request: HoldRequest) -> Result<(Reservation, u64), ReservationError>;
+    /// In one transaction: every seat of the group goes from free (at `now`)
+    /// to held, or none does; the user stays within `limit`; the
+    /// reservations and their events are written. Returns each reservation
+    /// (in the group's seat order) with its seat row's new version.
+    async fn hold_together(
+        &self,
+        request: GroupHoldRequest,
+    ) -> Result<Vec<(Reservation, u64)>, ReservationError>;
     /// In one transaction: a live hold of the user's becomes CANCELLED and its
     /// seat is free again. Returns the reservation and the seat row's new
     /// version (`None` if the seat row did not change).
@@ -155,6 +182,9 @@ pub struct HoldSettings {
     pub hold_seconds: u64,
     /// Seats one user may hold or own per schedule (the default: 4).
     pub seats_per_user: SeatLimit,
+    /// How long a hold the user's points do not cover lasts (the
+    /// default: 60; never longer than `hold_seconds`).
+    pub uncovered_hold_seconds: u64,
 }
 
 /// Holds, cancels and the expiry sweep, behind the queue gate.
@@ -186,14 +216,7 @@ impl ReservationService {
         }
     }
 
-    /// Holds a seat for the caller. In order: the schedule exists
-    /// ([`ReservationError::ScheduleNotFound`]), the seat is one of its
-    /// ([`ReservationError::SeatOutOfRange`]), the caller's token is their
-    /// own and ACTIVE for the concert ([`ReservationError::Queue`]); a seat
-    /// the current seat map shows taken is refused without a write
-    /// ([`ReservationError::SeatUnavailable`]); then one [`SeatHolds::hold`]
-    /// decides, and the change is logged for every instance before this
-    /// returns.
+    /// Holds a seat for the caller: the group of one ([`Self::hold_together`]).
     #[tracing::instrument(skip(self, token), fields(user = %user))]
     pub async fn hold(
         &self,
@@ -202,51 +225,97 @@ impl ReservationService {
         schedule: i64,
         seat: i64,
     ) -> Result<Reservation, ReservationError> {
+        let mut held = self.hold_together(user, token, schedule, &[seat]).await?;
+        held.pop().ok_or_else(|| {
+            StoreError::new("a granted hold of one seat answered no reservation").into()
+        })
+    }
+
+    /// Holds several seats of one schedule for the caller, all or nothing.
+    /// In order: the schedule exists ([`ReservationError::ScheduleNotFound`]),
+    /// every seat is one of its ([`ReservationError::SeatOutOfRange`]), the
+    /// seats are 1 to the per-buyer limit and distinct
+    /// ([`ReservationError::InvalidSeats`]), the caller's token is their own
+    /// and ACTIVE for the concert ([`ReservationError::Queue`]); a seat the
+    /// current seat map shows taken refuses the group without a write
+    /// ([`ReservationError::SeatUnavailable`]); then one
+    /// [`SeatHolds::hold_together`] decides, and the changes are logged for
+    /// every instance before this returns. The reservations come in
+    /// ascending seat order.
+    #[tracing::instrument(skip(self, token), fields(user = %user))]
+    pub async fn hold_together(
+        &self,
+        user: UserId,
+        token: Option<&str>,
+        schedule: i64,
+        seats: &[i64],
+    ) -> Result<Vec<Reservation>, ReservationError> {
         let schedule = ScheduleId::parse(schedule).ok_or(ReservationError::ScheduleNotFound)?;
         let schedule = self.schedule(schedule).await?;
-        let seat = SeatNumber::parse(seat, schedule.seat_count)
+        let seats = seats
+            .iter()
+            .map(|&seat| SeatNumber::parse(seat, schedule.seat_count))
+            .collect::<Result<Vec<_>, _>>()
             .map_err(|_| ReservationError::SeatOutOfRange)?;
+        let seats = SeatGroup::new(seats, self.settings.seats_per_user)?;
         let (token, version) = self
             .queue
             .require_turn_for_seats(user, token, &schedule)
             .await?;
         let now = self.clock.now();
-        let known = self.catalogue.cached_seat(schedule.id, seat, version);
-        if known.is_some_and(|state| state.status_at(now) != SeatStatus::Available) {
+        let taken = seats.seats().iter().any(|&seat| {
+            self.catalogue
+                .cached_seat(schedule.id, seat, version)
+                .is_some_and(|state| state.status_at(now) != SeatStatus::Available)
+        });
+        if taken {
             return Err(ReservationError::SeatUnavailable);
         }
-        let request = HoldRequest {
+        let request = GroupHoldRequest {
             user,
             schedule,
-            seat,
+            seats: seats.clone(),
             now,
             until: now.plus_seconds(self.settings.hold_seconds),
+            uncovered_until: now.plus_seconds(
+                self.settings
+                    .uncovered_hold_seconds
+                    .min(self.settings.hold_seconds),
+            ),
             limit: self.settings.seats_per_user,
         };
-        match self.holds.hold(request).await {
-            Ok((reservation, seat_version)) => {
-                let state = SeatState::Held {
-                    reservation: reservation.id,
-                    until: reservation.hold_expires_at,
-                };
-                self.catalogue
-                    .seat_changed(&SeatChange {
-                        concert: schedule.concert,
-                        schedule: schedule.id,
-                        seat,
-                        state,
-                        seat_version,
-                    })
-                    .await;
+        match self.holds.hold_together(request).await {
+            Ok(held) => {
+                for (reservation, seat_version) in &held {
+                    let state = SeatState::Held {
+                        reservation: reservation.id,
+                        until: reservation.hold_expires_at,
+                    };
+                    self.catalogue
+                        .seat_changed(&SeatChange {
+                            concert: schedule.concert,
+                            schedule: schedule.id,
+                            seat: reservation.seat,
+                            state,
+                            seat_version: *seat_version,
+                        })
+                        .await;
+                }
                 // Holds are made now + hold_seconds, so the newest is the
                 // last of the cart to lapse.
-                self.queue
-                    .keep_cart(&token, Some(reservation.hold_expires_at))
-                    .await;
-                Ok(reservation)
+                let ends = held.iter().map(|(r, _)| r.hold_expires_at).max();
+                self.queue.keep_cart(&token, ends).await;
+                Ok(held
+                    .into_iter()
+                    .map(|(reservation, _)| reservation)
+                    .collect())
             }
             Err(ReservationError::SeatUnavailable) => {
-                self.catalogue.seat_lost(schedule.id, seat, version).await;
+                // Which seat was lost is not said; every seat of the group
+                // is read again by the next map read at a new version.
+                for &seat in seats.seats() {
+                    self.catalogue.seat_lost(schedule.id, seat, version).await;
+                }
                 Err(ReservationError::SeatUnavailable)
             }
             Err(other) => Err(other),
@@ -495,6 +564,7 @@ mod tests {
         let settings = HoldSettings {
             hold_seconds: 300,
             seats_per_user: SeatLimit(4),
+            uncovered_hold_seconds: 60,
         };
         ReservationService::new(Arc::new(holds), catalogue, queue, settings, clock)
     }
@@ -508,6 +578,7 @@ mod tests {
             price: Points::new(100).unwrap(),
             stored_status: frontrow_domain::reservation::ReservationStatus::Held,
             hold_expires_at: Timestamp(2_000),
+            cover: frontrow_domain::hold_cost::Cover::Covered,
         }
     }
 
@@ -580,7 +651,7 @@ mod tests {
             .expect_schedule()
             .returning(|_| Err(StoreError::new("database: refused")));
         let mut holds = MockSeatHolds::new();
-        holds.expect_hold().never();
+        holds.expect_hold_together().never();
         let service = service_over(catalogue, holds, QueueStatus::Active);
         let err = service
             .hold(UserId::from_store(1), Some(TOKEN), 5, 1)
@@ -637,7 +708,7 @@ mod tests {
         };
         let mut holds = MockSeatHolds::new();
         holds
-            .expect_hold()
+            .expect_hold_together()
             .times(1)
             .returning(|_| Err(ReservationError::SeatUnavailable));
         let service = service(vec![held, SeatState::Available], holds, QueueStatus::Active);
@@ -654,22 +725,25 @@ mod tests {
     async fn a_free_seat_is_one_store_call_with_the_hold_deadline() {
         let mut holds = MockSeatHolds::new();
         holds
-            .expect_hold()
+            .expect_hold_together()
             .times(1)
             .withf(|r| {
-                r.seat.get() == 2 && r.until == Timestamp(301_000) && r.limit == SeatLimit(4)
+                r.seats.seats() == [SeatNumber::from_store(2)]
+                    && r.until == Timestamp(301_000)
+                    && r.limit == SeatLimit(4)
             })
             .returning(|r| {
                 let reservation = Reservation {
                     id: ReservationId::from_store(1),
                     user: r.user,
                     schedule: r.schedule.id,
-                    seat: r.seat,
+                    seat: r.seats.seats()[0],
                     price: r.schedule.price,
                     stored_status: frontrow_domain::reservation::ReservationStatus::Held,
                     hold_expires_at: r.until,
+                    cover: frontrow_domain::hold_cost::Cover::Covered,
                 };
-                Ok((reservation, 1))
+                Ok(vec![(reservation, 1)])
             });
         let service = service(vec![SeatState::Available; 2], holds, QueueStatus::Active);
         // The holder looked at the map first (the database mock never changes).

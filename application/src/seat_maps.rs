@@ -1,23 +1,40 @@
-//! Seat maps that follow the seat-change log instead of reloading.
+//! Seat maps that readers never wait for.
 //!
-//! Each instance keeps one map per schedule: the stored state of every seat,
-//! each seat's version, and the counts the schedules list needs (sold seats
-//! and hold deadlines, so free seats are never counted per request). A map
-//! is read from the database only when it is first needed, when the log can
-//! no longer fill the gap between the map and the version a reader asks for,
-//! or when it is older than `SEAT_MAP_MAX_AGE_MS` (which bounds the staleness
-//! left by a writer that died between its commit and its append).
+//! Each instance keeps one map per schedule it serves: the stored state of
+//! every seat and the counts the schedules list needs (sold seats and hold
+//! deadlines, so free seats are never counted per request). Readers are
+//! handed the map this instance holds now, an immutable [`LiveMap`] behind
+//! an `Arc`: they never wait for a store round trip or for another reader.
+//! Only the very first read of a schedule waits, for its load.
 //!
-//! A reader names the version it needs (read from the log together with its
-//! queue place). A map at that version or later answers at once; otherwise
-//! one reader per schedule at a time fetches the missing changes and applies
-//! them in version order, and the readers queued behind it find the map
-//! already current. A change is applied only when its seat version is newer
-//! than the map's, so a late, repeated or reordered change never undoes a
-//! newer one, and a map rebuilt from changes equals the database's.
+//! One background **follower** per schedule keeps the map current: it asks
+//! the log for the changes after the map's version every
+//! [`FOLLOW_POLL_MS`], and at once when a reader learned (from its gate
+//! call) that the log is ahead of the map. Each catch-up builds the next map
+//! and swaps it in whole. The map is thus stale by at most one poll
+//! interval plus one catch-up; [`SeatMaps::lag`] says how stale each map is
+//! now (the time since the start of the last catch-up, or reader, that
+//! found it current). A follower whose schedule nobody read for
+//! [`FOLLOW_IDLE_MS`] stops, and its map goes with it.
+//!
+//! **Read-your-writes on this instance.** A writer appends its committed
+//! change to the log and then applies it to this instance's map before it
+//! answers ([`SeatMaps::changed`]), so its caller's next read here sees it.
+//! Another instance sees it within its follower's bound.
+//!
+//! A change is applied only when its seat version is newer than the map's,
+//! so a late, repeated or reordered change never undoes a newer one, and a
+//! map rebuilt from changes equals the database's. A map is read whole from
+//! the database only on first use, when the log can no longer fill the gap,
+//! or every [`SEAT_MAP_MAX_AGE_MS`] (which bounds the staleness left by a
+//! writer that died between its commit and its append); the follower does
+//! that in the background too.
 //!
 //! Seat status is computed at read time, so a lapsed hold reads AVAILABLE
 //! without any change being logged.
+//!
+//! The followers' pacing and the lag are measured with tokio's monotonic
+//! clock: they decide no rule, only how fresh a cache is.
 
 use crate::StoreError;
 use crate::cache::BoundedMap;
@@ -25,28 +42,45 @@ use crate::catalogue::Catalogue;
 use crate::seat_changes::{SeatChange, SeatChangeLog, StoredSeat};
 use frontrow_domain::seat::{SeatNumber, SeatState};
 use frontrow_domain::{ScheduleId, Timestamp};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Instant;
 
-/// The most schedules with a live map on one instance.
+/// The most schedules with a live map (and a follower) on one instance.
 pub const MAX_MAPS: usize = 10_000;
 
-/// A map is read again from the database after this long, even if the log
-/// says nothing changed.
-pub const SEAT_MAP_MAX_AGE_MS: i64 = 60_000;
+/// A map is read again from the database after this long (in the
+/// background), even if the log says nothing changed.
+pub const SEAT_MAP_MAX_AGE_MS: u64 = 60_000;
 
-/// One schedule's seats as this instance knows them at `version`.
+/// A follower asks the log at least this often: with the time one catch-up
+/// takes, the bound on a map's staleness. Readers that see the log ahead
+/// wake it sooner.
+pub const FOLLOW_POLL_MS: u64 = 50;
+
+/// A follower waits at least this long between two catch-ups, so a rush of
+/// readers waking it costs the log at most 1000 / this reads per second
+/// per schedule and instance.
+pub const FOLLOW_MIN_GAP_MS: u64 = 5;
+
+/// A follower whose schedule nobody read for this long stops and forgets
+/// its map; the next read loads it again.
+pub const FOLLOW_IDLE_MS: u64 = 30_000;
+
+/// One schedule's seats as this instance knows them: immutable once handed
+/// out (the follower and writers build the next one and swap it in).
 #[derive(Debug, Clone)]
 pub struct LiveMap {
-    /// The log version every change up to which is applied.
+    /// Every change of the log up to this version is in the map (later
+    /// ones may be too: this instance's own, applied before the follower
+    /// reached them).
     pub version: u64,
-    /// When the map was last read whole from the database.
-    pub loaded_at: Timestamp,
-    /// Shared with readers: the same `Arc` means the same snapshot.
+    /// Each seat's stored state, seat `i + 1` at `i`.
     pub seats: Arc<Vec<SeatState>>,
-    seat_versions: Vec<u64>,
     sold: i64,
     /// Stored holds by deadline (lapsed ones included until their seat
     /// changes again), so live holds are counted without a scan.
@@ -55,57 +89,6 @@ pub struct LiveMap {
 }
 
 impl LiveMap {
-    /// A map of the seats as read from the database at log version
-    /// `version`.
-    pub fn from_stored(stored: &[StoredSeat], version: u64, now: Timestamp) -> Self {
-        let mut map = LiveMap {
-            version,
-            loaded_at: now,
-            seats: Arc::new(Vec::with_capacity(stored.len())),
-            seat_versions: Vec::with_capacity(stored.len()),
-            sold: 0,
-            hold_deadlines: BTreeMap::new(),
-            holds: 0,
-        };
-        for seat in stored {
-            Arc::make_mut(&mut map.seats).push(seat.state);
-            map.seat_versions.push(seat.version);
-            map.count(seat.state, 1);
-        }
-        map
-    }
-
-    fn count(&mut self, state: SeatState, sign: i64) {
-        match state {
-            SeatState::Available => {}
-            SeatState::Sold { .. } => self.sold += sign,
-            SeatState::Held { until, .. } => {
-                self.holds += sign;
-                let entry = self.hold_deadlines.entry(until).or_default();
-                *entry += sign;
-                if *entry == 0 {
-                    self.hold_deadlines.remove(&until);
-                }
-            }
-        }
-    }
-
-    /// Applies one change if it is newer than what the map holds for its
-    /// seat; true when it changed the map.
-    pub fn apply(&mut self, change: &SeatChange) -> bool {
-        let index = change.seat.get() as usize - 1;
-        match self.seat_versions.get(index) {
-            Some(&known) if change.seat_version > known => {}
-            _ => return false,
-        }
-        let old = self.seats[index];
-        self.count(old, -1);
-        self.count(change.state, 1);
-        Arc::make_mut(&mut self.seats)[index] = change.state;
-        self.seat_versions[index] = change.seat_version;
-        true
-    }
-
     /// Seats neither sold nor held at `now`.
     pub fn available_at(&self, now: Timestamp) -> i64 {
         let lapsed: i64 = self
@@ -132,8 +115,82 @@ impl LiveMap {
         self.seats.get(seat.get() as usize - 1).copied()
     }
 
-    fn fresh_at(&self, now: Timestamp) -> bool {
-        now.millis() - self.loaded_at.millis() < SEAT_MAP_MAX_AGE_MS
+    /// The latest hold deadline at or before `at` (`None`: no stored hold
+    /// has lapsed by then). Every seat's status reads the same at two
+    /// moments with the same answer, so (map, this) names what a reader
+    /// sees: a rendered body or an ETag can be shared by both moments.
+    pub fn lapsed_through(&self, at: Timestamp) -> Option<Timestamp> {
+        self.hold_deadlines
+            .range(..=at)
+            .next_back()
+            .map(|(until, _)| *until)
+    }
+
+    fn count(&mut self, state: SeatState, sign: i64) {
+        match state {
+            SeatState::Available => {}
+            SeatState::Sold { .. } => self.sold += sign,
+            SeatState::Held { until, .. } => {
+                self.holds += sign;
+                let entry = self.hold_deadlines.entry(until).or_default();
+                *entry += sign;
+                if *entry == 0 {
+                    self.hold_deadlines.remove(&until);
+                }
+            }
+        }
+    }
+}
+
+/// A map being built: the next [`LiveMap`] and each seat's version, which
+/// orders the changes of one seat.
+#[derive(Debug, Clone)]
+pub struct WorkingMap {
+    map: LiveMap,
+    seat_versions: Vec<u64>,
+    loaded_at: Instant,
+}
+
+impl WorkingMap {
+    /// The seats as read from the database at log version `version`.
+    pub fn from_stored(stored: &[StoredSeat], version: u64) -> Self {
+        let mut map = LiveMap {
+            version,
+            seats: Arc::new(stored.iter().map(|seat| seat.state).collect()),
+            sold: 0,
+            hold_deadlines: BTreeMap::new(),
+            holds: 0,
+        };
+        for seat in stored {
+            map.count(seat.state, 1);
+        }
+        Self {
+            map,
+            seat_versions: stored.iter().map(|seat| seat.version).collect(),
+            loaded_at: Instant::now(),
+        }
+    }
+
+    /// Applies one change if it is newer than what the map holds for its
+    /// seat; true when it changed the map.
+    pub fn apply(&mut self, change: &SeatChange) -> bool {
+        let index = change.seat.get() as usize - 1;
+        match self.seat_versions.get(index) {
+            Some(&known) if change.seat_version > known => {}
+            _ => return false,
+        }
+        let map = &mut self.map;
+        let old = map.seats[index];
+        map.count(old, -1);
+        map.count(change.state, 1);
+        Arc::make_mut(&mut map.seats)[index] = change.state;
+        self.seat_versions[index] = change.seat_version;
+        true
+    }
+
+    /// The map as it stands, to hand out.
+    pub fn map(&self) -> &LiveMap {
+        &self.map
     }
 }
 
@@ -148,20 +205,190 @@ pub struct SeatCounts {
     pub sold: i64,
 }
 
-/// Every schedule's live map on this instance.
-pub struct SeatMaps {
+/// What a reader learned from the log with its gate call: the log's
+/// version, read no earlier than `asked_at`.
+#[derive(Debug, Clone, Copy)]
+pub struct KnownVersion {
+    /// The log's version.
+    pub version: u64,
+    /// When the reader asked (the read happened at or after this).
+    pub asked_at: Instant,
+}
+
+/// One followed schedule.
+struct Followed {
+    /// The map readers are handed; replaced whole, never changed in place.
+    published: RwLock<Option<Arc<LiveMap>>>,
+    /// The map being built (`None` until the first load). Held for one
+    /// apply or swap, never across an `.await`; the follower and this
+    /// instance's writers take turns on it.
+    working: Mutex<Option<WorkingMap>>,
+    /// One load at a time (the first read, a gap, the map's age).
+    loading: tokio::sync::Mutex<()>,
+    /// Wakes the follower early: a reader saw the log ahead of the map.
+    wake: Notify,
+    /// Milliseconds after `SeatMaps::epoch`: the last read.
+    read_at: AtomicU64,
+    /// Milliseconds after `SeatMaps::epoch`: the map holds every change
+    /// logged before this.
+    current_as_of: AtomicU64,
+    /// The follower, stopped when this entry goes (evicted or idle).
+    task: Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+impl Drop for Followed {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.get_mut().take() {
+            task.abort();
+        }
+    }
+}
+
+impl Followed {
+    fn new(now_ms: u64) -> Self {
+        Self {
+            published: RwLock::new(None),
+            working: Mutex::new(None),
+            loading: tokio::sync::Mutex::new(()),
+            wake: Notify::new(),
+            read_at: AtomicU64::new(now_ms),
+            current_as_of: AtomicU64::new(now_ms),
+            task: Mutex::new(None),
+        }
+    }
+
+    fn published(&self) -> Option<Arc<LiveMap>> {
+        self.published.read().clone()
+    }
+
+    /// Swaps in `working`'s map for readers.
+    fn publish(&self, working: &WorkingMap) {
+        *self.published.write() = Some(Arc::new(working.map.clone()));
+    }
+}
+
+/// What the followers share with their owner; they hold it weakly, so
+/// dropping the [`SeatMaps`] ends them.
+struct Shared {
     catalogue: Arc<dyn Catalogue>,
     log: Arc<dyn SeatChangeLog>,
-    /// At most `MAX_MAPS`; when full, maps too old to serve go first.
-    maps: BoundedMap<ScheduleId, Arc<LiveMap>>,
-    /// One catch-up at a time per schedule; the others wait and find the map
-    /// current. When full, the turns nobody holds go.
-    catching_up: BoundedMap<ScheduleId, Arc<tokio::sync::Mutex<()>>>,
+    /// At most `MAX_MAPS`; when full, the ones not read for the idle time
+    /// go first.
+    followed: BoundedMap<ScheduleId, Arc<Followed>>,
+    /// The zero of every millisecond count kept here.
+    epoch: Instant,
     loads: AtomicU64,
     changes_applied: AtomicU64,
+    catch_ups: AtomicU64,
+    /// The most stale map a reader was handed since the last `take_read_lag`.
+    worst_read_lag_ms: AtomicU64,
     /// Committed changes the log did not take (a store outage), newest per
     /// seat, to log again (see `relog_unlogged`).
     unlogged: Mutex<HashMap<(ScheduleId, SeatNumber), SeatChange>>,
+}
+
+impl Shared {
+    fn ms(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.epoch).as_millis() as u64
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.ms(Instant::now())
+    }
+
+    fn idle(&self, entry: &Followed, now_ms: u64) -> bool {
+        now_ms.saturating_sub(entry.read_at.load(Ordering::Relaxed)) >= FOLLOW_IDLE_MS
+    }
+
+    /// The whole map from the database, at the log version read first: every
+    /// change up to that version committed before the read, and later ones
+    /// are applied over it by seat version.
+    async fn load(&self, schedule: ScheduleId) -> Result<WorkingMap, StoreError> {
+        let version = self.log.version(schedule).await?;
+        let stored = self.catalogue.seats(schedule).await?;
+        self.loads.fetch_add(1, Ordering::Relaxed);
+        Ok(WorkingMap::from_stored(&stored, version))
+    }
+
+    /// Brings the entry's map up to the log: the changes after its version,
+    /// or (a gap, or a map too old) a load followed by the changes after it.
+    /// Publishes the result; readers keep the previous map meanwhile.
+    async fn catch_up(&self, schedule: ScheduleId, entry: &Followed) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let (after, young) = match entry.working.lock().as_ref() {
+            Some(working) => (
+                working.map.version,
+                started.saturating_duration_since(working.loaded_at)
+                    < Duration::from_millis(SEAT_MAP_MAX_AGE_MS),
+            ),
+            None => return Ok(()),
+        };
+        let changes = match young {
+            true => self.log.since(schedule, after).await?,
+            false => None,
+        };
+        let Some(changes) = changes else {
+            return self.reload(schedule, entry, started).await;
+        };
+        self.catch_ups.fetch_add(1, Ordering::Relaxed);
+        let mut guard = entry.working.lock();
+        let Some(working) = guard.as_mut() else {
+            return Ok(());
+        };
+        let before = working.map.version;
+        for (at, change) in &changes {
+            if *at <= working.map.version {
+                continue; // a writer here already brought the map this far
+            }
+            if *at != working.map.version + 1 {
+                break; // cannot happen for a complete tail; the next poll sees
+            }
+            if working.apply(change) {
+                self.changes_applied.fetch_add(1, Ordering::Relaxed);
+            }
+            working.map.version = *at;
+        }
+        if working.map.version != before {
+            entry.publish(working);
+        }
+        drop(guard);
+        entry
+            .current_as_of
+            .fetch_max(self.ms(started), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Reads the whole map again and then the changes logged meanwhile (a
+    /// change this instance applied to the old map was logged before, so the
+    /// new one has it too), and swaps it in.
+    async fn reload(
+        &self,
+        schedule: ScheduleId,
+        entry: &Followed,
+        started: Instant,
+    ) -> Result<(), StoreError> {
+        let _turn = entry.loading.lock().await;
+        let mut fresh = self.load(schedule).await?;
+        if let Some(changes) = self.log.since(schedule, fresh.map.version).await? {
+            for (at, change) in &changes {
+                if fresh.apply(change) {
+                    self.changes_applied.fetch_add(1, Ordering::Relaxed);
+                }
+                fresh.map.version = fresh.map.version.max(*at);
+            }
+        }
+        entry.publish(&fresh);
+        *entry.working.lock() = Some(fresh);
+        entry
+            .current_as_of
+            .fetch_max(self.ms(started), Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Every followed schedule's live map on this instance (see the module doc).
+pub struct SeatMaps {
+    shared: Arc<Shared>,
 }
 
 /// The most seats whose unlogged change an instance keeps; past that the
@@ -169,131 +396,204 @@ pub struct SeatMaps {
 const MAX_UNLOGGED: usize = 100_000;
 
 impl SeatMaps {
-    /// No maps yet: each is read on first use.
+    /// No maps yet: each is loaded on first use, then followed.
     pub fn new(catalogue: Arc<dyn Catalogue>, log: Arc<dyn SeatChangeLog>) -> Self {
         Self {
-            catalogue,
-            log,
-            maps: BoundedMap::new(MAX_MAPS),
-            catching_up: BoundedMap::new(MAX_MAPS),
-            loads: AtomicU64::new(0),
-            changes_applied: AtomicU64::new(0),
-            unlogged: Mutex::default(),
+            shared: Arc::new(Shared {
+                catalogue,
+                log,
+                followed: BoundedMap::new(MAX_MAPS),
+                epoch: Instant::now(),
+                loads: AtomicU64::new(0),
+                changes_applied: AtomicU64::new(0),
+                catch_ups: AtomicU64::new(0),
+                worst_read_lag_ms: AtomicU64::new(0),
+                unlogged: Mutex::default(),
+            }),
         }
     }
 
     /// Whole maps read from the database since start (a metric: after
     /// warm-up it should stay flat while deltas keep maps current).
     pub fn loads(&self) -> u64 {
-        self.loads.load(Ordering::Relaxed)
+        self.shared.loads.load(Ordering::Relaxed)
     }
 
     /// Changes applied from the log since start.
     pub fn changes_applied(&self) -> u64 {
-        self.changes_applied.load(Ordering::Relaxed)
+        self.shared.changes_applied.load(Ordering::Relaxed)
     }
 
-    /// The cached map if it is at `version` or later and young enough;
-    /// never waits and never asks a store.
-    pub fn current(
-        &self,
-        schedule: ScheduleId,
-        version: u64,
-        now: Timestamp,
-    ) -> Option<Arc<LiveMap>> {
-        self.maps
-            .get(&schedule)
-            .filter(|m| m.version >= version && m.fresh_at(now))
+    /// Catch-ups the followers made since start (each one log read).
+    pub fn catch_ups(&self) -> u64 {
+        self.shared.catch_ups.load(Ordering::Relaxed)
     }
 
-    /// The schedule's map at `version` or later: from cache, by applying the
-    /// missing changes, or (only when the log cannot fill the gap, or the
-    /// map is too old) read from the database.
-    pub async fn at(
+    /// Schedules followed now.
+    pub fn followed(&self) -> usize {
+        self.shared.followed.len()
+    }
+
+    /// The largest lag of a followed map now: how long ago the last
+    /// catch-up (or reader) that found it current began. Zero with none.
+    pub fn lag(&self) -> Duration {
+        let now = self.shared.now_ms();
+        let mut worst = 0;
+        self.shared.followed.for_each(|_, entry| {
+            if entry.published().is_some() {
+                let as_of = entry.current_as_of.load(Ordering::Relaxed);
+                worst = worst.max(now.saturating_sub(as_of));
+            }
+        });
+        Duration::from_millis(worst)
+    }
+
+    /// The most stale map a reader was handed since the last call (the lag
+    /// of that map when it was handed out), and starts over.
+    pub fn take_read_lag(&self) -> Duration {
+        Duration::from_millis(self.shared.worst_read_lag_ms.swap(0, Ordering::Relaxed))
+    }
+
+    /// The schedule's map as this instance holds it now. Never waits for
+    /// a store or another reader, except on a schedule's first read (its
+    /// load; concurrent first readers share it). This is the accessor for
+    /// anything that shows the live map.
+    pub async fn current(&self, schedule: ScheduleId) -> Result<Arc<LiveMap>, StoreError> {
+        self.read(schedule, None).await
+    }
+
+    /// [`current`](Self::current), told what the caller learned of the log:
+    /// a map behind `known` wakes its follower (the caller is still handed
+    /// the map as it is), and a map at or past it is current as of when the
+    /// caller asked.
+    pub async fn read(
         &self,
         schedule: ScheduleId,
-        version: u64,
-        now: Timestamp,
+        known: Option<KnownVersion>,
     ) -> Result<Arc<LiveMap>, StoreError> {
-        if let Some(map) = self.current(schedule, version, now) {
-            return Ok(map);
-        }
-        let turn = self.catch_up_lock(schedule);
-        let _turn = turn.lock().await;
-        if let Some(map) = self.current(schedule, version, now) {
-            return Ok(map);
-        }
-        let cached = self.maps.get(&schedule).filter(|m| m.fresh_at(now));
-        let map = match cached {
-            Some(map) => match self.follow(schedule, &map, version).await? {
-                Some(followed) => followed,
-                None => self.load(schedule, now).await?,
-            },
-            None => self.load(schedule, now).await?,
+        let shared = &self.shared;
+        let now_ms = shared.now_ms();
+        let entry = self.entry(schedule, now_ms);
+        entry.read_at.store(now_ms, Ordering::Relaxed);
+        let map = match entry.published() {
+            Some(map) => map,
+            None => self.first_load(schedule, &entry).await?,
         };
-        let map = Arc::new(map);
-        self.maps
-            .insert(schedule, map.clone(), |_, m| !m.fresh_at(now));
+        if let Some(known) = known {
+            if map.version >= known.version {
+                entry
+                    .current_as_of
+                    .fetch_max(shared.ms(known.asked_at), Ordering::Relaxed);
+            } else {
+                entry.wake.notify_one();
+            }
+        }
+        let lag = now_ms.saturating_sub(entry.current_as_of.load(Ordering::Relaxed));
+        shared.worst_read_lag_ms.fetch_max(lag, Ordering::Relaxed);
         Ok(map)
     }
 
-    /// `map` with the log's changes after its version applied, or `None`
-    /// when the log has a gap or does not reach `version`.
-    async fn follow(
+    /// The map this instance holds, if it is at `version` or later; never
+    /// waits, never asks a store, never starts a follower.
+    pub fn held_at(&self, schedule: ScheduleId, version: u64) -> Option<Arc<LiveMap>> {
+        self.shared
+            .followed
+            .get(&schedule)?
+            .published()
+            .filter(|map| map.version >= version)
+    }
+
+    /// The schedule's entry, made (with its follower) if there is none.
+    fn entry(&self, schedule: ScheduleId, now_ms: u64) -> Arc<Followed> {
+        let shared = &self.shared;
+        if let Some(entry) = shared.followed.get(&schedule) {
+            return entry;
+        }
+        let mut made = false;
+        let entry = shared.followed.get_or_insert_with(
+            schedule,
+            || {
+                made = true;
+                Arc::new(Followed::new(now_ms))
+            },
+            |_, other| shared.idle(other, now_ms),
+        );
+        if made {
+            let task = tokio::spawn(follow(
+                Arc::downgrade(shared),
+                schedule,
+                Arc::downgrade(&entry),
+            ));
+            *entry.task.lock() = Some(task.abort_handle());
+        }
+        entry
+    }
+
+    async fn first_load(
         &self,
         schedule: ScheduleId,
-        map: &LiveMap,
-        version: u64,
-    ) -> Result<Option<LiveMap>, StoreError> {
-        let Some(changes) = self.log.since(schedule, map.version).await? else {
-            return Ok(None);
-        };
-        let mut next = map.clone();
-        for (at, change) in &changes {
-            if *at != next.version + 1 {
-                return Ok(None);
-            }
-            if next.apply(change) {
-                self.changes_applied.fetch_add(1, Ordering::Relaxed);
-            }
-            next.version = *at;
+        entry: &Followed,
+    ) -> Result<Arc<LiveMap>, StoreError> {
+        let _turn = entry.loading.lock().await;
+        if let Some(map) = entry.published() {
+            return Ok(map);
         }
-        Ok((next.version >= version).then_some(next))
+        let started = Instant::now();
+        let working = self.shared.load(schedule).await?;
+        let map = Arc::new(working.map.clone());
+        *entry.published.write() = Some(map.clone());
+        *entry.working.lock() = Some(working);
+        entry
+            .current_as_of
+            .fetch_max(self.shared.ms(started), Ordering::Relaxed);
+        Ok(map)
     }
 
-    /// The whole map from the database, at the log version read first: every
-    /// change up to that version committed before the read, and later ones
-    /// are applied over it by seat version.
-    async fn load(&self, schedule: ScheduleId, now: Timestamp) -> Result<LiveMap, StoreError> {
-        let version = self.log.version(schedule).await?;
-        let stored = self.catalogue.seats(schedule).await?;
-        self.loads.fetch_add(1, Ordering::Relaxed);
-        Ok(LiveMap::from_stored(&stored, version, now))
-    }
-
-    fn catch_up_lock(&self, schedule: ScheduleId) -> Arc<tokio::sync::Mutex<()>> {
-        self.catching_up
-            .get_or_insert_with(schedule, Arc::default, |_, turn| {
-                Arc::strong_count(turn) == 1
-            })
-    }
-
-    /// After a committed change: append it to the log. If the log cannot
-    /// take it, this instance forgets its map so its own next read reloads
-    /// (read-your-writes), other instances catch up at the map's age, and
-    /// the change is kept to be logged again (`relog_unlogged`).
+    /// After a committed change: append it to the log, then apply it to
+    /// this instance's map, so the caller's next read here sees it
+    /// (read-your-writes). If the log cannot take it, it is applied here
+    /// all the same and kept to be logged again (`relog_unlogged`); other
+    /// instances see it once it is logged, or at their map's age.
     pub async fn changed(&self, change: &SeatChange) {
-        if let Err(error) = self.log.append(change).await {
-            tracing::warn!(%error, schedule = %change.schedule, "could not log a seat change");
-            self.maps.remove(&change.schedule);
-            self.keep_unlogged(*change);
-            return;
+        match self.shared.log.append(change).await {
+            Ok(version) => {
+                self.apply_own(change, Some(version));
+                self.relog_unlogged().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, schedule = %change.schedule, "could not log a seat change");
+                self.apply_own(change, None);
+                self.keep_unlogged(*change);
+            }
         }
-        self.relog_unlogged().await;
+    }
+
+    /// Applies this instance's own committed change (logged at `version`)
+    /// to its map, if it follows the schedule, and publishes it.
+    fn apply_own(&self, change: &SeatChange, version: Option<u64>) {
+        let Some(entry) = self.shared.followed.get(&change.schedule) else {
+            return;
+        };
+        let mut guard = entry.working.lock();
+        let Some(working) = guard.as_mut() else {
+            return;
+        };
+        let applied = working.apply(change);
+        let next = version.filter(|&v| v == working.map.version + 1);
+        if let Some(next) = next {
+            working.map.version = next;
+        }
+        if applied || next.is_some() {
+            entry.publish(working);
+        }
+        if version.is_some_and(|v| v > working.map.version) {
+            // Others' changes came first: the follower fetches them now.
+            entry.wake.notify_one();
+        }
     }
 
     fn keep_unlogged(&self, change: SeatChange) {
-        let mut unlogged = self.unlogged.lock();
+        let mut unlogged = self.shared.unlogged.lock();
         if unlogged.len() >= MAX_UNLOGGED {
             return;
         }
@@ -315,7 +615,7 @@ impl SeatMaps {
     /// once (by seat version).
     pub async fn relog_unlogged(&self) -> usize {
         let pending: Vec<SeatChange> = {
-            let mut unlogged = self.unlogged.lock();
+            let mut unlogged = self.shared.unlogged.lock();
             if unlogged.is_empty() {
                 return 0;
             }
@@ -324,7 +624,7 @@ impl SeatMaps {
         let mut logged = 0;
         let mut left = pending.into_iter();
         for change in left.by_ref() {
-            if self.log.append(&change).await.is_err() {
+            if self.shared.log.append(&change).await.is_err() {
                 self.keep_unlogged(change);
                 break;
             }
@@ -340,185 +640,43 @@ impl SeatMaps {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::catalogue::MockCatalogue;
-    use crate::fixtures::{FakeLog, stored};
-    use frontrow_domain::{ConcertId, ReservationId};
-    use proptest::prelude::*;
-
-    #[tokio::test]
-    async fn a_change_the_log_could_not_take_is_logged_once_it_can() {
-        let log = Arc::new(FakeLog::default());
-        let maps = SeatMaps::new(Arc::new(MockCatalogue::new()), log.clone());
-        let change = |seat, version| crate::fixtures::held(1, seat, version);
-        log.down.store(true, Ordering::SeqCst);
-        maps.changed(&change(1, 2)).await;
-        maps.changed(&change(1, 3)).await; // the same seat again: newest kept
-        maps.changed(&change(2, 1)).await;
-        assert_eq!(maps.relog_unlogged().await, 0, "still down");
-        log.down.store(false, Ordering::SeqCst);
-        // The next change logged brings the others with it.
-        maps.changed(&change(3, 1)).await;
-        let logged = log
-            .since(ScheduleId::from_store(1), 0)
-            .await
-            .unwrap()
-            .unwrap();
-        let mut seats: Vec<(i64, u64)> = logged
-            .iter()
-            .map(|(_, c)| (c.seat.get(), c.seat_version))
-            .collect();
-        seats.sort_unstable();
-        assert_eq!(seats, vec![(1, 3), (2, 1), (3, 1)]);
-        assert_eq!(maps.relog_unlogged().await, 0, "nothing left");
-    }
-
-    const SEATS: usize = 4;
-
-    #[derive(Debug, Clone)]
-    enum Op {
-        Hold(usize),
-        Cancel(usize),
-        Pay(usize),
-        /// Time passes: holds may lapse (no change is logged for that).
-        Wait(i64),
-    }
-
-    fn op() -> impl Strategy<Value = Op> {
-        prop_oneof![
-            (0..SEATS).prop_map(Op::Hold),
-            (0..SEATS).prop_map(Op::Cancel),
-            (0..SEATS).prop_map(Op::Pay),
-            (1..400i64).prop_map(Op::Wait),
-        ]
-    }
-
-    /// The database, as the domain's seat state machine drives it: every
-    /// transition that succeeds bumps the seat's version and logs a change.
-    fn run(ops: &[Op]) -> (Vec<StoredSeat>, Vec<SeatChange>, Timestamp) {
-        let mut rows = vec![stored(SeatState::Available, 0); SEATS];
-        let mut changes = Vec::new();
-        let mut now = Timestamp(1_000);
-        let mut next_reservation = 1;
-        for op in ops {
-            let (seat, next) = match *op {
-                Op::Wait(ms) => {
-                    now = Timestamp(now.millis() + ms);
-                    continue;
-                }
-                Op::Hold(seat) => {
-                    let id = ReservationId::from_store(next_reservation);
-                    next_reservation += 1;
-                    (
-                        seat,
-                        rows[seat]
-                            .state
-                            .hold(id, now, Timestamp(now.millis() + 500)),
-                    )
-                }
-                Op::Cancel(seat) | Op::Pay(seat) => {
-                    let SeatState::Held { reservation, .. } = rows[seat].state else {
-                        continue;
-                    };
-                    let state = rows[seat].state;
-                    let next = match op {
-                        Op::Cancel(_) => state.release(reservation, now),
-                        _ => state.sell(reservation, now),
-                    };
-                    (seat, next)
-                }
-            };
-            let Ok(state) = next else { continue };
-            rows[seat] = stored(state, rows[seat].version + 1);
-            changes.push(SeatChange {
-                concert: ConcertId::from_store(1),
-                schedule: ScheduleId::from_store(1),
-                seat: SeatNumber::from_store(seat as i64 + 1),
-                state,
-                seat_version: rows[seat].version,
-            });
+/// One schedule's follower: catches the map up every `FOLLOW_POLL_MS`, or
+/// sooner when woken, until nobody read the schedule for `FOLLOW_IDLE_MS`
+/// (it then removes its entry) or its entry or owner is gone.
+async fn follow(shared: Weak<Shared>, schedule: ScheduleId, entry: Weak<Followed>) {
+    let poll = Duration::from_millis(FOLLOW_POLL_MS);
+    let gap = Duration::from_millis(FOLLOW_MIN_GAP_MS);
+    let mut failing = false;
+    loop {
+        let woken = {
+            let Some(entry) = entry.upgrade() else { return };
+            let wake = async { entry.wake.notified().await };
+            tokio::time::timeout(poll, wake).await.is_ok()
+        };
+        if woken {
+            tokio::time::sleep(gap).await;
         }
-        (rows, changes, now)
-    }
-
-    fn states(rows: &[StoredSeat]) -> Vec<SeatState> {
-        rows.iter().map(|r| r.state).collect()
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(512))]
-
-        /// Changes applied in any order, some of them twice, rebuild
-        /// exactly the database's map and its free-seat count.
-        #[test]
-        fn any_order_of_changes_rebuilds_the_databases_map(
-            ops in proptest::collection::vec(op(), 0..60),
-            order in any::<u64>(),
-        ) {
-            let (rows, changes, now) = run(&ops);
-            let mut shuffled: Vec<SeatChange> = changes.clone();
-            shuffled.extend(changes.iter().step_by(3).copied());
-            let mut seed = order | 1;
-            for i in (1..shuffled.len()).rev() {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                shuffled.swap(i, (seed % (i as u64 + 1)) as usize);
-            }
-            let start = vec![stored(SeatState::Available, 0); SEATS];
-            let mut map = LiveMap::from_stored(&start, 0, Timestamp(0));
-            for change in &shuffled {
-                map.apply(change);
-            }
-            let from_db = LiveMap::from_stored(&rows, 0, Timestamp(0));
-            prop_assert_eq!(map.seats.as_ref(), &states(&rows));
-            prop_assert_eq!(map.available_at(now), from_db.available_at(now));
-            let free = rows
-                .iter()
-                .filter(|r| r.state.status_at(now) == frontrow_domain::seat::SeatStatus::Available)
-                .count() as i64;
-            prop_assert_eq!(map.available_at(now), free);
-            let counts = map.counts_at(now);
-            prop_assert_eq!(counts.available + counts.held + counts.sold, SEATS as i64);
-            prop_assert_eq!(counts, from_db.counts_at(now));
+        let (Some(shared), Some(entry)) = (shared.upgrade(), entry.upgrade()) else {
+            return;
+        };
+        if shared.idle(&entry, shared.now_ms()) {
+            let gone = shared
+                .followed
+                .remove_if(&schedule, |e| Arc::ptr_eq(e, &entry));
+            drop(gone);
+            return;
         }
-
-        /// A reader that follows the log with a gap in it reloads, and ends
-        /// with the database's map.
-        #[test]
-        fn a_gap_in_the_log_is_repaired_from_the_database(
-            ops in proptest::collection::vec(op(), 1..60),
-            lost in 0usize..8,
-        ) {
-            let (rows, changes, _) = run(&ops);
-            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-            runtime.block_on(async {
-                let log = Arc::new(FakeLog::default());
-                let start = vec![stored(SeatState::Available, 0); SEATS];
-                let mut catalogue = MockCatalogue::new();
-                let loads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-                let counted = loads.clone();
-                let end = rows.clone();
-                catalogue.expect_seats().returning(move |_| {
-                    // The first read sees the start, later ones the end.
-                    let n = counted.fetch_add(1, Ordering::SeqCst);
-                    Ok(if n == 0 { start.clone() } else { end.clone() })
-                });
-                let maps = SeatMaps::new(Arc::new(catalogue), log.clone());
-                let schedule = ScheduleId::from_store(1);
-                maps.at(schedule, 0, Timestamp(0)).await.unwrap();
-                for change in &changes {
-                    log.append(change).await.unwrap();
-                }
-                if lost > 0 && changes.len() > lost {
-                    log.forget_before(lost as u64 + 1);
-                }
-                let version = log.version(schedule).await.unwrap();
-                let map = maps.at(schedule, version, Timestamp(0)).await.unwrap();
-                assert_eq!(map.seats.as_ref(), &states(&rows));
-            });
+        match shared.catch_up(schedule, &entry).await {
+            Ok(()) => failing = false,
+            // Once per outage, not once per poll: the lag metric shows it.
+            Err(error) if !failing => {
+                tracing::warn!(%error, schedule = %schedule, "a seat map cannot follow its log");
+                failing = true;
+            }
+            Err(_) => {}
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

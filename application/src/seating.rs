@@ -3,25 +3,27 @@
 //! the database only ever serves people the waiting room let in; being
 //! read-only, both accept the gate's read lease (see `queue`).
 //!
+//! Every read is answered from the map this instance holds (`seat_maps`),
+//! which its follower keeps within a bounded lag of the seat-change log: a
+//! reader never waits for a store or another reader.
+//!
 //! A seat map can also be followed (the seat stream): the follower passes
-//! the gate once, then reads `latest`, which this instance refreshes from
-//! the seat-change log at most once per `FOLLOW_TICK_MS` per schedule
-//! however many follow it, and asks the gate again every
-//! `FOLLOW_GATE_MS` (which also keeps the follower's place present).
+//! the gate once, then reads `latest` every `FOLLOW_TICK_MS`, and asks the
+//! gate again every `FOLLOW_GATE_MS` (which also keeps the follower's
+//! place present).
 
 use crate::Clock;
-use crate::cache::BoundedMap;
 use crate::catalogue::{CatalogueError, CatalogueService, SeatView};
 use crate::queue::{QueueError, QueueService};
-use crate::seat_maps::LiveMap;
+use crate::seat_maps::KnownVersion;
 use frontrow_domain::catalogue::Schedule;
 use frontrow_domain::seat::{SeatNumber, SeatState, SeatStatus};
-use frontrow_domain::{ConcertId, ScheduleId, Timestamp, UserId};
+use frontrow_domain::{ConcertId, Timestamp, UserId};
 use std::sync::Arc;
 use thiserror::Error;
 
-/// A followed schedule's map is read from the log at most this often per
-/// instance; a follower sees another buyer's change within about this long.
+/// A seat stream compares the live map with what it sent this often; it
+/// sees another buyer's change within about this long.
 pub const FOLLOW_TICK_MS: u64 = 1_000;
 
 /// A follower is asked through the gate again this often: a buyer who is no
@@ -59,6 +61,11 @@ pub struct SeatMap {
     pub version: u64,
     /// The moment the statuses are read at.
     pub at: Timestamp,
+    /// The latest hold deadline at or before `at` (see
+    /// [`LiveMap::lapsed_through`](crate::seat_maps::LiveMap::lapsed_through)):
+    /// with `seats` and `version`, it names what the statuses read, so a
+    /// body rendered for one read serves every read with the same three.
+    pub lapsed_through: Option<Timestamp>,
 }
 
 impl SeatMap {
@@ -93,22 +100,13 @@ impl SeatMap {
     }
 }
 
-/// The newest map of one followed schedule and when it was read.
-type Followed = Arc<tokio::sync::Mutex<Option<(Timestamp, Arc<LiveMap>)>>>;
-
 /// What an ACTIVE buyer browses: schedules with free-seat counts, and seat
 /// maps, mostly from the live maps without a database read.
 pub struct SeatingService {
     catalogue: Arc<CatalogueService>,
     queue: Arc<QueueService>,
     clock: Arc<dyn Clock>,
-    /// Followed schedules, at most `MAX_FOLLOWED`; when full, the ones no
-    /// follower is reading go.
-    followed: BoundedMap<ScheduleId, Followed>,
 }
-
-/// The most schedules followed at once on one instance.
-pub const MAX_FOLLOWED: usize = 10_000;
 
 impl SeatingService {
     /// The service over the catalogue, the queue gate and the clock.
@@ -121,7 +119,6 @@ impl SeatingService {
             catalogue,
             queue,
             clock,
-            followed: BoundedMap::new(MAX_FOLLOWED),
         }
     }
 
@@ -158,8 +155,10 @@ impl SeatingService {
             .collect())
     }
 
-    /// The schedule's seat map as of the version the gate read, for a
-    /// caller whose token is ACTIVE for its concert (or leased for reads).
+    /// The schedule's seat map as this instance holds it, for a caller
+    /// whose token is ACTIVE for its concert (or leased for reads). With a
+    /// lease no store is asked; the gate's answer carries the log's version,
+    /// which tells the map's follower when it is behind.
     pub async fn seats(
         &self,
         user: UserId,
@@ -168,21 +167,24 @@ impl SeatingService {
     ) -> Result<SeatMap, SeatingError> {
         let schedule = self.catalogue.schedule(schedule).await?;
         // The database is asked only after the gate let the caller in.
-        let version = if self.queue.has_read_lease(user, token, schedule.concert) {
-            self.catalogue.version(schedule.id).await?
+        let map = if self.queue.has_read_lease(user, token, schedule.concert) {
+            self.catalogue.seat_map(schedule.id).await?
         } else {
+            let asked_at = tokio::time::Instant::now();
             let (_, version) = self
                 .queue
                 .require_active_for_seats(user, token, &schedule)
                 .await?;
-            version
+            let known = KnownVersion { version, asked_at };
+            self.catalogue.seat_map_knowing(schedule.id, known).await?
         };
-        let map = self.catalogue.seat_map_at(schedule.id, version).await?;
+        let at = self.clock.now();
         Ok(SeatMap {
             schedule,
             seats: map.seats.clone(),
             version: map.version,
-            at: self.clock.now(),
+            at,
+            lapsed_through: map.lapsed_through(at),
         })
     }
 
@@ -200,33 +202,17 @@ impl SeatingService {
         Ok(())
     }
 
-    /// The schedule's map as this instance last read it from the log, read
-    /// again if that was `FOLLOW_TICK_MS` ago or more. No gate: only for a
-    /// follower that passed it (see `seats` and `still_admitted`).
+    /// The schedule's map as this instance holds it now. No gate: only for
+    /// a follower that passed it (see `seats` and `still_admitted`).
     pub async fn latest(&self, schedule: &Schedule) -> Result<SeatMap, SeatingError> {
-        let slot = self
-            .followed
-            .get_or_insert_with(schedule.id, Followed::default, |_, slot| {
-                Arc::strong_count(slot) == 1
-            });
-        let mut newest = slot.lock().await;
-        let now = self.clock.now();
-        let fresh = newest.as_ref().filter(|(read_at, _)| {
-            now.millis().saturating_sub(read_at.millis()) < FOLLOW_TICK_MS as i64
-        });
-        let map = match fresh {
-            Some((_, map)) => map.clone(),
-            None => {
-                let map = self.catalogue.seat_map(schedule.id).await?;
-                *newest = Some((now, map.clone()));
-                map
-            }
-        };
+        let map = self.catalogue.seat_map(schedule.id).await?;
+        let at = self.clock.now();
         Ok(SeatMap {
             schedule: *schedule,
             seats: map.seats.clone(),
             version: map.version,
-            at: now,
+            at,
+            lapsed_through: map.lapsed_through(at),
         })
     }
 }
@@ -234,8 +220,8 @@ impl SeatingService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use frontrow_domain::ReservationId;
     use frontrow_domain::points::Points;
+    use frontrow_domain::{ReservationId, ScheduleId};
 
     fn map(seats: Vec<SeatState>, at: i64) -> SeatMap {
         SeatMap {
@@ -249,6 +235,7 @@ mod tests {
             seats: Arc::new(seats),
             version: 1,
             at: Timestamp(at),
+            lapsed_through: None,
         }
     }
 

@@ -134,6 +134,7 @@ mod tests {
             seats: Arc::new(seats),
             version,
             at: Timestamp(at),
+            lapsed_through: None,
         }
     }
 

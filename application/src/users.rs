@@ -406,6 +406,11 @@ impl Users {
     async fn signed_in(&self, user: UserId) -> Result<NewUser, UserError> {
         let now = self.ports.clock.now();
         let session = self.ports.accounts.open_session(user, now).await?;
+        // The store just opened it: this instance need not ask again for
+        // the first request the new token makes (in a rush, every buyer's
+        // first join would otherwise read the sessions table once more).
+        self.live.confirm(session, user, now);
+        self.registered.insert(user, (), |_, _| false);
         Ok(NewUser {
             user,
             access_token: self.ports.tokens.issue(user, session),

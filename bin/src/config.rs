@@ -106,6 +106,17 @@ pub struct Config {
         global = true
     )]
     pub hold_seconds: u64,
+    /// How long a hold lasts when the buyer's available points do not cover
+    /// it (one seat, once per account per concert; at most
+    /// `--hold-seconds`). Long enough for a person to add points and pay,
+    /// short enough that an empty account locks little.
+    #[arg(
+        long,
+        env = "FRONTROW_UNCOVERED_HOLD_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub uncovered_hold_seconds: u64,
     /// How long an admitted user may stay ACTIVE.
     #[arg(
         long,
@@ -180,6 +191,45 @@ pub struct Config {
         global = true
     )]
     pub admit_per_second: i64,
+    /// ACTIVE places per hundred AVAILABLE seats: a room admits nobody past
+    /// ceil(available × this / 100) + `--stock-spare`, so a rush does not
+    /// let in far more buyers than there are seats to buy. Above 100 for
+    /// the buyers who look and leave without buying.
+    #[arg(
+        long,
+        env = "FRONTROW_STOCK_PERCENT",
+        default_value_t = frontrow_domain::queue::DEFAULT_STOCK_PERCENT,
+        global = true
+    )]
+    pub stock_percent: i64,
+    /// ACTIVE places allowed above the stock's share while a seat is
+    /// AVAILABLE, so the last few seats still draw a few buyers at once.
+    #[arg(
+        long,
+        env = "FRONTROW_STOCK_SPARE",
+        default_value_t = frontrow_domain::queue::DEFAULT_STOCK_SPARE,
+        global = true
+    )]
+    pub stock_spare: i64,
+    /// The admission controller's budget for holds: while this instance's
+    /// hold p99 over the last second is above it, rooms admit more slowly
+    /// (never faster than the operator's rate). 0 turns the controller off.
+    #[arg(
+        long,
+        env = "FRONTROW_HOLD_BUDGET_MS",
+        default_value_t = 100,
+        global = true
+    )]
+    pub hold_budget_ms: i64,
+    /// The admission controller's budget for payments (p99, ms); see
+    /// `--hold-budget-ms`.
+    #[arg(
+        long,
+        env = "FRONTROW_PAY_BUDGET_MS",
+        default_value_t = 250,
+        global = true
+    )]
+    pub pay_budget_ms: i64,
     /// Most seats one user may hold or own per schedule.
     #[arg(
         long,

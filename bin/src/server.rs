@@ -17,6 +17,7 @@ use frontrow_adapters::http::connections::Listening;
 use frontrow_adapters::http::{self, AppState};
 use frontrow_adapters::memory::bus::InProcessBus;
 use frontrow_adapters::sql::SqlStore;
+use frontrow_domain::room::LatencyBudget;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -87,7 +88,15 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     tracing::info!(%addr, "frontrow listening; {description}");
     let listening = acceptor.listening();
     let tasks = Supervisor::spawn(
-        service_tasks(state.clone(), relay, config.outbox_retention_hours),
+        service_tasks(
+            state.clone(),
+            relay,
+            config.outbox_retention_hours,
+            LatencyBudget {
+                hold_p99_ms: config.hold_budget_ms,
+                pay_p99_ms: config.pay_budget_ms,
+            },
+        ),
         tasks,
     );
     let (shutdown, mut stopped) = tokio::sync::watch::channel(false);

@@ -1,4 +1,5 @@
-//! Background tasks: the expiry sweeper and the event relay, supervised.
+//! Background tasks: the expiry sweeper, the event relay and the admission
+//! controller, supervised.
 //!
 //! They run in one `JoinSet` beside the HTTP server until shutdown.
 //! - A task that ends before shutdown asked it to, or panics, is logged as an
@@ -12,6 +13,7 @@
 use async_trait::async_trait;
 use frontrow_adapters::http::{AppState, Ping};
 use frontrow_application::events::EventRelay;
+use frontrow_domain::room::LatencyBudget;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::future::Future;
@@ -121,13 +123,15 @@ impl Supervisor {
     }
 }
 
-/// The service's two tasks.
+/// The service's tasks; the admission controller only with a budget.
 pub(crate) fn service_tasks(
     state: Arc<AppState>,
     relay: Arc<EventRelay>,
     retention_hours: i64,
+    budget: LatencyBudget,
 ) -> Vec<Task> {
-    vec![
+    let controlled = state.clone();
+    let mut tasks: Vec<Task> = vec![
         (
             "expiry sweeper",
             Box::new(move |stop| Box::pin(sweep_lapsed_holds(state, stop))),
@@ -136,7 +140,59 @@ pub(crate) fn service_tasks(
             "event relay",
             Box::new(move |stop| Box::pin(relay_outbox(relay, retention_hours, stop))),
         ),
-    ]
+    ];
+    if budget.is_on() {
+        tasks.push((
+            "admission controller",
+            Box::new(move |stop| Box::pin(control_admission(controlled, budget, stop))),
+        ));
+    }
+    tasks
+}
+
+/// Once per controller period, judges this instance's write path over the
+/// period against `budget` and steps every listed concert's room with the
+/// verdict (`Room::steer`: the room keeps one rate for every instance, and
+/// steps it at most once per period each way).
+async fn control_admission(state: Arc<AppState>, budget: LatencyBudget, mut stop: StopSignal) {
+    let period = Duration::from_millis(
+        frontrow_domain::room::RateController::default()
+            .period_ms
+            .unsigned_abs(),
+    );
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.requested() => break,
+        }
+        let write_path = state.write_path.verdict(budget);
+        let concerts = match state.catalogue.concerts().await {
+            Ok(concerts) => concerts,
+            Err(error) => {
+                tracing::warn!(
+                    error = &error as &dyn std::error::Error,
+                    "admission control cannot list the concerts"
+                );
+                continue;
+            }
+        };
+        for concert in concerts {
+            match state.queue.steer(concert.id, write_path).await {
+                Ok(rate) => tracing::debug!(
+                    concert = concert.id.get(),
+                    ?write_path,
+                    rate,
+                    "admission rate"
+                ),
+                Err(error) => tracing::warn!(
+                    error = &error as &dyn std::error::Error,
+                    "admission control cannot steer a room"
+                ),
+            }
+        }
+    }
 }
 
 /// Writes EXPIRED (and its event) for lapsed holds, every second. Seats do

@@ -35,8 +35,9 @@ use frontrow_application::reservations::{HoldSettings, ReservationService};
 use frontrow_application::sales::SaleService;
 use frontrow_application::seat_changes::SeatChangeLog;
 use frontrow_application::seating::SeatingService;
-use frontrow_domain::queue::AdmissionPolicy;
+use frontrow_domain::queue::{AdmissionPolicy, StockRule};
 use frontrow_domain::reservation::SeatLimit;
+use frontrow_domain::room::RateController;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 
@@ -102,11 +103,15 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         ("database", Arc::new(store.clone())),
         ("background tasks", tasks.clone()),
     ];
+    let stock_rule = StockRule::new(config.stock_percent, config.stock_spare)
+        .context("invalid --stock-percent (1 to 1000) or --stock-spare (0 or more)")?;
     let room_settings = RoomSettings {
         default_policy: policy,
         active_ms: (config.active_seconds as i64).saturating_mul(1000),
         active_idle_ms: (config.active_idle_seconds as i64).saturating_mul(1000),
         waiting_idle_ms: (config.waiting_idle_seconds as i64).saturating_mul(1000),
+        stock_rule,
+        controller: RateController::default(),
     };
     let QueueStores {
         limiter,
@@ -207,6 +212,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
     let settings = HoldSettings {
         hold_seconds: config.hold_seconds,
         seats_per_user: SeatLimit(config.max_seats_per_user),
+        uncovered_hold_seconds: config.uncovered_hold_seconds,
     };
     let reservations = Arc::new(ReservationService::new(
         shared.clone(),
@@ -244,6 +250,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         ),
         dependencies,
         relay: relay.clone(),
+        write_path: Default::default(),
         seat_pages: Default::default(),
         draining: Default::default(),
         trusted_proxies: config.trusted_proxies.clone(),

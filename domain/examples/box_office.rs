@@ -112,6 +112,7 @@ impl BoxOffice {
             price: self.price,
             stored_status: ReservationStatus::Held,
             hold_expires_at: until,
+            cover: frontrow_domain::hold_cost::Cover::Covered,
         });
         Ok(id)
     }

@@ -63,6 +63,7 @@
 pub mod cart;
 pub mod catalogue;
 pub mod events;
+pub mod hold_cost;
 pub mod ids;
 pub mod points;
 #[cfg(test)]

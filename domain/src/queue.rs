@@ -190,6 +190,74 @@ impl Stock {
     }
 }
 
+/// The default [`StockRule::percent`]: a quarter more buyers than seats,
+/// for those who look and leave without buying (docs/architecture.md).
+pub const DEFAULT_STOCK_PERCENT: i64 = 125;
+/// The default [`StockRule::spare`].
+pub const DEFAULT_STOCK_SPARE: i64 = 2;
+/// The largest [`StockRule::percent`]: ten buyers per seat.
+pub const MAX_STOCK_PERCENT: i64 = 1_000;
+
+/// How many ACTIVE places the seats still to buy warrant: with `available`
+/// seats AVAILABLE, at most `ceil(available × percent / 100) + spare`, and
+/// none while nothing is AVAILABLE. The room admits nobody past it, so a
+/// rush does not let in a thousand buyers for the last ten seats; seats
+/// that return (a hold lapses or is released) raise it again.
+///
+/// ```
+/// use frontrow_domain::queue::{Stock, StockRule};
+///
+/// let rule = StockRule::new(125, 2).ok_or("a rule")?;
+/// let stock = |held| Some(Stock { total: 100, sold: 80, held });
+/// assert_eq!(rule.most_active(stock(10)), 15); // 10 AVAILABLE: ceil(12.5) + 2
+/// assert_eq!(rule.most_active(stock(20)), 0); // nothing AVAILABLE: nobody
+/// assert_eq!(rule.most_active(None), i64::MAX); // a room never told its seats
+/// # Ok::<(), &str>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StockRule {
+    percent: i64,
+    spare: i64,
+}
+
+impl Default for StockRule {
+    fn default() -> Self {
+        Self {
+            percent: DEFAULT_STOCK_PERCENT,
+            spare: DEFAULT_STOCK_SPARE,
+        }
+    }
+}
+
+impl StockRule {
+    /// A rule of `percent` (1 to [`MAX_STOCK_PERCENT`]) ACTIVE places per
+    /// hundred AVAILABLE seats, plus `spare` (0 to [`MAX_CAPACITY`]).
+    pub fn new(percent: i64, spare: i64) -> Option<Self> {
+        ((1..=MAX_STOCK_PERCENT).contains(&percent) && (0..=MAX_CAPACITY).contains(&spare))
+            .then_some(Self { percent, spare })
+    }
+
+    /// ACTIVE places per hundred AVAILABLE seats.
+    pub fn percent(self) -> i64 {
+        self.percent
+    }
+
+    /// ACTIVE places allowed above the share, while a seat is AVAILABLE.
+    pub fn spare(self) -> i64 {
+        self.spare
+    }
+
+    /// The most ACTIVE places `stock` warrants; unbounded for a room that
+    /// was never told its seats (it admits by capacity and rate alone).
+    pub fn most_active(self, stock: Option<Stock>) -> i64 {
+        match stock.map(Stock::available) {
+            None => i64::MAX,
+            Some(0) => 0,
+            Some(available) => (available * self.percent + 99) / 100 + self.spare,
+        }
+    }
+}
+
 /// The shortest pause the server asks of a polling client.
 pub const MIN_REFRESH_SECONDS: i64 = 2;
 /// The longest pause the server asks of a polling client (before the
@@ -216,16 +284,16 @@ pub const ACTIVE_REFRESH_SECONDS: i64 = 30;
 /// let start = Timestamp(0);
 ///
 /// // A fresh room lets in one second's worth at once...
-/// let (admitted, bucket) = policy.admissions(0, 40, true, policy.fresh_bucket(start), start);
+/// let (admitted, bucket) = policy.admissions(0, 40, i64::MAX, policy.fresh_bucket(start), start);
 /// assert_eq!(admitted, 5);
 /// // ...then one more every 200 ms.
-/// let (admitted, bucket) = policy.admissions(5, 35, true, bucket, Timestamp(199));
+/// let (admitted, bucket) = policy.admissions(5, 35, i64::MAX, bucket, Timestamp(199));
 /// assert_eq!(admitted, 0);
-/// let (admitted, _) = policy.admissions(5, 35, true, bucket, Timestamp(200));
+/// let (admitted, _) = policy.admissions(5, 35, i64::MAX, bucket, Timestamp(200));
 /// assert_eq!(admitted, 1);
 ///
 /// // With no seat AVAILABLE nobody is let in, as if the room were paused.
-/// let (admitted, _) = policy.admissions(0, 40, false, policy.fresh_bucket(start), start);
+/// let (admitted, _) = policy.admissions(0, 40, 0, policy.fresh_bucket(start), start);
 /// assert_eq!(admitted, 0);
 /// assert_eq!(AdmissionPolicy::new(0, 5, false), Err(QueueRuleError::InvalidCapacity));
 /// # Ok::<(), QueueRuleError>(())
@@ -290,16 +358,27 @@ impl AdmissionPolicy {
         }
     }
 
+    /// This policy admitting at most `rate` per second (at least one): the
+    /// rate in force while the room's controller holds admission below the
+    /// operator's rate, which stays the ceiling.
+    pub fn with_rate_at_most(self, rate: i64) -> Self {
+        Self {
+            admit_per_second: rate.clamp(1, self.admit_per_second),
+            ..self
+        }
+    }
+
     /// How many waiting users to admit now, and the bucket after admitting
-    /// them. `sellable` is false while the concert has no seat AVAILABLE:
-    /// then nobody is let in to a sale with nothing to sell, exactly as if
-    /// the room were paused, and admission resumes by itself when a seat
-    /// returns.
+    /// them. `most_active` is how many ACTIVE places the stock warrants
+    /// ([`StockRule::most_active`]): 0 while the concert has no seat
+    /// AVAILABLE, and then nobody is let in to a sale with nothing to sell,
+    /// exactly as if the room were paused; admission resumes by itself when
+    /// a seat returns.
     pub fn admissions(
         self,
         active: i64,
         waiting: i64,
-        sellable: bool,
+        most_active: i64,
         bucket: AdmissionBucket,
         now: Timestamp,
     ) -> (i64, AdmissionBucket) {
@@ -309,10 +388,10 @@ impl AdmissionPolicy {
             .milli_tokens
             .saturating_add(elapsed.saturating_mul(self.admit_per_second))
             .min(full);
-        let admit = if self.paused || !sellable {
+        let admit = if self.paused {
             0
         } else {
-            (self.capacity - active)
+            (self.capacity.min(most_active) - active)
                 .max(0)
                 .min(waiting)
                 .min(milli_tokens / 1000)
@@ -404,6 +483,9 @@ mod tests {
         );
     }
 
+    /// No stock bound: a room never told its seats.
+    const ALL: i64 = i64::MAX;
+
     fn policy(capacity: i64, rate: i64) -> AdmissionPolicy {
         AdmissionPolicy::new(capacity, rate, false).unwrap()
     }
@@ -431,16 +513,16 @@ mod tests {
     #[test]
     fn admission_never_exceeds_capacity() {
         let p = policy(10, 1000);
-        let (n, _) = p.admissions(7, 100, true, p.fresh_bucket(Timestamp(0)), Timestamp(0));
+        let (n, _) = p.admissions(7, 100, ALL, p.fresh_bucket(Timestamp(0)), Timestamp(0));
         assert_eq!(n, 3);
-        let (n, _) = p.admissions(10, 100, true, p.fresh_bucket(Timestamp(0)), Timestamp(0));
+        let (n, _) = p.admissions(10, 100, ALL, p.fresh_bucket(Timestamp(0)), Timestamp(0));
         assert_eq!(n, 0);
     }
 
     #[test]
     fn admission_never_exceeds_waiting() {
         let p = policy(10, 1000);
-        let (n, _) = p.admissions(0, 2, true, p.fresh_bucket(Timestamp(0)), Timestamp(0));
+        let (n, _) = p.admissions(0, 2, ALL, p.fresh_bucket(Timestamp(0)), Timestamp(0));
         assert_eq!(n, 2);
     }
 
@@ -448,13 +530,13 @@ mod tests {
     fn admission_follows_the_rate() {
         let p = policy(1000, 5);
         let start = Timestamp(0);
-        let (n, bucket) = p.admissions(0, 100, true, p.fresh_bucket(start), start);
+        let (n, bucket) = p.admissions(0, 100, ALL, p.fresh_bucket(start), start);
         assert_eq!(n, 5, "a full bucket holds one second's worth");
-        let (n, bucket) = p.admissions(5, 95, true, bucket, Timestamp(199));
+        let (n, bucket) = p.admissions(5, 95, ALL, bucket, Timestamp(199));
         assert_eq!(n, 0, "199 ms refills less than one token at 5/s");
-        let (n, bucket) = p.admissions(5, 95, true, bucket, Timestamp(200));
+        let (n, bucket) = p.admissions(5, 95, ALL, bucket, Timestamp(200));
         assert_eq!(n, 1);
-        let (n, _) = p.admissions(6, 94, true, bucket, Timestamp(60_000));
+        let (n, _) = p.admissions(6, 94, ALL, bucket, Timestamp(60_000));
         assert_eq!(
             n, 5,
             "an idle bucket does not burst above one second's worth"
@@ -467,7 +549,7 @@ mod tests {
         let (n, bucket) = paused.admissions(
             0,
             10,
-            true,
+            ALL,
             AdmissionBucket {
                 milli_tokens: 0,
                 updated_at: Timestamp(0),
@@ -482,9 +564,9 @@ mod tests {
     fn a_sale_with_nothing_available_admits_nobody_until_a_seat_returns() {
         let p = policy(10, 5);
         let bucket = p.fresh_bucket(Timestamp(0));
-        let (n, bucket) = p.admissions(0, 10, false, bucket, Timestamp(0));
+        let (n, bucket) = p.admissions(0, 10, 0, bucket, Timestamp(0));
         assert_eq!(n, 0);
-        let (n, _) = p.admissions(0, 10, true, bucket, Timestamp(0));
+        let (n, _) = p.admissions(0, 10, ALL, bucket, Timestamp(0));
         assert_eq!(n, 5);
         let stock = Stock {
             total: 4,
@@ -519,7 +601,7 @@ mod tests {
             milli_tokens: 0,
             updated_at: Timestamp(1000),
         };
-        let (n, _) = p.admissions(0, 10, true, bucket, Timestamp(500));
+        let (n, _) = p.admissions(0, 10, ALL, bucket, Timestamp(500));
         assert_eq!(n, 0);
     }
 

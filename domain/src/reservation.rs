@@ -9,6 +9,7 @@
 //! A HELD reservation whose deadline has passed *is* EXPIRED, whether or not a
 //! sweeper has written that down yet: `status_at` is the only way to read it.
 
+use crate::hold_cost::Cover;
 use crate::points::Points;
 use crate::seat::SeatNumber;
 use crate::{ReservationId, ScheduleId, Timestamp, UserId};
@@ -73,13 +74,84 @@ pub struct SeatLimit(pub u32);
 impl SeatLimit {
     /// `taken` counts the user's live holds and confirmed seats on the schedule.
     pub fn allows_another(self, taken: u32) -> bool {
-        taken < self.0
+        self.allows_more(taken, 1)
+    }
+
+    /// Whether `more` new seats fit beside the `taken` ones: a group hold
+    /// counts every seat it asks for.
+    pub fn allows_more(self, taken: u32, more: u32) -> bool {
+        taken.saturating_add(more) <= self.0
+    }
+}
+
+/// Why a group of seats cannot be asked for in one hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum SeatGroupError {
+    /// No seat, or more than the per-buyer [`SeatLimit`].
+    #[error("a hold asks for 1 to {limit} seats", limit = .0)]
+    Size(u32),
+    /// The same seat named twice.
+    #[error("a seat is named twice")]
+    Repeated,
+}
+
+/// The seats one hold asks for, all or nothing: 1 to [`SeatLimit`]
+/// distinct seats of one schedule, in ascending order. The order is the
+/// order a store claims them in, so two overlapping groups wait for each
+/// other instead of deadlocking.
+///
+/// ```
+/// use frontrow_domain::reservation::{SeatGroup, SeatGroupError, SeatLimit};
+/// use frontrow_domain::seat::SeatNumber;
+///
+/// let seat = SeatNumber::from_store;
+/// let group = SeatGroup::new(vec![seat(7), seat(3)], SeatLimit(4))?;
+/// assert_eq!(group.seats(), [seat(3), seat(7)]);
+/// assert_eq!(SeatGroup::new(vec![seat(3), seat(3)], SeatLimit(4)), Err(SeatGroupError::Repeated));
+/// assert_eq!(SeatGroup::new(vec![], SeatLimit(4)), Err(SeatGroupError::Size(4)));
+/// # Ok::<(), SeatGroupError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatGroup(Vec<SeatNumber>);
+
+impl SeatGroup {
+    /// The group of `seats` (already checked against the schedule), sorted.
+    pub fn new(mut seats: Vec<SeatNumber>, limit: SeatLimit) -> Result<Self, SeatGroupError> {
+        if seats.is_empty() || seats.len() > limit.0 as usize {
+            return Err(SeatGroupError::Size(limit.0));
+        }
+        seats.sort_unstable();
+        if seats.windows(2).any(|pair| pair[0] == pair[1]) {
+            return Err(SeatGroupError::Repeated);
+        }
+        Ok(Self(seats))
+    }
+
+    /// A group of one seat: the single hold.
+    pub fn one(seat: SeatNumber) -> Self {
+        Self(vec![seat])
+    }
+
+    /// The seats, ascending.
+    pub fn seats(&self) -> &[SeatNumber] {
+        &self.0
+    }
+
+    /// How many seats.
+    pub fn len(&self) -> u32 {
+        self.0.len() as u32
+    }
+
+    /// Never true: a group has at least one seat (for clippy's sake).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
 /// A user's claim on one seat, from hold to payment.
 ///
 /// ```
+/// use frontrow_domain::hold_cost::Cover;
 /// use frontrow_domain::points::Points;
 /// use frontrow_domain::reservation::{Reservation, ReservationStatus, TransitionError};
 /// use frontrow_domain::seat::SeatNumber;
@@ -94,6 +166,7 @@ impl SeatLimit {
 ///     price: Points::new(120).ok_or(TransitionError::HoldExpired)?,
 ///     stored_status: ReservationStatus::Held,
 ///     hold_expires_at: deadline,
+///     cover: Cover::Covered,
 /// };
 ///
 /// // Still HELD as stored, but EXPIRED as read from the deadline on.
@@ -121,6 +194,8 @@ pub struct Reservation {
     pub stored_status: ReservationStatus,
     /// When the hold lapses unless paid.
     pub hold_expires_at: Timestamp,
+    /// Whether the hold reserved its points ([`crate::hold_cost`]).
+    pub cover: Cover,
 }
 
 impl Reservation {
@@ -180,6 +255,7 @@ mod tests {
             price: Points::new(100).unwrap(),
             stored_status: ReservationStatus::Held,
             hold_expires_at: Timestamp(10_000),
+            cover: Cover::Covered,
         }
     }
 
@@ -258,5 +334,18 @@ mod tests {
         let limit = SeatLimit(4);
         assert!(limit.allows_another(3));
         assert!(!limit.allows_another(4));
+    }
+
+    #[test]
+    fn a_group_counts_every_seat_it_asks_for_against_the_limit() {
+        let limit = SeatLimit(4);
+        assert!(limit.allows_more(1, 3));
+        assert!(!limit.allows_more(2, 3));
+        let seats = |n: i64| (1..=n).map(SeatNumber::from_store).collect::<Vec<_>>();
+        assert!(SeatGroup::new(seats(4), limit).is_ok());
+        assert_eq!(
+            SeatGroup::new(seats(5), limit),
+            Err(SeatGroupError::Size(4))
+        );
     }
 }

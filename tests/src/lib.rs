@@ -281,6 +281,7 @@ pub fn base_config() -> Config {
         http2_max_streams: 100,
         shutdown_grace_seconds: 10,
         hold_seconds: 300,
+        uncovered_hold_seconds: 60,
         active_seconds: 600,
         active_idle_seconds: 0,
         waiting_idle_seconds: 0,
@@ -288,6 +289,12 @@ pub fn base_config() -> Config {
         drain_ms: 0,
         queue_capacity: 100_000,
         admit_per_second: 100_000,
+        stock_percent: frontrow_domain::queue::DEFAULT_STOCK_PERCENT,
+        stock_spare: frontrow_domain::queue::DEFAULT_STOCK_SPARE,
+        // Off: a debug build's holds would trip a 100 ms budget and slow
+        // rooms that a test times; the controller has tests of its own.
+        hold_budget_ms: 0,
+        pay_budget_ms: 0,
         max_seats_per_user: 4,
         admin_key: Some(ADMIN_KEY.into()),
         jwt_secret: Some(JWT_SECRET.into()),
@@ -502,6 +509,11 @@ impl TestApp {
 
     pub async fn charge(&self, buyer: &Buyer, amount: i64, key: Option<&str>) -> Reply {
         answered(self.api.charge(buyer, amount, key).await)
+    }
+
+    /// `GET /api/v1/points`: balance, reserved and available.
+    pub async fn points(&self, buyer: &Buyer) -> Reply {
+        answered(self.api.balance(buyer).await)
     }
 
     pub async fn balance(&self, buyer: &Buyer) -> i64 {

@@ -115,6 +115,27 @@ mod a_seat_change_on_one_instance_reaches_the_other_through_the_log {
     }
 }
 
+/// The second instance's status of `seat`, read until it is `status`;
+/// how long that took. Each instance follows the log in the background, so
+/// another instance's change shows within the follower's bound.
+async fn seen_within(
+    app: &TestApp,
+    buyer: &frontrow_tests::Buyer,
+    token: &str,
+    (schedule, seat): (i64, i64),
+    status: &str,
+) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    while app.seat_status(buyer, token, schedule, seat).await != status {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "seat {seat} never read {status}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    started.elapsed()
+}
+
 async fn a_seat_change_on_one_instance_reaches_the_other_through_the_log(stores: Stores) {
     let Some(first) = TestApp::spawn(stores).await else {
         return;
@@ -124,16 +145,21 @@ async fn a_seat_change_on_one_instance_reaches_the_other_through_the_log(stores:
     let buyer = first.buyer("fan").await;
     let token = first.active_token(&buyer, concert).await;
     assert_eq!(
+        first.seat_status(&buyer, &token, schedule, 3).await,
+        "AVAILABLE"
+    );
+    assert_eq!(
         second.seat_status(&buyer, &token, schedule, 3).await,
         "AVAILABLE"
     );
     let (loads, applied) = seat_map_counters(&second).await;
     let held = first.hold(&buyer, &token, schedule, 3).await;
     assert_eq!(held.status, StatusCode::CREATED);
-    assert_eq!(
-        second.seat_status(&buyer, &token, schedule, 3).await,
-        "HELD"
-    );
+    // Read-your-writes where the change was made: at once.
+    assert_eq!(first.seat_status(&buyer, &token, schedule, 3).await, "HELD");
+    // Elsewhere within the follower's bound (50 ms polls; 2 s is CI's slack).
+    let took = seen_within(&second, &buyer, &token, (schedule, 3), "HELD").await;
+    eprintln!("the other instance showed the hold after {took:?}");
     assert_eq!(
         seat_map_counters(&second).await,
         (loads, applied + 1),
@@ -141,8 +167,9 @@ async fn a_seat_change_on_one_instance_reaches_the_other_through_the_log(stores:
     );
     first.cancel(&buyer, held.i64("reservationId")).await;
     assert_eq!(
-        second.seat_status(&buyer, &token, schedule, 3).await,
+        first.seat_status(&buyer, &token, schedule, 3).await,
         "AVAILABLE"
     );
+    seen_within(&second, &buyer, &token, (schedule, 3), "AVAILABLE").await;
     assert_eq!(seat_map_counters(&second).await, (loads, applied + 2));
 }

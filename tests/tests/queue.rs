@@ -460,3 +460,57 @@ contract!(
         assert!(after >= 3 && after > before, "{before} s, then {after} s");
     }
 );
+
+contract!(
+    a_room_lets_in_no_more_buyers_than_its_seats_warrant,
+    |app: TestApp| async move {
+        // 2 seats: ceil(2 × 125 %) + 2 = 5 ACTIVE at most, whatever the
+        // capacity (1,000) and the rate (1,000/s) allow.
+        let (concert, schedule) = app.concert(2, 0).await;
+        assert_eq!(
+            app.set_queue(concert, 1_000, 1_000, false).await.status,
+            StatusCode::OK
+        );
+        let mut joined = Vec::new();
+        for i in 0..8 {
+            let buyer = app.buyer(&format!("fan{i}")).await;
+            let place = app.join(&buyer, concert).await;
+            joined.push((
+                place.str("status").to_owned(),
+                buyer,
+                place.str("token").to_owned(),
+            ));
+        }
+        let statuses: Vec<&str> = joined.iter().map(|(s, ..)| s.as_str()).collect();
+        assert_eq!(
+            statuses,
+            ["ACTIVE"; 5]
+                .iter()
+                .chain(["WAITING"; 3].iter())
+                .copied()
+                .collect::<Vec<_>>()
+        );
+        let state = app.queue_state(concert).await;
+        assert_eq!((state.i64("active"), state.i64("waiting")), (5, 3));
+        // The operator's rate is in force while the write path is within
+        // budget (the test servers run no controller).
+        assert_eq!(state.i64("admissionRate"), 1_000);
+        assert_eq!(state.i64("admitPerSecond"), 1_000);
+        // One seat is sold: ceil(1 × 125 %) + 2 = 4, and the buyer's place
+        // ends; nobody new is let in while 4 are ACTIVE.
+        let (_, buyer, token) = &joined[0];
+        let (_, paid) = app.buy(buyer, token, schedule, 1).await;
+        assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.body);
+        let state = app.queue_state(concert).await;
+        assert_eq!((state.i64("active"), state.i64("waiting")), (4, 3));
+        // An ACTIVE buyer leaves: a slot under the rule frees, and the
+        // first in line is let in.
+        let (_, leaver, token) = &joined[1];
+        assert_eq!(
+            app.leave(leaver, token).await.status,
+            StatusCode::NO_CONTENT
+        );
+        let state = app.queue_state(concert).await;
+        assert_eq!((state.i64("active"), state.i64("waiting")), (4, 2));
+    }
+);

@@ -191,7 +191,8 @@ mod shuffle {
     use frontrow_application::Clock;
     use frontrow_application::clock::SystemClock;
     use frontrow_application::queue::{QueueTokenSeal, RoomSettings, WaitingRoom};
-    use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, SaleOpening};
+    use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, SaleOpening, StockRule};
+    use frontrow_domain::room::RateController;
     use frontrow_domain::{ConcertId, Timestamp, UserId};
     use std::collections::HashMap;
     use std::sync::Arc;
@@ -206,6 +207,8 @@ mod shuffle {
             active_ms: 600_000,
             active_idle_ms: 0,
             waiting_idle_ms: 0,
+            stock_rule: StockRule::default(),
+            controller: RateController::default(),
         }
     }
 
@@ -304,7 +307,8 @@ mod opening_cost {
     use frontrow_application::Clock;
     use frontrow_application::clock::SystemClock;
     use frontrow_application::queue::{QueueTokenSeal, RoomSettings, WaitingRoom};
-    use frontrow_domain::queue::{AdmissionPolicy, SaleOpening};
+    use frontrow_domain::queue::{AdmissionPolicy, SaleOpening, StockRule};
+    use frontrow_domain::room::RateController;
     use frontrow_domain::{ConcertId, Timestamp, UserId};
     use std::sync::Arc;
     use std::time::Instant;
@@ -317,6 +321,8 @@ mod opening_cost {
             active_ms: 600_000,
             active_idle_ms: 0,
             waiting_idle_ms: 0,
+            stock_rule: StockRule::default(),
+            controller: RateController::default(),
         };
         let room = MemoryWaitingRoom::new(settings, Arc::new(SystemClock));
         let seal = HmacQueueSeal::new(b"bench", None);

@@ -1,6 +1,7 @@
 // The operator's console: the admin key (kept for this tab only), a new
 // concert, and a live view of one concert's sale: waiting, active,
-// admissions per minute, seats per performance, a chart of the last five
+// admissions per minute, the admission rate in force (the controller's,
+// under the operator's), seats per performance, a chart of the last five
 // minutes, and the controls (pause, resume, capacity, rate). It reads the
 // admin API every two seconds while open; it uses nothing the API does not
 // offer to any operator's script.
@@ -334,6 +335,13 @@ async function consoleScreen(concert, signal) {
       tile('Admitted per minute', rateNow == null ? '…' : number(rateNow), 'stat-admitted'),
       tile('Admitted in all', number(state.admitted ?? 0), 'stat-admitted-total'),
     ];
+    // The controller's rate: the operator's rate is its ceiling; below it,
+    // holds or payments are over their latency budget.
+    if (state.admissionRate != null) {
+      const held = state.admissionRate < state.admitPerSecond;
+      list.push(tile(held ? 'Admitting now (write path slow)' : 'Admitting now',
+        `${number(state.admissionRate)} / ${number(state.admitPerSecond)} per s`, 'stat-admission-rate'));
+    }
     if (state.lapsed != null) list.push(tile('Lapsed places', number(state.lapsed), 'stat-lapsed'));
     if (state.longestWaitSeconds != null) list.push(tile('Longest wait', countdown(state.longestWaitSeconds * 1000), 'stat-longest-wait'));
     if (state.opensAt && Date.parse(state.opensAt) > Date.now()) {

@@ -23,6 +23,7 @@ const SENTENCES = {
   INVALID_AMOUNT: 'You can add 1 to 1,000,000 points at a time.',
   BALANCE_LIMIT: 'That would take your balance over the limit of 1,000,000,000 points.',
   INSUFFICIENT_POINTS: 'You do not have enough points for these seats.',
+  POINTS_NEEDED: 'Add points to hold this: without them you get one short hold of one seat per concert.',
   INVALID_IDEMPOTENCY_KEY: 'That charge could not be sent safely. Please try again.',
   IDEMPOTENCY_KEY_REUSED: 'That charge was already sent with a different amount. Please try again.',
 

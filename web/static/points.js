@@ -1,5 +1,5 @@
-// Points: the balance in the bar, and adding points from its dialog or from
-// a hold that is short. A charge carries an Idempotency-Key, kept until it
+// Points: the balance in the bar (with what covered holds reserve of it),
+// and adding points from its dialog or from a hold that is short. A charge carries an Idempotency-Key, kept until it
 // is answered, so a retry of the same amount is applied once.
 
 import { ApiError, call, idempotencyKey } from './api.js';
@@ -8,21 +8,32 @@ import { say, showNotice } from './shell.js';
 import { store } from './store.js';
 
 const balanceText = document.getElementById('balance');
+const reservedNote = document.getElementById('reserved-note');
+const reservedText = document.getElementById('reserved');
 const dialog = document.getElementById('charge-dialog');
 const form = document.getElementById('charge-form');
 const amountInput = document.getElementById('charge-amount');
 const error = document.getElementById('charge-error');
 
-export function setBalance(points) {
+/** Shows the balance; `reserved` (when known) is what covered holds keep. */
+export function setBalance(points, reserved = store.reserved) {
   store.balance = points;
+  store.reserved = reserved;
   balanceText.textContent = number(points);
+  reservedText.textContent = number(reserved);
+  reservedNote.hidden = !(reserved > 0);
 }
 
-/** Reads the balance; resolves to it (0 when signed out). */
+/** Points free for a new hold or an uncovered one's payment. */
+export function available() {
+  return Math.max(0, store.balance - store.reserved);
+}
+
+/** Reads the balance and what is reserved; resolves to the balance (0 when signed out). */
 export async function refreshBalance() {
   if (!store.auth()) return 0;
-  const { balance } = await call('/api/v1/points', { auth: store.auth() });
-  setBalance(balance);
+  const { balance, reserved } = await call('/api/v1/points', { auth: store.auth() });
+  setBalance(balance, reserved);
   return balance;
 }
 

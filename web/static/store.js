@@ -52,6 +52,8 @@ export const store = {
 
   /** Points, as the last answer said. */
   balance: 0,
+  // Points the live holds that points covered keep for their payment.
+  reserved: 0,
   /** concertId → the concert as `GET /concerts` last listed it. */
   concerts: new Map(),
   /** `{ amount, key }`: one Idempotency-Key per intended charge, so a retry applies once. */

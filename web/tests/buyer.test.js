@@ -358,13 +358,16 @@ for (const backend of await backends()) {
         await check('seat map');
         await seat(page, 4).click();
         await page.getByRole('heading', { name: 'Seat 4 is held for you' }).waitFor();
+        // Without points the hold is short and says so (issue 25: holds
+        // that cost something); a second seat needs points first.
+        await page.locator('#uncovered').waitFor();
         await check('hold, short of points');
         await seat(page, 6).click();
-        await page.getByRole('heading', { name: 'Seats 4 and 6 are held for you' }).waitFor();
-        await check('a cart of two, short of points');
+        await waitForText(page, '#notice', /Add points to hold this/);
+        await check('a second seat, short of points');
         await screenshot(page, '13-hold-short-of-points');
-        await page.getByRole('button', { name: 'Add 200 points and pay' }).click();
-        await page.getByRole('heading', { name: 'Your 2 tickets are confirmed' }).waitFor();
+        await page.getByRole('button', { name: 'Add 100 points and pay' }).click();
+        await page.getByRole('heading', { name: 'Your ticket is confirmed' }).waitFor();
         await check('receipt');
         await page.getByRole('link', { name: 'My tickets' }).first().click();
         await page.locator('#tickets li').first().waitFor();

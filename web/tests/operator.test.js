@@ -50,6 +50,8 @@ for (const backend of await backends()) {
       await admin.getByRole('link', { name: `Open console for ${concert.title}` }).click();
       await eventually(async () => (await text(admin, '#stat-waiting')) === '1', 'one waiting on the console');
       assert.equal(await text(admin, '#stat-active'), '1 / 1');
+      // The rate in force over the operator's, its ceiling.
+      assert.match(await text(admin, '#stat-admission-rate'), /^[\d,]+ \/ [\d,]+ per s$/);
 
       // Pausing asks first; "Keep admitting" changes nothing.
       await admin.getByRole('button', { name: 'Pause' }).click();

@@ -118,7 +118,13 @@ struct QueueState {
     /// difference of two readings a minute apart.
     admitted: i64,
     capacity: i64,
+    /// The operator's rate: the ceiling of `admissionRate`.
     admit_per_second: i64,
+    /// Admissions per second now: `admitPerSecond`, or fewer while the
+    /// admission controller holds it back because holds or payments are
+    /// slower than their budget (docs/architecture.md, "Admission that
+    /// follows the backend").
+    admission_rate: i64,
     paused: bool,
     /// What is left to sell, as the room knows it from seat changes;
     /// null for a concert created before the room counted seats.
@@ -194,6 +200,7 @@ fn queue_state(stats: RoomStats) -> Json<QueueState> {
         admitted: stats.admitted,
         capacity: stats.policy.capacity(),
         admit_per_second: stats.policy.admit_per_second(),
+        admission_rate: stats.admission_rate,
         paused: stats.policy.paused(),
         stock: stats.stock.map(|stock| StockState {
             total: stock.total,

@@ -3,17 +3,17 @@
 
 use super::limits::QueueTokenHeader;
 use super::problem::ProblemResponse;
+use super::seat_pages::{BodyEncoding, none_match_hits};
 use super::security::Buyer;
 use super::{AppState, Tag};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use frontrow_application::cache::BoundedMap;
 use frontrow_application::catalogue::CatalogueError;
 use frontrow_application::queue::QueueError;
 use frontrow_application::seating::{FOLLOW_GATE_MS, FOLLOW_TICK_MS, SeatMap, SeatingError};
 use frontrow_application::streams::SeatFollower;
-use frontrow_domain::seat::{SeatState, SeatStatus};
-use frontrow_domain::{ScheduleId, Timestamp, UserId};
+use frontrow_domain::seat::SeatStatus;
+use frontrow_domain::{Timestamp, UserId};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use poem::{IntoResponse, Response};
 use poem_openapi::param::{Header, Path};
@@ -22,7 +22,6 @@ use poem_openapi::payload::{EventStream, Json};
 use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use std::fmt::Write;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
@@ -217,9 +216,33 @@ fn seat_changes(
 
 #[derive(ApiResponse)]
 enum SeatsResponse {
-    /// Every seat, numbered from 1.
+    /// Every seat, numbered from 1. Compressed (gzip or brotli, named by
+    /// `Content-Encoding`) when the request's `Accept-Encoding` offers it
+    /// and the body is 1 KiB or more.
     #[oai(status = 200)]
-    Ok(PreRendered<Seats>),
+    Ok(
+        PreRendered<Seats>,
+        /// The map's version and content; send it back as `If-None-Match`
+        /// to get a 304 while nothing changed.
+        #[oai(header = "ETag")]
+        String,
+        /// `br` or `gzip`; absent for a body as it is.
+        #[oai(header = "Content-Encoding")]
+        Option<String>,
+        /// `Accept-Encoding`: the body depends on it.
+        #[oai(header = "Vary")]
+        String,
+        /// `private, no-cache`: a buyer's own, revalidated every time.
+        #[oai(header = "Cache-Control")]
+        String,
+    ),
+    /// The map is still what `If-None-Match` named: no body.
+    #[oai(status = 304)]
+    NotModified(
+        #[oai(header = "ETag")] String,
+        #[oai(header = "Vary")] String,
+        #[oai(header = "Cache-Control")] String,
+    ),
 }
 
 /// A JSON body rendered ahead of time, documented as `T`.
@@ -248,62 +271,6 @@ impl<T: Send> IntoResponse for PreRendered<T> {
         Response::builder()
             .content_type("application/json; charset=utf-8")
             .body(self.0)
-    }
-}
-
-struct RenderedSeats {
-    seats: Arc<Vec<SeatState>>,
-    unchanged_until: Option<Timestamp>,
-    body: Bytes,
-}
-
-/// Rendered seat-map bodies, reused while they are the same snapshot (the
-/// seat-map cache hands out the same `Arc` until a seat changes) and no hold
-/// in them has lapsed. Rendering 500 seats costs far more than serving bytes.
-pub struct SeatPages(BoundedMap<ScheduleId, RenderedSeats>);
-
-impl Default for SeatPages {
-    fn default() -> Self {
-        Self(BoundedMap::new(frontrow_application::seat_maps::MAX_MAPS))
-    }
-}
-
-impl SeatPages {
-    fn render(&self, map: &SeatMap) -> Bytes {
-        let reusable = self
-            .0
-            .read(&map.schedule.id, |page| {
-                (Arc::ptr_eq(&page.seats, &map.seats)
-                    && page.unchanged_until.is_none_or(|until| map.at < until))
-                .then(|| page.body.clone())
-            })
-            .flatten();
-        if let Some(body) = reusable {
-            return body;
-        }
-        let price = map.schedule.price.get();
-        let mut body = String::with_capacity(16 + map.seats.len() * 52);
-        body.push_str("{\"seats\":[");
-        for (i, seat) in map.statuses().enumerate() {
-            if i > 0 {
-                body.push(',');
-            }
-            let _ = write!(
-                body,
-                "{{\"seatNumber\":{},\"price\":{price},\"status\":\"{}\"}}",
-                seat.seat.get(),
-                seat.status.as_str()
-            );
-        }
-        body.push_str("]}");
-        let body = Bytes::from(body);
-        let page = RenderedSeats {
-            seats: map.seats.clone(),
-            unchanged_until: map.unchanged_until(),
-            body: body.clone(),
-        };
-        self.0.insert(map.schedule.id, page, |_, _| false);
-        body
     }
 }
 
@@ -363,21 +330,44 @@ impl CatalogueApi {
     }
 
     /// Every seat of a schedule with its status (ACTIVE queue token)
+    ///
+    /// Answered from the map this instance holds, which follows every
+    /// instance's changes within about 100 ms, and shows the caller's own
+    /// change at once when it was made through this instance.
     #[oai(path = "/api/v1/schedules/:schedule_id/seats", method = "get")]
     async fn seats(
         &self,
+        request: &poem::Request,
         buyer: Buyer,
         schedule_id: Path<i64>,
         #[oai(name = "X-Queue-Token")] token: Header<QueueTokenHeader>,
+        /// An `ETag` of an earlier answer: 304 while the map is still that.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
     ) -> Result<SeatsResponse, ProblemResponse> {
         let map = self
             .0
             .seating
             .seats(buyer.0, token.as_deref(), schedule_id.0)
             .await?;
-        Ok(SeatsResponse::Ok(PreRendered::new(
-            self.0.seat_pages.render(&map),
-        )))
+        let page = self.0.seat_pages.page(&map);
+        let etag = page.etag(&map).to_owned();
+        let (vary, cache) = ("Accept-Encoding".to_owned(), "private, no-cache".to_owned());
+        if none_match_hits(if_none_match.0.as_deref(), &etag) {
+            return Ok(SeatsResponse::NotModified(etag, vary, cache));
+        }
+        let accepted = request
+            .headers()
+            .get(poem::http::header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok());
+        let (body, encoding) = page.body(&map, BodyEncoding::accepted(accepted));
+        Ok(SeatsResponse::Ok(
+            PreRendered::new(body),
+            etag,
+            encoding.header().map(str::to_owned),
+            vary,
+            cache,
+        ))
     }
 
     /// Follow a schedule's seat map as it changes (Server-Sent Events)

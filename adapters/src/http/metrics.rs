@@ -10,6 +10,7 @@
 //! and no store is asked between scrapes.
 
 use super::{AppState, RouteMethods};
+use frontrow_application::queue::{Write, WritePathLatency};
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem::{Endpoint, IntoResponse, Request, Response, handler};
@@ -67,11 +68,23 @@ pub struct HttpMetrics {
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     in_flight: Gauge,
     problems: Family<ProblemLabels, Counter>,
+    /// Holds' and payments' times also go to the admission controller.
+    write_path: Arc<WritePathLatency>,
+}
+
+/// The writes the admission controller watches, by route.
+fn write_of(method: &str, route: &str) -> Option<Write> {
+    match (method, route) {
+        ("POST", "/api/v1/reservations") => Some(Write::Hold),
+        ("POST", "/api/v1/payments") => Some(Write::Payment),
+        _ => None,
+    }
 }
 
 impl HttpMetrics {
-    /// The series of an application whose API answers `routes`.
-    pub(super) fn new(routes: Arc<RouteMethods>) -> Self {
+    /// The series of an application whose API answers `routes`; holds and
+    /// payments are also timed into `write_path`.
+    pub(super) fn new(routes: Arc<RouteMethods>, write_path: Arc<WritePathLatency>) -> Self {
         let mut registry = Registry::with_prefix("frontrow_http");
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
@@ -106,6 +119,7 @@ impl HttpMetrics {
             latency,
             in_flight,
             problems,
+            write_path,
         }
     }
 }
@@ -185,12 +199,16 @@ impl HttpMetrics {
             }
             response.set_body(body);
         }
+        let took = started.elapsed();
+        if let Some(write) = write_of(&method, &route) {
+            self.write_path.record(write, took);
+        }
         self.latency
             .get_or_create(&RouteLabels {
                 method: method.clone(),
                 route: route.clone(),
             })
-            .observe(started.elapsed().as_secs_f64());
+            .observe(took.as_secs_f64());
         self.requests
             .get_or_create(&RequestLabels {
                 method,
@@ -212,6 +230,12 @@ fn counter(value: u64) -> Counter {
 fn gauge(value: i64) -> Gauge {
     let gauge = Gauge::default();
     gauge.set(value);
+    gauge
+}
+
+fn seconds(value: std::time::Duration) -> Gauge<f64, std::sync::atomic::AtomicU64> {
+    let gauge = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+    gauge.set(value.as_secs_f64());
     gauge
 }
 
@@ -284,11 +308,33 @@ async fn scraped(state: &AppState) -> Registry {
         "Rate-limit checks the limiter could not answer (Redis down or slow), let through: the limiter fails open",
         counter(state.rate_limits.limiter_failures()),
     );
+    let maps = state.catalogue.seat_maps();
+    registry.register(
+        "seat_map_catch_ups",
+        "Catch-ups of this instance's seat-map followers (one change-log read each)",
+        counter(maps.catch_ups()),
+    );
+    registry.register(
+        "seat_maps_followed",
+        "Schedules whose seat map this instance holds and follows",
+        gauge(maps.followed() as i64),
+    );
+    registry.register(
+        "seat_map_lag_seconds",
+        "The most stale followed seat map now: time since a catch-up or reader found it current",
+        seconds(maps.lag()),
+    );
+    registry.register(
+        "seat_map_read_lag_max_seconds",
+        "The most stale seat map a reader was handed since the previous scrape",
+        seconds(maps.take_read_lag()),
+    );
     let waiting = Family::<ConcertLabels, Gauge>::default();
     let active = Family::<ConcertLabels, Gauge>::default();
     let admitted = Family::<ConcertLabels, Counter>::default();
     let lapsed = Family::<ConcertLabels, Counter>::default();
     let available = Family::<ConcertLabels, Gauge>::default();
+    let admission_rate = Family::<ConcertLabels, Gauge>::default();
     match state.catalogue.concerts().await {
         Ok(concerts) => {
             for concert in concerts {
@@ -306,6 +352,9 @@ async fn scraped(state: &AppState) -> Registry {
                 lapsed
                     .get_or_create(&labels)
                     .inc_by(u64::try_from(room.lapsed).unwrap_or(0));
+                admission_rate
+                    .get_or_create(&labels)
+                    .set(room.admission_rate);
                 if let Some(stock) = room.stock {
                     available.get_or_create(&labels).set(stock.available());
                 }
@@ -329,6 +378,22 @@ async fn scraped(state: &AppState) -> Registry {
         "room_seats_available",
         "Seats nobody holds or owns, as the room knows them, per concert",
         available,
+    );
+    registry.register(
+        "room_admission_rate",
+        "Admissions per second now: the operator's rate, or fewer while the write path is over budget, per concert",
+        admission_rate,
+    );
+    let window = state.write_path.last();
+    registry.register(
+        "write_path_hold_p99_milliseconds",
+        "This instance's hold p99 over the admission controller's last window (0: no hold)",
+        gauge(window.hold_p99_ms.unwrap_or(0)),
+    );
+    registry.register(
+        "write_path_payment_p99_milliseconds",
+        "This instance's payment p99 over the admission controller's last window (0: no payment)",
+        gauge(window.pay_p99_ms.unwrap_or(0)),
     );
     registry
 }

@@ -18,6 +18,7 @@ mod queue;
 pub mod rate_limits;
 mod request_id;
 mod reservations;
+pub mod seat_pages;
 mod security;
 mod sse;
 mod text;
@@ -91,8 +92,12 @@ pub struct AppState {
     pub dependencies: Vec<(&'static str, Arc<dyn Ping>)>,
     /// The outbox relay, for `/metrics`.
     pub relay: Arc<EventRelay>,
-    /// Rendered seat-map pages, reused while the map is unchanged.
-    pub seat_pages: catalogue::SeatPages,
+    /// This instance's hold and payment latencies, the admission
+    /// controller's input (recorded by the `/metrics` middleware).
+    pub write_path: Arc<frontrow_application::queue::WritePathLatency>,
+    /// Rendered (and compressed) seat-map bodies, one per map, shared by
+    /// its readers.
+    pub seat_pages: seat_pages::SeatPages,
     /// Set when the instance is shutting down: readiness answers 503 at
     /// once, so the load balancer stops sending before the listener closes.
     pub draining: std::sync::atomic::AtomicBool,
@@ -182,7 +187,10 @@ pub fn app_on(state: Arc<AppState>, listening: connections::Listening) -> impl E
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let api = Arc::new(api.into_endpoint());
-    let http_metrics = Arc::new(metrics::HttpMetrics::new(methods.clone()));
+    let http_metrics = Arc::new(metrics::HttpMetrics::new(
+        methods.clone(),
+        state.write_path.clone(),
+    ));
     let trusted_proxies = Arc::new(state.trusted_proxies.clone());
     Route::new()
         .at("/openapi.json", spec)

@@ -19,6 +19,19 @@ struct Balance {
     balance: i64,
 }
 
+/// The balance and what live holds reserve of it.
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct Purse {
+    balance: i64,
+    /// The prices of your live holds that your points covered when they
+    /// were made: kept for their payment until paid, released or lapsed.
+    reserved: i64,
+    /// `balance - reserved`: what a new hold or a payment of an uncovered
+    /// hold can use.
+    available: i64,
+}
+
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 struct Charge {
@@ -28,12 +41,15 @@ struct Charge {
 
 #[OpenApi(tag = "Tag::Points")]
 impl PointsApi {
-    /// The caller's balance
+    /// The caller's balance, with the points live holds reserve
     #[oai(path = "/api/v1/points", method = "get")]
-    async fn balance(&self, buyer: Buyer) -> Result<Json<Balance>, ProblemResponse> {
-        let balance = self.0.points.balance(buyer.0).await?;
-        Ok(Json(Balance {
-            balance: balance.get(),
+    async fn balance(&self, buyer: Buyer) -> Result<Json<Purse>, ProblemResponse> {
+        let now = self.0.reservations.now();
+        let purse = self.0.points.purse(buyer.0, now).await?;
+        Ok(Json(Purse {
+            balance: purse.balance().get(),
+            reserved: purse.reserved().get(),
+            available: purse.available().get(),
         }))
     }
 

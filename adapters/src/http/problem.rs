@@ -246,6 +246,8 @@ impl From<ReservationError> for ProblemResponse {
         let (status, code) = match error {
             ReservationError::ScheduleNotFound => (StatusCode::NOT_FOUND, "SCHEDULE_NOT_FOUND"),
             ReservationError::SeatOutOfRange => (StatusCode::BAD_REQUEST, "SEAT_OUT_OF_RANGE"),
+            ReservationError::InvalidSeats(_) => (StatusCode::BAD_REQUEST, "INVALID_SEATS"),
+            ReservationError::Cover(_) => (StatusCode::CONFLICT, "POINTS_NEEDED"),
             ReservationError::SeatUnavailable => (StatusCode::CONFLICT, "SEAT_UNAVAILABLE"),
             ReservationError::SeatLimitReached => (StatusCode::CONFLICT, "SEAT_LIMIT_REACHED"),
             ReservationError::NotFound => (StatusCode::NOT_FOUND, "RESERVATION_NOT_FOUND"),

@@ -7,6 +7,7 @@ use super::security::Buyer;
 use super::{AppState, Tag};
 use chrono::{DateTime, Utc};
 use frontrow_application::reservations::MAX_PAGE;
+use frontrow_domain::hold_cost::Cover;
 use frontrow_domain::reservation::Reservation;
 use frontrow_domain::seat::MAX_SEATS_PER_SCHEDULE;
 use poem_openapi::param::{Header, Path, Query};
@@ -33,7 +34,13 @@ struct ReservationBody {
     schedule_id: i64,
     seat_number: i64,
     price: i64,
+    /// The hold's deadline: short when `covered` is false.
     hold_expires_at: DateTime<Utc>,
+    /// Whether your points covered the hold when it was made: its price is
+    /// then reserved (`GET /api/v1/points`) until it is paid, released or
+    /// lapses. An uncovered hold is short (`--uncovered-hold-seconds`) and
+    /// taken once per concert; add points and pay before it lapses.
+    covered: bool,
 }
 
 #[derive(Object)]
@@ -58,7 +65,7 @@ struct ReservationList {
 
 #[derive(ApiResponse)]
 enum HoldResponse {
-    /// The seat is held for you until `holdExpiresAt`.
+    /// The seat is held for you until `holdExpiresAt` (see `covered`).
     #[oai(status = 201)]
     Held(Json<ReservationBody>),
 }
@@ -74,6 +81,7 @@ fn body(reservation: &Reservation, state: &AppState) -> ReservationBody {
         seat_number: reservation.seat.get(),
         price: reservation.price.get(),
         hold_expires_at: datetime(reservation.hold_expires_at),
+        covered: reservation.cover == Cover::Covered,
     }
 }
 

@@ -12,7 +12,7 @@ use frontrow_application::seat_changes::SeatChange;
 use frontrow_application::store::OrStoreError;
 use frontrow_application::{Clock, StoreError};
 use frontrow_domain::queue::{AdmissionPolicy, QueueToken, SaleOpening};
-use frontrow_domain::room::{Ending, Room, RoomSnapshot};
+use frontrow_domain::room::{Ending, Room, RoomSnapshot, WritePath};
 use frontrow_domain::{ConcertId, Timestamp, UserId};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -52,7 +52,8 @@ impl MemoryWaitingRoom {
     /// use frontrow_application::clock::SystemClock;
     /// use frontrow_application::queue::{RoomSettings, SeparateSeatGate, WaitingRoom};
     /// use frontrow_application::seat_changes::SeatChangeLog;
-    /// use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken};
+    /// use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, StockRule};
+    /// use frontrow_domain::room::RateController;
     /// use frontrow_domain::{ConcertId, UserId};
     /// use std::sync::Arc;
     ///
@@ -63,6 +64,8 @@ impl MemoryWaitingRoom {
     ///     active_ms: 600_000,
     ///     active_idle_ms: 120_000,
     ///     waiting_idle_ms: 60_000,
+    ///     stock_rule: StockRule::default(),
+    ///     controller: RateController::default(),
     /// };
     /// let room = Arc::new(MemoryWaitingRoom::new(settings, Arc::new(SystemClock)));
     /// let log: Arc<dyn SeatChangeLog> = Arc::new(MemorySeatChangeLog::new(room.clone()));
@@ -225,12 +228,24 @@ impl WaitingRoom for MemoryWaitingRoom {
         let settings = &self.settings;
         self.with_rooms(|state, now| state.rooms.entry(concert).or_default().stats(settings, now))
     }
+
+    async fn steer(&self, concert: ConcertId, write_path: WritePath) -> Result<i64, StoreError> {
+        let settings = &self.settings;
+        self.with_rooms(|state, now| {
+            state
+                .rooms
+                .entry(concert)
+                .or_default()
+                .steer(write_path, settings, now)
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use frontrow_domain::queue::QueueStatus;
+    use frontrow_domain::queue::{QueueStatus, StockRule};
+    use frontrow_domain::room::RateController;
 
     #[tokio::test]
     async fn an_ended_place_leaves_nothing_behind() {
@@ -240,6 +255,8 @@ mod tests {
             active_ms: 600_000,
             active_idle_ms: 120_000,
             waiting_idle_ms: 60_000,
+            stock_rule: StockRule::default(),
+            controller: RateController::default(),
         };
         let room = MemoryWaitingRoom::new(settings, Arc::new(SystemClock));
         let concert = ConcertId::from_store(1);

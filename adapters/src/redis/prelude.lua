@@ -12,13 +12,32 @@
 -- milliseconds (0: off), ARGV[6] waiting idle milliseconds (0: off),
 -- ARGV[7] the time to decide at (epoch ms), or '' for Redis's own clock:
 -- production always sends '' so every instance agrees on the moment; the
--- spec suite pins it to move time. A script's own arguments start at
--- ARGV[8].
+-- spec suite pins it to move time. ARGV[8] and ARGV[9] the stock rule
+-- (StockRule: ACTIVE places per hundred AVAILABLE seats, and the spare). A
+-- script's own arguments start at ARGV[10].
 local default_capacity = tonumber(ARGV[2])
 local default_rate = tonumber(ARGV[3])
 local active_ms = tonumber(ARGV[4])
 local idle_ms = tonumber(ARGV[5])
 local waiting_idle_ms = tonumber(ARGV[6])
+local stock_percent = tonumber(ARGV[8])
+local stock_spare = tonumber(ARGV[9])
+
+-- The most ACTIVE places `available` seats warrant (StockRule::most_active):
+-- none while nothing is AVAILABLE.
+local function most_active(available)
+  if available <= 0 then return 0 end
+  return math.floor((available * stock_percent + 99) / 100) + stock_spare
+end
+
+-- The admission rate in force: the operator's (the ceiling), or the
+-- controller's while it is lower (`steered` in the policy hash, steer.lua;
+-- Room::admission_rate).
+local function in_force(rate, steered)
+  steered = tonumber(steered)
+  if steered and steered < rate then return math.max(steered, 1) end
+  return rate
+end
 
 -- When an ACTIVE place seen at `now` lapses: its hard deadline, or idle_ms
 -- after its holder last asked for anything, whichever is first.
@@ -77,9 +96,10 @@ local function stock(now)
   return stock_read[1], stock_read[2], stock_read[3]
 end
 
+-- The policy admission runs under: capacity, the rate in force, paused.
 local function policy()
-  local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused')
-  return tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate, p[3] == '1'
+  local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused', 'steered')
+  return tonumber(p[1]) or default_capacity, in_force(tonumber(p[2]) or default_rate, p[4]), p[3] == '1'
 end
 
 -- `k` ACTIVE slots were freed at `now`: the room's outflow (Room::moved in
@@ -133,8 +153,9 @@ end
 -- to bound a script's run time; the next round goes on.
 local MAX_SKIPPED = 1000
 
--- Admits from the head of the line as far as the policy allows; returns the
--- policy as {capacity, rate, paused (1 or 0)}. In a rush most calls find the
+-- Admits from the head of the line as far as the policy in force and the
+-- stock allow; returns the policy as {capacity, rate in force, paused (1 or
+-- 0)}. In a rush most calls find the
 -- bucket without a whole admission and stop after one read; only a call
 -- that may admit counts the sets. O(log n) per admitted or lapsed user.
 -- Every redis.call costs about 1.5 us of Redis CPU on top of the command
@@ -148,28 +169,31 @@ local function opening_of(opens, preq)
   return opens, opens - (tonumber(preq) or 0) * 60000
 end
 
--- Also returns the opening (opens, pre-queue start; -1, -1 when none).
+-- Also returns the opening (opens, pre-queue start; -1, -1 when none) and
+-- the operator's rate (the ceiling).
 -- Before the opening nobody is admitted and the bucket is not touched, so
 -- admission starts at the opening with a full second's worth.
 local function admit(now)
-  local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused', 'milli', 'ts', 'opens', 'preq', 'admitted')
-  local capacity, rate = tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate
+  local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused', 'milli', 'ts', 'opens', 'preq', 'admitted', 'steered')
+  local capacity, ceiling = tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate
+  local rate = in_force(ceiling, p[9])
   local opens, pre = opening_of(p[6], p[7])
-  if now < opens then return capacity, rate, p[3] == '1' and 1 or 0, opens, pre end
-  if p[3] == '1' then return capacity, rate, 1, opens, pre end
+  if now < opens then return capacity, rate, p[3] == '1' and 1 or 0, opens, pre, ceiling end
+  if p[3] == '1' then return capacity, rate, 1, opens, pre, ceiling end
   local milli, ts = tonumber(p[4]), tonumber(p[5])
   if milli == nil or ts == nil then milli, ts = rate * 1000, now end
   local elapsed = math.max(now - ts, 0)
   milli = math.min(milli + elapsed * rate, rate * 1000)
   local tokens = math.floor(milli / 1000)
-  if tokens < 1 then return capacity, rate, 0, opens, pre end
+  if tokens < 1 then return capacity, rate, 0, opens, pre, ceiling end
   local active, waiting = counts(now)
   local n = math.min(math.max(capacity - active, 0), waiting, tokens)
   if n > 0 then
-    -- Nobody is let in to a sale with nothing AVAILABLE (AdmissionPolicy's
-    -- `sellable`); the bucket keeps refilling, as while paused.
+    -- No more ACTIVE places than the AVAILABLE seats warrant, so nobody
+    -- with nothing AVAILABLE (AdmissionPolicy's `most_active`); the bucket
+    -- keeps refilling, as while paused.
     local total, sold, held = stock(now)
-    if total >= 0 and total - sold - held <= 0 then n = 0 end
+    if total >= 0 then n = math.min(n, math.max(most_active(total - sold - held) - active, 0)) end
   end
   if n > 0 then
     local hard = now + active_ms
@@ -209,7 +233,7 @@ local function admit(now)
       redis.call('HSETNX', r.policy, 'moved', now)
     end
   end
-  return capacity, rate, 0, opens, pre
+  return capacity, rate, 0, opens, pre, ceiling
 end
 
 -- WAITING with its 1-based position (PRE_QUEUE, with none, before the
@@ -308,10 +332,10 @@ local function place(token)
   -- so it touches only its own score and the policy.
   local deadline = tonumber(redis.call('ZSCORE', r.active, token))
   if deadline and deadline > now then
-    local p = redis.call('HMGET', r.policy, 'capacity', 'rate', 'paused')
+    local capacity, rate, paused = policy()
     local total, sold, held = stock(now)
-    return {'ACTIVE', 0, tonumber(p[1]) or default_capacity, tonumber(p[2]) or default_rate,
-      p[3] == '1' and 1 or 0, total, sold, held, -1, -1, turn_end(token), '', -1, -1, -1}
+    return {'ACTIVE', 0, capacity, rate, paused and 1 or 0, total, sold, held, -1, -1,
+      turn_end(token), '', -1, -1, -1}
   end
   local capacity, rate, paused, opens, pre = admit(now)
   local s, position, ended = status(token, now, opens)

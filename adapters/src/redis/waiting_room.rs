@@ -21,7 +21,7 @@ use frontrow_application::store::OrStoreError;
 use frontrow_application::{Clock, StoreError};
 use frontrow_domain::Timestamp;
 use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, Stock};
-use frontrow_domain::room::{Answer, Ending, Outflow};
+use frontrow_domain::room::{Answer, Ending, Outflow, WritePath};
 use frontrow_domain::{ConcertId, ScheduleId, UserId};
 use redis::Script;
 use std::sync::Arc;
@@ -64,6 +64,7 @@ pub struct RedisWaitingRoom {
     policy: Script,
     opening: Script,
     stats: Script,
+    steer: Script,
 }
 
 fn status_from(raw: &str) -> Result<QueueStatus, StoreError> {
@@ -109,7 +110,8 @@ impl RedisWaitingRoom {
     /// use frontrow_application::clock::SystemClock;
     /// use frontrow_application::queue::{RoomSettings, SeatGate, WaitingRoom};
     /// use frontrow_application::seat_changes::SeatChangeLog;
-    /// use frontrow_domain::queue::AdmissionPolicy;
+    /// use frontrow_domain::queue::{AdmissionPolicy, StockRule};
+    /// use frontrow_domain::room::RateController;
     /// use std::sync::Arc;
     /// use std::time::Duration;
     ///
@@ -121,6 +123,8 @@ impl RedisWaitingRoom {
     ///     active_ms: 600_000,
     ///     active_idle_ms: 120_000,
     ///     waiting_idle_ms: 60_000,
+    ///     stock_rule: StockRule::default(),
+    ///     controller: RateController::default(),
     /// };
     /// let room = Arc::new(RedisWaitingRoom::new(conn.clone(), "frontrow:", settings, Arc::new(SystemClock)));
     /// let log: Arc<dyn SeatChangeLog> = Arc::new(RedisSeatChangeLog::new(conn, "frontrow:"));
@@ -152,6 +156,7 @@ impl RedisWaitingRoom {
             policy: Script::new(script!("policy.lua")),
             opening: Script::new(script!("opening.lua")),
             stats: Script::new(script!("stats.lua")),
+            steer: Script::new(script!("steer.lua")),
         }
     }
 
@@ -197,7 +202,9 @@ impl RedisWaitingRoom {
             .arg(self.settings.active_ms)
             .arg(self.settings.active_idle_ms)
             .arg(self.settings.waiting_idle_ms)
-            .arg(self.decision_time());
+            .arg(self.decision_time())
+            .arg(self.settings.stock_rule.percent())
+            .arg(self.settings.stock_rule.spare());
         call
     }
 
@@ -456,7 +463,7 @@ impl WaitingRoom for RedisWaitingRoom {
 
     async fn stats(&self, concert: ConcertId) -> Result<RoomStats, StoreError> {
         let call = self.invocation(&self.stats, concert, "");
-        // Thirteen numbers: more than redis-rs decodes into a tuple.
+        // Fourteen numbers: more than redis-rs decodes into a tuple.
         let answer: Vec<i64> = call.invoke_async(&mut self.conn.clone()).await.or_store()?;
         let [
             waiting,
@@ -472,10 +479,11 @@ impl WaitingRoom for RedisWaitingRoom {
             lapsed,
             oldest,
             admitted,
+            admission_rate,
         ] = answer[..]
         else {
             return Err(StoreError::new(format!(
-                "stats.lua answered {} numbers, not 13",
+                "stats.lua answered {} numbers, not 14",
                 answer.len()
             )));
         };
@@ -484,11 +492,23 @@ impl WaitingRoom for RedisWaitingRoom {
             active,
             admitted,
             policy: policy_from(capacity, rate, paused)?,
+            admission_rate,
             stock: stock_from(total, sold, held),
             opening: opening_from(opens, pre)?,
             lapsed,
             longest_wait_ms: oldest,
         })
+    }
+
+    async fn steer(&self, concert: ConcertId, write_path: WritePath) -> Result<i64, StoreError> {
+        let control = self.settings.controller;
+        let mut call = self.invocation(&self.steer, concert, "");
+        call.arg(write_path.as_str())
+            .arg(control.period_ms)
+            .arg(control.decrease_percent)
+            .arg(control.increase_percent)
+            .arg(control.floor_percent);
+        call.invoke_async(&mut self.conn.clone()).await.or_store()
     }
 }
 

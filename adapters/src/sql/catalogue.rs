@@ -126,9 +126,14 @@ impl SqlStore {
             while first <= new.seat_count {
                 let last = (first + SEAT_INSERT_CHUNK - 1).min(new.seat_count);
                 let mut insert: QueryBuilder<Any> =
-                    QueryBuilder::new("INSERT INTO seats (schedule_id, seat_number, sold) ");
+                    QueryBuilder::new("INSERT INTO seats (schedule_id, seat_number, sold, price) ");
+                // Every seat carries its price: a hold reads it from the
+                // seat row. A numbered hall has one price for all.
                 insert.push_values(first..=last, |mut row, seat| {
-                    row.push_bind(id.get()).push_bind(seat).push_bind(0i64);
+                    row.push_bind(id.get())
+                        .push_bind(seat)
+                        .push_bind(0i64)
+                        .push_bind(new.price.get());
                 });
                 insert.build().execute(&mut *tx).await?;
                 first = last + 1;

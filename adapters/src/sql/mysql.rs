@@ -1,17 +1,18 @@
 //! What only MySQL/MariaDB runs: the hold, one `CALL` of a stored
 //! procedure, so it costs one round trip instead of eight (`frontrow_hold`,
-//! `migrations/mysql/0007_hold_seat_first.sql`). It decides by the same
+//! `migrations/mysql/0011_seat_prices_and_group_holds.sql`). It decides by the same
 //! conditional statements SQLite runs one by one (`sql/sqlite.rs`); the
 //! spec suite drives both against the domain's machines at every step. A
 //! payment is a cart, a list, and runs as the same client-side transaction
 //! on both (`sql/payments.rs`; `migrations/mysql/0010_cart_payments.sql`
 //! says why).
 
-use super::reservations::{held, held_event};
+use super::reservations::{cover_of, held, held_event};
 use super::{Fail, SqlStore};
 use crate::events::to_outbox;
-use frontrow_application::reservations::{HoldRequest, ReservationError};
+use frontrow_application::reservations::{GroupHoldRequest, ReservationError};
 use frontrow_domain::ReservationId;
+use frontrow_domain::hold_cost::CoverError;
 use frontrow_domain::reservation::Reservation;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -38,15 +39,9 @@ impl Answer {
         })
     }
 
-    /// The `n`th number after the outcome (from 1).
-    fn number(&self, n: usize) -> Result<i64, sqlx::Error> {
+    /// The `n`th column after the outcome as text.
+    fn text(&self, n: usize) -> Result<String, sqlx::Error> {
         self.row.try_get(n)
-    }
-
-    /// A seat version reported as the `n`th number.
-    fn seat_version(&self, n: usize) -> Result<u64, sqlx::Error> {
-        u64::try_from(self.number(n)?)
-            .map_err(|_| sqlx::Error::Protocol("negative seat version".into()))
     }
 }
 
@@ -56,54 +51,97 @@ fn unknown_outcome(procedure: &str, outcome: &str) -> sqlx::Error {
     sqlx::Error::Protocol(format!("{procedure} answered {outcome}"))
 }
 
+/// A comma-separated list of numbers a procedure built (`''` for none).
+fn numbers(list: &str) -> Result<Vec<i64>, sqlx::Error> {
+    list.split(',')
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            n.parse()
+                .map_err(|_| sqlx::Error::Protocol(format!("not a number list: {list}")))
+        })
+        .collect()
+}
+
 impl SqlStore {
-    /// A hold: one `CALL frontrow_hold`, which takes the user's row lock,
-    /// reads the seat, counts the limit, inserts the reservation, claims the
-    /// seat and writes the outbox row, or names its refusal.
+    /// A hold of a group of seats: one `CALL frontrow_hold`, which takes the
+    /// user's row lock, counts the limit, decides the cover, and for each
+    /// seat inserts the
+    /// reservation at the seat row's price, claims the seat and writes the
+    /// outbox row; or names its refusal, with nothing written. The seats,
+    /// their event ids and payloads go as JSON lists; the procedure answers
+    /// the reservation ids, seat versions and prices as number lists in
+    /// the group's order.
     pub(super) async fn hold_in_server(
         &self,
-        request: HoldRequest,
-    ) -> Result<(Reservation, u64), Fail<ReservationError>> {
-        let HoldRequest {
-            user,
-            schedule,
-            seat,
-            now,
-            until,
-            limit,
-        } = request;
-        // The event with reservation id 0; the procedure sets the real one
-        // into the payload and after the key's prefix.
-        let event = held_event(&request, ReservationId::from_store(0));
-        let key = event.key();
-        let key_prefix = key.strip_suffix('0').unwrap_or(&key).to_owned();
-        let event = to_outbox(&event, now).map_err(sqlx::Error::Io)?;
-        let rows = sqlx::query("CALL frontrow_hold(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            .bind(user.get())
-            .bind(schedule.id.get())
-            .bind(seat.get())
-            .bind(schedule.price.get())
-            .bind(now.millis())
-            .bind(until.millis())
-            .bind(i64::from(limit.0))
-            .bind(event.event_id)
-            .bind(event.event_type)
+        request: &GroupHoldRequest,
+    ) -> Result<Vec<(Reservation, u64)>, Fail<ReservationError>> {
+        let seats = request.seats.seats();
+        let (mut event_ids, mut payloads) = (Vec::new(), Vec::new());
+        let mut key_prefix = String::new();
+        let mut event_type = "";
+        for &seat in seats {
+            // The event with reservation id 0; the procedure sets the real
+            // one into the payload and after the key's prefix.
+            let event = held_event(request, seat, ReservationId::from_store(0), request.until);
+            let key = event.key();
+            key_prefix = key.strip_suffix('0').unwrap_or(&key).to_owned();
+            let event = to_outbox(&event, request.now).map_err(sqlx::Error::Io)?;
+            event_type = event.event_type;
+            event_ids.push(event.event_id);
+            payloads.push(event.payload);
+        }
+        let seat_list = serde_json::to_string(&seats.iter().map(|s| s.get()).collect::<Vec<_>>())
+            .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        let id_list =
+            serde_json::to_string(&event_ids).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        // Each payload is a JSON document already: the list is their join.
+        let payload_list = format!("[{}]", payloads.join(","));
+        let rows = sqlx::query("CALL frontrow_hold(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(request.user.get())
+            .bind(request.schedule.id.get())
+            .bind(request.schedule.concert.get())
+            .bind(seat_list)
+            .bind(request.now.millis())
+            .bind(request.until.millis())
+            .bind(request.uncovered_until.millis())
+            .bind(i64::from(request.limit.0))
+            .bind(id_list)
+            .bind(event_type)
             .bind(key_prefix)
-            .bind(event.payload)
+            .bind(payload_list)
             .fetch_all(&self.write)
             .await?;
         let answer = Answer::of("frontrow_hold", rows)?;
         let refusal = match answer.outcome.as_str() {
             "HELD" => None,
             "NO_USER" => Some(ReservationError::NotFound),
+            "NO_SEAT" => Some(ReservationError::SeatOutOfRange),
             "LIMIT" => Some(ReservationError::SeatLimitReached),
+            "COVER" => Some(ReservationError::Cover(CoverError::PointsNeeded)),
             "TAKEN" => Some(ReservationError::SeatUnavailable),
             other => return Err(Fail::Db(unknown_outcome("frontrow_hold", other))),
         };
         if let Some(refusal) = refusal {
             return Err(Fail::Rule(refusal));
         }
-        let id = ReservationId::from_store(answer.number(1)?);
-        Ok((held(&request, id), answer.seat_version(2)?))
+        let ids = numbers(&answer.text(1)?)?;
+        let versions = numbers(&answer.text(2)?)?;
+        let prices = numbers(&answer.text(3)?)?;
+        let cover = cover_of(answer.row.try_get(4)?);
+        if ids.len() != seats.len() || versions.len() != seats.len() || prices.len() != seats.len()
+        {
+            return Err(Fail::Db(sqlx::Error::Protocol(
+                "frontrow_hold answered lists of the wrong length".into(),
+            )));
+        }
+        let mut held_seats = Vec::with_capacity(seats.len());
+        for (i, &seat) in seats.iter().enumerate() {
+            let version = u64::try_from(versions[i])
+                .map_err(|_| sqlx::Error::Protocol("negative seat version".into()))?;
+            let price = super::stored_points(prices[i])?;
+            let id = ReservationId::from_store(ids[i]);
+            held_seats.push((held(request, seat, id, price, cover), version));
+        }
+        Ok(held_seats)
     }
 }

@@ -11,7 +11,7 @@
 //! reservations (ascending, so two carts sharing one never wait in a
 //! circle), the user, the seats.
 
-use super::reservations::load_reservation;
+use super::reservations::{load_reservation, reserved_points};
 use super::{
     Fail, SqlStore, insert_returning_id, inserted, record_event, retrying, seat_update,
     seat_version_after,
@@ -22,6 +22,7 @@ use frontrow_application::payments::{PaymentError, PaymentStore, Receipt, lines,
 use frontrow_application::store::OrStoreError;
 use frontrow_domain::cart::PaymentLine;
 use frontrow_domain::events::DomainEvent;
+use frontrow_domain::hold_cost::Purse;
 use frontrow_domain::points::LedgerReason;
 use frontrow_domain::reservation::{Reservation, TransitionError};
 use frontrow_domain::seat::SeatNumber;
@@ -97,6 +98,24 @@ impl SqlStore {
         // statement for the whole cart at once. (A free cart changes no row,
         // which MySQL would count as none: it spends nothing.)
         if amount.get() > 0 {
+            // The user's row lock, then what their other live covered holds
+            // reserve (this cart's lines are CONFIRMED in this transaction,
+            // so they no longer count): a payment never spends points a
+            // covered hold counts on (`Purse::pays`). Holds take the same
+            // lock first, so none slips in between the read and the spend.
+            sqlx::query("UPDATE users SET lock_seq = lock_seq + 1 WHERE id = ?")
+                .bind(user.get())
+                .execute(&mut *tx)
+                .await?;
+            let balance: i64 = sqlx::query("SELECT balance FROM users WHERE id = ?")
+                .bind(user.get())
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("balance")?;
+            let reserved = reserved_points(&mut tx, user, now).await?;
+            if !Purse::new(super::stored_points(balance)?, reserved).pays(amount) {
+                return Err(Fail::Rule(PaymentError::InsufficientPoints));
+            }
             let spent =
                 sqlx::query("UPDATE users SET balance = balance - ? WHERE id = ? AND balance >= ?")
                     .bind(amount.get())

@@ -6,11 +6,12 @@ use async_trait::async_trait;
 use frontrow_application::StoreError;
 use frontrow_application::points::{Ledger, PointsError};
 use frontrow_application::store::OrStoreError;
-use frontrow_domain::UserId;
 use frontrow_domain::events::DomainEvent;
+use frontrow_domain::hold_cost::Purse;
 use frontrow_domain::points::{
     ChargeAmount, IdempotencyKey, LedgerReason, MAX_BALANCE, Points, PointsError as Rule,
 };
+use frontrow_domain::{Timestamp, UserId};
 use sqlx::Row;
 
 const CHARGE_SCOPE: &str = "charge";
@@ -144,6 +145,26 @@ impl Ledger for SqlStore {
         })
         .transpose()
         .or_store()
+    }
+
+    async fn purse(&self, user: UserId, now: Timestamp) -> Result<Option<Purse>, StoreError> {
+        // One read connection and one transaction, so the balance and what
+        // is reserved of it are read at the same moment.
+        let read = async {
+            let mut tx = self.read.begin().await?;
+            let row = sqlx::query("SELECT balance FROM users WHERE id = ?")
+                .bind(user.get())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = row else {
+                return Ok::<_, sqlx::Error>(None);
+            };
+            let balance = super::stored_points(row.try_get("balance")?)?;
+            let reserved = super::reservations::reserved_points(&mut tx, user, now).await?;
+            tx.commit().await?;
+            Ok(Some(Purse::new(balance, reserved)))
+        };
+        read.await.or_store()
     }
 
     async fn charge(

@@ -7,17 +7,49 @@
 use super::{Backend, Fail, SqlStore, record_event, retrying, seat_update, seat_version_after};
 use async_trait::async_trait;
 use frontrow_application::StoreError;
-use frontrow_application::reservations::{HoldRequest, ReservationError, SeatHolds};
+use frontrow_application::reservations::{GroupHoldRequest, ReservationError, SeatHolds};
 use frontrow_application::store::OrStoreError;
 use frontrow_domain::events::DomainEvent;
+use frontrow_domain::hold_cost::Cover;
+use frontrow_domain::points::Points;
 use frontrow_domain::reservation::{Reservation, ReservationStatus, TransitionError};
 use frontrow_domain::seat::SeatNumber;
 use frontrow_domain::{ReservationId, ScheduleId, Timestamp, UserId};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-const SELECT_RESERVATION: &str = "SELECT id, user_id, schedule_id, seat_number, price, status, hold_expires_at_ms \
+const SELECT_RESERVATION: &str = "SELECT id, user_id, schedule_id, seat_number, price, status, hold_expires_at_ms, covered \
      FROM reservations WHERE id = ? AND user_id = ?";
+
+/// What a user's live covered holds reserve at a moment (`user_id`, `now`):
+/// the sum of their prices (`frontrow_domain::hold_cost::reserved`). Never
+/// stored, so a lapse releases its points exactly, with no write.
+pub(crate) const RESERVED_POINTS: &str = "SELECT CAST(COALESCE(SUM(price), 0) AS SIGNED) AS reserved \
+     FROM reservations WHERE user_id = ? AND covered = 1 AND status = 'HELD' AND hold_expires_at_ms > ?";
+
+/// The points `user`'s live covered holds reserve at `now`, read on `conn`.
+pub(crate) async fn reserved_points(
+    conn: &mut AnyConnection,
+    user: UserId,
+    now: Timestamp,
+) -> Result<Points, sqlx::Error> {
+    let reserved: i64 = sqlx::query(RESERVED_POINTS)
+        .bind(user.get())
+        .bind(now.millis())
+        .fetch_one(conn)
+        .await?
+        .try_get("reserved")?;
+    super::stored_points(reserved)
+}
+
+/// A stored `covered` flag.
+pub(crate) fn cover_of(covered: i64) -> Cover {
+    if covered == 1 {
+        Cover::Covered
+    } else {
+        Cover::Uncovered
+    }
+}
 
 pub(crate) fn reservation_from(row: &AnyRow) -> Result<Reservation, sqlx::Error> {
     let status: String = row.try_get("status")?;
@@ -31,6 +63,7 @@ pub(crate) fn reservation_from(row: &AnyRow) -> Result<Reservation, sqlx::Error>
             sqlx::Error::Decode(format!("unknown reservation status {status}").into())
         })?,
         hold_expires_at: Timestamp(row.try_get("hold_expires_at_ms")?),
+        cover: cover_of(row.try_get("covered")?),
     })
 }
 
@@ -82,35 +115,56 @@ pub(crate) async fn end_live_hold(
     Ok(Err(Some(refusal.unwrap_or(TransitionError::HoldExpired))))
 }
 
-/// The reservation a granted hold made.
-pub(super) fn held(request: &HoldRequest, id: ReservationId) -> Reservation {
+/// The reservation a granted hold made of `seat`, at the price its seat
+/// row carried.
+pub(super) fn held(
+    request: &GroupHoldRequest,
+    seat: SeatNumber,
+    id: ReservationId,
+    price: Points,
+    cover: Cover,
+) -> Reservation {
     Reservation {
         id,
         user: request.user,
         schedule: request.schedule.id,
-        seat: request.seat,
-        price: request.schedule.price,
+        seat,
+        price,
         stored_status: ReservationStatus::Held,
-        hold_expires_at: request.until,
+        hold_expires_at: deadline(request, cover),
+        cover,
     }
 }
 
-/// The event of a granted hold.
-pub(super) fn held_event(request: &HoldRequest, reservation: ReservationId) -> DomainEvent {
+/// A granted hold's deadline: uncovered holds are short.
+pub(super) fn deadline(request: &GroupHoldRequest, cover: Cover) -> Timestamp {
+    match cover {
+        Cover::Covered => request.until,
+        Cover::Uncovered => request.uncovered_until,
+    }
+}
+
+/// The event of a granted hold of `seat`.
+pub(super) fn held_event(
+    request: &GroupHoldRequest,
+    seat: SeatNumber,
+    reservation: ReservationId,
+    hold_expires_at: Timestamp,
+) -> DomainEvent {
     DomainEvent::ReservationHeld {
         reservation,
         user: request.user,
         schedule: request.schedule.id,
-        seat: request.seat,
-        hold_expires_at: request.until,
+        seat,
+        hold_expires_at,
     }
 }
 
 impl SqlStore {
     async fn hold_once(
         &self,
-        request: HoldRequest,
-    ) -> Result<(Reservation, u64), Fail<ReservationError>> {
+        request: &GroupHoldRequest,
+    ) -> Result<Vec<(Reservation, u64)>, Fail<ReservationError>> {
         match self.backend {
             Backend::MySql => self.hold_in_server(request).await,
             Backend::Sqlite => self.hold_statements(request).await,
@@ -184,8 +238,11 @@ impl SqlStore {
 
 #[async_trait]
 impl SeatHolds for SqlStore {
-    async fn hold(&self, request: HoldRequest) -> Result<(Reservation, u64), ReservationError> {
-        self.on_writer(move |store| async move { retrying(|| store.hold_once(request)).await })
+    async fn hold_together(
+        &self,
+        request: GroupHoldRequest,
+    ) -> Result<Vec<(Reservation, u64)>, ReservationError> {
+        self.on_writer(move |store| async move { retrying(|| store.hold_once(&request)).await })
             .await
     }
 
@@ -221,7 +278,7 @@ impl SeatHolds for SqlStore {
         // so ordering them by id costs little. `after` is exclusive, and
         // ids only grow, so a page never repeats or skips a row.
         let query = sqlx::query(
-            "SELECT id, user_id, schedule_id, seat_number, price, status, hold_expires_at_ms \
+            "SELECT id, user_id, schedule_id, seat_number, price, status, hold_expires_at_ms, covered \
              FROM reservations WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
         )
         .bind(user.get())
@@ -236,7 +293,7 @@ impl SeatHolds for SqlStore {
 
     async fn expire_due(&self, now: Timestamp, limit: u32) -> Result<u64, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, user_id, schedule_id, seat_number, price, status, hold_expires_at_ms FROM reservations \
+            "SELECT id, user_id, schedule_id, seat_number, price, status, hold_expires_at_ms, covered FROM reservations \
              WHERE status = 'HELD' AND hold_expires_at_ms <= ? ORDER BY hold_expires_at_ms LIMIT ?",
         )
         .bind(now.millis())

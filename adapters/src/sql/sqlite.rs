@@ -6,10 +6,12 @@
 //! suite (`tests/tests/spec/sql.rs`) drives both spellings against the
 //! domain's machines, which keeps them in step.
 
-use super::reservations::{held, held_event};
+use super::reservations::{deadline, held, held_event, reserved_points};
 use super::{Fail, SqlStore, record_event};
 use crate::sql::catalogue::seat_from;
-use frontrow_application::reservations::{HoldRequest, ReservationError};
+use frontrow_application::reservations::{GroupHoldRequest, ReservationError};
+use frontrow_domain::hold_cost::{Cover, CoverError, Purse};
+use frontrow_domain::points::Points;
 use frontrow_domain::reservation::Reservation;
 use frontrow_domain::seat::{SeatNumber, SeatStatus};
 use frontrow_domain::{ReservationId, ScheduleId, Timestamp};
@@ -105,40 +107,89 @@ async fn seat_free(
     Ok(state.is_some_and(|state| state.status_at(now) == SeatStatus::Available))
 }
 
+impl SqlStore {
+    /// What the user's points say of a hold costing `prices`
+    /// (`Purse::cover`), read inside the hold's transaction: the balance,
+    /// what their live covered holds reserve, and whether they had an
+    /// uncovered hold in the concert before.
+    async fn cover(
+        &self,
+        tx: &mut AnyConnection,
+        request: &GroupHoldRequest,
+        prices: &[Points],
+    ) -> Result<Result<Cover, CoverError>, sqlx::Error> {
+        let user = request.user;
+        let balance: i64 = sqlx::query("SELECT balance FROM users WHERE id = ?")
+            .bind(user.get())
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("balance")?;
+        let reserved = reserved_points(tx, user, request.now).await?;
+        let uncovered_before: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM reservations r JOIN schedules s ON s.id = r.schedule_id \
+             WHERE r.user_id = ? AND r.covered = 0 AND s.concert_id = ?",
+        )
+        .bind(user.get())
+        .bind(request.schedule.concert.get())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+        let price = prices.iter().map(|p| p.get()).sum::<i64>();
+        let purse = Purse::new(super::stored_points(balance)?, reserved);
+        Ok(purse.cover(
+            super::stored_points(price)?,
+            request.seats.len(),
+            uncovered_before > 0,
+        ))
+    }
+}
+
+/// Whether every one of `seats` reads AVAILABLE at `now`.
+async fn all_free(
+    conn: &mut AnyConnection,
+    schedule: ScheduleId,
+    seats: &[SeatNumber],
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    for &seat in seats {
+        if !seat_free(conn, schedule, seat, now).await? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// A seat version a `RETURNING version` row reports.
 fn returned_version(row: &sqlx::any::AnyRow) -> Result<u64, sqlx::Error> {
     u64::try_from(row.try_get::<i64, _>("version")?)
         .map_err(|_| sqlx::Error::Protocol("negative seat version".into()))
 }
 
-/// The id a `RETURNING id` row reports.
-async fn inserted_id<'q>(
-    conn: &mut AnyConnection,
-    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-) -> Result<i64, sqlx::Error> {
-    query.fetch_one(conn).await?.try_get("id")
-}
-
 impl SqlStore {
-    /// A hold: the seat read outside the write lock (a taken seat goes no
-    /// further), BEGIN, the limit's count (at the limit, the seat read again
-    /// says which refusal), the reservation, the seat's claim, the outbox
-    /// row, COMMIT. The user-row lock MySQL's procedure takes first is not
-    /// needed: the one writer already runs every transaction alone.
+    /// A hold of a group of seats: the seats read outside the write lock (a
+    /// taken seat stops the group there), BEGIN, the limit's count (past the
+    /// limit, the seats read again say which refusal), then for each seat
+    /// (ascending) its reservation at the seat row's price, its claim and
+    /// its outbox row, COMMIT. A claim that fails drops the transaction:
+    /// nothing of the group is written. The user-row lock MySQL's procedure
+    /// takes first is not needed: the one writer already runs every
+    /// transaction alone.
     pub(super) async fn hold_statements(
         &self,
-        request: HoldRequest,
-    ) -> Result<(Reservation, u64), Fail<ReservationError>> {
-        let HoldRequest {
+        request: &GroupHoldRequest,
+    ) -> Result<Vec<(Reservation, u64)>, Fail<ReservationError>> {
+        let GroupHoldRequest {
             user,
             schedule,
-            seat,
+            seats,
             now,
-            until,
+            until: _,
+            uncovered_until: _,
             limit,
         } = request;
+        let (user, schedule, now) = (*user, schedule.id, *now);
         let mut read = self.read.acquire().await?;
-        if !seat_free(&mut read, schedule.id, seat, now).await? {
+        if !all_free(&mut read, schedule, seats.seats(), now).await? {
             return Err(Fail::Rule(ReservationError::SeatUnavailable));
         }
         drop(read);
@@ -148,56 +199,93 @@ impl SqlStore {
              AND (status = 'CONFIRMED' OR (status = 'HELD' AND hold_expires_at_ms > ?))",
         )
         .bind(user.get())
-        .bind(schedule.id.get())
+        .bind(schedule.get())
         .bind(now.millis())
         .fetch_one(&mut *tx)
         .await?
         .try_get("taken")?;
-        if !limit.allows_another(u32::try_from(taken).unwrap_or(u32::MAX)) {
-            // The seat first, then the limit: a taken seat is unavailable to
-            // a buyer at the limit too, as frontrow_hold and a cached seat
-            // map answer it.
+        if !limit.allows_more(u32::try_from(taken).unwrap_or(u32::MAX), seats.len()) {
+            // The seats first, then the limit: a taken seat is unavailable
+            // to a buyer at the limit too, as frontrow_hold and a cached
+            // seat map answer it.
             return Err(Fail::Rule(
-                if seat_free(&mut tx, schedule.id, seat, now).await? {
+                if all_free(&mut tx, schedule, seats.seats(), now).await? {
                     ReservationError::SeatLimitReached
                 } else {
                     ReservationError::SeatUnavailable
                 },
             ));
         }
-        let insert = sqlx::query(
-            "INSERT INTO reservations (user_id, schedule_id, seat_number, price, status, hold_expires_at_ms, \
-             created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, 'HELD', ?, ?, ?) RETURNING id",
-        )
-        .bind(user.get())
-        .bind(schedule.id.get())
-        .bind(seat.get())
-        .bind(schedule.price.get())
-        .bind(until.millis())
-        .bind(now.millis())
-        .bind(now.millis());
-        let id = ReservationId::from_store(inserted_id(&mut tx, insert).await?);
-        // Invariant: a seat has at most one live hold or sale. This statement
-        // alone decides it: only a seat that is unsold and not held past `now`
-        // changes, and the database applies it to one transaction at a time.
-        let claimed = sqlx::query(
-            "UPDATE seats SET reservation_id = ?, held_until_ms = ?, version = version + 1 \
-             WHERE schedule_id = ? AND seat_number = ? AND sold = 0 \
-             AND (held_until_ms IS NULL OR held_until_ms <= ?) RETURNING version",
-        )
-        .bind(id.get())
-        .bind(until.millis())
-        .bind(schedule.id.get())
-        .bind(seat.get())
-        .bind(now.millis())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(claimed) = claimed else {
-            return Err(Fail::Rule(ReservationError::SeatUnavailable));
+        // The group's price, from its seat rows in this transaction: the
+        // database decides what the hold costs.
+        let mut prices = Vec::with_capacity(seats.seats().len());
+        for &seat in seats.seats() {
+            let price =
+                sqlx::query("SELECT price FROM seats WHERE schedule_id = ? AND seat_number = ?")
+                    .bind(schedule.get())
+                    .bind(seat.get())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some(price) = price else {
+                return Err(Fail::Rule(ReservationError::SeatOutOfRange));
+            };
+            prices.push(super::stored_points(price.try_get("price")?)?);
+        }
+        let cover = match self.cover(&mut tx, request, &prices).await? {
+            Ok(cover) => cover,
+            Err(refusal) => {
+                // The seats first, as for the limit.
+                return Err(Fail::Rule(
+                    if all_free(&mut tx, schedule, seats.seats(), now).await? {
+                        refusal.into()
+                    } else {
+                        ReservationError::SeatUnavailable
+                    },
+                ));
+            }
         };
-        let seat_version = returned_version(&claimed)?;
-        record_event(&mut tx, &held_event(&request, id), now).await?;
+        let until = deadline(request, cover);
+        let mut held_seats = Vec::with_capacity(seats.seats().len());
+        for (&seat, &price) in seats.seats().iter().zip(&prices) {
+            let insert = sqlx::query(
+                "INSERT INTO reservations (user_id, schedule_id, seat_number, price, status, hold_expires_at_ms, \
+                 created_at_ms, updated_at_ms, covered) VALUES (?, ?, ?, ?, 'HELD', ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(user.get())
+            .bind(schedule.get())
+            .bind(seat.get())
+            .bind(price.get())
+            .bind(until.millis())
+            .bind(now.millis())
+            .bind(now.millis())
+            .bind(i64::from(cover == Cover::Covered))
+            .fetch_one(&mut *tx)
+            .await?;
+            let id = ReservationId::from_store(insert.try_get("id")?);
+            // Invariant: a seat has at most one live hold or sale. This
+            // statement alone decides it: only a seat that is unsold and not
+            // held past `now` changes, and the database applies it to one
+            // transaction at a time.
+            let claimed = sqlx::query(
+                "UPDATE seats SET reservation_id = ?, held_until_ms = ?, version = version + 1 \
+                 WHERE schedule_id = ? AND seat_number = ? AND sold = 0 \
+                 AND (held_until_ms IS NULL OR held_until_ms <= ?) RETURNING version",
+            )
+            .bind(id.get())
+            .bind(until.millis())
+            .bind(schedule.get())
+            .bind(seat.get())
+            .bind(now.millis())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(claimed) = claimed else {
+                return Err(Fail::Rule(ReservationError::SeatUnavailable));
+            };
+            let seat_version = returned_version(&claimed)?;
+            record_event(&mut tx, &held_event(request, seat, id, until), now).await?;
+            held_seats.push((held(request, seat, id, price, cover), seat_version));
+        }
         tx.commit().await?;
-        Ok((held(&request, id), seat_version))
+        Ok(held_seats)
     }
 }

@@ -4,12 +4,14 @@
 //! ports, the buyer's view of a place, the token seal, and the use cases,
 //! which only parse input and check that a token belongs to its caller.
 
+mod control;
 mod error;
 mod place;
 mod ports;
 mod seal;
 mod service;
 
+pub use control::{Write, WritePathLatency, WritePathWindow};
 pub use error::QueueError;
 pub use frontrow_domain::room::{RoomSettings, RoomStats};
 pub use place::Place;

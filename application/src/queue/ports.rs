@@ -6,7 +6,7 @@ use crate::StoreError;
 use crate::seat_changes::SeatChangeLog;
 use async_trait::async_trait;
 use frontrow_domain::queue::{AdmissionPolicy, QueueToken, SaleOpening};
-use frontrow_domain::room::Ending;
+use frontrow_domain::room::{Ending, WritePath};
 use frontrow_domain::{ConcertId, ScheduleId, Timestamp, UserId};
 use std::sync::Arc;
 
@@ -74,6 +74,10 @@ pub trait WaitingRoom: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The room at a glance (after an admission round, like every call).
     async fn stats(&self, concert: ConcertId) -> Result<RoomStats, StoreError>;
+    /// An instance's verdict on the write path steps the room's admission
+    /// rate under the operator's (`Room::steer`): at most once per period
+    /// each way, whichever instance asks. Returns the rate in force.
+    async fn steer(&self, concert: ConcertId, write_path: WritePath) -> Result<i64, StoreError>;
 }
 
 /// What every seat read and hold asks first: the caller's place and the

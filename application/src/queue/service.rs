@@ -10,7 +10,7 @@ use crate::read_leases::ReadLeases;
 use crate::{Clock, StoreError};
 use frontrow_domain::catalogue::Schedule;
 use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening};
-use frontrow_domain::room::Ending;
+use frontrow_domain::room::{Ending, WritePath};
 use frontrow_domain::{ConcertId, Timestamp, UserId};
 use std::sync::Arc;
 
@@ -261,6 +261,16 @@ impl QueueService {
         opening: Option<SaleOpening>,
     ) -> Result<(), StoreError> {
         self.room.set_opening(concert, opening).await
+    }
+
+    /// Steps the concert's admission rate with this instance's verdict on
+    /// the write path (`WaitingRoom::steer`); the rate in force after.
+    pub async fn steer(
+        &self,
+        concert: ConcertId,
+        write_path: WritePath,
+    ) -> Result<i64, StoreError> {
+        self.room.steer(concert, write_path).await
     }
 
     /// The concert's room at a glance, for operators.

@@ -268,6 +268,25 @@ async fn an_open_session_is_asked_about_once_per_recheck_not_per_request() {
 }
 
 #[tokio::test]
+async fn a_session_opened_here_is_not_asked_about_before_its_recheck() {
+    let mut ports = Ports::new();
+    ports
+        .users
+        .expect_create_user()
+        .returning(|_| Ok(UserId::from_store(7)));
+    sessions_from_9(&mut ports.accounts);
+    ports.accounts.expect_session_live().times(0);
+    ports.users.expect_exists().times(0);
+    let users = ports.users();
+    let created = users.register("ada", None).await.unwrap();
+    assert_eq!(
+        users.authenticate(&created.access_token).await.unwrap(),
+        Some(UserId::from_store(7))
+    );
+    assert!(users.is_registered(UserId::from_store(7)).await.unwrap());
+}
+
+#[tokio::test]
 async fn an_outage_is_a_store_failure_except_for_a_session_confirmed_here_before() {
     let mut ports = Ports::new();
     let down = Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -69,7 +69,7 @@ impl Room {
         let idle = settings.waiting_idle_ms;
         let (status, position) = self.status(token, now);
         let waiting = matches!(status, QueueStatus::Waiting | QueueStatus::PreQueue);
-        let near = position <= 2 * self.policy(settings).admit_per_second() * idle / 1000;
+        let near = position <= 2 * self.admission_rate(settings) * idle / 1000;
         if idle <= 0 || !waiting || !near {
             return;
         }
@@ -82,28 +82,30 @@ impl Room {
         }
     }
 
-    /// Admits from the head of the line as far as the policy allows (see
-    /// [`AdmissionPolicy::admissions`](crate::queue::AdmissionPolicy::admissions));
+    /// Admits from the head of the line as far as the policy in force and
+    /// the stock allow (see
+    /// [`AdmissionPolicy::admissions`](crate::queue::AdmissionPolicy::admissions)
+    /// and [`StockRule::most_active`](crate::queue::StockRule::most_active));
     /// nobody before the opening.
     pub fn admit(&mut self, settings: &RoomSettings, now: Timestamp) {
         self.open_if_due(now);
         if self.phase(now) != SalePhase::Open {
             return;
         }
-        let policy = self.policy(settings);
+        let policy = self.in_force(settings);
         let bucket = self.bucket.unwrap_or_else(|| policy.fresh_bucket(now));
         // Whole admissions in the bucket: the count and drop are only
         // needed when one may be made.
-        let (possible, _) = policy.admissions(0, 1, true, bucket, now);
+        let (possible, _) = policy.admissions(0, 1, i64::MAX, bucket, now);
         if possible == 0 {
             return;
         }
         self.drop_lapsed(now);
-        let sellable = self.stock(now).is_none_or(|stock| !stock.sold_out());
+        let most_active = settings.stock_rule.most_active(self.stock(now));
         let (admit, after) = policy.admissions(
             self.active.len() as i64,
             self.line.len() as i64,
-            sellable,
+            most_active,
             bucket,
             now,
         );

@@ -28,13 +28,18 @@
 //!   and at the opening the pre-queue joins the back of the line in draw
 //!   order (a uniform shuffle), ahead of every later arrival.
 //! - **Stock**: a room told its seats ([`Room::open_stock`]) follows every
-//!   committed seat change; with nothing AVAILABLE it admits nobody, and
-//!   with every seat sold it takes no join.
+//!   committed seat change; it keeps no more places ACTIVE than the seats
+//!   AVAILABLE warrant ([`StockRule::most_active`]), so with nothing
+//!   AVAILABLE it admits nobody, and with every seat sold it takes no join.
+//! - **The admission rate** follows the write path under the operator's
+//!   rate ([`Room::steer`], `control.rs`).
 
 mod admission;
+mod control;
 mod parts;
 mod view;
 
+pub use control::{LatencyBudget, RateController, WritePath};
 pub use view::{Answer, Ending, Joined, Outflow, RoomSettings, RoomSnapshot, RoomStats};
 
 use crate::queue::{
@@ -42,6 +47,7 @@ use crate::queue::{
 };
 use crate::seat::{SeatNumber, SeatState};
 use crate::{ScheduleId, Timestamp, UserId};
+use control::Steering;
 use parts::{Fenwick, Slot, StockBook};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -84,12 +90,22 @@ pub struct Room {
     /// admission), and the smoothed gap between slots freed.
     moved_at: Option<Timestamp>,
     gap_ms: Option<i64>,
+    /// The admission controller's rate and steps (`control.rs`).
+    steering: Steering,
 }
 
 impl Room {
-    /// The policy in force.
+    /// The operator's policy (the instance's default if none was set): its
+    /// rate is the ceiling of the controller's.
     pub fn policy(&self, settings: &RoomSettings) -> AdmissionPolicy {
         self.policy.unwrap_or(settings.default_policy)
+    }
+
+    /// The policy admission runs under: the operator's, at the rate in
+    /// force ([`Room::admission_rate`]).
+    fn in_force(&self, settings: &RoomSettings) -> AdmissionPolicy {
+        self.policy(settings)
+            .with_rate_at_most(self.admission_rate(settings))
     }
 
     /// The operator's policy for this room.
@@ -394,6 +410,7 @@ impl Room {
             active: self.active.len() as i64,
             admitted: self.admitted,
             policy: self.policy(settings),
+            admission_rate: self.admission_rate(settings),
             stock,
             opening: self.opening,
             lapsed: self.lapsed,
@@ -452,7 +469,7 @@ impl Room {
         Answer {
             status,
             position,
-            policy: self.policy(settings),
+            policy: self.in_force(settings),
             stock: self.stock(now),
             opening: self.opening,
             turn_ends_at,

@@ -1,6 +1,8 @@
 //! The room's rules, each as a short story.
 
 use super::*;
+use crate::ReservationId;
+use crate::queue::StockRule;
 
 const IDLE: i64 = 8_000;
 
@@ -10,6 +12,8 @@ fn settings() -> RoomSettings {
         active_ms: 20_000,
         active_idle_ms: IDLE,
         waiting_idle_ms: IDLE,
+        stock_rule: StockRule::default(),
+        controller: RateController::default(),
     }
 }
 
@@ -104,4 +108,84 @@ fn endings_are_remembered_within_a_bound() {
     }
     assert!(room.endings.len() <= MAX_ENDED);
     assert!(room.is_idle());
+}
+
+/// A room of `seats` seats, capacity 1,000 at 1,000/s, and 1,000 buyers
+/// waiting after the first round.
+fn a_rush_for(seats: i64, settings: &RoomSettings) -> Room {
+    let mut room = Room::default();
+    room.open_stock(seats);
+    for n in 0..1_000 {
+        room.join(
+            UserId::from_store(n as i64 + 1),
+            token(n),
+            0,
+            settings,
+            at(0),
+        );
+    }
+    room
+}
+
+fn rush_settings() -> RoomSettings {
+    RoomSettings {
+        default_policy: AdmissionPolicy::new(1_000, 1_000, false).expect("a policy"),
+        active_ms: 600_000,
+        active_idle_ms: 0,
+        waiting_idle_ms: 0,
+        ..settings()
+    }
+}
+
+#[test]
+fn with_ten_seats_available_a_thousand_waiting_buyers_are_not_let_in() {
+    let settings = rush_settings();
+    let mut room = a_rush_for(10, &settings);
+    let stats = room.stats(&settings, at(5_000));
+    // ceil(10 × 125 %) + 2 = 15 ACTIVE, however many wait and whatever the
+    // capacity and rate allow.
+    assert_eq!((stats.active, stats.waiting, stats.admitted), (15, 985, 15));
+}
+
+#[test]
+fn seats_taken_stop_admission_and_seats_returned_resume_it() {
+    let settings = rush_settings();
+    let mut room = a_rush_for(10, &settings);
+    // Every seat is held for 30 s: nobody more, even when places free up.
+    for seat in 1..=10 {
+        room.seat_changed(
+            ScheduleId::from_store(1),
+            SeatNumber::from_store(seat),
+            1,
+            SeatState::Held {
+                reservation: ReservationId::from_store(seat),
+                until: at(30_000),
+            },
+        );
+    }
+    room.leave(&token(0), Ending::Left, &settings, at(1_000));
+    let stats = room.stats(&settings, at(1_000));
+    assert_eq!((stats.active, stats.admitted), (14, 15));
+    // The holds lapse: ten seats return, and the room admits up to the rule.
+    let stats = room.stats(&settings, at(30_000));
+    assert_eq!((stats.active, stats.admitted), (15, 16));
+}
+
+#[test]
+fn the_rule_is_a_share_of_the_seats_available_plus_a_spare() {
+    let rule = StockRule::new(125, 2).expect("a rule");
+    let available = |n: i64| {
+        Some(Stock {
+            total: 100,
+            sold: 100 - n,
+            held: 0,
+        })
+    };
+    assert_eq!(rule.most_active(available(0)), 0);
+    assert_eq!(rule.most_active(available(1)), 4);
+    assert_eq!(rule.most_active(available(10)), 15);
+    assert_eq!(rule.most_active(available(100)), 127);
+    assert_eq!(rule.most_active(None), i64::MAX);
+    assert_eq!(StockRule::new(0, 2), None);
+    assert_eq!(StockRule::new(100, -1), None);
 }

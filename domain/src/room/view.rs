@@ -1,7 +1,8 @@
 //! What the room answers and is configured with.
 
+use super::RateController;
 use crate::Timestamp;
-use crate::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, Stock};
+use crate::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, Stock, StockRule};
 use std::collections::BTreeMap;
 
 /// What every room of an instance starts from.
@@ -17,6 +18,10 @@ pub struct RoomSettings {
     /// A waiting place whose holder has not asked for its status for this
     /// long is skipped when the line reaches it (0: never).
     pub waiting_idle_ms: i64,
+    /// How many ACTIVE places the AVAILABLE seats warrant.
+    pub stock_rule: StockRule,
+    /// How the admission rate follows the write path (`Room::steer`).
+    pub controller: RateController,
 }
 
 impl RoomSettings {
@@ -42,8 +47,12 @@ pub struct RoomStats {
     pub active: i64,
     /// Places admitted since the room began counting.
     pub admitted: i64,
-    /// The policy in force: the operator's, or the instance's default.
+    /// The operator's policy, or the instance's default: its rate is the
+    /// ceiling of `admission_rate`.
     pub policy: AdmissionPolicy,
+    /// Admissions per second now: the operator's rate, or lower while the
+    /// controller holds it back for the write path.
+    pub admission_rate: i64,
     /// What is left to sell, if the room was told the concert's seats.
     pub stock: Option<Stock>,
     /// The scheduled opening the room keeps, if any.
@@ -63,7 +72,8 @@ pub struct Answer {
     pub status: QueueStatus,
     /// 1-based position while WAITING, else 0.
     pub position: i64,
-    /// The policy in force.
+    /// The policy admission runs under: the operator's, at the rate in
+    /// force (`RoomStats::admission_rate`).
     pub policy: AdmissionPolicy,
     /// What is left to sell, if known.
     pub stock: Option<Stock>,

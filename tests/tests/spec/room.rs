@@ -5,9 +5,10 @@
 //!
 //! One room per case: a default capacity of 1 to 3 and a rate of 1 to 3
 //! per second or 1,000, a turn of 20 s or 10 min, both idle lapses off or
-//! on (8 s), and 1 to 3 seats or a room never told its seats. Then random
+//! on (8 s), 1 to 3 seats or a room never told its seats, and a stock rule
+//! of 100 %, 125 % or 300 % of the AVAILABLE seats plus 0 or 1. Then random
 //! joins, polls, ACTIVE checks, touches, carts kept and emptied, leaves of
-//! four users, stats,
+//! four users, stats, the admission controller's steps (slow or fine),
 //! policy changes, scheduled openings (with or without a pre-queue, past or
 //! future, or cleared), committed seat changes (holds that outlive the case
 //! or lapse within seconds, sales, releases, each allowed by `SeatState`
@@ -30,8 +31,8 @@ use frontrow_adapters::redis::{Connection, open};
 use frontrow_application::Clock;
 use frontrow_application::queue::{Place, RoomSettings, WaitingRoom};
 use frontrow_application::seat_changes::{SeatChange, SeatChangeLog};
-use frontrow_domain::queue::{AdmissionPolicy, QueueToken, SaleOpening};
-use frontrow_domain::room::{Answer, Ending, Room, RoomSnapshot};
+use frontrow_domain::queue::{AdmissionPolicy, QueueToken, SaleOpening, StockRule};
+use frontrow_domain::room::{Answer, Ending, RateController, Room, RoomSnapshot, WritePath};
 use frontrow_domain::seat::{SeatNumber, SeatState};
 use frontrow_domain::{ConcertId, ReservationId, ScheduleId, Timestamp, UserId};
 use proptest::prelude::*;
@@ -77,6 +78,7 @@ struct Case {
     idle: bool,
     /// `None`: the room is never told the concert's seats.
     seats: Option<i64>,
+    stock_rule: StockRule,
     seed: u64,
 }
 
@@ -92,6 +94,8 @@ enum Step {
     Keep(usize, Option<i64>),
     Leave(usize),
     Stats,
+    /// An instance's verdict on the write path.
+    Steer(WritePath),
     Policy {
         capacity: i64,
         rate: i64,
@@ -126,16 +130,20 @@ fn case() -> impl Strategy<Value = Case> {
         prop_oneof![Just(20_000i64), Just(600_000i64)],
         any::<bool>(),
         proptest::option::weighted(0.8, 1..=3i64),
+        (prop_oneof![Just(100i64), Just(125), Just(300)], 0..=1i64),
         any::<u64>(),
     )
-        .prop_map(|(capacity, rate, active_ms, idle, seats, seed)| Case {
-            capacity,
-            rate,
-            active_ms,
-            idle,
-            seats,
-            seed,
-        })
+        .prop_map(
+            |(capacity, rate, active_ms, idle, seats, (percent, spare), seed)| Case {
+                capacity,
+                rate,
+                active_ms,
+                idle,
+                seats,
+                stock_rule: StockRule::new(percent, spare).unwrap_or_default(),
+                seed,
+            },
+        )
 }
 
 fn steps() -> impl Strategy<Value = Vec<Step>> {
@@ -160,6 +168,7 @@ fn steps() -> impl Strategy<Value = Vec<Step>> {
             .prop_map(|(user, cart)| Step::Keep(user, cart)),
         1 => (0..USERS).prop_map(Step::Leave),
         1 => Just(Step::Stats),
+        2 => prop_oneof![Just(WritePath::Slow), Just(WritePath::Fine)].prop_map(Step::Steer),
         1 => (1..=3i64, rate(), proptest::bool::weighted(0.2))
             .prop_map(|(capacity, rate, paused)| Step::Policy { capacity, rate, paused }),
         1 => opening.prop_map(Step::Opening),
@@ -409,6 +418,21 @@ impl Sale {
                     .map_err(|e| failed("stats", e))?;
                 same("the in-process stats", memory, expected)
             }
+            Step::Steer(write_path) => {
+                let expected = self.machine.steer(write_path, &settings, now);
+                let redis = self
+                    .redis
+                    .steer(CONCERT, write_path)
+                    .await
+                    .map_err(|e| failed("steer", e))?;
+                same("the Redis steer", redis, expected)?;
+                let memory = self
+                    .memory
+                    .steer(CONCERT, write_path)
+                    .await
+                    .map_err(|e| failed("steer", e))?;
+                same("the in-process steer", memory, expected)
+            }
             Step::Policy {
                 capacity,
                 rate,
@@ -528,6 +552,8 @@ async fn run_in(
         active_ms: case.active_ms,
         active_idle_ms: idle,
         waiting_idle_ms: idle,
+        stock_rule: case.stock_rule,
+        controller: RateController::default(),
     };
     let clock = Arc::new(CaseClock(AtomicI64::new(START)));
     let redis = RedisWaitingRoom::new(conn.clone(), prefix, settings, clock.clone())
@@ -569,6 +595,98 @@ async fn run_in(
         let context = |error: String| format!("step {number} ({step:?}): {error}");
         sale.step(step).await.map_err(context)?;
         sale.compare().await.map_err(context)?;
+    }
+    Ok(())
+}
+
+/// The stock rule on both rooms, as the domain's `Room` tests it
+/// (`room::tests::with_ten_seats_available_...`): a room of 10 seats at
+/// capacity 1,000 and 1,000/s, 1,000 buyers waiting. It lets in no more
+/// than ceil(10 × 125 %) + 2 = 15; with every seat held, nobody more, even
+/// when a place frees; when the holds lapse, it admits again, up to the
+/// rule.
+#[test]
+fn with_ten_seats_available_both_rooms_admit_no_more_than_the_stock_rule_allows() {
+    let runtime = runtime();
+    let Some(url) = runtime.block_on(frontrow_tests::test_redis()) else {
+        return;
+    };
+    let conn = runtime
+        .block_on(open(&url, false, Duration::from_secs(2)))
+        .expect("Redis answers");
+    let prefix = format!("frontrow-spec:{}:", frontrow_tests::unique());
+    let outcome = runtime.block_on(ten_seats_for_a_thousand(&conn, &prefix));
+    let mut doomed: Vec<String> = keys::room(&prefix, CONCERT).into();
+    doomed.push(keys::seat_map(&prefix, CONCERT, SCHEDULE));
+    doomed.push(keys::seat_log(&prefix, CONCERT, SCHEDULE));
+    doomed.push(keys::schedule_concert(&prefix, SCHEDULE));
+    let _: Result<i64, String> = runtime.block_on(query(&conn, redis::cmd("DEL").arg(doomed)));
+    outcome.expect("both rooms follow the stock rule");
+}
+
+async fn ten_seats_for_a_thousand(conn: &Connection, prefix: &str) -> Result<(), String> {
+    let settings = RoomSettings {
+        default_policy: AdmissionPolicy::new(1_000, 1_000, false).map_err(|e| e.to_string())?,
+        active_ms: 600_000,
+        active_idle_ms: 0,
+        waiting_idle_ms: 0,
+        stock_rule: StockRule::default(),
+        controller: RateController::default(),
+    };
+    let clock = Arc::new(CaseClock(AtomicI64::new(START)));
+    let redis = RedisWaitingRoom::new(conn.clone(), prefix, settings, clock.clone())
+        .deciding_at_own_clock();
+    let redis_log = RedisSeatChangeLog::new(conn.clone(), prefix);
+    let memory = Arc::new(MemoryWaitingRoom::new(settings, clock.clone()));
+    let memory_log = MemorySeatChangeLog::new(memory.clone());
+    let rooms: [(&str, &dyn WaitingRoom, &dyn SeatChangeLog); 2] = [
+        ("Redis", &redis, &redis_log),
+        ("in-process", memory.as_ref(), &memory_log),
+    ];
+    for (name, room, log) in rooms {
+        let counts = |stats: frontrow_application::queue::RoomStats| {
+            (stats.active, stats.waiting, stats.admitted)
+        };
+        log.open_sale(CONCERT, &[SCHEDULE], 10)
+            .await
+            .map_err(|e| failed("open_sale", e))?;
+        let mut tokens = Vec::new();
+        for user in 1..=1_000 {
+            let token = QueueToken::parse(&format!("{CONCERT}.{user}.0.0123456789abcdef"))
+                .ok_or("a token")?;
+            let (place, _) = room
+                .join(CONCERT, UserId::from_store(user), token)
+                .await
+                .map_err(|e| failed("join", e))?;
+            tokens.push(place.token);
+        }
+        let stats = room.stats(CONCERT).await.map_err(|e| failed("stats", e))?;
+        same(name, counts(stats), (15, 985, 15))?;
+        // Every seat held for a minute; an ACTIVE buyer leaves.
+        let until = Timestamp(clock.now().millis() + 60_000);
+        for seat in 1..=10 {
+            let change = SeatChange {
+                concert: CONCERT,
+                schedule: SCHEDULE,
+                seat: SeatNumber::from_store(seat),
+                state: SeatState::Held {
+                    reservation: ReservationId::from_store(seat),
+                    until,
+                },
+                seat_version: 1,
+            };
+            log.append(&change).await.map_err(|e| failed("append", e))?;
+        }
+        room.leave(&tokens[0], Ending::Left)
+            .await
+            .map_err(|e| failed("leave", e))?;
+        let stats = room.stats(CONCERT).await.map_err(|e| failed("stats", e))?;
+        same(name, counts(stats), (14, 985, 15))?;
+        // The holds lapse: ten seats return, and the room admits up to 15.
+        clock.0.fetch_add(60_000, Ordering::SeqCst);
+        let stats = room.stats(CONCERT).await.map_err(|e| failed("stats", e))?;
+        same(name, counts(stats), (15, 984, 16))?;
+        clock.0.store(START, Ordering::SeqCst);
     }
     Ok(())
 }

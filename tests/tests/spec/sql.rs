@@ -1,17 +1,19 @@
 //! The SQL store against the domain's machines. One sale per case (a
 //! schedule of 2 to 4 seats, a price, a seat limit, three buyers with
 //! their starting balances), then random charges (with and without retry
-//! keys, and by a user that does not exist), holds, cancels and payments of
+//! keys, and by a user that does not exist), holds (covered by the
+//! buyer's points, or their one short uncovered hold, or refused for
+//! points: `frontrow_domain::hold_cost`), cancels and payments of
 //! carts of one to three reservations (the buyer's own, someone else's, one
 //! that does not exist, mixed: the first that refuses is named and nothing
 //! of the cart is kept), expiry sweeps, and clock moves that often land exactly on a hold's
-//! deadline. The store is asked at the model's `now` (`HoldRequest::now`,
+//! deadline. The store is asked at the model's `now` (`GroupHoldRequest::now`,
 //! the `now` of cancel, pay and sweep; its own `Clock` for what it stamps).
 //!
 //! After every step: the answer (with the reservation, receipt, balance and
 //! seat version it carries) equals the model's, and so does every seat row
-//! (state and version), every buyer's reservations (newest first), balance
-//! and receipts. At the end of a case each buyer's ledger sums to their
+//! (state and version), every buyer's reservations (newest first), balance,
+//! reserved points (never more than the balance) and receipts. At the end of a case each buyer's ledger sums to their
 //! balance. Ids are the store's: the model adopts each new one, after
 //! checking that it was never issued before.
 
@@ -21,17 +23,20 @@ use frontrow_application::Clock;
 use frontrow_application::catalogue::Catalogue;
 use frontrow_application::payments::{PaymentError, PaymentStore, Receipt};
 use frontrow_application::points::{Ledger, PointsError};
-use frontrow_application::reservations::{HoldRequest, ReservationError, SeatHolds};
+use frontrow_application::reservations::{GroupHoldRequest, ReservationError, SeatHolds};
 use frontrow_application::seat_changes::StoredSeat;
 use frontrow_application::users::UserStore;
 use frontrow_domain::cart::PaymentLine;
 use frontrow_domain::catalogue::{NewConcert, NewSchedule, Schedule};
+use frontrow_domain::hold_cost::{self, Cover, Purse};
 use frontrow_domain::points::{
     ChargeAmount, IdempotencyKey, MAX_BALANCE, MAX_CHARGE, PointBalance, Points,
     PointsError as Rule,
 };
-use frontrow_domain::reservation::{Reservation, ReservationStatus, SeatLimit, TransitionError};
-use frontrow_domain::seat::{SeatNumber, SeatState};
+use frontrow_domain::reservation::{
+    Reservation, ReservationStatus, SeatGroup, SeatLimit, TransitionError,
+};
+use frontrow_domain::seat::{SeatNumber, SeatState, SeatStatus};
 use frontrow_domain::user::UserName;
 use frontrow_domain::{PaymentId, ReservationId, Timestamp, UserId};
 use proptest::prelude::*;
@@ -50,6 +55,8 @@ const MARIADB_CASES: u32 = 24;
 const BUYERS: usize = 3;
 /// How long a hold lasts.
 const HOLD_MS: i64 = 5_000;
+/// How long a hold the buyer's points do not cover lasts.
+const UNCOVERED_MS: i64 = 2_000;
 /// When every case starts.
 const START: Timestamp = Timestamp(1_700_000_000_000);
 /// How many ways `Step::Cancel`, `Step::Pay` and `Step::ToDeadline` pick
@@ -216,6 +223,8 @@ enum Refusal {
     KeyReused,
     SeatUnavailable,
     SeatLimitReached,
+    /// The hold is not covered and cannot be the buyer's one uncovered hold.
+    PointsNeeded,
     NotFound,
     Transition(TransitionError),
     InsufficientPoints,
@@ -241,6 +250,7 @@ fn refused_hold(error: ReservationError) -> Result<Answer, String> {
     Ok(Answer::Refused(match error {
         ReservationError::SeatUnavailable => Refusal::SeatUnavailable,
         ReservationError::SeatLimitReached => Refusal::SeatLimitReached,
+        ReservationError::Cover(_) => Refusal::PointsNeeded,
         ReservationError::NotFound => Refusal::NotFound,
         ReservationError::Transition(error) => Refusal::Transition(error),
         other => return Err(failed("hold or cancel", other)),
@@ -342,6 +352,7 @@ impl Books {
                 price: self.schedule.price,
                 stored_status: ReservationStatus::Held,
                 hold_expires_at: Timestamp(self.now.0 + HOLD_MS),
+                cover: Cover::Covered,
             };
             return (buyer, ghost);
         }
@@ -386,14 +397,26 @@ impl Books {
         }
     }
 
-    /// The seat first, then the limit: a taken seat is unavailable to a
-    /// buyer at the limit too. `fresh` is the id the store issued.
+    /// What `buyer`'s points are at `now` (`None`: no such buyer), with
+    /// what their live covered holds reserve, leaving out `except`.
+    fn purse(&self, buyer: usize, except: &[ReservationId]) -> Option<Purse> {
+        let user = self.buyer(buyer);
+        let balance = self.balances.get(buyer)?.points();
+        let theirs = self
+            .reservations
+            .iter()
+            .filter(|r| r.user == user && !except.contains(&r.id));
+        Some(Purse::new(balance, hold_cost::reserved(theirs, self.now)))
+    }
+
+    /// The seat first, then the limit, then the cost: a taken seat is
+    /// unavailable to a buyer at the limit or without points too. `fresh`
+    /// is the id the store issued.
     fn hold(&mut self, buyer: usize, seat: SeatNumber, fresh: ReservationId) -> Answer {
         let (user, now) = (self.buyer(buyer), self.now);
-        let until = Timestamp(now.0 + HOLD_MS);
-        let Ok(held) = self.seat(seat).state.hold(fresh, now, until) else {
+        if self.seat(seat).state.status_at(now) != SeatStatus::Available {
             return Answer::Refused(Refusal::SeatUnavailable);
-        };
+        }
         let taken = self.reservations.iter().filter(|r| {
             r.user == user
                 && r.schedule == self.schedule.id
@@ -405,6 +428,28 @@ impl Books {
         if !self.limit.allows_another(taken.count() as u32) {
             return Answer::Refused(Refusal::SeatLimitReached);
         }
+        let Some(purse) = self.purse(buyer, &[]) else {
+            return Answer::Refused(Refusal::NotFound);
+        };
+        // One concert per case: any uncovered hold of the buyer's counts.
+        let uncovered_before = self
+            .reservations
+            .iter()
+            .any(|r| r.user == user && r.cover == Cover::Uncovered);
+        let cover = match purse.cover(self.schedule.price, 1, uncovered_before) {
+            Ok(cover) => cover,
+            Err(_) => return Answer::Refused(Refusal::PointsNeeded),
+        };
+        let until = Timestamp(
+            now.0
+                + match cover {
+                    Cover::Covered => HOLD_MS,
+                    Cover::Uncovered => UNCOVERED_MS,
+                },
+        );
+        let Ok(held) = self.seat(seat).state.hold(fresh, now, until) else {
+            return Answer::Refused(Refusal::SeatUnavailable);
+        };
         let row = self.seat(seat);
         *row = StoredSeat {
             state: held,
@@ -419,6 +464,7 @@ impl Books {
             price: self.schedule.price,
             stored_status: ReservationStatus::Held,
             hold_expires_at: until,
+            cover,
         };
         self.reservations.push(reservation.clone());
         Answer::Held(reservation, version)
@@ -469,6 +515,15 @@ impl Books {
         let Some(total) = Points::new(total) else {
             return Answer::Refused(Refusal::InsufficientPoints);
         };
+        // Never the points another live covered hold reserves.
+        let cart: Vec<ReservationId> = confirmed.iter().map(|(_, r, _)| r.id).collect();
+        if total > Points::ZERO
+            && !self
+                .purse(buyer, &cart)
+                .is_some_and(|purse| purse.pays(total))
+        {
+            return Answer::Refused(Refusal::InsufficientPoints);
+        }
         let Ok(balance) = self.balances[buyer].spend(total) else {
             return Answer::Refused(Refusal::InsufficientPoints);
         };
@@ -551,6 +606,22 @@ impl Books {
                 balance,
                 Some(self.balances[buyer].points()),
             )?;
+            let purse = store
+                .purse(user, self.now)
+                .await
+                .map_err(|e| failed("purse", e))?;
+            same(
+                &format!("buyer {buyer}'s reserved points"),
+                purse,
+                self.purse(buyer, &[]),
+            )?;
+            if let Some(purse) = purse
+                && purse.reserved() > purse.balance()
+            {
+                return Err(format!(
+                    "buyer {buyer} has more reserved than their balance"
+                ));
+            }
         }
         for reservation in &self.reservations {
             let receipt = store
@@ -663,16 +734,22 @@ async fn one_step(
         }
         Step::Hold { buyer, seat } => {
             let seat = SeatNumber::from_store((seat - 1) % sale.seats + 1);
-            let request = HoldRequest {
+            let request = GroupHoldRequest {
                 user: books.buyer(buyer),
                 schedule: books.schedule,
-                seat,
+                seats: SeatGroup::one(seat),
                 now,
                 until: Timestamp(now.0 + HOLD_MS),
+                uncovered_until: Timestamp(now.0 + UNCOVERED_MS),
                 limit: books.limit,
             };
-            let (answer, fresh) = match store.hold(request).await {
-                Ok((reservation, version)) => {
+            let (answer, fresh) = match store
+                .hold_together(request)
+                .await
+                .map(|mut held| held.pop())
+            {
+                Ok(None) => return Err("a granted hold answered no reservation".into()),
+                Ok(Some((reservation, version))) => {
                     let fresh = reservation.id;
                     if books.reservations.iter().any(|r| r.id >= fresh) {
                         return Err(format!("reservation id {fresh} is not new"));

@@ -96,6 +96,8 @@ export async function seatsScreen(concert, schedule, signal) {
       map.update([{ seatNumber: seat, status: 'HELD' }]);
       map.setMine([...map.mine, seat]);
       say(`Seat ${seat} is held for you for ${clock(Date.parse(hold.holdExpiresAt) - serverNow())}.`);
+      // A covered hold reserves its points: the bar says so.
+      await refreshBalance().catch(() => {});
       panel.show([...panel.holds, hold]);
       updateSummary();
     } catch (error) {
@@ -192,12 +194,18 @@ function holdPanel(sale, map, updateSummary) {
         h('li', { class: 'row' },
           h('span', {}, `Seat ${r.seatNumber} · ${number(r.price)} points`),
           h('button', { class: 'link', type: 'button', 'aria-label': `Release seat ${r.seatNumber}`, onclick: () => cancel(r) }, 'Release')))),
-      h('p', { class: 'muted small' }, `Your balance: ${number(store.balance)} points. Pick more seats to pay for them together.`),
+      holds.some((r) => r.covered === false)
+        ? h('p', { class: 'uncovered', id: 'uncovered' },
+          'Your points did not cover this seat, so it is held only briefly, once per concert. Add points and pay before the timer ends.')
+        : null,
+      h('p', { class: 'muted small' }, `Your balance: ${number(store.balance)} points${store.reserved > 0 ? ` (${number(store.reserved)} kept for your held seats)` : ''}. Pick more seats to pay for them together.`),
       shortfall,
       h('div', { class: 'row' },
         payButton,
         one ? h('button', { class: 'secondary', type: 'button', onclick: () => cancel(holds[0]) }, 'Cancel hold') : null));
-    const short = total - store.balance;
+    // The cart's covered holds have their points kept already.
+    const kept = holds.filter((r) => r.covered !== false).reduce((sum, r) => sum + r.price, 0);
+    const short = total - (store.balance - Math.max(0, store.reserved - kept));
     if (short > 0) offerCharge(short);
     ticking = setInterval(() => {
       const ms = until - serverNow();
@@ -237,6 +245,7 @@ function holdPanel(sale, map, updateSummary) {
         // A paid cart ends the place in line when nothing else is held.
         store.forgetPlace(concert);
         setBalance(receipt.balance);
+        refreshBalance().catch(() => {});
         go(`#/receipt/${receipt.reservationId}`);
       } catch (error) {
         payButton.disabled = false;
@@ -259,6 +268,8 @@ function holdPanel(sale, map, updateSummary) {
         await call(`/api/v1/reservations/${hold.reservationId}`, { method: 'DELETE', auth: store.auth(), queueToken: token });
         released(hold.seatNumber);
         say(`Your hold on seat ${hold.seatNumber} is cancelled.`);
+        // Its points, if it kept any, are free again.
+        await refreshBalance().catch(() => {});
         draw(holds.filter((r) => r !== hold));
         updateSummary();
       } catch (error) {

@@ -1,0 +1,254 @@
+//! The admission controller: under the operator's rate (the ceiling), the
+//! room's admission rate follows the sale's write path. Instances measure
+//! their own hold and payment latency; a window over budget is a
+//! [`WritePath::Slow`] verdict, one within it [`WritePath::Fine`]; the room
+//! steps its rate with the verdict ([`Room::steer`]), at most once per
+//! period each way, so every instance acts on the one rate the room keeps.
+//!
+//! The rule is AIMD, as TCP's congestion window: a slow write path cuts the
+//! rate to `decrease_percent` of itself (never below `floor_percent` of the
+//! ceiling); a fine one adds `increase_percent` of the ceiling, up to the
+//! ceiling. Admitted buyers reach the write path seconds after admission,
+//! so the rate moves by steps a second apart, not in one jump.
+
+use super::{Room, RoomSettings};
+use crate::Timestamp;
+
+/// What an instance saw of the write path over the last period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WritePath {
+    /// Holds or payments answered slower than their budget.
+    Slow,
+    /// Within budget (or nothing was written).
+    Fine,
+}
+
+impl WritePath {
+    /// The wire form for the Redis room (`SLOW`, `FINE`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WritePath::Slow => "SLOW",
+            WritePath::Fine => "FINE",
+        }
+    }
+}
+
+/// The write path's latency budget: the p99 of holds and of payments, in
+/// ms. A budget of 0 turns the controller off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LatencyBudget {
+    /// Hold p99 target.
+    pub hold_p99_ms: i64,
+    /// Payment p99 target.
+    pub pay_p99_ms: i64,
+}
+
+impl LatencyBudget {
+    /// The controller steers only with a budget.
+    pub fn is_on(self) -> bool {
+        self.hold_p99_ms > 0 && self.pay_p99_ms > 0
+    }
+
+    /// The verdict on a window's p99s (`None`: nothing of that kind was
+    /// written, which is within budget).
+    pub fn verdict(self, hold_p99_ms: Option<i64>, pay_p99_ms: Option<i64>) -> WritePath {
+        let over = |p99: Option<i64>, budget: i64| p99.is_some_and(|p99| p99 > budget);
+        if over(hold_p99_ms, self.hold_p99_ms) || over(pay_p99_ms, self.pay_p99_ms) {
+            WritePath::Slow
+        } else {
+            WritePath::Fine
+        }
+    }
+}
+
+/// The controller's constants (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateController {
+    /// Each way, the rate steps at most once per period.
+    pub period_ms: i64,
+    /// A slow write path leaves this share of the rate, in percent.
+    pub decrease_percent: i64,
+    /// A fine write path adds this share of the ceiling, in percent.
+    pub increase_percent: i64,
+    /// The rate never goes below this share of the ceiling, in percent (and
+    /// never below 1 per second), so the line always moves.
+    pub floor_percent: i64,
+}
+
+impl Default for RateController {
+    /// A second per step; a quarter off when slow, a twentieth of the
+    /// ceiling back when fine (20 s from the floor to the ceiling at most);
+    /// never below a tenth of the ceiling.
+    fn default() -> Self {
+        Self {
+            period_ms: 1_000,
+            decrease_percent: 75,
+            increase_percent: 5,
+            floor_percent: 10,
+        }
+    }
+}
+
+impl RateController {
+    /// The rate after one step from `current` under `ceiling`, the
+    /// operator's rate: never above the ceiling, never below the floor
+    /// (unless it already was, when a slow path keeps it there).
+    ///
+    /// ```
+    /// use frontrow_domain::room::{RateController, WritePath};
+    ///
+    /// let control = RateController::default();
+    /// assert_eq!(control.step(WritePath::Slow, 500, 500), 375);
+    /// assert_eq!(control.step(WritePath::Slow, 60, 500), 50); // the floor: a tenth
+    /// assert_eq!(control.step(WritePath::Fine, 375, 500), 400);
+    /// assert_eq!(control.step(WritePath::Fine, 490, 500), 500);
+    /// ```
+    pub fn step(self, write_path: WritePath, current: i64, ceiling: i64) -> i64 {
+        let current = current.clamp(1, ceiling.max(1));
+        match write_path {
+            WritePath::Slow => {
+                let floor = ((ceiling * self.floor_percent + 99) / 100).max(1);
+                (current * self.decrease_percent / 100)
+                    .max(floor)
+                    .min(current)
+            }
+            WritePath::Fine => {
+                (current + (ceiling * self.increase_percent / 100).max(1)).min(ceiling)
+            }
+        }
+    }
+}
+
+/// The controller's state in a room: the rate it holds admission to (none:
+/// the operator's rate), and when it last lowered and raised it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Steering {
+    pub(super) rate: Option<i64>,
+    pub(super) lowered_at: Option<Timestamp>,
+    pub(super) raised_at: Option<Timestamp>,
+}
+
+impl Room {
+    /// The admission rate in force: the operator's, or lower while the
+    /// controller holds it back.
+    pub fn admission_rate(&self, settings: &RoomSettings) -> i64 {
+        let ceiling = self.policy(settings).admit_per_second();
+        self.steering.rate.map_or(ceiling, |rate| rate.min(ceiling))
+    }
+
+    /// An instance's verdict on the write path: the rate steps (see
+    /// [`RateController::step`]) unless it already stepped that way within
+    /// the period, whichever instance stepped it, so N instances do not
+    /// step it N times. Reaching the ceiling hands the rate back to the
+    /// operator (an operator's later change applies at once). Returns the
+    /// rate in force after.
+    pub fn steer(&mut self, write_path: WritePath, settings: &RoomSettings, now: Timestamp) -> i64 {
+        let control = settings.controller;
+        let ceiling = self.policy(settings).admit_per_second();
+        let current = self.admission_rate(settings);
+        let last = match write_path {
+            WritePath::Slow => self.steering.lowered_at,
+            WritePath::Fine => self.steering.raised_at,
+        };
+        if last.is_some_and(|at| now.millis() - at.millis() < control.period_ms) {
+            return current;
+        }
+        let next = control.step(write_path, current, ceiling);
+        self.steering.rate = (next < ceiling).then_some(next);
+        match write_path {
+            WritePath::Slow => self.steering.lowered_at = Some(now),
+            WritePath::Fine => self.steering.raised_at = Some(now),
+        }
+        next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::{AdmissionPolicy, StockRule};
+
+    fn settings(rate: i64) -> RoomSettings {
+        RoomSettings {
+            default_policy: AdmissionPolicy::new(1_000, rate, false).expect("a policy"),
+            active_ms: 600_000,
+            active_idle_ms: 0,
+            waiting_idle_ms: 0,
+            stock_rule: StockRule::default(),
+            controller: RateController::default(),
+        }
+    }
+
+    #[test]
+    fn a_slow_write_path_lowers_the_rate_and_a_fine_one_raises_it_back() {
+        let settings = settings(500);
+        let mut room = Room::default();
+        let mut rates = Vec::new();
+        for second in 0..4 {
+            rates.push(room.steer(WritePath::Slow, &settings, Timestamp(second * 1_000)));
+        }
+        assert_eq!(rates, [375, 281, 210, 157]);
+        let mut second = 4;
+        while room.admission_rate(&settings) < 500 {
+            room.steer(WritePath::Fine, &settings, Timestamp(second * 1_000));
+            second += 1;
+        }
+        assert_eq!(second - 4, 14, "back at 25/s a second");
+        assert_eq!(room.steering.rate, None, "the operator's rate again");
+    }
+
+    #[test]
+    fn the_rate_steps_at_most_once_per_period_each_way() {
+        let settings = settings(500);
+        let mut room = Room::default();
+        assert_eq!(room.steer(WritePath::Slow, &settings, Timestamp(0)), 375);
+        // Another instance's verdict within the period changes nothing.
+        assert_eq!(room.steer(WritePath::Slow, &settings, Timestamp(999)), 375);
+        // A fine verdict may still raise it once, and a slow one lower it
+        // once the period is over.
+        assert_eq!(room.steer(WritePath::Fine, &settings, Timestamp(500)), 400);
+        assert_eq!(room.steer(WritePath::Fine, &settings, Timestamp(900)), 400);
+        assert_eq!(
+            room.steer(WritePath::Slow, &settings, Timestamp(1_000)),
+            300
+        );
+    }
+
+    #[test]
+    fn the_rate_never_exceeds_the_operators_nor_falls_below_the_floor() {
+        let control = RateController::default();
+        for ceiling in [1, 2, 7, 100, 500, 100_000] {
+            let mut rate = ceiling;
+            for step in 0..200 {
+                let write_path = if step % 7 < 4 {
+                    WritePath::Slow
+                } else {
+                    WritePath::Fine
+                };
+                rate = control.step(write_path, rate, ceiling);
+                assert!((1..=ceiling).contains(&rate), "{rate} under {ceiling}");
+                assert!(
+                    rate * 100 >= ceiling * control.floor_percent,
+                    "{rate} under {ceiling}"
+                );
+            }
+        }
+        // An operator who lowers the rate lowers the rate in force at once.
+        let mut room = Room::default();
+        room.steer(WritePath::Slow, &settings(500), Timestamp(0));
+        room.set_policy(AdmissionPolicy::new(1_000, 100, false).expect("a policy"));
+        assert_eq!(room.admission_rate(&settings(500)), 100);
+    }
+
+    #[test]
+    fn a_window_over_either_budget_is_slow() {
+        let budget = LatencyBudget {
+            hold_p99_ms: 100,
+            pay_p99_ms: 250,
+        };
+        assert_eq!(budget.verdict(Some(100), Some(250)), WritePath::Fine);
+        assert_eq!(budget.verdict(Some(101), None), WritePath::Slow);
+        assert_eq!(budget.verdict(None, Some(251)), WritePath::Slow);
+        assert_eq!(budget.verdict(None, None), WritePath::Fine);
+    }
+}
