@@ -5,9 +5,9 @@
 //! Each instance counts its own failures: behind a load balancer spreading
 //! sign-ins over n instances a name gets at most n times the budget, which
 //! still turns an online guessing attack from thousands of guesses a second
-//! into a few per minute. Counting by client address is left to the proxy
-//! (nginx's `limit_req`): behind it every request comes from the proxy's
-//! own address.
+//! into a few per minute. Sign-in attempts are also limited per client
+//! address, on every instance together (`frontrow_application::limits`,
+//! `Limit::SignInPerAddress`).
 
 use frontrow_application::Clock;
 use frontrow_application::cache::BoundedMap;

@@ -14,7 +14,9 @@ use frontrow_adapters::auth::Hs256Tokens;
 use frontrow_adapters::http::{AppState, Ping};
 use frontrow_adapters::kafka::KafkaSink;
 use frontrow_adapters::memory::bus::InProcessBus;
+use frontrow_adapters::memory::rate::MemoryRateLimiter;
 use frontrow_adapters::memory::{seat_log::MemorySeatChangeLog, waiting_room::MemoryWaitingRoom};
+use frontrow_adapters::redis::rate::RedisRateLimiter;
 use frontrow_adapters::redis::{
     RedisPing, seat_log::RedisSeatChangeLog, waiting_room::RedisWaitingRoom,
 };
@@ -23,6 +25,7 @@ use frontrow_application::Clock;
 use frontrow_application::catalogue::CatalogueService;
 use frontrow_application::clock::SystemClock;
 use frontrow_application::events::{EventRelay, EventSink};
+use frontrow_application::limits::{RateLimiter, RateLimits};
 use frontrow_application::payments::PaymentService;
 use frontrow_application::points::PointsService;
 use frontrow_application::queue::{
@@ -75,6 +78,8 @@ pub struct Wiring {
 
 /// The waiting room and the seat-change log: both in Redis, or both in process.
 struct QueueStores {
+    /// Rate-limit budgets: shared in Redis, or in process.
+    limiter: Arc<dyn RateLimiter>,
     room: Arc<dyn WaitingRoom>,
     log: Arc<dyn SeatChangeLog>,
     seat_gate: Arc<dyn SeatGate>,
@@ -110,6 +115,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         controller: RateController::default(),
     };
     let QueueStores {
+        limiter,
         room,
         log,
         seat_gate,
@@ -128,6 +134,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
                 clock.clone(),
             ));
             QueueStores {
+                limiter: Arc::new(RedisRateLimiter::new(conn.clone(), &config.redis_prefix)),
                 room: room.clone(),
                 log: Arc::new(RedisSeatChangeLog::new(conn, &config.redis_prefix)),
                 seat_gate: room,
@@ -144,6 +151,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
                 log: log.clone(),
             });
             QueueStores {
+                limiter: Arc::new(MemoryRateLimiter::default()),
                 room,
                 log,
                 seat_gate,
@@ -249,6 +257,8 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         seat_pages: Default::default(),
         layout_pages: Default::default(),
         draining: Default::default(),
+        trusted_proxies: config.trusted_proxies.clone(),
+        rate_limits: RateLimits::new(limiter, config.rate_limits.rules(), clock.clone()),
     });
     let database = match backend {
         Backend::MySql => "mysql".to_owned(),

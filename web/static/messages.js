@@ -19,6 +19,7 @@ const SENTENCES = {
   NAME_TAKEN: 'That name already has an account. Sign in with it, or choose another name.',
   INVALID_CREDENTIALS: 'That name and password do not match an account.',
   TOO_MANY_ATTEMPTS: 'Too many wrong passwords for this name. Please wait a little and try again.',
+  RATE_LIMITED: 'Too many requests from your connection. Please wait a little and try again.',
   INVALID_AMOUNT: 'You can add 1 to 1,000,000 points at a time.',
   BALANCE_LIMIT: 'That would take your balance over the limit of 1,000,000,000 points.',
   INSUFFICIENT_POINTS: 'You do not have enough points for these seats.',

@@ -37,6 +37,7 @@ test('an unfinished event is not delivered, and a non-JSON one is skipped', () =
 
 test('every problem code becomes a sentence, unknown ones too', () => {
   assert.match(sentence('SEAT_UNAVAILABLE'), /someone else just took that seat/);
+  assert.match(sentence('RATE_LIMITED'), /wait a little/);
   assert.match(sentence('HTTP_502'), /on our side/);
   assert.doesNotMatch(sentence('SOMETHING_NEW'), /[{}]/);
 });

@@ -67,6 +67,12 @@ pub fn schedule_concert(prefix: &str, schedule: ScheduleId) -> String {
     format!("{prefix}schedule:{schedule}:concert")
 }
 
+/// One subject's budget under one rate limit (see `rate`): a key of its
+/// own, so a check touches one slot; subjects spread over a cluster's nodes.
+pub fn rate(prefix: &str, limit: &str, subject: &str) -> String {
+    format!("{prefix}rate:{limit}:{subject}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

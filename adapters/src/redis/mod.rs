@@ -3,6 +3,7 @@
 //! can share one Redis.
 
 pub mod keys;
+pub mod rate;
 pub mod seat_log;
 pub mod waiting_room;
 
