@@ -4,7 +4,9 @@
 //! seats, try to hold a random AVAILABLE seat (retrying on 409), then pay or
 //! abandon the hold. A buyer the room tells that nothing is AVAILABLE
 //! (`soldOut`) or that every seat is sold (`SOLD_OUT`, or 409 on joining)
-//! leaves: that is an outcome too. Afterwards it checks the invariants in the
+//! leaves: that is an outcome too. A 429 is waited out (its `Retry-After`)
+//! and asked again, as the web app does; the statuses count every 429.
+//! Afterwards it checks the invariants in the
 //! database, and reports its own CPU share so a reader can judge whether the
 //! load generator held the server back.
 //!
@@ -19,6 +21,7 @@ pub mod botfarm;
 pub mod crowd;
 mod prepare;
 mod record;
+pub mod retry;
 pub mod server_side;
 pub mod streams;
 
@@ -29,6 +32,7 @@ use anyhow::{Context, bail};
 use frontrow_client::{Buyer, Client, NewConcert, NewSchedule};
 use record::{Recorder, Rng, cpu_time};
 use reqwest::StatusCode;
+use retry::patiently;
 use serde_json::Value;
 use server_side::{RouteLatency, SeatMapLag};
 use std::collections::BTreeMap;
@@ -282,11 +286,12 @@ impl fmt::Display for Report {
 
 /// A new buyer with `points`.
 async fn create_buyer(api: &Client, i: usize, points: i64) -> anyhow::Result<Buyer> {
-    let user = api.register(&format!("fan {i}")).await?;
+    let name = format!("fan {i}");
+    let user = patiently(None, || api.register(&name)).await?;
     let buyer = user
         .buyer()
         .with_context(|| format!("no user id and access token: {}", user.body))?;
-    let charged = api.charge(&buyer, points, None).await?;
+    let charged = patiently(None, || api.charge(&buyer, points, None)).await?;
     if charged.status != StatusCode::OK {
         bail!("charge failed: {}", charged.body);
     }
@@ -310,7 +315,7 @@ async fn buyer_journey(
         join_sent: opened.elapsed(),
         ..Journey::default()
     };
-    let joined = api.join(&buyer, concert).await?;
+    let joined = patiently(None, || api.join(&buyer, concert)).await?;
     journey.join_answered = opened.elapsed();
     if joined.status == StatusCode::CONFLICT && joined.code() == "SOLD_OUT" {
         closure.heard(journey.join_answered);
@@ -322,7 +327,7 @@ async fn buyer_journey(
         .as_str()
         .with_context(|| format!("no queue token: {}", joined.body))?
         .to_owned();
-    let leave = || api.leave(&buyer, &token);
+    let leave = || patiently(None, || api.leave(&buyer, &token));
     let mut status = joined.body;
     loop {
         match status["status"].as_str() {
@@ -350,13 +355,15 @@ async fn buyer_journey(
         let pause = Duration::from_millis((pace * 1000.0) as u64 + rng.below(250));
         tokio::time::sleep(pause).await;
         let sent = opened.elapsed();
-        status = api.queue_status(&buyer, &token).await?.body;
+        status = patiently(None, || api.queue_status(&buyer, &token))
+            .await?
+            .body;
         if status["status"] == "WAITING" {
             journey.last_waiting_poll_sent = Some(sent);
         }
     }
     journey.active_seen = Some(opened.elapsed());
-    let schedules = api.schedules(&buyer, &token, concert).await?;
+    let schedules = patiently(None, || api.schedules(&buyer, &token, concert)).await?;
     let mut open: Vec<i64> = schedules.body["schedules"]
         .as_array()
         .map(|all| {
@@ -378,7 +385,7 @@ async fn buyer_journey(
             continue;
         }
         let seat = free[rng.below(free.len() as u64) as usize];
-        let reply = api.hold(&buyer, &token, schedule, seat).await?;
+        let reply = patiently(None, || api.hold(&buyer, &token, schedule, seat)).await?;
         if reply.status == StatusCode::CREATED {
             held = reply.body["reservationId"].as_i64();
             journey.held_at = Some(opened.elapsed());
@@ -395,7 +402,7 @@ async fn buyer_journey(
         journey.outcome = "abandoned";
         return Ok(journey);
     }
-    let paid = api.pay(&buyer, &token, reservation).await?;
+    let paid = patiently(None, || api.pay(&buyer, &token, reservation)).await?;
     journey.outcome_at = opened.elapsed();
     journey.outcome = if paid.status == StatusCode::CREATED {
         "paid"

@@ -2,7 +2,8 @@
 //! server's challenge when it asks for one, as a person's browser and a
 //! determined farm both would.
 
-use frontrow_client::{Buyer, Client, Reply};
+use crate::retry::wait_out;
+use frontrow_client::{Buyer, Client};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -65,27 +66,4 @@ impl Door {
             });
         }
     }
-}
-
-/// What a 429 asks a client to wait: its `Retry-After` in seconds, or one
-/// second when it names none.
-pub(crate) fn retry_after(reply: &Reply) -> Duration {
-    reply
-        .headers
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok()?.trim().parse::<f64>().ok())
-        .map_or(Duration::from_secs(1), |s| {
-            Duration::from_secs_f64(s.clamp(0.05, 3600.0))
-        })
-}
-
-/// Sleeps for the 429's `Retry-After` when that ends before `until`;
-/// whether the caller may try again.
-pub(crate) async fn wait_out(reply: &Reply, until: Option<Instant>) -> bool {
-    let wake = Instant::now() + retry_after(reply);
-    if until.is_some_and(|until| wake > until) {
-        return false;
-    }
-    tokio::time::sleep_until(wake.into()).await;
-    true
 }

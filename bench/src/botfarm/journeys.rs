@@ -1,8 +1,9 @@
 //! What a person does in a sale, and what each of the farm's accounts does.
 
 use super::Sale;
-use super::door::{Door, Entry, Joined, wait_out};
+use super::door::{Door, Entry, Joined};
 use crate::record::Rng;
+use crate::retry::wait_out;
 use frontrow_client::{Buyer, Client};
 use reqwest::StatusCode;
 use serde_json::Value;
