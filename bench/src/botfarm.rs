@@ -177,17 +177,19 @@ impl People {
             Client::new(http, base).observed_by(recorder.clone())
         })?;
         let semaphore = Arc::new(tokio::sync::Semaphore::new(32));
+        let door = Door {
+            recorder: recorder.clone(),
+        };
         let mut tasks = Vec::with_capacity(s.people);
         for (i, client) in clients.iter().enumerate() {
-            let (client, semaphore) = (client.clone(), semaphore.clone());
+            let (client, semaphore, door) = (client.clone(), semaphore.clone(), door.clone());
             tasks.push(tokio::spawn(async move {
                 let _permit = semaphore.acquire().await?;
-                let reply = client
-                    .sign_up(&format!("person {i} {}", nonce()), "correct horse battery")
+                let name = format!("person {i} {}", nonce());
+                let (buyer, _) = door
+                    .sign_up(&client, &name, Some("correct horse battery"), None)
                     .await?;
-                reply
-                    .buyer()
-                    .with_context(|| format!("person {i} cannot sign up: {}", reply.body))
+                buyer.with_context(|| format!("person {i} cannot sign up"))
             }));
         }
         let mut buyers = Vec::with_capacity(s.people);
@@ -225,7 +227,9 @@ impl People {
             let delay = Duration::from_millis(rng.below(window.max(1)));
             tasks.push(tokio::spawn(person(
                 client.clone(),
-                Door,
+                Door {
+                    recorder: self.recorder.clone(),
+                },
                 buyer.clone(),
                 *sale,
                 s.wanted,
@@ -326,7 +330,10 @@ pub async fn botfarm(base: &str, admin_key: &str, s: BotFarm) -> anyhow::Result<
         Client::new(http, base).observed_by(farm_recorder.clone())
     })?;
     let stats = Arc::new(FarmStats::default());
-    let farm = tokio::spawn(run_farm(farm_clients, s.clone(), sale, stats.clone()));
+    let door = Door {
+        recorder: farm_recorder.clone(),
+    };
+    let farm = tokio::spawn(run_farm(farm_clients, door, s.clone(), sale, stats.clone()));
     let shopped = people.shop(&s, &sale).await;
     farm.abort();
     let _ = farm.await;
@@ -339,7 +346,11 @@ pub async fn botfarm(base: &str, admin_key: &str, s: BotFarm) -> anyhow::Result<
         farm: FarmRun {
             attempted: s.farm_accounts,
             accounts: stats.accounts.load(Ordering::Relaxed),
-            sign_ups_refused: stats.sign_ups_refused.load(Ordering::Relaxed),
+            sign_ups_refused: farm_recorded
+                .statuses
+                .get(&("users", 429))
+                .copied()
+                .unwrap_or(0),
             places: stats.places.load(Ordering::Relaxed),
             holds: stats.holds.load(Ordering::Relaxed),
             points_charged: stats.points.load(Ordering::Relaxed),
@@ -364,7 +375,7 @@ pub async fn botfarm(base: &str, admin_key: &str, s: BotFarm) -> anyhow::Result<
 
 /// The farm: sign-ups `farm_concurrency` at a time over its addresses, and
 /// each account's hoarding from then on, until it is aborted.
-async fn run_farm(clients: Vec<Client>, s: BotFarm, sale: Sale, stats: Arc<FarmStats>) {
+async fn run_farm(clients: Vec<Client>, door: Door, s: BotFarm, sale: Sale, stats: Arc<FarmStats>) {
     let signing_up = Arc::new(tokio::sync::Semaphore::new(s.farm_concurrency.max(1)));
     let mut accounts = tokio::task::JoinSet::new();
     let points = if s.farm_points {
@@ -379,7 +390,7 @@ async fn run_farm(clients: Vec<Client>, s: BotFarm, sale: Sale, stats: Arc<FarmS
         let client = clients[i % clients.len()].clone();
         accounts.spawn(hoarder(
             client,
-            Door,
+            door.clone(),
             format!("farm {i} {}", nonce()),
             sale,
             points,

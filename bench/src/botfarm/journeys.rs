@@ -1,7 +1,7 @@
 //! What a person does in a sale, and what each of the farm's accounts does.
 
 use super::Sale;
-use super::door::{Door, Entry, Joined};
+use super::door::{Door, Joined, Paid};
 use crate::record::Rng;
 use crate::retry::wait_out;
 use frontrow_client::{Buyer, Client};
@@ -26,12 +26,20 @@ pub(crate) struct PersonOutcome {
 #[derive(Debug, Default)]
 pub(crate) struct FarmStats {
     pub(crate) accounts: AtomicU64,
-    pub(crate) sign_ups_refused: AtomicU64,
     pub(crate) places: AtomicU64,
     pub(crate) holds: AtomicU64,
     pub(crate) points: AtomicU64,
     pub(crate) challenges: AtomicU64,
     pub(crate) challenge_micros: AtomicU64,
+}
+
+impl FarmStats {
+    fn paid(&self, paid: Paid) {
+        self.challenges
+            .fetch_add(paid.challenges, Ordering::Relaxed);
+        let micros = u64::try_from(paid.solving.as_micros()).unwrap_or(u64::MAX);
+        self.challenge_micros.fetch_add(micros, Ordering::Relaxed);
+    }
 }
 
 /// Where a place stands after waiting in line.
@@ -141,10 +149,8 @@ pub(crate) async fn person(
     let until = Some(started + patience);
     let mut outcome = PersonOutcome::default();
     while outcome.bought < wanted && Instant::now() < started + patience {
-        let Entry {
-            joined, solving, ..
-        } = door.join(&api, &buyer, sale.concert, until).await?;
-        outcome.door += solving;
+        let (joined, paid) = door.join(&api, &buyer, sale.concert, until).await?;
+        outcome.door += paid.solving;
         let (token, status) = match joined {
             Joined::Place { token, status } => (token, status),
             Joined::SoldOut | Joined::Refused => break,
@@ -215,11 +221,11 @@ async fn shop(
     Ok(held)
 }
 
-/// One of the farm's accounts: signs up (waiting out 429s), charges
-/// `points` if any, then joins, waits its turn and hoards, joining again
-/// each time a place ends, until the room is sold out or the farm is
-/// stopped. `signing_up` is the farm's sign-up slot, given back once this
-/// account exists.
+/// One of the farm's accounts: signs up (waiting out 429s, solving the
+/// door's challenge if asked), charges `points` if any, then joins, waits
+/// its turn and hoards, joining again each time a place ends, until the
+/// room is sold out or the farm is stopped. `signing_up` is the farm's
+/// sign-up slot, given back once this account exists or was refused.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn hoarder(
     api: Client,
@@ -232,19 +238,12 @@ pub(crate) async fn hoarder(
     seed: u64,
 ) -> Result<(), reqwest::Error> {
     let mut rng = Rng(seed | 1);
-    let buyer = loop {
-        let reply = api.register(&name).await?;
-        if reply.status == StatusCode::TOO_MANY_REQUESTS {
-            stats.sign_ups_refused.fetch_add(1, Ordering::Relaxed);
-            wait_out(&reply, None).await;
-            continue;
-        }
-        match reply.buyer() {
-            Some(buyer) => break buyer,
-            None => return Ok(()),
-        }
-    };
+    let (signed_up, paid) = door.sign_up(&api, &name, None, None).await?;
     drop(signing_up);
+    stats.paid(paid);
+    let Some(buyer) = signed_up else {
+        return Ok(());
+    };
     stats.accounts.fetch_add(1, Ordering::Relaxed);
     if points > 0 {
         let charged = api.charge(&buyer, points, None).await?;
@@ -253,14 +252,9 @@ pub(crate) async fn hoarder(
         }
     }
     loop {
-        let entry = door.join(&api, &buyer, sale.concert, None).await?;
-        stats
-            .challenges
-            .fetch_add(entry.challenges, Ordering::Relaxed);
-        stats
-            .challenge_micros
-            .fetch_add(entry.solving.as_micros() as u64, Ordering::Relaxed);
-        let (token, status) = match entry.joined {
+        let (joined, paid) = door.join(&api, &buyer, sale.concert, None).await?;
+        stats.paid(paid);
+        let (token, status) = match joined {
             Joined::Place { token, status } => (token, status),
             Joined::SoldOut => return Ok(()),
             // Refused for good (not a 429: those are waited out): this
