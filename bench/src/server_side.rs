@@ -19,9 +19,15 @@ use std::fmt;
 /// The histogram of request latency per route.
 const REQUEST_DURATION: &str = "frontrow_http_request_duration_seconds";
 
-/// Series named like this are the seat-map lag (issue 26): whichever kind
-/// the server exposes (a gauge per map, or a histogram), or none.
-const SEAT_MAP_LAG: &str = "frontrow_seat_map_lag";
+/// Series named `frontrow_seat_map…lag…` are the seat-map lag (issue 26):
+/// whichever kind the server exposes (gauges such as
+/// `frontrow_seat_map_lag_seconds` and `frontrow_seat_map_read_lag_max_seconds`,
+/// or a histogram), or none.
+const SEAT_MAP: &str = "frontrow_seat_map";
+
+fn is_lag(name: &str) -> bool {
+    name.starts_with(SEAT_MAP) && name.contains("lag")
+}
 
 /// Which route each of the client's endpoints is (`method`, `route` labels).
 pub const ROUTES: [(&str, &str, &str); 10] = [
@@ -252,7 +258,7 @@ impl SeatMapLag {
         let names: std::collections::BTreeSet<&str> = after
             .iter()
             .filter_map(|s| s.name.strip_suffix("_bucket"))
-            .filter(|name| name.starts_with(SEAT_MAP_LAG))
+            .filter(|name| is_lag(name))
             .collect();
         for name in names {
             let earlier = histograms(before, name);
@@ -300,7 +306,7 @@ impl Buckets {
 
 /// A lag series that is a plain value (not part of a histogram).
 fn is_lag_gauge(name: &str, samples: &[Sample]) -> bool {
-    if !name.starts_with(SEAT_MAP_LAG) {
+    if !is_lag(name) {
         return false;
     }
     let histogram_part = ["_bucket", "_sum", "_count", "_created"]
@@ -362,7 +368,7 @@ pub fn side_by_side(
 impl fmt::Display for SeatMapLag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_empty() {
-            return writeln!(f, "seat-map lag: the server exposes none ({SEAT_MAP_LAG}*)");
+            return writeln!(f, "seat-map lag: the server exposes none ({SEAT_MAP}*lag*)");
         }
         for (name, p50, p99) in &self.histograms {
             writeln!(
@@ -394,6 +400,7 @@ frontrow_http_request_duration_seconds_bucket{le="0.004",method="GET",route="/ap
 frontrow_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/api/v1/concerts/{id}/schedules"} 100
 frontrow_seat_map_lag_seconds{schedule="1"} 0.012
 frontrow_seat_map_lag_seconds{schedule="2"} 0.040
+frontrow_seat_map_read_lag_max_seconds 0.070
 # EOF
 "#;
 
@@ -447,6 +454,10 @@ frontrow_seat_map_lag_seconds{schedule="2"} 0.040
         lag.observe(&parse(SCRAPE));
         lag.observe(&parse(&SCRAPE.replace("0.040", "0.090")));
         assert_eq!(lag.gauges["frontrow_seat_map_lag_seconds"], (0.090, 2));
+        assert_eq!(
+            lag.gauges["frontrow_seat_map_read_lag_max_seconds"],
+            (0.070, 2)
+        );
 
         let histogram = "frontrow_seat_map_lag_seconds_bucket{le=\"0.1\"} 9\n\
                          frontrow_seat_map_lag_seconds_bucket{le=\"+Inf\"} 10\n\
