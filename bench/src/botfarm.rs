@@ -105,7 +105,9 @@ pub struct PeopleRun {
     pub satisfied: usize,
     pub partly: usize,
     pub empty_handed: usize,
-    /// Median time from a person's first join to their first ACTIVE.
+    /// People who were ever ACTIVE, and the median time from their first
+    /// join to their first ACTIVE.
+    pub admitted: usize,
     pub to_active_p50_ms: Option<f64>,
     /// Time spent solving the door's challenges, median and p95 per person.
     pub door_p50_ms: f64,
@@ -267,6 +269,7 @@ impl People {
             satisfied,
             partly: s.people - satisfied - empty_handed,
             empty_handed,
+            admitted: to_active.len(),
             to_active_p50_ms: (!to_active.is_empty())
                 .then(|| crate::record::percentile(&to_active, 0.5)),
             door_p50_ms: crate::record::percentile(&door, 0.5),
@@ -476,17 +479,20 @@ impl fmt::Display for BotFarmReport {
         )?;
         writeln!(
             f,
-            "people at the door (challenge time): p50 {:.0} ms, p95 {:.0} ms; first join to ACTIVE p50: {}",
+            "people at the door (challenge time): p50 {:.0} ms, p95 {:.0} ms; {} of {} people ever ACTIVE, first join to ACTIVE p50: {}",
             p.door_p50_ms,
             p.door_p95_ms,
+            p.admitted,
+            s.people,
             p.to_active_p50_ms
                 .map_or("-".to_owned(), |ms| format!("{ms:.0} ms"))
         )?;
         if let Some(base) = &self.baseline {
             writeln!(
                 f,
-                "without the farm: people bought {} seats; first join to ACTIVE p50: {}",
+                "without the farm: people bought {} seats; {} people ever ACTIVE, first join to ACTIVE p50: {}",
                 base.bought,
+                base.admitted,
                 base.to_active_p50_ms
                     .map_or("-".to_owned(), |ms| format!("{ms:.0} ms"))
             )?;
