@@ -122,6 +122,7 @@ pub mod cache;
 pub mod catalogue;
 pub mod catalogue_cache;
 pub mod clock;
+pub mod door;
 pub mod events;
 pub mod live_sessions;
 pub mod lost_seats;

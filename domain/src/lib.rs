@@ -61,6 +61,7 @@
 #![warn(missing_docs)]
 
 pub mod cart;
+pub mod door;
 pub mod catalogue;
 pub mod events;
 pub mod ids;
