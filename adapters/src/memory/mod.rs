@@ -2,5 +2,6 @@
 //! for the embedded default (one instance, no Redis).
 
 pub mod bus;
+pub mod door;
 pub mod seat_log;
 pub mod waiting_room;
