@@ -310,6 +310,9 @@ pub struct Config {
         global = true
     )]
     pub http2_max_streams: u32,
+    /// Proof-of-work at the door (`door`).
+    #[command(flatten)]
+    pub door: crate::door::DoorConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -2,6 +2,7 @@
 //! so that tests and the load test start the same service `main` does.
 //!
 //! - `config`: the command line and logging.
+//! - `door`: the door's settings (proof-of-work at joins and sign-ups).
 //! - `secrets`: the admin key, the token keys and the files they live in.
 //! - `wiring`: chooses the backends once and builds the use cases.
 //! - `server`: the listener and the shutdown sequence.
@@ -10,6 +11,7 @@
 
 mod commands;
 mod config;
+mod door;
 mod secrets;
 mod server;
 mod tasks;
@@ -17,6 +19,7 @@ mod wiring;
 
 pub use commands::{migrate, seed, tail_events};
 pub use config::{Cli, Command, Config, EventsCommand, LogFormat, init_logging};
+pub use door::DoorConfig;
 pub use server::{Running, serve, start};
 pub use tasks::TaskHealth;
 pub use wiring::{Wiring, wire};
