@@ -6,7 +6,7 @@
 //! A challenge is ALTCHA v2's `{"parameters": {...}, "signature": "..."}`:
 //! `parameters` holds `algorithm` (`PBKDF2/SHA-256`), `cost` (iterations per
 //! attempt), `nonce`, `salt` (hex), `keyLength` (32), `keyPrefix` (hex),
-//! `keySignature`, `expiresAt` (Unix seconds) and `data`, which binds it:
+//! `keySignature` and `data`, which binds it and says when it expires:
 //! `{"for": "join", "user": 7, "concert": 3, "level": 2, "expiresAtMs": ..}`
 //! or `{"for": "signup", "name": "ada", "level": 1, "expiresAtMs": ..}`.
 //! The client tries counters 0, 1, 2, ...: for each, the password is the
@@ -120,9 +120,11 @@ impl Keys {
             cost: work.iterations,
             counter: Some(secret_counter(&work.attempts).or_store()?),
             data: Some(binding(purpose, level, expires_at)),
-            // ALTCHA's own expiry, in whole seconds (rounded up); the door
-            // decides with `expiresAtMs` at the service's clock.
-            expires_at: Some((expires_at.millis() + 999) / 1000),
+            // No ALTCHA `expiresAt`: the library would judge it by the
+            // system clock, in whole seconds, and call a late proof forged.
+            // The expiry is `expiresAtMs` in the signed `data`, judged by
+            // the door at the service's clock.
+            expires_at: None,
             hmac_signature_secret: Some(self.challenges.expose_secret().to_owned()),
             hmac_key_signature_secret: Some(self.derived_keys.expose_secret().to_owned()),
             ..CreateChallengeOptions::default()
