@@ -16,7 +16,9 @@ use frontrow_adapters::kafka::KafkaSink;
 use frontrow_adapters::memory::bus::InProcessBus;
 use frontrow_adapters::memory::door::MemoryDoor;
 use frontrow_adapters::redis::door::RedisDoor;
+use frontrow_adapters::memory::rate::MemoryRateLimiter;
 use frontrow_adapters::memory::{seat_log::MemorySeatChangeLog, waiting_room::MemoryWaitingRoom};
+use frontrow_adapters::redis::rate::RedisRateLimiter;
 use frontrow_adapters::redis::{
     RedisPing, seat_log::RedisSeatChangeLog, waiting_room::RedisWaitingRoom,
 };
@@ -28,6 +30,7 @@ use frontrow_application::door::{
     DoorLevels, DoorPorts, DoorService, SignUpCounter, SpentChallenges,
 };
 use frontrow_application::events::{EventRelay, EventSink};
+use frontrow_application::limits::{RateLimiter, RateLimits};
 use frontrow_application::payments::PaymentService;
 use frontrow_application::points::PointsService;
 use frontrow_application::queue::{
@@ -80,6 +83,8 @@ pub struct Wiring {
 struct QueueStores {
     /// The door's shared state (spent challenges, sign-ups, levels).
     door: Arc<dyn DoorState>,
+    /// Rate-limit budgets: shared in Redis, or in process.
+    limiter: Arc<dyn RateLimiter>,
     room: Arc<dyn WaitingRoom>,
     log: Arc<dyn SeatChangeLog>,
     seat_gate: Arc<dyn SeatGate>,
@@ -117,6 +122,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
     let door_window_ms = config.door.sign_up_window_ms();
     let QueueStores {
         door,
+        limiter,
         room,
         log,
         seat_gate,
@@ -140,6 +146,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
                     &config.redis_prefix,
                     door_window_ms,
                 )),
+                limiter: Arc::new(RedisRateLimiter::new(conn.clone(), &config.redis_prefix)),
                 room: room.clone(),
                 log: Arc::new(RedisSeatChangeLog::new(conn, &config.redis_prefix)),
                 seat_gate: room,
@@ -157,6 +164,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
             });
             QueueStores {
                 door: Arc::new(MemoryDoor::new(clock.clone(), door_window_ms)),
+                limiter: Arc::new(MemoryRateLimiter::default()),
                 room,
                 log,
                 seat_gate,
@@ -269,6 +277,8 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         relay: relay.clone(),
         seat_pages: Default::default(),
         draining: Default::default(),
+        trusted_proxies: config.trusted_proxies.clone(),
+        rate_limits: RateLimits::new(limiter, config.rate_limits.rules(), clock.clone()),
     });
     let database = match backend {
         Backend::MySql => "mysql".to_owned(),

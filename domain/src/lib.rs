@@ -69,6 +69,7 @@ pub mod points;
 #[cfg(test)]
 mod properties;
 pub mod queue;
+pub mod rate;
 pub mod reservation;
 pub mod room;
 pub mod seat;

@@ -2,6 +2,7 @@
 //! a room or signing up beyond the free allowance, and the operator's
 //! per-concert level. The proof format is in `crate::challenges`.
 
+use super::client_address::ClientAddress;
 use super::problem::ProblemResponse;
 use super::security::{Buyer, Operator};
 use super::text::Text;
@@ -19,12 +20,15 @@ use std::sync::Arc;
 
 pub struct DoorApi(pub Arc<AppState>);
 
-/// The client's address, as the door counts it. The one place that reads
-/// it: behind a trusted proxy it becomes the forwarded address
-/// (`ClientAddress`, issue 25), a one-line change here.
+/// The client's address, as the door counts it: the one `ClientAddress`
+/// decided for the request (the peer, or behind a trusted proxy the
+/// forwarded address), else the socket's peer.
 pub(super) fn client_address(request: &Request) -> String {
+    if let Some(address) = request.data::<ClientAddress>() {
+        return address.0.to_string();
+    }
     match request.remote_addr().as_socket_addr() {
-        Some(peer) => peer.ip().to_string(),
+        Some(peer) => peer.ip().to_canonical().to_string(),
         None => request.remote_addr().to_string(),
     }
 }

@@ -43,6 +43,12 @@ struct ProblemLabels {
     code: String,
 }
 
+/// A rate limit by its stable name (a bounded set: `Limit::ALL`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabels {
+    limit: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RefusalLabels {
     reason: String,
@@ -288,6 +294,24 @@ async fn scraped(state: &AppState) -> Registry {
         "door_challenges_refused",
         "Joins and sign-ups the door refused, by reason (missing, forged, wrong_purpose, expired, replayed, too_easy)",
         refused,
+    );
+    let refused = Family::<LimitLabels, Counter>::default();
+    for (limit, count) in state.rate_limits.refusals() {
+        refused
+            .get_or_create(&LimitLabels {
+                limit: limit.name().to_owned(),
+            })
+            .inc_by(count);
+    }
+    registry.register(
+        "rate_limited",
+        "Requests refused with 429 RATE_LIMITED by this instance, per limit",
+        refused,
+    );
+    registry.register(
+        "rate_limiter_failures",
+        "Rate-limit checks the limiter could not answer (Redis down or slow), let through: the limiter fails open",
+        counter(state.rate_limits.limiter_failures()),
     );
     let waiting = Family::<ConcertLabels, Gauge>::default();
     let active = Family::<ConcertLabels, Gauge>::default();

@@ -205,6 +205,12 @@ impl QueueApi {
         // joining is the one place left to look, and a cheap one: one read
         // by primary key per join, against the many polls and holds a place
         // leads to.
+        super::rate_limits::per_account(
+            &self.0,
+            frontrow_application::limits::Limit::JoinPerAccount,
+            buyer.0,
+        )
+        .await?;
         if !self.0.users.is_registered(buyer.0).await? {
             return Err(ProblemResponse::new(
                 StatusCode::UNAUTHORIZED,
@@ -235,6 +241,12 @@ impl QueueApi {
         buyer: Buyer,
         #[oai(name = "X-Queue-Token")] token: Header<QueueTokenHeader>,
     ) -> Result<Json<Status>, ProblemResponse> {
+        super::rate_limits::per_account(
+            &self.0,
+            frontrow_application::limits::Limit::StatusPerAccount,
+            buyer.0,
+        )
+        .await?;
         let place = self.0.queue.status(buyer.0, token.as_deref()).await?;
         Ok(Json(status_of(&place)))
     }
@@ -251,6 +263,12 @@ impl QueueApi {
         buyer: Buyer,
         #[oai(name = "X-Queue-Token")] token: Header<QueueTokenHeader>,
     ) -> Result<StreamResponse, ProblemResponse> {
+        super::rate_limits::per_account(
+            &self.0,
+            frontrow_application::limits::Limit::StatusPerAccount,
+            buyer.0,
+        )
+        .await?;
         let first = self.0.queue.status(buyer.0, token.as_deref()).await?;
         let token = token.0.0.unwrap_or_default();
         let changes = place_changes(self.0.clone(), buyer.0, token, first);

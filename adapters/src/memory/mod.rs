@@ -3,5 +3,6 @@
 
 pub mod bus;
 pub mod door;
+pub mod rate;
 pub mod seat_log;
 pub mod waiting_room;

@@ -84,6 +84,12 @@ pub fn door_level(prefix: &str, concert: ConcertId) -> String {
     format!("{}:door", tag(prefix, concert))
 }
 
+/// One subject's budget under one rate limit (see `rate`): a key of its
+/// own, so a check touches one slot; subjects spread over a cluster's nodes.
+pub fn rate(prefix: &str, limit: &str, subject: &str) -> String {
+    format!("{prefix}rate:{limit}:{subject}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

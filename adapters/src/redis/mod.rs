@@ -4,6 +4,7 @@
 
 pub mod door;
 pub mod keys;
+pub mod rate;
 pub mod seat_log;
 pub mod waiting_room;
 
