@@ -6,7 +6,9 @@
 #   deploy/local.sh stop     # stop everything it started
 #
 # Needs MariaDB (root, no password) at 127.0.0.1:3306 and Redis at
-# 127.0.0.1:6379; installs nginx from Debian if it is missing.
+# 127.0.0.1:6379; installs nginx from Debian if it is missing. The load
+# test's crowd comes from few addresses, so the rate limits are off unless
+# FRONTROW_RATE_LIMITS_SCALE says otherwise (1: the shipped limits).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=$PWD/target/deploy-local
@@ -34,6 +36,7 @@ upstreams=""
 for port in $PORTS; do
   DATABASE_URL=mysql://root@127.0.0.1:3306/$DATABASE REDIS_URL=redis://127.0.0.1:6379 \
     FRONTROW_REDIS_PREFIX=frontrow-local: FRONTROW_ADMIN_KEY=local-admin-key FRONTROW_JWT_SECRET=local-jwt-secret \
+    FRONTROW_TRUSTED_PROXIES=127.0.0.1 FRONTROW_RATE_LIMITS_SCALE="${FRONTROW_RATE_LIMITS_SCALE:-0}" \
     nohup target/release/frontrow serve --listen 127.0.0.1:"$port" >"$RUN/frontrow-$port.log" 2>&1 &
   echo $! >"$RUN/frontrow-$port.pid"
   upstreams="$upstreams        server 127.0.0.1:$port max_fails=2 fail_timeout=2s;\n"

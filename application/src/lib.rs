@@ -31,6 +31,7 @@
 //! | [`payments`] | [`payments::PaymentService`] | [`payments::PaymentStore`] | `SqlStore` |
 //! | [`events`] | [`events::EventRelay`] | [`events::Outbox`], [`events::EventSink`] | `SqlStore`; `KafkaSink`, `InProcessBus` |
 //! | [`clock`] | | [`Clock`] | [`clock::SystemClock`] |
+//! | [`limits`] | [`limits::RateLimits`] | [`limits::RateLimiter`] | `RedisRateLimiter`, `MemoryRateLimiter` |
 //!
 //! Errors: each feature has its own enum; [`StoreError`] is the one
 //! infrastructure failure, and it never stands for "not found".
@@ -122,7 +123,9 @@ pub mod cache;
 pub mod catalogue;
 pub mod catalogue_cache;
 pub mod clock;
+pub mod door;
 pub mod events;
+pub mod limits;
 pub mod live_sessions;
 pub mod lost_seats;
 pub mod payments;

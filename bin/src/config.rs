@@ -4,6 +4,7 @@
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use frontrow_adapters::http::client_address::TrustedProxies;
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -310,6 +311,23 @@ pub struct Config {
         global = true
     )]
     pub http2_max_streams: u32,
+    /// Proof-of-work at the door (`door`).
+    #[command(flatten)]
+    pub door: crate::door::DoorConfig,
+    /// Proxies (CIDRs or addresses, comma-separated) whose `X-Forwarded-For`
+    /// names the client; from any other peer the header is ignored and the
+    /// socket's peer is the client. Set it to the load balancer's addresses:
+    /// behind a proxy that is not listed, every client counts as the proxy.
+    #[arg(
+        long,
+        env = "FRONTROW_TRUSTED_PROXIES",
+        default_value = "",
+        global = true
+    )]
+    pub trusted_proxies: TrustedProxies,
+    /// Rate limits per client address and per account.
+    #[command(flatten)]
+    pub rate_limits: crate::rate_limits::RateLimitSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -61,6 +61,7 @@
 #![warn(missing_docs)]
 
 pub mod cart;
+pub mod door;
 pub mod catalogue;
 pub mod events;
 pub mod ids;
@@ -68,6 +69,7 @@ pub mod points;
 #[cfg(test)]
 mod properties;
 pub mod queue;
+pub mod rate;
 pub mod reservation;
 pub mod room;
 pub mod seat;

@@ -279,6 +279,7 @@ pub fn base_config() -> Config {
         idle_timeout_seconds: 60,
         request_head_timeout_seconds: 10,
         http2_max_streams: 100,
+        door: frontrow::DoorConfig::default(),
         shutdown_grace_seconds: 10,
         hold_seconds: 300,
         active_seconds: 600,
@@ -299,6 +300,10 @@ pub fn base_config() -> Config {
         kafka_topic: format!("frontrow-test-{}", unique()),
         outbox_retention_hours: 24,
         db_connections: 16,
+        trusted_proxies: Default::default(),
+        // Tests create many accounts from 127.0.0.1; the tests of the
+        // limits themselves turn them on.
+        rate_limits: frontrow::RateLimitSettings::off(),
     }
 }
 
@@ -398,6 +403,21 @@ impl TestApp {
             config,
             running,
         }
+    }
+
+    /// The typed client (with the admin key, inspected against the
+    /// document) on connections from `address`: the whole of 127.0.0.0/8
+    /// answers locally, so `127.0.1.1` and `127.0.2.1` are two clients the
+    /// server tells apart, as per-address limits need.
+    pub fn client_from(&self, address: &str) -> Client {
+        let address: std::net::IpAddr = address.parse().expect("an address");
+        let http = reqwest::Client::builder()
+            .local_address(address)
+            .build()
+            .expect("client");
+        Client::new(http, &self.base)
+            .with_admin_key(ADMIN_KEY)
+            .inspected_by(self.openapi.clone())
     }
 
     /// A second instance on the same stores (database, Redis prefix).

@@ -313,3 +313,57 @@ async fn a_concert_whose_room_could_not_be_told_its_opening_is_not_listed_until_
     let joined = app.join(&buyer, retried.i64("concertId")).await;
     assert_eq!(joined.code(), "SALE_NOT_OPEN", "{}", joined.body);
 }
+
+/// The rate limiter fails open: while Redis does not answer, a sign-up (the
+/// database's alone) is served past its address's limit, and `/metrics`
+/// counts each check the limiter could not answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_frozen_redis_lets_buyers_through_the_rate_limits_and_is_counted() {
+    let Some(redis) = PrivateRedis::start() else {
+        if std::env::var_os("CI").is_some() {
+            panic!("CI needs redis-server");
+        }
+        eprintln!("SKIPPED: redis-server is not installed");
+        return;
+    };
+    wait_for_redis(&redis).await;
+    let url = redis.url();
+    let Some(app) = TestApp::spawn_with(Stores::MySqlRedis, |c| {
+        c.redis_url = Some(url);
+        c.store_timeout_ms = 300;
+        c.rate_limits = frontrow::RateLimitSettings {
+            limit_sign_up_per_address: frontrow::Rate {
+                requests: 1,
+                seconds: 3_600,
+            },
+            ..Default::default()
+        };
+    })
+    .await
+    else {
+        return;
+    };
+    let sign_up = || app.api.register("open");
+    assert_eq!(
+        sign_up().await.expect("an answer").status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        sign_up().await.expect("an answer").status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    redis.signal("-STOP");
+    for _ in 0..2 {
+        let reply = sign_up().await.expect("an answer");
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    }
+    let (_, metrics) = app.api.metrics().await.expect("metrics");
+    let failures: u64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("frontrow_rate_limiter_failures_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("the limiter's failures in /metrics");
+    assert!(failures >= 2, "{failures} failures counted");
+    redis.signal("-CONT");
+}

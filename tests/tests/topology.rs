@@ -12,6 +12,7 @@
 use frontrow_tests::topology::{
     Buyer, Client, Outcome, Sale, Tally, Topology, rush, sample, sign_up, when_done,
 };
+use reqwest::StatusCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -344,4 +345,85 @@ async fn a_rolling_restart_with_sigterm_fails_no_request() {
     assert_eq!(tally.failures(), 0, "a rolling restart fails no request");
     sale.invariants(&topology.database().await, &buyers, &outcomes)
         .await;
+}
+
+/// A client through nginx, from `address`.
+fn client_from(topology: &Topology, address: &str) -> frontrow_client::Client {
+    let address: std::net::IpAddr = address.parse().expect("an address");
+    let http = reqwest::Client::builder()
+        .local_address(address)
+        .build()
+        .expect("client");
+    frontrow_client::Client::new(http, &topology.base)
+}
+
+/// The limits are shared by every instance behind nginx (Redis), and count
+/// the client nginx names in `X-Forwarded-For`, not nginx: one address over
+/// its limit gets 429 with `Retry-After` and the `RateLimit` headers from
+/// every instance, exactly the burst is served in all, and a person at
+/// another address signs up in the same moment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_client_over_its_limit_gets_429_from_every_instance_and_another_address_is_served() {
+    let Some((mut topology, _turn)) = Topology::start("limits").await else {
+        return;
+    };
+    for instance in &mut topology.instances {
+        instance.kill();
+        instance.set("FRONTROW_RATE_LIMITS_SCALE", "1");
+        instance.set("FRONTROW_LIMIT_SIGN_UP_PER_ADDRESS", "6/3600");
+        instance.restart().await;
+    }
+    let farm = client_from(&topology, "127.0.1.1");
+    let person = client_from(&topology, "127.0.2.1");
+    let mut attempts = tokio::task::JoinSet::new();
+    for n in 0..60 {
+        let farm = farm.clone();
+        attempts.spawn(async move { farm.register(&format!("farm-{n}")).await });
+    }
+    let mut honest = Vec::new();
+    for n in 0..3 {
+        honest.push(
+            person
+                .register(&format!("person-{n}"))
+                .await
+                .expect("an answer"),
+        );
+    }
+    let replies: Vec<_> = attempts
+        .join_all()
+        .await
+        .into_iter()
+        .map(|reply| reply.expect("an answer"))
+        .collect();
+    let created = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 6, "one budget for the three instances");
+    for reply in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
+        assert_eq!(
+            reply.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{}",
+            reply.body
+        );
+        assert_eq!(reply.body["code"], "RATE_LIMITED");
+        assert!(reply.headers.contains_key("retry-after"));
+        assert_eq!(
+            reply.headers["ratelimit-policy"],
+            "\"sign-up-per-address\";q=6;w=3600"
+        );
+        assert!(reply.headers.contains_key("ratelimit"));
+    }
+    for reply in &honest {
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    }
+    for instance in 0..topology.instances.len() {
+        let refused = sample(
+            &topology.metrics(instance).await,
+            "frontrow_rate_limited_total{limit=\"sign-up-per-address\"}",
+        )
+        .unwrap_or(0.0);
+        assert!(refused >= 1.0, "instance {instance} refused none");
+    }
 }

@@ -83,6 +83,9 @@ export async function startServer(backend, { holdSeconds = 300, args = [] } = {}
     '--hold-seconds', String(holdSeconds), '--drain-ms', '0',
     // Generous defaults; each scenario sets its own room's capacity.
     '--queue-capacity', '1000', '--admit-per-second', '1000', '--active-idle-seconds', '0',
+    // Every scenario signs up its buyers from 127.0.0.1: the rate limits
+    // (tested in tests/tests/rate_limits.rs) are off here.
+    '--rate-limits-scale', '0',
     ...args,
   ];
   let database = null;

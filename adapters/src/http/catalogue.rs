@@ -394,6 +394,12 @@ impl CatalogueApi {
         schedule_id: Path<i64>,
         #[oai(name = "X-Queue-Token")] token: Header<QueueTokenHeader>,
     ) -> Result<SeatStreamResponse, ProblemResponse> {
+        super::rate_limits::per_account(
+            &self.0,
+            frontrow_application::limits::Limit::StatusPerAccount,
+            buyer.0,
+        )
+        .await?;
         let first = self
             .0
             .seating

@@ -10,6 +10,7 @@
 //! and no store is asked between scrapes.
 
 use super::{AppState, RouteMethods};
+use frontrow_application::door::Refusal;
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem::{Endpoint, IntoResponse, Request, Response, handler};
@@ -40,6 +41,17 @@ struct RouteLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ProblemLabels {
     code: String,
+}
+
+/// A rate limit by its stable name (a bounded set: `Limit::ALL`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabels {
+    limit: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabels {
+    reason: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -259,6 +271,47 @@ async fn scraped(state: &AppState) -> Registry {
         "seat_changes_applied",
         "Seat changes applied to this instance's maps from the change log",
         counter(state.catalogue.seat_changes_applied()),
+    );
+    let door = state.door.stats();
+    registry.register(
+        "door_challenges_issued",
+        "Door challenges (proof-of-work) this instance issued",
+        counter(door.issued()),
+    );
+    registry.register(
+        "door_challenges_solved",
+        "Door challenge solutions this instance accepted",
+        counter(door.solved()),
+    );
+    let refused = Family::<RefusalLabels, Counter>::default();
+    for why in Refusal::ALL {
+        let reason = why.as_str().to_owned();
+        refused
+            .get_or_create(&RefusalLabels { reason })
+            .inc_by(door.refused(why));
+    }
+    registry.register(
+        "door_challenges_refused",
+        "Joins and sign-ups the door refused, by reason (missing, forged, wrong_purpose, expired, replayed, too_easy)",
+        refused,
+    );
+    let refused = Family::<LimitLabels, Counter>::default();
+    for (limit, count) in state.rate_limits.refusals() {
+        refused
+            .get_or_create(&LimitLabels {
+                limit: limit.name().to_owned(),
+            })
+            .inc_by(count);
+    }
+    registry.register(
+        "rate_limited",
+        "Requests refused with 429 RATE_LIMITED by this instance, per limit",
+        refused,
+    );
+    registry.register(
+        "rate_limiter_failures",
+        "Rate-limit checks the limiter could not answer (Redis down or slow), let through: the limiter fails open",
+        counter(state.rate_limits.limiter_failures()),
     );
     let waiting = Family::<ConcertLabels, Gauge>::default();
     let active = Family::<ConcertLabels, Gauge>::default();

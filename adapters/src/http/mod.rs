@@ -6,7 +6,9 @@
 
 mod admin;
 pub mod catalogue;
+pub mod client_address;
 pub mod connections;
+mod door;
 mod health;
 mod limits;
 mod metrics;
@@ -14,6 +16,7 @@ mod payments;
 mod points;
 pub mod problem;
 mod queue;
+pub mod rate_limits;
 mod request_id;
 mod reservations;
 mod security;
@@ -73,6 +76,8 @@ pub struct AppState {
     pub seating: SeatingService,
     /// The waiting rooms and the gate.
     pub queue: Arc<QueueService>,
+    /// Proof-of-work at the door: joins and sign-ups.
+    pub door: frontrow_application::door::DoorService,
     /// An operator's sale: concerts with their openings.
     pub sales: SaleService,
     /// Holds and cancels.
@@ -94,6 +99,11 @@ pub struct AppState {
     /// Set when the instance is shutting down: readiness answers 503 at
     /// once, so the load balancer stops sending before the listener closes.
     pub draining: std::sync::atomic::AtomicBool,
+    /// The proxies whose `X-Forwarded-For` names the client
+    /// (`client_address`).
+    pub trusted_proxies: client_address::TrustedProxies,
+    /// Rate limits per client address and per account (`rate_limits`).
+    pub rate_limits: frontrow_application::limits::RateLimits,
 }
 
 impl AppState {
@@ -135,6 +145,8 @@ type Apis = (
     tickets::TicketsApi,
     admin::AdminApi,
     health::HealthApi,
+    door::DoorApi,
+    door::DoorAdminApi,
 );
 
 fn service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
@@ -148,6 +160,8 @@ fn service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
         tickets::TicketsApi(state.clone()),
         admin::AdminApi(state.clone()),
         health::HealthApi(state.clone()),
+        door::DoorApi(state.clone()),
+        door::DoorAdminApi(state.clone()),
     );
     OpenApiService::new(apis, "frontrow", env!("CARGO_PKG_VERSION"))
         .description("Concert tickets for the minute a hot show opens: a fair waiting room, real seat availability, holds and prepaid points.")
@@ -176,6 +190,7 @@ pub fn app_on(state: Arc<AppState>, listening: connections::Listening) -> impl E
     let docs = api.swagger_ui();
     let api = Arc::new(api.into_endpoint());
     let http_metrics = Arc::new(metrics::HttpMetrics::new(methods.clone()));
+    let trusted_proxies = Arc::new(state.trusted_proxies.clone());
     Route::new()
         .at("/openapi.json", spec)
         .at("/metrics", poem::get(metrics::metrics))
@@ -194,6 +209,17 @@ pub fn app_on(state: Arc<AppState>, listening: connections::Listening) -> impl E
                     .await
                     .map(IntoResponse::into_response),
                 Err(refused) => Ok(refused.into_response()),
+            }
+        })
+        // Who is calling, then whether that address is over a limit.
+        .around({
+            let state = state.clone();
+            move |endpoint, mut request| {
+                let (state, trusted) = (state.clone(), trusted_proxies.clone());
+                async move {
+                    client_address::identify(&mut request, &trusted);
+                    rate_limits::around(endpoint, request, &state).await
+                }
             }
         })
         .data(state)

@@ -103,6 +103,12 @@ impl PaymentsApi {
         request: Json<Pay>,
         #[oai(name = "X-Queue-Token")] token: Header<QueueTokenHeader>,
     ) -> Result<PayResponse, ProblemResponse> {
+        super::rate_limits::per_account(
+            &self.0,
+            frontrow_application::limits::Limit::PaymentPerAccount,
+            buyer.0,
+        )
+        .await?;
         let cart = match (request.0.reservation_id, request.0.reservation_ids) {
             (Some(one), None) => vec![one],
             (None, Some(many)) => many,

@@ -5,6 +5,7 @@
 
 use frontrow_application::StoreError;
 use frontrow_application::catalogue::CatalogueError;
+use frontrow_application::door::{DoorError, Refusal};
 use frontrow_application::payments::PaymentError;
 use frontrow_application::points::PointsError;
 use frontrow_application::queue::QueueError;
@@ -58,6 +59,13 @@ pub enum ProblemResponse {
         /// On 503 and 429: seconds to wait before retrying.
         #[oai(header = "Retry-After")]
         Option<String>,
+        /// On 429 `RATE_LIMITED`: the limit that refused, as
+        /// `"<name>";q=<requests>;w=<seconds>` (draft-ietf-httpapi-ratelimit-headers).
+        #[oai(header = "RateLimit-Policy")]
+        Option<String>,
+        /// On 429 `RATE_LIMITED`: `"<name>";r=0;t=<seconds until one more is allowed>`.
+        #[oai(header = "RateLimit")]
+        Option<String>,
     ),
 }
 
@@ -82,15 +90,22 @@ impl ProblemResponse {
         let challenge = (status == StatusCode::UNAUTHORIZED).then(|| "Bearer".to_owned());
         let retry_after =
             (status == StatusCode::SERVICE_UNAVAILABLE).then(|| RETRY_AFTER_SECONDS.to_owned());
-        ProblemResponse::Default(status, Json(problem), challenge, retry_after)
+        ProblemResponse::Default(status, Json(problem), challenge, retry_after, None, None)
     }
 
     /// The same problem, telling the client to wait `seconds` (at least 1)
     /// before asking again: a 429's `Retry-After`.
     pub fn retry_after(self, seconds: u64) -> Self {
-        let ProblemResponse::Default(status, body, challenge, _) = self;
+        let ProblemResponse::Default(status, body, challenge, _, policy, limit) = self;
         let seconds = seconds.max(1).to_string();
-        ProblemResponse::Default(status, body, challenge, Some(seconds))
+        ProblemResponse::Default(status, body, challenge, Some(seconds), policy, limit)
+    }
+
+    /// The same problem, naming the rate limit that refused it in
+    /// `RateLimit-Policy` and `RateLimit`.
+    pub fn rate_limited(self, policy: String, limit: String) -> Self {
+        let ProblemResponse::Default(status, body, challenge, retry, _, _) = self;
+        ProblemResponse::Default(status, body, challenge, retry, Some(policy), Some(limit))
     }
 }
 
@@ -199,6 +214,32 @@ impl From<CatalogueError> for ProblemResponse {
     }
 }
 
+impl From<DoorError> for ProblemResponse {
+    fn from(error: DoorError) -> Self {
+        let detail = error.to_string();
+        let (status, code) = match error {
+            // 428: the request needs a precondition (a solved challenge)
+            // that it did not meet; get one at the level the detail names.
+            DoorError::ChallengeRequired { .. } => {
+                (StatusCode::PRECONDITION_REQUIRED, "CHALLENGE_REQUIRED")
+            }
+            DoorError::ChallengeRefused { why } => match why {
+                Refusal::Expired => (StatusCode::FORBIDDEN, "CHALLENGE_EXPIRED"),
+                Refusal::Replayed => (StatusCode::FORBIDDEN, "CHALLENGE_REPLAYED"),
+                Refusal::Missing | Refusal::TooEasy => {
+                    (StatusCode::PRECONDITION_REQUIRED, "CHALLENGE_REQUIRED")
+                }
+                Refusal::Forged | Refusal::WrongPurpose => {
+                    (StatusCode::FORBIDDEN, "CHALLENGE_INVALID")
+                }
+            },
+            DoorError::InvalidLevel(_) => (StatusCode::BAD_REQUEST, "INVALID_DOOR_LEVEL"),
+            DoorError::Store(e) => return unavailable(&e),
+        };
+        ProblemResponse::new(status, code, detail)
+    }
+}
+
 impl From<QueueError> for ProblemResponse {
     fn from(error: QueueError) -> Self {
         let detail = error.to_string();
@@ -214,7 +255,7 @@ impl From<QueueError> for ProblemResponse {
             QueueError::SaleNotOpen { opens_at } => {
                 let mut problem =
                     ProblemResponse::new(StatusCode::CONFLICT, "SALE_NOT_OPEN", detail);
-                let ProblemResponse::Default(_, Json(body), _, _) = &mut problem;
+                let ProblemResponse::Default(_, Json(body), ..) = &mut problem;
                 body.opens_at = Some(super::catalogue::datetime(opens_at));
                 return problem;
             }

@@ -20,6 +20,13 @@ pub struct QueueApi(pub Arc<AppState>);
 #[oai(rename_all = "camelCase")]
 struct Join {
     concert_id: i64,
+    /// A solved door challenge (`POST /api/v1/concerts/{concertId}/challenge`):
+    /// the standard base64 of `{"challenge": ..., "solution": {"counter",
+    /// "derivedKey"}}`. Needed only when that call says `required: true`;
+    /// without it such a join is 428 `CHALLENGE_REQUIRED`, and a forged,
+    /// other account's or concert's, expired or already used one is 403
+    /// (`CHALLENGE_INVALID`, `CHALLENGE_EXPIRED`, `CHALLENGE_REPLAYED`).
+    proof_of_work: Option<String>,
 }
 
 #[derive(Object)]
@@ -183,7 +190,12 @@ impl QueueApi {
     /// One place per user per concert: asking again returns the same token.
     /// A concert whose every seat is sold takes nobody (409 `SOLD_OUT`).
     #[oai(path = "/api/v1/queue/tokens", method = "post")]
-    async fn join(&self, buyer: Buyer, body: Json<Join>) -> Result<JoinResponse, ProblemResponse> {
+    async fn join(
+        &self,
+        buyer: Buyer,
+        body: Json<Join>,
+        request: &poem::Request,
+    ) -> Result<JoinResponse, ProblemResponse> {
         // A token is checked by its signature alone, with no store asked, on
         // every request. Only a token signed with our key names a user who
         // does not exist (a leaked key, or a database restored without the
@@ -193,6 +205,12 @@ impl QueueApi {
         // joining is the one place left to look, and a cheap one: one read
         // by primary key per join, against the many polls and holds a place
         // leads to.
+        super::rate_limits::per_account(
+            &self.0,
+            frontrow_application::limits::Limit::JoinPerAccount,
+            buyer.0,
+        )
+        .await?;
         if !self.0.users.is_registered(buyer.0).await? {
             return Err(ProblemResponse::new(
                 StatusCode::UNAUTHORIZED,
@@ -200,6 +218,13 @@ impl QueueApi {
                 "the access token names no registered user",
             ));
         }
+        let address = super::door::client_address(request);
+        let concert = frontrow_domain::ConcertId::from_store(body.concert_id);
+        let proof = body.proof_of_work.as_deref();
+        self.0
+            .door
+            .pass_join(buyer.0, concert, &address, proof)
+            .await?;
         let (place, created) = self.0.queue.join(buyer.0, body.concert_id).await?;
         let body = Json(ticket(&place));
         Ok(if created {
@@ -216,6 +241,12 @@ impl QueueApi {
         buyer: Buyer,
         #[oai(name = "X-Queue-Token")] token: Header<QueueTokenHeader>,
     ) -> Result<Json<Status>, ProblemResponse> {
+        super::rate_limits::per_account(
+            &self.0,
+            frontrow_application::limits::Limit::StatusPerAccount,
+            buyer.0,
+        )
+        .await?;
         let place = self.0.queue.status(buyer.0, token.as_deref()).await?;
         Ok(Json(status_of(&place)))
     }
@@ -232,6 +263,12 @@ impl QueueApi {
         buyer: Buyer,
         #[oai(name = "X-Queue-Token")] token: Header<QueueTokenHeader>,
     ) -> Result<StreamResponse, ProblemResponse> {
+        super::rate_limits::per_account(
+            &self.0,
+            frontrow_application::limits::Limit::StatusPerAccount,
+            buyer.0,
+        )
+        .await?;
         let first = self.0.queue.status(buyer.0, token.as_deref()).await?;
         let token = token.0.0.unwrap_or_default();
         let changes = place_changes(self.0.clone(), buyer.0, token, first);

@@ -87,6 +87,12 @@ impl ReservationsApi {
         request: Json<Hold>,
         #[oai(name = "X-Queue-Token")] token: Header<QueueTokenHeader>,
     ) -> Result<HoldResponse, ProblemResponse> {
+        super::rate_limits::per_account(
+            &self.0,
+            frontrow_application::limits::Limit::HoldPerAccount,
+            buyer.0,
+        )
+        .await?;
         let held = self
             .0
             .reservations

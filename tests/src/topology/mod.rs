@@ -105,6 +105,12 @@ impl Topology {
                 ("FRONTROW_DB_CONNECTIONS", "8".to_owned()),
                 ("FRONTROW_ACTIVE_IDLE_SECONDS", "0".to_owned()),
                 ("FRONTROW_WAITING_IDLE_SECONDS", "0".to_owned()),
+                // nginx connects from here: its X-Forwarded-For names the
+                // buyer (each on its own 127.x address).
+                ("FRONTROW_TRUSTED_PROXIES", "127.0.0.1/32".to_owned()),
+                // The rushes come from one address; the limits' own test
+                // turns them on (`Instance::set`).
+                ("FRONTROW_RATE_LIMITS_SCALE", "0".to_owned()),
                 ("RUST_LOG", "warn".to_owned()),
             ]
             .into_iter()

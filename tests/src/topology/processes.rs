@@ -374,6 +374,13 @@ impl Instance {
         asked.elapsed()
     }
 
+    /// Sets one of the instance's environment variables (a setting) for
+    /// its next start.
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.environment.retain(|(k, _)| k != name);
+        self.environment.push((name.to_owned(), value.to_owned()));
+    }
+
     /// A fresh process on the same port, ready.
     pub async fn restart(&mut self) {
         self.spawn();

@@ -19,6 +19,7 @@
 //! MariaDB or Redis is missing, its spec fails under CI and is skipped
 //! elsewhere, like the rest of the suite.
 
+mod rate;
 mod room;
 mod sql;
 
