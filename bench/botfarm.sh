@@ -10,8 +10,13 @@
 # (it charges each account first; charging is free here), spread (it
 # charges and spreads over 200 addresses, each in a /24 of its own).
 #
+# The door's challenges are off by default (every level 0): turn them on
+# with the server's variables, which this script passes through, or with
+# DOOR_LEVEL (the concerts' own level, through the admin API).
+#
 #   bench/botfarm.sh                               # every mode, 3 runs, both backends
 #   RUNS=1 MODES=empty BACKENDS=embedded bench/botfarm.sh
+#   FRONTROW_CHALLENGE_YOUNG_LEVEL=4 bench/botfarm.sh   # young accounts pay at the door
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -50,7 +55,8 @@ for backend in $BACKENDS; do
       for _ in $(seq 1 100); do curl -sf "$BASE/health/ready" >/dev/null && break; sleep 0.1; done
       key=botfarm-key
       [ "$backend" = embedded ] && key=$(cat "$dir/data/admin-key")
-      timeout 900 "$LOADTEST" --base-url "$BASE" --admin-key "$key" botfarm "${farm[@]}" >"$dir/report.txt" 2>&1 || true
+      door=(); [ -n "${DOOR_LEVEL:-}" ] && door=(--door-level "$DOOR_LEVEL")
+      timeout 900 "$LOADTEST" --base-url "$BASE" --admin-key "$key" botfarm "${farm[@]}" "${door[@]}" >"$dir/report.txt" 2>&1 || true
       kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
       echo "== $backend, farm $mode, run $run"
       grep -v '^a person failed' "$dir/report.txt"

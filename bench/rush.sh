@@ -8,13 +8,16 @@
 #
 # The buyers come from ADDRESSES loopback addresses (500 each by default), as
 # a crowd behind carrier NATs arrives, so the server's per-address limits see
-# what they would in production. Every buyer signs up before the sale (a
-# crowd's accounts exist long before it), so the sign-up limits are lifted
-# for the run; every other limit keeps its default.
+# what they would in production. The limits are sized for 10 people per
+# address, so they are raised by the buyers per address over 10
+# (RATE_LIMITS_SCALE, docs/operations.md); every buyer signs up before the
+# sale (a crowd's accounts exist long before it), so the sign-up limits are
+# lifted for the run.
 #
 #   bench/rush.sh                        # 3 runs on each backend
 #   RUNS=1 USERS=50000 BACKENDS=embedded bench/rush.sh
 #   ADDRESSES=0 bench/rush.sh            # every buyer from 127.0.0.1
+#   RATE_LIMITS_SCALE=0 bench/rush.sh    # every limit off
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -29,6 +32,8 @@ cargo build --release -q -p frontrow -p frontrow-loadtest
 BIN=$TARGET/release/frontrow
 LOADTEST=$TARGET/release/frontrow-loadtest
 mkdir -p "$OUT"
+PER_ADDRESS=$(( ADDRESSES > 0 ? (USERS + ADDRESSES - 1) / ADDRESSES : USERS ))
+export FRONTROW_RATE_LIMITS_SCALE=${RATE_LIMITS_SCALE:-$(( PER_ADDRESS > 10 ? (PER_ADDRESS + 9) / 10 : 1 ))}
 export FRONTROW_LIMIT_SIGN_UP_PER_ADDRESS=0/1 FRONTROW_LIMIT_SIGN_UP_PER_NETWORK=0/1
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }

@@ -64,6 +64,10 @@ pub struct BotFarm {
     pub admit_per_second: i64,
     /// First run the same people alone, for their latency without the farm.
     pub baseline: bool,
+    /// The concert's own door level (`PUT /api/v1/admin/concerts/{id}/door`,
+    /// 0 to 10: every join pays at least that much work); `None`: the
+    /// server's settings alone.
+    pub door_level: Option<i64>,
 }
 
 impl BotFarm {
@@ -92,6 +96,7 @@ impl Default for BotFarm {
             capacity: 50,
             admit_per_second: 50,
             baseline: true,
+            door_level: None,
         }
     }
 }
@@ -309,6 +314,12 @@ async fn new_sale(operator: &Client, s: &BotFarm, title: &str) -> anyhow::Result
         .await?;
     if policy.status != StatusCode::OK {
         bail!("cannot set the queue policy: {}", policy.body);
+    }
+    if let Some(level) = s.door_level {
+        let door = operator.set_door_level(concert, level).await?;
+        if !door.status.is_success() {
+            bail!("cannot set the door's level: {}", door.body);
+        }
     }
     Ok(Sale { concert, schedule })
 }

@@ -139,6 +139,10 @@ struct Botfarm {
     /// Skip the run of the people alone (their latency without the farm).
     #[arg(long)]
     no_baseline: bool,
+    /// The concerts' own door level (0 to 10), set through the admin API;
+    /// unset: the server's settings alone.
+    #[arg(long)]
+    door_level: Option<i64>,
 }
 
 #[tokio::main]
@@ -186,6 +190,7 @@ async fn main() -> anyhow::Result<()> {
                 capacity: a.capacity,
                 admit_per_second: a.admit_per_second,
                 baseline: !a.no_baseline,
+                door_level: a.door_level,
                 ..Default::default()
             };
             let report =
