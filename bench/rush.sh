@@ -2,23 +2,39 @@
 # The rush of docs/benchmarks.md: `frontrow-loadtest ticket-open` with 20,000
 # buyers joining within 10 s, 2 schedules x 1,000 seats, capacity 1,000, admit
 # 500/s, on a fresh server per run, as a new user would start it (default log
-# level). Prints each run's report and, during the sale, the CPU share of the
-# server, MariaDB, Redis and the load generator.
+# level). Prints each run's report (client and server side per endpoint) and,
+# during the sale, the CPU share of the server, MariaDB, Redis and the load
+# generator.
+#
+# The buyers come from ADDRESSES loopback addresses (500 each by default), as
+# a crowd behind carrier NATs arrives, so the server's per-address limits see
+# what they would in production. The limits are sized for 10 people per
+# address, so they are raised by the buyers per address over 10
+# (RATE_LIMITS_SCALE, docs/operations.md); every buyer signs up before the
+# sale (a crowd's accounts exist long before it), so the sign-up limits are
+# lifted for the run.
 #
 #   bench/rush.sh                        # 3 runs on each backend
 #   RUNS=1 USERS=50000 BACKENDS=embedded bench/rush.sh
+#   ADDRESSES=0 bench/rush.sh            # every buyer from 127.0.0.1
+#   RATE_LIMITS_SCALE=0 bench/rush.sh    # every limit off
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 USERS=${USERS:-20000}
+ADDRESSES=${ADDRESSES:-$(( (USERS + 499) / 500 ))}
 BACKENDS=${BACKENDS:-"embedded mysql"}
+TARGET=${CARGO_TARGET_DIR:-target}
 OUT=target/rush
-PORT=18097
+PORT=${PORT:-18097}
 BASE=http://127.0.0.1:$PORT
 cargo build --release -q -p frontrow -p frontrow-loadtest
-BIN=target/release/frontrow
-LOADTEST=target/release/frontrow-loadtest
+BIN=$TARGET/release/frontrow
+LOADTEST=$TARGET/release/frontrow-loadtest
 mkdir -p "$OUT"
+PER_ADDRESS=$(( ADDRESSES > 0 ? (USERS + ADDRESSES - 1) / ADDRESSES : USERS ))
+export FRONTROW_RATE_LIMITS_SCALE=${RATE_LIMITS_SCALE:-$(( PER_ADDRESS > 10 ? (PER_ADDRESS + 9) / 10 : 1 ))}
+export FRONTROW_LIMIT_SIGN_UP_PER_ADDRESS=0/1 FRONTROW_LIMIT_SIGN_UP_PER_NETWORK=0/1
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
@@ -58,7 +74,8 @@ for backend in $BACKENDS; do
     cpu_during "$dir" 8 &
     watcher=$!
     timeout 600 "$LOADTEST" --base-url "$BASE" --admin-key "$key" --database-url "$database" ticket-open \
-      --users "$USERS" --seats 1000 --schedules 2 --capacity 1000 --admit-per-second 500 >"$dir/report.txt" 2>&1 || true
+      --users "$USERS" --seats 1000 --schedules 2 --capacity 1000 --admit-per-second 500 \
+      --addresses "$ADDRESSES" >"$dir/report.txt" 2>&1 || true
     wait "$watcher" || true
     curl -s "$BASE/metrics" | grep '^frontrow_seat' >>"$dir/report.txt" || true
     grep -E 'VmHWM' "/proc/$SERVER/status" >>"$dir/report.txt" || true

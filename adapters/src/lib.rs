@@ -68,6 +68,7 @@
 //! a port of your own in beside these.
 
 pub mod auth;
+pub mod challenges;
 pub mod events;
 pub mod http;
 pub mod kafka;

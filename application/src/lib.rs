@@ -129,6 +129,7 @@ pub mod cache;
 pub mod catalogue;
 pub mod catalogue_cache;
 pub mod clock;
+pub mod door;
 pub mod events;
 pub mod limits;
 pub mod live_sessions;

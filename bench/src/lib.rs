@@ -4,22 +4,40 @@
 //! seats, try to hold a random AVAILABLE seat (retrying on 409), then pay or
 //! abandon the hold. A buyer the room tells that nothing is AVAILABLE
 //! (`soldOut`) or that every seat is sold (`SOLD_OUT`, or 409 on joining)
-//! leaves: that is an outcome too. Afterwards it checks the invariants in the
+//! leaves: that is an outcome too. A 429 is waited out (its `Retry-After`)
+//! and asked again, as the web app does; the statuses count every 429.
+//! Afterwards it checks the invariants in the
 //! database, and reports its own CPU share so a reader can judge whether the
 //! load generator held the server back.
 //!
 //! Latency is measured per endpoint from the client; a request's time includes
-//! queueing in the client, which is what a buyer feels.
+//! queueing in the client, which is what a buyer feels. Beside it, the
+//! server's own latency per route, from its `/metrics` (`server_side`), so
+//! queueing can be told from server time. The buyers may come from many
+//! loopback addresses (`Scenario::addresses`), as a crowd behind carrier
+//! NATs does, so limits per address see what they would in production.
 
+pub mod botfarm;
+pub mod crowd;
+mod prepare;
+mod record;
+pub mod retry;
+pub mod server_side;
 pub mod streams;
 
+pub use prepare::{churn, payment_lines, prepare};
+pub use record::EndpointStats;
+
 use anyhow::{Context, bail};
-use frontrow_client::{Buyer, Client, NewConcert, NewSchedule, Observer};
+use frontrow_client::{Buyer, Client, NewConcert, NewSchedule};
+use record::{Recorder, Rng, cpu_time};
 use reqwest::StatusCode;
+use retry::patiently;
 use serde_json::Value;
+use server_side::{RouteLatency, SeatMapLag};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
@@ -35,6 +53,10 @@ pub struct Scenario {
     pub admit_per_second: i64,
     /// How many buyers are created at once before the sale opens.
     pub setup_concurrency: usize,
+    /// Loopback addresses the buyers come from, spread evenly (buyer `i`
+    /// from address `i % addresses`, `crowd::CROWD_BLOCK`); 0: all from the
+    /// system's choice (127.0.0.1).
+    pub addresses: usize,
 }
 
 impl Default for Scenario {
@@ -49,87 +71,52 @@ impl Default for Scenario {
             capacity: 500,
             admit_per_second: 400,
             setup_concurrency: 32,
+            addresses: 0,
         }
     }
-}
-
-/// A tiny deterministic generator, so runs are reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() % 10_000) as f64 / 10_000.0 < p
-    }
-}
-
-/// Each endpoint's latencies (µs) and status counts.
-#[derive(Default)]
-struct Samples {
-    latencies: BTreeMap<&'static str, Vec<u32>>,
-    statuses: BTreeMap<(&'static str, u16), u64>,
-}
-
-/// Hears every answer the load test's client receives.
-#[derive(Default)]
-struct Recorder(Mutex<Samples>);
-
-impl Recorder {
-    /// What it heard so far; it starts again from nothing.
-    fn take(&self) -> anyhow::Result<Samples> {
-        let mut samples = self
-            .0
-            .lock()
-            .map_err(|_| anyhow::anyhow!("recorder poisoned"))?;
-        Ok(std::mem::take(&mut *samples))
-    }
-}
-
-impl Observer for Recorder {
-    fn observe(&self, endpoint: &'static str, status: StatusCode, elapsed: Duration) {
-        let micros = elapsed.as_micros().min(u32::MAX as u128) as u32;
-        if let Ok(mut samples) = self.0.lock() {
-            samples.latencies.entry(endpoint).or_default().push(micros);
-            *samples
-                .statuses
-                .entry((endpoint, status.as_u16()))
-                .or_default() += 1;
-        }
-    }
-}
-
-/// The HTTP client of a run.
-fn http() -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        // Many idle connections: a buyer that finds none opens a new one,
-        // and in a join burst that churn filled the server's listen
-        // queue and used up this process's file handles (issue 16).
-        .pool_max_idle_per_host(4096)
-        .timeout(Duration::from_secs(60))
-        .build()
 }
 
 /// The API client of a run, and what it has recorded.
 struct Api {
     client: Client,
     recorder: Arc<Recorder>,
+    /// For what is no buyer's request (scrapes of `/metrics`).
+    unobserved: Client,
+    base: String,
+    admin_key: String,
 }
 
 impl Api {
     fn new(base: &str, admin_key: &str) -> anyhow::Result<Self> {
         let recorder = Arc::<Recorder>::default();
-        let client = Client::new(http()?, base)
-            .with_admin_key(admin_key)
-            .observed_by(recorder.clone());
-        Ok(Api { client, recorder })
+        let unobserved = Client::new(crowd::http(None)?, base).with_admin_key(admin_key);
+        let client = unobserved.clone().observed_by(recorder.clone());
+        Ok(Api {
+            client,
+            recorder,
+            unobserved,
+            base: base.to_owned(),
+            admin_key: admin_key.to_owned(),
+        })
+    }
+
+    /// Clients from `count` addresses of `block` (see `crowd::clients`),
+    /// recorded with this one.
+    fn clients_from(&self, block: u8, count: usize) -> anyhow::Result<Vec<Client>> {
+        Ok(crowd::clients(block, count, |http| {
+            Client::new(http, &self.base)
+                .with_admin_key(&self.admin_key)
+                .observed_by(self.recorder.clone())
+        })?)
+    }
+
+    /// `/metrics`, parsed; empty when the server does not answer it (the
+    /// server side of a report is then missing, not the run).
+    async fn scrape(&self) -> Vec<server_side::Sample> {
+        match self.unobserved.metrics().await {
+            Ok((status, text)) if status == StatusCode::OK => server_side::parse(&text),
+            _ => Vec::new(),
+        }
     }
 
     /// Creates a concert; its id and the whole answer (with its schedules).
@@ -205,15 +192,10 @@ pub struct Report {
     pub admitted_after_close: usize,
     /// The load generator's CPU time over the sale, as a share of one core.
     pub loadtest_cpu_share: Option<f64>,
-}
-
-pub struct EndpointStats {
-    pub name: &'static str,
-    pub count: usize,
-    pub per_second: f64,
-    pub p50_ms: f64,
-    pub p95_ms: f64,
-    pub p99_ms: f64,
+    /// The server's latency per route over the sale (empty: no `/metrics`).
+    pub server: Vec<RouteLatency>,
+    /// The seat-map lag the server reported during the sale, if any.
+    pub seat_map_lag: SeatMapLag,
 }
 
 impl Report {
@@ -244,18 +226,8 @@ impl fmt::Display for Report {
             s.admit_per_second
         )?;
         writeln!(f, "elapsed {:.1} s", self.elapsed.as_secs_f64())?;
-        writeln!(
-            f,
-            "{:<14} {:>8} {:>9} {:>8} {:>8} {:>8}",
-            "endpoint", "count", "req/s", "p50 ms", "p95 ms", "p99 ms"
-        )?;
-        for e in &self.endpoints {
-            writeln!(
-                f,
-                "{:<14} {:>8} {:>9.1} {:>8.2} {:>8.2} {:>8.2}",
-                e.name, e.count, e.per_second, e.p50_ms, e.p95_ms, e.p99_ms
-            )?;
-        }
+        server_side::side_by_side(f, &self.endpoints, &self.server)?;
+        write!(f, "{}", self.seat_map_lag)?;
         writeln!(f, "statuses: {:?}", self.statuses)?;
         writeln!(f, "outcomes: {:?}", self.outcomes)?;
         match self.all_taken_after {
@@ -312,21 +284,14 @@ impl fmt::Display for Report {
     }
 }
 
-fn percentile(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1] as f64 / 1000.0
-}
-
 /// A new buyer with `points`.
 async fn create_buyer(api: &Client, i: usize, points: i64) -> anyhow::Result<Buyer> {
-    let user = api.register(&format!("fan {i}")).await?;
+    let name = format!("fan {i}");
+    let user = patiently(None, || api.register(&name)).await?;
     let buyer = user
         .buyer()
         .with_context(|| format!("no user id and access token: {}", user.body))?;
-    let charged = api.charge(&buyer, points, None).await?;
+    let charged = patiently(None, || api.charge(&buyer, points, None)).await?;
     if charged.status != StatusCode::OK {
         bail!("charge failed: {}", charged.body);
     }
@@ -350,7 +315,7 @@ async fn buyer_journey(
         join_sent: opened.elapsed(),
         ..Journey::default()
     };
-    let joined = api.join(&buyer, concert).await?;
+    let joined = patiently(None, || api.join(&buyer, concert)).await?;
     journey.join_answered = opened.elapsed();
     if joined.status == StatusCode::CONFLICT && joined.code() == "SOLD_OUT" {
         closure.heard(journey.join_answered);
@@ -362,7 +327,7 @@ async fn buyer_journey(
         .as_str()
         .with_context(|| format!("no queue token: {}", joined.body))?
         .to_owned();
-    let leave = || api.leave(&buyer, &token);
+    let leave = || patiently(None, || api.leave(&buyer, &token));
     let mut status = joined.body;
     loop {
         match status["status"].as_str() {
@@ -390,13 +355,15 @@ async fn buyer_journey(
         let pause = Duration::from_millis((pace * 1000.0) as u64 + rng.below(250));
         tokio::time::sleep(pause).await;
         let sent = opened.elapsed();
-        status = api.queue_status(&buyer, &token).await?.body;
+        status = patiently(None, || api.queue_status(&buyer, &token))
+            .await?
+            .body;
         if status["status"] == "WAITING" {
             journey.last_waiting_poll_sent = Some(sent);
         }
     }
     journey.active_seen = Some(opened.elapsed());
-    let schedules = api.schedules(&buyer, &token, concert).await?;
+    let schedules = patiently(None, || api.schedules(&buyer, &token, concert)).await?;
     let mut open: Vec<i64> = schedules.body["schedules"]
         .as_array()
         .map(|all| {
@@ -418,7 +385,7 @@ async fn buyer_journey(
             continue;
         }
         let seat = free[rng.below(free.len() as u64) as usize];
-        let reply = api.hold(&buyer, &token, schedule, seat).await?;
+        let reply = patiently(None, || api.hold(&buyer, &token, schedule, seat)).await?;
         if reply.status == StatusCode::CREATED {
             held = reply.body["reservationId"].as_i64();
             journey.held_at = Some(opened.elapsed());
@@ -435,7 +402,7 @@ async fn buyer_journey(
         journey.outcome = "abandoned";
         return Ok(journey);
     }
-    let paid = api.pay(&buyer, &token, reservation).await?;
+    let paid = patiently(None, || api.pay(&buyer, &token, reservation)).await?;
     journey.outcome_at = opened.elapsed();
     journey.outcome = if paid.status == StatusCode::CREATED {
         "paid"
@@ -457,16 +424,6 @@ fn admitted_after_close(journeys: &[Journey], closed: Option<Duration>) -> usize
         .iter()
         .filter(|j| j.active_seen.is_some() && j.last_waiting_poll_sent.is_some_and(|t| t > closed))
         .count()
-}
-
-/// This process's CPU time (user + system) so far, from /proc (Linux; 100
-/// ticks per second, the kernel's USER_HZ on every mainstream platform).
-fn cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let after_name = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(Duration::from_millis(ticks * 10))
 }
 
 /// Users admitted before someone who had finished joining before they began.
@@ -572,9 +529,12 @@ pub async fn ticket_open(
     let semaphore = Arc::new(tokio::sync::Semaphore::new(
         scenario.setup_concurrency.max(1),
     ));
+    // Buyer i comes from address i % addresses, at sign-up as in the sale.
+    let crowd = api.clients_from(crowd::CROWD_BLOCK, scenario.addresses)?;
+    let from = |i: usize| crowd[i % crowd.len()].clone();
     let mut setup = Vec::new();
     for i in 0..scenario.users {
-        let (api, semaphore, price) = (api.client.clone(), semaphore.clone(), scenario.price);
+        let (api, semaphore, price) = (from(i), semaphore.clone(), scenario.price);
         setup.push(tokio::spawn(async move {
             let _permit = semaphore.acquire().await?;
             create_buyer(&api, i, price * 2).await
@@ -587,6 +547,8 @@ pub async fn ticket_open(
     let first_user = buyers.iter().map(|b| b.user_id).min().unwrap_or(0);
     let last_user = buyers.iter().map(|b| b.user_id).max().unwrap_or(0);
     api.recorder.take()?; // measure the sale, not the setup
+    let before = api.scrape().await;
+    let (stop_sampling, sampler) = sample_seat_map_lag(api.unobserved.clone());
 
     let opened = Instant::now();
     let cpu_at_open = cpu_time();
@@ -594,10 +556,10 @@ pub async fn ticket_open(
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
     let window = scenario.join_window.as_millis() as u64;
     let mut journeys = Vec::with_capacity(buyers.len());
-    for buyer in buyers {
+    for (i, buyer) in buyers.into_iter().enumerate() {
         let delay = Duration::from_millis(rng.below(window.max(1)));
         journeys.push(tokio::spawn(buyer_journey(
-            api.client.clone(),
+            from(i),
             opened,
             delay,
             buyer,
@@ -622,6 +584,10 @@ pub async fn ticket_open(
         }
     }
     let elapsed = opened.elapsed();
+    let after = api.scrape().await;
+    drop(stop_sampling);
+    let mut seat_map_lag = sampler.await?;
+    seat_map_lag.histograms_between(&before, &after);
     let loadtest_cpu_share = cpu_at_open
         .zip(cpu_time())
         .map(|(before, after)| (after - before).as_secs_f64() / elapsed.as_secs_f64());
@@ -635,22 +601,8 @@ pub async fn ticket_open(
         .then(|| held.iter().max().copied())
         .flatten();
 
-    let recorded = api.recorder.take()?;
-    let endpoints = recorded
-        .latencies
-        .into_iter()
-        .map(|(name, mut samples)| {
-            samples.sort_unstable();
-            EndpointStats {
-                name,
-                count: samples.len(),
-                per_second: samples.len() as f64 / elapsed.as_secs_f64(),
-                p50_ms: percentile(&samples, 0.50),
-                p95_ms: percentile(&samples, 0.95),
-                p99_ms: percentile(&samples, 0.99),
-            }
-        })
-        .collect();
+    let mut recorded = api.recorder.take()?;
+    let endpoints = recorded.endpoint_stats(elapsed);
     let statuses = recorded
         .statuses
         .into_iter()
@@ -674,176 +626,36 @@ pub async fn ticket_open(
         admitted_to_nothing: done.iter().filter(|j| j.admitted_to_nothing).count(),
         admitted_after_close: admitted_after_close(&done, closure.at()),
         loadtest_cpu_share,
+        server: server_side::route_latencies(&before, &after),
+        seat_map_lag,
     })
 }
 
-/// Files for the per-endpoint benchmarks (`bench/run.sh`): buyers who are
-/// ACTIVE in one concert's room, buyers who have not joined yet, and the ids
-/// the wrk scripts need (`meta.env`).
-pub async fn prepare(
-    base: &str,
-    admin_key: &str,
-    active: usize,
-    fresh: usize,
-    rushes: usize,
-    out: &std::path::Path,
-) -> anyhow::Result<()> {
-    let api = Api::new(base, admin_key)?;
-    let schedule = |seats: i64| NewSchedule::new("2031-06-01T19:00:00Z", seats, 10);
-    let schedules = vec![
-        schedule(active.clamp(1, 10_000) as i64),
-        schedule(10),
-        schedule(500),
-    ];
-    let (concert, created) = api
-        .create_concert(&NewConcert::new("Benchmark", schedules))
-        .await?;
-    let ids: Vec<i64> = created["schedules"]
-        .as_array()
-        .map(|s| s.iter().filter_map(|s| s["scheduleId"].as_i64()).collect())
-        .unwrap_or_default();
-    let [hold, contended, seats] = ids[..] else {
-        bail!("expected three schedules")
-    };
-    api.set_queue(concert, 1_000_000, 100_000).await?;
-    // The token benchmark's rooms, on the default policy, so most joiners
-    // wait as in a real rush. Every fresh buyer joins each of them once:
-    // fresh × rushes new places before a join can repeat.
-    let mut rush_concerts = Vec::with_capacity(rushes);
-    for _ in 0..rushes {
-        let rush = NewConcert::new("Rush", vec![schedule(1)]);
-        let (id, _) = api.create_concert(&rush).await?;
-        rush_concerts.push(id.to_string());
-    }
-
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(64));
-    let mut tasks = Vec::new();
-    for i in 0..active + fresh {
-        let (api, semaphore) = (api.client.clone(), semaphore.clone());
-        tasks.push(tokio::spawn(async move {
-            let _permit = semaphore.acquire().await?;
-            let buyer = create_buyer(&api, i, 1_000).await?;
-            let (id, access) = (buyer.user_id, &buyer.access_token);
-            if i >= active {
-                return Ok::<_, anyhow::Error>(format!("{id} {access} -"));
+/// Scrapes `/metrics` once a second until `stop` is dropped, keeping the
+/// highest seat-map lag each gauge showed (a gauge read only at the end
+/// would show the calm after the sale).
+fn sample_seat_map_lag(
+    api: Client,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<SeatMapLag>,
+) {
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let sampler = tokio::spawn(async move {
+        let mut lag = SeatMapLag::default();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = &mut stopped => return lag,
+                _ = tick.tick() => {
+                    if let Ok((StatusCode::OK, text)) = api.metrics().await {
+                        lag.observe(&server_side::parse(&text));
+                    }
+                }
             }
-            let joined = api.join(&buyer, concert).await?;
-            if joined.body["status"] != "ACTIVE" {
-                bail!("buyer {i} was not admitted at once: {}", joined.body);
-            }
-            Ok(format!(
-                "{id} {access} {}",
-                joined.body["token"].as_str().unwrap_or("-")
-            ))
-        }));
-    }
-    let mut lines = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        lines.push(task.await??);
-    }
-    let (active_lines, fresh_lines) = lines.split_at(active);
-    std::fs::create_dir_all(out)?;
-    std::fs::write(out.join("active.txt"), active_lines.join("\n") + "\n")?;
-    std::fs::write(out.join("fresh.txt"), fresh_lines.join("\n") + "\n")?;
-    let first: Vec<&str> = active_lines
-        .first()
-        .map(|l| l.split(' ').collect())
-        .unwrap_or_default();
-    let meta = format!(
-        "CONCERT={concert}\nRUSH_CONCERTS={}\nHOLD_SCHEDULE={hold}\nCONTENDED_SCHEDULE={contended}\nSEATS_SCHEDULE={seats}\nSTATUS_ACCESS={}\nSTATUS_QUEUE={}\n",
-        rush_concerts.join(","),
-        first.get(1).unwrap_or(&""),
-        first.get(2).unwrap_or(&"")
-    );
-    std::fs::write(out.join("meta.env"), meta)?;
-    Ok(())
-}
-
-/// `payments.txt`: one live hold per line ("userId access queue reservationId"),
-/// read from the database after the hold benchmark.
-pub async fn payment_lines(
-    database_url: &str,
-    dir: &std::path::Path,
-    schedule: i64,
-) -> anyhow::Result<usize> {
-    use sqlx::Row;
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(database_url).await?;
-    let rows = sqlx::query(
-        "SELECT id, user_id FROM reservations WHERE schedule_id = ? AND status = 'HELD'",
-    )
-    .bind(schedule)
-    .fetch_all(&pool)
-    .await?;
-    let holds: BTreeMap<i64, i64> = rows
-        .iter()
-        .map(|r| Ok((r.try_get::<i64, _>("user_id")?, r.try_get::<i64, _>("id")?)))
-        .collect::<Result<_, sqlx::Error>>()?;
-    let active = std::fs::read_to_string(dir.join("active.txt"))?;
-    let lines: Vec<String> = active
-        .lines()
-        .filter_map(|line| {
-            let user: i64 = line.split(' ').next()?.parse().ok()?;
-            holds
-                .get(&user)
-                .map(|reservation| format!("{line} {reservation}"))
-        })
-        .collect();
-    std::fs::write(dir.join("payments.txt"), lines.join("\n") + "\n")?;
-    Ok(lines.len())
-}
-
-/// The writer beside the seat-map benchmark under churn: ACTIVE buyers from
-/// `active.txt` hold a seat of `schedule` and cancel it again, `rate` seat
-/// changes per second (a hold and a cancel are two) for `seconds`. Returns
-/// the changes made.
-pub async fn churn(
-    base: &str,
-    dir: &std::path::Path,
-    schedule: i64,
-    rate: u32,
-    seconds: u64,
-) -> anyhow::Result<u64> {
-    let api = Client::new(http()?, base);
-    let active = std::fs::read_to_string(dir.join("active.txt"))?;
-    // "userId access queueToken" lines.
-    let buyers: Vec<(Buyer, String)> = active
-        .lines()
-        .filter_map(|line| {
-            let mut parts = line.split(' ');
-            let buyer = Buyer {
-                user_id: parts.next()?.parse().ok()?,
-                access_token: parts.next()?.to_owned(),
-            };
-            Some((buyer, parts.next()?.to_owned()))
-        })
-        .take(500)
-        .collect();
-    if buyers.is_empty() {
-        bail!("no ACTIVE buyers in active.txt");
-    }
-    let pairs_per_second = (rate / 2).max(1);
-    let mut tick = tokio::time::interval(Duration::from_secs(1) / pairs_per_second);
-    let until = Instant::now() + Duration::from_secs(seconds);
-    let mut changes = 0;
-    let mut i = 0usize;
-    while Instant::now() < until {
-        tick.tick().await;
-        let (buyer, token) = &buyers[i % buyers.len()];
-        // Seats from the far end, away from what the readers' buyers hold.
-        let seat = 500 - (i % 250) as i64;
-        i += 1;
-        let held = api.hold(buyer, token, schedule, seat).await?;
-        let Some(reservation) = held.body["reservationId"].as_i64() else {
-            continue;
-        };
-        changes += 1;
-        let cancelled = api.cancel(buyer, reservation).await?;
-        if cancelled.status.is_success() {
-            changes += 1;
         }
-    }
-    Ok(changes)
+    });
+    (stop, sampler)
 }
 
 #[cfg(test)]
@@ -866,12 +678,5 @@ mod tests {
         assert_eq!(fairness_violations(&fair), 0);
         let unfair = [journey(0, Some(300), 350), journey(10, None, 50)];
         assert_eq!(fairness_violations(&unfair), 1);
-    }
-
-    #[test]
-    fn percentiles_pick_the_nearest_rank() {
-        let samples: Vec<u32> = (1..=100).map(|ms| ms * 1000).collect();
-        assert_eq!(percentile(&samples, 0.5), 50.0);
-        assert_eq!(percentile(&samples, 0.99), 99.0);
     }
 }

@@ -30,6 +30,9 @@ struct Cli {
 enum Command {
     /// The rush: many buyers join at once, most are told "sold out".
     TicketOpen(TicketOpen),
+    /// People against a bot farm in one sale (issue 25): the share of
+    /// their demand people bought, and what the farm got and spent.
+    Botfarm(Botfarm),
     /// Create the buyers and ids the wrk benchmarks use, into --out.
     Prepare {
         #[arg(long, default_value_t = 10_000)]
@@ -95,6 +98,51 @@ struct TicketOpen {
     capacity: i64,
     #[arg(long, default_value_t = 400)]
     admit_per_second: i64,
+    /// Loopback addresses the buyers come from (127.10.0.1, 127.10.1.1,
+    /// ...), a few hundred to a few thousand buyers each as behind a
+    /// carrier NAT; 0: all from 127.0.0.1.
+    #[arg(long, default_value_t = 0)]
+    addresses: usize,
+}
+
+#[derive(Args)]
+struct Botfarm {
+    /// People, each from a loopback address of their own (127.1.0.1, 127.1.1.1, ...).
+    #[arg(long, default_value_t = 200)]
+    people: usize,
+    /// Seats each person wants.
+    #[arg(long, default_value_t = 2)]
+    wanted: usize,
+    #[arg(long, default_value_t = 200)]
+    seats: i64,
+    #[arg(long, default_value_t = 20)]
+    people_window_seconds: u64,
+    /// How long a person keeps trying after first joining.
+    #[arg(long, default_value_t = 120)]
+    patience_seconds: u64,
+    /// Sign-ups the farm attempts.
+    #[arg(long, default_value_t = 2_000)]
+    farm_accounts: usize,
+    /// Addresses the farm spreads over (127.200.0.1, 127.200.1.1, ...).
+    #[arg(long, default_value_t = 2)]
+    farm_addresses: usize,
+    /// The farm charges each account's points first (free on this service).
+    #[arg(long)]
+    farm_points: bool,
+    /// Seats one account may hold (the server's --max-seats-per-user).
+    #[arg(long, default_value_t = 4)]
+    seats_per_account: usize,
+    #[arg(long, default_value_t = 50)]
+    capacity: i64,
+    #[arg(long, default_value_t = 50)]
+    admit_per_second: i64,
+    /// Skip the run of the people alone (their latency without the farm).
+    #[arg(long)]
+    no_baseline: bool,
+    /// The concerts' own door level (0 to 10), set through the admin API;
+    /// unset: the server's settings alone.
+    #[arg(long)]
+    door_level: Option<i64>,
 }
 
 #[tokio::main]
@@ -110,6 +158,7 @@ async fn main() -> anyhow::Result<()> {
                 abandon: a.abandon,
                 capacity: a.capacity,
                 admit_per_second: a.admit_per_second,
+                addresses: a.addresses,
                 ..Scenario::default()
             };
             let report = ticket_open(
@@ -125,6 +174,31 @@ async fn main() -> anyhow::Result<()> {
                 || report.server_errors() > 0
             {
                 anyhow::bail!("the run broke a guarantee");
+            }
+        }
+        Command::Botfarm(a) => {
+            let scenario = frontrow_loadtest::botfarm::BotFarm {
+                people: a.people,
+                wanted: a.wanted,
+                seats: a.seats,
+                people_window: Duration::from_secs(a.people_window_seconds),
+                patience: Duration::from_secs(a.patience_seconds),
+                farm_accounts: a.farm_accounts,
+                farm_addresses: a.farm_addresses,
+                farm_points: a.farm_points,
+                seats_per_account: a.seats_per_account,
+                capacity: a.capacity,
+                admit_per_second: a.admit_per_second,
+                baseline: !a.no_baseline,
+                door_level: a.door_level,
+                ..Default::default()
+            };
+            let report =
+                frontrow_loadtest::botfarm::botfarm(&cli.base_url, &cli.admin_key, scenario)
+                    .await?;
+            println!("{report}");
+            if report.server_errors() > 0 {
+                anyhow::bail!("the run met 5xx answers");
             }
         }
         Command::Prepare {

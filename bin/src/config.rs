@@ -361,6 +361,9 @@ pub struct Config {
         global = true
     )]
     pub http2_max_streams: u32,
+    /// Proof-of-work at the door (`door`).
+    #[command(flatten)]
+    pub door: crate::door::DoorConfig,
     /// Proxies (CIDRs or addresses, comma-separated) whose `X-Forwarded-For`
     /// names the client; from any other peer the header is ignored and the
     /// socket's peer is the client. Set it to the load balancer's addresses:

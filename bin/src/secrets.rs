@@ -9,6 +9,7 @@
 use crate::config::Config;
 use anyhow::{Context, bail};
 use frontrow_adapters::auth::{HmacQueueSeal, derive_key};
+use frontrow_adapters::challenges::AltchaSigner;
 use frontrow_adapters::sql::Backend;
 use secrecy::{ExposeSecret, SecretString};
 use std::path::Path;
@@ -55,6 +56,17 @@ impl Secrets {
                 backend,
             )?,
         })
+    }
+
+    /// The door's challenge signer: two keys derived from the JWT secret
+    /// (which every instance shares) under labels of their own, one for
+    /// challenges and one for the derived keys they expect.
+    pub(crate) fn door_signer(&self) -> AltchaSigner {
+        let key = |label| derive_key(self.jwt_secret.expose_secret(), label).into();
+        AltchaSigner::new(
+            key("frontrow door challenges"),
+            key("frontrow door challenge keys"),
+        )
     }
 
     /// The queue-token seal: the configured key, or one derived from the JWT

@@ -14,8 +14,10 @@ use frontrow_adapters::auth::Hs256Tokens;
 use frontrow_adapters::http::{AppState, Ping};
 use frontrow_adapters::kafka::KafkaSink;
 use frontrow_adapters::memory::bus::InProcessBus;
+use frontrow_adapters::memory::door::MemoryDoor;
 use frontrow_adapters::memory::rate::MemoryRateLimiter;
 use frontrow_adapters::memory::{seat_log::MemorySeatChangeLog, waiting_room::MemoryWaitingRoom};
+use frontrow_adapters::redis::door::RedisDoor;
 use frontrow_adapters::redis::rate::RedisRateLimiter;
 use frontrow_adapters::redis::{
     RedisPing, seat_log::RedisSeatChangeLog, waiting_room::RedisWaitingRoom,
@@ -24,6 +26,9 @@ use frontrow_adapters::sql::{Backend, SqlStore};
 use frontrow_application::Clock;
 use frontrow_application::catalogue::CatalogueService;
 use frontrow_application::clock::SystemClock;
+use frontrow_application::door::{
+    DoorLevels, DoorPorts, DoorService, SignUpCounter, SpentChallenges,
+};
 use frontrow_application::events::{EventRelay, EventSink};
 use frontrow_application::limits::{RateLimiter, RateLimits};
 use frontrow_application::payments::PaymentService;
@@ -78,6 +83,8 @@ pub struct Wiring {
 
 /// The waiting room and the seat-change log: both in Redis, or both in process.
 struct QueueStores {
+    /// The door's shared state (spent challenges, sign-ups, levels).
+    door: Arc<dyn DoorState>,
     /// Rate-limit budgets: shared in Redis, or in process.
     limiter: Arc<dyn RateLimiter>,
     room: Arc<dyn WaitingRoom>,
@@ -85,6 +92,10 @@ struct QueueStores {
     seat_gate: Arc<dyn SeatGate>,
     name: &'static str,
 }
+
+/// The door's three shared ports, served by one store.
+trait DoorState: SpentChallenges + SignUpCounter + DoorLevels {}
+impl<T: SpentChallenges + SignUpCounter + DoorLevels> DoorState for T {}
 
 /// Opens the stores (applying migrations), reads the secrets and builds
 /// every use case on the chosen adapters.
@@ -114,7 +125,9 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         stock_rule,
         controller: RateController::default(),
     };
+    let door_window_ms = config.door.sign_up_window_ms();
     let QueueStores {
+        door,
         limiter,
         room,
         log,
@@ -134,6 +147,11 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
                 clock.clone(),
             ));
             QueueStores {
+                door: Arc::new(RedisDoor::new(
+                    conn.clone(),
+                    &config.redis_prefix,
+                    door_window_ms,
+                )),
                 limiter: Arc::new(RedisRateLimiter::new(conn.clone(), &config.redis_prefix)),
                 room: room.clone(),
                 log: Arc::new(RedisSeatChangeLog::new(conn, &config.redis_prefix)),
@@ -151,6 +169,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
                 log: log.clone(),
             });
             QueueStores {
+                door: Arc::new(MemoryDoor::new(clock.clone(), door_window_ms)),
                 limiter: Arc::new(MemoryRateLimiter::default()),
                 room,
                 log,
@@ -222,7 +241,19 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         settings,
         clock.clone(),
     ));
+    let door = DoorService::new(
+        DoorPorts {
+            signer: Arc::new(secrets.door_signer()),
+            spent: door.clone(),
+            sign_ups: door.clone(),
+            ages: shared.clone(),
+            levels: door,
+        },
+        config.door.settings()?,
+        clock.clone(),
+    );
     let state = Arc::new(AppState {
+        door,
         users: shared.users(
             Arc::new(Hs256Tokens::new(
                 secrets.jwt_secret.expose_secret().as_bytes(),

@@ -567,6 +567,61 @@ impl Client {
         self.send("queue_join", request.json(&body)).await
     }
 
+    /// `POST /api/v1/concerts/{concert}/challenge`: the door challenge to
+    /// solve before joining (`required`, `level`, `challenge`: ALTCHA v2).
+    /// Observed as `join_challenge`.
+    pub async fn join_challenge(
+        &self,
+        buyer: &Buyer,
+        concert: i64,
+    ) -> Result<Reply, reqwest::Error> {
+        let path = format!("/api/v1/concerts/{concert}/challenge");
+        let request = self.buyers(Method::POST, &path, buyer);
+        self.send("join_challenge", request).await
+    }
+
+    /// `POST /api/v1/queue/tokens` with a solved door challenge (`proof`:
+    /// the base64 ALTCHA payload). Observed as `queue_join`.
+    pub async fn join_with_proof(
+        &self,
+        buyer: &Buyer,
+        concert: i64,
+        proof: &str,
+    ) -> Result<Reply, reqwest::Error> {
+        let request = self.buyers(Method::POST, "/api/v1/queue/tokens", buyer);
+        let body = json!({ "concertId": concert, "proofOfWork": proof });
+        self.send("queue_join", request.json(&body)).await
+    }
+
+    /// `POST /api/v1/users/challenge`: the door challenge to solve before
+    /// signing up `name`. Observed as `sign_up_challenge`.
+    pub async fn sign_up_challenge(&self, name: &str) -> Result<Reply, reqwest::Error> {
+        let request = self.request(Method::POST, "/api/v1/users/challenge");
+        self.send("sign_up_challenge", request.json(&json!({ "name": name })))
+            .await
+    }
+
+    /// `POST /api/v1/users` (no password) with a solved door challenge.
+    /// Observed as `users`.
+    pub async fn register_with_proof(
+        &self,
+        name: &str,
+        proof: &str,
+    ) -> Result<Reply, reqwest::Error> {
+        let request = self.request(Method::POST, "/api/v1/users");
+        let body = json!({ "name": name, "proofOfWork": proof });
+        self.send("users", request.json(&body)).await
+    }
+
+    /// `PUT /api/v1/admin/concerts/{concert}/door`: the concert's own door
+    /// level. Observed as `set_door`.
+    pub async fn set_door_level(&self, concert: i64, level: i64) -> Result<Reply, reqwest::Error> {
+        let path = format!("/api/v1/admin/concerts/{concert}/door");
+        let body = json!({ "level": level });
+        self.send("set_door", self.operators(Method::PUT, &path).json(&body))
+            .await
+    }
+
     /// `GET /api/v1/queue/status`: the place of queue token `queue`.
     /// Observed as `queue_status`.
     pub async fn queue_status(&self, buyer: &Buyer, queue: &str) -> Result<Reply, reqwest::Error> {

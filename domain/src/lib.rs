@@ -62,6 +62,7 @@
 
 pub mod cart;
 pub mod catalogue;
+pub mod door;
 pub mod events;
 pub mod hold_cost;
 pub mod ids;

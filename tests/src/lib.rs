@@ -279,6 +279,7 @@ pub fn base_config() -> Config {
         idle_timeout_seconds: 60,
         request_head_timeout_seconds: 10,
         http2_max_streams: 100,
+        door: frontrow::DoorConfig::default(),
         shutdown_grace_seconds: 10,
         hold_seconds: 300,
         uncovered_hold_seconds: 60,

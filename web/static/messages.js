@@ -40,6 +40,10 @@ const SENTENCES = {
   QUEUE_TURN_OVER: 'Your turn has ended: pay for or release the seats you hold.',
   SOLD_OUT: 'Every seat for this concert is sold.',
   SALE_NOT_OPEN: 'The sale has not opened yet.',
+  CHALLENGE_REQUIRED: 'This device needs a quick check before you join. Please try again.',
+  CHALLENGE_INVALID: 'The check of this device did not work. Please try again.',
+  CHALLENGE_EXPIRED: 'The check of this device took too long. Please try again.',
+  CHALLENGE_REPLAYED: 'That check was already used. Please try again.',
   INVALID_QUEUE_POLICY: 'Capacity must be 1 to 1,000,000 and the rate 1 to 100,000 per second.',
 
   SEAT_OUT_OF_RANGE: 'That seat does not exist.',

@@ -11,6 +11,7 @@
 
 use super::{AppState, RouteMethods};
 use frontrow_application::queue::{Write, WritePathLatency};
+use frontrow_application::door::Refusal;
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem::{Endpoint, IntoResponse, Request, Response, handler};
@@ -47,6 +48,11 @@ struct ProblemLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct LimitLabels {
     limit: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabels {
+    reason: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -289,6 +295,29 @@ async fn scraped(state: &AppState) -> Registry {
         "seat_changes_applied",
         "Seat changes applied to this instance's maps from the change log",
         counter(state.catalogue.seat_changes_applied()),
+    );
+    let door = state.door.stats();
+    registry.register(
+        "door_challenges_issued",
+        "Door challenges (proof-of-work) this instance issued",
+        counter(door.issued()),
+    );
+    registry.register(
+        "door_challenges_solved",
+        "Door challenge solutions this instance accepted",
+        counter(door.solved()),
+    );
+    let refused = Family::<RefusalLabels, Counter>::default();
+    for why in Refusal::ALL {
+        let reason = why.as_str().to_owned();
+        refused
+            .get_or_create(&RefusalLabels { reason })
+            .inc_by(door.refused(why));
+    }
+    registry.register(
+        "door_challenges_refused",
+        "Joins and sign-ups the door refused, by reason (missing, forged, wrong_purpose, expired, replayed, too_easy)",
+        refused,
     );
     let refused = Family::<LimitLabels, Counter>::default();
     for (limit, count) in state.rate_limits.refusals() {

@@ -8,6 +8,7 @@ mod admin;
 pub mod catalogue;
 pub mod client_address;
 pub mod connections;
+mod door;
 mod health;
 mod limits;
 mod metrics;
@@ -77,6 +78,8 @@ pub struct AppState {
     pub seating: SeatingService,
     /// The waiting rooms and the gate.
     pub queue: Arc<QueueService>,
+    /// Proof-of-work at the door: joins and sign-ups.
+    pub door: frontrow_application::door::DoorService,
     /// An operator's sale: concerts with their openings.
     pub sales: SaleService,
     /// Holds and cancels.
@@ -153,6 +156,8 @@ type Apis = (
     tickets::TicketsApi,
     admin::AdminApi,
     health::HealthApi,
+    door::DoorApi,
+    door::DoorAdminApi,
 );
 
 fn service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
@@ -167,6 +172,8 @@ fn service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
         tickets::TicketsApi(state.clone()),
         admin::AdminApi(state.clone()),
         health::HealthApi(state.clone()),
+        door::DoorApi(state.clone()),
+        door::DoorAdminApi(state.clone()),
     );
     OpenApiService::new(apis, "frontrow", env!("CARGO_PKG_VERSION"))
         .description("Concert tickets for the minute a hot show opens: a fair waiting room, real seat availability, holds and prepaid points.")

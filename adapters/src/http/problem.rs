@@ -5,6 +5,7 @@
 
 use frontrow_application::StoreError;
 use frontrow_application::catalogue::CatalogueError;
+use frontrow_application::door::{DoorError, Refusal};
 use frontrow_application::payments::PaymentError;
 use frontrow_application::points::PointsError;
 use frontrow_application::queue::QueueError;
@@ -232,6 +233,32 @@ impl From<CatalogueError> for ProblemResponse {
             }
             CatalogueError::Store(e) => unavailable(&e),
         }
+    }
+}
+
+impl From<DoorError> for ProblemResponse {
+    fn from(error: DoorError) -> Self {
+        let detail = error.to_string();
+        let (status, code) = match error {
+            // 428: the request needs a precondition (a solved challenge)
+            // that it did not meet; get one at the level the detail names.
+            DoorError::ChallengeRequired { .. } => {
+                (StatusCode::PRECONDITION_REQUIRED, "CHALLENGE_REQUIRED")
+            }
+            DoorError::ChallengeRefused { why } => match why {
+                Refusal::Expired => (StatusCode::FORBIDDEN, "CHALLENGE_EXPIRED"),
+                Refusal::Replayed => (StatusCode::FORBIDDEN, "CHALLENGE_REPLAYED"),
+                Refusal::Missing | Refusal::TooEasy => {
+                    (StatusCode::PRECONDITION_REQUIRED, "CHALLENGE_REQUIRED")
+                }
+                Refusal::Forged | Refusal::WrongPurpose => {
+                    (StatusCode::FORBIDDEN, "CHALLENGE_INVALID")
+                }
+            },
+            DoorError::InvalidLevel(_) => (StatusCode::BAD_REQUEST, "INVALID_DOOR_LEVEL"),
+            DoorError::Store(e) => return unavailable(&e),
+        };
+        ProblemResponse::new(status, code, detail)
     }
 }
 

@@ -20,6 +20,13 @@ pub struct QueueApi(pub Arc<AppState>);
 #[oai(rename_all = "camelCase")]
 struct Join {
     concert_id: i64,
+    /// A solved door challenge (`POST /api/v1/concerts/{concertId}/challenge`):
+    /// the standard base64 of `{"challenge": ..., "solution": {"counter",
+    /// "derivedKey"}}`. Needed only when that call says `required: true`;
+    /// without it such a join is 428 `CHALLENGE_REQUIRED`, and a forged,
+    /// other account's or concert's, expired or already used one is 403
+    /// (`CHALLENGE_INVALID`, `CHALLENGE_EXPIRED`, `CHALLENGE_REPLAYED`).
+    proof_of_work: Option<String>,
 }
 
 #[derive(Object)]
@@ -183,7 +190,12 @@ impl QueueApi {
     /// One place per user per concert: asking again returns the same token.
     /// A concert whose every seat is sold takes nobody (409 `SOLD_OUT`).
     #[oai(path = "/api/v1/queue/tokens", method = "post")]
-    async fn join(&self, buyer: Buyer, body: Json<Join>) -> Result<JoinResponse, ProblemResponse> {
+    async fn join(
+        &self,
+        buyer: Buyer,
+        body: Json<Join>,
+        request: &poem::Request,
+    ) -> Result<JoinResponse, ProblemResponse> {
         // A token is checked by its signature alone, with no store asked, on
         // every request. Only a token signed with our key names a user who
         // does not exist (a leaked key, or a database restored without the
@@ -206,6 +218,13 @@ impl QueueApi {
                 "the access token names no registered user",
             ));
         }
+        let address = super::door::client_address(request);
+        let concert = frontrow_domain::ConcertId::from_store(body.concert_id);
+        let proof = body.proof_of_work.as_deref();
+        self.0
+            .door
+            .pass_join(buyer.0, concert, &address, proof)
+            .await?;
         let (place, created) = self.0.queue.join(buyer.0, body.concert_id).await?;
         let body = Json(ticket(&place));
         Ok(if created {

@@ -24,6 +24,11 @@ struct NewUser {
     /// sign in on any device (`POST /api/v1/sessions`); without it, the
     /// access token is the only way in.
     password: Option<Text<MAX_PASSWORD_CHARS>>,
+    /// A solved door challenge for this name (`POST
+    /// /api/v1/users/challenge`), in the same form as a join's. Needed
+    /// only beyond the free sign-ups from one address; without it such a
+    /// sign-up is 428 `CHALLENGE_REQUIRED`.
+    proof_of_work: Option<String>,
 }
 
 #[derive(Object)]
@@ -63,7 +68,17 @@ impl UsersApi {
     ///
     /// With a password, the name must be free (409 `NAME_TAKEN`).
     #[oai(path = "/api/v1/users", method = "post")]
-    async fn create(&self, body: Json<NewUser>) -> Result<CreateUserResponse, ProblemResponse> {
+    async fn create(
+        &self,
+        body: Json<NewUser>,
+        request: &poem::Request,
+    ) -> Result<CreateUserResponse, ProblemResponse> {
+        let address = super::door::client_address(request);
+        let proof = body.proof_of_work.as_deref();
+        self.0
+            .door
+            .pass_sign_up(&body.name, &address, proof)
+            .await?;
         let password = body.password.as_deref();
         let created = self.0.users.register(&body.name, password).await?;
         Ok(CreateUserResponse::Created(Json(CreatedUser {

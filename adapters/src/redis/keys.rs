@@ -67,6 +67,23 @@ pub fn schedule_concert(prefix: &str, schedule: ScheduleId) -> String {
     format!("{prefix}schedule:{schedule}:concert")
 }
 
+/// A spent door challenge, kept until the challenge expires (`SET NX PX`).
+/// Its own slot: challenges are checked one at a time.
+pub fn spent_challenge(prefix: &str, id: &str) -> String {
+    format!("{prefix}door:spent:{id}")
+}
+
+/// Sign-ups from one client address in the current window (`INCR`, with
+/// the window as its expiry).
+pub fn sign_ups(prefix: &str, address: &str) -> String {
+    format!("{prefix}door:signups:{address}")
+}
+
+/// A concert's own door level, beside its room (same hash tag).
+pub fn door_level(prefix: &str, concert: ConcertId) -> String {
+    format!("{}:door", tag(prefix, concert))
+}
+
 /// One subject's budget under one rate limit (see `rate`): a key of its
 /// own, so a check touches one slot; subjects spread over a cluster's nodes.
 pub fn rate(prefix: &str, limit: &str, subject: &str) -> String {

@@ -2,6 +2,7 @@
 //! Every key starts with the configured prefix, so deployments and test runs
 //! can share one Redis.
 
+pub mod door;
 pub mod keys;
 pub mod rate;
 pub mod seat_log;

@@ -3,10 +3,13 @@
 use super::SqlStore;
 use async_trait::async_trait;
 use frontrow_application::StoreError;
+use frontrow_application::door::AccountAges;
 use frontrow_application::store::OrStoreError;
 use frontrow_application::users::UserStore;
+use frontrow_domain::Timestamp;
 use frontrow_domain::UserId;
 use frontrow_domain::user::UserName;
+use sqlx::Row;
 
 #[async_trait]
 impl UserStore for SqlStore {
@@ -31,5 +34,19 @@ impl UserStore for SqlStore {
             .await
             .or_store()?;
         Ok(found.is_some())
+    }
+}
+
+#[async_trait]
+impl AccountAges for SqlStore {
+    async fn created_at(&self, user: UserId) -> Result<Option<Timestamp>, StoreError> {
+        let row = sqlx::query("SELECT created_at_ms FROM users WHERE id = ?")
+            .bind(user.get())
+            .fetch_optional(&self.read)
+            .await
+            .or_store()?;
+        row.map(|row| row.try_get::<i64, _>("created_at_ms").map(Timestamp))
+            .transpose()
+            .or_store()
     }
 }

@@ -40,7 +40,7 @@ function card(concert) {
   const noteId = `sale-note-${concert.concertId}`;
   const more = concert.dates.length > 1 ? ` and ${concert.dates.length - 1} more` : '';
   const badge = h('span', { class: 'badge badge--soon', 'data-opens': concert.opensAt });
-  const note = h('p', { class: 'small sale-note', id: noteId });
+  const note = h('p', { class: 'small sale-note', id: noteId, 'aria-live': 'polite' });
   const button = h('button', { class: 'primary', type: 'button', onclick: () => join(concert.concertId, note) });
   const scheduled = opensAt !== null && opensAt > serverNow();
   const item = h('li', { class: 'card concert' },
@@ -50,7 +50,7 @@ function card(concert) {
       'Everyone in the pre-queue gets a random place at the opening, so there is no need to rush.') : null,
     h('div', { class: 'row spread' },
       scheduled ? badge : saleState(concert),
-      h('div', { class: 'sale-action' }, button, scheduled ? note : null)));
+      h('div', { class: 'sale-action' }, button, note)));
 
   const tick = () => {
     const now = serverNow();

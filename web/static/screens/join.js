@@ -6,18 +6,28 @@ import { ApiError, call } from '../api.js';
 import { date, h } from '../dom.js';
 import { fail, focusHeading, go, heading, setTitle, show } from '../shell.js';
 import { store } from '../store.js';
+import { DOOR_CODES, prepareJoin, spent } from '../door.js';
 
 /**
  * Joins the line (or the pre-queue) and shows the waiting room. A sale
  * that is not open yet is said in `note` (next to the button pressed) when
  * given.
  */
-export async function join(concert, note = null) {
+export async function join(concert, note = null, retried = false) {
+  const say = (text) => { if (note) note.textContent = text; };
   try {
-    const ticket = await call('/api/v1/queue/tokens', { method: 'POST', auth: store.auth(), body: { concertId: concert } });
+    const paid = await prepareJoin(concert, say);
+    const body = paid ? { concertId: concert, proofOfWork: paid.proof } : { concertId: concert };
+    spent(concert);
+    const ticket = await call('/api/v1/queue/tokens', { method: 'POST', auth: store.auth(), body });
     store.setPlace(concert, { token: ticket.token, firstPosition: Math.max(ticket.position, 1), pace: ticket.refreshIntervalSeconds });
     go(`#/concerts/${concert}`);
   } catch (error) {
+    // The level rose, or the proof lapsed: one new challenge, then the refusal.
+    if (error instanceof ApiError && DOOR_CODES.has(error.code) && !retried) {
+      spent(concert);
+      return join(concert, note, true);
+    }
     if (error instanceof ApiError && error.code === 'SALE_NOT_OPEN' && error.body?.opensAt) {
       const from = store.concerts.get(concert)?.preQueueFrom;
       const message = `The sale opens ${date(error.body.opensAt)}.${from ? ` You can join the pre-queue from ${date(from)}.` : ''}`;
@@ -58,6 +68,9 @@ export function joinScreen(concert, title, message, reason = null) {
         h('a', { class: 'button secondary', href: '#/' }, 'Back to concerts')),
       note));
   focusHeading();
+  // The buyer opened the concert: start the door's work now, so Join is
+  // quick; a failure here is said when Join is pressed.
+  prepareJoin(concert, (text) => { note.textContent = text; }).catch(() => {});
 }
 
 const GATE_REFUSALS = new Set(['QUEUE_TOKEN_EXPIRED', 'QUEUE_NOT_ACTIVE', 'QUEUE_TOKEN_INVALID', 'QUEUE_TOKEN_MISSING']);
