@@ -238,11 +238,16 @@ mod tests {
     #[tokio::test]
     async fn a_proof_under_another_key_an_altered_binding_or_a_wrong_key_is_forged() {
         let ours = signer("k");
-        let challenge = signer("other").issue(&join(), Level::new(1).unwrap(), NOW).await;
+        let challenge = signer("other")
+            .issue(&join(), Level::new(1).unwrap(), NOW)
+            .await;
         let theirs = solve(&challenge.unwrap().json).unwrap();
         assert_eq!(ours.check(&theirs), None);
 
-        let challenge = ours.issue(&join(), Level::new(1).unwrap(), NOW).await.unwrap();
+        let challenge = ours
+            .issue(&join(), Level::new(1).unwrap(), NOW)
+            .await
+            .unwrap();
         let proof = solve(&challenge.json).unwrap();
         let decode = |p: &str| -> Value {
             serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(p).unwrap())

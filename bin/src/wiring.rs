@@ -15,9 +15,9 @@ use frontrow_adapters::http::{AppState, Ping};
 use frontrow_adapters::kafka::KafkaSink;
 use frontrow_adapters::memory::bus::InProcessBus;
 use frontrow_adapters::memory::door::MemoryDoor;
-use frontrow_adapters::redis::door::RedisDoor;
 use frontrow_adapters::memory::rate::MemoryRateLimiter;
 use frontrow_adapters::memory::{seat_log::MemorySeatChangeLog, waiting_room::MemoryWaitingRoom};
+use frontrow_adapters::redis::door::RedisDoor;
 use frontrow_adapters::redis::rate::RedisRateLimiter;
 use frontrow_adapters::redis::{
     RedisPing, seat_log::RedisSeatChangeLog, waiting_room::RedisWaitingRoom,

@@ -507,7 +507,11 @@ impl Client {
     /// `POST /api/v1/concerts/{concert}/challenge`: the door challenge to
     /// solve before joining (`required`, `level`, `challenge`: ALTCHA v2).
     /// Observed as `join_challenge`.
-    pub async fn join_challenge(&self, buyer: &Buyer, concert: i64) -> Result<Reply, reqwest::Error> {
+    pub async fn join_challenge(
+        &self,
+        buyer: &Buyer,
+        concert: i64,
+    ) -> Result<Reply, reqwest::Error> {
         let path = format!("/api/v1/concerts/{concert}/challenge");
         let request = self.buyers(Method::POST, &path, buyer);
         self.send("join_challenge", request).await
@@ -536,7 +540,11 @@ impl Client {
 
     /// `POST /api/v1/users` (no password) with a solved door challenge.
     /// Observed as `users`.
-    pub async fn register_with_proof(&self, name: &str, proof: &str) -> Result<Reply, reqwest::Error> {
+    pub async fn register_with_proof(
+        &self,
+        name: &str,
+        proof: &str,
+    ) -> Result<Reply, reqwest::Error> {
         let request = self.request(Method::POST, "/api/v1/users");
         let body = json!({ "name": name, "proofOfWork": proof });
         self.send("users", request.json(&body)).await

@@ -61,8 +61,8 @@
 #![warn(missing_docs)]
 
 pub mod cart;
-pub mod door;
 pub mod catalogue;
+pub mod door;
 pub mod events;
 pub mod ids;
 pub mod points;

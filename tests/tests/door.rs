@@ -43,15 +43,26 @@ contract!(
         assert_eq!(code(&missing), "CHALLENGE_REQUIRED");
 
         let proof = solved(&app, &buyer, concert).await;
-        let joined = app.api.join_with_proof(&buyer, concert, &proof).await.unwrap();
+        let joined = app
+            .api
+            .join_with_proof(&buyer, concert, &proof)
+            .await
+            .unwrap();
         assert_eq!(joined.status, StatusCode::CREATED, "{}", joined.body);
-        let replayed = app.api.join_with_proof(&buyer, concert, &proof).await.unwrap();
+        let replayed = app
+            .api
+            .join_with_proof(&buyer, concert, &proof)
+            .await
+            .unwrap();
         assert_eq!(replayed.status, StatusCode::FORBIDDEN);
         assert_eq!(code(&replayed), "CHALLENGE_REPLAYED");
 
         let metrics = app.http.get(format!("{}/metrics", app.base)).send().await;
         let metrics = metrics.unwrap().text().await.unwrap();
-        assert!(metrics.contains("frontrow_door_challenges_solved_total 1"), "{metrics}");
+        assert!(
+            metrics.contains("frontrow_door_challenges_solved_total 1"),
+            "{metrics}"
+        );
         assert!(
             metrics.contains("frontrow_door_challenges_refused_total{reason=\"replayed\"} 1"),
             "{metrics}"
@@ -68,12 +79,20 @@ contract!(
         let someone = app.buyer(&format!("door {}", unique())).await;
 
         let for_another_concert = solved(&app, &buyer, other_concert).await;
-        let wrong = app.api.join_with_proof(&buyer, concert, &for_another_concert).await.unwrap();
+        let wrong = app
+            .api
+            .join_with_proof(&buyer, concert, &for_another_concert)
+            .await
+            .unwrap();
         assert_eq!(wrong.status, StatusCode::FORBIDDEN, "{}", wrong.body);
         assert_eq!(code(&wrong), "CHALLENGE_INVALID");
 
         let someone_elses = solved(&app, &someone, concert).await;
-        let wrong = app.api.join_with_proof(&buyer, concert, &someone_elses).await.unwrap();
+        let wrong = app
+            .api
+            .join_with_proof(&buyer, concert, &someone_elses)
+            .await
+            .unwrap();
         assert_eq!(code(&wrong), "CHALLENGE_INVALID");
 
         // The binding is signed: moving a proof to this concert breaks it.
@@ -85,21 +104,37 @@ contract!(
             payload["challenge"]["parameters"]["data"]["concert"] = json!(concert);
             engine.encode(payload.to_string())
         };
-        let forged = app.api.join_with_proof(&buyer, concert, &moved).await.unwrap();
+        let forged = app
+            .api
+            .join_with_proof(&buyer, concert, &moved)
+            .await
+            .unwrap();
         assert_eq!(code(&forged), "CHALLENGE_INVALID");
-        let garbage = app.api.join_with_proof(&buyer, concert, "bm90IGEgcHJvb2Y=").await.unwrap();
+        let garbage = app
+            .api
+            .join_with_proof(&buyer, concert, "bm90IGEgcHJvb2Y=")
+            .await
+            .unwrap();
         assert_eq!(code(&garbage), "CHALLENGE_INVALID");
 
         // Solved at level 1, but the concert now asks for 2.
         let easy = solved(&app, &buyer, concert).await;
         app.api.set_door_level(concert, 2).await.unwrap();
-        let too_easy = app.api.join_with_proof(&buyer, concert, &easy).await.unwrap();
+        let too_easy = app
+            .api
+            .join_with_proof(&buyer, concert, &easy)
+            .await
+            .unwrap();
         assert_eq!(too_easy.status, StatusCode::PRECONDITION_REQUIRED);
         assert_eq!(code(&too_easy), "CHALLENGE_REQUIRED");
 
         // None of these spent anything: a right proof still joins.
         let right = solved(&app, &buyer, concert).await;
-        let joined = app.api.join_with_proof(&buyer, concert, &right).await.unwrap();
+        let joined = app
+            .api
+            .join_with_proof(&buyer, concert, &right)
+            .await
+            .unwrap();
         assert_eq!(joined.status, StatusCode::CREATED, "{}", joined.body);
     }
 );
@@ -112,7 +147,11 @@ contract!(
         let buyer = app.buyer(&format!("door {}", unique())).await;
         let proof = solved(&app, &buyer, concert).await;
         tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
-        let late = app.api.join_with_proof(&buyer, concert, &proof).await.unwrap();
+        let late = app
+            .api
+            .join_with_proof(&buyer, concert, &proof)
+            .await
+            .unwrap();
         assert_eq!(late.status, StatusCode::FORBIDDEN, "{}", late.body);
         assert_eq!(code(&late), "CHALLENGE_EXPIRED");
     }
@@ -160,13 +199,22 @@ contract!(
     },
     |app: TestApp| async move {
         for _ in 0..2 {
-            let asked = app.api.sign_up_challenge(&format!("free {}", unique())).await.unwrap();
+            let asked = app
+                .api
+                .sign_up_challenge(&format!("free {}", unique()))
+                .await
+                .unwrap();
             assert_eq!(asked.body["required"], false, "{}", asked.body);
             app.buyer(&format!("free {}", unique())).await;
         }
         let name = format!("paying {}", unique());
         let refused = app.api.register(&name).await.unwrap();
-        assert_eq!(refused.status, StatusCode::PRECONDITION_REQUIRED, "{}", refused.body);
+        assert_eq!(
+            refused.status,
+            StatusCode::PRECONDITION_REQUIRED,
+            "{}",
+            refused.body
+        );
 
         let asked = app.api.sign_up_challenge(&name).await.unwrap();
         assert_eq!(asked.body["required"], true, "{}", asked.body);
@@ -176,7 +224,12 @@ contract!(
             .register_with_proof(&format!("other {}", unique()), &proof)
             .await
             .unwrap();
-        assert_eq!(code(&other_name), "CHALLENGE_INVALID", "{}", other_name.body);
+        assert_eq!(
+            code(&other_name),
+            "CHALLENGE_INVALID",
+            "{}",
+            other_name.body
+        );
         // The name is bound case aside: the sign-in key is what is signed.
         let made = app
             .api
@@ -201,20 +254,21 @@ contract!(
         let refused = app.join(&young, concert).await;
         assert_eq!(code(&refused), "CHALLENGE_REQUIRED");
         let proof = proof_of(&asked.body);
-        let joined = app.api.join_with_proof(&young, concert, &proof).await.unwrap();
+        let joined = app
+            .api
+            .join_with_proof(&young, concert, &proof)
+            .await
+            .unwrap();
         assert_eq!(joined.status, StatusCode::CREATED, "{}", joined.body);
     }
 );
 
-contract!(
-    by_default_nobody_pays_anything,
-    |app: TestApp| async move {
-        let (concert, _) = app.concert(10, 100).await;
-        let buyer = app.buyer(&format!("door {}", unique())).await;
-        let asked = app.api.join_challenge(&buyer, concert).await.unwrap();
-        assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
-        assert_eq!(asked.body["required"], false);
-        assert!(asked.body["challenge"].is_null());
-        assert_eq!(app.join(&buyer, concert).await.status, StatusCode::CREATED);
-    }
-);
+contract!(by_default_nobody_pays_anything, |app: TestApp| async move {
+    let (concert, _) = app.concert(10, 100).await;
+    let buyer = app.buyer(&format!("door {}", unique())).await;
+    let asked = app.api.join_challenge(&buyer, concert).await.unwrap();
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+    assert_eq!(asked.body["required"], false);
+    assert!(asked.body["challenge"].is_null());
+    assert_eq!(app.join(&buyer, concert).await.status, StatusCode::CREATED);
+});

@@ -75,7 +75,10 @@ impl UsersApi {
     ) -> Result<CreateUserResponse, ProblemResponse> {
         let address = super::door::client_address(request);
         let proof = body.proof_of_work.as_deref();
-        self.0.door.pass_sign_up(&body.name, &address, proof).await?;
+        self.0
+            .door
+            .pass_sign_up(&body.name, &address, proof)
+            .await?;
         let password = body.password.as_deref();
         let created = self.0.users.register(&body.name, password).await?;
         Ok(CreateUserResponse::Created(Json(CreatedUser {

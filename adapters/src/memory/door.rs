@@ -65,7 +65,9 @@ impl SpentChallenges for MemoryDoor {
             return Ok(false);
         }
         if !room_for(&mut spent, self.max_entries, |kept| *kept <= now) {
-            return Err(StoreError::new("too many live spent challenges to remember"));
+            return Err(StoreError::new(
+                "too many live spent challenges to remember",
+            ));
         }
         spent.insert(id.to_owned(), until);
         Ok(true)

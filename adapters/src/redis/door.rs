@@ -88,9 +88,7 @@ impl DoorLevels for RedisDoor {
             .query_async(&mut self.conn.clone())
             .await
             .or_store()?;
-        level
-            .map(|level| Level::new(level).or_store())
-            .transpose()
+        level.map(|level| Level::new(level).or_store()).transpose()
     }
 
     async fn set_level(&self, concert: ConcertId, level: Level) -> Result<(), StoreError> {

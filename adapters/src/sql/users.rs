@@ -3,13 +3,13 @@
 use super::SqlStore;
 use async_trait::async_trait;
 use frontrow_application::StoreError;
-use frontrow_application::store::OrStoreError;
 use frontrow_application::door::AccountAges;
+use frontrow_application::store::OrStoreError;
 use frontrow_application::users::UserStore;
 use frontrow_domain::Timestamp;
-use sqlx::Row;
 use frontrow_domain::UserId;
 use frontrow_domain::user::UserName;
+use sqlx::Row;
 
 #[async_trait]
 impl UserStore for SqlStore {

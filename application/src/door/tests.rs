@@ -22,7 +22,10 @@ fn join(user: i64, concert: i64) -> Purpose {
 fn signer() -> MockChallengeSigner {
     let mut signer = MockChallengeSigner::new();
     signer.expect_check().returning(|proof| {
-        let parts: Vec<i64> = proof.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+        let parts: Vec<i64> = proof
+            .split(':')
+            .map(|p| p.parse().ok())
+            .collect::<Option<_>>()?;
         let [id, user, concert, n, expires] = parts[..] else {
             return None;
         };
@@ -39,7 +42,9 @@ fn signer() -> MockChallengeSigner {
 /// Every concert at `base`; nothing else is asked.
 fn door(base: u8, spent: MockSpentChallenges) -> DoorService {
     let mut levels = MockDoorLevels::new();
-    levels.expect_level().returning(move |_| Ok(Some(level(base))));
+    levels
+        .expect_level()
+        .returning(move |_| Ok(Some(level(base))));
     DoorService::new(
         DoorPorts {
             signer: Arc::new(signer()),
@@ -80,7 +85,10 @@ async fn a_fresh_solution_opens_the_door_once_and_a_replay_is_refused() {
     let door = door(2, first_use_only());
     let proof = format!("1:7:3:2:{}", NOW + 60_000);
     assert!(pass(&door, Some(&proof)).await.is_ok());
-    assert_eq!(refused(pass(&door, Some(&proof)).await), Some(Refusal::Replayed));
+    assert_eq!(
+        refused(pass(&door, Some(&proof)).await),
+        Some(Refusal::Replayed)
+    );
     assert_eq!(door.stats().solved(), 1);
     assert_eq!(door.stats().refused(Refusal::Replayed), 1);
 }
@@ -91,13 +99,25 @@ async fn forged_expired_wrong_concert_and_too_easy_solutions_are_refused_and_not
     spent.expect_spend().never();
     let door = door(2, spent);
     let later = NOW + 60_000;
-    assert_eq!(refused(pass(&door, Some("not a proof")).await), Some(Refusal::Forged));
+    assert_eq!(
+        refused(pass(&door, Some("not a proof")).await),
+        Some(Refusal::Forged)
+    );
     let expired = format!("1:7:3:2:{NOW}");
-    assert_eq!(refused(pass(&door, Some(&expired)).await), Some(Refusal::Expired));
+    assert_eq!(
+        refused(pass(&door, Some(&expired)).await),
+        Some(Refusal::Expired)
+    );
     let other_concert = format!("1:7:4:2:{later}");
-    assert_eq!(refused(pass(&door, Some(&other_concert)).await), Some(Refusal::WrongPurpose));
+    assert_eq!(
+        refused(pass(&door, Some(&other_concert)).await),
+        Some(Refusal::WrongPurpose)
+    );
     let other_user = format!("1:8:3:2:{later}");
-    assert_eq!(refused(pass(&door, Some(&other_user)).await), Some(Refusal::WrongPurpose));
+    assert_eq!(
+        refused(pass(&door, Some(&other_user)).await),
+        Some(Refusal::WrongPurpose)
+    );
     let too_easy = format!("1:7:3:1:{later}");
     assert!(matches!(
         pass(&door, Some(&too_easy)).await,
@@ -127,7 +147,11 @@ async fn a_concert_at_level_zero_asks_nothing_and_issues_nothing() {
 async fn a_young_account_pays_the_young_level_and_an_old_one_does_not() {
     let mut ages = MockAccountAges::new();
     ages.expect_created_at().returning(|user| {
-        Ok(Some(Timestamp(if user.get() == 1 { NOW - 1_000 } else { NOW - 3_600_000 })))
+        Ok(Some(Timestamp(if user.get() == 1 {
+            NOW - 1_000
+        } else {
+            NOW - 3_600_000
+        })))
     });
     let mut levels = MockDoorLevels::new();
     levels.expect_level().returning(|_| Ok(None));
@@ -159,8 +183,14 @@ async fn a_young_account_pays_the_young_level_and_an_old_one_does_not() {
         Arc::new(clock_at(NOW)),
     );
     let concert = ConcertId::from_store(3);
-    let young = door.join_challenge(UserId::from_store(1), concert, "a").await.unwrap();
-    let old = door.join_challenge(UserId::from_store(2), concert, "a").await.unwrap();
+    let young = door
+        .join_challenge(UserId::from_store(1), concert, "a")
+        .await
+        .unwrap();
+    let old = door
+        .join_challenge(UserId::from_store(2), concert, "a")
+        .await
+        .unwrap();
     assert_eq!(young.map(|c| c.level), Some(level(3)));
     assert_eq!(old, None);
 }
