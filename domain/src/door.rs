@@ -186,7 +186,6 @@ mod tests {
             crowded: level(4),
             free_sign_ups: 3,
             sign_up: level(1),
-            ..DoorPolicy::default()
         }
     }
 

@@ -12,8 +12,11 @@ import { store } from './store.js';
 /** Per concert: the proof being made (a promise of the proof, or null). */
 const proofs = new Map();
 
-/** Solves `answer.challenge` in a worker; `say` hears the progress. */
-function solve(answer, say) {
+/**
+ * Solves `answer.challenge` (a challenge endpoint's answer) in a worker;
+ * `say` hears the progress. Resolves to {proof, ms, level}.
+ */
+export function solve(answer, say) {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./door-worker.js', import.meta.url), { type: 'module' });
     let said = -1;

@@ -76,3 +76,19 @@ describe(`${backend} backend`, () => {
     await page.context().close();
   });
 });
+
+describe('sign-up beyond the free ones', () => {
+  let server;
+  before(async () => {
+    const { startServer } = await import('./harness.js');
+    server = await startServer('embedded', { args: ['--challenge-free-sign-ups', '0', '--challenge-sign-up-level', '2'] });
+  });
+  after(() => server?.stop());
+
+  test('a sign-up that must pay solves its challenge and makes the account', { timeout: 60000 }, async () => {
+    const page = await phone(browser, server.base);
+    await signUp(page, 'Paying newcomer');
+    assert.deepEqual(await audit(page), [], 'concerts, after a paid sign-up');
+    await page.context().close();
+  });
+});

@@ -55,7 +55,9 @@ struct DoorChallenge {
     expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-fn answer(challenge: Option<Challenge>) -> Result<Json<DoorChallenge>, ProblemResponse> {
+/// The answer to a challenge request; the challenge's JSON is ours, so a
+/// failure to read it back is an internal error (`unreadable`).
+fn answer(challenge: Option<Challenge>) -> Result<Json<DoorChallenge>, serde_json::Error> {
     let Some(challenge) = challenge else {
         return Ok(Json(DoorChallenge {
             required: false,
@@ -64,20 +66,21 @@ fn answer(challenge: Option<Challenge>) -> Result<Json<DoorChallenge>, ProblemRe
             expires_at: None,
         }));
     };
-    let json = serde_json::from_str(&challenge.json).map_err(|error| {
-        tracing::error!(%error, "a challenge is not JSON");
-        ProblemResponse::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL",
-            "the challenge could not be made",
-        )
-    })?;
     Ok(Json(DoorChallenge {
         required: true,
         level: challenge.level.get(),
-        challenge: Some(json),
+        challenge: Some(serde_json::from_str(&challenge.json)?),
         expires_at: Some(super::catalogue::datetime(challenge.expires_at)),
     }))
+}
+
+fn unreadable(error: serde_json::Error) -> ProblemResponse {
+    tracing::error!(%error, "a challenge is not JSON");
+    ProblemResponse::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL",
+        "the challenge could not be made",
+    )
 }
 
 #[derive(Object)]
@@ -120,7 +123,7 @@ impl DoorApi {
             .door
             .join_challenge(buyer.0, concert, &address)
             .await?;
-        answer(challenge)
+        answer(challenge).map_err(unreadable)
     }
 
     /// A challenge to solve before signing up
@@ -136,7 +139,7 @@ impl DoorApi {
     ) -> Result<Json<DoorChallenge>, ProblemResponse> {
         let address = client_address(request);
         let challenge = self.0.door.sign_up_challenge(&body.name, &address).await?;
-        answer(challenge)
+        answer(challenge).map_err(unreadable)
     }
 }
 
