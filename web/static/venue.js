@@ -121,7 +121,13 @@ export class Venue {
 
   drawOverview(label) {
     const { sections, stage } = this.layout;
-    const boxes = [...sections.map((s) => s.area), stage];
+    // The stage is a marker: at least four units deep, grown away from the
+    // sections, so its name fits.
+    const depth = Math.max(4, stage.height);
+    const sectionsTop = Math.min(...sections.map((s) => s.area.y));
+    const stageY = stage.y < sectionsTop ? stage.y + stage.height - depth : stage.y;
+    const marker = { x: stage.x, y: stageY, width: stage.width, height: depth };
+    const boxes = [...sections.map((s) => s.area), marker];
     const left = Math.min(...boxes.map((b) => b.x)) - 1;
     const top = Math.min(...boxes.map((b) => b.y)) - 1;
     const right = Math.max(...boxes.map((b) => b.x + b.width)) + 1;
@@ -133,19 +139,25 @@ export class Venue {
       'aria-label': label,
       preserveAspectRatio: 'xMidYMid meet',
     });
-    // Text is sized to the hall, not to the screen: a tenth of the smaller
-    // side of the smallest section, so every name fits its shape.
-    const smallest = Math.min(...sections.map((s) => Math.min(s.area.width, s.area.height * 2)));
-    this.fontSize = Math.max(0.8, Math.min(smallest / 5, (right - left) / 30));
+    // Text is in seat units, sized to the hall (a thirtieth of its width at
+    // most) and shrunk to fit each section's width, so every name fits its
+    // shape at any zoom.
+    this.fontSize = Math.max(1, (right - left) / 30);
+    const fit = (text, width, most) => Math.min(most, (0.92 * width) / (0.6 * Math.max(1, text.length)));
     root.append(svg('g', { class: 'venue-stage', 'aria-hidden': 'true' },
-      svg('rect', { x: stage.x, y: stage.y, width: stage.width, height: stage.height, rx: 0.5 }),
-      this.text(stage.x + stage.width / 2, stage.y + stage.height / 2, 'STAGE', 'stage-label')));
+      svg('rect', { x: stage.x, y: stageY, width: stage.width, height: depth, rx: 0.8 }),
+      this.text(stage.x + stage.width / 2, stageY + depth / 2, 'STAGE', 'stage-label', fit('STAGE', stage.width, depth * 0.75))));
     for (const section of sections) {
       const { x, y, width, height } = section.area;
-      const count = svg('text', {
-        x: x + width / 2, y: y + height / 2 + this.fontSize * 0.75, 'text-anchor': 'middle',
-        'dominant-baseline': 'middle', 'font-size': this.fontSize * 0.8, class: 'section-count', 'aria-hidden': 'true',
-      });
+      const [low, high] = this.prices(section);
+      const price = low === high ? `${number(low)} pts` : `${number(low)}–${number(high)} pts`;
+      const lines = Math.min(3, Math.max(1, Math.floor(height / (this.fontSize * 0.9))));
+      const line = Math.min(this.fontSize, height / (lines + 0.5));
+      const nameSize = fit(section.name, width, line);
+      const smallSize = fit(`${number(section.seatCount)} free`, width, line * 0.8);
+      const first = y + height / 2 - ((lines - 1) * line) / 2;
+      const count = lines >= 3
+        ? this.text(x + width / 2, first + 2 * line, '', 'section-count', smallSize) : null;
       const shape = svg('g', {
         class: 'venue-section',
         role: 'button',
@@ -160,7 +172,8 @@ export class Venue {
         },
       },
       svg('rect', { x, y, width, height, rx: Math.min(1, width / 4) }),
-      this.text(x + width / 2, y + height / 2 - this.fontSize * 0.45, section.name, 'section-name'),
+      this.text(x + width / 2, first, section.name, 'section-name', nameSize),
+      lines >= 2 ? this.text(x + width / 2, first + line, price, 'section-price', fit(price, width, line * 0.8)) : null,
       count);
       this.shapes.set(section.sectionId, { shape, count });
       root.append(shape);
@@ -170,9 +183,9 @@ export class Venue {
     for (const section of sections) this.paintSection(section);
   }
 
-  text(x, y, words, kind) {
+  text(x, y, words, kind, size) {
     return svg('text', {
-      x, y, 'text-anchor': 'middle', 'dominant-baseline': 'middle', 'font-size': this.fontSize, class: kind,
+      x, y, 'text-anchor': 'middle', 'dominant-baseline': 'central', 'font-size': size, class: kind, 'aria-hidden': 'true',
     }, document.createTextNode(words));
   }
 
@@ -193,7 +206,7 @@ export class Venue {
     shape.setAttribute('aria-label', `${section.name}: ${number(free)} of ${number(section.seatCount)} seats free, ${priceRange(low, high)}`);
     if (this.open === section.sectionId) shape.setAttribute('aria-current', 'true');
     else shape.removeAttribute('aria-current');
-    count.textContent = `${number(free)} free · ${low === high ? number(low) : `${number(low)}+`} pts`;
+    if (count) count.textContent = `${number(free)} free`;
   }
 
   paintTiers() {
@@ -338,6 +351,10 @@ export class Venue {
         `${priceRange(low, high)} · rows front (nearest the stage) to back. Tap a free seat to hold it.`),
       h('div', { class: 'section-scroll' }, rows));
     for (const n of this.buttons.keys()) this.paintSeat(n);
+    // A section wider than the screen scrolls sideways, starting at its
+    // middle, where the best seats are.
+    const scroller = this.sectionView.querySelector('.section-scroll');
+    scroller.scrollLeft = (scroller.scrollWidth - scroller.clientWidth) / 2;
     this.focused = first;
     if (first !== null) this.buttons.get(first).tabIndex = 0;
     this.onOpen(section);
