@@ -147,6 +147,7 @@ export class Venue {
     root.append(svg('g', { class: 'venue-stage', 'aria-hidden': 'true' },
       svg('rect', { x: stage.x, y: stageY, width: stage.width, height: depth, rx: 0.8 }),
       this.text(stage.x + stage.width / 2, stageY + depth / 2, 'STAGE', 'stage-label', fit('STAGE', stage.width, depth * 0.75))));
+    const labels = svg('g', { class: 'section-labels', 'aria-hidden': 'true' });
     for (const section of sections) {
       const { x, y, width, height } = section.area;
       const [low, high] = this.prices(section);
@@ -171,13 +172,17 @@ export class Venue {
           }
         },
       },
-      svg('rect', { x, y, width, height, rx: Math.min(1, width / 4) }),
-      this.text(x + width / 2, first, section.name, 'section-name', nameSize),
-      lines >= 2 ? this.text(x + width / 2, first + line, price, 'section-price', fit(price, width, line * 0.8)) : null,
-      count);
+      svg('rect', { x, y, width, height, rx: Math.min(1, width / 4) }));
+      // The words are drawn over the shape but are not part of the button:
+      // its name says them in full ("… seats free, 120 points").
+      labels.append(svg('g', { 'data-label': section.sectionId },
+        this.text(x + width / 2, first, section.name, 'section-name', nameSize),
+        lines >= 2 ? this.text(x + width / 2, first + line, price, 'section-price', fit(price, width, line * 0.8)) : null,
+        count));
       this.shapes.set(section.sectionId, { shape, count });
       root.append(shape);
     }
+    root.append(labels);
     this.overview.append(root);
     this.svg = root;
     for (const section of sections) this.paintSection(section);
