@@ -125,6 +125,10 @@ describe('a 10,000-seat hall with sections (embedded backend)', () => {
 
     await page.getByRole('button', { name: 'Pay for 2 seats: 360 points' }).click();
     await page.getByRole('heading', { name: 'Your 2 tickets are confirmed' }).waitFor();
+    // The receipt says where the seats are.
+    for (const line of await page.locator('#receipt-lines li').allTextContents()) {
+      assert.match(line, /^Floor [A-E], row \d+, seat \d+ · 180 points · reservation #\d+$/);
+    }
     const { balance } = await api.call('/api/v1/points', { token });
     assert.equal(balance, 640);
     assert.deepEqual(errors, []);
@@ -166,6 +170,7 @@ describe('a 10,000-seat hall with sections (embedded backend)', () => {
     await page.getByRole('heading', { name: 'Lower B, row 3, seat 12 is held for you' }).waitFor();
     await page.getByRole('button', { name: 'Pay 120 points' }).click();
     await page.getByRole('heading', { name: 'Your ticket is confirmed' }).waitFor();
+    assert.equal(await page.locator('.facts dd').first().textContent(), 'Lower B, row 3, seat 12');
     const { balance } = await api.call('/api/v1/points', { token });
     assert.equal(balance, 380);
     assert.deepEqual(errors, []);

@@ -411,6 +411,8 @@ function holdPanel(sale, map, updateSummary) {
         clearInterval(ticking);
         sessionStorage.setItem(`frontrow.receipt.${receipt.reservationId}`, JSON.stringify({
           ...receipt, seatNumber: receipt.lines[0].seatNumber, concert, title, startsAt: info.startsAt,
+          // Where each seat is, for people ("Floor A, row 3, seat 12"), with a layout.
+          lines: receipt.lines.map((line) => (sections ? { ...line, place: name(line.seatNumber) } : line)),
         }));
         // A paid cart ends the place in line when nothing else is held.
         store.forgetPlace(concert);
