@@ -290,6 +290,10 @@ function bestAvailable(sale, layout, seatLimit, took) {
           h('p', {}, `No ${body.quantity} seats together are left there. The best seats apart: ${split.map(name).join('; ')}.`),
           h('button', { type: 'button', class: 'secondary', onclick: () => { replace(offer); holdEach(split); } },
             `Hold these ${split.length} seats`));
+      } else if (error.status === 404 && error.code === 'NOT_FOUND') {
+        // A server without best available: the map is the way.
+        form.hidden = true;
+        showNotice('Best available is not offered for this performance: please pick seats on the map.', 'info');
       } else if (error.code === 'QUEUE_TURN_OVER') {
         showNotice(error.message, 'info');
       } else {
