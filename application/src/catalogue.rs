@@ -26,6 +26,7 @@ use frontrow_domain::catalogue::{
 use frontrow_domain::points::IdempotencyKey;
 use frontrow_domain::queue::SaleOpening;
 use frontrow_domain::seat::{SeatNumber, SeatState, SeatStatus};
+use frontrow_domain::venue::{LayoutDraft, LayoutError, VenueLayout};
 use frontrow_domain::{ConcertId, ScheduleId, Timestamp};
 use std::sync::Arc;
 use thiserror::Error;
@@ -39,6 +40,18 @@ pub enum CatalogueError {
     /// The operator's scheduled opening does not parse.
     #[error(transparent)]
     InvalidOpening(frontrow_domain::queue::QueueRuleError),
+    /// A schedule's layout does not parse; nothing was written.
+    #[error("schedule {schedule}: {error}")]
+    InvalidLayout {
+        /// Which schedule, counting from 1 in the order asked.
+        schedule: usize,
+        /// The first fault found.
+        error: LayoutError,
+    },
+    /// A schedule with a layout also gave a seat count or a price, or one
+    /// without gave neither.
+    #[error("schedule {0}: give either a layout, or seatCount and price")]
+    LayoutOrSeats(usize),
     /// The `Idempotency-Key` is empty, too long or not printable ASCII.
     #[error("Idempotency-Key must be 1 to 100 visible ASCII characters")]
     InvalidIdempotencyKey,
@@ -51,6 +64,9 @@ pub enum CatalogueError {
     /// No such schedule (or an id that cannot exist).
     #[error("schedule not found")]
     ScheduleNotFound,
+    /// The schedule's layout has no section with that id.
+    #[error("this schedule's layout has no such section")]
+    SectionNotFound,
     /// The store failed (a 503), never "not found".
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -111,6 +127,55 @@ pub trait Catalogue: Send + Sync {
         schedule: ScheduleId,
         seat: SeatNumber,
     ) -> Result<Option<SeatState>, StoreError>;
+    /// The layout the schedule was created with; `None` for one created
+    /// without (a numbered hall) or an unknown schedule. Never changes.
+    async fn layout(&self, schedule: ScheduleId) -> Result<Option<VenueLayout>, StoreError>;
+}
+
+/// A schedule as an operator asks for it, before any check: numbered seats
+/// at one price, or a layout (and then neither a seat count nor a price).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleRequest {
+    /// When the performance starts.
+    pub starts_at: Timestamp,
+    /// How many numbered seats; `None` with a layout.
+    pub seat_count: Option<i64>,
+    /// Every numbered seat's price; `None` with a layout.
+    pub price: Option<i64>,
+    /// Sections, rows and tiers; `None` for a numbered hall.
+    pub layout: Option<LayoutDraft>,
+}
+
+impl From<(Timestamp, i64, i64)> for ScheduleRequest {
+    /// A numbered hall: start, seats, price.
+    fn from((starts_at, seats, price): (Timestamp, i64, i64)) -> Self {
+        ScheduleRequest {
+            starts_at,
+            seat_count: Some(seats),
+            price: Some(price),
+            layout: None,
+        }
+    }
+}
+
+impl ScheduleRequest {
+    /// The checked schedule; `number` (from 1) names it in a fault.
+    fn parse(&self, number: usize) -> Result<NewSchedule, CatalogueError> {
+        match (&self.layout, self.seat_count, self.price) {
+            (Some(draft), None, None) => {
+                let layout =
+                    VenueLayout::parse(draft).map_err(|error| CatalogueError::InvalidLayout {
+                        schedule: number,
+                        error,
+                    })?;
+                Ok(NewSchedule::with_layout(self.starts_at, layout))
+            }
+            (None, Some(seats), Some(price)) => {
+                Ok(NewSchedule::parse(self.starts_at, seats, price)?)
+            }
+            _ => Err(CatalogueError::LayoutOrSeats(number)),
+        }
+    }
 }
 
 /// A concert as [`Catalogue::create_concert`] stored it (or found it by its
@@ -180,13 +245,14 @@ impl CatalogueService {
     pub async fn create_concert(
         &self,
         title: &str,
-        schedules: &[(Timestamp, i64, i64)],
+        schedules: &[ScheduleRequest],
         opening: Option<SaleOpening>,
         key: Option<&str>,
     ) -> Result<StoredConcert, CatalogueError> {
         let schedules = schedules
             .iter()
-            .map(|&(starts_at, seats, price)| NewSchedule::parse(starts_at, seats, price))
+            .enumerate()
+            .map(|(i, asked)| asked.parse(i + 1))
             .collect::<Result<Vec<_>, _>>()?;
         let mut concert = NewConcert::parse(title, schedules)?;
         concert.opening = opening;
@@ -322,6 +388,26 @@ impl CatalogueService {
             Ok(None) => {}
             Err(error) => tracing::warn!(%error, "cannot read a lost seat"),
         }
+    }
+
+    /// The schedule's layout: the one it was created with, or the numbered
+    /// hall at its one price (cached: layouts never change).
+    pub async fn layout(&self, schedule: &Schedule) -> Result<Arc<VenueLayout>, StoreError> {
+        self.catalogue.shared_layout(schedule).await
+    }
+
+    /// Each schedule's live map now, in their order: every version in one
+    /// read, then the maps (from memory unless one must catch up).
+    pub async fn maps_of(
+        &self,
+        schedules: &[ScheduleId],
+    ) -> Result<Vec<Arc<LiveMap>>, CatalogueError> {
+        let versions = self.log.versions(schedules).await?;
+        let mut maps = Vec::with_capacity(schedules.len());
+        for (&schedule, version) in schedules.iter().zip(versions) {
+            maps.push(self.seat_map_at(schedule, version).await?);
+        }
+        Ok(maps)
     }
 
     /// Free seats of each schedule now, in their order: every version in
@@ -558,7 +644,7 @@ mod tests {
     async fn an_invalid_concert_writes_nothing() {
         let service = service(MockCatalogue::new(), Arc::new(FakeLog::default()), 0);
         let err = service
-            .create_concert("Show", &[(Timestamp(0), 0, 10)], None, None)
+            .create_concert("Show", &[(Timestamp(0), 0, 10).into()], None, None)
             .await
             .unwrap_err();
         assert!(matches!(

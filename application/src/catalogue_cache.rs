@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use frontrow_domain::catalogue::{Concert, NewConcert, Schedule};
 use frontrow_domain::queue::SaleOpening;
 use frontrow_domain::seat::{SeatNumber, SeatState};
+use frontrow_domain::venue::VenueLayout;
 use frontrow_domain::{ConcertId, ScheduleId};
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ pub struct CachedCatalogue {
     concerts_seen: BoundedMap<ConcertId, ()>,
     schedules: BoundedMap<ScheduleId, Schedule>,
     concert_schedules: BoundedMap<ConcertId, Arc<Vec<Schedule>>>,
+    layouts: BoundedMap<ScheduleId, Arc<VenueLayout>>,
 }
 
 impl CachedCatalogue {
@@ -40,7 +42,24 @@ impl CachedCatalogue {
             concerts_seen: BoundedMap::new(capacity),
             schedules: BoundedMap::new(capacity),
             concert_schedules: BoundedMap::new(capacity),
+            layouts: BoundedMap::new(capacity),
         }
+    }
+
+    /// The schedule's layout, shared: the stored one, or the numbered hall
+    /// a schedule without one is. Kept for good (layouts never change).
+    pub async fn shared_layout(&self, schedule: &Schedule) -> Result<Arc<VenueLayout>, StoreError> {
+        if let Some(found) = self.layouts.get(&schedule.id) {
+            return Ok(found);
+        }
+        let layout = match self.store.layout(schedule.id).await? {
+            Some(layout) => layout,
+            None => VenueLayout::numbered_hall(schedule.seat_count, schedule.price),
+        };
+        let layout = Arc::new(layout);
+        self.layouts
+            .insert(schedule.id, layout.clone(), |_, _| false);
+        Ok(layout)
     }
 
     /// A concert's schedules, shared rather than copied: the public list
@@ -121,6 +140,10 @@ impl Catalogue for CachedCatalogue {
         seat: SeatNumber,
     ) -> Result<Option<SeatState>, StoreError> {
         self.store.seat(schedule, seat).await
+    }
+
+    async fn layout(&self, schedule: ScheduleId) -> Result<Option<VenueLayout>, StoreError> {
+        self.store.layout(schedule).await
     }
 }
 

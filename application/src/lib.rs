@@ -138,6 +138,7 @@ pub mod seating;
 pub mod store;
 pub mod streams;
 pub mod users;
+pub mod venues;
 pub mod version_reads;
 
 #[cfg(test)]

@@ -6,11 +6,11 @@
 //! written by different stores, so a new concert stays unlisted (no buyer
 //! finds or joins it) until its room has the opening.
 
-use crate::catalogue::{CatalogueError, CatalogueService};
+use crate::catalogue::{CatalogueError, CatalogueService, ScheduleRequest};
 use crate::queue::{QueueError, QueueService, RoomStats};
+use frontrow_domain::ConcertId;
 use frontrow_domain::catalogue::Schedule;
 use frontrow_domain::queue::SaleOpening;
-use frontrow_domain::{ConcertId, Timestamp};
 use std::sync::Arc;
 
 /// The operator's sale use cases, over the catalogue and the queue.
@@ -36,7 +36,7 @@ impl SaleService {
     pub async fn create_concert(
         &self,
         title: &str,
-        schedules: &[(Timestamp, i64, i64)],
+        schedules: &[ScheduleRequest],
         opening: Option<SaleOpening>,
         key: Option<&str>,
     ) -> Result<(ConcertId, Vec<Schedule>), CatalogueError> {
@@ -87,6 +87,7 @@ mod tests {
     use crate::catalogue::{MockCatalogue, StoredConcert};
     use crate::fixtures::{FakeLog, clock_at, schedule};
     use crate::queue::{MockSeatGate, MockWaitingRoom};
+    use frontrow_domain::Timestamp;
     use frontrow_domain::catalogue::Concert;
     use mockall::predicate::eq;
 
@@ -110,8 +111,8 @@ mod tests {
     }
 
     /// What the operator asks for: concert 1 as `stored` describes it.
-    fn asked() -> Vec<(Timestamp, i64, i64)> {
-        vec![(Timestamp(0), 10, 10)]
+    fn asked() -> Vec<ScheduleRequest> {
+        vec![(Timestamp(0), 10, 10).into()]
     }
 
     fn sales(catalogue: MockCatalogue, room: MockWaitingRoom) -> SaleService {

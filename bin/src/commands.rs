@@ -75,7 +75,7 @@ pub(crate) async fn seed_demo(state: &AppState) -> anyhow::Result<()> {
     for (title, schedules) in demo_concerts {
         let schedules: Vec<_> = schedules
             .into_iter()
-            .map(|(at, seats, price)| (Timestamp(at), seats, price))
+            .map(|(at, seats, price)| (Timestamp(at), seats, price).into())
             .collect();
         let (id, _) = state
             .sales

@@ -32,6 +32,7 @@ use frontrow_application::reservations::{HoldSettings, ReservationService};
 use frontrow_application::sales::SaleService;
 use frontrow_application::seat_changes::SeatChangeLog;
 use frontrow_application::seating::SeatingService;
+use frontrow_application::venues::VenueService;
 use frontrow_domain::queue::AdmissionPolicy;
 use frontrow_domain::reservation::SeatLimit;
 use secrecy::ExposeSecret;
@@ -217,6 +218,8 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
             clock.clone(),
         ),
         points: PointsService::new(shared.clone()),
+        // Built before `catalogue` and `queue` move into the state.
+        venues: VenueService::new(catalogue.clone(), queue.clone(), clock.clone()),
         seating: SeatingService::new(catalogue.clone(), queue.clone(), clock.clone()),
         payments: PaymentService::new(
             shared,
@@ -237,6 +240,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         dependencies,
         relay: relay.clone(),
         seat_pages: Default::default(),
+        layout_pages: Default::default(),
         draining: Default::default(),
     });
     let database = match backend {

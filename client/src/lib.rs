@@ -228,10 +228,15 @@ impl NewConcert {
 pub struct NewSchedule {
     /// When it starts (RFC 3339).
     pub starts_at: String,
-    /// Its seats, numbered from 1.
-    pub seat_count: i64,
-    /// Points per seat.
-    pub price: i64,
+    /// Its seats, numbered from 1 (absent with a layout).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seat_count: Option<i64>,
+    /// Points per seat (absent with a layout).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<i64>,
+    /// A venue layout (`tiers`, `sections`, `stage`), as the API documents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layout: Option<Value>,
 }
 
 impl NewSchedule {
@@ -239,8 +244,20 @@ impl NewSchedule {
     pub fn new(starts_at: impl Into<String>, seat_count: i64, price: i64) -> NewSchedule {
         NewSchedule {
             starts_at: starts_at.into(),
-            seat_count,
-            price,
+            seat_count: Some(seat_count),
+            price: Some(price),
+            layout: None,
+        }
+    }
+
+    /// A schedule sold by a venue layout: its seats and prices are the
+    /// layout's.
+    pub fn with_layout(starts_at: impl Into<String>, layout: Value) -> NewSchedule {
+        NewSchedule {
+            starts_at: starts_at.into(),
+            seat_count: None,
+            price: None,
+            layout: Some(layout),
         }
     }
 }
@@ -494,6 +511,52 @@ impl Client {
         let path = format!("/api/v1/schedules/{schedule}/seats/stream");
         let request = self.gated(Method::GET, &path, buyer, queue);
         self.open("seat_stream", request).await
+    }
+
+    /// `GET /api/v1/schedules/{schedule}/layout`: its sections, rows and
+    /// tiers (public; `if_none_match` is a previous answer's `ETag`).
+    /// Observed as `layout`.
+    pub async fn layout(
+        &self,
+        schedule: i64,
+        if_none_match: Option<&str>,
+    ) -> Result<Reply, reqwest::Error> {
+        let path = format!("/api/v1/schedules/{schedule}/layout");
+        let mut request = self.request(Method::GET, &path);
+        if let Some(tag) = if_none_match {
+            request = request.header("If-None-Match", tag);
+        }
+        self.send("layout", request).await
+    }
+
+    /// `GET /api/v1/schedules/{schedule}/overview`: free seats by section
+    /// and tier (ACTIVE queue token). Observed as `overview`.
+    pub async fn overview(
+        &self,
+        buyer: &Buyer,
+        queue: &str,
+        schedule: i64,
+    ) -> Result<Reply, reqwest::Error> {
+        let path = format!("/api/v1/schedules/{schedule}/overview");
+        let request = self.gated(Method::GET, &path, buyer, queue);
+        self.send("overview", request).await
+    }
+
+    /// `GET /api/v1/schedules/{schedule}/status[?section=]`: a letter per
+    /// seat, by section (ACTIVE queue token). Observed as `status`.
+    pub async fn seat_status(
+        &self,
+        buyer: &Buyer,
+        queue: &str,
+        schedule: i64,
+        section: Option<&str>,
+    ) -> Result<Reply, reqwest::Error> {
+        let path = format!("/api/v1/schedules/{schedule}/status");
+        let mut request = self.gated(Method::GET, &path, buyer, queue);
+        if let Some(section) = section {
+            request = request.query(&[("section", section)]);
+        }
+        self.send("status", request).await
     }
 
     /// `POST /api/v1/queue/tokens`: joins a concert's waiting room (201, or

@@ -20,6 +20,7 @@
 
 use crate::points::{IdempotencyKey, Points};
 use crate::seat::MAX_SEATS_PER_SCHEDULE;
+use crate::venue::VenueLayout;
 use crate::{ConcertId, ScheduleId, Timestamp};
 use thiserror::Error;
 
@@ -74,15 +75,19 @@ pub struct Schedule {
     pub price: Points,
 }
 
-/// A schedule as an operator asks for it; every seat gets the same price.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A schedule as an operator asks for it: numbered seats at one price, or
+/// a venue layout whose tiers price each seat.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSchedule {
     /// When the performance starts.
     pub starts_at: Timestamp,
-    /// 1 to [`MAX_SEATS_PER_SCHEDULE`].
+    /// 1 to [`MAX_SEATS_PER_SCHEDULE`] (a layout's seat count).
     pub seat_count: i64,
-    /// 0 to [`MAX_PRICE`].
+    /// 0 to [`MAX_PRICE`]: every seat's price, or a layout's lowest.
     pub price: Points,
+    /// Where each seat sits and what it costs; `None`: a numbered hall at
+    /// `price` ([`VenueLayout::numbered_hall`]).
+    pub layout: Option<VenueLayout>,
 }
 
 impl NewSchedule {
@@ -103,7 +108,28 @@ impl NewSchedule {
             starts_at,
             seat_count,
             price,
+            layout: None,
         })
+    }
+
+    /// A schedule sold by a checked layout: its seats are the layout's, its
+    /// `price` the lowest tier's (what a single price says: "from").
+    pub fn with_layout(starts_at: Timestamp, layout: VenueLayout) -> Self {
+        Self {
+            starts_at,
+            seat_count: layout.seat_count(),
+            price: layout.lowest_price(),
+            layout: Some(layout),
+        }
+    }
+
+    /// Every seat's price by seat number from 1: the layout's tiers, or the
+    /// one price.
+    pub fn seat_prices(&self) -> Vec<Points> {
+        match &self.layout {
+            Some(layout) => layout.seat_prices().collect(),
+            None => vec![self.price; self.seat_count.max(0) as usize],
+        }
     }
 }
 
@@ -190,7 +216,7 @@ mod tests {
     #[test]
     fn a_retry_is_answered_only_by_the_concert_it_asks_for() {
         let friday = NewSchedule::parse(Timestamp(1_000), 10, 50).unwrap();
-        let asked = NewConcert::parse("Show", vec![friday]).unwrap();
+        let asked = NewConcert::parse("Show", vec![friday.clone()]).unwrap();
         let id = ConcertId::from_store(7);
         let made = Concert {
             id,

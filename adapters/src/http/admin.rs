@@ -4,9 +4,10 @@ use super::catalogue::datetime;
 use super::limits::{IdempotencyKeyHeader, Int, Items};
 use super::problem::ProblemResponse;
 use super::security::Operator;
+use super::venues::LayoutInput;
 use super::{AppState, Tag};
 use chrono::{DateTime, Utc};
-use frontrow_application::catalogue::CatalogueError;
+use frontrow_application::catalogue::{CatalogueError, ScheduleRequest};
 use frontrow_application::queue::{QueueError, RoomStats};
 use frontrow_application::room_history::RoomSample;
 use frontrow_domain::Timestamp;
@@ -24,14 +25,22 @@ use std::sync::Arc;
 
 pub struct AdminApi(pub Arc<AppState>);
 
+/// A performance: numbered seats at one price (`seatCount` and `price`),
+/// or a venue `layout` whose tiers price each seat (and then neither).
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 struct NewSchedule {
     starts_at: DateTime<Utc>,
-    /// 1 to 10,000 seats, numbered from 1.
-    seat_count: Int<1, MAX_SEATS_PER_SCHEDULE>,
-    /// Points per seat, 0 to 1,000,000.
-    price: Int<0, MAX_PRICE>,
+    /// 1 to 10,000 seats, numbered from 1; absent with a layout.
+    #[oai(nullable)]
+    seat_count: Option<Int<1, MAX_SEATS_PER_SCHEDULE>>,
+    /// Points per seat, 0 to 1,000,000; absent with a layout.
+    #[oai(nullable)]
+    price: Option<Int<0, MAX_PRICE>>,
+    /// Sections, rows and price tiers (see `GET
+    /// /api/v1/schedules/{id}/layout` for what it becomes).
+    #[oai(nullable)]
+    layout: Option<LayoutInput>,
 }
 
 #[derive(Object)]
@@ -229,12 +238,11 @@ impl AdminApi {
             .schedules
             .0
             .iter()
-            .map(|s| {
-                (
-                    Timestamp(s.starts_at.timestamp_millis()),
-                    s.seat_count.0,
-                    s.price.0,
-                )
+            .map(|s| ScheduleRequest {
+                starts_at: Timestamp(s.starts_at.timestamp_millis()),
+                seat_count: s.seat_count.map(|n| n.0),
+                price: s.price.map(|p| p.0),
+                layout: s.layout.as_ref().map(LayoutInput::draft),
             })
             .collect();
         let opening = opening(body.opens_at, body.pre_queue_minutes)

@@ -66,8 +66,12 @@ struct ScheduleBody {
     schedule_id: i64,
     starts_at: DateTime<Utc>,
     seat_count: i64,
+    /// The lowest price of a seat (with several tiers, see `tiers`).
     price: i64,
     available_seats: i64,
+    /// Each price tier of the schedule's layout with its price and free
+    /// seats (one tier for a schedule created without a layout).
+    tiers: Vec<super::venues::TierAvailability>,
 }
 
 #[derive(Object)]
@@ -226,7 +230,7 @@ enum SeatsResponse {
 pub struct PreRendered<T>(Bytes, PhantomData<fn() -> T>);
 
 impl<T> PreRendered<T> {
-    fn new(body: Bytes) -> Self {
+    pub(super) fn new(body: Bytes) -> Self {
         Self(body, PhantomData)
     }
 }
@@ -348,15 +352,20 @@ impl CatalogueApi {
             .seating
             .schedules(buyer.0, token.as_deref(), concert_id.0)
             .await?;
+        let schedules: Vec<_> = views.iter().map(|v| v.schedule).collect();
+        let now = self.0.reservations.now();
+        let tallies = self.0.venues.tallies(&schedules, now).await?;
         Ok(Json(Schedules {
             schedules: views
                 .into_iter()
-                .map(|v| ScheduleBody {
+                .zip(tallies)
+                .map(|(v, (layout, tally))| ScheduleBody {
                     schedule_id: v.schedule.id.get(),
                     starts_at: datetime(v.schedule.starts_at),
                     seat_count: v.schedule.seat_count,
                     price: v.schedule.price.get(),
                     available_seats: v.available_seats,
+                    tiers: super::venues::tier_availability(&layout, &tally),
                 })
                 .collect(),
         }))

@@ -21,6 +21,7 @@ mod sse;
 mod text;
 mod tickets;
 mod users;
+pub mod venues;
 mod web;
 
 use async_trait::async_trait;
@@ -91,6 +92,10 @@ pub struct AppState {
     pub relay: Arc<EventRelay>,
     /// Rendered seat-map pages, reused while the map is unchanged.
     pub seat_pages: catalogue::SeatPages,
+    /// Layouts, availability by section and tier, best available.
+    pub venues: frontrow_application::venues::VenueService,
+    /// Rendered layouts with their `ETag`s (a layout never changes).
+    pub layout_pages: venues::LayoutPages,
     /// Set when the instance is shutting down: readiness answers 503 at
     /// once, so the load balancer stops sending before the listener closes.
     pub draining: std::sync::atomic::AtomicBool,
@@ -130,6 +135,7 @@ type Apis = (
     points::PointsApi,
     queue::QueueApi,
     catalogue::CatalogueApi,
+    venues::VenuesApi,
     reservations::ReservationsApi,
     payments::PaymentsApi,
     tickets::TicketsApi,
@@ -143,6 +149,7 @@ fn service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
         points::PointsApi(state.clone()),
         queue::QueueApi(state.clone()),
         catalogue::CatalogueApi(state.clone()),
+        venues::VenuesApi(state.clone()),
         reservations::ReservationsApi(state.clone()),
         payments::PaymentsApi(state.clone()),
         tickets::TicketsApi(state.clone()),

@@ -41,6 +41,14 @@ pub struct Problem {
     /// On a refused payment: the reservation of the cart that refused.
     #[oai(rename = "reservationId", skip_serializing_if_is_none)]
     pub reservation_id: Option<i64>,
+    /// On `INVALID_LAYOUT`: which fault (`UNKNOWN_TIER`, `DUPLICATE_SECTION`,
+    /// `TOO_MANY_SEATS`, ...); `detail` says where.
+    #[oai(skip_serializing_if_is_none)]
+    pub fault: Option<String>,
+    /// On `NO_ADJACENT_SEATS`: the best free seats that are not together,
+    /// by seat number, to offer instead (not held).
+    #[oai(skip_serializing_if_is_none)]
+    pub split: Option<Vec<i64>>,
 }
 
 /// Every error response of the API: a [`Problem`] with its status and, where
@@ -78,6 +86,8 @@ impl ProblemResponse {
             request_id: super::request_id::current(),
             opens_at: None,
             reservation_id: None,
+            fault: None,
+            split: None,
         };
         let challenge = (status == StatusCode::UNAUTHORIZED).then(|| "Bearer".to_owned());
         let retry_after =
@@ -177,8 +187,20 @@ impl From<CatalogueError> for ProblemResponse {
     fn from(error: CatalogueError) -> Self {
         let detail = error.to_string();
         match error {
-            CatalogueError::Invalid(_) | CatalogueError::InvalidOpening(_) => {
+            CatalogueError::Invalid(_)
+            | CatalogueError::InvalidOpening(_)
+            | CatalogueError::LayoutOrSeats(_) => {
                 ProblemResponse::new(StatusCode::BAD_REQUEST, "INVALID_CONCERT", detail)
+            }
+            CatalogueError::InvalidLayout { error, .. } => {
+                let mut problem =
+                    ProblemResponse::new(StatusCode::BAD_REQUEST, "INVALID_LAYOUT", detail);
+                let ProblemResponse::Default(_, Json(body), ..) = &mut problem;
+                body.fault = Some(error.fault().to_owned());
+                problem
+            }
+            CatalogueError::SectionNotFound => {
+                ProblemResponse::new(StatusCode::NOT_FOUND, "SECTION_NOT_FOUND", detail)
             }
             CatalogueError::InvalidIdempotencyKey => {
                 ProblemResponse::new(StatusCode::BAD_REQUEST, "INVALID_IDEMPOTENCY_KEY", detail)

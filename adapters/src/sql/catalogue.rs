@@ -10,6 +10,7 @@ use frontrow_domain::catalogue::{Concert, NewConcert, Schedule};
 use frontrow_domain::points::IdempotencyKey;
 use frontrow_domain::queue::{DEFAULT_PRE_QUEUE_MINUTES, SaleOpening};
 use frontrow_domain::seat::{SeatNumber, SeatState};
+use frontrow_domain::venue::{LayoutDraft, VenueLayout};
 use frontrow_domain::{ConcertId, ReservationId, ScheduleId, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::{Any, QueryBuilder, Row};
@@ -122,6 +123,15 @@ impl SqlStore {
                 .bind(new.seat_count)
                 .bind(new.price.get());
             let id = ScheduleId::from_store(inserted(&mut tx, self.backend, insert).await?);
+            if let Some(layout) = &new.layout {
+                let json = serde_json::to_vec(&layout.to_draft())
+                    .map_err(|error| sqlx::Error::Encode(error.into()))?;
+                sqlx::query("INSERT INTO schedule_layouts (schedule_id, layout) VALUES (?, ?)")
+                    .bind(id.get())
+                    .bind(json)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let mut first = 1;
             while first <= new.seat_count {
                 let last = (first + SEAT_INSERT_CHUNK - 1).min(new.seat_count);
@@ -279,5 +289,23 @@ impl Catalogue for SqlStore {
         .await
         .or_store()?;
         row.as_ref().map(seat_from).transpose().or_store()
+    }
+
+    async fn layout(&self, schedule: ScheduleId) -> Result<Option<VenueLayout>, StoreError> {
+        let row = sqlx::query("SELECT layout FROM schedule_layouts WHERE schedule_id = ?")
+            .bind(schedule.get())
+            .fetch_optional(&self.read)
+            .await
+            .or_store()?;
+        let Some(row) = row else { return Ok(None) };
+        let json: Vec<u8> = row.try_get("layout").or_store()?;
+        // Only checked layouts were written, so a fault here is corruption.
+        let draft: LayoutDraft = serde_json::from_slice(&json)
+            .map_err(|error| sqlx::Error::Decode(error.into()))
+            .or_store()?;
+        let layout = VenueLayout::parse(&draft)
+            .map_err(|error| sqlx::Error::Decode(error.into()))
+            .or_store()?;
+        Ok(Some(layout))
     }
 }
