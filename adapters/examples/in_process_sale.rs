@@ -275,7 +275,7 @@ async fn main() -> Result<(), Error> {
     let starts_at = engine.clock.now().plus_seconds(30 * 24 * 3600);
     let (concert, schedules) = engine
         .sales
-        .create_concert("The Proms", &[(starts_at, SEATS, PRICE)], None, None)
+        .create_concert("The Proms", &[(starts_at, SEATS, PRICE).into()], None, None)
         .await?;
     let schedule = schedules[0].id;
 

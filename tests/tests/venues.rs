@@ -100,10 +100,7 @@ contract!(
             ("EMPTY_ROW", json!({"/sections/0/rows/1/seats": 0})),
             ("INVALID_GAP", json!({"/sections/0/rows/0/gaps": [10]})),
             ("DUPLICATE_TIER", json!({"/tiers/1/id": "floor"})),
-            (
-                "ROWS_OR_GRID",
-                json!({"/sections/1/rows": [{"label": "1", "seats": 3}]}),
-            ),
+            ("ROWS_OR_GRID", json!({"/sections/1/seatsPerRow": null})),
             (
                 "TOO_MANY_SEATS",
                 json!({"/sections/1/rowCount": 200, "/sections/1/seatsPerRow": 500}),
@@ -232,5 +229,47 @@ contract!(
         let stranger = app.buyer("bob").await;
         let refused = app.api.overview(&stranger, &token, schedule).await.unwrap();
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    }
+);
+
+contract!(
+    a_ten_thousand_seat_hall_reads_small,
+    |app: TestApp| async move {
+        // 20 sections of 10 rows × 50: the big hall.
+        let sections: Vec<Value> = (0..20)
+            .map(|i| {
+                json!({"id": format!("S{i}"), "name": format!("Block {i}"),
+                   "tier": if i < 4 { "floor" } else { "balcony" },
+                   "x": (i % 5) * 52, "y": 2 + (i / 5) * 12, "rowCount": 10, "seatsPerRow": 50})
+            })
+            .collect();
+        let layout = json!({"tiers": arena()["tiers"], "sections": sections});
+        let created = create_titled(&app, &format!("Big {}", unique()), layout).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let schedule = created.body["schedules"][0]["scheduleId"].as_i64().unwrap();
+        let (buyer, token) = app.admitted("ada", 0, created.i64("concertId")).await;
+
+        let layout = app.api.layout(schedule, None).await.unwrap();
+        assert_eq!(layout.i64("seatCount"), 10_000);
+        let layout_bytes = serde_json::to_vec(&layout.body).unwrap().len();
+        let status = app
+            .api
+            .seat_status(&buyer, &token, schedule, None)
+            .await
+            .unwrap();
+        let status_bytes = serde_json::to_vec(&status.body).unwrap().len();
+        let overview = app.api.overview(&buyer, &token, schedule).await.unwrap();
+        let overview_bytes = serde_json::to_vec(&overview.body).unwrap().len();
+        println!(
+            "10,000 seats: layout {layout_bytes} B, status {status_bytes} B, overview {overview_bytes} B (uncompressed)"
+        );
+        assert!(
+            status_bytes < 20_000,
+            "a status read under 20 KB: {status_bytes}"
+        );
+        assert!(
+            layout_bytes + status_bytes < 100_000,
+            "a first paint under 100 KB"
+        );
     }
 );

@@ -122,7 +122,36 @@ function scheduleFields(index) {
     h('legend', {}, `Performance ${index + 1}`),
     h('div', {}, h('label', { for: id('at') }, 'Starts at'), h('input', { id: id('at'), name: 'startsAt', type: 'datetime-local', value: local, required: true })),
     h('div', {}, h('label', { for: id('seats') }, 'Seats'), h('input', { id: id('seats'), name: 'seatCount', type: 'number', min: 1, max: 10000, value: 50, required: true })),
-    h('div', {}, h('label', { for: id('price') }, 'Price (points)'), h('input', { id: id('price'), name: 'price', type: 'number', min: 0, max: 1000000, value: 120, required: true })));
+    h('div', {}, h('label', { for: id('price') }, 'Price (points)'), h('input', { id: id('price'), name: 'price', type: 'number', min: 0, max: 1000000, value: 120, required: true })),
+    h('div', { class: 'stack' },
+      h('label', { for: id('layout') }, 'Venue layout (JSON, optional: replaces seats and price)'),
+      h('textarea', { id: id('layout'), name: 'layout', rows: 6, spellcheck: 'false', placeholder: JSON.stringify(ARENA_PRESET) }),
+      h('button', { type: 'button', class: 'secondary', onclick: (event) => {
+        event.target.closest('fieldset').querySelector('[name=layout]').value = JSON.stringify(ARENA_PRESET, null, 1);
+      } }, 'Use the arena preset')));
+}
+
+/** A small arena: a floor in two tiers' worth of rows (an aisle in row 1) and a balcony. */
+const ARENA_PRESET = {
+  tiers: [{ id: 'floor', name: 'Floor', price: 180 }, { id: 'balcony', name: 'Balcony', price: 60 }],
+  sections: [
+    { id: 'A', name: 'Floor A', tier: 'floor', x: 0, y: 2, rows: [{ label: '1', seats: 20, gaps: [10] }, { label: '2', seats: 20 }] },
+    { id: 'B', name: 'Balcony', tier: 'balcony', x: 0, y: 6, rowCount: 10, seatsPerRow: 24 },
+  ],
+};
+
+/** A performance as the API takes it: numbered seats at one price, or a layout. */
+function scheduleBody(set) {
+  const startsAt = new Date(set.querySelector('[name=startsAt]').value).toISOString();
+  const layout = set.querySelector('[name=layout]').value.trim();
+  if (layout) {
+    return { startsAt, layout: JSON.parse(layout) };
+  }
+  return {
+    startsAt,
+    seatCount: Number(set.querySelector('[name=seatCount]').value),
+    price: Number(set.querySelector('[name=price]').value),
+  };
 }
 
 function newConcertScreen() {
@@ -131,16 +160,18 @@ function newConcertScreen() {
   const form = h('form', { class: 'card stack', onsubmit: async (event) => {
     event.preventDefault();
     const opens = form.querySelector('#opens-at').value;
-    const body = {
-      opensAt: opens ? new Date(opens).toISOString() : undefined,
-      preQueueMinutes: opens ? Number(form.querySelector('#pre-queue').value) : undefined,
-      title: form.querySelector('#title').value.trim(),
-      schedules: [...schedules.querySelectorAll('fieldset')].map((set) => ({
-        startsAt: new Date(set.querySelector('[name=startsAt]').value).toISOString(),
-        seatCount: Number(set.querySelector('[name=seatCount]').value),
-        price: Number(set.querySelector('[name=price]').value),
-      })),
-    };
+    let body;
+    try {
+      body = {
+        opensAt: opens ? new Date(opens).toISOString() : undefined,
+        preQueueMinutes: opens ? Number(form.querySelector('#pre-queue').value) : undefined,
+        title: form.querySelector('#title').value.trim(),
+        schedules: [...schedules.querySelectorAll('fieldset')].map(scheduleBody),
+      };
+    } catch (error) {
+      showNotice(`The layout is not JSON: ${error.message}`, 'error');
+      return;
+    }
     try {
       const created = await admin('/api/v1/admin/concerts', { method: 'POST', body });
       showNotice(`Created “${body.title}”.`, 'ok');
