@@ -5,7 +5,7 @@
 // timers and live updates when another screen is shown. What the app keeps
 // is in store.js; everything it knows comes from the public API.
 
-import { clearNotice, fail, REROUTE } from './shell.js';
+import { clearNotice, fail, REROUTE, view } from './shell.js';
 import { refreshBalance } from './points.js';
 import { store } from './store.js';
 import { keepPlaces } from './inline.js';
@@ -25,6 +25,8 @@ function route() {
   screen.abort();
   screen = new AbortController();
   const { signal } = screen;
+  // Only the seat screen of a venue with sections uses a desktop's width.
+  view.classList.remove('full');
   document.getElementById('account').hidden = !store.auth();
   const path = location.hash.replace(/^#/, '') || '/';
   if (!store.auth()) {

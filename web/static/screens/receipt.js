@@ -31,9 +31,9 @@ export async function receiptScreen(reservation) {
       receipt.title ? h('h2', {}, receipt.title) : null,
       receipt.startsAt ? h('p', {}, date(receipt.startsAt)) : null,
       many ? h('ul', { class: 'receipt-lines', id: 'receipt-lines' }, lines.map((line) =>
-        h('li', {}, `Seat ${line.seatNumber} · ${number(line.amount)} points · reservation #${line.reservationId}`))) : null,
+        h('li', {}, `${line.place || `Seat ${line.seatNumber}`} · ${number(line.amount)} points · reservation #${line.reservationId}`))) : null,
       h('dl', { class: 'facts' },
-        many ? null : [h('dt', {}, 'Seat'), h('dd', {}, String(receipt.seatNumber))],
+        many ? null : [h('dt', {}, 'Seat'), h('dd', {}, lines[0]?.place || String(receipt.seatNumber))],
         h('dt', {}, 'Paid'), h('dd', {}, `${number(receipt.amount)} points`),
         receipt.balance != null ? [h('dt', {}, 'Balance now'), h('dd', {}, `${number(receipt.balance)} points`)] : null,
         receipt.paymentId != null ? [h('dt', {}, 'Payment'), h('dd', {}, `#${receipt.paymentId}`)] : null,

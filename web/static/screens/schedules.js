@@ -34,6 +34,13 @@ export function turnTimer(turnEndsAt, signal) {
   return line;
 }
 
+/** "120 points each", or per tier: "Floor 180 points (2,500 free) · Balcony 60 points (5,000 free)". */
+function prices(schedule) {
+  const tiers = schedule.tiers || [];
+  if (tiers.length < 2) return `${number(schedule.price)} points each`;
+  return tiers.map((t) => `${t.name} ${number(t.price)} points (${number(t.availableSeats)} free)`).join(' · ');
+}
+
 export async function schedulesScreen(concert, title, token, signal, status, fresh) {
   const list = h('ul', { class: 'list' });
   show(
@@ -52,7 +59,7 @@ export async function schedulesScreen(concert, title, token, signal, status, fre
       replace(list, schedules.map((s) => h('li', { class: 'card schedule' },
         h('div', {},
           h('h2', {}, date(s.startsAt)),
-          h('p', { class: 'muted' }, `${number(s.availableSeats)} of ${number(s.seatCount)} seats free · ${number(s.price)} points each`)),
+          h('p', { class: 'muted' }, `${number(s.availableSeats)} of ${number(s.seatCount)} seats free · ${prices(s)}`)),
         h('a', {
           class: 'button primary',
           href: `#/concerts/${concert}/schedules/${s.scheduleId}`,
