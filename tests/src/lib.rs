@@ -290,8 +290,11 @@ pub fn base_config() -> Config {
         drain_ms: 0,
         queue_capacity: 100_000,
         admit_per_second: 100_000,
+        // A spare as large as any capacity: with a seat AVAILABLE the stock
+        // bounds nothing, so a test may admit 200 buyers for 5 seats; the
+        // stock rule's tests set the default rule.
         stock_percent: frontrow_domain::queue::DEFAULT_STOCK_PERCENT,
-        stock_spare: frontrow_domain::queue::DEFAULT_STOCK_SPARE,
+        stock_spare: frontrow_domain::queue::MAX_CAPACITY,
         // Off: a debug build's holds would trip a 100 ms budget and slow
         // rooms that a test times; the controller has tests of its own.
         hold_budget_ms: 0,

@@ -463,6 +463,10 @@ contract!(
 
 contract!(
     a_room_lets_in_no_more_buyers_than_its_seats_warrant,
+    |config| {
+        config.stock_percent = frontrow_domain::queue::DEFAULT_STOCK_PERCENT;
+        config.stock_spare = frontrow_domain::queue::DEFAULT_STOCK_SPARE;
+    },
     |app: TestApp| async move {
         // 2 seats: ceil(2 × 125 %) + 2 = 5 ACTIVE at most, whatever the
         // capacity (1,000) and the rate (1,000/s) allow.

@@ -29,7 +29,7 @@
 //!   order (a uniform shuffle), ahead of every later arrival.
 //! - **Stock**: a room told its seats ([`Room::open_stock`]) follows every
 //!   committed seat change; it keeps no more places ACTIVE than the seats
-//!   AVAILABLE warrant ([`StockRule::most_active`]), so with nothing
+//!   AVAILABLE warrant ([`StockRule::most_active`](crate::queue::StockRule::most_active)), so with nothing
 //!   AVAILABLE it admits nobody, and with every seat sold it takes no join.
 //! - **The admission rate** follows the write path under the operator's
 //!   rate ([`Room::steer`], `control.rs`).
