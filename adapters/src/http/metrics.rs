@@ -10,8 +10,8 @@
 //! and no store is asked between scrapes.
 
 use super::{AppState, RouteMethods};
-use frontrow_application::queue::{Write, WritePathLatency};
 use frontrow_application::door::Refusal;
+use frontrow_application::queue::{Write, WritePathLatency};
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem::{Endpoint, IntoResponse, Request, Response, handler};
