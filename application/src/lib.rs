@@ -125,6 +125,7 @@
 
 #![warn(missing_docs)]
 
+pub mod best_available;
 pub mod cache;
 pub mod catalogue;
 pub mod catalogue_cache;

@@ -322,6 +322,11 @@ impl ReservationService {
         }
     }
 
+    /// How many seats of a schedule one buyer may hold or own at once.
+    pub fn seats_per_user(&self) -> SeatLimit {
+        self.settings.seats_per_user
+    }
+
     /// The caller's reservation; [`ReservationError::NotFound`] for one that
     /// does not exist or is someone else's.
     pub async fn find(&self, user: UserId, id: i64) -> Result<Reservation, ReservationError> {

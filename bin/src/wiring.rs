@@ -24,6 +24,7 @@ use frontrow_adapters::redis::{
 };
 use frontrow_adapters::sql::{Backend, SqlStore};
 use frontrow_application::Clock;
+use frontrow_application::best_available::BestAvailableService;
 use frontrow_application::catalogue::CatalogueService;
 use frontrow_application::clock::SystemClock;
 use frontrow_application::door::{
@@ -265,6 +266,12 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         points: PointsService::new(shared.clone()),
         // Built before `catalogue` and `queue` move into the state.
         venues: VenueService::new(catalogue.clone(), queue.clone(), clock.clone()),
+        best_available: BestAvailableService::new(
+            VenueService::new(catalogue.clone(), queue.clone(), clock.clone()),
+            reservations.clone(),
+            catalogue.clone(),
+            clock.clone(),
+        ),
         seating: SeatingService::new(catalogue.clone(), queue.clone(), clock.clone()),
         payments: PaymentService::new(
             shared,

@@ -662,6 +662,25 @@ impl Client {
         self.send("hold", request.json(&body)).await
     }
 
+    /// `POST /api/v1/schedules/{schedule}/best-available`: the best
+    /// `quantity` seats together (in `tier` and/or `section` when given),
+    /// held as one cart (201), or 409 `NO_ADJACENT_SEATS` with a `split`.
+    /// Observed as `best_available`.
+    pub async fn best_available(
+        &self,
+        buyer: &Buyer,
+        queue: &str,
+        schedule: i64,
+        quantity: i64,
+        tier: Option<&str>,
+        section: Option<&str>,
+    ) -> Result<Reply, reqwest::Error> {
+        let path = format!("/api/v1/schedules/{schedule}/best-available");
+        let request = self.gated(Method::POST, &path, buyer, queue);
+        let body = json!({ "quantity": quantity, "tier": tier, "section": section });
+        self.send("best_available", request.json(&body)).await
+    }
+
     /// `GET /api/v1/reservations/{reservation}`: one of the buyer's
     /// reservations. Observed as `reservation`.
     pub async fn reservation(

@@ -5,6 +5,7 @@
 //! The web app (`web`) is served beside it at `/`, `/admin` and `/assets/`.
 
 mod admin;
+mod best_available;
 pub mod catalogue;
 pub mod client_address;
 pub mod connections;
@@ -99,10 +100,12 @@ pub struct AppState {
     /// This instance's hold and payment latencies, the admission
     /// controller's input (recorded by the `/metrics` middleware).
     pub write_path: Arc<frontrow_application::queue::WritePathLatency>,
+    /// Best seats together, held as one cart.
+    pub best_available: frontrow_application::best_available::BestAvailableService,
     /// Rendered (and compressed) seat-map bodies, one per map, shared by
     /// its readers.
     pub seat_pages: seat_pages::SeatPages,
-    /// Layouts, availability by section and tier, best available.
+    /// Layouts and availability by section and tier.
     pub venues: frontrow_application::venues::VenueService,
     /// Rendered layouts with their `ETag`s (a layout never changes).
     pub layout_pages: venues::LayoutPages,
@@ -152,6 +155,7 @@ type Apis = (
     catalogue::CatalogueApi,
     venues::VenuesApi,
     reservations::ReservationsApi,
+    best_available::BestAvailableApi,
     payments::PaymentsApi,
     tickets::TicketsApi,
     admin::AdminApi,
@@ -168,6 +172,7 @@ fn service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
         catalogue::CatalogueApi(state.clone()),
         venues::VenuesApi(state.clone()),
         reservations::ReservationsApi(state.clone()),
+        best_available::BestAvailableApi(state.clone()),
         payments::PaymentsApi(state.clone()),
         tickets::TicketsApi(state.clone()),
         admin::AdminApi(state.clone()),

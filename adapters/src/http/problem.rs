@@ -4,6 +4,7 @@
 //! details.
 
 use frontrow_application::StoreError;
+use frontrow_application::best_available::BestAvailableError;
 use frontrow_application::catalogue::CatalogueError;
 use frontrow_application::door::{DoorError, Refusal};
 use frontrow_application::payments::PaymentError;
@@ -392,6 +393,32 @@ pub(super) fn qr_failed(error: &qrcode::types::QrError) -> ProblemResponse {
         "INTERNAL",
         "internal error",
     )
+}
+
+impl From<BestAvailableError> for ProblemResponse {
+    fn from(error: BestAvailableError) -> Self {
+        let detail = error.to_string();
+        match error {
+            BestAvailableError::InvalidQuantity { .. } => {
+                ProblemResponse::new(StatusCode::BAD_REQUEST, "INVALID_QUANTITY", detail)
+            }
+            BestAvailableError::TierNotFound => {
+                ProblemResponse::new(StatusCode::NOT_FOUND, "TIER_NOT_FOUND", detail)
+            }
+            BestAvailableError::SectionNotFound => {
+                ProblemResponse::new(StatusCode::NOT_FOUND, "SECTION_NOT_FOUND", detail)
+            }
+            BestAvailableError::NoAdjacentSeats { split, .. } => {
+                let mut problem =
+                    ProblemResponse::new(StatusCode::CONFLICT, "NO_ADJACENT_SEATS", detail);
+                let ProblemResponse::Default(_, Json(body), ..) = &mut problem;
+                body.split = Some(split);
+                problem
+            }
+            BestAvailableError::Seating(e) => e.into(),
+            BestAvailableError::Hold(e) => e.into(),
+        }
+    }
 }
 
 impl From<frontrow_application::seating::SeatingError> for ProblemResponse {

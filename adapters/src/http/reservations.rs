@@ -25,9 +25,10 @@ struct Hold {
     seat_number: Int<1, MAX_SEATS_PER_SCHEDULE>,
 }
 
+/// A reservation as a buyer reads it.
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
-struct ReservationBody {
+pub(super) struct ReservationBody {
     reservation_id: i64,
     /// HELD, CONFIRMED, CANCELLED or EXPIRED.
     status: String,
@@ -70,7 +71,7 @@ enum HoldResponse {
     Held(Json<ReservationBody>),
 }
 
-fn body(reservation: &Reservation, state: &AppState) -> ReservationBody {
+pub(super) fn body(reservation: &Reservation, state: &AppState) -> ReservationBody {
     ReservationBody {
         reservation_id: reservation.id.get(),
         status: reservation

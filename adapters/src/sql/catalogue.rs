@@ -16,7 +16,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, QueryBuilder, Row};
 
 /// Rows per multi-row INSERT: well under every backend's bind limit.
-const SEAT_INSERT_CHUNK: i64 = 500;
+const SEAT_INSERT_CHUNK: usize = 500;
 
 fn schedule_from(row: &AnyRow) -> Result<Schedule, sqlx::Error> {
     Ok(Schedule {
@@ -132,21 +132,21 @@ impl SqlStore {
                     .execute(&mut *tx)
                     .await?;
             }
-            let mut first = 1;
-            while first <= new.seat_count {
-                let last = (first + SEAT_INSERT_CHUNK - 1).min(new.seat_count);
+            // Every seat carries its price: a hold reads it from the seat
+            // row. A layout's seat costs its row's tier; a numbered hall
+            // has one price for all.
+            let prices = new.seat_prices();
+            for (chunk_at, chunk) in prices.chunks(SEAT_INSERT_CHUNK).enumerate() {
+                let first = (chunk_at * SEAT_INSERT_CHUNK) as i64 + 1;
                 let mut insert: QueryBuilder<Any> =
                     QueryBuilder::new("INSERT INTO seats (schedule_id, seat_number, sold, price) ");
-                // Every seat carries its price: a hold reads it from the
-                // seat row. A numbered hall has one price for all.
-                insert.push_values(first..=last, |mut row, seat| {
+                insert.push_values(chunk.iter().zip(first..), |mut row, (price, seat)| {
                     row.push_bind(id.get())
                         .push_bind(seat)
                         .push_bind(0i64)
-                        .push_bind(new.price.get());
+                        .push_bind(price.get());
                 });
                 insert.build().execute(&mut *tx).await?;
-                first = last + 1;
             }
             schedules.push(Schedule {
                 id,
