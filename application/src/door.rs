@@ -340,7 +340,16 @@ impl DoorService {
         let Some(name_key) = self.sign_up_key(name) else {
             return Ok(());
         };
-        let nth = self.ports.sign_ups.add(address).await?;
+        // Counting fails open, as the rate limits do: a store outage must
+        // not stop people signing up; the door then asks what a first
+        // sign-up from the address pays.
+        let nth = match self.ports.sign_ups.add(address).await {
+            Ok(nth) => nth,
+            Err(error) => {
+                tracing::warn!(%error, "cannot count a sign-up; letting it through as the first");
+                1
+            }
+        };
         let level = self.settings.policy.sign_up_level(nth);
         self.pass(Purpose::SignUp { name_key }, level, proof).await
     }
@@ -363,7 +372,8 @@ impl DoorService {
     /// is off) or the name breaks its rule.
     fn sign_up_key(&self, name: &str) -> Option<String> {
         let policy = &self.settings.policy;
-        let counted = policy.sign_up > Level::NONE || policy.crowded_after_sign_ups > 0;
+        let counted = policy.sign_up > Level::NONE
+            || (policy.crowded > Level::NONE && policy.crowded_after_sign_ups > 0);
         let name = UserName::parse(name).ok()?;
         counted.then(|| name.sign_in_key())
     }
@@ -385,7 +395,15 @@ impl DoorService {
             i64::MAX
         };
         let sign_ups_from_address = if policy.crowded_after_sign_ups > 0 && policy.crowded > base {
-            self.ports.sign_ups.count(address).await?
+            // Fails open, as counting a sign-up does.
+            self.ports
+                .sign_ups
+                .count(address)
+                .await
+                .unwrap_or_else(|error| {
+                    tracing::warn!(%error, "cannot count an address's sign-ups; not crowded");
+                    0
+                })
         } else {
             0
         };

@@ -194,3 +194,47 @@ async fn a_young_account_pays_the_young_level_and_an_old_one_does_not() {
     assert_eq!(young.map(|c| c.level), Some(level(3)));
     assert_eq!(old, None);
 }
+
+#[tokio::test]
+async fn sign_ups_are_counted_only_when_a_rule_uses_the_count_and_a_failed_count_lets_them_through()
+{
+    let door_with = |policy: DoorPolicy, sign_ups: MockSignUpCounter| {
+        let mut levels = MockDoorLevels::new();
+        levels.expect_level().returning(|_| Ok(None));
+        DoorService::new(
+            DoorPorts {
+                signer: Arc::new(signer()),
+                spent: Arc::new(MockSpentChallenges::new()),
+                sign_ups: Arc::new(sign_ups),
+                ages: Arc::new(MockAccountAges::new()),
+                levels: Arc::new(levels),
+            },
+            DoorSettings {
+                policy,
+                ..DoorSettings::default()
+            },
+            Arc::new(clock_at(NOW)),
+        )
+    };
+    // Every level off: nothing asks the counter, so an outage costs nothing.
+    let mut untouched = MockSignUpCounter::new();
+    untouched.expect_add().times(0);
+    untouched.expect_count().times(0);
+    let off = door_with(DoorPolicy::default(), untouched);
+    assert!(off.pass_sign_up("ada", "10.0.0.1", None).await.is_ok());
+
+    // Sign-ups beyond the free ones pay, but the counter is down: the
+    // sign-up passes as the address's first.
+    let mut down = MockSignUpCounter::new();
+    down.expect_add()
+        .returning(|_| Err(StoreError::new("redis down")));
+    let paying = door_with(
+        DoorPolicy {
+            free_sign_ups: 1,
+            sign_up: level(5),
+            ..DoorPolicy::default()
+        },
+        down,
+    );
+    assert!(paying.pass_sign_up("ada", "10.0.0.1", None).await.is_ok());
+}
