@@ -40,8 +40,11 @@ pub(crate) const MOST_PER_GROUP: usize = 64;
 /// answer its request once the group's COMMIT is known.
 struct Ran {
     keep: bool,
-    answer: Box<dyn FnOnce(Result<(), GroupFailed>) + Send>,
+    answer: Answer,
 }
+
+/// How a body's request is answered, given how its group ended.
+type Answer = Box<dyn FnOnce(Result<(), GroupFailed>) + Send>;
 
 /// A request's transaction body, its answer type erased.
 type Body = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Ran> + Send>;
@@ -183,7 +186,7 @@ fn commit<'a>(
     pool: &'a AnyPool,
     waits: &'a PoolWaits,
     group: std::vec::Drain<'a, Body>,
-    answers: &'a mut Vec<Box<dyn FnOnce(Result<(), GroupFailed>) + Send>>,
+    answers: &'a mut Vec<Answer>,
 ) -> BoxFuture<'a, Result<(), sqlx::Error>> {
     Box::pin(async move {
         let mut conn = waits.timed(pool.acquire()).await?;
