@@ -31,6 +31,7 @@
 
 mod catalogue;
 mod credentials;
+mod group_writer;
 mod mysql;
 mod outbox;
 mod payments;
@@ -45,6 +46,7 @@ use frontrow_application::StoreError;
 use frontrow_application::store::OrStoreError;
 use frontrow_domain::Timestamp;
 use frontrow_domain::events::DomainEvent;
+use futures_util::future::BoxFuture;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool};
 use std::future::Future;
@@ -73,6 +75,9 @@ pub struct SqlStore {
     /// SQLite only: the thread that drives every buyer-facing write
     /// transaction (see `SqlStore::on_writer`).
     writer: Option<Arc<sqlite::WriterThread>>,
+    /// SQLite only: the task on the writer thread that commits holds and
+    /// payments in groups (see `SqlStore::write_transaction`).
+    group: Option<Arc<group_writer::GroupWriter>>,
     /// Creation times of rows the store stamps itself: the service's clock.
     clock: Arc<dyn frontrow_application::Clock>,
     /// How long transactions waited for a connection (see `pool`).
@@ -125,13 +130,17 @@ impl SqlStore {
         if url.starts_with("sqlite:") {
             let (read, write) = sqlite::pools(options, max_connections).await?;
             let writer = sqlite::WriterThread::start().map_err(sqlx::Error::Io)?;
+            let waits = pool::PoolWaits::default();
+            let group =
+                group_writer::GroupWriter::start(&writer.runtime, write.clone(), waits.clone());
             Ok(Self {
                 read,
                 write,
                 backend: Backend::Sqlite,
                 writer: Some(Arc::new(writer)),
+                group: Some(Arc::new(group)),
                 clock: clock.clone(),
-                waits: Default::default(),
+                waits,
             })
         } else {
             let pool = AnyPoolOptions::new()
@@ -144,6 +153,7 @@ impl SqlStore {
                 write: pool,
                 backend: Backend::MySql,
                 writer: None,
+                group: None,
                 clock: clock.clone(),
                 waits: Default::default(),
             })
@@ -172,6 +182,32 @@ impl SqlStore {
                 .await
                 .unwrap_or_else(|error| Err(StoreError::new(error).into())),
             None => work(store).await,
+        }
+    }
+
+    /// Runs `body` as one write transaction. On SQLite it is one body of
+    /// the group writer's next transaction, inside a savepoint of its own
+    /// (`group_writer`); on MySQL a transaction of its own on one of the
+    /// pool's connections. Either way an `Err` leaves nothing of the body
+    /// written, and an `Ok` is returned only once it is committed.
+    pub(crate) async fn write_transaction<T, E>(
+        &self,
+        body: impl for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, Fail<E>>>
+        + Send
+        + 'static,
+    ) -> Result<T, Fail<E>>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        match &self.group {
+            Some(group) => group.write(body).await,
+            None => {
+                let mut tx = self.begin_write().await?;
+                let outcome = body(&mut tx).await?;
+                tx.commit().await?;
+                Ok(outcome)
+            }
         }
     }
 
@@ -255,6 +291,11 @@ fn is_transient(error: &sqlx::Error) -> bool {
                 || message.contains("lock wait timeout")
                 || message.contains("database is locked")
         }
+        // A group's failed COMMIT, handed to each of its requests.
+        sqlx::Error::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<group_writer::GroupFailed>())
+            .is_some_and(|failed| is_transient(failed.cause())),
         sqlx::Error::PoolTimedOut => false,
         _ => false,
     }

@@ -64,8 +64,26 @@ fn version_of(raw: i64) -> Result<u64, sqlx::Error> {
 }
 
 impl SqlStore {
+    /// One attempt at paying `cart`: its statements in one write
+    /// transaction (on SQLite, the group writer's next one).
     async fn pay_once(
         &self,
+        user: UserId,
+        cart: &[Reservation],
+        now: Timestamp,
+    ) -> Result<(Receipt, Vec<u64>), Fail<PaymentError>> {
+        let (store, cart) = (self.clone(), cart.to_vec());
+        self.write_transaction(move |tx| {
+            Box::pin(async move { store.pay_in(tx, user, &cart, now).await })
+        })
+        .await
+    }
+
+    /// The payment's statements inside the caller's transaction; a refusal
+    /// rolls back everything the payment wrote.
+    async fn pay_in(
+        &self,
+        tx: &mut AnyConnection,
         user: UserId,
         cart: &[Reservation],
         now: Timestamp,
@@ -75,7 +93,6 @@ impl SqlStore {
         };
         // No balance covers a total past i64.
         let amount = total(cart).ok_or(Fail::Rule(PaymentError::InsufficientPoints))?;
-        let mut tx = self.begin_write().await?;
         for reservation in cart {
             let confirmed = sqlx::query(
                 "UPDATE reservations SET status = 'CONFIRMED', updated_at_ms = ? \
@@ -88,9 +105,9 @@ impl SqlStore {
             .execute(&mut *tx)
             .await?;
             if confirmed.rows_affected() != 1 {
-                // Only a refusal reads the row back, to say why; dropping
-                // the transaction undoes the lines confirmed before it.
-                let stored = load_reservation(&mut tx, user, reservation.id).await?;
+                // Only a refusal reads the row back, to say why; the
+                // refusal undoes the lines confirmed before it.
+                let stored = load_reservation(tx, user, reservation.id).await?;
                 return Err(Fail::Rule(refusal(reservation.id, stored, now)));
             }
         }
@@ -112,7 +129,7 @@ impl SqlStore {
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get("balance")?;
-            let reserved = reserved_points(&mut tx, user, now).await?;
+            let reserved = reserved_points(tx, user, now).await?;
             if !Purse::new(super::stored_points(balance)?, reserved).pays(amount) {
                 return Err(Fail::Rule(PaymentError::InsufficientPoints));
             }
@@ -134,7 +151,7 @@ impl SqlStore {
             .try_get("balance")?;
         let mut versions = Vec::with_capacity(cart.len());
         for reservation in cart {
-            versions.push(self.sell(&mut tx, reservation, now).await?);
+            versions.push(self.sell(tx, reservation, now).await?);
         }
         let receipt = Receipt {
             payment: PaymentId::from_store(0),
@@ -151,7 +168,7 @@ impl SqlStore {
         .bind(amount.get())
         .bind(balance)
         .bind(now.millis());
-        let payment = PaymentId::from_store(inserted(&mut tx, self.backend, insert).await?);
+        let payment = PaymentId::from_store(inserted(tx, self.backend, insert).await?);
         for line in &receipt.lines {
             // Invariant: a reservation is paid at most once (the primary key
             // of payment_lines).
@@ -181,9 +198,8 @@ impl SqlStore {
         .await?;
         let receipt = Receipt { payment, ..receipt };
         if let Some(event) = payment_completed(payment, user, &receipt) {
-            record_event(&mut tx, &event, now).await?;
+            record_event(tx, &event, now).await?;
         }
-        tx.commit().await?;
         Ok((receipt, versions))
     }
 
@@ -223,11 +239,9 @@ impl PaymentStore for SqlStore {
         cart: &[Reservation],
         now: Timestamp,
     ) -> Result<(Receipt, Vec<u64>), PaymentError> {
-        let cart = cart.to_vec();
-        self.on_writer(
-            move |store| async move { retrying(|| store.pay_once(user, &cart, now)).await },
-        )
-        .await
+        // Retried here, off the SQLite writer thread: each attempt is one
+        // body of a group there.
+        retrying(|| self.pay_once(user, cart, now)).await
     }
 
     async fn receipt(

@@ -104,6 +104,13 @@ impl SqlStore {
             "Time a transaction waited for its database connection",
             self.waits.seconds.clone(),
         );
+        if let Some(group) = &self.group {
+            registry.register(
+                "db_write_group_size",
+                "SQLite: holds and payments committed per group transaction",
+                group.sizes.histogram.clone(),
+            );
+        }
         registry.register(
             "db_pool_acquire_timeouts",
             "Waits for a database connection that ran out (--store-timeout-ms): a 503",

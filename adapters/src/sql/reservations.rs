@@ -242,8 +242,9 @@ impl SeatHolds for SqlStore {
         &self,
         request: GroupHoldRequest,
     ) -> Result<Vec<(Reservation, u64)>, ReservationError> {
-        self.on_writer(move |store| async move { retrying(|| store.hold_once(&request)).await })
-            .await
+        // Retried here, off the SQLite writer thread: each attempt is one
+        // body of a group there.
+        retrying(|| self.hold_once(&request)).await
     }
 
     async fn cancel(

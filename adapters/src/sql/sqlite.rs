@@ -167,15 +167,39 @@ fn returned_version(row: &sqlx::any::AnyRow) -> Result<u64, sqlx::Error> {
 
 impl SqlStore {
     /// A hold of a group of seats: the seats read outside the write lock (a
-    /// taken seat stops the group there), BEGIN, the limit's count (past the
-    /// limit, the seats read again say which refusal), then for each seat
-    /// (ascending) its reservation at the seat row's price, its claim and
-    /// its outbox row, COMMIT. A claim that fails drops the transaction:
-    /// nothing of the group is written. The user-row lock MySQL's procedure
-    /// takes first is not needed: the one writer already runs every
-    /// transaction alone.
+    /// taken seat stops the group there), then the hold's statements in the
+    /// group writer's next transaction (`hold_in`).
     pub(super) async fn hold_statements(
         &self,
+        request: &GroupHoldRequest,
+    ) -> Result<Vec<(Reservation, u64)>, Fail<ReservationError>> {
+        let mut read = self.read.acquire().await?;
+        if !all_free(
+            &mut read,
+            request.schedule.id,
+            request.seats.seats(),
+            request.now,
+        )
+        .await?
+        {
+            return Err(Fail::Rule(ReservationError::SeatUnavailable));
+        }
+        drop(read);
+        let (store, request) = (self.clone(), request.clone());
+        self.write_transaction(move |tx| Box::pin(async move { store.hold_in(tx, &request).await }))
+            .await
+    }
+
+    /// The hold's statements inside the caller's transaction: the limit's
+    /// count (past the limit, the seats read again say which refusal), then
+    /// for each seat (ascending) its reservation at the seat row's price,
+    /// its claim and its outbox row. A claim that fails is a refusal, which
+    /// rolls back everything the hold wrote: nothing of the group is
+    /// written. The user-row lock MySQL's procedure takes first is not
+    /// needed: the one writer already runs every transaction alone.
+    async fn hold_in(
+        &self,
+        tx: &mut AnyConnection,
         request: &GroupHoldRequest,
     ) -> Result<Vec<(Reservation, u64)>, Fail<ReservationError>> {
         let GroupHoldRequest {
@@ -188,12 +212,6 @@ impl SqlStore {
             limit,
         } = request;
         let (user, schedule, now) = (*user, schedule.id, *now);
-        let mut read = self.read.acquire().await?;
-        if !all_free(&mut read, schedule, seats.seats(), now).await? {
-            return Err(Fail::Rule(ReservationError::SeatUnavailable));
-        }
-        drop(read);
-        let mut tx = self.begin_write().await?;
         let taken: i64 = sqlx::query(
             "SELECT COUNT(*) AS taken FROM reservations WHERE user_id = ? AND schedule_id = ? \
              AND (status = 'CONFIRMED' OR (status = 'HELD' AND hold_expires_at_ms > ?))",
@@ -209,7 +227,7 @@ impl SqlStore {
             // to a buyer at the limit too, as frontrow_hold and a cached
             // seat map answer it.
             return Err(Fail::Rule(
-                if all_free(&mut tx, schedule, seats.seats(), now).await? {
+                if all_free(tx, schedule, seats.seats(), now).await? {
                     ReservationError::SeatLimitReached
                 } else {
                     ReservationError::SeatUnavailable
@@ -231,12 +249,12 @@ impl SqlStore {
             };
             prices.push(super::stored_points(price.try_get("price")?)?);
         }
-        let cover = match self.cover(&mut tx, request, &prices).await? {
+        let cover = match self.cover(tx, request, &prices).await? {
             Ok(cover) => cover,
             Err(refusal) => {
                 // The seats first, as for the limit.
                 return Err(Fail::Rule(
-                    if all_free(&mut tx, schedule, seats.seats(), now).await? {
+                    if all_free(tx, schedule, seats.seats(), now).await? {
                         refusal.into()
                     } else {
                         ReservationError::SeatUnavailable
@@ -282,10 +300,9 @@ impl SqlStore {
                 return Err(Fail::Rule(ReservationError::SeatUnavailable));
             };
             let seat_version = returned_version(&claimed)?;
-            record_event(&mut tx, &held_event(request, seat, id, until), now).await?;
+            record_event(tx, &held_event(request, seat, id, until), now).await?;
             held_seats.push((held(request, seat, id, price, cover), seat_version));
         }
-        tx.commit().await?;
         Ok(held_seats)
     }
 }
