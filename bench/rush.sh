@@ -18,10 +18,13 @@
 #   RUNS=1 USERS=50000 BACKENDS=embedded bench/rush.sh
 #   ADDRESSES=0 bench/rush.sh            # every buyer from 127.0.0.1
 #   RATE_LIMITS_SCALE=0 bench/rush.sh    # every limit off
+#   SEATS=5000 RUNS=1 bench/rush.sh      # a 10,000-seat hall (2 x 5,000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 USERS=${USERS:-20000}
+SEATS=${SEATS:-1000}
+SCHEDULES=${SCHEDULES:-2}
 ADDRESSES=${ADDRESSES:-$(( (USERS + 499) / 500 ))}
 BACKENDS=${BACKENDS:-"embedded mysql"}
 TARGET=${CARGO_TARGET_DIR:-target}
@@ -74,7 +77,7 @@ for backend in $BACKENDS; do
     cpu_during "$dir" 8 &
     watcher=$!
     timeout 600 "$LOADTEST" --base-url "$BASE" --admin-key "$key" --database-url "$database" ticket-open \
-      --users "$USERS" --seats 1000 --schedules 2 --capacity 1000 --admit-per-second 500 \
+      --users "$USERS" --seats "$SEATS" --schedules "$SCHEDULES" --capacity 1000 --admit-per-second 500 \
       --addresses "$ADDRESSES" >"$dir/report.txt" 2>&1 || true
     wait "$watcher" || true
     curl -s "$BASE/metrics" | grep '^frontrow_seat' >>"$dir/report.txt" || true
