@@ -11,8 +11,7 @@ use crate::Clock;
 use crate::StoreError;
 use crate::catalogue::{CatalogueError, CatalogueService};
 use crate::queue::QueueService;
-use crate::seat_maps::KnownVersion;
-use crate::seating::{SeatMap, SeatingError};
+use crate::seating::{SeatMap, SeatingError, SeatingService};
 use frontrow_domain::ScheduleId;
 use frontrow_domain::Timestamp;
 use frontrow_domain::UserId;
@@ -136,8 +135,8 @@ impl Availability {
 /// Layouts and availability by section and tier.
 pub struct VenueService {
     catalogue: Arc<CatalogueService>,
-    queue: Arc<QueueService>,
-    clock: Arc<dyn Clock>,
+    /// The seat map behind its gate, read as buyers read it.
+    seating: SeatingService,
 }
 
 impl VenueService {
@@ -149,9 +148,8 @@ impl VenueService {
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
+            seating: SeatingService::new(catalogue.clone(), queue, clock),
             catalogue,
-            queue,
-            clock,
         }
     }
 
@@ -167,7 +165,7 @@ impl VenueService {
     }
 
     /// The schedule's layout and live seat map, for a caller the gate lets
-    /// read seats: the same gate as `SeatingService::seats` (an ACTIVE
+    /// read seats: `SeatingService::seats` itself (an ACTIVE
     /// token for the concert, or its read lease), asked before the
     /// database.
     pub async fn availability(
@@ -176,33 +174,12 @@ impl VenueService {
         token: Option<&str>,
         schedule: i64,
     ) -> Result<Availability, SeatingError> {
-        let schedule = self.catalogue.schedule(schedule).await?;
-        // As the seat map reads it (`SeatingService::seats`): the gate's
-        // version only tells the map's follower when it is behind.
-        let live = if self.queue.has_read_lease(user, token, schedule.concert) {
-            self.catalogue.seat_map(schedule.id).await?
-        } else {
-            let asked_at = tokio::time::Instant::now();
-            let (_, version) = self
-                .queue
-                .require_active_for_seats(user, token, &schedule)
-                .await?;
-            let known = KnownVersion { version, asked_at };
-            self.catalogue.seat_map_knowing(schedule.id, known).await?
-        };
+        let map = self.seating.seats(user, token, schedule).await?;
         let layout = self
             .catalogue
-            .layout(&schedule)
+            .layout(&map.schedule)
             .await
             .map_err(CatalogueError::from)?;
-        let at = self.clock.now();
-        let map = SeatMap {
-            schedule,
-            seats: live.seats.clone(),
-            version: live.version,
-            at,
-            lapsed_through: live.lapsed_through(at),
-        };
         Ok(Availability { layout, map })
     }
 
