@@ -19,6 +19,8 @@
 #   ADDRESSES=0 bench/rush.sh            # every buyer from 127.0.0.1
 #   RATE_LIMITS_SCALE=0 bench/rush.sh    # every limit off
 #   SEATS=5000 RUNS=1 bench/rush.sh      # a 10,000-seat hall (2 x 5,000)
+#   FRONTROW_HOLD_BUDGET_MS=0 bench/rush.sh   # the admission controller off
+#   BIN=path/frontrow LOADTEST=path/frontrow-loadtest bench/rush.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -31,9 +33,12 @@ TARGET=${CARGO_TARGET_DIR:-target}
 OUT=target/rush
 PORT=${PORT:-18097}
 BASE=http://127.0.0.1:$PORT
-cargo build --release -q -p frontrow -p frontrow-loadtest
-BIN=$TARGET/release/frontrow
-LOADTEST=$TARGET/release/frontrow-loadtest
+# BIN and LOADTEST run binaries built elsewhere (another profile) instead.
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -q -p frontrow -p frontrow-loadtest
+  BIN=$TARGET/release/frontrow
+  LOADTEST=$TARGET/release/frontrow-loadtest
+fi
 mkdir -p "$OUT"
 PER_ADDRESS=$(( ADDRESSES > 0 ? (USERS + ADDRESSES - 1) / ADDRESSES : USERS ))
 export FRONTROW_RATE_LIMITS_SCALE=${RATE_LIMITS_SCALE:-$(( PER_ADDRESS > 10 ? (PER_ADDRESS + 9) / 10 : 1 ))}

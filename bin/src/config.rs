@@ -211,9 +211,10 @@ pub struct Config {
         global = true
     )]
     pub stock_spare: i64,
-    /// The admission controller's budget for holds: while this instance's
-    /// hold p99 over the last second is above it, rooms admit more slowly
-    /// (never faster than the operator's rate). 0 turns the controller off.
+    /// The admission controller's budget for holds (ms): while this
+    /// instance's hold p90 over the last second, on at least 20 holds, is
+    /// above it, rooms admit more slowly (never faster than the operator's
+    /// rate, never below a quarter of it). 0 turns the controller off.
     #[arg(
         long,
         env = "FRONTROW_HOLD_BUDGET_MS",
@@ -221,7 +222,7 @@ pub struct Config {
         global = true
     )]
     pub hold_budget_ms: i64,
-    /// The admission controller's budget for payments (p99, ms); see
+    /// The admission controller's budget for payments (ms); see
     /// `--hold-budget-ms`.
     #[arg(
         long,

@@ -93,8 +93,8 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             relay,
             config.outbox_retention_hours,
             LatencyBudget {
-                hold_p99_ms: config.hold_budget_ms,
-                pay_p99_ms: config.pay_budget_ms,
+                hold_ms: config.hold_budget_ms,
+                pay_ms: config.pay_budget_ms,
             },
         ),
         tasks,

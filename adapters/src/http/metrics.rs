@@ -424,6 +424,19 @@ async fn scraped(state: &AppState) -> Registry {
         "This instance's payment p99 over the admission controller's last window (0: no payment)",
         gauge(window.pay_p99_ms.unwrap_or(0)),
     );
+    let judged = |latency: Option<frontrow_domain::room::WriteLatency>| {
+        gauge(latency.map_or(0, |l| l.percentile_ms))
+    };
+    registry.register(
+        "write_path_hold_p90_milliseconds",
+        "This instance's hold p90 over the admission controller's last window, the latency it judges (0: no hold)",
+        judged(window.holds),
+    );
+    registry.register(
+        "write_path_payment_p90_milliseconds",
+        "This instance's payment p90 over the admission controller's last window, the latency it judges (0: no payment)",
+        judged(window.payments),
+    );
     registry
 }
 

@@ -1,11 +1,11 @@
 //! The admission controller's input: this instance's own write path. The
 //! HTTP layer records how long each hold and payment took; once per period
-//! the controller task takes the window's p99s, judges them against the
-//! budget ([`LatencyBudget::verdict`]) and steps every room on sale with
+//! the controller task takes the window's latencies, judges them against
+//! the budget ([`LatencyBudget::verdict`]) and steps every room on sale with
 //! the verdict (`WaitingRoom::steer`). The rule and its constants live in
 //! the domain (`frontrow_domain::room::RateController`).
 
-use frontrow_domain::room::{LatencyBudget, WritePath};
+use frontrow_domain::room::{LatencyBudget, WriteLatency, WritePath, percentile_ms};
 use parking_lot::Mutex;
 use std::time::Duration;
 
@@ -22,13 +22,17 @@ pub enum Write {
     Payment,
 }
 
-/// What one window saw: the p99 of holds and of payments, in ms (`None`:
-/// none of that kind).
+/// What one window saw of holds and of payments (`None`: none of that
+/// kind): the latency the controller judges, and the p99 for `/metrics`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct WritePathWindow {
-    /// Holds' p99.
+    /// Holds: count and judged percentile.
+    pub holds: Option<WriteLatency>,
+    /// Payments: count and judged percentile.
+    pub payments: Option<WriteLatency>,
+    /// Holds' p99, ms.
     pub hold_p99_ms: Option<i64>,
-    /// Payments' p99.
+    /// Payments' p99, ms.
     pub pay_p99_ms: Option<i64>,
 }
 
@@ -56,12 +60,14 @@ impl WritePathLatency {
         }
     }
 
-    /// Ends the window: its p99s, and a fresh window from now.
+    /// Ends the window: its latencies, and a fresh window from now.
     pub fn take(&self) -> WritePathWindow {
-        let (holds, payments) = std::mem::take(&mut *self.window.lock());
+        let (mut holds, mut payments) = std::mem::take(&mut *self.window.lock());
         let window = WritePathWindow {
-            hold_p99_ms: p99_ms(holds),
-            pay_p99_ms: p99_ms(payments),
+            holds: WriteLatency::of(&mut holds),
+            payments: WriteLatency::of(&mut payments),
+            hold_p99_ms: percentile_ms(&mut holds, 99),
+            pay_p99_ms: percentile_ms(&mut payments, 99),
         };
         *self.last.lock() = window;
         window
@@ -70,23 +76,13 @@ impl WritePathLatency {
     /// Ends the window and judges it against `budget`.
     pub fn verdict(&self, budget: LatencyBudget) -> WritePath {
         let window = self.take();
-        budget.verdict(window.hold_p99_ms, window.pay_p99_ms)
+        budget.verdict(window.holds, window.payments)
     }
 
-    /// The p99s of the last window taken.
+    /// The last window taken.
     pub fn last(&self) -> WritePathWindow {
         *self.last.lock()
     }
-}
-
-/// The nearest-rank 99th percentile, rounded up to whole ms.
-fn p99_ms(mut micros: Vec<u32>) -> Option<i64> {
-    if micros.is_empty() {
-        return None;
-    }
-    let rank = (micros.len() * 99).div_ceil(100).max(1) - 1;
-    let (_, p99, _) = micros.select_nth_unstable(rank);
-    Some(i64::from(p99.div_ceil(1000)))
 }
 
 #[cfg(test)]
@@ -97,8 +93,8 @@ mod tests {
     use frontrow_domain::room::{RateController, Room, RoomSettings};
 
     const BUDGET: LatencyBudget = LatencyBudget {
-        hold_p99_ms: 100,
-        pay_p99_ms: 250,
+        hold_ms: 100,
+        pay_ms: 250,
     };
 
     fn settings() -> RoomSettings {
@@ -112,11 +108,11 @@ mod tests {
         }
     }
 
-    /// One second of writes: 200 holds and 100 payments, one in a hundred
-    /// of each taking `slow_ms`, the rest 5 ms.
-    fn a_second_of_writes(latency: &WritePathLatency, slow_ms: u64) {
+    /// One second of writes: 200 holds and 100 payments, `slow_in_100` in
+    /// a hundred of each taking `slow_ms`, the rest 5 ms.
+    fn a_second_of_writes(latency: &WritePathLatency, slow_in_100: u64, slow_ms: u64) {
         for n in 0..200 {
-            let ms = if n % 100 == 0 { slow_ms } else { 5 };
+            let ms = if n % 100 < slow_in_100 { slow_ms } else { 5 };
             latency.record(Write::Hold, Duration::from_millis(ms));
             if n % 2 == 0 {
                 latency.record(Write::Payment, Duration::from_millis(ms));
@@ -131,25 +127,26 @@ mod tests {
         let mut room = Room::default();
         let mut rates = Vec::new();
         for second in 0..40 {
-            // Seconds 5 to 14 the database is slow: 2 % of holds take 300 ms.
-            let slow = (5..15).contains(&second);
-            a_second_of_writes(&latency, if slow { 300 } else { 20 });
-            if slow {
-                latency.record(Write::Hold, Duration::from_millis(300));
-                latency.record(Write::Hold, Duration::from_millis(300));
+            if (5..15).contains(&second) {
+                // The store is slow: a fifth of the writes wait 300 ms.
+                a_second_of_writes(&latency, 20, 300);
+            } else {
+                // Fast, with a preempted tail: 5 % of the writes take 2 s.
+                a_second_of_writes(&latency, 5, 2_000);
             }
             let verdict = latency.verdict(BUDGET);
             rates.push(room.steer(verdict, &settings, Timestamp(second * 1_000)));
         }
         assert!(rates[..5].iter().all(|&rate| rate == 500), "{rates:?}");
-        assert_eq!(rates[14], 50, "ten slow seconds: down to the floor");
+        assert_eq!(rates[9], 125, "five slow seconds: down to the floor");
+        assert_eq!(rates[14], 125, "and no lower");
         assert!(rates[15..].windows(2).all(|w| w[0] <= w[1]), "{rates:?}");
-        assert_eq!(rates[39], 500, "back at the operator's rate");
-        assert!(rates.iter().all(|&rate| (50..=500).contains(&rate)));
+        assert_eq!(rates[29], 500, "back at the operator's rate");
+        assert!(rates.iter().all(|&rate| (125..=500).contains(&rate)));
     }
 
     #[test]
-    fn the_p99_is_the_nearest_rank_and_an_empty_window_has_none() {
+    fn the_percentiles_are_the_nearest_rank_and_an_empty_window_has_none() {
         let latency = WritePathLatency::default();
         assert_eq!(latency.take(), WritePathWindow::default());
         for ms in 1..=100 {
@@ -159,6 +156,14 @@ mod tests {
         let window = latency.take();
         assert_eq!(window.hold_p99_ms, Some(99));
         assert_eq!(window.pay_p99_ms, Some(2));
+        let judged = |samples, percentile_ms| {
+            Some(WriteLatency {
+                samples,
+                percentile_ms,
+            })
+        };
+        assert_eq!(window.holds, judged(100, 90));
+        assert_eq!(window.payments, judged(1, 2));
         assert_eq!(latency.last(), window);
         assert_eq!(latency.take(), WritePathWindow::default(), "a fresh window");
     }

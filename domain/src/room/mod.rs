@@ -39,7 +39,10 @@ mod control;
 mod parts;
 mod view;
 
-pub use control::{LatencyBudget, RateController, WritePath};
+pub use control::{
+    JUDGED_PERCENTILE, LatencyBudget, MIN_SAMPLES, RateController, WriteLatency, WritePath,
+    percentile_ms,
+};
 pub use view::{Answer, Ending, Joined, Outflow, RoomSettings, RoomSnapshot, RoomStats};
 
 use crate::queue::{
