@@ -155,12 +155,25 @@ async fn household_allows(
     if !request.household.is_on() {
         return Ok(true);
     }
+    let household: Option<i64> = sqlx::query("SELECT household_id FROM users WHERE id = ?")
+        .bind(request.user.get())
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|row| row.try_get("household_id"))
+        .transpose()?
+        .flatten();
+    // A user of no household: only their own limit applies.
+    let Some(household) = household else {
+        return Ok(true);
+    };
     // Invariant: a household's accounts hold or own at most the limit of
     // the schedule's seats (users_by_household, then reservations_by_user).
     let taken: i64 = sqlx::query(
-        "SELECT COUNT(*) AS taken FROM users me JOIN users u ON u.household_id = me.household_id          JOIN reservations r ON r.user_id = u.id          WHERE me.id = ? AND r.schedule_id = ?          AND (r.status = 'CONFIRMED' OR (r.status = 'HELD' AND r.hold_expires_at_ms > ?))",
+        "SELECT COUNT(*) AS taken FROM users u JOIN reservations r ON r.user_id = u.id \
+         WHERE u.household_id = ? AND r.schedule_id = ? \
+         AND (r.status = 'CONFIRMED' OR (r.status = 'HELD' AND r.hold_expires_at_ms > ?))",
     )
-    .bind(request.user.get())
+    .bind(household)
     .bind(request.schedule.id.get())
     .bind(request.now.millis())
     .fetch_one(&mut *tx)
