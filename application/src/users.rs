@@ -73,10 +73,10 @@ pub enum UserError {
 ///
 /// #[async_trait]
 /// impl UserStore for Counter {
-///     async fn create_user(
+///     async fn create_user<'h>(
 ///         &self,
 ///         _name: &UserName,
-///         _household: Option<&Household>,
+///         _household: Option<&'h Household>,
 ///     ) -> Result<UserId, StoreError> {
 ///         Ok(UserId::from_store(self.0.fetch_add(1, Ordering::SeqCst) + 1))
 ///     }
@@ -98,10 +98,12 @@ pub enum UserError {
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// Stores a new user (in `household`, if any) and returns their new id.
-    async fn create_user(
+    /// (The lifetime is named for mockall, which cannot mock an elided one
+    /// inside an `Option`.)
+    async fn create_user<'h>(
         &self,
         name: &UserName,
-        household: Option<&Household>,
+        household: Option<&'h Household>,
     ) -> Result<UserId, StoreError>;
     /// Whether `user` was ever created.
     async fn exists(&self, user: UserId) -> Result<bool, StoreError>;
@@ -138,11 +140,11 @@ impl std::fmt::Debug for PasswordHash {
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     /// A new user with a password, or `None` if the name is taken.
-    async fn create_account(
+    async fn create_account<'h>(
         &self,
         name: &UserName,
         hash: &PasswordHash,
-        household: Option<&Household>,
+        household: Option<&'h Household>,
     ) -> Result<Option<UserId>, StoreError>;
     /// The account signing in with `name`: its user and password hash.
     async fn credentials(

@@ -59,11 +59,11 @@ impl SqlStore {
 
 #[async_trait]
 impl AccountStore for SqlStore {
-    async fn create_account(
+    async fn create_account<'h>(
         &self,
         name: &UserName,
         hash: &PasswordHash,
-        household: Option<&Household>,
+        household: Option<&'h Household>,
     ) -> Result<Option<UserId>, StoreError> {
         let created = retrying(|| self.create_account_once(name, hash, household)).await;
         match created {

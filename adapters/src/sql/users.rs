@@ -64,10 +64,10 @@ pub(crate) async fn insert_user(
 
 #[async_trait]
 impl UserStore for SqlStore {
-    async fn create_user(
+    async fn create_user<'h>(
         &self,
         name: &UserName,
-        household: Option<&Household>,
+        household: Option<&'h Household>,
     ) -> Result<UserId, StoreError> {
         let create = async {
             let mut tx = self.begin_write().await?;
