@@ -259,15 +259,16 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
     );
     let state = Arc::new(AppState {
         door,
-        users: shared.users(
-            Arc::new(Hs256Tokens::new(
-                secrets.jwt_secret.expose_secret().as_bytes(),
-                config.access_token_seconds,
+        users: shared
+            .users(
+                Arc::new(Hs256Tokens::new(
+                    secrets.jwt_secret.expose_secret().as_bytes(),
+                    config.access_token_seconds,
+                    clock.clone(),
+                )),
                 clock.clone(),
-            )),
-            clock.clone(),
-        )
-        .with_household_window(household_window),
+            )
+            .with_household_window(household_window),
         points: PointsService::new(shared.clone()),
         // Built before `catalogue` and `queue` move into the state.
         venues: VenueService::new(catalogue.clone(), queue.clone(), clock.clone()),

@@ -153,9 +153,18 @@ async fn a_household_holds_exactly_its_limit_however_many_of_its_accounts_rush(u
     );
     assert_eq!(a, LIMIT.0 as usize, "exactly the limit for one household");
     assert_eq!(b, LIMIT.0 as usize, "another household is unaffected");
-    assert_eq!(c, ACCOUNTS as usize, "accounts of no household: their own limit only");
-    assert_eq!(live_seats(&store, &ours, schedule, NOW).await, i64::from(LIMIT.0));
-    assert_eq!(live_seats(&store, &theirs, schedule, NOW).await, i64::from(LIMIT.0));
+    assert_eq!(
+        c, ACCOUNTS as usize,
+        "accounts of no household: their own limit only"
+    );
+    assert_eq!(
+        live_seats(&store, &ours, schedule, NOW).await,
+        i64::from(LIMIT.0)
+    );
+    assert_eq!(
+        live_seats(&store, &theirs, schedule, NOW).await,
+        i64::from(LIMIT.0)
+    );
 
     // A group counts every seat: one seat short of room for two.
     let mut full = request(ours[0], schedule, 61, NOW);
@@ -174,15 +183,21 @@ async fn a_household_holds_exactly_its_limit_however_many_of_its_accounts_rush(u
     let again = store
         .hold_together(request(ours[ACCOUNTS as usize - 1], schedule, 63, later))
         .await;
-    assert!(again.is_ok(), "a lapsed hold frees the household's room: {again:?}");
+    assert!(
+        again.is_ok(),
+        "a lapsed hold frees the household's room: {again:?}"
+    );
 
     // An account of no household is never held to a household's limit,
     // however small, even for a group larger than it.
     let loner = accounts(&store, 1, None).await[0];
     let mut group = request(loner, schedule, 71, NOW);
     group.household = HouseholdLimit(2);
-    group.seats = SeatGroup::new((71..=74).map(SeatNumber::from_store).collect(), SeatLimit(4))
-        .expect("a group");
+    group.seats = SeatGroup::new(
+        (71..=74).map(SeatNumber::from_store).collect(),
+        SeatLimit(4),
+    )
+    .expect("a group");
     let held = store.hold_together(group).await;
     assert!(held.is_ok(), "{held:?}");
 }
@@ -288,7 +303,12 @@ contract!(
             (buyer, token)
         };
         let reply = app.hold(&other, &token, schedule, refused[0]).await;
-        assert_eq!(reply.status, StatusCode::CREATED, "another address: {}", reply.body);
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "another address: {}",
+            reply.body
+        );
 
         // A released hold frees the household's room, for one seat. (Seat
         // `n` was asked for by account `n - 1`.)
