@@ -403,6 +403,7 @@ mod tests {
             hold_seconds: 300,
             uncovered_hold_seconds: 60,
             seats_per_user: SeatLimit(4),
+            seats_per_household: frontrow_domain::household::HouseholdLimit(8),
         };
         let reservations = Arc::new(ReservationService::new(
             Arc::new(holds),

@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use frontrow_domain::ConcertId;
 use frontrow_domain::catalogue::Schedule;
 use frontrow_domain::hold_cost::CoverError;
+use frontrow_domain::household::HouseholdLimit;
 use frontrow_domain::queue::QueueToken;
 use frontrow_domain::reservation::ReservationStatus;
 use frontrow_domain::reservation::{
@@ -48,6 +49,17 @@ pub enum ReservationError {
     /// [`SeatLimit`] already.
     #[error("you already hold or own the most seats allowed for this schedule")]
     SeatLimitReached,
+    /// The accounts of the user's household (made together from one
+    /// network, [`frontrow_domain::household`]) hold or own the
+    /// [`HouseholdLimit`] of the schedule's seats already.
+    #[error(
+        "accounts made together from one network share a limit of {limit} seats per show, \
+         and they hold or own that many of this one already"
+    )]
+    HouseholdLimitReached {
+        /// The limit, to say in the answer.
+        limit: u32,
+    },
     /// No such reservation of this user's (someone else's reads the same).
     #[error("reservation not found")]
     NotFound,
@@ -85,6 +97,9 @@ pub struct GroupHoldRequest {
     pub uncovered_until: Timestamp,
     /// How many seats of the schedule the user may hold or own at once.
     pub limit: SeatLimit,
+    /// How many seats of the schedule all accounts of the user's household
+    /// may hold or own at once (off for a user of no household).
+    pub household: HouseholdLimit,
 }
 
 /// Holds on seats: the only way a seat leaves AVAILABLE.
@@ -100,6 +115,11 @@ pub struct GroupHoldRequest {
 ///   [`ReservationError::SeatUnavailable`] (a live hold or a sale has one of
 ///   the seats, whatever the limit, as a cached seat map answers it), then
 ///   [`ReservationError::SeatLimitReached`] (for free seats), then
+///   [`ReservationError::HouseholdLimitReached`]: when the rule is on and
+///   the user belongs to a household, the live holds and bought seats on
+///   the schedule of every account of the household plus the group must
+///   fit `household` (decided after a lock on the household, so two of its
+///   accounts holding at once see each other), then
 ///   [`ReservationError::Cover`]: the group's price (from its seat rows)
 ///   must be covered by the user's balance less what their live covered
 ///   holds reserve, or else be one seat that is the account's first
@@ -182,6 +202,9 @@ pub struct HoldSettings {
     pub hold_seconds: u64,
     /// Seats one user may hold or own per schedule (the default: 4).
     pub seats_per_user: SeatLimit,
+    /// Seats all accounts of one household may hold or own per schedule
+    /// (the default: 8; 0 is off).
+    pub seats_per_household: HouseholdLimit,
     /// How long a hold the user's points do not cover lasts (the
     /// default: 60; never longer than `hold_seconds`).
     pub uncovered_hold_seconds: u64,
@@ -283,6 +306,7 @@ impl ReservationService {
                     .min(self.settings.hold_seconds),
             ),
             limit: self.settings.seats_per_user,
+            household: self.settings.seats_per_household,
         };
         match self.holds.hold_together(request).await {
             Ok(held) => {
@@ -569,6 +593,7 @@ mod tests {
         let settings = HoldSettings {
             hold_seconds: 300,
             seats_per_user: SeatLimit(4),
+            seats_per_household: frontrow_domain::household::HouseholdLimit(8),
             uncovered_hold_seconds: 60,
         };
         ReservationService::new(Arc::new(holds), catalogue, queue, settings, clock)
@@ -736,6 +761,7 @@ mod tests {
                 r.seats.seats() == [SeatNumber::from_store(2)]
                     && r.until == Timestamp(301_000)
                     && r.limit == SeatLimit(4)
+                    && r.household == frontrow_domain::household::HouseholdLimit(8)
             })
             .returning(|r| {
                 let reservation = Reservation {

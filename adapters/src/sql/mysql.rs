@@ -1,6 +1,6 @@
 //! What only MySQL/MariaDB runs: the hold, one `CALL` of a stored
 //! procedure, so it costs one round trip instead of eight (`frontrow_hold`,
-//! `migrations/mysql/0011_seat_prices_and_group_holds.sql`). It decides by the same
+//! `migrations/mysql/0013_households.sql`). It decides by the same
 //! conditional statements SQLite runs one by one (`sql/sqlite.rs`); the
 //! spec suite drives both against the domain's machines at every step. A
 //! payment is a cart, a list, and runs as the same client-side transaction
@@ -64,7 +64,8 @@ fn numbers(list: &str) -> Result<Vec<i64>, sqlx::Error> {
 
 impl SqlStore {
     /// A hold of a group of seats: one `CALL frontrow_hold`, which takes the
-    /// user's row lock, counts the limit, decides the cover, and for each
+    /// user's row lock (and their household's), counts the limits, decides
+    /// the cover, and for each
     /// seat inserts the
     /// reservation at the seat row's price, claims the seat and writes the
     /// outbox row; or names its refusal, with nothing written. The seats,
@@ -96,7 +97,7 @@ impl SqlStore {
             serde_json::to_string(&event_ids).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
         // Each payload is a JSON document already: the list is their join.
         let payload_list = format!("[{}]", payloads.join(","));
-        let rows = sqlx::query("CALL frontrow_hold(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        let rows = sqlx::query("CALL frontrow_hold(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(request.user.get())
             .bind(request.schedule.id.get())
             .bind(request.schedule.concert.get())
@@ -105,6 +106,7 @@ impl SqlStore {
             .bind(request.until.millis())
             .bind(request.uncovered_until.millis())
             .bind(i64::from(request.limit.0))
+            .bind(i64::from(request.household.0))
             .bind(id_list)
             .bind(event_type)
             .bind(key_prefix)
@@ -117,6 +119,9 @@ impl SqlStore {
             "NO_USER" => Some(ReservationError::NotFound),
             "NO_SEAT" => Some(ReservationError::SeatOutOfRange),
             "LIMIT" => Some(ReservationError::SeatLimitReached),
+            "HOUSEHOLD" => Some(ReservationError::HouseholdLimitReached {
+                limit: request.household.0,
+            }),
             "COVER" => Some(ReservationError::Cover(CoverError::PointsNeeded)),
             "TAKEN" => Some(ReservationError::SeatUnavailable),
             other => return Err(Fail::Db(unknown_outcome("frontrow_hold", other))),
