@@ -342,7 +342,30 @@ impl ReservationService {
                 }
                 Err(ReservationError::SeatUnavailable)
             }
+            Err(refused @ ReservationError::HouseholdLimitReached { .. }) => {
+                // Accounts made together from one network own their share
+                // of this show already: nothing this turn can cure that, so
+                // a turn holding nothing goes to the next buyer instead of
+                // sitting ACTIVE until it lapses (a farm's spare accounts
+                // would otherwise hoard the room's slots, issue 25).
+                self.end_turn_if_empty(user, schedule.concert, &token).await;
+                Err(refused)
+            }
             Err(other) => Err(other),
+        }
+    }
+
+    /// Ends the place's turn when the buyer holds nothing of the concert;
+    /// best effort, like [`Self::settle_cart`].
+    async fn end_turn_if_empty(&self, user: UserId, concert: ConcertId, token: &QueueToken) {
+        match self.cart_ends(user, concert).await {
+            Ok(None) => {
+                if let Err(error) = self.queue.end_turn(token).await {
+                    tracing::warn!(%error, "could not end a turn that can buy nothing");
+                }
+            }
+            Ok(Some(_)) => {}
+            Err(error) => tracing::warn!(%error, "could not read the cart of a place"),
         }
     }
 
@@ -524,6 +547,7 @@ mod tests {
     use crate::catalogue::MockCatalogue;
     use crate::fixtures::{FakeLog, TOKEN, clock_at, stored};
     use crate::queue::{MockWaitingRoom, Place, SeparateSeatGate, WaitingRoom};
+    use frontrow_domain::room::Ending;
     use crate::seat_changes::SeatChangeLog;
     use frontrow_domain::points::Points;
     use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken};
@@ -555,6 +579,16 @@ mod tests {
         holds: MockSeatHolds,
         status: QueueStatus,
     ) -> ReservationService {
+        service_watching_endings(catalogue, holds, status, Arc::default())
+    }
+
+    /// [`service_over`], recording every place the service ends.
+    fn service_watching_endings(
+        catalogue: MockCatalogue,
+        holds: MockSeatHolds,
+        status: QueueStatus,
+        endings: Arc<std::sync::Mutex<Vec<Ending>>>,
+    ) -> ReservationService {
         let log: Arc<dyn SeatChangeLog> = Arc::new(FakeLog::default());
         let clock: Arc<dyn Clock> = Arc::new(clock_at(1_000));
         let catalogue = Arc::new(CatalogueService::new(
@@ -564,6 +598,10 @@ mod tests {
         ));
         let mut room = MockWaitingRoom::new();
         room.expect_touch().returning(|_| Ok(()));
+        room.expect_leave().returning(move |_, why| {
+            endings.lock().unwrap().push(why);
+            Ok(())
+        });
         // The place is kept for the cart a hold starts.
         room.expect_keep()
             .withf(|_, cart| cart.is_some())
@@ -656,6 +694,43 @@ mod tests {
                 "{limit:?} {after:?}"
             );
         }
+    }
+
+    /// The household refusal, from a buyer who holds `held` of the concert.
+    async fn refused_for_the_household(held: Vec<Reservation>) -> Vec<Ending> {
+        let mut holds = MockSeatHolds::new();
+        holds
+            .expect_hold_together()
+            .returning(|_| Err(ReservationError::HouseholdLimitReached { limit: 8 }));
+        holds
+            .expect_list()
+            .returning(move |_, _, _| Ok(held.clone()));
+        let mut catalogue = MockCatalogue::new();
+        catalogue
+            .expect_schedule()
+            .returning(|_| Ok(Some(schedule())));
+        catalogue
+            .expect_seats()
+            .returning(|_| Ok(vec![stored(SeatState::Available, 0); 2]));
+        catalogue
+            .expect_seat()
+            .returning(|_, _| Ok(Some(SeatState::Available)));
+        let endings = Arc::default();
+        let service =
+            service_watching_endings(catalogue, holds, QueueStatus::Active, Arc::clone(&endings));
+        let err = service
+            .hold(UserId::from_store(1), Some(TOKEN), 5, 1)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ReservationError::HouseholdLimitReached { limit: 8 }));
+        let endings = endings.lock().unwrap().clone();
+        endings
+    }
+
+    #[tokio::test]
+    async fn a_household_refusal_ends_a_turn_that_holds_nothing_and_keeps_one_that_holds() {
+        assert_eq!(refused_for_the_household(vec![]).await, [Ending::TurnEnded]);
+        assert_eq!(refused_for_the_household(vec![reservation(7)]).await, []);
     }
 
     #[tokio::test]
