@@ -433,17 +433,16 @@ impl ReservationService {
         concert: ConcertId,
     ) -> Result<Option<Timestamp>, ReservationError> {
         let now = self.clock.now();
-        let mut ends = None;
+        let mut theirs = Vec::new();
         for reservation in self.holds.list(user, None, CART_WINDOW).await? {
             if reservation.status_at(now) != ReservationStatus::Held {
                 continue;
             }
-            let schedule = self.schedule(reservation.schedule).await?;
-            if schedule.concert == concert {
-                ends = ends.max(Some(reservation.hold_expires_at));
+            if self.schedule(reservation.schedule).await?.concert == concert {
+                theirs.push(reservation);
             }
         }
-        Ok(ends)
+        Ok(frontrow_domain::cart::ends(&theirs, now))
     }
 
     /// After a payment: the place ends when nothing is held any more (its
@@ -451,13 +450,21 @@ impl ReservationService {
     /// effort, as the holds decide what may be paid.
     pub async fn settle_cart(&self, user: UserId, concert: ConcertId, token: &QueueToken) {
         match self.cart_ends(user, concert).await {
-            Ok(None) => {
+            Ok(ends) => self.settle_place(token, ends).await,
+            Err(error) => tracing::warn!(%error, "could not read the cart of a place"),
+        }
+    }
+
+    /// As `settle_cart`, when the cart's end is known already (a payment
+    /// read it in its own transaction, `PaymentStore::pay`).
+    pub async fn settle_place(&self, token: &QueueToken, ends: Option<Timestamp>) {
+        match ends {
+            None => {
                 if let Err(error) = self.queue.finish(token).await {
                     tracing::warn!(%error, "could not end a place whose cart is empty");
                 }
             }
-            Ok(Some(ends)) => self.queue.keep_cart(token, Some(ends)).await,
-            Err(error) => tracing::warn!(%error, "could not read the cart of a place"),
+            Some(ends) => self.queue.keep_cart(token, Some(ends)).await,
         }
     }
 
