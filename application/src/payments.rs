@@ -274,12 +274,11 @@ impl PaymentService {
         let now = self.clock.now();
         match self.payments.pay(user, &found, now).await {
             Ok(paid) => {
-                self.log_sales(&schedules, &paid.receipt, &paid.versions).await;
+                self.log_sales(&schedules, &paid.receipt, &paid.versions)
+                    .await;
                 // The place ends with its cart: only when nothing else is
                 // held (read by the payment's own transaction).
-                self.reservations
-                    .settle_place(&token, paid.cart_ends)
-                    .await;
+                self.reservations.settle_place(&token, paid.cart_ends).await;
                 Ok((paid.receipt, true))
             }
             // Paid already, by a concurrent call or by a first call whose

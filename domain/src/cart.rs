@@ -114,7 +114,10 @@ pub struct PaymentLine {
 ///
 /// assert_eq!(ends([], Timestamp(5)), None);
 /// ```
-pub fn ends<'a>(holds: impl IntoIterator<Item = &'a Reservation>, now: Timestamp) -> Option<Timestamp> {
+pub fn ends<'a>(
+    holds: impl IntoIterator<Item = &'a Reservation>,
+    now: Timestamp,
+) -> Option<Timestamp> {
     holds
         .into_iter()
         .filter(|r| r.status_at(now) == ReservationStatus::Held)

@@ -188,9 +188,16 @@ impl SqlStore {
             .fetch_all(&self.write)
             .await?;
         let answer = Answer::of("frontrow_pay_cart", rows)?;
+        // A refusal names one of the cart's reservations (as given, so also
+        // an id no reservation has).
         let named = || -> Result<ReservationId, sqlx::Error> {
-            ReservationId::parse(answer.row.try_get(1)?)
-                .ok_or_else(|| sqlx::Error::Protocol("frontrow_pay_cart named no reservation".into()))
+            let raw: i64 = answer.row.try_get(1)?;
+            cart.iter()
+                .map(|r| r.id)
+                .find(|id| id.get() == raw)
+                .ok_or_else(|| {
+                    sqlx::Error::Protocol(format!("frontrow_pay_cart named {raw}, not in the cart"))
+                })
         };
         match answer.outcome.as_str() {
             "PAID" => {}

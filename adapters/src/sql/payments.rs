@@ -40,7 +40,11 @@ const CART_ENDS: &str = "SELECT MAX(r.hold_expires_at_ms) AS ends \
 
 /// Why a reservation that did not go `HELD → CONFIRMED` was refused, by
 /// the domain's rule on the stored row.
-pub(super) fn refusal(id: ReservationId, stored: Option<Reservation>, now: Timestamp) -> PaymentError {
+pub(super) fn refusal(
+    id: ReservationId,
+    stored: Option<Reservation>,
+    now: Timestamp,
+) -> PaymentError {
     match stored {
         None => PaymentError::ReservationNotFound(id.get()),
         Some(stored) => PaymentError::Transition {
@@ -55,7 +59,11 @@ pub(super) fn refusal(id: ReservationId, stored: Option<Reservation>, now: Times
 
 /// The one event of a payment: the first line's fields at the top (what a
 /// one-seat payment always carried), the total, and every line.
-pub(super) fn payment_completed(payment: PaymentId, user: UserId, receipt: &Receipt) -> Option<DomainEvent> {
+pub(super) fn payment_completed(
+    payment: PaymentId,
+    user: UserId,
+    receipt: &Receipt,
+) -> Option<DomainEvent> {
     let first = receipt.lines.first()?;
     Some(DomainEvent::PaymentCompleted {
         payment,

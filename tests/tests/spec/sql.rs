@@ -567,7 +567,8 @@ impl Books {
         self.balances[buyer] = balance;
         // The sale has one concert: every live hold of the buyer's is in it.
         let user = self.buyer(buyer);
-        let ends = frontrow_domain::cart::ends(self.reservations.iter().filter(|r| r.user == user), now);
+        let ends =
+            frontrow_domain::cart::ends(self.reservations.iter().filter(|r| r.user == user), now);
         Answer::Paid(receipt, versions, ends)
     }
 
