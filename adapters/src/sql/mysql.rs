@@ -2,7 +2,7 @@
 //! one `CALL` of a stored procedure, so each costs one round trip instead
 //! of eight or more (`frontrow_hold`,
 //! `migrations/mysql/0011_seat_prices_and_group_holds.sql`;
-//! `frontrow_pay_cart`, `migrations/mysql/0013_pay_cart_procedure.sql`).
+//! `frontrow_pay_cart`, `migrations/mysql/0014_pay_cart_procedure.sql`).
 //! They decide by the same conditional statements SQLite runs one by one
 //! (`sql/sqlite.rs`, `sql/payments.rs`); the spec suite drives both against
 //! the domain's machines at every step.

@@ -5,7 +5,7 @@
 //! SQLite runs it here, as a client-side transaction of conditional
 //! statements (in-process, so its statements cost no round trip). MySQL
 //! runs the same statements in one `CALL frontrow_pay_cart` (`sql/mysql.rs`,
-//! `migrations/mysql/0013_pay_cart_procedure.sql`): this transaction cost
+//! `migrations/mysql/0014_pay_cart_procedure.sql`): this transaction cost
 //! about 7 + 2 round trips per seat there, each holding the cart's row
 //! locks while it travelled. The spec suite drives both against the
 //! domain's machines at every step. Lock order, as for a hold: reservations
