@@ -480,17 +480,16 @@ impl ReservationService {
         concert: ConcertId,
     ) -> Result<Option<Timestamp>, ReservationError> {
         let now = self.clock.now();
-        let mut ends = None;
+        let mut theirs = Vec::new();
         for reservation in self.holds.list(user, None, CART_WINDOW).await? {
             if reservation.status_at(now) != ReservationStatus::Held {
                 continue;
             }
-            let schedule = self.schedule(reservation.schedule).await?;
-            if schedule.concert == concert {
-                ends = ends.max(Some(reservation.hold_expires_at));
+            if self.schedule(reservation.schedule).await?.concert == concert {
+                theirs.push(reservation);
             }
         }
-        Ok(ends)
+        Ok(frontrow_domain::cart::ends(&theirs, now))
     }
 
     /// After a payment: the place ends when nothing is held any more (its
@@ -498,13 +497,21 @@ impl ReservationService {
     /// effort, as the holds decide what may be paid.
     pub async fn settle_cart(&self, user: UserId, concert: ConcertId, token: &QueueToken) {
         match self.cart_ends(user, concert).await {
-            Ok(None) => {
+            Ok(ends) => self.settle_place(token, ends).await,
+            Err(error) => tracing::warn!(%error, "could not read the cart of a place"),
+        }
+    }
+
+    /// As `settle_cart`, when the cart's end is known already (a payment
+    /// read it in its own transaction, `PaymentStore::pay`).
+    pub async fn settle_place(&self, token: &QueueToken, ends: Option<Timestamp>) {
+        match ends {
+            None => {
                 if let Err(error) = self.queue.finish(token).await {
                     tracing::warn!(%error, "could not end a place whose cart is empty");
                 }
             }
-            Ok(Some(ends)) => self.queue.keep_cart(token, Some(ends)).await,
-            Err(error) => tracing::warn!(%error, "could not read the cart of a place"),
+            Some(ends) => self.queue.keep_cart(token, Some(ends)).await,
         }
     }
 
@@ -547,10 +554,10 @@ mod tests {
     use crate::catalogue::MockCatalogue;
     use crate::fixtures::{FakeLog, TOKEN, clock_at, stored};
     use crate::queue::{MockWaitingRoom, Place, SeparateSeatGate, WaitingRoom};
-    use frontrow_domain::room::Ending;
     use crate::seat_changes::SeatChangeLog;
     use frontrow_domain::points::Points;
     use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken};
+    use frontrow_domain::room::Ending;
     use frontrow_domain::{ConcertId, ScheduleId};
 
     fn schedule() -> Schedule {
@@ -722,9 +729,11 @@ mod tests {
             .hold(UserId::from_store(1), Some(TOKEN), 5, 1)
             .await
             .unwrap_err();
-        assert!(matches!(err, ReservationError::HouseholdLimitReached { limit: 8 }));
-        let endings = endings.lock().unwrap().clone();
-        endings
+        assert!(matches!(
+            err,
+            ReservationError::HouseholdLimitReached { limit: 8 }
+        ));
+        endings.lock().unwrap().clone()
     }
 
     #[tokio::test]

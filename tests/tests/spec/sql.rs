@@ -218,7 +218,9 @@ enum Answer {
     Charged(Points),
     Held(Reservation, u64),
     Cancelled(Reservation, Option<u64>),
-    Paid(Receipt, Vec<u64>),
+    /// The receipt, the seat versions, and when the buyer's cart lapses now
+    /// (`frontrow_domain::cart::ends`).
+    Paid(Receipt, Vec<u64>, Option<Timestamp>),
     Swept(u64),
     Refused(Refusal),
     /// The step asks the store nothing (the clock moved).
@@ -595,7 +597,11 @@ impl Books {
             self.receipts.insert(reservation.id, receipt.clone());
         }
         self.balances[buyer] = balance;
-        Answer::Paid(receipt, versions)
+        // The sale has one concert: every live hold of the buyer's is in it.
+        let user = self.buyer(buyer);
+        let ends =
+            frontrow_domain::cart::ends(self.reservations.iter().filter(|r| r.user == user), now);
+        Answer::Paid(receipt, versions, ends)
     }
 
     fn sweep(&mut self) -> Answer {
@@ -814,12 +820,15 @@ async fn one_step(
             cart.sort_by_key(|r| r.id);
             cart.dedup_by_key(|r| r.id);
             let (answer, payment) = match store.pay(books.buyer(buyer), &cart, now).await {
-                Ok((receipt, versions)) => {
-                    let payment = receipt.payment;
+                Ok(paid) => {
+                    let payment = paid.receipt.payment;
                     if books.receipts.values().any(|r| r.payment == payment) {
                         return Err(format!("payment id {payment} is not new"));
                     }
-                    (Answer::Paid(receipt, versions), payment)
+                    (
+                        Answer::Paid(paid.receipt, paid.versions, paid.cart_ends),
+                        payment,
+                    )
                 }
                 Err(error) => (refused_payment(error)?, PaymentId::from_store(0)),
             };
