@@ -272,8 +272,9 @@ impl Room {
     /// The holder of an ACTIVE place asked for something: its turn lapses
     /// `active_idle_ms` from now, never after its hard deadline. Recorded
     /// only when the turn would lapse within three quarters of the idle
-    /// time, so a busy buyer's requests are not all writes. Returns when
-    /// the turn lapses now (`None`: not ACTIVE).
+    /// time, so a busy buyer's requests are not all writes. Presence does
+    /// not move the pick window: only a cart does. Returns when the turn
+    /// lapses for idleness now (`None`: not ACTIVE).
     pub fn touch(
         &mut self,
         token: &QueueToken,
