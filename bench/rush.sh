@@ -12,7 +12,10 @@
 # address, so they are raised by the buyers per address over 10
 # (RATE_LIMITS_SCALE, docs/operations.md); every buyer signs up before the
 # sale (a crowd's accounts exist long before it), so the sign-up limits are
-# lifted for the run.
+# lifted for the run, and so is the household limit (FRONTROW_HOUSEHOLD_SEATS=0):
+# 500 buyers per address signed up within one hour would be one household
+# of 500 accounts sharing 8 seats, where a real crowd's accounts were made
+# over months.
 #
 #   bench/rush.sh                        # 3 runs on each backend
 #   RUNS=1 USERS=50000 BACKENDS=embedded bench/rush.sh
@@ -43,6 +46,7 @@ mkdir -p "$OUT"
 PER_ADDRESS=$(( ADDRESSES > 0 ? (USERS + ADDRESSES - 1) / ADDRESSES : USERS ))
 export FRONTROW_RATE_LIMITS_SCALE=${RATE_LIMITS_SCALE:-$(( PER_ADDRESS > 10 ? (PER_ADDRESS + 9) / 10 : 1 ))}
 export FRONTROW_LIMIT_SIGN_UP_PER_ADDRESS=0/1 FRONTROW_LIMIT_SIGN_UP_PER_NETWORK=0/1
+export FRONTROW_HOUSEHOLD_SEATS=0
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 

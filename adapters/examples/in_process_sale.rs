@@ -128,6 +128,8 @@ async fn engine(database_url: &str) -> Result<Engine, Error> {
         HoldSettings {
             hold_seconds: HOLD_SECONDS,
             seats_per_user: SeatLimit(4),
+            // Off: every fan signs up in-process, with no address.
+            seats_per_household: frontrow_domain::household::HouseholdLimit::OFF,
             uncovered_hold_seconds: 60,
         },
         clock.clone(),
@@ -288,7 +290,10 @@ async fn main() -> Result<(), Error> {
     let mut buyers = Vec::with_capacity(BUYERS);
     let mut charged = 0;
     for index in 0..BUYERS {
-        let registered = engine.users.register(&format!("fan {index}"), None).await?;
+        let registered = engine
+            .users
+            .register(&format!("fan {index}"), None, None)
+            .await?;
         let user = engine
             .users
             .authenticate(&registered.access_token)

@@ -94,7 +94,7 @@ async fn run(out: impl Write + Send + 'static) -> Result<usize, Error> {
     );
 
     for (name, amount) in [("Ada", 500), ("Bob", 120), ("Cy", 90)] {
-        let user = users.register(name, None).await?.user;
+        let user = users.register(name, None, None).await?.user;
         points.charge(user, amount, None).await?;
     }
     while relay.relay_once().await? > 0 {}

@@ -91,6 +91,20 @@ impl Receipt {
     }
 }
 
+/// What a payment that committed answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paid {
+    /// The payment's receipt.
+    pub receipt: Receipt,
+    /// Each line's new seat version, in the receipt's order.
+    pub versions: Vec<u64>,
+    /// When the buyer's cart in the concert lapses now, read in the
+    /// payment's own transaction (`frontrow_domain::cart::ends` over the
+    /// buyer's live holds there; `None`: nothing is held any more), so the
+    /// service settles the buyer's place without reading again.
+    pub cart_ends: Option<Timestamp>,
+}
+
 /// The sum of a cart's prices, `None` past `i64` (no balance covers it).
 pub fn total(cart: &[Reservation]) -> Option<Points> {
     cart.iter()
@@ -121,7 +135,8 @@ pub fn lines(cart: &[Reservation]) -> Vec<PaymentLine> {
 ///   balance drops by the total, and one payment row, a line per seat (a
 ///   reservation in at most one line, enforced by the store), one `PAYMENT`
 ///   ledger entry and one `payment.completed` event are written together.
-///   Any refusal writes nothing.
+///   Any refusal writes nothing. It answers [`Paid`], whose `cart_ends` it
+///   MUST read in the same transaction, after the payment's writes.
 /// - Refusals: [`PaymentError::ReservationNotFound`] (not the user's),
 ///   [`PaymentError::Transition`] naming the first reservation that is not
 ///   a live hold (`AlreadyConfirmed` for one paid already, also by a
@@ -138,14 +153,13 @@ pub fn lines(cart: &[Reservation]) -> Vec<PaymentLine> {
 #[async_trait]
 pub trait PaymentStore: Send + Sync {
     /// The whole payment of the user's `cart` (as found before, ascending
-    /// by id), in one transaction (see the trait doc). Returns the receipt
-    /// and each line's new seat version.
+    /// by id), in one transaction (see the trait doc).
     async fn pay(
         &self,
         user: UserId,
         cart: &[Reservation],
         now: Timestamp,
-    ) -> Result<(Receipt, Vec<u64>), PaymentError>;
+    ) -> Result<Paid, PaymentError>;
     /// The payment holding the user's reservation, if it was paid, with
     /// each line's sold seat version.
     async fn receipt(
@@ -258,8 +272,15 @@ impl PaymentService {
             }
         };
         let now = self.clock.now();
-        let (receipt, versions, created) = match self.payments.pay(user, &found, now).await {
-            Ok((receipt, versions)) => (receipt, versions, true),
+        match self.payments.pay(user, &found, now).await {
+            Ok(paid) => {
+                self.log_sales(&schedules, &paid.receipt, &paid.versions)
+                    .await;
+                // The place ends with its cart: only when nothing else is
+                // held (read by the payment's own transaction).
+                self.reservations.settle_place(&token, paid.cart_ends).await;
+                Ok((paid.receipt, true))
+            }
             // Paid already, by a concurrent call or by a first call whose
             // answer was lost: the same cart answers as it did; a different
             // cart sharing a paid reservation is refused.
@@ -268,16 +289,16 @@ impl PaymentService {
                     error: TransitionError::AlreadyConfirmed,
                     ..
                 },
-            ) => match self.earlier(user, &cart).await? {
-                Some((receipt, versions)) => (receipt, versions, false),
-                None => return Err(refused),
-            },
-            Err(other) => return Err(other),
-        };
-        self.log_sales(&schedules, &receipt, &versions).await;
-        // The place ends with its cart: only when nothing else is held.
-        self.reservations.settle_cart(user, concert, &token).await;
-        Ok((receipt, created))
+            ) => {
+                let Some((receipt, versions)) = self.earlier(user, &cart).await? else {
+                    return Err(refused);
+                };
+                self.log_sales(&schedules, &receipt, &versions).await;
+                self.reservations.settle_cart(user, concert, &token).await;
+                Ok((receipt, false))
+            }
+            Err(other) => Err(other),
+        }
     }
 
     /// The receipt of the payment that paid the caller's reservation:
@@ -403,6 +424,7 @@ mod tests {
             hold_seconds: 300,
             uncovered_hold_seconds: 60,
             seats_per_user: SeatLimit(4),
+            seats_per_household: frontrow_domain::household::HouseholdLimit(8),
         };
         let reservations = Arc::new(ReservationService::new(
             Arc::new(holds),

@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use frontrow_domain::ConcertId;
 use frontrow_domain::catalogue::Schedule;
 use frontrow_domain::hold_cost::CoverError;
+use frontrow_domain::household::HouseholdLimit;
 use frontrow_domain::queue::QueueToken;
 use frontrow_domain::reservation::ReservationStatus;
 use frontrow_domain::reservation::{
@@ -48,6 +49,17 @@ pub enum ReservationError {
     /// [`SeatLimit`] already.
     #[error("you already hold or own the most seats allowed for this schedule")]
     SeatLimitReached,
+    /// The accounts of the user's household (made together from one
+    /// network, [`frontrow_domain::household`]) hold or own the
+    /// [`HouseholdLimit`] of the schedule's seats already.
+    #[error(
+        "accounts made together from one network share a limit of {limit} seats per show, \
+         and they hold or own that many of this one already"
+    )]
+    HouseholdLimitReached {
+        /// The limit, to say in the answer.
+        limit: u32,
+    },
     /// No such reservation of this user's (someone else's reads the same).
     #[error("reservation not found")]
     NotFound,
@@ -85,6 +97,9 @@ pub struct GroupHoldRequest {
     pub uncovered_until: Timestamp,
     /// How many seats of the schedule the user may hold or own at once.
     pub limit: SeatLimit,
+    /// How many seats of the schedule all accounts of the user's household
+    /// may hold or own at once (off for a user of no household).
+    pub household: HouseholdLimit,
 }
 
 /// Holds on seats: the only way a seat leaves AVAILABLE.
@@ -100,6 +115,11 @@ pub struct GroupHoldRequest {
 ///   [`ReservationError::SeatUnavailable`] (a live hold or a sale has one of
 ///   the seats, whatever the limit, as a cached seat map answers it), then
 ///   [`ReservationError::SeatLimitReached`] (for free seats), then
+///   [`ReservationError::HouseholdLimitReached`]: when the rule is on and
+///   the user belongs to a household, the live holds and bought seats on
+///   the schedule of every account of the household plus the group must
+///   fit `household` (decided after a lock on the household, so two of its
+///   accounts holding at once see each other), then
 ///   [`ReservationError::Cover`]: the group's price (from its seat rows)
 ///   must be covered by the user's balance less what their live covered
 ///   holds reserve, or else be one seat that is the account's first
@@ -182,6 +202,9 @@ pub struct HoldSettings {
     pub hold_seconds: u64,
     /// Seats one user may hold or own per schedule (the default: 4).
     pub seats_per_user: SeatLimit,
+    /// Seats all accounts of one household may hold or own per schedule
+    /// (the default: 8; 0 is off).
+    pub seats_per_household: HouseholdLimit,
     /// How long a hold the user's points do not cover lasts (the
     /// default: 60; never longer than `hold_seconds`).
     pub uncovered_hold_seconds: u64,
@@ -283,6 +306,7 @@ impl ReservationService {
                     .min(self.settings.hold_seconds),
             ),
             limit: self.settings.seats_per_user,
+            household: self.settings.seats_per_household,
         };
         match self.holds.hold_together(request).await {
             Ok(held) => {
@@ -318,7 +342,30 @@ impl ReservationService {
                 }
                 Err(ReservationError::SeatUnavailable)
             }
+            Err(refused @ ReservationError::HouseholdLimitReached { .. }) => {
+                // Accounts made together from one network own their share
+                // of this show already: nothing this turn can cure that, so
+                // a turn holding nothing goes to the next buyer instead of
+                // sitting ACTIVE until it lapses (a farm's spare accounts
+                // would otherwise hoard the room's slots, issue 25).
+                self.end_turn_if_empty(user, schedule.concert, &token).await;
+                Err(refused)
+            }
             Err(other) => Err(other),
+        }
+    }
+
+    /// Ends the place's turn when the buyer holds nothing of the concert;
+    /// best effort, like [`Self::settle_cart`].
+    async fn end_turn_if_empty(&self, user: UserId, concert: ConcertId, token: &QueueToken) {
+        match self.cart_ends(user, concert).await {
+            Ok(None) => {
+                if let Err(error) = self.queue.end_turn(token).await {
+                    tracing::warn!(%error, "could not end a turn that can buy nothing");
+                }
+            }
+            Ok(Some(_)) => {}
+            Err(error) => tracing::warn!(%error, "could not read the cart of a place"),
         }
     }
 
@@ -433,17 +480,16 @@ impl ReservationService {
         concert: ConcertId,
     ) -> Result<Option<Timestamp>, ReservationError> {
         let now = self.clock.now();
-        let mut ends = None;
+        let mut theirs = Vec::new();
         for reservation in self.holds.list(user, None, CART_WINDOW).await? {
             if reservation.status_at(now) != ReservationStatus::Held {
                 continue;
             }
-            let schedule = self.schedule(reservation.schedule).await?;
-            if schedule.concert == concert {
-                ends = ends.max(Some(reservation.hold_expires_at));
+            if self.schedule(reservation.schedule).await?.concert == concert {
+                theirs.push(reservation);
             }
         }
-        Ok(ends)
+        Ok(frontrow_domain::cart::ends(&theirs, now))
     }
 
     /// After a payment: the place ends when nothing is held any more (its
@@ -451,13 +497,21 @@ impl ReservationService {
     /// effort, as the holds decide what may be paid.
     pub async fn settle_cart(&self, user: UserId, concert: ConcertId, token: &QueueToken) {
         match self.cart_ends(user, concert).await {
-            Ok(None) => {
+            Ok(ends) => self.settle_place(token, ends).await,
+            Err(error) => tracing::warn!(%error, "could not read the cart of a place"),
+        }
+    }
+
+    /// As `settle_cart`, when the cart's end is known already (a payment
+    /// read it in its own transaction, `PaymentStore::pay`).
+    pub async fn settle_place(&self, token: &QueueToken, ends: Option<Timestamp>) {
+        match ends {
+            None => {
                 if let Err(error) = self.queue.finish(token).await {
                     tracing::warn!(%error, "could not end a place whose cart is empty");
                 }
             }
-            Ok(Some(ends)) => self.queue.keep_cart(token, Some(ends)).await,
-            Err(error) => tracing::warn!(%error, "could not read the cart of a place"),
+            Some(ends) => self.queue.keep_cart(token, Some(ends)).await,
         }
     }
 
@@ -503,6 +557,7 @@ mod tests {
     use crate::seat_changes::SeatChangeLog;
     use frontrow_domain::points::Points;
     use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken};
+    use frontrow_domain::room::Ending;
     use frontrow_domain::{ConcertId, ScheduleId};
 
     fn schedule() -> Schedule {
@@ -531,6 +586,16 @@ mod tests {
         holds: MockSeatHolds,
         status: QueueStatus,
     ) -> ReservationService {
+        service_watching_endings(catalogue, holds, status, Arc::default())
+    }
+
+    /// [`service_over`], recording every place the service ends.
+    fn service_watching_endings(
+        catalogue: MockCatalogue,
+        holds: MockSeatHolds,
+        status: QueueStatus,
+        endings: Arc<std::sync::Mutex<Vec<Ending>>>,
+    ) -> ReservationService {
         let log: Arc<dyn SeatChangeLog> = Arc::new(FakeLog::default());
         let clock: Arc<dyn Clock> = Arc::new(clock_at(1_000));
         let catalogue = Arc::new(CatalogueService::new(
@@ -540,6 +605,10 @@ mod tests {
         ));
         let mut room = MockWaitingRoom::new();
         room.expect_touch().returning(|_| Ok(()));
+        room.expect_leave().returning(move |_, why| {
+            endings.lock().unwrap().push(why);
+            Ok(())
+        });
         // The place is kept for the cart a hold starts.
         room.expect_keep()
             .withf(|_, cart| cart.is_some())
@@ -569,6 +638,7 @@ mod tests {
         let settings = HoldSettings {
             hold_seconds: 300,
             seats_per_user: SeatLimit(4),
+            seats_per_household: frontrow_domain::household::HouseholdLimit(8),
             uncovered_hold_seconds: 60,
         };
         ReservationService::new(Arc::new(holds), catalogue, queue, settings, clock)
@@ -631,6 +701,45 @@ mod tests {
                 "{limit:?} {after:?}"
             );
         }
+    }
+
+    /// The household refusal, from a buyer who holds `held` of the concert.
+    async fn refused_for_the_household(held: Vec<Reservation>) -> Vec<Ending> {
+        let mut holds = MockSeatHolds::new();
+        holds
+            .expect_hold_together()
+            .returning(|_| Err(ReservationError::HouseholdLimitReached { limit: 8 }));
+        holds
+            .expect_list()
+            .returning(move |_, _, _| Ok(held.clone()));
+        let mut catalogue = MockCatalogue::new();
+        catalogue
+            .expect_schedule()
+            .returning(|_| Ok(Some(schedule())));
+        catalogue
+            .expect_seats()
+            .returning(|_| Ok(vec![stored(SeatState::Available, 0); 2]));
+        catalogue
+            .expect_seat()
+            .returning(|_, _| Ok(Some(SeatState::Available)));
+        let endings = Arc::default();
+        let service =
+            service_watching_endings(catalogue, holds, QueueStatus::Active, Arc::clone(&endings));
+        let err = service
+            .hold(UserId::from_store(1), Some(TOKEN), 5, 1)
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            ReservationError::HouseholdLimitReached { limit: 8 }
+        ));
+        endings.lock().unwrap().clone()
+    }
+
+    #[tokio::test]
+    async fn a_household_refusal_ends_a_turn_that_holds_nothing_and_keeps_one_that_holds() {
+        assert_eq!(refused_for_the_household(vec![]).await, [Ending::TurnEnded]);
+        assert_eq!(refused_for_the_household(vec![reservation(7)]).await, []);
     }
 
     #[tokio::test]
@@ -736,6 +845,7 @@ mod tests {
                 r.seats.seats() == [SeatNumber::from_store(2)]
                     && r.until == Timestamp(301_000)
                     && r.limit == SeatLimit(4)
+                    && r.household == frontrow_domain::household::HouseholdLimit(8)
             })
             .returning(|r| {
                 let reservation = Reservation {

@@ -15,6 +15,7 @@ use crate::cache::BoundedMap;
 use crate::live_sessions::LiveSessions;
 use crate::{Clock, StoreError};
 use async_trait::async_trait;
+use frontrow_domain::household::{Household, HouseholdWindow};
 use frontrow_domain::user::{Password, SessionId, UserError as Rule, UserName};
 use frontrow_domain::{Timestamp, UserId};
 use std::sync::Arc;
@@ -47,7 +48,10 @@ pub enum UserError {
 ///
 /// Contract: `create_user` stores a new user with a zero balance and returns
 /// an id never issued before (names need not be unique: a user without a
-/// password is known by their tokens only); `exists` is true for every id
+/// password is known by their tokens only). With a `household`, the user
+/// joins it in the same transaction: the household with that network and
+/// window start, created if it is the first (one row per pair, however many
+/// sign up at once); without one, the user belongs to none. `exists` is true for every id
 /// `create_user` returned and false for any other. Both fail only with
 /// [`StoreError`]. The user's balance is then the [`Ledger`]'s to change,
 /// so a store that serves both ports must keep them on the same rows.
@@ -58,6 +62,7 @@ pub enum UserError {
 /// use async_trait::async_trait;
 /// use frontrow_application::StoreError;
 /// use frontrow_application::users::UserStore;
+/// use frontrow_domain::household::Household;
 /// use frontrow_domain::user::UserName;
 /// use frontrow_domain::UserId;
 /// use std::sync::atomic::{AtomicI64, Ordering};
@@ -68,7 +73,11 @@ pub enum UserError {
 ///
 /// #[async_trait]
 /// impl UserStore for Counter {
-///     async fn create_user(&self, _name: &UserName) -> Result<UserId, StoreError> {
+///     async fn create_user<'h>(
+///         &self,
+///         _name: &UserName,
+///         _household: Option<&'h Household>,
+///     ) -> Result<UserId, StoreError> {
 ///         Ok(UserId::from_store(self.0.fetch_add(1, Ordering::SeqCst) + 1))
 ///     }
 ///
@@ -80,16 +89,22 @@ pub enum UserError {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let users = Counter::default();
-/// let ada = users.create_user(&UserName::parse("Ada")?).await?;
-/// let bob = users.create_user(&UserName::parse("Ada")?).await?;
+/// let ada = users.create_user(&UserName::parse("Ada")?, None).await?;
+/// let bob = users.create_user(&UserName::parse("Ada")?, None).await?;
 /// assert_ne!(ada, bob);
 /// # Ok(()) }
 /// ```
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Stores a new user and returns their new id.
-    async fn create_user(&self, name: &UserName) -> Result<UserId, StoreError>;
+    /// Stores a new user (in `household`, if any) and returns their new id.
+    /// (The lifetime is named for mockall, which cannot mock an elided one
+    /// inside an `Option`.)
+    async fn create_user<'h>(
+        &self,
+        name: &UserName,
+        household: Option<&'h Household>,
+    ) -> Result<UserId, StoreError>;
     /// Whether `user` was ever created.
     async fn exists(&self, user: UserId) -> Result<bool, StoreError>;
 }
@@ -110,7 +125,8 @@ impl std::fmt::Debug for PasswordHash {
 ///
 /// Contract:
 /// - `create_account` stores a user (as `UserStore::create_user` does) and
-///   their password hash in one transaction, under `name.sign_in_key()`;
+///   their password hash (and its household, if any) in one transaction,
+///   under `name.sign_in_key()`;
 ///   it MUST answer `Ok(None)` and write nothing if an account with a
 ///   password already has that key.
 /// - `credentials` finds the account whose key is `name.sign_in_key()`.
@@ -124,10 +140,11 @@ impl std::fmt::Debug for PasswordHash {
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     /// A new user with a password, or `None` if the name is taken.
-    async fn create_account(
+    async fn create_account<'h>(
         &self,
         name: &UserName,
         hash: &PasswordHash,
+        household: Option<&'h Household>,
     ) -> Result<Option<UserId>, StoreError>;
     /// The account signing in with `name`: its user and password hash.
     async fn credentials(
@@ -277,6 +294,9 @@ pub struct Users {
     /// user it stores, and users are never deleted, so a positive answer
     /// never goes stale (bounded; a forgotten one costs one read).
     registered: BoundedMap<UserId, ()>,
+    /// How long a sign-up window of a household is
+    /// ([`frontrow_domain::household`]).
+    household_window: HouseholdWindow,
 }
 
 impl Users {
@@ -286,21 +306,44 @@ impl Users {
             ports,
             live: LiveSessions::default(),
             registered: BoundedMap::new(MAX_REGISTERED),
+            household_window: HouseholdWindow::HOUR,
         }
+    }
+
+    /// The same use cases with households of `window`.
+    pub fn with_household_window(mut self, window: HouseholdWindow) -> Self {
+        self.household_window = window;
+        self
     }
 
     /// Parses the name (and the password, if any: a bad one writes
     /// nothing), stores the user and signs them in. With a password the
     /// name must be free ([`UserError::NameTaken`]); without one, the user
     /// is known by their tokens alone, as before accounts had passwords.
+    /// `network` is where the sign-up came from, as the edge keys it (see
+    /// [`frontrow_domain::household`]): the account joins that network's
+    /// household of this window; `None` (not known) joins none.
     #[tracing::instrument(skip_all)]
-    pub async fn register(&self, name: &str, password: Option<&str>) -> Result<NewUser, UserError> {
+    pub async fn register(
+        &self,
+        name: &str,
+        password: Option<&str>,
+        network: Option<&str>,
+    ) -> Result<NewUser, UserError> {
         let name = UserName::parse(name)?;
-        let user = match password.map(Password::parse).transpose()? {
-            None => self.ports.users.create_user(&name).await?,
+        let password = password.map(Password::parse).transpose()?;
+        let now = self.ports.clock.now();
+        let household = network.map(|network| Household::of(network, now, self.household_window));
+        let household = household.as_ref();
+        let user = match password {
+            None => self.ports.users.create_user(&name, household).await?,
             Some(password) => {
                 let hash = self.ports.passwords.hash(&password).await?;
-                let created = self.ports.accounts.create_account(&name, &hash).await?;
+                let created = self
+                    .ports
+                    .accounts
+                    .create_account(&name, &hash, household)
+                    .await?;
                 created.ok_or(UserError::NameTaken)?
             }
         };

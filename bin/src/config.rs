@@ -252,6 +252,26 @@ pub struct Config {
         global = true
     )]
     pub max_seats_per_user: u32,
+    /// Most seats all accounts of one household (signed up from one
+    /// network, IPv4 address or IPv6 /64, in one window) may hold or own
+    /// together per schedule; 0 turns the rule off.
+    #[arg(
+        long,
+        env = "FRONTROW_HOUSEHOLD_SEATS",
+        default_value_t = 8,
+        global = true
+    )]
+    pub household_seats: u32,
+    /// How long a household's sign-up window is, in minutes (aligned to
+    /// the epoch): accounts from one network signed up in one window share
+    /// `--household-seats`.
+    #[arg(
+        long,
+        env = "FRONTROW_HOUSEHOLD_WINDOW_MINUTES",
+        default_value_t = 60,
+        global = true
+    )]
+    pub household_window_minutes: u32,
     /// Key for the admin API (X-Admin-Key). Required with MySQL; embedded: generated into --data-dir.
     #[arg(
         long,

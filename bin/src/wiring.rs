@@ -42,6 +42,7 @@ use frontrow_application::sales::SaleService;
 use frontrow_application::seat_changes::SeatChangeLog;
 use frontrow_application::seating::SeatingService;
 use frontrow_application::venues::VenueService;
+use frontrow_domain::household::{HouseholdLimit, HouseholdWindow};
 use frontrow_domain::queue::{AdmissionPolicy, StockRule};
 use frontrow_domain::reservation::SeatLimit;
 use frontrow_domain::room::RateController;
@@ -111,6 +112,8 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
     if config.hold_seconds == 0 || config.active_seconds == 0 || config.max_seats_per_user == 0 {
         bail!("--hold-seconds, --active-seconds and --max-seats-per-user must be positive");
     }
+    let household_window = HouseholdWindow::minutes(config.household_window_minutes)
+        .context("--household-window-minutes must be positive")?;
     let tasks = Arc::new(TaskHealth::default());
     let mut dependencies: Vec<(&'static str, Arc<dyn Ping>)> = vec![
         ("database", Arc::new(store.clone())),
@@ -234,6 +237,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
     let settings = HoldSettings {
         hold_seconds: config.hold_seconds,
         seats_per_user: SeatLimit(config.max_seats_per_user),
+        seats_per_household: HouseholdLimit(config.household_seats),
         uncovered_hold_seconds: config.uncovered_hold_seconds,
     };
     let reservations = Arc::new(ReservationService::new(
@@ -256,14 +260,16 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
     );
     let state = Arc::new(AppState {
         door,
-        users: shared.users(
-            Arc::new(Hs256Tokens::new(
-                secrets.jwt_secret.expose_secret().as_bytes(),
-                config.access_token_seconds,
+        users: shared
+            .users(
+                Arc::new(Hs256Tokens::new(
+                    secrets.jwt_secret.expose_secret().as_bytes(),
+                    config.access_token_seconds,
+                    clock.clone(),
+                )),
                 clock.clone(),
-            )),
-            clock.clone(),
-        ),
+            )
+            .with_household_window(household_window),
         points: PointsService::new(shared.clone()),
         // Built before `catalogue` and `queue` move into the state.
         venues: VenueService::new(catalogue.clone(), queue.clone(), clock.clone()),

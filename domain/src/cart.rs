@@ -7,9 +7,9 @@
 //! `SeatState` moves, per buyer the `PointBalance` spend of the total.
 
 use crate::points::Points;
-use crate::reservation::SeatLimit;
+use crate::reservation::{Reservation, ReservationStatus, SeatLimit};
 use crate::seat::SeatNumber;
-use crate::{ReservationId, ScheduleId};
+use crate::{ReservationId, ScheduleId, Timestamp};
 
 /// Why a list of reservations is not a cart. Nothing is read or written
 /// for any of these.
@@ -100,4 +100,27 @@ pub struct PaymentLine {
     pub seat: SeatNumber,
     /// The reservation's price.
     pub amount: Points,
+}
+
+/// When a buyer's cart lapses: the latest deadline of their live holds
+/// among `holds` (those of one concert), `None` when nothing is held. After
+/// a payment the buyer's place ends when this is `None`, and is kept until
+/// it otherwise. The MySQL payment procedure computes it in the payment's
+/// transaction (`frontrow_pay_cart`), checked against this by the spec.
+///
+/// ```
+/// use frontrow_domain::cart::ends;
+/// use frontrow_domain::Timestamp;
+///
+/// assert_eq!(ends([], Timestamp(5)), None);
+/// ```
+pub fn ends<'a>(
+    holds: impl IntoIterator<Item = &'a Reservation>,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    holds
+        .into_iter()
+        .filter(|r| r.status_at(now) == ReservationStatus::Held)
+        .map(|r| r.hold_expires_at)
+        .max()
 }

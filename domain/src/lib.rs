@@ -65,6 +65,7 @@ pub mod catalogue;
 pub mod door;
 pub mod events;
 pub mod hold_cost;
+pub mod household;
 pub mod ids;
 pub mod points;
 #[cfg(test)]

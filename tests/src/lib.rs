@@ -304,6 +304,10 @@ pub fn base_config() -> Config {
         hold_budget_ms: 0,
         pay_budget_ms: 0,
         max_seats_per_user: 4,
+        // Off: tests make many accounts from 127.0.0.1 within the hour and
+        // hold on one schedule; the household tests turn it on.
+        household_seats: 0,
+        household_window_minutes: 60,
         admin_key: Some(ADMIN_KEY.into()),
         jwt_secret: Some(JWT_SECRET.into()),
         queue_token_secret: None,

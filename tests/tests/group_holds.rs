@@ -8,6 +8,7 @@ use frontrow_application::catalogue::Catalogue;
 use frontrow_application::reservations::{GroupHoldRequest, ReservationError, SeatHolds};
 use frontrow_application::users::UserStore;
 use frontrow_domain::catalogue::{NewConcert, NewSchedule, Schedule};
+use frontrow_domain::household::HouseholdLimit;
 use frontrow_domain::reservation::{SeatGroup, SeatLimit};
 use frontrow_domain::seat::SeatNumber;
 use frontrow_domain::user::UserName;
@@ -64,6 +65,7 @@ fn request(user: UserId, schedule: Schedule, seats: &[i64]) -> GroupHoldRequest 
         until: Timestamp(NOW.millis() + 300_000),
         uncovered_until: Timestamp(NOW.millis() + 60_000),
         limit: SeatLimit(4),
+        household: HouseholdLimit::OFF,
     }
 }
 
@@ -79,7 +81,7 @@ async fn the_store_holds_overlapping_groups_all_or_nothing_and_never_a_seat_twic
     let name = UserName::parse("a group buyer").expect("a name");
     let mut tasks = Vec::new();
     for i in 0..GROUPS {
-        let user = store.create_user(&name).await.expect("a user");
+        let user = store.create_user(&name, None).await.expect("a user");
         // Points enough for any group: every hold is covered.
         sqlx::query("UPDATE users SET balance = 100000 WHERE id = ?")
             .bind(user.get())
@@ -162,8 +164,8 @@ async fn a_group_past_the_limit_or_over_a_taken_seat_writes_nothing(url: &str) {
     let schedule = schedule(&store, 0).await;
     let name = UserName::parse("a buyer").expect("a name");
     let (ada, bob) = (
-        store.create_user(&name).await.expect("a user"),
-        store.create_user(&name).await.expect("a user"),
+        store.create_user(&name, None).await.expect("a user"),
+        store.create_user(&name, None).await.expect("a user"),
     );
     store
         .hold_together(request(ada, schedule, &[1, 2, 3]))

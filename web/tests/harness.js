@@ -86,6 +86,9 @@ export async function startServer(backend, { holdSeconds = 300, args = [] } = {}
     // Every scenario signs up its buyers from 127.0.0.1: the rate limits
     // (tested in tests/tests/rate_limits.rs) are off here.
     '--rate-limits-scale', '0',
+    // ... and within the hour, holding on one show: one household, whose
+    // limit (tested in tests/tests/households.rs) is off here too.
+    '--household-seats', '0',
     ...args,
   ];
   let database = null;

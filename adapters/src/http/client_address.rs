@@ -30,6 +30,18 @@ impl ClientAddress {
             .map(|network| network.trunc())
             .unwrap_or_else(|_| IpNet::from(self.0))
     }
+
+    /// The network a sign-up's household is keyed on
+    /// (`frontrow_domain::household`): the address itself for IPv4 (a /32,
+    /// what the per-address sign-up limit counts), its /64 for IPv6 (one
+    /// host usually has a whole /64, so a narrower key would be free to
+    /// vary).
+    pub fn household_network(&self) -> IpNet {
+        let prefix = if self.0.is_ipv4() { 32 } else { 64 };
+        IpNet::new(self.0, prefix)
+            .map(|network| network.trunc())
+            .unwrap_or_else(|_| IpNet::from(self.0))
+    }
 }
 
 /// The proxies whose `X-Forwarded-For` is believed: a list of CIDRs
@@ -188,6 +200,13 @@ mod tests {
             trusted.client_address(ip("::ffff:127.0.0.1"), &headers(&["2001:db8::1"])),
             ip("2001:db8::1")
         );
+    }
+
+    #[test]
+    fn a_household_network_is_the_ipv4_address_or_the_ipv6_slash_64() {
+        let network = |text: &str| ClientAddress(ip(text)).household_network().to_string();
+        assert_eq!(network("198.51.100.7"), "198.51.100.7/32");
+        assert_eq!(network("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
     }
 
     #[test]

@@ -300,6 +300,9 @@ impl From<ReservationError> for ProblemResponse {
             ReservationError::Cover(_) => (StatusCode::CONFLICT, "POINTS_NEEDED"),
             ReservationError::SeatUnavailable => (StatusCode::CONFLICT, "SEAT_UNAVAILABLE"),
             ReservationError::SeatLimitReached => (StatusCode::CONFLICT, "SEAT_LIMIT_REACHED"),
+            ReservationError::HouseholdLimitReached { .. } => {
+                (StatusCode::CONFLICT, "HOUSEHOLD_LIMIT")
+            }
             ReservationError::NotFound => (StatusCode::NOT_FOUND, "RESERVATION_NOT_FOUND"),
             ReservationError::InvalidPage => (StatusCode::BAD_REQUEST, "INVALID_PAGE"),
             ReservationError::Transition(e) => return transition(e),

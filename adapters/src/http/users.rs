@@ -1,6 +1,7 @@
 //! `POST /api/v1/users` (sign up), `POST /api/v1/sessions` (sign in) and
 //! `DELETE /api/v1/sessions/current` (sign out).
 
+use super::client_address::ClientAddress;
 use super::problem::ProblemResponse;
 use super::security::Buyer;
 use super::text::Text;
@@ -66,7 +67,11 @@ enum SignOutResponse {
 impl UsersApi {
     /// Register a ticket buyer
     ///
-    /// With a password, the name must be free (409 `NAME_TAKEN`).
+    /// With a password, the name must be free (409 `NAME_TAKEN`). The
+    /// account joins the household of the network it signs up from and
+    /// the hour it signs up in: the household's accounts together hold or
+    /// own at most `--household-seats` seats of a show (409
+    /// `HOUSEHOLD_LIMIT` on a hold past it).
     #[oai(path = "/api/v1/users", method = "post")]
     async fn create(
         &self,
@@ -80,7 +85,18 @@ impl UsersApi {
             .pass_sign_up(&body.name, &address, proof)
             .await?;
         let password = body.password.as_deref();
-        let created = self.0.users.register(&body.name, password).await?;
+        // The household's key: the address the limits saw (see
+        // `client_address::identify`); none when it is not known (a
+        // connection with no socket address reads as unspecified).
+        let network = request
+            .data::<ClientAddress>()
+            .filter(|address| !address.0.is_unspecified())
+            .map(|address| address.household_network().to_string());
+        let created = self
+            .0
+            .users
+            .register(&body.name, password, network.as_deref())
+            .await?;
         Ok(CreateUserResponse::Created(Json(CreatedUser {
             user_id: created.user.get(),
             access_token: created.access_token,

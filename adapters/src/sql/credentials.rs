@@ -6,6 +6,7 @@ use frontrow_application::Clock;
 use frontrow_application::StoreError;
 use frontrow_application::store::OrStoreError;
 use frontrow_application::users::{AccessTokens, AccountStore, PasswordHash, UserPorts, Users};
+use frontrow_domain::household::Household;
 use frontrow_domain::user::{SessionId, UserName};
 use frontrow_domain::{Timestamp, UserId};
 use sqlx::Row;
@@ -30,14 +31,11 @@ impl SqlStore {
         &self,
         name: &UserName,
         hash: &PasswordHash,
+        household: Option<&Household>,
     ) -> Result<UserId, Fail<Outcome>> {
         let now = self.clock.now().millis();
         let mut tx = self.begin_write().await?;
-        let insert = self.sql(super::insert_returning_id!(
-            "INSERT INTO users (name, balance, lock_seq, created_at_ms) VALUES (?, 0, 0, ?)"
-        ));
-        let insert = sqlx::query(insert).bind(name.as_str()).bind(now);
-        let user = super::inserted(&mut tx, self.backend, insert).await?;
+        let user = super::users::insert_user(&mut tx, self, name, household).await?;
         // Invariant: one account per sign-in key, decided by the unique
         // index; the user row above rolls back with it.
         let claimed = sqlx::query(
@@ -61,12 +59,13 @@ impl SqlStore {
 
 #[async_trait]
 impl AccountStore for SqlStore {
-    async fn create_account(
+    async fn create_account<'h>(
         &self,
         name: &UserName,
         hash: &PasswordHash,
+        household: Option<&'h Household>,
     ) -> Result<Option<UserId>, StoreError> {
-        let created = retrying(|| self.create_account_once(name, hash)).await;
+        let created = retrying(|| self.create_account_once(name, hash, household)).await;
         match created {
             Ok(user) => Ok(Some(user)),
             Err(Outcome::Taken) => Ok(None),

@@ -2,23 +2,24 @@
 //! spends the total, sells every seat and records one payment with a line
 //! per seat, one ledger entry and one event.
 //!
-//! The same statements run on MySQL and SQLite, as a client-side
-//! transaction: a cart is a list, which a MySQL procedure could only take
-//! as JSON and loop over, a second copy of the rules in another language.
-//! The price is round trips (about 7 + 2 per seat instead of one `CALL`);
-//! correctness is the same, since every rule is a conditional statement
-//! the database decides under its row locks. Lock order, as for a hold:
-//! reservations (ascending, so two carts sharing one never wait in a
-//! circle), the user, the seats.
+//! SQLite runs it here, as a client-side transaction of conditional
+//! statements (in-process, so its statements cost no round trip). MySQL
+//! runs the same statements in one `CALL frontrow_pay_cart` (`sql/mysql.rs`,
+//! `migrations/mysql/0014_pay_cart_procedure.sql`): this transaction cost
+//! about 7 + 2 round trips per seat there, each holding the cart's row
+//! locks while it travelled. The spec suite drives both against the
+//! domain's machines at every step. Lock order, as for a hold: reservations
+//! (ascending, so two carts sharing one never wait in a circle), the user,
+//! the seats.
 
 use super::reservations::{load_reservation, reserved_points};
 use super::{
-    Fail, SqlStore, insert_returning_id, inserted, record_event, retrying, seat_update,
+    Backend, Fail, SqlStore, insert_returning_id, inserted, record_event, retrying, seat_update,
     seat_version_after,
 };
 use async_trait::async_trait;
 use frontrow_application::StoreError;
-use frontrow_application::payments::{PaymentError, PaymentStore, Receipt, lines, total};
+use frontrow_application::payments::{Paid, PaymentError, PaymentStore, Receipt, lines, total};
 use frontrow_application::store::OrStoreError;
 use frontrow_domain::cart::PaymentLine;
 use frontrow_domain::events::DomainEvent;
@@ -29,9 +30,21 @@ use frontrow_domain::seat::SeatNumber;
 use frontrow_domain::{PaymentId, ReservationId, ScheduleId, Timestamp, UserId};
 use sqlx::{AnyConnection, Row};
 
+/// The latest deadline of the user's live holds in the concert of the
+/// schedule (`user_id`, `now`, `schedule_id`): `frontrow_domain::cart::ends`
+/// in SQL, read inside a payment's transaction after its writes.
+const CART_ENDS: &str = "SELECT MAX(r.hold_expires_at_ms) AS ends \
+     FROM reservations r JOIN schedules s ON s.id = r.schedule_id \
+     WHERE r.user_id = ? AND r.status = 'HELD' AND r.hold_expires_at_ms > ? \
+       AND s.concert_id = (SELECT concert_id FROM schedules WHERE id = ?)";
+
 /// Why a reservation that did not go `HELD → CONFIRMED` was refused, by
 /// the domain's rule on the stored row.
-fn refusal(id: ReservationId, stored: Option<Reservation>, now: Timestamp) -> PaymentError {
+pub(super) fn refusal(
+    id: ReservationId,
+    stored: Option<Reservation>,
+    now: Timestamp,
+) -> PaymentError {
     match stored {
         None => PaymentError::ReservationNotFound(id.get()),
         Some(stored) => PaymentError::Transition {
@@ -46,7 +59,11 @@ fn refusal(id: ReservationId, stored: Option<Reservation>, now: Timestamp) -> Pa
 
 /// The one event of a payment: the first line's fields at the top (what a
 /// one-seat payment always carried), the total, and every line.
-fn payment_completed(payment: PaymentId, user: UserId, receipt: &Receipt) -> Option<DomainEvent> {
+pub(super) fn payment_completed(
+    payment: PaymentId,
+    user: UserId,
+    receipt: &Receipt,
+) -> Option<DomainEvent> {
     let first = receipt.lines.first()?;
     Some(DomainEvent::PaymentCompleted {
         payment,
@@ -59,7 +76,7 @@ fn payment_completed(payment: PaymentId, user: UserId, receipt: &Receipt) -> Opt
     })
 }
 
-fn version_of(raw: i64) -> Result<u64, sqlx::Error> {
+pub(super) fn version_of(raw: i64) -> Result<u64, sqlx::Error> {
     u64::try_from(raw).map_err(|_| sqlx::Error::Protocol("negative seat version".into()))
 }
 
@@ -71,7 +88,7 @@ impl SqlStore {
         user: UserId,
         cart: &[Reservation],
         now: Timestamp,
-    ) -> Result<(Receipt, Vec<u64>), Fail<PaymentError>> {
+    ) -> Result<Paid, Fail<PaymentError>> {
         let (store, cart) = (self.clone(), cart.to_vec());
         self.write_transaction(move |tx| {
             Box::pin(async move { store.pay_in(tx, user, &cart, now).await })
@@ -87,7 +104,7 @@ impl SqlStore {
         user: UserId,
         cart: &[Reservation],
         now: Timestamp,
-    ) -> Result<(Receipt, Vec<u64>), Fail<PaymentError>> {
+    ) -> Result<Paid, Fail<PaymentError>> {
         let Some(first) = cart.first() else {
             return Err(Fail::Db(sqlx::Error::Protocol("an empty cart".into())));
         };
@@ -200,7 +217,18 @@ impl SqlStore {
         if let Some(event) = payment_completed(payment, user, &receipt) {
             record_event(tx, &event, now).await?;
         }
-        Ok((receipt, versions))
+        let cart_ends: Option<i64> = sqlx::query(CART_ENDS)
+            .bind(user.get())
+            .bind(now.millis())
+            .bind(first.schedule.get())
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("ends")?;
+        Ok(Paid {
+            receipt,
+            versions,
+            cart_ends: cart_ends.map(Timestamp),
+        })
     }
 
     /// The sale of one reservation's seat; its new version.
@@ -238,10 +266,13 @@ impl PaymentStore for SqlStore {
         user: UserId,
         cart: &[Reservation],
         now: Timestamp,
-    ) -> Result<(Receipt, Vec<u64>), PaymentError> {
+    ) -> Result<Paid, PaymentError> {
         // Retried here, off the SQLite writer thread: each attempt is one
         // body of a group there.
-        retrying(|| self.pay_once(user, cart, now)).await
+        match self.backend {
+            Backend::MySql => retrying(|| self.pay_in_server(user, cart, now)).await,
+            Backend::Sqlite => retrying(|| self.pay_once(user, cart, now)).await,
+        }
     }
 
     async fn receipt(

@@ -144,6 +144,47 @@ impl SqlStore {
     }
 }
 
+/// Whether the user's household (if they have one and the rule is on) may
+/// take the request's seats too (`HouseholdLimit::allows_more`), read
+/// inside the hold's transaction. No lock is needed: the one writer runs
+/// every transaction alone, so the count sees every hold before it.
+async fn household_allows(
+    tx: &mut AnyConnection,
+    request: &GroupHoldRequest,
+) -> Result<bool, sqlx::Error> {
+    if !request.household.is_on() {
+        return Ok(true);
+    }
+    let household: Option<i64> = sqlx::query("SELECT household_id FROM users WHERE id = ?")
+        .bind(request.user.get())
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|row| row.try_get("household_id"))
+        .transpose()?
+        .flatten();
+    // A user of no household: only their own limit applies.
+    let Some(household) = household else {
+        return Ok(true);
+    };
+    // Invariant: a household's accounts hold or own at most the limit of
+    // the schedule's seats (users_by_household, then reservations_by_user).
+    let taken: i64 = sqlx::query(
+        "SELECT COUNT(*) AS taken FROM users u JOIN reservations r ON r.user_id = u.id \
+         WHERE u.household_id = ? AND r.schedule_id = ? \
+         AND (r.status = 'CONFIRMED' OR (r.status = 'HELD' AND r.hold_expires_at_ms > ?))",
+    )
+    .bind(household)
+    .bind(request.schedule.id.get())
+    .bind(request.now.millis())
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get("taken")?;
+    Ok(request.household.allows_more(
+        u32::try_from(taken).unwrap_or(u32::MAX),
+        request.seats.len(),
+    ))
+}
+
 /// Whether every one of `seats` reads AVAILABLE at `now`.
 async fn all_free(
     conn: &mut AnyConnection,
@@ -210,6 +251,7 @@ impl SqlStore {
             until: _,
             uncovered_until: _,
             limit,
+            household,
         } = request;
         let (user, schedule, now) = (*user, schedule.id, *now);
         let taken: i64 = sqlx::query(
@@ -229,6 +271,16 @@ impl SqlStore {
             return Err(Fail::Rule(
                 if all_free(tx, schedule, seats.seats(), now).await? {
                     ReservationError::SeatLimitReached
+                } else {
+                    ReservationError::SeatUnavailable
+                },
+            ));
+        }
+        if !household_allows(tx, request).await? {
+            // The seats first, as for the user's limit.
+            return Err(Fail::Rule(
+                if all_free(tx, schedule, seats.seats(), now).await? {
+                    ReservationError::HouseholdLimitReached { limit: household.0 }
                 } else {
                     ReservationError::SeatUnavailable
                 },

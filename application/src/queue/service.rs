@@ -236,6 +236,15 @@ impl QueueService {
         Ok(())
     }
 
+    /// The place's turn ends now, holding nothing: its holder can buy
+    /// nothing more in it (see `ReservationService::hold_together`), so the
+    /// slot goes to the next buyer.
+    pub async fn end_turn(&self, token: &QueueToken) -> Result<(), QueueError> {
+        self.room.leave(token, Ending::TurnEnded).await?;
+        self.end_lease(token);
+        Ok(())
+    }
+
     /// An operator sets the room's capacity, rate and pause
     /// ([`QueueError::InvalidPolicy`] when out of range); returns the room
     /// under the new policy.

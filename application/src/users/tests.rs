@@ -81,11 +81,11 @@ impl Ports {
 async fn a_blank_name_or_a_short_password_writes_nothing() {
     let users = Ports::new().users(); // no store expectations: any write fails the test
     assert!(matches!(
-        users.register("  ", None).await,
+        users.register("  ", None, None).await,
         Err(UserError::Invalid(Rule::InvalidName))
     ));
     assert!(matches!(
-        users.register("ada", Some("short")).await,
+        users.register("ada", Some("short"), None).await,
         Err(UserError::Invalid(Rule::InvalidPassword))
     ));
 }
@@ -97,13 +97,34 @@ async fn a_user_without_a_password_gets_a_token_of_a_new_session() {
         .users
         .expect_create_user()
         .times(1)
-        .returning(|_| Ok(UserId::from_store(7)));
+        .returning(|_, _| Ok(UserId::from_store(7)));
     sessions_from_9(&mut ports.accounts);
-    let created = ports.users().register("ada", None).await.unwrap();
+    let created = ports.users().register("ada", None, None).await.unwrap();
     assert_eq!(
         (created.user.get(), created.access_token.as_str()),
         (7, "7.9")
     );
+}
+
+#[tokio::test]
+async fn a_sign_up_from_a_network_joins_the_household_of_its_network_and_hour() {
+    let mut ports = Ports::new();
+    ports
+        .users
+        .expect_create_user()
+        .withf(|_, household| {
+            household
+                == &Some(&Household {
+                    network: "198.51.100.7/32".into(),
+                    window_start: Timestamp(3_600_000),
+                })
+        })
+        .times(1)
+        .returning(|_, _| Ok(UserId::from_store(7)));
+    sessions_from_9(&mut ports.accounts);
+    let users = ports.users_on(clock_at(3_600_000 + 59 * 60_000));
+    let created = users.register("ada", None, Some("198.51.100.7/32")).await;
+    assert_eq!(created.unwrap().user.get(), 7);
 }
 
 #[tokio::test]
@@ -118,18 +139,18 @@ async fn an_account_stores_the_hash_never_the_password_and_a_taken_name_is_refus
     ports
         .accounts
         .expect_create_account()
-        .withf(|name, h| name.as_str() == "Ada" && *h == hash())
-        .returning(move |_, _| {
+        .withf(|name, h, household| name.as_str() == "Ada" && *h == hash() && household.is_none())
+        .returning(move |_, _, _| {
             let first = !taken;
             taken = true;
             Ok(first.then_some(UserId::from_store(7)))
         });
     sessions_from_9(&mut ports.accounts);
     let users = ports.users();
-    let created = users.register("Ada", Some(PASSWORD)).await.unwrap();
+    let created = users.register("Ada", Some(PASSWORD), None).await.unwrap();
     assert_eq!(created.user.get(), 7);
     assert!(matches!(
-        users.register("Ada", Some(PASSWORD)).await,
+        users.register("Ada", Some(PASSWORD), None).await,
         Err(UserError::NameTaken)
     ));
 }
@@ -273,12 +294,12 @@ async fn a_session_opened_here_is_not_asked_about_before_its_recheck() {
     ports
         .users
         .expect_create_user()
-        .returning(|_| Ok(UserId::from_store(7)));
+        .returning(|_, _| Ok(UserId::from_store(7)));
     sessions_from_9(&mut ports.accounts);
     ports.accounts.expect_session_live().times(0);
     ports.users.expect_exists().times(0);
     let users = ports.users();
-    let created = users.register("ada", None).await.unwrap();
+    let created = users.register("ada", None, None).await.unwrap();
     assert_eq!(
         users.authenticate(&created.access_token).await.unwrap(),
         Some(UserId::from_store(7))

@@ -5,7 +5,7 @@
 //!
 //! - `sql`: charges, holds, cancels, payments, expiry sweeps and clock moves
 //!   against `SqlStore` on SQLite and on MariaDB (whose holds and payments
-//!   run in the stored procedures `frontrow_hold` and `frontrow_pay`); the
+//!   run in the stored procedures `frontrow_hold` and `frontrow_pay_cart`); the
 //!   model is `SeatState`, `Reservation`, `PointBalance` and `SeatLimit`.
 //! - `room`: joins, polls, ACTIVE checks, touches, leaves, stats, policy,
 //!   openings, seat changes and clock moves against the Lua waiting room on

@@ -1,5 +1,6 @@
 //! The SQL store against the domain's machines. One sale per case (a
-//! schedule of 2 to 4 seats, a price, a seat limit, three buyers with
+//! schedule of 2 to 4 seats, a price, a seat limit, a household limit
+//! (0: off) shared by the first two buyers, three buyers with
 //! their starting balances), then random charges (with and without retry
 //! keys, and by a user that does not exist), holds (covered by the
 //! buyer's points, or their one short uncovered hold, or refused for
@@ -29,6 +30,7 @@ use frontrow_application::users::UserStore;
 use frontrow_domain::cart::PaymentLine;
 use frontrow_domain::catalogue::{NewConcert, NewSchedule, Schedule};
 use frontrow_domain::hold_cost::{self, Cover, Purse};
+use frontrow_domain::household::{Household, HouseholdLimit};
 use frontrow_domain::points::{
     ChargeAmount, IdempotencyKey, MAX_BALANCE, MAX_CHARGE, PointBalance, Points,
     PointsError as Rule,
@@ -118,8 +120,13 @@ struct Sale {
     seats: i64,
     price: i64,
     limit: u32,
+    household: u32,
     balances: [i64; BUYERS],
 }
+
+/// How many of the buyers (the first ones) share a household; the others
+/// belong to none.
+const HOUSEHOLD_BUYERS: usize = 2;
 
 #[derive(Debug, Clone)]
 enum Step {
@@ -167,12 +174,14 @@ fn sale() -> impl Strategy<Value = Sale> {
         2..=4i64,
         prop_oneof![Just(0), Just(40), Just(100)],
         1..=3u32,
+        prop_oneof![Just(0), 1..=3u32],
         proptest::array::uniform3(balance),
     )
-        .prop_map(|(seats, price, limit, balances)| Sale {
+        .prop_map(|(seats, price, limit, household, balances)| Sale {
             seats,
             price,
             limit,
+            household,
             balances,
         })
 }
@@ -209,7 +218,9 @@ enum Answer {
     Charged(Points),
     Held(Reservation, u64),
     Cancelled(Reservation, Option<u64>),
-    Paid(Receipt, Vec<u64>),
+    /// The receipt, the seat versions, and when the buyer's cart lapses now
+    /// (`frontrow_domain::cart::ends`).
+    Paid(Receipt, Vec<u64>, Option<Timestamp>),
     Swept(u64),
     Refused(Refusal),
     /// The step asks the store nothing (the clock moved).
@@ -223,6 +234,7 @@ enum Refusal {
     KeyReused,
     SeatUnavailable,
     SeatLimitReached,
+    HouseholdLimit,
     /// The hold is not covered and cannot be the buyer's one uncovered hold.
     PointsNeeded,
     NotFound,
@@ -250,6 +262,7 @@ fn refused_hold(error: ReservationError) -> Result<Answer, String> {
     Ok(Answer::Refused(match error {
         ReservationError::SeatUnavailable => Refusal::SeatUnavailable,
         ReservationError::SeatLimitReached => Refusal::SeatLimitReached,
+        ReservationError::HouseholdLimitReached { .. } => Refusal::HouseholdLimit,
         ReservationError::Cover(_) => Refusal::PointsNeeded,
         ReservationError::NotFound => Refusal::NotFound,
         ReservationError::Transition(error) => Refusal::Transition(error),
@@ -275,6 +288,7 @@ struct Books {
     now: Timestamp,
     schedule: Schedule,
     limit: SeatLimit,
+    household: HouseholdLimit,
     buyers: Vec<UserId>,
     /// Seat `n` is `seats[n - 1]`, with its row's version.
     seats: Vec<StoredSeat>,
@@ -301,9 +315,14 @@ impl Books {
         let mut buyers = Vec::new();
         let mut balances = Vec::new();
         let name = UserName::parse("a buyer").map_err(|e| e.to_string())?;
-        for &balance in &sale.balances {
+        // A household of this case's own: the database outlives the case.
+        let household = Household {
+            network: format!("spec-{}", frontrow_tests::unique()),
+            window_start: START,
+        };
+        for (i, &balance) in sale.balances.iter().enumerate() {
             let user = store
-                .create_user(&name)
+                .create_user(&name, (i < HOUSEHOLD_BUYERS).then_some(&household))
                 .await
                 .map_err(|e| failed("create_user", e))?;
             let points = Points::new(balance).ok_or("a negative balance")?;
@@ -321,6 +340,7 @@ impl Books {
             now: START,
             schedule: schedules[0],
             limit: SeatLimit(sale.limit),
+            household: HouseholdLimit(sale.household),
             buyers,
             seats: vec![available; sale.seats as usize],
             reservations: Vec::new(),
@@ -427,6 +447,20 @@ impl Books {
         });
         if !self.limit.allows_another(taken.count() as u32) {
             return Answer::Refused(Refusal::SeatLimitReached);
+        }
+        if buyer < HOUSEHOLD_BUYERS {
+            let home = &self.buyers[..HOUSEHOLD_BUYERS];
+            let taken = self.reservations.iter().filter(|r| {
+                home.contains(&r.user)
+                    && r.schedule == self.schedule.id
+                    && matches!(
+                        r.status_at(now),
+                        ReservationStatus::Held | ReservationStatus::Confirmed
+                    )
+            });
+            if !self.household.allows_more(taken.count() as u32, 1) {
+                return Answer::Refused(Refusal::HouseholdLimit);
+            }
         }
         let Some(purse) = self.purse(buyer, &[]) else {
             return Answer::Refused(Refusal::NotFound);
@@ -563,7 +597,11 @@ impl Books {
             self.receipts.insert(reservation.id, receipt.clone());
         }
         self.balances[buyer] = balance;
-        Answer::Paid(receipt, versions)
+        // The sale has one concert: every live hold of the buyer's is in it.
+        let user = self.buyer(buyer);
+        let ends =
+            frontrow_domain::cart::ends(self.reservations.iter().filter(|r| r.user == user), now);
+        Answer::Paid(receipt, versions, ends)
     }
 
     fn sweep(&mut self) -> Answer {
@@ -742,6 +780,7 @@ async fn one_step(
                 until: Timestamp(now.0 + HOLD_MS),
                 uncovered_until: Timestamp(now.0 + UNCOVERED_MS),
                 limit: books.limit,
+                household: books.household,
             };
             let (answer, fresh) = match store
                 .hold_together(request)
@@ -781,12 +820,15 @@ async fn one_step(
             cart.sort_by_key(|r| r.id);
             cart.dedup_by_key(|r| r.id);
             let (answer, payment) = match store.pay(books.buyer(buyer), &cart, now).await {
-                Ok((receipt, versions)) => {
-                    let payment = receipt.payment;
+                Ok(paid) => {
+                    let payment = paid.receipt.payment;
                     if books.receipts.values().any(|r| r.payment == payment) {
                         return Err(format!("payment id {payment} is not new"));
                     }
-                    (Answer::Paid(receipt, versions), payment)
+                    (
+                        Answer::Paid(paid.receipt, paid.versions, paid.cart_ends),
+                        payment,
+                    )
                 }
                 Err(error) => (refused_payment(error)?, PaymentId::from_store(0)),
             };
