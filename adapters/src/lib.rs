@@ -50,7 +50,7 @@
 //!     let users = store.users(Arc::new(tokens), Arc::new(SystemClock));
 //!     let points = PointsService::new(store);
 //!
-//!     let ada = users.register("Ada", Some("correct horse")).await?;
+//!     let ada = users.register("Ada", Some("correct horse"), None).await?; // no known network
 //!     assert_eq!(users.authenticate(&ada.access_token).await?, Some(ada.user));
 //!     let again = users.sign_in("ada", "correct horse").await?; // on any device
 //!     assert_eq!(again.user, ada.user);

@@ -321,7 +321,13 @@ contract!(
             .cancel(&account(*seat).0, first.i64("reservationId"))
             .await;
         assert!(cancelled.status.is_success(), "{}", cancelled.body);
-        let (buyer, token) = account(refused[1]);
+        // A refusal ended the refused account's turn (it held nothing), so
+        // it holds on the old token no more and joins again.
+        let (buyer, old) = account(refused[1]);
+        let reply = app.hold(buyer, old, schedule, 90).await;
+        assert!(reply.status.is_client_error(), "{}", reply.body);
+        assert_ne!(reply.body["code"], "HOUSEHOLD_LIMIT", "{}", reply.body);
+        let token = &app.active_token(buyer, concert).await;
         let reply = app.hold(buyer, token, schedule, 90).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
         let reply = app.hold(buyer, token, schedule, 91).await;
