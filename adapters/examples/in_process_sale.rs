@@ -100,6 +100,7 @@ async fn engine(database_url: &str) -> Result<Engine, Error> {
         // Every buyer here asks for their status each round; no place lapses.
         active_idle_ms: 0,
         waiting_idle_ms: 0,
+        pick_ms: 0,
         stock_rule: StockRule::default(),
         controller: RateController::default(),
     };

@@ -134,6 +134,19 @@ pub struct Config {
         global = true
     )]
     pub active_idle_seconds: u64,
+    /// The pick window: an ACTIVE user who holds no seat loses the slot
+    /// this long after admission, or after their last cart was paid,
+    /// released or lapsed, whichever is later (0: never). A person picks
+    /// seats in well under 2 minutes; an account that cannot hold (no
+    /// points, household limit) gives its slot back instead of keeping it
+    /// for `--active-seconds`.
+    #[arg(
+        long,
+        env = "FRONTROW_PICK_SECONDS",
+        default_value_t = 120,
+        global = true
+    )]
+    pub pick_seconds: u64,
     /// A waiting buyer who has not asked for their status (poll or stream)
     /// for this long loses the place when the line reaches it (0: never).
     /// The grace for a locked phone: a locked screen stops the page's polls

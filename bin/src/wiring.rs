@@ -126,6 +126,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wiring> {
         active_ms: (config.active_seconds as i64).saturating_mul(1000),
         active_idle_ms: (config.active_idle_seconds as i64).saturating_mul(1000),
         waiting_idle_ms: (config.waiting_idle_seconds as i64).saturating_mul(1000),
+        pick_ms: (config.pick_seconds as i64).saturating_mul(1000),
         stock_rule,
         controller: RateController::default(),
     };

@@ -286,6 +286,10 @@ pub fn base_config() -> Config {
         active_seconds: 600,
         active_idle_seconds: 0,
         waiting_idle_seconds: 0,
+        // Off: many tests keep a buyer ACTIVE without a hold for longer
+        // than a window (slow debug builds, waits on purpose); the pick
+        // window's own tests set it.
+        pick_seconds: 0,
         store_timeout_ms: 2_000,
         drain_ms: 0,
         queue_capacity: 100_000,

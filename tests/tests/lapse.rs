@@ -1,5 +1,6 @@
 //! Places that lapse when people leave: an absent waiter is skipped when the
-//! line reaches it, and an idle ACTIVE holder gives the slot back.
+//! line reaches it, an idle ACTIVE holder gives the slot back, and so does
+//! an ACTIVE buyer who holds nothing past the pick window.
 
 use frontrow_tests::{TestApp, contract, events_until};
 use reqwest::StatusCode;
@@ -81,6 +82,52 @@ contract!(
         assert_eq!(ended.str("status"), "EXPIRED");
         assert_eq!(ended.str("expiredReason"), "TURN_ENDED");
         assert!(app.queue_state(concert).await.i64("lapsed") >= 1);
+    }
+);
+
+contract!(
+    a_buyer_who_holds_nothing_loses_the_slot_after_the_pick_window,
+    |c: &mut frontrow::Config| c.pick_seconds = 2,
+    |app: TestApp| async move {
+        let (concert, schedule) = app.concert(5, 100).await;
+        app.set_queue(concert, 2, 1000, false).await;
+        let started = std::time::Instant::now();
+        let before = chrono::Utc::now();
+        // Present all along (it polls), but never holds a seat.
+        let (browser, tb) = app.admitted("browser", 0, concert).await;
+        let (holder, th) = app.admitted("holder", 500, concert).await;
+        let held = app.hold(&holder, &th, schedule, 1).await;
+        assert_eq!(held.status, StatusCode::CREATED, "{}", held.body);
+        let next = app.buyer("next").await;
+        let tn = app.join(&next, concert).await.str("token").to_owned();
+        let shown = app.status(&browser, &tb).await;
+        let ends: chrono::DateTime<chrono::Utc> = shown.body["turnEndsAt"]
+            .as_str()
+            .and_then(|raw| raw.parse().ok())
+            .expect("an ACTIVE place shows when its turn ends");
+        assert!(
+            ends <= chrono::Utc::now() + chrono::Duration::seconds(2) && ends > before,
+            "the pick window's end, not the 600 s turn's: {}",
+            shown.body
+        );
+        let mut admitted = None;
+        while started.elapsed() < Duration::from_secs(6) {
+            if app.status(&next, &tn).await.str("status") == "ACTIVE" {
+                admitted = Some(started.elapsed());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let admitted = admitted.expect("the next buyer is admitted");
+        assert!(
+            admitted >= Duration::from_millis(1_900) && admitted < Duration::from_millis(3_500),
+            "admitted {admitted:?} after the browsing buyer's admission"
+        );
+        let ended = app.status(&browser, &tb).await;
+        assert_eq!(ended.str("status"), "EXPIRED");
+        assert_eq!(ended.str("expiredReason"), "TURN_ENDED");
+        let holding = app.status(&holder, &th).await;
+        assert_eq!(holding.str("status"), "ACTIVE", "the cart keeps the place");
     }
 );
 

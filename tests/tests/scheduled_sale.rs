@@ -207,6 +207,7 @@ mod shuffle {
             active_ms: 600_000,
             active_idle_ms: 0,
             waiting_idle_ms: 0,
+            pick_ms: 0,
             stock_rule: StockRule::default(),
             controller: RateController::default(),
         }
@@ -321,6 +322,7 @@ mod opening_cost {
             active_ms: 600_000,
             active_idle_ms: 0,
             waiting_idle_ms: 0,
+            pick_ms: 0,
             stock_rule: StockRule::default(),
             controller: RateController::default(),
         };

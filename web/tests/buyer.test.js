@@ -181,12 +181,19 @@ for (const backend of await backends()) {
       await toSeatMap(b, concert);
 
       // One hold shows on the other's map without a reload.
+      const turnEnds = async () => Date.parse(await a.locator('[data-turn-ends]').getAttribute('data-turn-ends'));
+      await a.locator('[data-turn-ends]').waitFor();
+      const pickBefore = await turnEnds();
       await seat(a, 2).click();
       await a.getByRole('heading', { name: 'Seat 2 is held for you' }).waitFor();
       await eventually(async () => (await seatState(b, 2)) === 'held', "Alice's hold on Bob's map", 5000);
       assert.equal(await seat(b, 2).getAttribute('aria-label'), 'Seat 2, held by another buyer');
       await a.getByRole('button', { name: 'Cancel hold' }).click();
       await eventually(async () => (await seatState(b, 2)) === 'available', "Alice's cancel on Bob's map", 5000);
+      // The emptied cart opens the pick window again: the turn's timer
+      // shows the room's new end, not the one read before the hold.
+      await eventually(async () => (await a.locator('[data-turn-ends]').count()) === 1 && (await turnEnds()) > pickBefore,
+        'the turn timer moved to the new pick window', 5000);
 
       // Both click seat 5 at once.
       await Promise.all([seat(a, 5).click(), seat(b, 5).click()]);

@@ -64,9 +64,13 @@ pub(super) struct Status {
     opens_at: Option<chrono::DateTime<chrono::Utc>>,
     #[oai(nullable)]
     seconds_until_open: Option<i64>,
-    /// ACTIVE only (null otherwise): when the turn ends. While seats are
-    /// held the place stays ACTIVE past it until they are paid, released
-    /// or lapse, but no more seats may be held (403 `QUEUE_TURN_OVER`).
+    /// ACTIVE only (null otherwise): when the turn ends: its hard deadline,
+    /// sooner if the holder goes quiet, and sooner still when the pick
+    /// window (`--pick-seconds` after admission or after the last cart
+    /// ended) ends first; a hold moves the window to after the cart. While
+    /// seats are held the place stays ACTIVE past it until they are paid,
+    /// released or lapse, but no more seats may be held (403
+    /// `QUEUE_TURN_OVER`).
     #[oai(nullable)]
     turn_ends_at: Option<chrono::DateTime<chrono::Utc>>,
     /// EXPIRED only (null otherwise, or when the room no longer knows): why

@@ -64,6 +64,7 @@ impl MemoryWaitingRoom {
     ///     active_ms: 600_000,
     ///     active_idle_ms: 120_000,
     ///     waiting_idle_ms: 60_000,
+    ///     pick_ms: 120_000,
     ///     stock_rule: StockRule::default(),
     ///     controller: RateController::default(),
     /// };
@@ -171,7 +172,7 @@ impl WaitingRoom for MemoryWaitingRoom {
             let QueueClaims { concert, user, .. } = QueueClaims::read(token)?;
             let room = state.rooms.get(&concert)?;
             room.active_lapse(token, now)?;
-            let turn = room.slot_times(token).map(|(own, _)| own);
+            let turn = room.slot_times(token).map(|(turn, _)| turn);
             Some(Place::active(token.clone(), concert, user).with_turn(turn))
         })
     }
@@ -188,11 +189,12 @@ impl WaitingRoom for MemoryWaitingRoom {
     }
 
     async fn keep(&self, token: &QueueToken, cart: Option<Timestamp>) -> Result<(), StoreError> {
+        let settings = &self.settings;
         self.with_rooms(|state, now| {
             if let Some(claims) = QueueClaims::read(token)
                 && let Some(room) = state.rooms.get_mut(&claims.concert)
             {
-                room.keep(token, cart, now);
+                room.keep(token, cart, settings, now);
             }
         })
     }
@@ -255,6 +257,7 @@ mod tests {
             active_ms: 600_000,
             active_idle_ms: 120_000,
             waiting_idle_ms: 60_000,
+            pick_ms: 120_000,
             stock_rule: StockRule::default(),
             controller: RateController::default(),
         };

@@ -2,7 +2,8 @@
 -- by Redis's clock? KEYS[1] the room's active set, KEYS[2] its deadlines,
 -- KEYS[3] (optional) a schedule's seat-map version. ARGV[1] token, ARGV[2]
 -- the time to decide at, or '' for Redis's clock (see prelude.lua).
--- Answers {`hard:lapse` or '' when not ACTIVE, the version or 0}.
+-- Answers {the place's slot (`hard:own[:kept[:pick]]`, slot_of in prelude.lua)
+-- or '' when not ACTIVE, the version or 0}.
 local now = tonumber(ARGV[2])
 if not now then
   local t = redis.call('TIME')

@@ -1,11 +1,11 @@
--- ARGV[10] user, ARGV[11] fresh token (sealed by the app), ARGV[12] the
+-- ARGV[11] user, ARGV[12] fresh token (sealed by the app), ARGV[13] the
 -- place's secret pre-queue draw, a fraction in [0, 1).
 -- One place per user per concert: a live place is returned, and asking
 -- again counts as its holder's presence (as a poll or any request). One
 -- admission round per join, after the new place is in line, so a joiner
 -- the policy can let in at once is ACTIVE in its first answer.
 -- Answers {token, created, then the place as place() spells it}.
-local user, fresh, draw = ARGV[10], ARGV[11], ARGV[12]
+local user, fresh, draw = ARGV[11], ARGV[12], ARGV[13]
 local now = now_ms()
 local token, created = fresh, 1
 local opens, pre = opening_of(unpack(redis.call('HMGET', r.policy, 'opens', 'preq')))

@@ -30,7 +30,7 @@ fn tag(prefix: &str, concert: ConcertId) -> String {
 /// - `stock`: HASH total, sold; `holds`: ZSET schedule:seat -> deadline;
 ///   `seats`: HASH schedule:seat -> seat version (seat_change.lua);
 /// - `seen`, `joined`: HASH token -> ms, for the lapse of absent waiters;
-/// - `deadlines`: HASH token -> `hard:own[:kept]` of each ACTIVE place;
+/// - `deadlines`: HASH token -> `hard:own[:kept[:pick]]` of each ACTIVE place;
 /// - `ended`: HASH token -> why an ended place ended (bounded).
 pub fn room(prefix: &str, concert: ConcertId) -> [String; ROOM_KEYS] {
     let tag = tag(prefix, concert);

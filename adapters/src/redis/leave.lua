@@ -1,4 +1,4 @@
--- ARGV[1] token, ARGV[10] why ('PAID' or 'LEFT'). Ends the place, records
+-- ARGV[1] token, ARGV[11] why ('PAID' or 'LEFT'). Ends the place, records
 -- why for its holder's next status, and lets the next user in at once.
 local token = ARGV[1]
 local was_active = redis.call('ZREM', r.active, token)
@@ -8,6 +8,6 @@ moved(was_active, now)
 redis.call('HDEL', r.seen, token)
 redis.call('HDEL', r.joined, token)
 redis.call('HDEL', r.deadlines, token)
-if removed > 0 then record_ending({token}, ARGV[10]) end
+if removed > 0 then record_ending({token}, ARGV[11]) end
 admit(now)
 return 1

@@ -13,8 +13,9 @@
 -- ARGV[7] the time to decide at (epoch ms), or '' for Redis's own clock:
 -- production always sends '' so every instance agrees on the moment; the
 -- spec suite pins it to move time. ARGV[8] and ARGV[9] the stock rule
--- (StockRule: ACTIVE places per hundred AVAILABLE seats, and the spare). A
--- script's own arguments start at ARGV[10].
+-- (StockRule: ACTIVE places per hundred AVAILABLE seats, and the spare).
+-- ARGV[10] the pick window in milliseconds (0: off). A script's own
+-- arguments start at ARGV[11].
 local default_capacity = tonumber(ARGV[2])
 local default_rate = tonumber(ARGV[3])
 local active_ms = tonumber(ARGV[4])
@@ -22,6 +23,7 @@ local idle_ms = tonumber(ARGV[5])
 local waiting_idle_ms = tonumber(ARGV[6])
 local stock_percent = tonumber(ARGV[8])
 local stock_spare = tonumber(ARGV[9])
+local pick_ms = tonumber(ARGV[10])
 
 -- The most ACTIVE places the stock warrants (StockRule::most_active): the
 -- holders of the `held` seats and a share of the `available` ones; none
@@ -47,6 +49,13 @@ local function lapse_at(hard, now)
   return hard
 end
 
+-- When a pick window opened at `from` (an admission, or a cart's end)
+-- ends; nil while the rule is off (RoomSettings::pick_window).
+local function pick_window(from)
+  if pick_ms > 0 then return from + pick_ms end
+  return nil
+end
+
 local pinned_now = tonumber(ARGV[7])
 local function now_ms()
   if pinned_now then return pinned_now end
@@ -58,7 +67,7 @@ end
 -- an admission round reads both in one call. stock, holds and seats follow
 -- the seat changes (seat_change.lua). seen and joined serve the lapse of
 -- absent waiters and the age of the line. deadlines holds each ACTIVE
--- place's `hard:lapse` (touch.lua needs the hard deadline).
+-- place's slot (slot_of below; touch.lua needs the hard deadline).
 local r = {
   wait = KEYS[1], active = KEYS[2], policy = KEYS[3], seq = KEYS[4], users = KEYS[5],
   stock = KEYS[6], holds = KEYS[7], seats = KEYS[8], seen = KEYS[9], joined = KEYS[10],
@@ -198,7 +207,12 @@ local function admit(now)
   end
   if n > 0 then
     local hard = now + active_ms
-    local lapse = lapse_at(hard, now)
+    local own = lapse_at(hard, now)
+    local pick = pick_window(now)
+    local lapse = own
+    if pick and pick < lapse then lapse = pick end
+    local slot = hard .. ':' .. own
+    if pick then slot = slot .. '::' .. pick end
     local admitted, skipped, lapsed = 0, 0, {}
     while admitted < n and skipped < MAX_SKIPPED do
       local popped = redis.call('ZPOPMIN', r.wait, n - admitted)
@@ -214,7 +228,7 @@ local function admit(now)
           redis.call('ZADD', r.active, lapse, token)
           -- touch.lua needs the hard deadline; the app reads the lapse (in
           -- active.lua's answer) to touch only when due.
-          redis.call('HSET', r.deadlines, token, hard .. ':' .. lapse)
+          redis.call('HSET', r.deadlines, token, slot)
         end
         redis.call('HDEL', r.seen, token)
         redis.call('HDEL', r.joined, token)
@@ -266,27 +280,35 @@ local function present(token, position, rate, now)
   end
 end
 
--- An ACTIVE place's slot in deadlines: `hard:own`, or `hard:own:kept`
--- while its holder holds seats (Slot in domain/src/room/parts.rs): the
--- turn's hard deadline, when the turn lapses now, and when the cart does.
--- The active set scores each place by when it lapses: its turn, or its
--- cart if that lasts longer.
+-- An ACTIVE place's slot in deadlines: `hard:own`, then `:kept` while its
+-- holder holds seats, then `:pick` while the pick window rule is on (with
+-- kept empty when nothing is held: `hard:own::pick`) (Slot in
+-- domain/src/room/parts.rs): the turn's hard deadline, when the turn
+-- lapses now, when the cart does, and when the pick window ends. The
+-- active set scores each place by when it lapses: its turn (the pick
+-- window, if that ends first), or its cart if that lasts longer.
 local function slot_of(token)
   local value = redis.call('HGET', r.deadlines, token)
   if not value then return nil end
-  local hard, own, kept = string.match(value, '^(%d+):(%d+):?(%d*)$')
-  return tonumber(hard), tonumber(own), tonumber(kept)
+  local hard, own, kept, pick = string.match(value, '^(%d+):(%d+):?(%d*):?(%d*)$')
+  return tonumber(hard), tonumber(own), tonumber(kept), tonumber(pick)
 end
 
-local function put_slot(token, hard, own, kept)
-  local lapse = own
-  if kept and kept > own then lapse = kept end
+-- When the turn ends: `own`, or the pick window if that ends first
+-- (Slot::turn).
+local function turn_of(own, pick)
+  if pick and pick < own then return pick end
+  return own
+end
+
+local function put_slot(token, hard, own, kept, pick)
+  local lapse = turn_of(own, pick)
+  if kept and kept > lapse then lapse = kept end
   redis.call('ZADD', r.active, 'XX', lapse, token)
-  if kept then
-    redis.call('HSET', r.deadlines, token, hard .. ':' .. own .. ':' .. kept)
-  else
-    redis.call('HSET', r.deadlines, token, hard .. ':' .. own)
-  end
+  local value = hard .. ':' .. own
+  if kept or pick then value = value .. ':' .. (kept or '') end
+  if pick then value = value .. ':' .. pick end
+  redis.call('HSET', r.deadlines, token, value)
   return lapse
 end
 
@@ -298,18 +320,20 @@ end
 local function touch(token, now)
   local score = tonumber(redis.call('ZSCORE', r.active, token))
   if not score or score <= now then return 0 end
-  local hard, own, kept = slot_of(token)
+  local hard, own, kept, pick = slot_of(token)
   if not hard then return 0 end
   if idle_ms <= 0 or hard <= now or own > now + math.floor(idle_ms * 3 / 4) then return own end
   own = lapse_at(hard, now)
-  put_slot(token, hard, own, kept)
+  put_slot(token, hard, own, kept, pick)
   return own
 end
 
--- When the ACTIVE place of `token` lapses for its turn (-1 when unknown).
+-- When the ACTIVE place of `token` lapses for its turn, the pick window
+-- included (-1 when unknown).
 local function turn_end(token)
-  local _, own = slot_of(token)
-  return own or -1
+  local _, own, _, pick = slot_of(token)
+  if not own then return -1 end
+  return turn_of(own, pick)
 end
 
 -- A WAITING place's view of the outflow: full (1/0), moved, gap (-1 when

@@ -46,7 +46,7 @@ pub struct RedisWaitingRoom {
     prefix: String,
     settings: RoomSettings,
     /// When each ACTIVE token's place lapses, as this instance last saw it
-    /// (`act:<token>` holds `hard:lapse`, read by every ACTIVE gate pass), so
+    /// (its slot in `deadlines`, read by every ACTIVE gate pass), so
     /// an ACTIVE buyer costs one touch.lua per quarter of the idle time, not
     /// one per request, and none right after admission.
     lapses: BoundedMap<QueueToken, Timestamp>,
@@ -123,6 +123,7 @@ impl RedisWaitingRoom {
     ///     active_ms: 600_000,
     ///     active_idle_ms: 120_000,
     ///     waiting_idle_ms: 60_000,
+    ///     pick_ms: 120_000,
     ///     stock_rule: StockRule::default(),
     ///     controller: RateController::default(),
     /// };
@@ -204,7 +205,8 @@ impl RedisWaitingRoom {
             .arg(self.settings.waiting_idle_ms)
             .arg(self.decision_time())
             .arg(self.settings.stock_rule.percent())
-            .arg(self.settings.stock_rule.spare());
+            .arg(self.settings.stock_rule.spare())
+            .arg(self.settings.pick_ms);
         call
     }
 
@@ -235,15 +237,16 @@ impl RedisWaitingRoom {
             .insert(token.clone(), at, |_, lapse| *lapse <= now);
     }
 
-    /// Notes when the turn a `deadlines` value (`hard:own[:kept]`) carries
-    /// lapses, and returns it.
+    /// Notes when the idle lapse a `deadlines` value
+    /// (`hard:own[:kept[:pick]]`, see `slot_of` in prelude.lua) carries
+    /// falls, and returns when the turn ends: `own`, or the pick window if
+    /// that ends first.
     fn saw_active(&self, token: &QueueToken, active: Option<&str>) -> Option<Timestamp> {
-        let own = active
-            .and_then(|value| value.split(':').nth(1))
-            .and_then(|own| own.parse::<i64>().ok())
-            .map(Timestamp)?;
+        let mut fields = active?.split(':').skip(1);
+        let own = fields.next()?.parse::<i64>().ok().map(Timestamp)?;
         self.remember_lapse(token, own);
-        Some(own)
+        let pick = fields.nth(1).and_then(|pick| pick.parse::<i64>().ok());
+        Some(pick.map_or(own, |pick| own.min(Timestamp(pick))))
     }
 }
 

@@ -37,7 +37,7 @@ pub struct Place {
     /// Whole seconds until `opens_at`, rounded up (PRE_QUEUE only).
     pub seconds_until_open: Option<i64>,
     /// When an ACTIVE place's turn lapses (its hard deadline, or sooner if
-    /// its holder goes quiet). A place whose holder holds seats stays
+    /// its holder goes quiet or its pick window ends first). A place whose holder holds seats stays
     /// ACTIVE past it until the cart lapses, but may hold no more seats.
     pub turn_ends_at: Option<Timestamp>,
     /// Why an EXPIRED place ended, when the room still knows.

@@ -141,15 +141,14 @@ impl Room {
                 } else {
                     hard
                 };
-                self.lapses.insert((lapse, token.clone()));
-                self.active.insert(
-                    token,
-                    Slot {
-                        hard,
-                        own: lapse,
-                        kept: None,
-                    },
-                );
+                let slot = Slot {
+                    hard,
+                    own: lapse,
+                    pick: settings.pick_window(now),
+                    kept: None,
+                };
+                self.lapses.insert((slot.lapse(), token.clone()));
+                self.active.insert(token, slot);
             }
         }
         self.lapsed += skipped;

@@ -232,6 +232,7 @@ mod tests {
             active_ms: 600_000,
             active_idle_ms: 0,
             waiting_idle_ms: 0,
+            pick_ms: 0,
             stock_rule: StockRule::default(),
             controller: RateController::default(),
         }

@@ -21,6 +21,11 @@
 //! - **An ACTIVE place lapses** at its hard deadline (`active_ms` after
 //!   admission) or `active_idle_ms` after its holder last asked for
 //!   anything ([`Room::touch`]), whichever is first.
+//! - **The pick window** ([`Room::keep`]): an ACTIVE place that holds
+//!   nothing ends `pick_ms` after its admission or after its last cart
+//!   ended (paid, released or lapsed), whichever is later, so a holder who
+//!   cannot or does not hold seats gives its slot back; a live cart keeps
+//!   the place, and the hard deadline bounds the window too.
 //! - **One place per holder**: a join with a live place returns it, and
 //!   counts as the holder's presence.
 //! - **The pre-queue** of a scheduled sale takes joins from
@@ -267,8 +272,9 @@ impl Room {
     /// The holder of an ACTIVE place asked for something: its turn lapses
     /// `active_idle_ms` from now, never after its hard deadline. Recorded
     /// only when the turn would lapse within three quarters of the idle
-    /// time, so a busy buyer's requests are not all writes. Returns when
-    /// the turn lapses now (`None`: not ACTIVE).
+    /// time, so a busy buyer's requests are not all writes. Presence does
+    /// not move the pick window: only a cart does. Returns when the turn
+    /// lapses for idleness now (`None`: not ACTIVE).
     pub fn touch(
         &mut self,
         token: &QueueToken,
@@ -291,19 +297,34 @@ impl Room {
     /// The holder of an ACTIVE place holds seats until `cart` (`None`: no
     /// more): the place lapses no earlier than that, whatever its turn
     /// says, so a live hold can always be paid and the buyer may still
-    /// read seats. Returns when the place lapses now (`None`: not ACTIVE,
-    /// and a cart does not bring an ended place back).
+    /// read seats. The pick window opens again where the cart ends: at
+    /// `cart` while it lives (a cart that lapses ends there), or, for a
+    /// cart emptied now (paid or released), now; a place that held nothing
+    /// keeps the window it had. Returns when the place lapses now (`None`:
+    /// not ACTIVE, and a cart does not bring an ended place back).
     pub fn keep(
         &mut self,
         token: &QueueToken,
         cart: Option<Timestamp>,
+        settings: &RoomSettings,
         now: Timestamp,
     ) -> Option<Timestamp> {
         let slot = self.active.get(token).copied()?;
         if slot.lapse() <= now {
             return None;
         }
-        let kept = Slot { kept: cart, ..slot };
+        let cart_ends = match (cart, slot.kept) {
+            (Some(cart), _) => Some(cart),
+            // Emptied now, or lapsed earlier (then its window already runs).
+            (None, Some(was)) => Some(was.min(now)),
+            (None, None) => None,
+        };
+        let pick = cart_ends.map_or(slot.pick, |ends| settings.pick_window(ends));
+        let kept = Slot {
+            kept: cart,
+            pick,
+            ..slot
+        };
         self.reslot(token, kept);
         Some(kept.lapse())
     }
@@ -312,12 +333,13 @@ impl Room {
     /// time (not its cart's) has not lapsed. Only a running turn may hold
     /// more seats, so a cart cannot keep a place for ever.
     pub fn turn_running(&self, token: &QueueToken, now: Timestamp) -> bool {
-        self.active.get(token).is_some_and(|slot| slot.own > now)
+        self.active.get(token).is_some_and(|slot| slot.turn() > now)
     }
 
-    /// The ACTIVE place of `token` and its turn's and cart's ends.
+    /// The ACTIVE place of `token` and its turn's (the pick window's, if
+    /// that ends first) and cart's ends.
     pub fn slot_times(&self, token: &QueueToken) -> Option<(Timestamp, Option<Timestamp>)> {
-        self.active.get(token).map(|slot| (slot.own, slot.kept))
+        self.active.get(token).map(|slot| (slot.turn(), slot.kept))
     }
 
     /// Replaces an ACTIVE place's slot, keeping the lapse index in step.
@@ -457,7 +479,7 @@ impl Room {
     fn answer(&mut self, token: &QueueToken, settings: &RoomSettings, now: Timestamp) -> Answer {
         let (status, position) = self.status(token, now);
         let turn_ends_at = match status {
-            QueueStatus::Active => self.active.get(token).map(|slot| slot.own),
+            QueueStatus::Active => self.active.get(token).map(|slot| slot.turn()),
             _ => None,
         };
         let ended = match status {

@@ -45,20 +45,30 @@ impl Fenwick {
 
 /// An ACTIVE place: its turn (the hard deadline, `active_ms` after
 /// admission, and `own`, when the turn lapses now: the hard deadline or
-/// `active_idle_ms` after its holder was last seen, whichever is first)
-/// and the cart it keeps: while the holder holds seats, the place lapses
-/// no earlier than the cart (`kept`).
+/// `active_idle_ms` after its holder was last seen, whichever is first),
+/// its pick window (`pick`, `pick_ms` after admission or after its last
+/// cart ended; `None` while the rule is off) and the cart it keeps: while
+/// the holder holds seats, the place lapses no earlier than the cart
+/// (`kept`).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Slot {
     pub(super) hard: Timestamp,
     pub(super) own: Timestamp,
+    pub(super) pick: Option<Timestamp>,
     pub(super) kept: Option<Timestamp>,
 }
 
 impl Slot {
+    /// When the turn ends: its own time, or the pick window if that ends
+    /// first (so never past the hard deadline).
+    pub(super) fn turn(self) -> Timestamp {
+        self.pick.map_or(self.own, |pick| pick.min(self.own))
+    }
+
     /// When the place lapses: its turn, or its cart if that lasts longer.
     pub(super) fn lapse(self) -> Timestamp {
-        self.kept.map_or(self.own, |kept| kept.max(self.own))
+        let turn = self.turn();
+        self.kept.map_or(turn, |kept| kept.max(turn))
     }
 }
 

@@ -12,6 +12,7 @@ fn settings() -> RoomSettings {
         active_ms: 20_000,
         active_idle_ms: IDLE,
         waiting_idle_ms: IDLE,
+        pick_ms: 0,
         stock_rule: StockRule::default(),
         controller: RateController::default(),
     }
@@ -36,7 +37,7 @@ fn room_with_one_active() -> Room {
 #[test]
 fn a_turn_never_ends_under_a_live_hold_but_takes_no_new_hold() {
     let mut room = room_with_one_active();
-    room.keep(&token(1), Some(at(60_000)), at(1_000));
+    room.keep(&token(1), Some(at(60_000)), &settings(), at(1_000));
     // The idle lapse (8 s) and the turn (20 s) pass; the cart keeps it.
     assert_eq!(
         room.place(&token(1), &settings(), at(30_000)).status,
@@ -53,8 +54,8 @@ fn a_turn_never_ends_under_a_live_hold_but_takes_no_new_hold() {
 #[test]
 fn an_emptied_cart_after_the_turn_ends_the_place_at_once() {
     let mut room = room_with_one_active();
-    room.keep(&token(1), Some(at(60_000)), at(1_000));
-    room.keep(&token(1), None, at(30_000));
+    room.keep(&token(1), Some(at(60_000)), &settings(), at(1_000));
+    room.keep(&token(1), None, &settings(), at(30_000));
     assert_eq!(
         room.place(&token(1), &settings(), at(30_000)).ended,
         Some(Ending::TurnEnded),
@@ -63,6 +64,112 @@ fn an_emptied_cart_after_the_turn_ends_the_place_at_once() {
     assert_eq!(
         room.place(&token(1), &settings(), at(30_000)).status,
         QueueStatus::Expired
+    );
+}
+
+const PICK: i64 = 5_000;
+
+/// One ACTIVE slot, a 20 s turn, a 5 s pick window and no idle lapses:
+/// user 1 is ACTIVE from 0 ms and user 2 waits behind.
+fn picking() -> (Room, RoomSettings) {
+    let settings = RoomSettings {
+        active_idle_ms: 0,
+        waiting_idle_ms: 0,
+        pick_ms: PICK,
+        ..settings()
+    };
+    let mut room = Room::default();
+    let first = room.join(UserId::from_store(1), token(1), 0, &settings, at(0));
+    let second = room.join(UserId::from_store(2), token(2), 0, &settings, at(0));
+    assert_eq!(
+        (first.answer.status, second.answer.status),
+        (QueueStatus::Active, QueueStatus::Waiting)
+    );
+    (room, settings)
+}
+
+#[test]
+fn a_place_that_holds_nothing_loses_its_turn_after_the_pick_window() {
+    let (mut room, settings) = picking();
+    let polled = room.place(&token(1), &settings, at(4_999));
+    assert_eq!(
+        (polled.status, polled.turn_ends_at),
+        (QueueStatus::Active, Some(at(PICK))),
+        "the deadline shown is the pick window's, not the 20 s turn's"
+    );
+    // The window ends: the slot goes to the next in line.
+    assert_eq!(
+        room.place(&token(2), &settings, at(PICK)).status,
+        QueueStatus::Active
+    );
+    let ended = room.place(&token(1), &settings, at(PICK));
+    assert_eq!(
+        (ended.status, ended.ended),
+        (QueueStatus::Expired, Some(Ending::TurnEnded))
+    );
+}
+
+#[test]
+fn a_place_that_holds_keeps_its_turn_while_the_cart_lives() {
+    let (mut room, settings) = picking();
+    room.keep(&token(1), Some(at(12_000)), &settings, at(1_000));
+    let holding = room.place(&token(1), &settings, at(11_000));
+    assert_eq!(holding.status, QueueStatus::Active);
+    assert!(room.turn_running(&token(1), at(11_000)), "may hold more");
+    // The cart lapses at 12 s: the window runs again from there.
+    let lapsed_cart = room.place(&token(1), &settings, at(16_999));
+    assert_eq!(
+        (lapsed_cart.status, lapsed_cart.turn_ends_at),
+        (QueueStatus::Active, Some(at(12_000 + PICK)))
+    );
+    assert_eq!(
+        room.place(&token(1), &settings, at(12_000 + PICK)).status,
+        QueueStatus::Expired
+    );
+    assert_eq!(
+        room.place(&token(2), &settings, at(12_000 + PICK)).status,
+        QueueStatus::Active
+    );
+}
+
+#[test]
+fn after_paying_the_buyer_has_the_window_again_within_the_turn() {
+    let (mut room, settings) = picking();
+    room.keep(&token(1), Some(at(30_000)), &settings, at(1_000));
+    // Paid at 10 s with nothing else held: 5 s more to pick a second seat.
+    room.keep(&token(1), None, &settings, at(10_000));
+    let paid = room.place(&token(1), &settings, at(14_999));
+    assert_eq!(
+        (paid.status, paid.turn_ends_at),
+        (QueueStatus::Active, Some(at(10_000 + PICK)))
+    );
+    assert!(room.turn_running(&token(1), at(14_999)));
+    // The second seat, paid at 18 s: the window would run to 23 s, but
+    // the hard deadline (20 s) ends the turn first.
+    room.keep(&token(1), Some(at(40_000)), &settings, at(14_000));
+    room.keep(&token(1), None, &settings, at(18_000));
+    let last = room.place(&token(1), &settings, at(19_999));
+    assert_eq!(last.turn_ends_at, Some(at(20_000)), "never past the turn");
+    assert_eq!(
+        room.place(&token(1), &settings, at(20_000)).status,
+        QueueStatus::Expired
+    );
+}
+
+#[test]
+fn no_pick_window_when_it_is_zero() {
+    let (mut room, settings) = picking();
+    let settings = RoomSettings {
+        pick_ms: 0,
+        ..settings
+    };
+    // Admitted under a window; under 0 a new admission has none.
+    room.leave(&token(1), Ending::Left, &settings, at(1_000));
+    let idle = room.place(&token(2), &settings, at(19_999));
+    assert_eq!(
+        (idle.status, idle.turn_ends_at),
+        (QueueStatus::Active, Some(at(21_000))),
+        "held nothing for 19 s, kept to the turn's end"
     );
 }
 

@@ -15,6 +15,10 @@ pub struct RoomSettings {
     /// An ACTIVE place whose holder asked for nothing for this long lapses
     /// (0: never).
     pub active_idle_ms: i64,
+    /// The pick window: an ACTIVE place that holds nothing ends this long
+    /// after its admission or after its last cart ended, whichever is
+    /// later (0: never; `Room::keep`).
+    pub pick_ms: i64,
     /// A waiting place whose holder has not asked for its status for this
     /// long is skipped when the line reaches it (0: never).
     pub waiting_idle_ms: i64,
@@ -25,6 +29,12 @@ pub struct RoomSettings {
 }
 
 impl RoomSettings {
+    /// When a pick window opened at `from` (an admission, or a cart's end)
+    /// ends; `None` while the rule is off.
+    pub fn pick_window(&self, from: Timestamp) -> Option<Timestamp> {
+        (self.pick_ms > 0).then(|| Timestamp(from.millis().saturating_add(self.pick_ms)))
+    }
+
     /// The longest pause between polls the server may ask for: at least
     /// two polls per idle time, so a holder always sees ACTIVE, and is seen
     /// waiting, before its place could lapse.

@@ -105,6 +105,9 @@ impl Topology {
                 ("FRONTROW_DB_CONNECTIONS", "8".to_owned()),
                 ("FRONTROW_ACTIVE_IDLE_SECONDS", "0".to_owned()),
                 ("FRONTROW_WAITING_IDLE_SECONDS", "0".to_owned()),
+                // Off, as the idle lapses: a rush's buyers may wait past a
+                // window between admission and their hold on a busy machine.
+                ("FRONTROW_PICK_SECONDS", "0".to_owned()),
                 // nginx connects from here: its X-Forwarded-For names the
                 // buyer (each on its own 127.x address).
                 ("FRONTROW_TRUSTED_PROXIES", "127.0.0.1/32".to_owned()),

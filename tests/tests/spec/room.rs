@@ -69,6 +69,63 @@ fn both_rooms_answer_and_keep_every_place_as_the_domain_room_does() {
     });
 }
 
+/// The pick window's paths the random sequences rarely line up, step by
+/// step through the domain and both rooms: a cart that lapses and is then
+/// emptied (the window runs from the lapse, not from the emptying), a
+/// payment that reopens the window, and the hard deadline cutting it.
+#[test]
+fn both_rooms_run_the_pick_window_as_the_domain_room_does() {
+    let runtime = runtime();
+    let Some(url) = runtime.block_on(frontrow_tests::test_redis()) else {
+        return;
+    };
+    let conn = runtime
+        .block_on(open(&url, false, Duration::from_secs(2)))
+        .expect("Redis answers");
+    let case = Case {
+        capacity: 1,
+        rate: 1_000,
+        active_ms: 20_000,
+        idle: false,
+        pick_ms: 3_000,
+        seats: None,
+        stock_rule: StockRule::default(),
+        seed: 7,
+    };
+    let steps = [
+        Step::Join(0),
+        Step::Join(1),
+        // A 2 s cart lapses at 2 s; emptied at 4 s, the window ran from 2 s.
+        Step::Keep(0, Some(2_000)),
+        Step::Wait(4_000),
+        Step::Keep(0, None),
+        Step::Poll(0),
+        Step::Active(0),
+        Step::Wait(900),
+        Step::Poll(0),
+        Step::Poll(1),
+        // User 1's turn: a cart paid at once reopens the window.
+        Step::Keep(1, Some(60_000)),
+        Step::Wait(10_000),
+        Step::Keep(1, None),
+        Step::Active(1),
+        Step::Wait(2_999),
+        Step::Poll(1),
+        // Held again, paid near the hard deadline: the turn ends first.
+        Step::Keep(1, Some(60_000)),
+        Step::Wait(4_000),
+        Step::Keep(1, None),
+        Step::Active(1),
+        Step::Poll(1),
+        Step::Wait(3_000),
+        Step::Poll(1),
+        Step::Stats,
+    ];
+    runtime
+        .block_on(run(&conn, &case, &steps))
+        .expect("both rooms run the pick window as the domain does");
+}
+
 /// One case's room.
 #[derive(Debug, Clone)]
 struct Case {
@@ -76,6 +133,9 @@ struct Case {
     rate: i64,
     active_ms: i64,
     idle: bool,
+    /// The pick window (0: off): 3 s is short enough that a place holding
+    /// nothing ends by it within a few steps, and carts (5 s, 60 s) restart it.
+    pick_ms: i64,
     /// `None`: the room is never told the concert's seats.
     seats: Option<i64>,
     stock_rule: StockRule,
@@ -129,16 +189,18 @@ fn case() -> impl Strategy<Value = Case> {
         rate(),
         prop_oneof![Just(20_000i64), Just(600_000i64)],
         any::<bool>(),
+        prop_oneof![Just(0i64), Just(3_000i64), Just(30_000i64)],
         proptest::option::weighted(0.8, 1..=3i64),
         (prop_oneof![Just(100i64), Just(125), Just(300)], 0..=1i64),
         any::<u64>(),
     )
         .prop_map(
-            |(capacity, rate, active_ms, idle, seats, (percent, spare), seed)| Case {
+            |(capacity, rate, active_ms, idle, pick_ms, seats, (percent, spare), seed)| Case {
                 capacity,
                 rate,
                 active_ms,
                 idle,
+                pick_ms,
                 seats,
                 stock_rule: StockRule::new(percent, spare).unwrap_or_default(),
                 seed,
@@ -339,7 +401,7 @@ impl Sale {
                 };
                 let user_id = UserId::from_store(user as i64 + 1);
                 let expected = self.machine.active_lapse(&token, now).map(|_| {
-                    let turn = self.machine.slot_times(&token).map(|(own, _)| own);
+                    let turn = self.machine.slot_times(&token).map(|(turn, _)| turn);
                     Place::active(token.clone(), CONCERT, user_id).with_turn(turn)
                 });
                 let redis = self
@@ -374,7 +436,7 @@ impl Sale {
                     return Ok(());
                 };
                 let cart = cart.map(|ms| Timestamp(now.millis() + ms));
-                self.machine.keep(&token, cart, now);
+                self.machine.keep(&token, cart, &settings, now);
                 self.redis
                     .keep(&token, cart)
                     .await
@@ -552,6 +614,7 @@ async fn run_in(
         active_ms: case.active_ms,
         active_idle_ms: idle,
         waiting_idle_ms: idle,
+        pick_ms: case.pick_ms,
         stock_rule: case.stock_rule,
         controller: RateController::default(),
     };
@@ -630,6 +693,9 @@ async fn ten_seats_for_a_thousand(conn: &Connection, prefix: &str) -> Result<(),
         active_ms: 600_000,
         active_idle_ms: 0,
         waiting_idle_ms: 0,
+        // Off: the ACTIVE places hold nothing while the clock jumps a
+        // minute, and this test counts the stock rule's admissions alone.
+        pick_ms: 0,
         stock_rule: StockRule::default(),
         controller: RateController::default(),
     };

@@ -320,9 +320,12 @@ function seatList(seats) {
  * lapsed. `show(holds)` draws it; `holds` are the live holds here.
  */
 function holdPanel(sale, map, updateSummary) {
-  const { concert, title, token, info, signal, turnEndsAt, name, sections } = sale;
+  const { concert, title, token, info, signal, name, sections } = sale;
   // The turn's timer, while nothing is held.
   let turn = new AbortController();
+  // Whether the last drawing showed holds: an emptied cart moves the turn's
+  // end (the pick window opens again where the cart ended).
+  let hadHolds = false;
   signal.addEventListener('abort', () => turn.abort(), { once: true });
   const element = h('aside', { class: 'hold-panel', 'aria-label': 'Your seats', 'aria-live': 'polite' });
   const panel = { element, holds: [], show: draw };
@@ -353,11 +356,24 @@ function holdPanel(sale, map, updateSummary) {
     panel.holds = holds;
     if (!holds.length) {
       turn = new AbortController();
-      replace(element, turnTimer(turnEndsAt, turn.signal),
+      const mine = turn;
+      replace(element, turnTimer(sale.turnEndsAt, mine.signal),
         h('p', { class: 'muted' }, 'Pick available seats to hold them for a few minutes while you pay.'));
       element.dataset.state = 'none';
+      if (hadHolds) {
+        hadHolds = false;
+        // The room says when the turn ends now; until it answers, the old end.
+        call('/api/v1/queue/status', { auth: store.auth(), queueToken: token })
+          .then((status) => {
+            if (mine.signal.aborted || !status.turnEndsAt || status.turnEndsAt === sale.turnEndsAt) return;
+            sale.turnEndsAt = status.turnEndsAt;
+            draw([]);
+          })
+          .catch(() => {});
+      }
       return;
     }
+    hadHolds = true;
     const seats = holds.map((r) => r.seatNumber);
     const total = holds.reduce((sum, r) => sum + r.price, 0);
     // The cart's one timer: it is whole only until its first hold lapses.
