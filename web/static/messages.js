@@ -49,7 +49,7 @@ const SENTENCES = {
   SEAT_OUT_OF_RANGE: 'That seat does not exist.',
   SEAT_UNAVAILABLE: 'Sorry, someone else just took that seat. Please pick another one.',
   SEAT_LIMIT_REACHED: 'You already hold or own the most seats allowed for this performance.',
-  HOUSEHOLD_LIMIT: 'Accounts made together from one network share a seat limit for each performance, and they hold or own that many already.',
+  HOUSEHOLD_LIMIT: 'Accounts made together from one network share a seat limit for each performance, and they hold or own that many already. Unless you hold seats, your turn has ended.',
   NO_ADJACENT_SEATS: 'There are not that many seats together there any more. Try fewer seats or another area.',
   SECTION_NOT_FOUND: 'That section does not exist.',
   INVALID_QUANTITY: 'Choose between 1 seat and your seat limit.',
