@@ -64,19 +64,32 @@ async fn people_buy_at_least_90_percent_of_the_seats_against_a_farm_of_ten_times
         baseline: false,
         ..BotFarm::default()
     };
+    people_buy_at_least_90_percent(server, &dir, scenario, Duration::from_secs(60), "").await;
+}
+
+/// Runs `scenario` against `server` within `limit`, stops the server and
+/// removes `dir`, then checks the floor: no 5xx, and people bought at
+/// least 90 % of what the seats could give them.
+async fn people_buy_at_least_90_percent(
+    server: frontrow::Running,
+    dir: &std::path::Path,
+    scenario: BotFarm,
+    limit: Duration,
+    label: &str,
+) {
     let base = format!("http://{}", server.addr);
     let run = botfarm(&base, ADMIN_KEY, scenario);
-    let report = tokio::time::timeout(Duration::from_secs(60), run)
+    let report = tokio::time::timeout(limit, run)
         .await
         .expect("the scenario ends")
         .expect("the scenario runs");
     eprintln!("{report}");
     server.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
     assert_eq!(report.server_errors(), 0);
     assert!(
         report.people_share() >= 0.9,
-        "people bought {:.0} % of what the seats could give them",
+        "people bought {:.0} % of what the seats could give them{label}",
         report.people_share() * 100.0
     );
 }
@@ -115,20 +128,8 @@ async fn with_every_allowance_shipped_people_buy_at_least_90_percent_of_200_seat
             baseline: false,
             ..BotFarm::default()
         };
-        let base = format!("http://{}", server.addr);
-        let run = botfarm(&base, ADMIN_KEY, scenario);
-        let report = tokio::time::timeout(Duration::from_secs(120), run)
-            .await
-            .expect("the scenario ends")
-            .expect("the scenario runs");
-        eprintln!("{report}");
-        server.stop().await;
-        let _ = std::fs::remove_dir_all(&dir);
-        assert_eq!(report.server_errors(), 0);
-        assert!(
-            report.people_share() >= 0.9,
-            "people bought {:.0} % of what the seats could give them (farm points: {farm_points})",
-            report.people_share() * 100.0
-        );
+        let label = format!(" (farm points: {farm_points})");
+        people_buy_at_least_90_percent(server, &dir, scenario, Duration::from_secs(120), &label)
+            .await;
     }
 }
