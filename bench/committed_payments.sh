@@ -13,7 +13,7 @@ DATABASE="mysql://root@127.0.0.1:3306/$DB"
 rm -rf "$OUT" && mkdir -p "$OUT"
 mysql -uroot -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"
 redis-cli --scan --pattern "${PREFIX}*" | sed 's/^/DEL /' | redis-cli >/dev/null
-env -i PATH="$PATH" RUST_LOG=warn FRONTROW_RATE_LIMITS_SCALE=0 DATABASE_URL="$DATABASE" REDIS_URL=redis://127.0.0.1:6379 \
+env -i PATH="$PATH" RUST_LOG=warn FRONTROW_RATE_LIMITS_SCALE=0 FRONTROW_HOUSEHOLD_SEATS=0 DATABASE_URL="$DATABASE" REDIS_URL=redis://127.0.0.1:6379 \
   FRONTROW_REDIS_PREFIX="$PREFIX" "$BIN" serve --listen 127.0.0.1:$PORT --admin-key $KEY --jwt-secret bench-jwt-secret \
   --hold-seconds 300 >"$OUT/server.log" 2>&1 &
 SERVER=$!

@@ -89,7 +89,8 @@ for backend in $BACKENDS; do
       --users "$USERS" --seats "$SEATS" --schedules "$SCHEDULES" --capacity 1000 --admit-per-second 500 \
       --addresses "$ADDRESSES" >"$dir/report.txt" 2>&1 || true
     wait "$watcher" || true
-    curl -s "$BASE/metrics" | grep '^frontrow_seat' >>"$dir/report.txt" || true
+    curl -s "$BASE/metrics" >"$dir/metrics.txt" || true
+    grep '^frontrow_seat' "$dir/metrics.txt" >>"$dir/report.txt" || true
     grep -E 'VmHWM' "/proc/$SERVER/status" >>"$dir/report.txt" || true
     kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
     echo "== $backend run $run"

@@ -262,8 +262,25 @@ impl StockRule {
             available => (available * self.percent + 99) / 100 + self.spare + stock.held,
         }
     }
+
+    /// Whether the seats AVAILABLE now could admit a buyer `position`
+    /// places back (1 is the head of the line): within the ACTIVE places
+    /// they warrant. A buyer further back is admitted only if seats come
+    /// back, and is most likely told "sold out", which comes as soon as
+    /// the seats within reach are taken: its pace is
+    /// [`STILL_REFRESH_SECONDS`], not its place's share of the rate (up to
+    /// a minute; 20,000 buyers for 2,000 seats heard "sold out" up to 50 s
+    /// after the last seat went). True for a room never told its seats.
+    pub fn reaches(self, stock: Option<Stock>, position: i64) -> bool {
+        position <= self.most_active(stock)
+    }
 }
 
+/// The pause asked of a waiting client whose turn does not follow from the
+/// rate: the room is paused or sold out, or the seats AVAILABLE do not
+/// reach its place ([`StockRule::reaches`]). It learns within this long
+/// that the last seats went, or that some came back.
+pub const STILL_REFRESH_SECONDS: i64 = 10;
 /// The shortest pause the server asks of a polling client.
 pub const MIN_REFRESH_SECONDS: i64 = 2;
 /// The longest pause the server asks of a polling client (before the
@@ -428,10 +445,11 @@ impl AdmissionPolicy {
     /// per 2 s, the rest at 2r/p each), capped at N / 60 for the tail:
     /// 3,300/s for 20,000 buyers at 500/s, 6,700/s for 200,000 (see
     /// docs/architecture.md). A paused or sold-out room is asked every
-    /// 10 s: nothing moves until an operator or a lapsing hold moves it.
+    /// [`STILL_REFRESH_SECONDS`]: nothing moves until an operator or a
+    /// lapsing hold moves it.
     pub fn refresh_seconds(self, status: QueueStatus, position: i64, sold_out: bool) -> i64 {
         match status {
-            QueueStatus::Waiting if self.paused || sold_out => 10,
+            QueueStatus::Waiting if self.paused || sold_out => STILL_REFRESH_SECONDS,
             QueueStatus::Waiting => (self.estimated_wait_seconds(position) / 2)
                 .clamp(MIN_REFRESH_SECONDS, MAX_REFRESH_SECONDS),
             QueueStatus::Active => ACTIVE_REFRESH_SECONDS,
@@ -586,6 +604,26 @@ mod tests {
             held: 0,
         };
         assert!(stock.sold_out() && stock.closed());
+    }
+
+    #[test]
+    fn buyers_the_available_seats_cannot_reach_are_the_ones_past_what_they_warrant() {
+        let rule = StockRule::new(125, 2).unwrap();
+        // 10 AVAILABLE, 5 held: ceil(12.5) + 2 + 5 = 20 places.
+        let stock = Some(Stock {
+            total: 100,
+            sold: 85,
+            held: 5,
+        });
+        assert!(rule.reaches(stock, 20));
+        assert!(!rule.reaches(stock, 21));
+        let sold_out = Some(Stock {
+            total: 100,
+            sold: 95,
+            held: 5,
+        });
+        assert!(!rule.reaches(sold_out, 1));
+        assert!(rule.reaches(None, 1_000_000));
     }
 
     #[test]

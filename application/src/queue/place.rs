@@ -2,7 +2,9 @@
 //! follows from its policy, stock and opening (estimate, pace).
 
 use super::RoomSettings;
-use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, Stock};
+use frontrow_domain::queue::{
+    AdmissionPolicy, QueueStatus, QueueToken, STILL_REFRESH_SECONDS, SaleOpening, Stock,
+};
 use frontrow_domain::room::{Answer, Ending, Outflow};
 use frontrow_domain::{ConcertId, Timestamp, UserId};
 
@@ -97,9 +99,15 @@ impl Place {
     }
 
     /// The same place with its refresh interval capped by the room's
-    /// settings (see `RoomSettings::longest_refresh_seconds`).
-    pub fn paced(mut self, settings: &RoomSettings) -> Self {
+    /// settings (see `RoomSettings::longest_refresh_seconds`), and, for a
+    /// waiting place the AVAILABLE seats do not reach, by
+    /// [`STILL_REFRESH_SECONDS`] (see `StockRule::reaches`).
+    pub fn paced(mut self, settings: &RoomSettings, stock: Option<Stock>) -> Self {
         self.refresh_seconds = self.refresh_seconds.min(settings.longest_refresh_seconds());
+        if self.status == QueueStatus::Waiting && !settings.stock_rule.reaches(stock, self.position)
+        {
+            self.refresh_seconds = self.refresh_seconds.min(STILL_REFRESH_SECONDS);
+        }
         self
     }
 
@@ -163,7 +171,7 @@ impl Place {
             answer.stock,
         )
         .with_outflow(answer.outflow, now)
-        .paced(settings)
+        .paced(settings, answer.stock)
         .with_opening(answer.opening, now)
         .with_turn(answer.turn_ends_at)
         .with_ending(answer.ended)
@@ -187,5 +195,52 @@ impl Place {
             turn_ends_at: None,
             ended: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use frontrow_domain::queue::StockRule;
+    use frontrow_domain::room::RateController;
+
+    fn waiting_at(position: i64, stock: Option<Stock>) -> Place {
+        let policy = AdmissionPolicy::new(1_000, 500, false).expect("a policy");
+        let settings = RoomSettings {
+            default_policy: policy,
+            active_ms: 600_000,
+            active_idle_ms: 0,
+            waiting_idle_ms: 0,
+            pick_ms: 0,
+            stock_rule: StockRule::new(125, 2).expect("a rule"),
+            controller: RateController::default(),
+        };
+        Place::new(
+            QueueToken::parse("ab.cd").expect("a token"),
+            ConcertId::from_store(1),
+            UserId::from_store(1),
+            (QueueStatus::Waiting, position),
+            policy,
+            stock,
+        )
+        .paced(&settings, stock)
+    }
+
+    #[test]
+    fn a_buyer_the_available_seats_cannot_reach_hears_the_end_of_them_within_ten_seconds() {
+        // 2,000 seats AVAILABLE reach 2,502 places: 18,000 back at 500/s
+        // would wait 36 s and poll every 18 s; it polls every 10 s.
+        let stock = Some(Stock {
+            total: 2_000,
+            sold: 0,
+            held: 0,
+        });
+        assert_eq!(
+            waiting_at(18_000, stock).refresh_seconds,
+            STILL_REFRESH_SECONDS
+        );
+        assert_eq!(waiting_at(18_000, None).refresh_seconds, 18);
+        // Within reach, the rate sets the pace.
+        assert_eq!(waiting_at(2_000, stock).refresh_seconds, 2);
     }
 }
