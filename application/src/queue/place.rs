@@ -2,9 +2,7 @@
 //! follows from its policy, stock and opening (estimate, pace).
 
 use super::RoomSettings;
-use frontrow_domain::queue::{
-    AdmissionPolicy, QueueStatus, QueueToken, STILL_REFRESH_SECONDS, SaleOpening, Stock,
-};
+use frontrow_domain::queue::{AdmissionPolicy, QueueStatus, QueueToken, SaleOpening, Stock};
 use frontrow_domain::room::{Answer, Ending, Outflow};
 use frontrow_domain::{ConcertId, Timestamp, UserId};
 
@@ -101,12 +99,15 @@ impl Place {
     /// The same place with its refresh interval capped by the room's
     /// settings (see `RoomSettings::longest_refresh_seconds`), and, for a
     /// waiting place the AVAILABLE seats do not reach, by
-    /// [`STILL_REFRESH_SECONDS`] (see `StockRule::reaches`).
+    /// `StockRule::unreached_refresh_seconds` (10 s up to place 20,000).
     pub fn paced(mut self, settings: &RoomSettings, stock: Option<Stock>) -> Self {
         self.refresh_seconds = self.refresh_seconds.min(settings.longest_refresh_seconds());
-        if self.status == QueueStatus::Waiting && !settings.stock_rule.reaches(stock, self.position)
+        if self.status == QueueStatus::Waiting
+            && let Some(most) = settings
+                .stock_rule
+                .unreached_refresh_seconds(stock, self.position)
         {
-            self.refresh_seconds = self.refresh_seconds.min(STILL_REFRESH_SECONDS);
+            self.refresh_seconds = self.refresh_seconds.min(most);
         }
         self
     }
@@ -235,10 +236,10 @@ mod tests {
             sold: 0,
             held: 0,
         });
-        assert_eq!(
-            waiting_at(18_000, stock).refresh_seconds,
-            STILL_REFRESH_SECONDS
-        );
+        assert_eq!(waiting_at(18_000, stock).refresh_seconds, 10);
+        // Far back, a pause that grows with the place: 50,000 back waits
+        // 25 s, under the rate's 50 s.
+        assert_eq!(waiting_at(50_000, stock).refresh_seconds, 25);
         assert_eq!(waiting_at(18_000, None).refresh_seconds, 18);
         // Within reach, the rate sets the pace.
         assert_eq!(waiting_at(2_000, stock).refresh_seconds, 2);
