@@ -43,6 +43,12 @@ if [ -z "${BIN:-}" ]; then
   LOADTEST=$TARGET/release/frontrow-loadtest
 fi
 mkdir -p "$OUT"
+# Each buyer keeps a connection open while it waits, so the load generator
+# and the server hold one per buyer: 50,000 buyers need more descriptors
+# than a shell's usual 20,000 (the load generator failed to connect with
+# EMFILE), and more connections than the server's default 20,000 at once.
+ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+export FRONTROW_MAX_CONNECTIONS=${FRONTROW_MAX_CONNECTIONS:-$(( USERS + 1000 > 20000 ? USERS + 1000 : 20000 ))}
 PER_ADDRESS=$(( ADDRESSES > 0 ? (USERS + ADDRESSES - 1) / ADDRESSES : USERS ))
 export FRONTROW_RATE_LIMITS_SCALE=${RATE_LIMITS_SCALE:-$(( PER_ADDRESS > 10 ? (PER_ADDRESS + 9) / 10 : 1 ))}
 export FRONTROW_LIMIT_SIGN_UP_PER_ADDRESS=0/1 FRONTROW_LIMIT_SIGN_UP_PER_NETWORK=0/1

@@ -207,7 +207,7 @@ pub struct Config {
     /// ACTIVE places per hundred AVAILABLE seats: a room admits nobody past
     /// held + ceil(available × this / 100) + `--stock-spare`, so a rush does
     /// not let in far more buyers than there are seats to buy. Above 100 for
-    /// the buyers who look and leave without buying.
+    /// a crowd that looks and leaves without buying more than it buys.
     #[arg(
         long,
         env = "FRONTROW_STOCK_PERCENT",

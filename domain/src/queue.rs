@@ -190,9 +190,12 @@ impl Stock {
     }
 }
 
-/// The default [`StockRule::percent`]: a quarter more buyers than seats,
-/// for those who look and leave without buying (docs/architecture.md).
-pub const DEFAULT_STOCK_PERCENT: i64 = 125;
+/// The default [`StockRule::percent`]: a buyer per AVAILABLE seat (with
+/// the spare and a place per live hold). 125 % let 20–71 buyers of a
+/// 2,000-seat rush in to find nothing AVAILABLE (up to 3.6 %); 100 % let
+/// 1–2 in, and every buyer still had an outcome within 16–26 s
+/// (docs/benchmarks.md).
+pub const DEFAULT_STOCK_PERCENT: i64 = 100;
 /// The default [`StockRule::spare`].
 pub const DEFAULT_STOCK_SPARE: i64 = 2;
 /// The largest [`StockRule::percent`]: ten buyers per seat.

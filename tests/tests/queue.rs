@@ -464,7 +464,7 @@ contract!(
 contract!(
     a_room_lets_in_no_more_buyers_than_its_seats_warrant,
     |config| {
-        config.stock_percent = frontrow_domain::queue::DEFAULT_STOCK_PERCENT;
+        config.stock_percent = 125;
         config.stock_spare = frontrow_domain::queue::DEFAULT_STOCK_SPARE;
     },
     |app: TestApp| async move {

@@ -249,9 +249,9 @@ fn with_ten_seats_available_a_thousand_waiting_buyers_are_not_let_in() {
     let settings = rush_settings();
     let mut room = a_rush_for(10, &settings);
     let stats = room.stats(&settings, at(5_000));
-    // Nobody holds: ceil(10 × 125 %) + 2 = 15 ACTIVE, however many wait and
+    // Nobody holds: ceil(10 × 100 %) + 2 = 12 ACTIVE, however many wait and
     // whatever the capacity and rate allow.
-    assert_eq!((stats.active, stats.waiting, stats.admitted), (15, 985, 15));
+    assert_eq!((stats.active, stats.waiting, stats.admitted), (12, 988, 12));
 }
 
 #[test]
@@ -272,10 +272,10 @@ fn seats_taken_stop_admission_and_seats_returned_resume_it() {
     }
     room.leave(&token(0), Ending::Left, &settings, at(1_000));
     let stats = room.stats(&settings, at(1_000));
-    assert_eq!((stats.active, stats.admitted), (14, 15));
+    assert_eq!((stats.active, stats.admitted), (11, 12));
     // The holds lapse: ten seats return, and the room admits up to the rule.
     let stats = room.stats(&settings, at(30_000));
-    assert_eq!((stats.active, stats.admitted), (15, 16));
+    assert_eq!((stats.active, stats.admitted), (12, 13));
 }
 
 #[test]
