@@ -43,10 +43,12 @@ if [ -z "${BIN:-}" ]; then
   LOADTEST=$TARGET/release/frontrow-loadtest
 fi
 mkdir -p "$OUT"
-# Each buyer keeps a connection open while it waits, so the load generator
-# and the server hold one per buyer: 50,000 buyers need more descriptors
-# than a shell's usual 20,000 (the load generator failed to connect with
-# EMFILE), and more connections than the server's default 20,000 at once.
+# A buyer whose request is in flight holds a connection, so when the
+# server falls behind, the load generator and the server hold up to one
+# per buyer: 50,000 buyers may need more descriptors than 20,000 (the load
+# generator failed to connect with EMFILE) and more connections than the
+# server's default 20,000. Raised where the hard limit allows (on the
+# machine of docs/benchmarks.md it is 20,000 and cannot be raised).
 ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 export FRONTROW_MAX_CONNECTIONS=${FRONTROW_MAX_CONNECTIONS:-$(( USERS + 1000 > 20000 ? USERS + 1000 : 20000 ))}
 PER_ADDRESS=$(( ADDRESSES > 0 ? (USERS + ADDRESSES - 1) / ADDRESSES : USERS ))
