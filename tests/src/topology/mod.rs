@@ -108,6 +108,17 @@ impl Topology {
                 // Off, as the idle lapses: a rush's buyers may wait past a
                 // window between admission and their hold on a busy machine.
                 ("FRONTROW_PICK_SECONDS", "0".to_owned()),
+                // A spare as large as any capacity, as the contract tests'
+                // (`base_config`): a rush runs its buyers 32 at a time, so
+                // places joined earlier, whose buyers' tasks have not
+                // started, sit ACTIVE; with the lapses off, the stock rule
+                // would let them hold every slot the last seats warrant
+                // and the running buyers would wait behind them for ever
+                // (at 100 %: 3 seats left, 5 slots, 5 absent holders).
+                (
+                    "FRONTROW_STOCK_SPARE",
+                    frontrow_domain::queue::MAX_CAPACITY.to_string(),
+                ),
                 // nginx connects from here: its X-Forwarded-For names the
                 // buyer (each on its own 127.x address).
                 ("FRONTROW_TRUSTED_PROXIES", "127.0.0.1/32".to_owned()),
