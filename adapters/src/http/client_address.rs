@@ -25,10 +25,7 @@ impl ClientAddress {
     /// one customer of a provider usually gets, so a farm spread over one
     /// block's addresses still counts as one.
     pub fn network(&self) -> IpNet {
-        let prefix = if self.0.is_ipv4() { 24 } else { 64 };
-        IpNet::new(self.0, prefix)
-            .map(|network| network.trunc())
-            .unwrap_or_else(|_| IpNet::from(self.0))
+        self.within(24)
     }
 
     /// The network a sign-up's household is keyed on
@@ -37,7 +34,12 @@ impl ClientAddress {
     /// host usually has a whole /64, so a narrower key would be free to
     /// vary).
     pub fn household_network(&self) -> IpNet {
-        let prefix = if self.0.is_ipv4() { 32 } else { 64 };
+        self.within(32)
+    }
+
+    /// The address's IPv4 /`ipv4_prefix` or IPv6 /64.
+    fn within(&self, ipv4_prefix: u8) -> IpNet {
+        let prefix = if self.0.is_ipv4() { ipv4_prefix } else { 64 };
         IpNet::new(self.0, prefix)
             .map(|network| network.trunc())
             .unwrap_or_else(|_| IpNet::from(self.0))
