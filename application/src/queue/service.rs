@@ -224,23 +224,24 @@ impl QueueService {
     /// The caller gives up their own place; its slot goes to the next buyer.
     pub async fn leave(&self, user: UserId, token: Option<&str>) -> Result<(), QueueError> {
         let place = self.status(user, token).await?;
-        self.room.leave(&place.token, Ending::Left).await?;
-        self.end_lease(&place.token);
-        Ok(())
+        self.end(&place.token, Ending::Left).await
     }
 
     /// Frees the slot of a token whose holder has finished (paid).
     pub async fn finish(&self, token: &QueueToken) -> Result<(), QueueError> {
-        self.room.leave(token, Ending::Paid).await?;
-        self.end_lease(token);
-        Ok(())
+        self.end(token, Ending::Paid).await
     }
 
     /// The place's turn ends now, holding nothing: its holder can buy
     /// nothing more in it (see `ReservationService::hold_together`), so the
     /// slot goes to the next buyer.
     pub async fn end_turn(&self, token: &QueueToken) -> Result<(), QueueError> {
-        self.room.leave(token, Ending::TurnEnded).await?;
+        self.end(token, Ending::TurnEnded).await
+    }
+
+    /// The place ends (`why`) and its read lease with it.
+    async fn end(&self, token: &QueueToken, why: Ending) -> Result<(), QueueError> {
+        self.room.leave(token, why).await?;
         self.end_lease(token);
         Ok(())
     }
