@@ -56,6 +56,22 @@ local function pick_window(from)
   return nil
 end
 
+-- When the turn ends: `own`, or the pick window if that ends first
+-- (Slot::turn).
+local function turn_of(own, pick)
+  if pick and pick < own then return pick end
+  return own
+end
+
+-- An ACTIVE place's slot as deadlines keeps it (slot_of below):
+-- `hard:own`, then `:kept`, then `:pick` (`hard:own::pick` with no cart).
+local function slot_value(hard, own, kept, pick)
+  local value = hard .. ':' .. own
+  if kept or pick then value = value .. ':' .. (kept or '') end
+  if pick then value = value .. ':' .. pick end
+  return value
+end
+
 local pinned_now = tonumber(ARGV[7])
 local function now_ms()
   if pinned_now then return pinned_now end
@@ -209,10 +225,8 @@ local function admit(now)
     local hard = now + active_ms
     local own = lapse_at(hard, now)
     local pick = pick_window(now)
-    local lapse = own
-    if pick and pick < lapse then lapse = pick end
-    local slot = hard .. ':' .. own
-    if pick then slot = slot .. '::' .. pick end
+    local lapse = turn_of(own, pick)
+    local slot = slot_value(hard, own, nil, pick)
     local admitted, skipped, lapsed = 0, 0, {}
     while admitted < n and skipped < MAX_SKIPPED do
       local popped = redis.call('ZPOPMIN', r.wait, n - admitted)
@@ -294,21 +308,11 @@ local function slot_of(token)
   return tonumber(hard), tonumber(own), tonumber(kept), tonumber(pick)
 end
 
--- When the turn ends: `own`, or the pick window if that ends first
--- (Slot::turn).
-local function turn_of(own, pick)
-  if pick and pick < own then return pick end
-  return own
-end
-
 local function put_slot(token, hard, own, kept, pick)
   local lapse = turn_of(own, pick)
   if kept and kept > lapse then lapse = kept end
   redis.call('ZADD', r.active, 'XX', lapse, token)
-  local value = hard .. ':' .. own
-  if kept or pick then value = value .. ':' .. (kept or '') end
-  if pick then value = value .. ':' .. pick end
-  redis.call('HSET', r.deadlines, token, value)
+  redis.call('HSET', r.deadlines, token, slot_value(hard, own, kept, pick))
   return lapse
 end
 
