@@ -200,6 +200,23 @@ async fn all_free(
     Ok(true)
 }
 
+/// A refusal of a hold on `seats`, the seats first: a seat that is taken
+/// is unavailable whatever else refuses the hold, as `frontrow_hold` and a
+/// cached seat map answer it.
+async fn seats_first(
+    conn: &mut AnyConnection,
+    schedule: ScheduleId,
+    seats: &[SeatNumber],
+    now: Timestamp,
+    refusal: ReservationError,
+) -> Result<ReservationError, sqlx::Error> {
+    Ok(if all_free(conn, schedule, seats, now).await? {
+        refusal
+    } else {
+        ReservationError::SeatUnavailable
+    })
+}
+
 /// A seat version a `RETURNING version` row reports.
 fn returned_version(row: &sqlx::any::AnyRow) -> Result<u64, sqlx::Error> {
     u64::try_from(row.try_get::<i64, _>("version")?)
@@ -265,25 +282,15 @@ impl SqlStore {
         .await?
         .try_get("taken")?;
         if !limit.allows_more(u32::try_from(taken).unwrap_or(u32::MAX), seats.len()) {
-            // The seats first, then the limit: a taken seat is unavailable
-            // to a buyer at the limit too, as frontrow_hold and a cached
-            // seat map answer it.
+            let refusal = ReservationError::SeatLimitReached;
             return Err(Fail::Rule(
-                if all_free(tx, schedule, seats.seats(), now).await? {
-                    ReservationError::SeatLimitReached
-                } else {
-                    ReservationError::SeatUnavailable
-                },
+                seats_first(tx, schedule, seats.seats(), now, refusal).await?,
             ));
         }
         if !household_allows(tx, request).await? {
-            // The seats first, as for the user's limit.
+            let refusal = ReservationError::HouseholdLimitReached { limit: household.0 };
             return Err(Fail::Rule(
-                if all_free(tx, schedule, seats.seats(), now).await? {
-                    ReservationError::HouseholdLimitReached { limit: household.0 }
-                } else {
-                    ReservationError::SeatUnavailable
-                },
+                seats_first(tx, schedule, seats.seats(), now, refusal).await?,
             ));
         }
         // The group's price, from its seat rows in this transaction: the
@@ -304,13 +311,8 @@ impl SqlStore {
         let cover = match self.cover(tx, request, &prices).await? {
             Ok(cover) => cover,
             Err(refusal) => {
-                // The seats first, as for the limit.
                 return Err(Fail::Rule(
-                    if all_free(tx, schedule, seats.seats(), now).await? {
-                        refusal.into()
-                    } else {
-                        ReservationError::SeatUnavailable
-                    },
+                    seats_first(tx, schedule, seats.seats(), now, refusal.into()).await?,
                 ));
             }
         };
