@@ -271,9 +271,10 @@ impl StockRule {
     /// they warrant. A buyer further back is admitted only if seats come
     /// back, and is most likely told "sold out", which comes as soon as
     /// the seats within reach are taken: its pace is
-    /// [`STILL_REFRESH_SECONDS`], not its place's share of the rate (up to
-    /// a minute; 20,000 buyers for 2,000 seats heard "sold out" up to 50 s
-    /// after the last seat went). True for a room never told its seats.
+    /// [`Self::unreached_refresh_seconds`], not its place's share of the
+    /// rate (up to a minute; 20,000 buyers for 2,000 seats heard "sold out"
+    /// up to 50 s after the last seat went). True for a room never told its
+    /// seats.
     pub fn reaches(self, stock: Option<Stock>, position: i64) -> bool {
         position <= self.most_active(stock)
     }
