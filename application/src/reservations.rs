@@ -569,6 +569,12 @@ mod tests {
         holds: MockSeatHolds,
         status: QueueStatus,
     ) -> ReservationService {
+        service_over(catalogue_of(seats), holds, status)
+    }
+
+    /// The schedule of `seats`, each read as given (a single seat as the
+    /// first).
+    fn catalogue_of(seats: Vec<SeatState>) -> MockCatalogue {
         let mut catalogue = MockCatalogue::new();
         catalogue
             .expect_schedule()
@@ -578,7 +584,7 @@ mod tests {
             .expect_seats()
             .returning(move |_| Ok(seats.iter().map(|s| stored(*s, 0)).collect()));
         catalogue.expect_seat().returning(move |_, _| Ok(first));
-        service_over(catalogue, holds, status)
+        catalogue
     }
 
     fn service_over(
@@ -712,16 +718,7 @@ mod tests {
         holds
             .expect_list()
             .returning(move |_, _, _| Ok(held.clone()));
-        let mut catalogue = MockCatalogue::new();
-        catalogue
-            .expect_schedule()
-            .returning(|_| Ok(Some(schedule())));
-        catalogue
-            .expect_seats()
-            .returning(|_| Ok(vec![stored(SeatState::Available, 0); 2]));
-        catalogue
-            .expect_seat()
-            .returning(|_, _| Ok(Some(SeatState::Available)));
+        let catalogue = catalogue_of(vec![SeatState::Available; 2]);
         let endings = Arc::default();
         let service =
             service_watching_endings(catalogue, holds, QueueStatus::Active, Arc::clone(&endings));

@@ -43,6 +43,17 @@ pub fn unique() -> String {
     frontrow_adapters::random::hex32().expect("the OS random source")[..12].to_owned()
 }
 
+/// The URL of a new SQLite file, `name`.db in a directory of its own under
+/// the system's temporary directory, made if missing when first opened.
+pub fn fresh_sqlite_url(name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("frontrow-{name}-{}", unique()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    format!(
+        "sqlite://{}?mode=rwc",
+        dir.join(format!("{name}.db")).display()
+    )
+}
+
 /// One database per test process, created on first use.
 async fn mysql_database() -> Result<String, String> {
     static DATABASE: OnceCell<Result<String, String>> = OnceCell::const_new();

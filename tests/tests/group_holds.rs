@@ -202,9 +202,7 @@ async fn a_group_past_the_limit_or_over_a_taken_seat_writes_nothing(url: &str) {
 }
 
 fn sqlite_url() -> String {
-    let dir = std::env::temp_dir().join(format!("frontrow-groups-{}", frontrow_tests::unique()));
-    std::fs::create_dir_all(&dir).expect("a temporary directory");
-    format!("sqlite://{}?mode=rwc", dir.join("groups.db").display())
+    frontrow_tests::fresh_sqlite_url("groups")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

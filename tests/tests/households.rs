@@ -211,9 +211,7 @@ async fn the_household_limit_off_changes_nothing(url: &str) {
 }
 
 fn sqlite_url() -> String {
-    let dir = std::env::temp_dir().join(format!("frontrow-households-{}", unique()));
-    std::fs::create_dir_all(&dir).expect("a temporary directory");
-    format!("sqlite://{}?mode=rwc", dir.join("households.db").display())
+    frontrow_tests::fresh_sqlite_url("households")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -61,6 +61,20 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime")
 }
 
+/// The test Redis, on `runtime` (`None`: no Redis outside CI; under CI
+/// `test_redis` fails the run instead).
+fn redis(runtime: &tokio::runtime::Runtime) -> Option<frontrow_adapters::redis::Connection> {
+    let url = runtime.block_on(frontrow_tests::test_redis())?;
+    let conn = runtime
+        .block_on(frontrow_adapters::redis::open(
+            &url,
+            false,
+            std::time::Duration::from_secs(2),
+        ))
+        .expect("Redis answers");
+    Some(conn)
+}
+
 /// `Ok` when the store and the model agree on `what`; else what each said.
 fn same<T: PartialEq + Debug>(what: &str, store: T, model: T) -> Result<(), String> {
     if store == model {

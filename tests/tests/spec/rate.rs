@@ -6,13 +6,12 @@
 //! limiter calls `decide` itself, so it needs no copy checked.
 
 use super::{MAX_STEPS, check, runtime, same};
+use frontrow_adapters::redis::Connection;
 use frontrow_adapters::redis::rate::RedisRateLimiter;
-use frontrow_adapters::redis::{Connection, open};
 use frontrow_domain::Timestamp;
 use frontrow_domain::rate::{RateRule, Spend, Verdict, decide};
 use proptest::prelude::*;
 use std::collections::HashMap;
-use std::time::Duration;
 
 /// Cases: each step is one script call and one read.
 const CASES: u32 = 128;
@@ -59,12 +58,9 @@ fn steps() -> impl Strategy<Value = Vec<Step>> {
 #[test]
 fn the_redis_limiter_decides_every_request_as_the_domain_rule_does() {
     let runtime = runtime();
-    let Some(url) = runtime.block_on(frontrow_tests::test_redis()) else {
+    let Some(conn) = super::redis(&runtime) else {
         return;
     };
-    let conn = runtime
-        .block_on(open(&url, false, Duration::from_secs(2)))
-        .expect("Redis answers");
     check(CASES, (rule(), steps()), |(rule, steps)| {
         runtime.block_on(run(&conn, &rule, &steps))
     });

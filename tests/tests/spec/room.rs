@@ -24,10 +24,10 @@ use super::{MAX_STEPS, check, runtime, same};
 use frontrow_adapters::memory::seat_log::MemorySeatChangeLog;
 use frontrow_adapters::memory::waiting_room::MemoryWaitingRoom;
 use frontrow_adapters::random::Draws;
+use frontrow_adapters::redis::Connection;
 use frontrow_adapters::redis::keys;
 use frontrow_adapters::redis::seat_log::RedisSeatChangeLog;
 use frontrow_adapters::redis::waiting_room::RedisWaitingRoom;
-use frontrow_adapters::redis::{Connection, open};
 use frontrow_application::Clock;
 use frontrow_application::queue::{Place, RoomSettings, WaitingRoom};
 use frontrow_application::seat_changes::{SeatChange, SeatChangeLog};
@@ -40,7 +40,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::Duration;
 
 /// Cases: each step is a few scripts and reads on Redis.
 const CASES: u32 = 128;
@@ -58,12 +57,9 @@ const IDLE_MS: i64 = 8_000;
 #[test]
 fn both_rooms_answer_and_keep_every_place_as_the_domain_room_does() {
     let runtime = runtime();
-    let Some(url) = runtime.block_on(frontrow_tests::test_redis()) else {
+    let Some(conn) = super::redis(&runtime) else {
         return;
     };
-    let conn = runtime
-        .block_on(open(&url, false, Duration::from_secs(2)))
-        .expect("Redis answers");
     check(CASES, (case(), steps()), |(case, steps)| {
         runtime.block_on(run(&conn, &case, &steps))
     });
@@ -76,12 +72,9 @@ fn both_rooms_answer_and_keep_every_place_as_the_domain_room_does() {
 #[test]
 fn both_rooms_run_the_pick_window_as_the_domain_room_does() {
     let runtime = runtime();
-    let Some(url) = runtime.block_on(frontrow_tests::test_redis()) else {
+    let Some(conn) = super::redis(&runtime) else {
         return;
     };
-    let conn = runtime
-        .block_on(open(&url, false, Duration::from_secs(2)))
-        .expect("Redis answers");
     let case = Case {
         capacity: 1,
         rate: 1_000,
@@ -671,12 +664,9 @@ async fn run_in(
 #[test]
 fn with_ten_seats_available_both_rooms_admit_no_more_than_the_stock_rule_allows() {
     let runtime = runtime();
-    let Some(url) = runtime.block_on(frontrow_tests::test_redis()) else {
+    let Some(conn) = super::redis(&runtime) else {
         return;
     };
-    let conn = runtime
-        .block_on(open(&url, false, Duration::from_secs(2)))
-        .expect("Redis answers");
     let prefix = format!("frontrow-spec:{}:", frontrow_tests::unique());
     let outcome = runtime.block_on(ten_seats_for_a_thousand(&conn, &prefix));
     let mut doomed: Vec<String> = keys::room(&prefix, CONCERT).into();
